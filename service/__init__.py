@@ -1,0 +1,1 @@
+"""Clout: every unhappy Shopify customer gets attention; influence can only raise it."""

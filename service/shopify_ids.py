@@ -1,0 +1,34 @@
+"""Shopify IDs as GIDs, whichever form a payload used."""
+
+from __future__ import annotations
+
+import re
+
+_GID = re.compile(r"^gid://shopify/(?P<type>[A-Za-z]+)/(?P<id>\d+)$")
+
+
+def to_gid(resource: str, value: object) -> str:
+    """`to_gid("Order", 820982911946154508)` → `gid://shopify/Order/820982911946154508`.
+
+    Refuses floats: a float has already lost the ID's last digits.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"{resource} id must be an integer or a GID, got {type(value).__name__}")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError(f"{resource} id must be positive")
+        return f"gid://shopify/{resource}/{value}"
+    if isinstance(value, str):
+        match = _GID.match(value)
+        if match:
+            if match["type"] != resource:
+                raise ValueError(f"expected a {resource} GID, got a {match['type']} GID")
+            return value
+        if value.isdigit() and int(value) > 0:
+            return f"gid://shopify/{resource}/{value}"
+    raise ValueError(f"not a {resource} id: {value!r}")
+
+
+def legacy_id(gid: str) -> str:
+    """The numeric part, as the admin's URLs use it."""
+    return gid.rsplit("/", 1)[-1]

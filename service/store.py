@@ -1,0 +1,196 @@
+"""The store as Clout knows it: customers, orders and refunds, kept current from webhook payloads.
+
+Shopify delivers at least once, in no particular order, sometimes a day late. Every upsert
+therefore compares the payload's `updated_at` with what is stored and ignores anything older,
+so replaying any mix of deliveries in any order ends in the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import PermanentError
+from service.models import Customer, Order, Refund, Shop
+from service.shopify_ids import to_gid
+
+
+def parse_time(value: object) -> datetime | None:
+    """Shopify's ISO 8601 timestamps; a zone-less one is taken as UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _money(value: object) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _text(value: object, limit: int | None = None) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text[:limit] if limit else text
+
+
+def _gid(resource: str, payload: dict[str, Any]) -> str:
+    value = payload.get("admin_graphql_api_id") or payload.get("id")
+    try:
+        return to_gid(resource, value)
+    except ValueError as error:
+        raise PermanentError(f"{resource} payload has no usable id") from error
+
+
+def _is_stale(stored: datetime | None, incoming: datetime | None) -> bool:
+    return stored is not None and incoming is not None and incoming < stored
+
+
+def upsert_customer(
+    *, session: Session, shop: Shop, payload: dict[str, Any], authoritative: bool = True
+) -> Customer:
+    """Create or refresh a customer from a `customers/*` payload or an order's `customer` object.
+
+    An order's embedded customer is a partial, often undated snapshot (`authoritative=False`):
+    it only fills fields Clout does not know yet. A redacted customer's personal data is never
+    stored again, even if a late delivery still carries it.
+    """
+    gid = _gid("Customer", payload)
+    customer = session.scalar(
+        select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == gid)
+    )
+    if customer is None:
+        customer = Customer(shop_id=shop.id, shopify_id=gid)
+        session.add(customer)
+    if customer.redacted_at is not None:
+        return customer
+    incoming = parse_time(payload.get("updated_at"))
+    if _is_stale(customer.shopify_updated_at, incoming):
+        return customer
+    fresh = authoritative and incoming is not None
+
+    def put(attr: str, value: object) -> None:
+        if value is None and not fresh:
+            return
+        if fresh or getattr(customer, attr) is None:
+            setattr(customer, attr, value)
+
+    put("email", _text(payload.get("email"), 320))
+    put("first_name", _text(payload.get("first_name"), 255))
+    put("last_name", _text(payload.get("last_name"), 255))
+    put("phone", _text(payload.get("phone"), 64))
+    put("state", _text(payload.get("state"), 32))
+    put("note", _text(payload.get("note")))
+    put("default_address", payload.get("default_address"))
+    put("currency", _text(payload.get("currency"), 8))
+    put("shopify_created_at", parse_time(payload.get("created_at")))
+    # Customer payloads before 2025-01 carried these; later ones don't (the Admin API has them).
+    if "orders_count" in payload:
+        put("number_of_orders", int(payload["orders_count"]) if payload["orders_count"] is not None else None)
+    if "total_spent" in payload:
+        put("amount_spent", _money(payload["total_spent"]))
+    if "tags" in payload:
+        put("tags", _text(payload.get("tags")))
+    if incoming is not None and authoritative:
+        customer.shopify_updated_at = incoming
+    return customer
+
+
+def upsert_order(*, session: Session, shop: Shop, payload: dict[str, Any]) -> Order:
+    """Create or refresh an order from an `orders/*` payload (create, updated and cancelled all
+    carry the whole order)."""
+    gid = _gid("Order", payload)
+    order = session.scalar(select(Order).where(Order.shop_id == shop.id, Order.shopify_id == gid))
+    if order is None:
+        order = Order(shop_id=shop.id, shopify_id=gid)
+        session.add(order)
+    incoming = parse_time(payload.get("updated_at"))
+    if _is_stale(order.shopify_updated_at, incoming):
+        return order
+
+    customer_payload = payload.get("customer")
+    customer = None
+    if isinstance(customer_payload, dict) and customer_payload.get("id"):
+        customer = upsert_customer(
+            session=session, shop=shop, payload=customer_payload, authoritative=False
+        )
+        session.flush()
+        order.customer_id = customer.id
+
+    order.name = _text(payload.get("name"), 64)
+    order.financial_status = _text(payload.get("financial_status"), 32)
+    order.fulfillment_status = _text(payload.get("fulfillment_status"), 32)
+    order.cancel_reason = _text(payload.get("cancel_reason"), 32)
+    order.cancelled_at = parse_time(payload.get("cancelled_at"))
+    order.total_price = _money(payload.get("total_price"))
+    order.currency = _text(payload.get("currency"), 8)
+    order.tags = _text(payload.get("tags"))
+    order.discount_codes = {"codes": payload.get("discount_codes") or []}
+    order.shopify_created_at = parse_time(payload.get("created_at"))
+    order.shopify_updated_at = incoming or order.shopify_updated_at
+    if customer is not None and customer.redacted_at is not None:
+        return order  # keep the order's facts, not the redacted customer's personal data
+    order.email = _text(payload.get("email") or payload.get("contact_email"), 320)
+    order.phone = _text(payload.get("phone"), 64)
+    order.note = _text(payload.get("note"))
+    order.note_attributes = {"attributes": payload.get("note_attributes") or []}
+    shipping = payload.get("shipping_address")
+    order.shipping_address = shipping if isinstance(shipping, dict) else None
+    return order
+
+
+def record_refund(*, session: Session, shop: Shop, payload: dict[str, Any]) -> Refund:
+    """Keep a refund once; its order is created as a placeholder if Clout has not seen it yet."""
+    gid = _gid("Refund", payload)
+    try:
+        order_gid = to_gid("Order", payload.get("order_id"))
+    except ValueError as error:
+        raise PermanentError("refund payload has no order_id") from error
+    refund = session.scalar(
+        select(Refund).where(Refund.shop_id == shop.id, Refund.shopify_id == gid)
+    )
+    if refund is None:
+        refund = Refund(shop_id=shop.id, shopify_id=gid, order_shopify_id=order_gid)
+        session.add(refund)
+    order = session.scalar(
+        select(Order).where(Order.shop_id == shop.id, Order.shopify_id == order_gid)
+    )
+    if order is None:
+        session.add(Order(shop_id=shop.id, shopify_id=order_gid))
+    refund.note = _text(payload.get("note"))
+    refund.shopify_created_at = parse_time(payload.get("created_at"))
+    amount = Decimal(0)
+    currency = None
+    line_items = payload.get("refund_line_items") or []
+    for item in line_items:
+        if isinstance(item, dict):
+            amount += _money(item.get("subtotal")) or Decimal(0)
+    for transaction in payload.get("transactions") or []:
+        if isinstance(transaction, dict) and transaction.get("kind") == "refund":
+            currency = currency or _text(transaction.get("currency"), 8)
+    refund.amount = amount
+    refund.currency = currency
+    refund.line_item_count = len(line_items)
+    return refund
+
+
+def customer_ref_of_order(payload: dict[str, Any]) -> str | None:
+    customer = payload.get("customer")
+    if isinstance(customer, dict):
+        try:
+            return to_gid("Customer", customer.get("admin_graphql_api_id") or customer.get("id"))
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,114 @@
+"""`POST /webhooks/shopify`: verify → record (unique webhook id) → commit → enqueue → 200.
+
+Answers: 200 accepted, duplicate, or nothing to do (unknown topic or shop); 401 missing or
+wrong signature; 400 a body or headers that are not what Shopify sends; 413 too large;
+503 the delivery could not be recorded, so Shopify retries. Nothing a sender puts in a
+request leads to a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.deliveries import enqueue_delivery, record_delivery
+from service.logs import get_logger
+from service.shops import find_shop, is_shop_domain
+from service.state import clout_state, count_rejection
+from service.store import parse_time
+from webhooks.verify import shopify_signature_valid
+
+log = get_logger(__name__)
+
+blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+MAX_HEADER_LENGTH = 255
+
+
+def answer(status: int, outcome: str, **extra: Any) -> tuple[Response, int]:
+    return jsonify(outcome=outcome, **extra), status
+
+
+def reject(status: int, reason: str, detail: str) -> tuple[Response, int]:
+    count_rejection(source="shopify", reason=reason)
+    log.info("delivery_rejected", source="shopify", reason=reason, status=status)
+    return answer(status, reason, detail=detail)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None for anything else (not UTF-8, not JSON, nested so
+    deep the parser gives up)."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _header(name: str) -> str | None:
+    value = request.headers.get(name, "").strip()
+    return value if 0 < len(value) <= MAX_HEADER_LENGTH else None
+
+
+@blueprint.post("/shopify")
+def shopify_delivery() -> tuple[Response, int]:
+    state = clout_state()
+    raw = request.get_data(cache=False)  # over the size limit: RequestEntityTooLarge → 413
+    if not shopify_signature_valid(
+        raw, request.headers.get("X-Shopify-Hmac-Sha256"), state.settings.webhook_secrets
+    ):
+        return reject(401, "unauthorized", "missing or invalid X-Shopify-Hmac-Sha256")
+
+    topic = _header("X-Shopify-Topic")
+    shop_domain = (_header("X-Shopify-Shop-Domain") or "").lower()
+    webhook_id = _header("X-Shopify-Webhook-Id")
+    if topic is None or webhook_id is None or not is_shop_domain(shop_domain):
+        return reject(
+            400,
+            "bad_request",
+            "X-Shopify-Topic, X-Shopify-Shop-Domain and X-Shopify-Webhook-Id are required",
+        )
+    if parse_json_object(raw) is None:
+        return reject(400, "bad_request", "the body is not a JSON object")
+
+    context = {"topic": topic, "shop": shop_domain, "webhook_id": webhook_id}
+    if topic not in state.handlers:
+        log.info("delivery_ignored", reason="unhandled_topic", **context)
+        count_rejection(source="shopify", reason="unhandled_topic")
+        return answer(200, "ignored", detail="Clout does not handle this topic")
+
+    try:
+        with state.sessions() as session:
+            if find_shop(session=session, domain=shop_domain) is None:
+                log.info("delivery_ignored", reason="unknown_shop", **context)
+                count_rejection(source="shopify", reason="unknown_shop")
+                return answer(200, "ignored", detail="this shop is not connected to Clout")
+            recorded = record_delivery(
+                session=session,
+                source="shopify",
+                webhook_id=webhook_id,
+                topic=topic,
+                shop_domain=shop_domain,
+                body=raw,
+                event_id=_header("X-Shopify-Event-Id"),
+                api_version=_header("X-Shopify-API-Version"),
+                triggered_at=parse_time(_header("X-Shopify-Triggered-At")),
+            )
+    except SQLAlchemyError as error:
+        log.error("delivery_not_recorded", error=type(error).__name__, **context)
+        count_rejection(source="shopify", reason="unavailable")
+        response, status = answer(503, "unavailable", detail="could not record; retry later")
+        response.headers["Retry-After"] = "5"
+        return response, status
+
+    if recorded.duplicate:
+        log.info("delivery_duplicate", delivery_id=recorded.delivery_id, **context)
+        return answer(200, "duplicate", delivery_id=recorded.delivery_id)
+    enqueued = enqueue_delivery(
+        celery=current_app.extensions["celery"], delivery_id=recorded.delivery_id
+    )
+    log.info("delivery_accepted", delivery_id=recorded.delivery_id, enqueued=enqueued, **context)
+    return answer(200, "accepted", delivery_id=recorded.delivery_id)

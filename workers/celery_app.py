@@ -1,0 +1,65 @@
+"""Celery on Redis, configured for at-least-once work that is never lost.
+
+Late acknowledgement plus reject-on-worker-lost puts a task back when its worker dies; prefetch 1
+keeps one worker from hoarding; JSON only, ids only. The database, not Redis, records what still
+has to be done: the beat's sweeper re-enqueues whatever waited too long.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+from service.deliveries import QUEUE
+from service.state import Clout
+
+SWEEP_TASK = "clout.sweep_deliveries"
+PURGE_TASK = "clout.purge_payloads"
+
+
+def broker_url(redis_url: str) -> str:
+    """kombu names Redis's unix-socket URL differently from redis-py."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+def init_celery(app: Flask) -> Celery:
+    state: Clout = app.extensions["clout"]
+    settings = state.settings
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask, include=["workers.tasks"])
+    celery.conf.update(
+        broker_url=broker_url(settings.redis_url or ""),
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": 3600,
+            "socket_connect_timeout": 1,
+            "socket_timeout": 5,
+        },
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_time_limit=120,
+        task_soft_time_limit=100,
+        worker_prefetch_multiplier=1,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "sweep-deliveries": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds},
+            "purge-payloads": {"task": PURGE_TASK, "schedule": 3600.0},
+        },
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
