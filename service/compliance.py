@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from service.models import Customer, DataRequest, Delivery, Order, Refund, Shop
 from service.shopify_ids import legacy_id, to_gid
@@ -41,7 +42,7 @@ def assemble_customer_export(
     customer = session.scalar(
         select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == customer_gid)
     )
-    order_filter = [Order.shopify_id.in_(_order_gids(order_ids))]
+    order_filter: list[ColumnElement[bool]] = [Order.shopify_id.in_(_order_gids(order_ids))]
     if customer is not None:
         order_filter.append(Order.customer_id == customer.id)
     orders = session.scalars(
@@ -193,11 +194,13 @@ def _erase_payloads(
     )
     # Deliveries not yet attributed to a customer (still queued, or failed) may mention them too.
     candidates = session.scalars(
-        select(Delivery).where(
+        select(Delivery)
+        .where(
             Delivery.shop_domain == shop.domain,
             Delivery.body.is_not(None),
             Delivery.customer_ref.is_(None),
-        ).execution_options(yield_per=500)
+        )
+        .execution_options(yield_per=500)
     )
     for delivery in candidates:
         body = delivery.body or b""
@@ -210,5 +213,5 @@ def redact_shop(*, session: Session, shop: Shop) -> None:
     """Erase everything of the shop: its deliveries and every row that hangs off it."""
     session.execute(delete(Delivery).where(Delivery.shop_domain == shop.domain))
     for model in (DataRequest, Refund, Order, Customer):
-        session.execute(delete(model).where(model.shop_id == shop.id))  # type: ignore[attr-defined]
+        session.execute(delete(model).where(model.shop_id == shop.id))
     session.delete(shop)

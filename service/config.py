@@ -50,7 +50,7 @@ class Settings:
 
     @property
     def webhook_secrets(self) -> tuple[str, ...]:
-        """Secrets a Shopify delivery may be signed with: current first, then the one rotating out."""
+        """Secrets a Shopify delivery may be signed with: current, then the one rotating out."""
         return tuple(s for s in (self.shopify_api_secret, self.shopify_api_secret_old) if s)
 
 
@@ -128,7 +128,9 @@ def load_settings(
             _number(values, "CLOUT_MAX_BODY_BYTES", Settings.max_body_bytes, minimum=1024)
         ),
         delivery_max_attempts=int(
-            _number(values, "CLOUT_DELIVERY_MAX_ATTEMPTS", Settings.delivery_max_attempts, minimum=1)
+            _number(
+                values, "CLOUT_DELIVERY_MAX_ATTEMPTS", Settings.delivery_max_attempts, minimum=1
+            )
         ),
         sweep_interval_seconds=_number(
             values, "CLOUT_SWEEP_INTERVAL_SECONDS", Settings.sweep_interval_seconds, minimum=0.1

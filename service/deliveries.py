@@ -131,7 +131,7 @@ class Outcome:
 def backoff_seconds(attempt: int, *, rng: Callable[[], float] = random.random) -> float:
     """Exponential back-off with full jitter: 5 s, 10 s, 20 s … capped at 10 minutes."""
     ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
-    return max(1.0, ceiling * (0.5 + rng() / 2))
+    return float(max(1.0, ceiling * (0.5 + rng() / 2)))
 
 
 def claim(*, session: Session, delivery_id: int, now: datetime, stale_after: float) -> bool:
@@ -183,7 +183,13 @@ def process_delivery(
             error = caught
         except Exception as caught:  # noqa: BLE001 - a bug must not lose the delivery
             session.rollback()
-            log.exception("handler_crashed", delivery_id=delivery_id)
+            # Where, not what: an exception's message can quote the customer's data.
+            log.error(  # noqa: TRY400
+                "handler_crashed",
+                delivery_id=delivery_id,
+                error=type(caught).__name__,
+                at=_innermost_frame(caught),
+            )
             error = caught
         else:
             log.info("delivery_processed", delivery_id=delivery_id, status=status)
@@ -192,6 +198,15 @@ def process_delivery(
     return _settle_failure(
         sessions=sessions, delivery_id=delivery_id, error=error, max_attempts=max_attempts, now=now
     )
+
+
+def _innermost_frame(error: BaseException) -> str:
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is None:
+        return "?"
+    return f"{trace.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{trace.tb_lineno}"
 
 
 def _handle(
@@ -237,7 +252,11 @@ def _settle_failure(
 ) -> Outcome:
     transient = isinstance(error, TransientError | OperationalError)
     # Error text can quote a payload; keep the type and our own message only.
-    reason = f"{type(error).__name__}: {error}" if isinstance(error, TransientError | PermanentError) else type(error).__name__
+    reason = (
+        f"{type(error).__name__}: {error}"
+        if isinstance(error, TransientError | PermanentError)
+        else type(error).__name__
+    )
     with sessions() as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:

@@ -101,7 +101,7 @@ class DeliveryCollector(Collector):
             labels=["source", "reason"],
         )
         for key, value in sorted(rejections.items()):
-            source, _, reason = key.decode().partition("|")
+            source, _, reason = (key.decode() if isinstance(key, bytes) else key).partition("|")
             turned.add_metric([source, reason], float(value))
         yield turned
 

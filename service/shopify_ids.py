@@ -12,8 +12,10 @@ def to_gid(resource: str, value: object) -> str:
 
     Refuses floats: a float has already lost the ID's last digits.
     """
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError(f"{resource} id must be an integer or a GID, got {type(value).__name__}")
+    if isinstance(value, (bool, float)):
+        raise ValueError(  # noqa: TRY004 - callers treat every unusable id alike
+            f"{resource} id must be an integer or a GID, got {type(value).__name__}"
+        )
     if isinstance(value, int):
         if value <= 0:
             raise ValueError(f"{resource} id must be positive")

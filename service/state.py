@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,7 +42,5 @@ def redis_client(url: str) -> redis.Redis:
 
 def count_rejection(*, source: str, reason: str) -> None:
     """Count a delivery Clout did not record (for /metrics); best effort, never in the way."""
-    try:
+    with contextlib.suppress(redis.RedisError):
         clout_state().redis.hincrby(REJECTIONS_KEY, f"{source}|{reason}", 1)
-    except redis.RedisError:
-        pass

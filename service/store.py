@@ -98,7 +98,10 @@ def upsert_customer(
     put("shopify_created_at", parse_time(payload.get("created_at")))
     # Customer payloads before 2025-01 carried these; later ones don't (the Admin API has them).
     if "orders_count" in payload:
-        put("number_of_orders", int(payload["orders_count"]) if payload["orders_count"] is not None else None)
+        put(
+            "number_of_orders",
+            int(payload["orders_count"]) if payload["orders_count"] is not None else None,
+        )
     if "total_spent" in payload:
         put("amount_spent", _money(payload["total_spent"]))
     if "tags" in payload:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from service import compliance, shops, store
 from service.deliveries import DeliveryContext, TopicHandler
 from service.errors import PermanentError
-from service.models import Order
+from service.models import Customer, Order
 from service.shopify_ids import to_gid
 
 
@@ -23,9 +23,16 @@ def _customer_gid(ctx: DeliveryContext) -> str:
         raise PermanentError("payload's customer has no usable id") from error
 
 
+def _forget_payload_if_redacted(ctx: DeliveryContext, customer: Customer | None) -> None:
+    # A late delivery about a redacted customer must not keep their data in its raw body.
+    if customer is not None and customer.redacted_at is not None:
+        ctx.delivery.body = None
+
+
 def order_changed(ctx: DeliveryContext) -> None:
-    store.upsert_order(session=ctx.session, shop=ctx.shop, payload=ctx.payload)
+    order = store.upsert_order(session=ctx.session, shop=ctx.shop, payload=ctx.payload)
     ctx.delivery.customer_ref = store.customer_ref_of_order(ctx.payload)
+    _forget_payload_if_redacted(ctx, order.customer)
 
 
 def refund_created(ctx: DeliveryContext) -> None:
@@ -42,6 +49,7 @@ def refund_created(ctx: DeliveryContext) -> None:
 def customer_changed(ctx: DeliveryContext) -> None:
     customer = store.upsert_customer(session=ctx.session, shop=ctx.shop, payload=ctx.payload)
     ctx.delivery.customer_ref = customer.shopify_id
+    _forget_payload_if_redacted(ctx, customer)
 
 
 def app_uninstalled(ctx: DeliveryContext) -> None:

@@ -43,6 +43,12 @@ def init_celery(app: Flask) -> Celery:
             "visibility_timeout": 3600,
             "socket_connect_timeout": 1,
             "socket_timeout": 5,
+            # Publishing gives up within about a second when Redis is down: intake must still
+            # answer inside Shopify's 5 s, and the recorded row is swept up later anyway.
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "connect_retries_timeout": 1,
         },
         task_default_queue=QUEUE,
         task_serializer="json",

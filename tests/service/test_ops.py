@@ -1,0 +1,83 @@
+"""The operator's endpoints and logs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.models import Shop
+from tests.helpers import fixture_bytes, shopify_headers, wait_for
+
+
+def test_healthz_answers_while_the_process_is_alive(client: FlaskClient) -> None:
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_reports_database_and_redis(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json["checks"] == {"database": True, "redis": True}
+
+
+def test_readyz_is_503_when_redis_is_unreachable(make_app: Callable[..., Flask]) -> None:
+    app = make_app(CLOUT_REDIS_URL="redis://127.0.0.1:1/0")
+
+    response = app.test_client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json["checks"] == {"database": True, "redis": False}
+
+
+def test_metrics_show_outcomes_queue_depth_and_lag(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    body = fixture_bytes("shopify/orders_create.json")
+    client.post("/webhooks/shopify", data=body, headers=shopify_headers("orders/create", body))
+
+    text = client.get("/metrics").get_data(as_text=True)
+
+    assert 'clout_deliveries{source="shopify",status="received",topic="orders/create"} 1.0' in text
+    assert "clout_queue_depth 1.0" in text
+    lag = next(
+        line for line in text.splitlines() if line.startswith("clout_processing_lag_seconds ")
+    )
+    assert float(lag.split()[1]) >= 0.0
+    assert 'clout_up{dependency="redis"} 1.0' in text
+
+
+def test_logs_carry_ids_but_no_customer_personal_data(
+    client: FlaskClient, app: Flask, shop: Shop, worker: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # given Shopify's sample order, full of a customer's personal data
+    body = fixture_bytes("shopify/orders_create.json")
+    response = client.post(
+        "/webhooks/shopify", data=body, headers=shopify_headers("orders/create", body)
+    )
+    delivery_id = response.json["delivery_id"]
+    logged = ""
+
+    def processed() -> bool:
+        nonlocal logged
+        logged += capfd.readouterr().err
+        return "delivery_processed" in logged
+
+    wait_for(processed)
+
+    # then what was logged names the delivery and none of the person
+    assert f'"delivery_id": {delivery_id}' in logged
+    for personal in (
+        "jon@example.com",
+        "john@example.com",
+        "John",
+        "Smith",
+        "Elm St",
+        "K2H7A8",
+        "555-555-SHIP",
+        "shpat_test_token",
+    ):
+        assert personal not in logged

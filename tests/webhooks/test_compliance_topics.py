@@ -1,0 +1,179 @@
+"""The mandatory privacy webhooks, end to end through a real worker."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from service.cli import main
+from service.models import Base, Customer, DataRequest, Delivery, Order, Shop
+from tests.conftest import state
+from tests.helpers import SHOP, as_body, fixture_json, shopify_headers, wait_for
+
+CUSTOMER_ID = 191167
+EMAIL = "jane.doe.unique@example.org"
+PHONE = "555-625-1199"
+NAME = "Wilhelmina"
+ADDRESS = "17 Quiet Lane"
+
+
+def deliver(client: FlaskClient, app: Flask, topic: str, payload: dict[str, Any]) -> Delivery:
+    body = as_body(payload)
+    response = client.post("/webhooks/shopify", data=body, headers=shopify_headers(topic, body))
+    assert response.status_code == 200
+    delivery_id = response.json["delivery_id"]
+
+    def settled() -> Delivery | None:
+        with state(app).sessions() as session:
+            found = session.get(Delivery, delivery_id)
+            if found is None:
+                return Delivery(id=delivery_id, status="erased")
+            return found if found.status in {"done", "failed", "dead", "ignored"} else None
+
+    return wait_for(settled)
+
+
+def an_order_by_the_customer(order_id: int, updated_at: str) -> dict[str, Any]:
+    order = fixture_json("shopify/orders_create.json")
+    order.update(
+        id=order_id,
+        admin_graphql_api_id=f"gid://shopify/Order/{order_id}",
+        email=EMAIL,
+        contact_email=EMAIL,
+        phone=PHONE,
+        updated_at=updated_at,
+        note=f"Please call {NAME}",
+        note_attributes=[{"name": "gift", "value": NAME}],
+    )
+    order["customer"] = {
+        "id": CUSTOMER_ID,
+        "email": EMAIL,
+        "first_name": NAME,
+        "last_name": "Doe",
+        "phone": PHONE,
+        "default_address": {"address1": ADDRESS, "name": NAME},
+    }
+    order["shipping_address"] = {"address1": ADDRESS, "name": NAME, "phone": PHONE}
+    order["billing_address"] = {"address1": ADDRESS, "name": NAME}
+    return order
+
+
+def everything_stored(app: Flask) -> str:
+    """Every row of every table, as text, raw payloads included."""
+    dump = []
+    with state(app).engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(sa.select(table)):
+                for value in row:
+                    dump.append(
+                        value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+                    )
+    return "\n".join(dump)
+
+
+def test_customers_redact_erases_the_customer_everywhere(
+    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+) -> None:
+    # given a customer with two orders and a data request already answered
+    deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
+    deliver(client, app, "orders/updated", an_order_by_the_customer(280263, "2026-01-02T00:00:00Z"))
+    request = fixture_json("shopify/customers_data_request.json")
+    request["shop_domain"] = SHOP
+    request["customer"]["email"] = EMAIL
+    deliver(client, app, "customers/data_request", request)
+    assert EMAIL in everything_stored(app)
+
+    # when Shopify asks for the customer to be redacted
+    redact = fixture_json("shopify/customers_redact.json")
+    redact["shop_domain"] = SHOP
+    redact["customer"]["email"] = EMAIL
+    done = deliver(client, app, "customers/redact", redact)
+
+    # then none of their personal data remains in any table, raw payloads included
+    assert done.status == "done"
+    stored = everything_stored(app)
+    for personal in (EMAIL, PHONE, NAME, ADDRESS):
+        assert personal not in stored, personal
+    # and the orders themselves (anonymous facts) are still known
+    with state(app).sessions() as session:
+        orders = session.scalars(select(Order)).all()
+        assert {o.shopify_id for o in orders} == {
+            "gid://shopify/Order/299938",
+            "gid://shopify/Order/280263",
+        }
+        assert all(o.redacted_at is not None for o in orders)
+
+
+def test_a_late_delivery_cannot_bring_a_redacted_customer_back(
+    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+) -> None:
+    redact = fixture_json("shopify/customers_redact.json")
+    redact["shop_domain"] = SHOP
+    deliver(client, app, "customers/redact", redact)
+
+    deliver(client, app, "orders/updated", an_order_by_the_customer(299938, "2026-02-01T00:00:00Z"))
+
+    stored = everything_stored(app)
+    assert EMAIL not in stored
+    assert NAME not in stored
+
+
+def test_a_data_request_is_assembled_for_the_merchant(
+    client: FlaskClient, app: Flask, shop: Shop, worker: Any, settings: dict[str, Any]
+) -> None:
+    deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
+    request = fixture_json("shopify/customers_data_request.json")
+    request["shop_domain"] = SHOP
+
+    deliver(client, app, "customers/data_request", request)
+
+    with state(app).sessions() as session:
+        data_request = session.scalar(select(DataRequest))
+        assert data_request is not None
+        assert data_request.request_id == "9999"
+    # the merchant retrieves it with the CLI
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    runner = CliRunner(env=env)
+    listed = runner.invoke(main, ["data-requests", "list", "--shop", SHOP])
+    assert listed.exit_code == 0, listed.output
+    assert "request 9999" in listed.output
+    shown = runner.invoke(main, ["data-requests", "show", str(data_request.id)])
+    assert shown.exit_code == 0, shown.output
+    export = json.loads(shown.output)
+    assert export["customer"]["email"] == EMAIL
+    assert export["customer"]["first_name"] == NAME
+    assert [o["id"] for o in export["orders"]] == ["gid://shopify/Order/299938"]
+
+
+def test_shop_redact_erases_everything_of_the_shop(
+    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+) -> None:
+    deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
+    deliver(client, app, "app/uninstalled", {"id": 1, "domain": SHOP})
+    redact = fixture_json("shopify/shop_redact.json")
+    redact["shop_domain"] = SHOP
+
+    deliver(client, app, "shop/redact", redact)
+
+    with state(app).sessions() as session:
+        for model in (Shop, Customer, Order, Delivery, DataRequest):
+            assert session.scalars(select(model)).all() == [], model.__name__
+
+
+def test_app_uninstalled_stops_calls_to_the_shop(
+    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+) -> None:
+    deliver(client, app, "app/uninstalled", {"id": 548380009, "domain": SHOP})
+
+    with state(app).sessions() as session:
+        stored = session.scalar(select(Shop))
+        assert stored is not None
+        assert stored.status == "uninstalled"
+        assert stored.access_token is None
+        assert stored.uninstalled_at is not None
