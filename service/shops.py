@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.config import Settings
 from service.crypto import TokenVault
 from service.models import Shop
+from service.shopify_admin import ShopifyAdmin, ShopifyUnauthorized
+from service.shopify_budget import CostBudget
 
 _SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 
@@ -58,3 +62,29 @@ def mark_uninstalled(*, session: Session, shop: Shop, now: datetime) -> None:
     shop.refresh_token = None
     shop.access_token_expires_at = None
     session.flush()
+
+
+def http_client(timeout: float = 10.0) -> httpx.Client:
+    """One pooled HTTP client per process: Shopify keeps connections alive."""
+    return httpx.Client(timeout=httpx.Timeout(timeout, connect=3.0), http2=False)
+
+
+def admin_for(
+    *,
+    shop: Shop,
+    settings: Settings,
+    vault: TokenVault,
+    budget: CostBudget | None,
+    http: httpx.Client,
+) -> ShopifyAdmin:
+    """The Admin API client for a connected shop, with its token decrypted."""
+    if shop.status != "active" or shop.access_token is None:
+        raise ShopifyUnauthorized(f"{shop.domain} is not connected (status {shop.status})")
+    return ShopifyAdmin(
+        shop=shop.domain,
+        access_token=vault.open(shop.access_token),
+        api_version=settings.shopify_api_version,
+        http=http,
+        budget=budget,
+        admin_url=settings.shopify_admin_url,
+    )

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from sqlalchemy.engine import make_url
 
 from service import db
 from service.crypto import generate_key
+from service.devstore.server import DevAdmin, Plan, serving
+from service.devstore.store import DevStore
 from service.models import Base, Shop, utcnow
 from service.shops import register_shop
 from service.state import Clout
@@ -29,6 +32,7 @@ from tests.helpers import SECRET, SHOP
 TEST_DATABASE_URL = os.environ.get("CLOUT_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("CLOUT_TEST_REDIS_URL")
 KEY = generate_key()
+DEVSTORE_TOKEN = "shpat_devstore_test_token"
 
 
 @pytest.fixture(scope="session")
@@ -147,3 +151,21 @@ def worker(app: Flask) -> Iterator[Any]:
         celery, pool="solo", perform_ping_check=False, queues=["clout"], shutdown_timeout=10
     ) as running:
         yield running
+
+
+@dataclass
+class RunningDevStore:
+    store: DevStore
+    admin: DevAdmin
+    url: str
+    token: str
+
+
+@pytest.fixture
+def devstore() -> Iterator[RunningDevStore]:
+    """The project's Admin API emulator on a free port, with one shop and its token."""
+    store = DevStore(SHOP)
+    store.tokens.add(DEVSTORE_TOKEN)
+    admin = DevAdmin(store, plan=Plan(maximum=1000, restore_rate=50))
+    with serving(admin) as url:
+        yield RunningDevStore(store=store, admin=admin, url=url, token=DEVSTORE_TOKEN)

@@ -1,0 +1,99 @@
+"""One shop's Admin API cost budget, shared through Redis by every worker on every machine.
+
+Shopify meters GraphQL per app and store with a leaky bucket of query-cost points. Each call
+first takes its requested cost from this shared copy of the bucket (atomically, in a Lua script
+timed by Redis's own clock) and waits when there is not enough; each answer's
+`extensions.cost.throttleStatus` then corrects the copy. So N workers together pace themselves
+to the shop's bucket instead of each discovering it by being throttled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+# Until Shopify has told us the shop's plan: the most conservative published bucket.
+DEFAULT_MAXIMUM = 1000.0
+DEFAULT_RESTORE_RATE = 50.0
+_TTL_SECONDS = 3600
+
+_REFILL = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'available', 'max', 'rate', 'at')
+local max = tonumber(b[2]) or tonumber(ARGV[2])
+local rate = tonumber(b[3]) or tonumber(ARGV[3])
+local available = tonumber(b[1]) or max
+local at = tonumber(b[4]) or now
+available = math.min(max, available + math.max(0, now - at) * rate)
+"""
+
+_ACQUIRE = (
+    _REFILL
+    + """
+-- A call dearer than the whole bucket goes when the bucket is full (Shopify caps single
+-- queries at 1000 points; a small plan's bucket can be smaller than that).
+local cost = math.min(tonumber(ARGV[1]), max)
+local wait = 0
+if available >= cost then available = available - cost else wait = (cost - available) / rate end
+redis.call('HSET', KEYS[1], 'available', available, 'max', max, 'rate', rate, 'at', now)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return tostring(wait)
+"""
+)
+
+_OBSERVE = (
+    _REFILL
+    + """
+local reported = tonumber(ARGV[1])
+max = tonumber(ARGV[5]) or max
+rate = tonumber(ARGV[6]) or rate
+available = math.min(available + tonumber(ARGV[7]), max)
+if reported then available = math.min(available, reported) end
+redis.call('HSET', KEYS[1], 'available', available, 'max', max, 'rate', rate, 'at', now)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return tostring(available)
+"""
+)
+
+
+class CostBudget:
+    def __init__(self, client: redis.Redis) -> None:
+        self._acquire = client.register_script(_ACQUIRE)
+        self._observe = client.register_script(_OBSERVE)
+
+    @staticmethod
+    def key(shop: str) -> str:
+        return f"clout:shopify-budget:{shop}"
+
+    def acquire(self, shop: str, cost: float) -> float:
+        """Take `cost` points now (returns 0) or say how many seconds until they are there."""
+        wait = self._acquire(
+            keys=[self.key(shop)],
+            args=[cost, DEFAULT_MAXIMUM, DEFAULT_RESTORE_RATE, _TTL_SECONDS],
+        )
+        return float(wait)
+
+    def observe(self, shop: str, *, throttle_status: dict[str, Any], refund: float = 0.0) -> float:
+        """Correct the shared copy with what Shopify reported, never trusting more than either
+        says is there; `refund` gives back the requested cost a call did not actually use."""
+        return float(
+            self._observe(
+                keys=[self.key(shop)],
+                args=[
+                    _number(throttle_status.get("currentlyAvailable")),
+                    DEFAULT_MAXIMUM,
+                    DEFAULT_RESTORE_RATE,
+                    _TTL_SECONDS,
+                    _number(throttle_status.get("maximumAvailable")),
+                    _number(throttle_status.get("restoreRate")),
+                    max(0.0, refund),
+                ],
+            )
+        )
+
+
+def _number(value: object) -> str:
+    # Lua's tonumber("") is nil: an absent figure leaves the stored one alone.
+    return str(float(value)) if isinstance(value, int | float) else ""
