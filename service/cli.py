@@ -246,25 +246,47 @@ def shops_group() -> None:
 @shops_group.command("add")
 @click.argument("domain")
 @click.option("--token", required=True, help="The custom app's Admin API access token.")
-def shops_add(domain: str, token: str) -> None:
-    """Connect SHOP.myshopify.com with a custom app's Admin API access token."""
-    from service.shops import register_shop  # noqa: PLC0415
+@click.option(
+    "--review-secret",
+    "review_secrets",
+    multiple=True,
+    metavar="PROVIDER=SECRET",
+    help="A review platform's webhook secret for this store (repeatable).",
+)
+def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
+    """Connect SHOP.myshopify.com with a custom app's Admin API access token.
+
+    The token is checked with one Admin API call before it is stored (encrypted)."""
+    from service import shops  # noqa: PLC0415
 
     settings = _settings()
-    db.upgrade(settings.database_url)
     try:
-        with _session(settings) as session:
-            shop = register_shop(
-                session=session,
-                vault=vault_for(settings),
-                domain=domain,
-                access_token=token,
-                now=utcnow(),
-            )
-            name = shop.domain
+        domain = shops.normalise_shop_domain(domain)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="DOMAIN") from None
-    click.echo(f"connected {name}")
+    try:
+        secrets = shops.parse_review_secrets(review_secrets)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--review-secret") from None
+    try:
+        with shops.http_client() as http:
+            name = shops.check_token(
+                settings=settings, domain=domain, access_token=token, http=http
+            )
+    except shops.ShopCheckFailed as error:
+        raise click.ClickException(str(error)) from None
+    db.upgrade(settings.database_url)
+    with _session(settings) as session:
+        shops.register_shop(
+            session=session,
+            vault=vault_for(settings),
+            domain=domain,
+            access_token=token,
+            now=utcnow(),
+            review_secrets=secrets,
+        )
+    extra = f" with review secrets for {', '.join(sorted(secrets))}" if secrets else ""
+    click.echo(f"connected {domain} ({name}){extra}")
 
 
 @shops_group.command("list")

@@ -80,10 +80,25 @@ class Shop(Base):
     access_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     refresh_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     access_token_expires_at: Mapped[datetime | None]
+    refresh_token_expires_at: Mapped[datetime | None]
     scopes: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="active")
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     uninstalled_at: Mapped[datetime | None]
+
+
+class ReviewSecret(Base):
+    """A review platform's webhook secret for one shop (`clout shops add … --review-secret`)."""
+
+    __tablename__ = "review_secrets"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "provider", name="uq_review_secrets_shop_provider"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    secret: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet ciphertext, like tokens
 
 
 class Delivery(Base):

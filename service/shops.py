@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import httpx
@@ -11,8 +12,13 @@ from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.crypto import TokenVault
-from service.models import Shop
-from service.shopify_admin import ShopifyAdmin, ShopifyUnauthorized
+from service.models import ReviewSecret, Shop
+from service.shopify_admin import (
+    ShopifyAdmin,
+    ShopifyRefused,
+    ShopifyUnauthorized,
+    ShopifyUnavailable,
+)
 from service.shopify_budget import CostBudget
 
 _SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
@@ -37,8 +43,47 @@ def find_shop(*, session: Session, domain: str) -> Shop | None:
     return session.scalar(select(Shop).where(Shop.domain == domain.lower()))
 
 
+REVIEW_PROVIDERS = (
+    "judgeme",
+    "yotpo",
+    "okendo",
+    "stamped",
+    "fera",
+    "reviewsio",
+    "trustpilot",
+    "loox",
+    "generic",
+)
+
+
+class ShopCheckFailed(Exception):
+    """The store or its token cannot be used; the message tells the merchant what to fix."""
+
+
+def parse_review_secrets(pairs: Sequence[str]) -> dict[str, str]:
+    """`PROVIDER=SECRET` pairs, as `clout shops add --review-secret` takes them."""
+    secrets: dict[str, str] = {}
+    for pair in pairs:
+        provider, sep, secret = pair.partition("=")
+        provider = provider.strip().lower()
+        if not sep or not secret.strip():
+            raise ValueError(f"--review-secret takes PROVIDER=SECRET, got {pair.split('=')[0]!r}=…")
+        if provider not in REVIEW_PROVIDERS:
+            raise ValueError(
+                f"unknown review platform {provider!r}; one of: {', '.join(REVIEW_PROVIDERS)}"
+            )
+        secrets[provider] = secret.strip()
+    return secrets
+
+
 def register_shop(
-    *, session: Session, vault: TokenVault, domain: str, access_token: str, now: datetime
+    *,
+    session: Session,
+    vault: TokenVault,
+    domain: str,
+    access_token: str,
+    now: datetime,
+    review_secrets: Mapping[str, str] | None = None,
 ) -> Shop:
     """Add a store (or reconnect one) with an Admin API access token, stored encrypted."""
     domain = normalise_shop_domain(domain)
@@ -46,11 +91,55 @@ def register_shop(
     if shop is None:
         shop = Shop(domain=domain, installed_at=now)
         session.add(shop)
+        session.flush()
     shop.access_token = vault.seal(access_token)
+    shop.access_token_expires_at = None
+    shop.refresh_token = None
     shop.status = "active"
     shop.installed_at = now if shop.uninstalled_at else shop.installed_at
     shop.uninstalled_at = None
+    for provider, secret in (review_secrets or {}).items():
+        row = session.scalar(
+            select(ReviewSecret).where(
+                ReviewSecret.shop_id == shop.id, ReviewSecret.provider == provider
+            )
+        )
+        if row is None:
+            row = ReviewSecret(shop_id=shop.id, provider=provider, secret=b"")
+            session.add(row)
+        row.secret = vault.seal(secret)
     return shop
+
+
+def check_token(*, settings: Settings, domain: str, access_token: str, http: httpx.Client) -> str:
+    """One cheap Admin API call with the token; returns the shop's name or says what is wrong."""
+    admin = ShopifyAdmin(
+        shop=domain,
+        access_token=access_token,
+        api_version=settings.shopify_api_version,
+        http=http,
+        admin_url=settings.shopify_admin_url,
+        max_attempts=3,
+        backoff_base=0.2,
+    )
+    try:
+        info = admin.shop_info()
+    except ShopifyUnauthorized:
+        raise ShopCheckFailed(
+            f"Shopify refused this token for {domain}. Use the Admin API access token "
+            "(it starts with shpat_) of the custom app installed on that store, with the "
+            "read_orders, write_orders, read_customers and write_customers scopes."
+        ) from None
+    except ShopifyUnavailable:
+        raise ShopCheckFailed(
+            f"could not reach Shopify at {admin.endpoint}; check the network and try again"
+        ) from None
+    except ShopifyRefused as error:
+        raise ShopCheckFailed(f"Shopify did not accept the check: {error}") from None
+    answered = str(info.get("myshopifyDomain", "")).lower()
+    if answered and answered != domain:
+        raise ShopCheckFailed(f"this token belongs to {answered}, not {domain}")
+    return str(info.get("name") or domain)
 
 
 def mark_uninstalled(*, session: Session, shop: Shop, now: datetime) -> None:

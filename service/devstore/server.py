@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -91,6 +92,8 @@ class Stats:
     server_errors: int = 0
     storm_429: int = 0
     unauthorized: int = 0
+    token_grants: int = 0
+    token_refreshes: int = 0
     mutations: dict[str, int] = field(default_factory=dict)
     points_spent: float = 0.0
 
@@ -103,8 +106,12 @@ class DevAdmin:
         plan: Plan | None = None,
         faults: Faults | None = None,
         seed: int = 0,
+        client_id: str = "clout-dev-client-id",
+        client_secret: str | None = None,
     ) -> None:
         self.store = store
+        self.client_id = client_id
+        self.client_secret = client_secret
         self.bucket = LeakyBucket(plan or Plan())
         self.faults = faults or Faults()
         self.stats = Stats()
@@ -226,6 +233,41 @@ class DevAdmin:
             answer["errors"] = [e.formatted for e in result.errors]
         return 200, answer, {}
 
+    def grant(self, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """`POST /admin/oauth/access_token`: an authorization code or a (single-use) refresh
+        token for an expiring offline token, as Shopify answers it."""
+        if form.get("client_id") != self.client_id or (
+            self.client_secret is not None and form.get("client_secret") != self.client_secret
+        ):
+            return 400, {"error": "invalid_client"}
+        with self.lock:
+            if form.get("grant_type") == "refresh_token":
+                if form.get("refresh_token") not in self.store.refresh_tokens:
+                    return 400, {
+                        "error": "invalid_grant",
+                        "error_description": "refresh token is invalid or was already used",
+                    }
+                self.store.refresh_tokens.discard(form["refresh_token"])
+                self.stats.token_refreshes += 1
+            else:
+                if form.get("code") not in self.store.oauth_codes:
+                    return 400, {
+                        "error": "invalid_request",
+                        "error_description": "authorization code was not found or was already used",
+                    }
+                self.store.oauth_codes.discard(form["code"])
+                self.stats.token_grants += 1
+            access, refresh = f"shpat_{secrets.token_hex(12)}", f"shprt_{secrets.token_hex(12)}"
+            self.store.tokens.add(access)
+            self.store.refresh_tokens.add(refresh)
+        return 200, {
+            "access_token": access,
+            "scope": "read_orders,write_orders,read_customers,write_customers",
+            "expires_in": 3600,
+            "refresh_token": refresh,
+            "refresh_token_expires_in": 7_776_000,
+        }
+
     def _cost(self, requested: int, actual: int | None) -> dict[str, Any]:
         return {
             "cost": {
@@ -246,6 +288,12 @@ class DevAdmin:
             return Response(
                 json.dumps(body), status=status, headers=headers, mimetype="application/json"
             )
+
+        @app.post("/admin/oauth/access_token")
+        def access_token() -> Response:
+            form = request.get_json(silent=True) or request.form.to_dict()
+            status, body = self.grant(form)
+            return Response(json.dumps(body), status=status, mimetype="application/json")
 
         @app.post("/devstore/faults")
         def faults() -> Response:
