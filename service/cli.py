@@ -314,6 +314,71 @@ def shops_remove(domain: str) -> None:
     click.echo(f"removed {domain}")
 
 
+# --- development --------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--port", default=9000, show_default=True)
+@click.option("--shop", "domain", default="clout-demo.myshopify.com", show_default=True)
+@click.option("--token", default="shpat_devstore_token", show_default=True)
+@click.option("--seed", default=1, show_default=True, help="Same seed, same store.")
+@click.option("--customers", default=300, show_default=True)
+@click.option("--orders", default=2000, show_default=True)
+@click.option("--bucket", default=1000.0, show_default=True, help="Query-cost bucket size.")
+@click.option("--restore-rate", default=50.0, show_default=True, help="Points restored a second.")
+@click.option("--webhook-url", help="Send the store's webhooks here (e.g. Clout's intake).")
+@click.option("--webhook-secret", help="Sign them with this (Clout's SHOPIFY_API_SECRET).")
+def devstore(
+    port: int,
+    domain: str,
+    token: str,
+    seed: int,
+    customers: int,
+    orders: int,
+    bucket: float,
+    restore_rate: float,
+    webhook_url: str | None,
+    webhook_secret: str | None,
+) -> None:
+    """A local Shopify Admin API emulator with a generated store (development and tests only).
+
+    Point Clout at it with CLOUT_SHOPIFY_ADMIN_URL=http://127.0.0.1:PORT. Faults can be
+    switched on with POST /devstore/faults, e.g. {"error_rate": 0.3, "storm_seconds": 10}."""
+    from service.devstore.seed import seed_store  # noqa: PLC0415
+    from service.devstore.server import DevAdmin, Plan, serving  # noqa: PLC0415
+    from service.devstore.store import DevStore  # noqa: PLC0415
+    from service.devstore.webhooks import WebhookSender  # noqa: PLC0415
+
+    store = DevStore(domain)
+    store.tokens.add(token)
+    summary = seed_store(store, customers=customers, orders=orders, seed=seed)
+    admin = DevAdmin(store, plan=Plan(maximum=bucket, restore_rate=restore_rate), seed=seed)
+    sender = None
+    if webhook_url:
+        if not webhook_secret:
+            raise click.UsageError("--webhook-url needs --webhook-secret to sign deliveries")
+        sender = WebhookSender(store, url=webhook_url, secret=webhook_secret).start()
+    with serving(admin, port=port) as url:
+        click.echo(
+            f"devstore for {domain} on {url} — NOT for production.\n"
+            f"  {summary.customers} customers, {summary.orders} orders "
+            f"({summary.gift_orders} gifts, {summary.referral_redemptions} referral redemptions, "
+            f"{summary.refunds} refunds, {summary.cancellations} cancellations)\n"
+            f"  Admin API token: {token}\n"
+            f"  Point Clout at it: CLOUT_SHOPIFY_ADMIN_URL={url} "
+            f"clout shops add {domain} --token {token}\n"
+            "Ctrl-C stops it."
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if sender is not None:
+                sender.stop()
+
+
 # --- deliveries and compliance ---------------------------------------------------------------
 
 

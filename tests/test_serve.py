@@ -14,7 +14,8 @@ import psutil
 import pytest
 import requests
 
-from tests.helpers import SECRET, fixture_bytes, shopify_headers, wait_for
+from tests.conftest import RunningDevStore
+from tests.helpers import SECRET, SHOP, fixture_bytes, shopify_headers, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +40,13 @@ def clout(*args: str, cwd: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, devstore: RunningDevStore
+) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
     env["SHOPIFY_API_SECRET"] = SECRET
+    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -64,9 +68,7 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(tmp_pat
         assert len(family) >= 3  # web, worker, beat (and their own children)
         assert (tmp_path / "clout.db").exists()
 
-        clout(
-            "shops", "add", "test-shop.myshopify.com", "--token", "shpat_x", cwd=tmp_path, env=env
-        )
+        clout("shops", "add", SHOP, "--token", devstore.token, cwd=tmp_path, env=env)
         body = fixture_bytes("shopify/orders_create.json")
         answer = requests.post(
             f"{base}/webhooks/shopify",
