@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 FIXTURES = Path(__file__).with_name("fixtures")
-SECRET = "test-app-secret"
-OLD_SECRET = "test-app-secret-rotated-out"
+SECRET = "shpss_test_app_secret_0123456789abcdef"
+OLD_SECRET = "shpss_test_secret_rotating_out_0123456789"
 SHOP = "test-shop.myshopify.com"
 
 T = TypeVar("T")

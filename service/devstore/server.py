@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import jwt
 from flask import Flask, Response, request
 from graphql import (
     FragmentDefinitionNode,
@@ -94,6 +95,7 @@ class Stats:
     unauthorized: int = 0
     token_grants: int = 0
     token_refreshes: int = 0
+    token_exchanges: int = 0
     mutations: dict[str, int] = field(default_factory=dict)
     points_spent: float = 0.0
 
@@ -241,7 +243,19 @@ class DevAdmin:
         ):
             return 400, {"error": "invalid_client"}
         with self.lock:
-            if form.get("grant_type") == "refresh_token":
+            if form.get("grant_type") == "urn:ietf:params:oauth:grant-type:token-exchange":
+                try:
+                    jwt.decode(
+                        form.get("subject_token", ""),
+                        self.client_secret or "",
+                        algorithms=["HS256"],
+                        audience=self.client_id,
+                        options={"verify_signature": self.client_secret is not None},
+                    )
+                except jwt.PyJWTError:
+                    return 400, {"error": "invalid_subject_token"}
+                self.stats.token_exchanges += 1
+            elif form.get("grant_type") == "refresh_token":
                 if form.get("refresh_token") not in self.store.refresh_tokens:
                     return 400, {
                         "error": "invalid_grant",

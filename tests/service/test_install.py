@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
+import jwt
 import pytest
 from flask import Flask
 
@@ -167,3 +170,55 @@ def test_an_expiring_token_raced_by_two_workers_is_refreshed_once(
     assert tokens[0] == tokens[1]
     assert tokens[0] in devstore.store.tokens
     assert tokens[0] != "shpat_expired"
+
+
+def session_token(*, secret: str = SECRET, shop: str = SHOP, audience: str = CLIENT_ID) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": f"https://{shop}/admin",
+        "dest": f"https://{shop}",
+        "aud": audience,
+        "sub": "42",
+        "exp": now + 60,
+        "nbf": now - 5,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+        "sid": "session-1",
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def test_opening_the_embedded_app_exchanges_the_session_token_for_an_offline_token(
+    make_app: Callable[..., Flask], devstore: RunningDevStore
+) -> None:
+    devstore.admin.client_secret = SECRET
+    app = make_app(SHOPIFY_API_KEY=CLIENT_ID, CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+
+    response = app.test_client().get(
+        "/app",
+        query_string={"shop": SHOP, "host": "aG9zdA", "embedded": "1", "id_token": session_token()},
+    )
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json == {"outcome": "ready", "shop": SHOP}
+    assert devstore.admin.stats.token_exchanges == 1
+    with state(app).sessions() as session:
+        shop = find_shop(session=session, domain=SHOP)
+        assert shop is not None
+        assert shop.access_token is not None
+        assert state(app).vault.open(shop.access_token) in devstore.store.tokens
+
+
+def test_a_forged_session_token_gets_no_token_and_no_shop(
+    make_app: Callable[..., Flask], devstore: RunningDevStore
+) -> None:
+    app = make_app(SHOPIFY_API_KEY=CLIENT_ID, CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+
+    response = app.test_client().get(
+        "/app", headers={"Authorization": f"Bearer {session_token(secret='shpss_not_the_app_secret_0123456789abcdef')}"}
+    )
+
+    assert response.status_code == 401
+    assert devstore.admin.stats.token_exchanges == 0
+    with state(app).sessions() as session:
+        assert find_shop(session=session, domain=SHOP) is None
