@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.errors import PermanentError, TransientError
 from service.logs import get_logger
 from service.models import Delivery, Shop, utcnow
+from service.shopify_admin import ShopifyAdmin
 
 log = get_logger(__name__)
 
@@ -50,8 +51,17 @@ class DeliveryContext:
     shop: Shop
     payload: dict[str, Any]
     now: datetime
+    # The shop's Admin API client, made on first use (most handlers never need it).
+    shopify: Callable[[], ShopifyAdmin] | None = None
     # Set by a handler that erased the delivery row itself (shop/redact).
     erased: bool = field(default=False)
+    # Incidents that gained a signal: attended to (priority, deadline, tags) after the commit.
+    incidents: set[int] = field(default_factory=set)
+
+
+def handler_key(source: str, topic: str) -> str:
+    """Shopify deliveries are handled by topic; a review platform's by platform."""
+    return topic if source == "shopify" else f"reviews/{source}"
 
 
 class TopicHandler(Protocol):
@@ -164,6 +174,7 @@ def process_delivery(
     max_attempts: int,
     stale_after: float,
     now: Callable[[], datetime] = utcnow,
+    admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
 ) -> Outcome:
     """Claim, handle and settle one delivery. Safe to call any number of times for the same id."""
     with sessions() as session:
@@ -176,7 +187,13 @@ def process_delivery(
         if delivery is None:
             return Outcome(status="skipped")
         try:
-            status = _handle(session=session, delivery=delivery, handlers=handlers, now=now())
+            status = _handle(
+                session=session,
+                delivery=delivery,
+                handlers=handlers,
+                now=now(),
+                admin_for=admin_for,
+            )
             session.commit()
         except (TransientError, PermanentError, OperationalError) as caught:
             session.rollback()
@@ -215,8 +232,9 @@ def _handle(
     delivery: Delivery,
     handlers: Mapping[str, TopicHandler],
     now: datetime,
+    admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
 ) -> str:
-    handler = handlers.get(delivery.topic)
+    handler = handlers.get(handler_key(delivery.source, delivery.topic))
     shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
     if handler is None or shop is None or delivery.body is None:
         _finish(delivery, IGNORED, now)
@@ -224,10 +242,19 @@ def _handle(
     try:
         payload = json.loads(delivery.body)
     except ValueError as error:
-        raise PermanentError("body is not JSON") from error
+        if delivery.source == "shopify":
+            raise PermanentError("body is not JSON") from error
+        payload = {"_raw": delivery.body.decode("utf-8", "replace")}  # the platform parses it
     if not isinstance(payload, dict):
         raise PermanentError("body is not a JSON object")
-    ctx = DeliveryContext(session=session, delivery=delivery, shop=shop, payload=payload, now=now)
+    ctx = DeliveryContext(
+        session=session,
+        delivery=delivery,
+        shop=shop,
+        payload=payload,
+        now=now,
+        shopify=(lambda: admin_for(shop)) if admin_for is not None else None,
+    )
     handler(ctx)
     if ctx.erased:
         return DONE

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -186,6 +187,11 @@ class Order(Base):
     shopify_created_at: Mapped[datetime | None]
     shopify_updated_at: Mapped[datetime | None]
     redacted_at: Mapped[datetime | None]
+    # Delivery tracking, for late and failed delivery signals.
+    fulfilled_at: Mapped[datetime | None]
+    last_carrier_update_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    product_ids: Mapped[dict[str, Any] | None]  # {"ids": [product GIDs]}, to link reviews
 
     customer: Mapped[Customer | None] = relationship(back_populates="orders")
 
@@ -219,3 +225,96 @@ class DataRequest(Base):
     customer_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     export: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    """A review from a review platform, normalised (rating 1–5) and linked where possible."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint(
+            "shop_id", "provider", "platform_review_id", name="uq_reviews_platform_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    platform_review_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="published")  # or pending, deleted
+    rating: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+    rating_raw: Mapped[str | None] = mapped_column(String(16))
+    rating_scale: Mapped[str] = mapped_column(String(16), default="1-5")
+    title: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    reviewer_email: Mapped[str | None] = mapped_column(String(320))
+    reviewer_name: Mapped[str | None] = mapped_column(String(255))
+    product_ref: Mapped[str | None] = mapped_column(String(128))
+    product_title: Mapped[str | None] = mapped_column(Text)
+    order_ref: Mapped[str | None] = mapped_column(String(128))
+    verified_buyer: Mapped[bool | None]
+    platform_created_at: Mapped[datetime | None]
+    platform_updated_at: Mapped[datetime | None]
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    link_method: Mapped[str] = mapped_column(String(32), default="none")
+    link_confidence: Mapped[float] = mapped_column(default=0.0)
+    analysis: Mapped[dict[str, Any] | None]  # the complaint detector's verdict
+
+
+class Incident(Base):
+    """One unhappy customer's open case: every signal folded in, the highest severity kept."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        # At most one open incident per customer per shop.
+        Index(
+            "uq_incidents_one_open",
+            "shop_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    severity: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(16))
+    deadline_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+
+    signals: Mapped[list[Signal]] = relationship(
+        back_populates="incident", order_by="Signal.occurred_at"
+    )
+
+
+class Signal(Base):
+    """One sign of unhappiness, with where it came from and why it counts."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "source", "source_ref", "reason", name="uq_signals_source"),
+        Index("ix_signals_incident_id", "incident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(24))  # review, refund, cancellation, dispute, …
+    reason: Mapped[str] = mapped_column(String(40))  # low_rating, hidden_complaint, …
+    severity: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any] | None]  # {"sentences": [...], ...} in the merchant's words
+    source: Mapped[str] = mapped_column(String(32))  # shopify, judgeme, clout (periodic checks)
+    source_ref: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="signals")

@@ -264,14 +264,14 @@ class ShopifyAdmin:
         customer: dict[str, Any] | None = data.get("customer")
         return customer
 
-    def customer_orders(self, gid: str, *, first: int = 50) -> list[dict[str, Any]]:
+    def customer_orders(self, gid: str, *, first: int = 25) -> list[dict[str, Any]]:
         """A customer's orders, newest first, with what influence and unhappiness depend on."""
         data = self.execute(
             f"""query orders($id: ID!) {{ customer(id: $id) {{
                 orders(first: {first}, reverse: true) {{ nodes {{ {ORDER_FIELDS} }} }}
             }} }}""",
             {"id": gid},
-            cost=2 + first * 12,
+            cost=2 + first * 22,
         )
         customer = data.get("customer") or {}
         return list((customer.get("orders") or {}).get("nodes") or [])
@@ -284,7 +284,7 @@ class ShopifyAdmin:
         return order
 
     def orders_updated_since(
-        self, since: datetime, *, page_size: int = 50
+        self, since: datetime, *, page_size: int = 25
     ) -> Iterator[dict[str, Any]]:
         """Every order updated after `since`, oldest change first (for reconciliation)."""
         after: str | None = None
@@ -298,7 +298,7 @@ class ShopifyAdmin:
                   }}
                 }}""",
                 {"query": f"updated_at:>'{stamp}'", "after": after},
-                cost=2 + page_size * 12,
+                cost=2 + page_size * 22,
             )
             page = data["orders"]
             yield from page["nodes"]
@@ -316,6 +316,7 @@ ORDER_FIELDS = """
   totalPriceSet { shopMoney { amount currencyCode } }
   refunds(first: 10) { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }
   fulfillments(first: 5) { id createdAt status displayStatus deliveredAt }
+  lineItems(first: 5) { nodes { product { id } } }
 """
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import PermanentError
 from service.models import Customer, Order, Refund, Shop
-from service.shopify_ids import to_gid
+from service.shopify_ids import legacy_id, to_gid
 
 
 def parse_time(value: object) -> datetime | None:
@@ -132,6 +132,21 @@ def upsert_order(*, session: Session, shop: Shop, payload: dict[str, Any]) -> Or
         session.flush()
         order.customer_id = customer.id
 
+    products = [
+        to_gid("Product", item["product_id"])
+        for item in payload.get("line_items") or []
+        if isinstance(item, dict)
+        and isinstance(item.get("product_id"), int | str)
+        and str(item["product_id"]).isdigit()
+    ]
+    if products:
+        order.product_ids = {"ids": products}
+    fulfillments = [f for f in payload.get("fulfillments") or [] if isinstance(f, dict)]
+    shipped = [t for t in (parse_time(f.get("created_at")) for f in fulfillments) if t]
+    if shipped:
+        order.fulfilled_at = min(shipped)
+    if any(str(f.get("shipment_status") or "") == "delivered" for f in fulfillments):
+        order.delivered_at = order.delivered_at or max(shipped)
     order.name = _text(payload.get("name"), 64)
     order.financial_status = _text(payload.get("financial_status"), 32)
     order.fulfillment_status = _text(payload.get("fulfillment_status"), 32)
@@ -197,3 +212,68 @@ def customer_ref_of_order(payload: dict[str, Any]) -> str | None:
         except ValueError:
             return None
     return None
+
+
+def upsert_order_from_admin(
+    *, session: Session, shop: Shop, node: dict[str, Any], customer: Customer | None
+) -> Order:
+    """An order as the Admin GraphQL API returns it (ORDER_FIELDS), for linking and
+    reconciliation: the same row a webhook would have made."""
+    address = node.get("shippingAddress") or None
+    money = ((node.get("totalPriceSet") or {}).get("shopMoney")) or {}
+    line_items = ((node.get("lineItems") or {}).get("nodes")) or []
+    fulfillments = node.get("fulfillments") or []
+    payload: dict[str, Any] = {
+        "admin_graphql_api_id": node["id"],
+        "name": node.get("name"),
+        "email": node.get("email"),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+        "cancelled_at": node.get("cancelledAt"),
+        "cancel_reason": (node.get("cancelReason") or "").lower() or None,
+        "financial_status": (node.get("displayFinancialStatus") or "").lower() or None,
+        "fulfillment_status": (node.get("displayFulfillmentStatus") or "").lower() or None,
+        "total_price": money.get("amount"),
+        "currency": money.get("currencyCode"),
+        "tags": ", ".join(node.get("tags") or []),
+        "note": node.get("note"),
+        "note_attributes": [
+            {"name": a.get("key"), "value": a.get("value")}
+            for a in node.get("customAttributes") or []
+        ],
+        "discount_codes": [{"code": c} for c in node.get("discountCodes") or []],
+        "shipping_address": {
+            "first_name": address.get("firstName"),
+            "last_name": address.get("lastName"),
+            "address1": address.get("address1"),
+            "city": address.get("city"),
+            "zip": address.get("zip"),
+            "country_code": address.get("countryCodeV2"),
+        }
+        if address
+        else None,
+        "line_items": [
+            {"product_id": legacy_id(li["product"]["id"])}
+            for li in line_items
+            if isinstance(li, dict) and li.get("product")
+        ],
+        "fulfillments": [
+            {
+                "created_at": f.get("createdAt"),
+                "shipment_status": (f.get("displayStatus") or "").lower(),
+            }
+            for f in fulfillments
+            if isinstance(f, dict)
+        ],
+    }
+    order = upsert_order(session=session, shop=shop, payload=payload)
+    if customer is not None and order.customer_id is None:
+        session.flush()
+        order.customer_id = customer.id
+    elif order.customer_id is None and isinstance(node.get("customer"), dict):
+        linked = upsert_customer(
+            session=session, shop=shop, payload={"id": node["customer"]["id"]}, authoritative=False
+        )
+        session.flush()
+        order.customer_id = linked.id
+    return order

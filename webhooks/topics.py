@@ -6,11 +6,13 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
-from service import compliance, shops, store
+from service import compliance, reviews, shops, store, unhappiness
 from service.deliveries import DeliveryContext, TopicHandler
 from service.errors import PermanentError
 from service.models import Customer, Order
 from service.shopify_ids import to_gid
+from service.signals import Raised
+from webhooks import review_platforms
 
 
 def _customer_gid(ctx: DeliveryContext) -> str:
@@ -29,10 +31,43 @@ def _forget_payload_if_redacted(ctx: DeliveryContext, customer: Customer | None)
         ctx.delivery.body = None
 
 
+def _noted(ctx: DeliveryContext, raised: Raised | None) -> None:
+    if raised is not None:
+        ctx.incidents.add(raised.incident.id)
+
+
+def _order_for(ctx: DeliveryContext, value: object) -> Order:
+    """The order a payload refers to (by id or GID); a placeholder if Clout has not seen it."""
+    if isinstance(value, dict):
+        value = value.get("admin_graphql_api_id") or value.get("id")
+    try:
+        gid = to_gid("Order", value)
+    except ValueError as error:
+        raise PermanentError("payload names no order") from error
+    order = ctx.session.scalar(
+        select(Order).where(Order.shop_id == ctx.shop.id, Order.shopify_id == gid)
+    )
+    if order is None:
+        order = Order(shop_id=ctx.shop.id, shopify_id=gid)
+        ctx.session.add(order)
+        ctx.session.flush()
+    return order
+
+
 def order_changed(ctx: DeliveryContext) -> None:
     order = store.upsert_order(session=ctx.session, shop=ctx.shop, payload=ctx.payload)
     ctx.delivery.customer_ref = store.customer_ref_of_order(ctx.payload)
     _forget_payload_if_redacted(ctx, order.customer)
+    ctx.session.flush()
+    _noted(
+        ctx,
+        unhappiness.cancellation_signal(
+            session=ctx.session, shop=ctx.shop, order=order, now=ctx.now
+        ),
+    )
+    _noted(
+        ctx, unhappiness.note_signal(session=ctx.session, shop=ctx.shop, order=order, now=ctx.now)
+    )
 
 
 def refund_created(ctx: DeliveryContext) -> None:
@@ -44,6 +79,70 @@ def refund_created(ctx: DeliveryContext) -> None:
     )
     if order is not None and order.customer is not None:
         ctx.delivery.customer_ref = order.customer.shopify_id
+    if order is not None:
+        _noted(
+            ctx,
+            unhappiness.refund_signal(
+                session=ctx.session, shop=ctx.shop, order=order, refund=refund, now=ctx.now
+            ),
+        )
+
+
+def dispute_opened(ctx: DeliveryContext) -> None:
+    order = _order_for(ctx, ctx.payload.get("order_id"))
+    _noted(
+        ctx,
+        unhappiness.dispute_signal(
+            session=ctx.session, shop=ctx.shop, order=order, payload=ctx.payload, now=ctx.now
+        ),
+    )
+
+
+def return_requested(ctx: DeliveryContext) -> None:
+    order = _order_for(ctx, ctx.payload.get("order") or ctx.payload.get("order_id"))
+    _noted(
+        ctx,
+        unhappiness.return_signal(
+            session=ctx.session, shop=ctx.shop, order=order, payload=ctx.payload, now=ctx.now
+        ),
+    )
+
+
+def fulfillment_event(ctx: DeliveryContext) -> None:
+    order = _order_for(ctx, ctx.payload.get("order_id"))
+    _noted(
+        ctx,
+        unhappiness.fulfillment_event_signal(
+            session=ctx.session, shop=ctx.shop, order=order, payload=ctx.payload, now=ctx.now
+        ),
+    )
+
+
+def review_delivered(ctx: DeliveryContext) -> None:
+    """Any review platform's delivery: normalised, recorded, linked, and read for unhappiness."""
+    provider = ctx.delivery.source
+    payload = ctx.payload
+    if "_raw" in payload:
+        try:
+            payload = review_platforms.loads_lenient(payload["_raw"].encode())
+        except ValueError as error:
+            raise PermanentError("review body is not JSON") from error
+    if not isinstance(payload, dict):
+        raise PermanentError("review body is not a JSON object")
+    for incoming in review_platforms.NORMALISERS[provider](payload):
+        review = reviews.record_review(
+            session=ctx.session, shop=ctx.shop, provider=provider, review=incoming
+        )
+        customer = reviews.link_review(
+            session=ctx.session, shop=ctx.shop, review=review, shopify=ctx.shopify
+        )
+        ctx.delivery.customer_ref = customer.shopify_id
+        _noted(
+            ctx,
+            reviews.review_signal(
+                session=ctx.session, shop=ctx.shop, review=review, customer=customer, now=ctx.now
+            ),
+        )
 
 
 def customer_changed(ctx: DeliveryContext) -> None:
@@ -99,8 +198,13 @@ TOPIC_HANDLERS: Mapping[str, TopicHandler] = {
     "refunds/create": refund_created,
     "customers/create": customer_changed,
     "customers/update": customer_changed,
+    "disputes/create": dispute_opened,
+    "disputes/update": dispute_opened,
+    "returns/request": return_requested,
+    "fulfillment_events/create": fulfillment_event,
     "app/uninstalled": app_uninstalled,
     "customers/data_request": customer_data_requested,
     "customers/redact": customer_redacted,
     "shop/redact": shop_redacted,
+    **{f"reviews/{provider}": review_delivered for provider in review_platforms.NORMALISERS},
 }

@@ -215,7 +215,11 @@ def test_a_forged_session_token_gets_no_token_and_no_shop(
     app = make_app(SHOPIFY_API_KEY=CLIENT_ID, CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
 
     response = app.test_client().get(
-        "/app", headers={"Authorization": f"Bearer {session_token(secret='shpss_not_the_app_secret_0123456789abcdef')}"}
+        "/app",
+        headers={
+            "Authorization": "Bearer "
+            + session_token(secret="shpss_not_the_app_secret_0123456789abcdef")
+        },
     )
 
     assert response.status_code == 401

@@ -1,0 +1,344 @@
+"""Does this text hide a complaint? VADER for tone, plus a complaint-intent layer for what
+VADER misses: plain statements of a problem ("Where is my order??", "Never again.", "I want my
+money back.") carry no sentiment words, and sarcasm ("Great, another broken mug") reads as
+positive. The intents are the reasons a merchant acts on: refund, return, late or missing
+delivery, broken, wrong item, poor quality, no reply, never again.
+
+The same detector serves the workers, `clout text` and the benchmark.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+# Reason code → (sentence for the merchant, patterns). Patterns are matched on lower-cased text.
+INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "refund": (
+        "asks for a refund",
+        (
+            r"\brefund",
+            r"money back",
+            r"\bcharge ?back",
+            r"\bdispute\b",
+            r"reimburs",
+            r"want (?:my|a) (?:refund|credit)",
+            r"give me my money",
+            r"\bovercharg",
+            r"charged (?:me )?twice",
+            r"double charg",
+        ),
+    ),
+    "return": (
+        "wants to return or exchange it",
+        (
+            r"\breturn(?:ed|ing)? (?:it|this|them|the)\b",
+            r"sen(?:t|d|ding) (?:it|this|them) back",
+            r"\bexchange (?:it|this|for)",
+            r"return label",
+            r"\bwant to return",
+        ),
+    ),
+    "late_delivery": (
+        "the order is late or has not arrived",
+        (
+            r"where(?:'s| is| are) my (?:order|package|parcel|stuff|item)",
+            r"(?:never|hasn'?t|has not|have not|haven'?t|didn'?t|did not|still not|not yet|yet to) (?:arrived?|received?|receive|come|shown up|showed up|delivered|get|got)",
+            r"still (?:waiting|no sign of|hasn'?t (?:arrived|come|shipped)|haven'?t (?:received|got(?:ten)?))",
+            r"\b(?:weeks?|days?|months?) late\b",
+            r"\blate (?:delivery|arrival|shipping)",
+            r"\bdelay(?:ed|s)?\b",
+            r"\blost (?:in|package|parcel|my)",
+            r"\bno tracking",
+            r"tracking (?:hasn'?t|has not|doesn'?t|does not|not) (?:updated|moved|changed|work)",
+            r"took (?:forever|ages|weeks|over a month)",
+            r"\bnever (?:got|received|came)",
+            r"\bmissing (?:item|package|order|parts?|pieces?)",
+            r"\bwrong address",
+        ),
+    ),
+    "broken": (
+        "it arrived broken or stopped working",
+        (
+            r"\bbroke(?:n)?\b",
+            r"\bdamaged?\b",
+            r"\bcrack(?:ed|s)?\b",
+            r"\bdefect",
+            r"\bfaulty",
+            r"stopped working",
+            r"(?:doesn'?t|does not|didn'?t|did not|won'?t|will not) (?:work|turn on|charge|function)",
+            r"fell apart",
+            r"\bripped\b",
+            r"\btorn\b",
+            r"\bleak(?:s|ed|ing|y)\b",
+            r"\bshattered",
+            r"\bdead on arrival",
+            r"\bdoa\b",
+            r"\bmalfunction",
+            r"came apart",
+            r"\bdented",
+            r"\bscratch(?:ed|es)\b",
+            r"\bstain(?:ed|s)\b",
+            r"\bmold(?:y)?\b",
+            r"\bexpired\b",
+            r"\bspoiled\b",
+            r"\brust(?:ed|y)\b",
+            r"\bpeel(?:ed|ing)\b",
+        ),
+    ),
+    "wrong_item": (
+        "received the wrong item",
+        (
+            r"wrong (?:item|size|colou?r|product|order|one|thing|model)",
+            r"not what i (?:ordered|paid for|asked for)",
+            r"(?:sent|shipped|received|got) (?:me )?the wrong",
+            r"\bmissing from (?:the|my) (?:box|package|order)",
+            r"\bincomplete order",
+            r"not as (?:described|pictured|advertised|shown)",
+            r"looks nothing like",
+            r"\bdoesn'?t (?:fit|match)",
+            r"does not (?:fit|match)",
+            r"(?:way )?too (?:small|big|large|tight|short|long)",
+        ),
+    ),
+    "poor_quality": (
+        "is disappointed with the quality",
+        (
+            r"\bpoor(?:ly)? (?:quality|made|built|constructed)",
+            r"\bcheap(?:ly)? (?:made|quality|material|plastic)",
+            r"\bflimsy",
+            r"\bdisappoint",
+            r"\bwaste of (?:money|time)",
+            r"\bnot worth",
+            r"\buseless",
+            r"\bjunk\b",
+            r"\bgarbage\b",
+            r"\btrash\b",
+            r"\bcrap(?:py)?\b",
+            r"\bterrible\b",
+            r"\bawful\b",
+            r"\bhorrible\b",
+            r"\bworst\b",
+            r"\bdo(?:n'?t| not) (?:buy|order|waste)",
+            r"\bavoid\b",
+            r"\brip ?-?off\b",
+            r"\bscam\b",
+            r"\bfake\b",
+            r"\bknock-?off",
+            r"\bfalse advertis",
+            r"\bsmell(?:s|ed)? (?:bad|awful|terrible|like)",
+            r"\bunusable",
+            r"\buncomfortable",
+            r"\bnot (?:happy|satisfied|impressed|good)",
+            r"\bunhappy\b",
+            r"\bdissatisfied",
+            r"\bfrustrat",
+            r"\bannoy",
+            r"\bupset\b",
+            r"\bangry\b",
+            r"\bfurious",
+            r"(?:lasted|broke after) (?:only )?(?:a|one|two|\d+) (?:day|week)s?",
+        ),
+    ),
+    "product_problem": (
+        "reports a problem with the product",
+        (
+            r"\b(?:problems?|issues?|trouble)\b",
+            r"\bfail(?:s|ed|ing|ure)?\b",
+            r"\berrors?\b",
+            r"\bcrash(?:es|ed|ing)?\b",
+            r"\bglitch",
+            r"\bfreez(?:e|es|ing)\b",
+            r"\bfroze\b",
+            r"\b(?:noisy|grainy|blurry|fuzzy|distorted|static|hiss(?:ing)?|buzz(?:ing)?)\b",
+            r"\boverheat",
+            r"\b(?:sluggish|unreliable|inconsistent|mediocre|meh|so-so)\b",
+            r"\b(?:hard|difficult|impossible|a pain) to\b",
+            r"\bconfusing\b",
+            r"\bunfortunately\b",
+            r"\bbut (?:the|it|they|this)\b.*\b(?:not|no|poor|bad|only)\b",
+            r"\bover ?priced\b",
+            r"\btoo (?:expensive|pricey|heavy|loud|slow|hot|cold|thin|weak)\b",
+            r"\black(?:s|ing)?\b",
+            r"\b(?:stuck|jams?|jammed|skips?|lags?)\b",
+            r"\bloose\b",
+            r"\bwobbl",
+            r"\bdrains?\b",
+            r"\b(?:doesn'?t|does not|didn'?t|did not|won'?t|can'?t|cannot) (?:seem to |even |really |always )?(?:work|hold|stay|last|read|play|connect|recogni[sz]e|load|open|close|stick|fit)",
+            r"\bnot (?:working|compatible|reliable|accurate|durable|sturdy|clear|bright|loud enough)",
+            r"\bpoor\b",
+            r"\bbad\b",
+            r"\bweak\b",
+            r"\bwors[et]\b",
+            r"\bsucks?\b",
+            r"\bno (?:picture|sound|signal|power|instructions|manual)\b",
+        ),
+    ),
+    "no_reply": (
+        "got no answer from the store",
+        (
+            r"no (?:response|reply|answer|one (?:answers|replies|responds|got back))",
+            r"(?:never|nobody|no one|not) (?:responded|replied|answered|got back|gets back|respond|reply)",
+            r"(?:ignor(?:ed|ing)|unanswered) (?:my )?(?:emails?|messages?|calls?|requests?)",
+            r"(?:can'?t|cannot|could not|couldn'?t|unable to) (?:reach|contact|get (?:a hold|ahold|through))",
+            r"customer (?:service|support|care) (?:is|was) (?:terrible|awful|useless|horrible|non-?existent|rude|slow|bad|poor)",
+            r"\b(?:rude|unhelpful) (?:staff|support|service|agent|rep)",
+            r"(?:emailed|messaged|called|contacted)(?: them| you| the store| support)? (?:\w+ )?(?:times|twice)",
+        ),
+    ),
+    "never_again": (
+        "says they will not buy again",
+        (
+            r"never (?:again|buy(?:ing)?|order(?:ing)?|shop(?:ping)? (?:here|there|with)|purchas|recommend)",
+            r"\b(?:won'?t|will not|wouldn'?t|would not) (?:be )?(?:buy|order|shop|purchas|recommend|return|com)(?:ing|e)?",
+            r"last time i (?:order|buy|bought|shop)",
+            r"(?:lost|losing) (?:a|my|your) (?:customer|business)",
+            r"\bdo(?:n'?t| not) recommend",
+            r"\bnot recommend",
+            r"\bstay away",
+            r"\bbuyer beware",
+            r"\bzero stars?",
+            r"\bno stars?",
+            r"\b(?:one|1) star\b",
+            r"\bif i could give (?:zero|0|no)",
+            r"\bshop elsewhere",
+            r"\btake my business elsewhere",
+        ),
+    ),
+}
+
+# Phrases that look like a cue but say the opposite ("no complaints", "not broken").
+NEGATED = (
+    r"\b(?:haven'?t|have not|hasn'?t|has not|never) (?:had|seen|noticed|experienced|taken) (?:a |any |one )?(?:single |real |major )?(?:bad \w+|problems?|issues?|trouble|complaints?)",
+    r"\bno (?:real |major |big |serious )?(?:problems?|issues?|complaints?|trouble)\b",
+    r"\b(?:a )?(?:few |one |some )?minor (?:problems?|issues?|flaws?|complaints?|gripes?)",
+    r"\bnothing has (?:broken|failed|gone wrong)",
+    r"\b(?:have|had) not been disappointed",
+    r"\bwithout (?:a )?(?:hitch|glitch)",
+    r"\bno (?:complaints?|problems?|issues?|damage)\b",
+    r"\bnot (?:a single )?(?:broken|damaged|late|disappointed|a problem)\b",
+    r"\bnothing (?:wrong|broken|damaged|to complain)",
+    r"\b(?:didn'?t|did not|never) (?:break|disappoint|leak|crack)",
+    r"\bwithout (?:any )?(?:damage|problems?|issues?|delay)",
+    r"\b(?:arrived|came|shipped|delivered) (?:early|quickly|fast|on time|ahead of schedule|promptly|in perfect condition|safely)",
+    r"\bnot (?:too|very) (?:small|big|large|tight)",
+    r"\bcan'?t (?:wait|beat|go wrong|recommend (?:it |this |them )?enough)",
+    r"\bdon'?t (?:hesitate|think twice|miss)",
+    r"\bwould(?:n'?t| not) hesitate",
+    r"\bnot (?:worth|a waste) (?:the )?(?:hype)?\b(?=.*(?:love|great|amazing))",
+    r"\bhighly recommend",
+    r"\bwill (?:definitely )?(?:be )?(?:buying|ordering|shopping|back|return)",
+    r"\bbuy(?:ing)? (?:it |this )?again\b",
+)
+
+STRONG = {"refund", "never_again", "no_reply"}
+# Cues that also appear in balanced, happy reviews ("a few problems, but I love it"): they count
+# only when the tone is not clearly positive.
+WEAK = {"product_problem", "poor_quality"}
+
+_COMPILED = {
+    reason: (sentence, re.compile("|".join(f"(?:{p})" for p in patterns)))
+    for reason, (sentence, patterns) in INTENTS.items()
+}
+_NEGATED = re.compile("|".join(f"(?:{p})" for p in NEGATED))
+_SARCASM = re.compile(
+    r"\b(?:great|perfect|wonderful|fantastic|thanks|love|nice|awesome)\b[,.!… ]+(?:just |another |now |so |it |the )",
+)
+
+
+@dataclass
+class Verdict:
+    complaint: bool
+    severity: str  # "none", "low", "normal", "high"
+    reasons: list[str]  # reason codes
+    sentences: list[str]  # the reasons in the merchant's words
+    sentiment: float  # VADER compound, -1 … 1
+    stars: float | None = None
+    hidden_complaint: bool = False  # 4–5 stars, complaint text
+    disagreement: bool = False  # 1–2 stars, glowing text
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@lru_cache(maxsize=1)
+def _vader() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def sentiment(text: str) -> float:
+    return float(_vader().polarity_scores(text)["compound"])
+
+
+def intents(text: str) -> list[str]:
+    """The complaint intents in `text`, after removing phrases that negate a cue."""
+    lowered = _NEGATED.sub(" ", text.lower().replace("’", "'"))
+    return [reason for reason, (_, pattern) in _COMPILED.items() if pattern.search(lowered)]
+
+
+def analyse(text: str, *, stars: float | None = None) -> Verdict:
+    """The detector. `stars` (1–5) when the rating is known."""
+    text = (text or "").strip()
+    tone = sentiment(text) if text else 0.0
+    found = intents(text) if text else []
+    if tone >= 0.3:
+        found = [r for r in found if r not in WEAK]
+    sarcastic = bool(found) and tone > 0 and bool(_SARCASM.search(text.lower()))
+    negative_tone = tone <= -0.05
+    text_complaint = bool(found) or negative_tone
+    low_stars = stars is not None and stars <= 2
+    mid_stars = stars is not None and 2 < stars < 4
+    complaint = text_complaint or low_stars or (mid_stars and (bool(found) or tone < 0))
+    sentences = [_COMPILED[r][0] for r in found]
+    if negative_tone and not found:
+        sentences.append("writes in strongly negative terms")
+    if low_stars:
+        sentences.insert(0, f"gave {stars:g} star{'s' if stars != 1 else ''}")
+    hidden = stars is not None and stars >= 4 and text_complaint
+    disagreement = low_stars and bool(text) and tone >= 0.5 and not found
+    if hidden:
+        sentences.append(f"the {stars:g}-star rating hides a complaint")
+    if disagreement:
+        sentences.append("rating and text disagree")
+    if sarcastic:
+        sentences.append("sounds sarcastic")
+    return Verdict(
+        complaint=complaint,
+        severity=_severity(found, tone, stars, complaint),
+        reasons=found,
+        sentences=sentences,
+        sentiment=round(tone, 4),
+        stars=stars,
+        hidden_complaint=hidden,
+        disagreement=disagreement,
+    )
+
+
+def _severity(found: list[str], tone: float, stars: float | None, complaint: bool) -> str:
+    if not complaint:
+        return "none"
+    if (stars is not None and stars <= 1) or len(found) >= 3 or (STRONG & set(found) and tone < 0):
+        return "high"
+    if (stars is not None and stars <= 2) or STRONG & set(found) or tone <= -0.6 or len(found) >= 2:
+        return "high" if tone <= -0.6 and found else "normal"
+    if found or (stars is not None and stars < 4):
+        return "normal"
+    return "low"
+
+
+def parse_line(line: str) -> tuple[str, float | None]:
+    """`STARS<TAB>TEXT` or just `TEXT`, as `clout text` reads them."""
+    stars_text, tab, text = line.partition("\t")
+    if tab:
+        try:
+            stars = float(stars_text.strip())
+        except ValueError:
+            return line, None
+        if 0 <= stars <= 5:
+            return text, stars
+    return line, None
