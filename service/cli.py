@@ -314,6 +314,25 @@ def shops_remove(domain: str) -> None:
     click.echo(f"removed {domain}")
 
 
+# --- text ----------------------------------------------------------------------------------
+
+
+@main.command("text")
+def text_command() -> None:
+    """Read review texts on standard input, one a line (`STARS<TAB>TEXT` when the rating is
+    known), and print one JSON verdict a line: complaint, severity, reasons — the detector the
+    workers use."""
+    from service import text  # noqa: PLC0415
+
+    for line in sys.stdin:
+        stripped = line.rstrip("\n")
+        if not stripped.strip():
+            continue
+        words, stars = text.parse_line(stripped)
+        verdict = text.analyse(words, stars=stars)
+        click.echo(json.dumps({"text": words, **verdict.as_dict()}, ensure_ascii=False))
+
+
 # --- development --------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ review that cannot be linked to an order still raises a signal on the customer.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -193,7 +194,8 @@ def _customer_from_shopify(
 ) -> Customer | None:
     """Ask the Admin API who the reviewer is; Shopify being down does not stop the signal."""
     try:
-        admin = shopify()
+        # Optional enrichment: a short try, so an unwell Shopify delays the signal by seconds.
+        admin = dataclasses.replace(shopify(), max_attempts=2, max_wait=5.0)
         found = admin.execute(
             "query find($q: String!) { customers(first: 1, query: $q) {"
             " nodes { id email firstName lastName createdAt updatedAt } } }",

@@ -112,3 +112,15 @@ def open_incident(*, session: Session, shop: Shop, customer: Customer) -> Incide
             Incident.status == "open",
         )
     )
+
+
+def resolve_incident(*, session: Session, incident: Incident, by: str, now: datetime) -> bool:
+    """Close the case (a person added the resolved tag, removed the attention tag, or used the
+    agents' page). False if it was already resolved."""
+    if incident.status != "open":
+        return False
+    incident.status = "resolved"
+    incident.resolved_at = now
+    incident.resolved_by = by
+    session.flush()
+    return True

@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import httpx
 import redis
 from flask import current_app
 from sqlalchemy.engine import Engine
@@ -28,6 +29,10 @@ class Clout:
     vault: TokenVault
     redis: redis.Redis
     handlers: dict[str, TopicHandler] = field(default_factory=dict)
+    # One pooled HTTP client per process for the Admin API (Shopify keeps connections alive).
+    http: httpx.Client = field(
+        default_factory=lambda: httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
+    )
 
 
 def clout_state() -> Clout:

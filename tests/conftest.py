@@ -92,6 +92,9 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, Any
         "CLOUT_DATABASE_URL": database_url,
         "CLOUT_REDIS_URL": redis_url,
         "CLOUT_DATA_DIR": str(tmp_path / "data"),
+        # Nothing in a test may reach the real Shopify: unless a test points Clout at the
+        # emulator, Admin API calls go to a local port where nothing listens.
+        "CLOUT_SHOPIFY_ADMIN_URL": "http://127.0.0.1:9",
     }
 
 
@@ -112,6 +115,7 @@ def make_app(settings: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
         clout = state(flask_app)
         clout.engine.dispose()
         clout.redis.close()
+        clout.http.close()
         flask_app.extensions["celery"].close()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webhooks import reviews
 from webhooks.shopify import blueprint
 from webhooks.topics import TOPIC_HANDLERS
 
@@ -11,4 +12,5 @@ from webhooks.topics import TOPIC_HANDLERS
 def register(app: Flask) -> None:
     """Mount the intake on the app and hand the topic → handler table to the workers."""
     app.register_blueprint(blueprint)
+    app.register_blueprint(reviews.blueprint)
     app.extensions["clout"].handlers.update(TOPIC_HANDLERS)

@@ -35,13 +35,13 @@ SVIX_TOLERANCE_SECONDS = 300
 @dataclass(frozen=True)
 class Request:
     body: bytes
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # names in lower case
     args: Mapping[str, str]
 
 
 def _header(request: Request, *names: str) -> str:
     for name in names:
-        value = request.headers.get(name)
+        value = request.headers.get(name.lower())
         if value:
             return value.strip()
     return ""

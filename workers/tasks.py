@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
 
-from service import deliveries
+from service import deliveries, shops
 from service.db import session_scope
-from service.models import utcnow
-from service.state import clout_state
+from service.models import Shop, utcnow
+from service.shopify_admin import ShopifyAdmin
+from service.shopify_budget import CostBudget
+from service.state import Clout, clout_state
+
+
+def _admin_for(state: Clout) -> Callable[[Shop], ShopifyAdmin]:
+    def admin(shop: Shop) -> ShopifyAdmin:
+        return shops.admin_for(
+            shop=shop,
+            settings=state.settings,
+            vault=state.vault,
+            budget=CostBudget(state.redis),
+            http=state.http,
+        )
+
+    return admin
 
 
 @shared_task(name=deliveries.PROCESS_TASK, bind=True, max_retries=None)
@@ -21,6 +37,7 @@ def process_delivery(self: Any, delivery_id: int) -> str:
         handlers=state.handlers,
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
+        admin_for=_admin_for(state),
     )
     if outcome.retry_in is not None:
         # The row already says `retrying` with its due time: if this message is lost, the

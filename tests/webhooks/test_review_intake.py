@@ -1,0 +1,164 @@
+"""POST /webhooks/reviews/<provider>/<shop>: each platform's signature, and what is recorded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from service.db import session_scope
+from service.models import Delivery, Shop, utcnow
+from service.shops import register_shop
+from tests.conftest import state
+from tests.helpers import REVIEW_SECRETS, SHOP, fixture_bytes, signed_review
+
+FIXTURES = {
+    "judgeme": "reviews/judgeme_review_created.json",
+    "okendo": "reviews/okendo_review_created.json",
+    "fera": "reviews/fera_review_create.json",
+    "stamped": "reviews/stamped_review_created.json",
+    "yotpo": "reviews/yotpo_review_create.json",
+    "reviewsio": "reviews/reviewsio_review_submitted.json",
+    "trustpilot": "reviews/trustpilot_service-review-created.json",
+    "loox": "reviews/loox_review.json",
+    "generic": "reviews/generic_review.json",
+}
+
+
+@pytest.fixture
+def review_shop(app: Flask) -> Shop:
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        return register_shop(
+            session=session,
+            vault=clout.vault,
+            domain=SHOP,
+            access_token="shpat_x",
+            now=utcnow(),
+            review_secrets=REVIEW_SECRETS,
+        )
+
+
+def post(client: FlaskClient, provider: str, body: bytes, **signing: Any) -> Any:
+    headers, query = signed_review(provider, body, **signing)
+    return client.post(
+        f"/webhooks/reviews/{provider}/{SHOP}", data=body, headers=headers, query_string=query
+    )
+
+
+def recorded(app: Flask) -> list[Delivery]:
+    with state(app).sessions() as session:
+        return list(session.scalars(select(Delivery)))
+
+
+@pytest.mark.parametrize("provider", sorted(FIXTURES))
+def test_a_correctly_signed_review_is_recorded(
+    client: FlaskClient, app: Flask, review_shop: Shop, provider: str
+) -> None:
+    body = fixture_bytes(FIXTURES[provider])
+
+    response = post(client, provider, body)
+
+    assert response.status_code == 200, response.json
+    assert response.json["outcome"] == "accepted"
+    [delivery] = recorded(app)
+    assert (delivery.source, delivery.shop_domain, delivery.body) == (provider, SHOP, body)
+
+
+@pytest.mark.parametrize("provider", sorted(FIXTURES))
+def test_a_review_signed_with_another_secret_is_refused(
+    client: FlaskClient, app: Flask, review_shop: Shop, provider: str
+) -> None:
+    forged = (
+        "whsec_" + "Zm9yZ2VkLWtleS0wMTIzNDU2Nzg5YWJjZGVm"
+        if provider == "okendo"
+        else "forged-secret-0123456789abcdef0123"
+    )
+
+    response = post(client, provider, fixture_bytes(FIXTURES[provider]), secret=forged)
+
+    assert response.status_code == 401
+    assert recorded(app) == []
+
+
+@pytest.mark.parametrize("provider", sorted(FIXTURES))
+def test_a_review_with_no_signature_at_all_is_refused(
+    client: FlaskClient, app: Flask, review_shop: Shop, provider: str
+) -> None:
+    response = client.post(
+        f"/webhooks/reviews/{provider}/{SHOP}", data=fixture_bytes(FIXTURES[provider])
+    )
+
+    assert response.status_code == 401
+    assert recorded(app) == []
+
+
+def test_a_platform_without_a_configured_secret_fails_closed(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # the shop is connected, but no Judge.me secret was given with --review-secret
+    response = post(client, "judgeme", fixture_bytes(FIXTURES["judgeme"]))
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("provider", ["okendo", "fera"])
+def test_an_expired_signature_is_refused(
+    client: FlaskClient, app: Flask, review_shop: Shop, provider: str
+) -> None:
+    two_hours_ago = time.time() - 7200
+
+    response = post(client, provider, fixture_bytes(FIXTURES[provider]), at=two_hours_ago)
+
+    assert response.status_code == 401
+
+
+def test_yotpos_published_samples_with_trailing_commas_are_accepted(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    body = fixture_bytes("reviews/yotpo_review_create_with_order.AS_PUBLISHED_INVALID_JSON.json")
+
+    assert post(client, "yotpo", body).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"{" * 5000])
+def test_a_signed_body_that_is_not_a_json_object_gets_400(
+    client: FlaskClient, app: Flask, review_shop: Shop, body: bytes
+) -> None:
+    assert post(client, "judgeme", body).status_code == 400
+    assert recorded(app) == []
+
+
+def test_a_redelivered_review_is_a_duplicate(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    body = fixture_bytes(FIXTURES["judgeme"])
+
+    first, second = post(client, "judgeme", body), post(client, "judgeme", body)
+
+    assert (first.json["outcome"], second.json["outcome"]) == ("accepted", "duplicate")
+    assert len(recorded(app)) == 1
+
+
+def test_an_unknown_platform_or_shop_domain_is_404_and_an_unconnected_shop_200(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    body = fixture_bytes(FIXTURES["judgeme"])
+    assert client.post(f"/webhooks/reviews/acme/{SHOP}", data=body).status_code == 404
+    assert client.post("/webhooks/reviews/judgeme/evil.example.com", data=body).status_code == 404
+    headers, _ = signed_review("judgeme", body)
+    other = client.post("/webhooks/reviews/judgeme/other.myshopify.com", data=body, headers=headers)
+    assert (other.status_code, other.json["outcome"]) == (200, "ignored")
+    assert recorded(app) == []
+
+
+def test_an_oversize_review_gets_413(make_app: Callable[..., Flask], review_shop: Shop) -> None:
+    small = make_app(CLOUT_MAX_BODY_BYTES="2048").test_client()
+    body = b'{"review": {"body": "' + b"x" * 4000 + b'"}}'
+
+    assert post(small, "judgeme", body).status_code == 413
