@@ -59,6 +59,12 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
             r"\bnever (?:got|received|came)",
             r"\bmissing (?:item|package|order|parts?|pieces?)",
             r"\bwrong address",
+            r"waiting (?:over |for )?(?:a|an|one|two|three|four|five|six|several|\d+) (?:days|weeks?|months?)",
+            r"(?:took|takes|taking|take) (?:over |almost |nearly )?(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|\d+) (?:whole )?(?:days|weeks?|months?)",
+            r"(?:a|one|two|three|\d+) (?:days?|weeks?|months?) (?:to (?:deliver|arrive|ship|come)|after (?:the|it|my)|later)",
+            r"(?:hasn'?t|has not|not yet|wasn'?t|was not|not been|never) (?:shipped|dispatched|sent|delivered)",
+            r"nothing (?:has )?(?:arrived|come|turned up)", r"\barrived (?:empty|soaked|wet|open(?:ed)?|torn)",
+            r"\bonly (?:one|two|three|half|some|part) of\b", r"\bchas(?:e|ed|ing) (?:the|my|up)", r"\bstill (?:says|shows|showing)\b",
         ),
     ),
     "broken": (
@@ -88,6 +94,9 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
             r"\bspoiled\b",
             r"\brust(?:ed|y)\b",
             r"\bpeel(?:ed|ing)\b",
+            r"\bsnapp(?:ed|ing)\b", r"\bchip(?:ped|s)?\b", r"\bwarp(?:ed|s)?\b", r"\bfad(?:ed|es|ing)\b", r"\bstale\b",
+            r"\btasteless\b", r"\bmou?ld\b", r"\bsheds?\b", r"\b(?:came|fell|come|falls?) off\b", r"\bnever (?:germinated|grew|sprouted)",
+            r"smells? (?:like )?nothing", r"\bno (?:scent|smell)\b", r"lasted (?:only |just )?(?:a|one|two) (?:whole )?(?:days?|weeks?)",
         ),
     ),
     "wrong_item": (
@@ -103,6 +112,9 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
             r"\bdoesn'?t (?:fit|match)",
             r"does not (?:fit|match)",
             r"(?:way )?too (?:small|big|large|tight|short|long)",
+            r"\bordered (?:a |an |the )?[\w ]{0,25}? and (?:got|received|was sent)", r"\binstead of\b", r"someone else'?s",
+            r"\b(?:completely |totally )?different (?:model|colou?r|size|item|product|version|from)",
+            r"\bnot the (?:one|product|item|colou?r|size|version|model)", r"\bcame without\b",
         ),
     ),
     "poor_quality": (
@@ -190,6 +202,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
             r"customer (?:service|support|care) (?:is|was) (?:terrible|awful|useless|horrible|non-?existent|rude|slow|bad|poor)",
             r"\b(?:rude|unhelpful) (?:staff|support|service|agent|rep)",
             r"(?:emailed|messaged|called|contacted)(?: them| you| the store| support)? (?:\w+ )?(?:times|twice)",
+            r"stopped (?:replying|responding|answering)", r"(?:nobody|no one|never) (?:has )?(?:gotten|got|gets) back",
+            r"closed my (?:ticket|case|request)", r"promised (?:a |me a )?call ?back", r"never happened",
         ),
     ),
     "never_again": (
@@ -209,12 +223,17 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
             r"\bif i could give (?:zero|0|no)",
             r"\bshop elsewhere",
             r"\btake my business elsewhere",
+            r"business elsewhere", r"waste (?:your|my) money", r"\bkept my money",
         ),
     ),
 }
 
 # Phrases that look like a cue but say the opposite ("no complaints", "not broken").
 NEGATED = (
+    r"\b(?:never|haven'?t ever|have never) had an? (?:issue|problem)",
+    r"\bproblems?\b[^.!?]*\b(?:fixed|sorted|resolved|solved)", r"\b(?:fixed|sorted|resolved|solved)\b[^.!?]*\bproblems?",
+    r"\bnot (?:a single |one )?(?:crack|scratch|chip|mark|dent)",
+    r"\brefunded (?:\w+ ){0,3}without (?:me )?(?:even )?asking",
     r"\b(?:haven'?t|have not|hasn'?t|has not|never) (?:had|seen|noticed|experienced|taken) (?:a |any |one )?(?:single |real |major )?(?:bad \w+|problems?|issues?|trouble|complaints?)",
     r"\bno (?:real |major |big |serious )?(?:problems?|issues?|complaints?|trouble)\b",
     r"\b(?:a )?(?:few |one |some )?minor (?:problems?|issues?|flaws?|complaints?|gripes?)",
