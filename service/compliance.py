@@ -17,7 +17,18 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.models import Customer, DataRequest, Delivery, Order, Refund, Shop
+from service.models import (
+    Customer,
+    DataRequest,
+    Delivery,
+    Incident,
+    Order,
+    Refund,
+    Review,
+    ReviewSecret,
+    Shop,
+    Signal,
+)
 from service.shopify_ids import legacy_id, to_gid
 
 
@@ -54,8 +65,41 @@ def assemble_customer_export(
             Refund.order_shopify_id.in_([o.shopify_id for o in orders]),
         )
     ).all()
+    reviews = (
+        session.scalars(select(Review).where(Review.customer_id == customer.id)).all()
+        if customer is not None
+        else []
+    )
+    signals = (
+        session.scalars(select(Signal).where(Signal.customer_id == customer.id)).all()
+        if customer is not None
+        else []
+    )
     return {
         "shop": shop.domain,
+        "reviews": [
+            {
+                "platform": r.provider,
+                "id": r.platform_review_id,
+                "rating": str(r.rating) if r.rating is not None else None,
+                "title": r.title,
+                "body": r.body,
+                "reviewer_email": r.reviewer_email,
+                "reviewer_name": r.reviewer_name,
+                "created_at": _iso(r.platform_created_at),
+            }
+            for r in reviews
+        ],
+        "signals": [
+            {
+                "kind": s.kind,
+                "reason": s.reason,
+                "severity": s.severity,
+                "why": (s.detail or {}).get("sentences"),
+                "occurred_at": _iso(s.occurred_at),
+            }
+            for s in signals
+        ],
         "customer": None
         if customer is None
         else {
@@ -163,6 +207,13 @@ def redact_customer(
         order.note_attributes = order.shipping_address = order.discount_codes = None
         order.redacted_at = now
     all_order_gids = {o.shopify_id for o in orders} | set(order_gids)
+    # Reviews they wrote: the words and the name are theirs; the rating stays, anonymous.
+    session.execute(
+        update(Review)
+        .where(Review.shop_id == shop.id, Review.customer_id == customer.id)
+        .values(title=None, body=None, reviewer_email=None, reviewer_name=None, analysis=None)
+        .execution_options(synchronize_session=False)
+    )
     session.execute(
         update(Refund)
         .where(Refund.shop_id == shop.id, Refund.order_shopify_id.in_(all_order_gids))
@@ -212,6 +263,6 @@ def _erase_payloads(
 def redact_shop(*, session: Session, shop: Shop) -> None:
     """Erase everything of the shop: its deliveries and every row that hangs off it."""
     session.execute(delete(Delivery).where(Delivery.shop_domain == shop.domain))
-    for model in (DataRequest, Refund, Order, Customer):
+    for model in (Signal, Incident, Review, ReviewSecret, DataRequest, Refund, Order, Customer):
         session.execute(delete(model).where(model.shop_id == shop.id))
     session.delete(shop)

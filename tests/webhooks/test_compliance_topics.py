@@ -177,3 +177,48 @@ def test_app_uninstalled_stops_calls_to_the_shop(
         assert stored.status == "uninstalled"
         assert stored.access_token is None
         assert stored.uninstalled_at is not None
+
+
+def test_customers_redact_erases_their_reviews_words_and_name(
+    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+) -> None:
+    from service.db import session_scope
+    from service.models import utcnow
+    from service.shops import register_shop
+    from tests.helpers import REVIEW_SECRETS, signed_review
+
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        register_shop(
+            session=session,
+            vault=clout.vault,
+            domain=SHOP,
+            access_token="shpat_x",
+            now=utcnow(),
+            review_secrets={"generic": REVIEW_SECRETS["generic"]},
+        )
+    deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
+    body = json.dumps(
+        {
+            "id": "r1",
+            "rating": 1,
+            "body": f"Dreadful. Signed, {NAME}",
+            "email": EMAIL,
+            "name": f"{NAME} Doe",
+            "order": "gid://shopify/Order/299938",
+        }
+    ).encode()
+    headers, query = signed_review("generic", body)
+    response = client.post(
+        f"/webhooks/reviews/generic/{SHOP}", data=body, headers=headers, query_string=query
+    )
+    assert response.status_code == 200
+    wait_for(lambda: NAME in everything_stored(app) and "Dreadful" in everything_stored(app))
+
+    redact = fixture_json("shopify/customers_redact.json")
+    redact["shop_domain"] = SHOP
+    deliver(client, app, "customers/redact", redact)
+
+    stored = everything_stored(app)
+    for personal in (EMAIL, NAME, "Dreadful"):
+        assert personal not in stored, personal
