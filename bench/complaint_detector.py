@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.text import analyse, sentiment  # noqa: E402
+from service.text import analyse, sentiment
 
 DATA = Path(__file__).with_name("data")
 
@@ -39,13 +39,23 @@ def row(name: str, truth: list[bool], predicted: list[bool]) -> str:
 
 
 def amazon() -> None:
-    lines = (DATA / "hutto2014" / "amazonReviewSnippets_GroundTruth.txt").read_text(encoding="utf-8", errors="replace").splitlines()
-    items = [(float(parts[1]), parts[2]) for parts in (line.split("\t") for line in lines) if len(parts) >= 3]
+    lines = (
+        (DATA / "hutto2014" / "amazonReviewSnippets_GroundTruth.txt")
+        .read_text(encoding="utf-8", errors="replace")
+        .splitlines()
+    )
+    items = [
+        (float(parts[1]), parts[2])
+        for parts in (line.split("\t") for line in lines)
+        if len(parts) >= 3
+    ]
     truth = [mean < 0 for mean, _ in items]
     vader = [sentiment(text) <= -0.05 for _, text in items]
     clout = [analyse(text).complaint for _, text in items]
-    print(f"(a) Amazon review sentences, Hutto & Gilbert 2014: {len(items)} sentences, "
-          f"{sum(truth)} negative")
+    print(
+        f"(a) Amazon review sentences, Hutto & Gilbert 2014: {len(items)} sentences, "
+        f"{sum(truth)} negative"
+    )
     print(row("VADER alone", truth, vader))
     print(row("Clout complaint detector", truth, clout))
 
@@ -74,7 +84,9 @@ def ecommerce() -> None:
     print("  right answers by category        VADER   Clout")
     for category, results in sorted(by_category.items()):
         n = len(results)
-        print(f"    {category:<28} {sum(l == v for l, v, _ in results) / n:6.0%}  {sum(l == c for l, _, c in results) / n:6.0%}   (n={n})")
+        vader_right = sum(label == v for label, v, _ in results) / n
+        clout_right = sum(label == c for label, _, c in results) / n
+        print(f"    {category:<28} {vader_right:6.0%}  {clout_right:6.0%}   (n={n})")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,18 @@ class Settings:
     stale_processing_seconds: float = 600.0
     payload_retention_days: float = 7.0
     log_level: str = "INFO"
+    resolved_tag: str = "clout-resolved"
+    opt_out_tag: str = "clout-opt-out"
+    deadline_hours: str | None = None  # "critical=4,high=24,normal=48,low=72"
+    late_unfulfilled_days: float = 3.0
+    late_no_update_days: float = 5.0
+    reconcile_interval_seconds: float = 900.0
+    escalate_interval_seconds: float = 60.0
+    notify_webhook_url: str | None = None
+    notify_webhook_secret: str | None = field(default=None, repr=False)
+    smtp_url: str | None = field(default=None, repr=False)
+    notify_email_to: str | None = None
+    notify_email_from: str = "clout@localhost"
 
     @property
     def database_is_embedded(self) -> bool:
@@ -145,4 +157,38 @@ def load_settings(
             values, "CLOUT_PAYLOAD_RETENTION_DAYS", Settings.payload_retention_days, minimum=0
         ),
         log_level=(_text(values, "CLOUT_LOG_LEVEL") or "INFO").upper(),
+        resolved_tag=_tag(values, "CLOUT_RESOLVED_TAG", "clout-resolved"),
+        opt_out_tag=_tag(values, "CLOUT_OPT_OUT_TAG", "clout-opt-out"),
+        deadline_hours=_floors(values),
+        late_unfulfilled_days=_number(values, "CLOUT_LATE_UNFULFILLED_DAYS", 3.0, minimum=0.01),
+        late_no_update_days=_number(values, "CLOUT_LATE_NO_UPDATE_DAYS", 5.0, minimum=0.01),
+        reconcile_interval_seconds=_number(
+            values, "CLOUT_RECONCILE_INTERVAL_SECONDS", 900.0, minimum=1
+        ),
+        escalate_interval_seconds=_number(
+            values, "CLOUT_ESCALATE_INTERVAL_SECONDS", 60.0, minimum=0.1
+        ),
+        notify_webhook_url=_text(values, "CLOUT_NOTIFY_WEBHOOK_URL"),
+        notify_webhook_secret=_text(values, "CLOUT_NOTIFY_WEBHOOK_SECRET"),
+        smtp_url=_text(values, "CLOUT_SMTP_URL"),
+        notify_email_to=_text(values, "CLOUT_NOTIFY_EMAIL_TO"),
+        notify_email_from=_text(values, "CLOUT_NOTIFY_EMAIL_FROM") or "clout@localhost",
     )
+
+
+def _tag(values: Mapping[str, object], name: str, default: str) -> str:
+    tag = _text(values, name) or default
+    if len(tag) > _MAX_TAG_LENGTH or "," in tag:
+        raise ConfigError(f"{name} must be at most {_MAX_TAG_LENGTH} characters, no comma")
+    return tag
+
+
+def _floors(values: Mapping[str, object]) -> str | None:
+    from service.policy import parse_floors  # noqa: PLC0415 - policy imports nothing of ours
+
+    text = _text(values, "CLOUT_DEADLINE_HOURS")
+    try:
+        parse_floors(text)
+    except ValueError as error:
+        raise ConfigError(f"CLOUT_DEADLINE_HOURS: {error} (e.g. critical=4,high=24)") from None
+    return text

@@ -27,6 +27,7 @@ from service.shopify_admin import ShopifyAdmin
 log = get_logger(__name__)
 
 PROCESS_TASK = "clout.process_delivery"
+ATTEND_TASK = "clout.attend_incident"
 QUEUE = "clout"
 
 RECEIVED = "received"
@@ -57,6 +58,8 @@ class DeliveryContext:
     erased: bool = field(default=False)
     # Incidents that gained a signal: attended to (priority, deadline, tags) after the commit.
     incidents: set[int] = field(default_factory=set)
+    # Clout's tags and deadlines, for handlers that read tags back (resolution, drift).
+    tag_settings: Any = None
 
 
 def handler_key(source: str, topic: str) -> str:
@@ -121,6 +124,17 @@ class Enqueuer(Protocol):
     def send_task(self, name: str, args: Any = ..., **options: Any) -> Any: ...
 
 
+def enqueue_attention(*, celery: Enqueuer, incident_id: int) -> bool:
+    """Ring for an incident whose Shopify tags must catch up; the incident's `needs_attention`
+    flag is the record, so a lost bell is rung again by the sweeper."""
+    try:
+        celery.send_task(ATTEND_TASK, args=[incident_id], queue=QUEUE, retry=False)
+    except Exception as error:  # noqa: BLE001 - any broker failure means the same: sweep later
+        log.warning("enqueue_failed", incident_id=incident_id, error=type(error).__name__)
+        return False
+    return True
+
+
 def enqueue_delivery(*, celery: Enqueuer, delivery_id: int) -> bool:
     """Ring the bell for a committed delivery. False when the broker is unreachable: the row stays
     `received` and the sweeper enqueues it once Redis is back, so the caller still answers 200."""
@@ -136,6 +150,7 @@ def enqueue_delivery(*, celery: Enqueuer, delivery_id: int) -> bool:
 class Outcome:
     status: str
     retry_in: float | None = None
+    incidents: tuple[int, ...] = ()  # to attend to (tags, deadline) now that it is committed
 
 
 def backoff_seconds(attempt: int, *, rng: Callable[[], float] = random.random) -> float:
@@ -175,6 +190,7 @@ def process_delivery(
     stale_after: float,
     now: Callable[[], datetime] = utcnow,
     admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
+    tag_settings: Any = None,
 ) -> Outcome:
     """Claim, handle and settle one delivery. Safe to call any number of times for the same id."""
     with sessions() as session:
@@ -187,12 +203,13 @@ def process_delivery(
         if delivery is None:
             return Outcome(status="skipped")
         try:
-            status = _handle(
+            status, incidents = _handle(
                 session=session,
                 delivery=delivery,
                 handlers=handlers,
                 now=now(),
                 admin_for=admin_for,
+                tag_settings=tag_settings,
             )
             session.commit()
         except (TransientError, PermanentError, OperationalError) as caught:
@@ -210,7 +227,7 @@ def process_delivery(
             error = caught
         else:
             log.info("delivery_processed", delivery_id=delivery_id, status=status)
-            return Outcome(status=status)
+            return Outcome(status=status, incidents=tuple(sorted(incidents)))
 
     return _settle_failure(
         sessions=sessions, delivery_id=delivery_id, error=error, max_attempts=max_attempts, now=now
@@ -233,12 +250,13 @@ def _handle(
     handlers: Mapping[str, TopicHandler],
     now: datetime,
     admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
-) -> str:
+    tag_settings: Any = None,
+) -> tuple[str, set[int]]:
     handler = handlers.get(handler_key(delivery.source, delivery.topic))
     shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
     if handler is None or shop is None or delivery.body is None:
         _finish(delivery, IGNORED, now)
-        return IGNORED
+        return IGNORED, set()
     try:
         payload = json.loads(delivery.body)
     except ValueError as error:
@@ -254,10 +272,12 @@ def _handle(
         payload=payload,
         now=now,
         shopify=(lambda: admin_for(shop)) if admin_for is not None else None,
+        tag_settings=tag_settings,
     )
     handler(ctx)
-    if ctx.erased:
-        return DONE
+    if not ctx.erased:
+        _finish(delivery, DONE, now)
+    return DONE, ctx.incidents
     _finish(delivery, DONE, now)
     return DONE
 

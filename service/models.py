@@ -86,6 +86,8 @@ class Shop(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     uninstalled_at: Mapped[datetime | None]
+    # Reconciliation's watermark: orders updated up to here have been read back from Shopify.
+    reconciled_until: Mapped[datetime | None]
 
 
 class ReviewSecret(Base):
@@ -288,6 +290,20 @@ class Incident(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(32))
+    # When the first delivery behind it reached Clout, and when the attention tag landed.
+    first_seen_at: Mapped[datetime | None]
+    tagged_at: Mapped[datetime | None]
+    # Set whenever Shopify must be brought up to date; cleared once it is.
+    needs_attention: Mapped[bool] = mapped_column(default=True)
+    attended_at: Mapped[datetime | None]
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_at: Mapped[datetime | None]
+    flow_sent_at: Mapped[datetime | None]
+    drift_repairs: Mapped[int] = mapped_column(Integer, default=0)
+    # What Clout last wrote: {gid: {"tags": [...], "written_at": iso}} for orders and customer.
+    tag_state: Mapped[dict[str, Any] | None]
+    # The influence the decision used: {"clout": .., "klout": .., "band": .., "reasons": [..]}.
+    influence: Mapped[dict[str, Any] | None]
 
     signals: Mapped[list[Signal]] = relationship(
         back_populates="incident", order_by="Signal.occurred_at"
@@ -318,3 +334,25 @@ class Signal(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     incident: Mapped[Incident] = relationship(back_populates="signals")
+
+
+class InfluenceProfile(Base):
+    """A customer's influence, two scores side by side: clout (real-world reach, from what the
+    shop knows) and Klout (online reach, from handles the customer shared). None is unknown."""
+
+    __tablename__ = "influence_profiles"
+    __table_args__ = (UniqueConstraint("customer_id", name="uq_influence_profiles_customer"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    clout_score: Mapped[float | None]
+    klout_score: Mapped[float | None]
+    contagion: Mapped[int] = mapped_column(Integer, default=0)
+    components: Mapped[dict[str, Any] | None]  # each component's raw figure and percentile
+    reasons: Mapped[dict[str, Any] | None]  # {"clout": [sentences], "klout": [sentences]}
+    unknown: Mapped[dict[str, Any] | None]  # {"inputs": [what could not be known]}
+    complete: Mapped[bool] = mapped_column(default=False)
+    opted_out: Mapped[bool] = mapped_column(default=False)
+    computed_at: Mapped[datetime | None]
+    sources: Mapped[dict[str, Any] | None]  # which data it was computed from

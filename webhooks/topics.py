@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
-from service import compliance, reviews, shops, store, unhappiness
+from service import attention, compliance, reviews, shops, store, unhappiness
 from service.deliveries import DeliveryContext, TopicHandler
 from service.errors import PermanentError
 from service.models import Customer, Order
@@ -59,6 +59,19 @@ def order_changed(ctx: DeliveryContext) -> None:
     ctx.delivery.customer_ref = store.customer_ref_of_order(ctx.payload)
     _forget_payload_if_redacted(ctx, order.customer)
     ctx.session.flush()
+    if ctx.tag_settings is not None and ctx.delivery.topic == "orders/updated":
+        # A person resolving the case, drift to repair, or Clout's own write echoing back.
+        touched = attention.note_order_tags(
+            session=ctx.session,
+            shop=ctx.shop,
+            order=order,
+            tags=[t.strip() for t in str(ctx.payload.get("tags") or "").split(",") if t.strip()],
+            updated_at=store.parse_time(ctx.payload.get("updated_at")),
+            settings=ctx.tag_settings,
+            now=ctx.now,
+        )
+        if touched is not None:
+            ctx.incidents.add(touched.id)
     _noted(
         ctx,
         unhappiness.cancellation_signal(

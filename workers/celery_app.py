@@ -64,6 +64,15 @@ def init_celery(app: Flask) -> Celery:
         beat_schedule={
             "sweep-deliveries": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds},
             "purge-payloads": {"task": PURGE_TASK, "schedule": 3600.0},
+            "escalate-overdue": {
+                "task": "clout.escalate_overdue",
+                "schedule": settings.escalate_interval_seconds,
+            },
+            "reconcile": {
+                "task": "clout.reconcile",
+                "schedule": settings.reconcile_interval_seconds,
+            },
+            "late-deliveries": {"task": "clout.check_late_deliveries", "schedule": 3600.0},
         },
     )
     celery.set_default()

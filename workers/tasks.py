@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from sqlalchemy import and_, or_, select
 
 from service import deliveries, shops
+from service.attention import TagSettings, attend_incident
 from service.db import session_scope
-from service.models import Shop, utcnow
+from service.errors import TransientError
+from service.escalation import Notifier, escalate_overdue, late_deliveries, reconcile_shop
+from service.logs import get_logger
+from service.models import Incident, Shop, utcnow
+from service.policy import parse_floors
 from service.shopify_admin import ShopifyAdmin
 from service.shopify_budget import CostBudget
 from service.state import Clout, clout_state
+from service.unhappiness import LateDeliveryRule
+
+log = get_logger(__name__)
+
+ATTENTION_SWEEP_AFTER = timedelta(seconds=30)
 
 
 def _admin_for(state: Clout) -> Callable[[Shop], ShopifyAdmin]:
@@ -28,6 +40,14 @@ def _admin_for(state: Clout) -> Callable[[Shop], ShopifyAdmin]:
     return admin
 
 
+def tag_settings(state: Clout) -> TagSettings:
+    return TagSettings(
+        attention_tag=state.settings.attention_tag,
+        resolved_tag=state.settings.resolved_tag,
+        floors=parse_floors(state.settings.deadline_hours),
+    )
+
+
 @shared_task(name=deliveries.PROCESS_TASK, bind=True, max_retries=None)
 def process_delivery(self: Any, delivery_id: int) -> str:
     state = clout_state()
@@ -38,7 +58,10 @@ def process_delivery(self: Any, delivery_id: int) -> str:
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
         admin_for=_admin_for(state),
+        tag_settings=tag_settings(state),
     )
+    for incident_id in outcome.incidents:
+        deliveries.enqueue_attention(celery=self.app, incident_id=incident_id)
     if outcome.retry_in is not None:
         # The row already says `retrying` with its due time: if this message is lost, the
         # sweeper rings again.
@@ -46,18 +69,119 @@ def process_delivery(self: Any, delivery_id: int) -> str:
     return outcome.status
 
 
+@shared_task(name=deliveries.ATTEND_TASK, bind=True, max_retries=None)
+def attend(self: Any, incident_id: int) -> str:
+    """Bring Shopify up to date with one incident; Shopify being unwell means try again later
+    (the incident keeps `needs_attention` until it is done)."""
+    state = clout_state()
+    try:
+        with session_scope(state.sessions) as session:
+            return attend_incident(
+                session=session,
+                incident_id=int(incident_id),
+                admin=_admin_for(state),
+                settings=tag_settings(state),
+                now=utcnow(),
+            )
+    except TransientError as error:
+        retries = self.request.retries
+        delay = min(300.0, max(error.retry_after or 0.0, 2.0 * 2**retries))
+        log.warning(
+            "attend_retrying", incident_id=incident_id, retry_in=delay, error=type(error).__name__
+        )
+        raise self.retry(countdown=delay, max_retries=20) from None
+
+
 @shared_task(name="clout.sweep_deliveries")
 def sweep_deliveries() -> int:
     state = clout_state()
+    now = utcnow()
     with session_scope(state.sessions) as session:
         due = deliveries.due_for_sweep(
             session=session,
-            now=utcnow(),
+            now=now,
             after=state.settings.sweep_after_seconds,
             stale_after=state.settings.stale_processing_seconds,
         )
+        waiting = session.scalars(
+            select(Incident.id)
+            .where(
+                Incident.needs_attention.is_(True),
+                or_(
+                    Incident.attended_at.is_(None)
+                    & (Incident.opened_at <= now - ATTENTION_SWEEP_AFTER),
+                    and_(
+                        Incident.attended_at.is_not(None),
+                        Incident.attended_at <= now - ATTENTION_SWEEP_AFTER,
+                    ),
+                ),
+            )
+            .limit(500)
+        ).all()
     celery = process_delivery.app
+    for incident_id in waiting:
+        deliveries.enqueue_attention(celery=celery, incident_id=incident_id)
     return sum(deliveries.enqueue_delivery(celery=celery, delivery_id=i) for i in due)
+
+
+@shared_task(name="clout.escalate_overdue")
+def escalate() -> int:
+    state = clout_state()
+    settings = state.settings
+    notifier = Notifier(
+        webhook_url=settings.notify_webhook_url,
+        webhook_secret=settings.notify_webhook_secret,
+        smtp_url=settings.smtp_url,
+        email_to=settings.notify_email_to,
+        email_from=settings.notify_email_from,
+    )
+    with session_scope(state.sessions) as session:
+        escalated = escalate_overdue(
+            session=session,
+            now=utcnow(),
+            floors=parse_floors(settings.deadline_hours),
+            notifier=notifier,
+        )
+    for incident_id in escalated:
+        deliveries.enqueue_attention(celery=escalate.app, incident_id=incident_id)
+    return len(escalated)
+
+
+@shared_task(name="clout.check_late_deliveries")
+def check_late_deliveries() -> int:
+    state = clout_state()
+    rule = LateDeliveryRule(
+        unfulfilled_days=state.settings.late_unfulfilled_days,
+        no_update_days=state.settings.late_no_update_days,
+    )
+    with session_scope(state.sessions) as session:
+        touched = late_deliveries(session=session, now=utcnow(), rule=rule)
+    for incident_id in touched:
+        deliveries.enqueue_attention(celery=check_late_deliveries.app, incident_id=incident_id)
+    return len(touched)
+
+
+@shared_task(name="clout.reconcile", bind=True, max_retries=None)
+def reconcile(self: Any) -> int:
+    """Every connected shop: read back orders updated since the watermark."""
+    state = clout_state()
+    admin = _admin_for(state)
+    touched: set[int] = set()
+    with session_scope(state.sessions) as session:
+        shop_ids = session.scalars(select(Shop.id).where(Shop.status == "active")).all()
+    for shop_id in shop_ids:
+        try:
+            with session_scope(state.sessions) as session:
+                shop = session.get(Shop, shop_id)
+                if shop is not None:
+                    touched |= reconcile_shop(
+                        session=session, shop=shop, admin=admin(shop), now=utcnow()
+                    )
+        except TransientError as error:
+            log.warning("reconcile_postponed", shop_id=shop_id, error=type(error).__name__)
+    for incident_id in touched:
+        deliveries.enqueue_attention(celery=self.app, incident_id=incident_id)
+    return len(touched)
 
 
 @shared_task(name="clout.purge_payloads")

@@ -5,6 +5,7 @@ objects 1, connections 2 + the page size, mutations 10, scalars and enums 0."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -158,6 +159,7 @@ type MetafieldsSetUserError { field: [String!] message: String! code: String }
 type TagsAddPayload { node: Node userErrors: [UserError!]! }
 type TagsRemovePayload { node: Node userErrors: [UserError!]! }
 type MetafieldsSetPayload { metafields: [Metafield!] userErrors: [MetafieldsSetUserError!]! }
+type FlowTriggerReceivePayload { userErrors: [UserError!]! }
 
 input MetafieldsSetInput { ownerId: ID! namespace: String! key: String! type: String! value: String! }
 
@@ -165,6 +167,7 @@ type Mutation {
   tagsAdd(id: ID!, tags: [String!]!): TagsAddPayload
   tagsRemove(id: ID!, tags: [String!]!): TagsRemovePayload
   metafieldsSet(metafields: [MetafieldsSetInput!]!): MetafieldsSetPayload
+  flowTriggerReceive(handle: String, payload: JSON): FlowTriggerReceivePayload
 }
 """
 
@@ -552,6 +555,19 @@ def build(store: DevStore) -> GraphQLSchema:
     resolver("tagsAdd", lambda _root, _info, id, tags: _change_tags(store, id, tags, add=True))
     resolver("tagsRemove", lambda _root, _info, id, tags: _change_tags(store, id, tags, add=False))
     resolver("metafieldsSet", lambda _root, _info, metafields: _metafields_set(store, metafields))
+
+    def flow_trigger(
+        _root: Any, _info: Any, handle: str | None = None, payload: Any = None
+    ) -> dict[str, Any]:
+        if not handle or not isinstance(payload, dict):
+            return {"userErrors": [{"field": ["handle"], "message": "Invalid handle or payload"}]}
+        if len(json.dumps(payload)) > 50_000:
+            return {"userErrors": [{"field": ["payload"], "message": "Payload exceeds 50 KB"}]}
+        with store.lock:
+            store.flow_triggers.append({"handle": handle, "payload": payload})
+        return {"userErrors": []}
+
+    resolver("flowTriggerReceive", flow_trigger)
 
     node = schema.get_type("Node")
     assert node is not None

@@ -161,6 +161,7 @@ class DevStore:
         self.tokens: set[str] = set()
         self.oauth_codes: set[str] = set()
         self.refresh_tokens: set[str] = set()
+        self.flow_triggers: list[dict[str, Any]] = []
         self.discount_code_owners: dict[str, int] = {}
         self._ids = itertools.count(7_000_000_000_001)
         self._order_numbers = itertools.count(1001)
