@@ -82,6 +82,7 @@ class Faults:
     latency: float = 0.0  # seconds added to every call
     storm_seconds: float = 0.0  # answer 429 to everything for this long (from when it is set)
     throttle_style: str = "graphql"  # how a throttle shows: "graphql" (200 THROTTLED) or "http"
+    only_tags: bool = False  # every call but tagsAdd / tagsRemove answers 500
     storm_until: float = field(default=0.0, repr=False)
 
 
@@ -170,6 +171,9 @@ class DevAdmin:
         if problems:
             return 200, {"errors": [p.formatted for p in problems]}, {}
         operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+        if self.faults.only_tags and not _tags_only(operation):
+            self._count("server_errors")
+            return 500, {"errors": "Internal Server Error"}, {}
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -343,3 +347,10 @@ def serving(admin: DevAdmin, *, host: str = "127.0.0.1", port: int = 0) -> Itera
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def _tags_only(operation: OperationDefinitionNode) -> bool:
+    names = {
+        getattr(getattr(s, "name", None), "value", None) for s in operation.selection_set.selections
+    }
+    return operation.operation.value == "mutation" and names <= {"tagsAdd", "tagsRemove"}

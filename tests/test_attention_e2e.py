@@ -1,0 +1,400 @@
+"""End to end: a webhook from the emulated store → Clout's intake over HTTP → a real worker →
+tags visible in the emulated store, the way a merchant would see them in the Shopify admin."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from service.db import session_scope
+from service.devstore.schema import _change_tags
+from service.devstore.store import Customer as DevCustomer
+from service.devstore.store import Fulfillment, LineItem, Refund
+from service.devstore.store import Order as DevOrder
+from service.devstore.webhooks import WebhookSender, order_payload, refund_payload
+from service.escalation import Notifier, escalate_overdue
+from service.models import Incident, utcnow
+from service.policy import DEFAULT_FLOORS
+from service.shops import register_shop
+from tests.conftest import RunningDevStore, state
+from tests.helpers import REVIEW_SECRETS, SECRET, SHOP, signed_review, wait_for
+
+ATTENTION = "clout-attention"
+
+
+@dataclass
+class Pipeline:
+    app: Flask
+    dev: RunningDevStore
+    sender: WebhookSender
+    intake: str
+
+    def customer(self, email: str = "mother@example.org") -> DevCustomer:
+        store = self.dev.store
+        when = utcnow() - timedelta(days=30)
+        return store.add_customer(
+            DevCustomer(
+                id=store.next_id(),
+                email=email,
+                first_name="Maya",
+                last_name="Ortiz",
+                phone=None,
+                created_at=when,
+                updated_at=when,
+            )
+        )
+
+    def order(self, customer: DevCustomer, **changes: Any) -> DevOrder:
+        store = self.dev.store
+        when = utcnow() - timedelta(days=2)
+        order = DevOrder(
+            id=store.next_id(),
+            number=store.next_order_number(),
+            customer_id=customer.id,
+            email=customer.email,
+            created_at=when,
+            updated_at=when,
+            total=Decimal("40.00"),
+            line_items=[LineItem("Stoneware mug", 1, 7001000000001, Decimal("40.00"))],
+        )
+        for key, value in changes.items():
+            setattr(order, key, value)
+        return store.add_order(order, notify=True)
+
+    def tags(self, order: DevOrder) -> list[str]:
+        return list(order.tags)
+
+    def tagged(self, order: DevOrder, tag: str = ATTENTION, timeout: float = 20) -> list[str]:
+        return wait_for(lambda: tag in order.tags and list(order.tags), timeout=timeout)
+
+    def incidents(self) -> list[Incident]:
+        with state(self.app).sessions() as session:
+            return list(session.scalars(select(Incident).order_by(Incident.id)))
+
+
+@pytest.fixture
+def pipeline(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Iterator[Pipeline]:
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_SWEEP_AFTER_SECONDS="0")
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        register_shop(
+            session=session,
+            vault=clout.vault,
+            domain=SHOP,
+            access_token=devstore.token,
+            now=utcnow(),
+            review_secrets=REVIEW_SECRETS,
+        )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    intake = f"http://127.0.0.1:{server.server_port}/webhooks/shopify"
+    sender = WebhookSender(
+        devstore.store, url=intake, secret=SECRET, retry_delays=(0.2, 0.5, 1.0)
+    ).start()
+    try:
+        with start_worker(
+            app.extensions["celery"],
+            pool="solo",
+            perform_ping_check=False,
+            queues=["clout"],
+            shutdown_timeout=30,
+        ):
+            yield Pipeline(app=app, dev=devstore, sender=sender, intake=intake)
+    finally:
+        sender.stop()
+        server.shutdown()
+        thread.join()
+
+
+def test_a_refund_tags_the_order_and_the_customer(pipeline: Pipeline) -> None:
+    maya = pipeline.customer()
+    order = pipeline.order(maya)
+    order.refunds.append(
+        Refund(
+            id=pipeline.dev.store.next_id(),
+            created_at=utcnow(),
+            note="Arrived broken",
+            amount=Decimal("40.00"),
+        )
+    )
+
+    pipeline.sender.send("refunds/create", refund_payload(order))
+
+    tags = pipeline.tagged(order)
+    assert {ATTENTION, "clout-priority-high", "clout-reason-refund"} <= set(tags)
+    wait_for(lambda: ATTENTION in maya.tags)
+    assert "clout-priority-high" in maya.tags
+    [incident] = pipeline.incidents()
+    assert incident.deadline_at is not None
+    assert incident.tagged_at is not None
+    assert incident.deadline_at - incident.opened_at <= timedelta(hours=24)
+    # the deadline, the severity and the reasons are in the customer's metafields
+    wait_for(lambda: ("clout", "attention_deadline") in maya.metafields)
+    assert maya.metafields[("clout", "attention_priority")].value == "high"
+    # and Shopify Flow heard about it once
+    wait_for(lambda: pipeline.dev.store.flow_triggers)
+    [trigger] = pipeline.dev.store.flow_triggers
+    assert trigger["handle"] == "unhappy-customer-detected"
+    assert trigger["payload"]["severity"] == "high"
+
+
+@pytest.mark.parametrize(
+    ("topic", "make", "reason"),
+    [
+        (
+            "orders/cancelled",
+            lambda s, o: order_payload_with(s, o, cancel_reason="customer"),
+            "clout-reason-cancellation",
+        ),
+        (
+            "disputes/create",
+            lambda s, o: {"id": 1, "order_id": o.id, "type": "chargeback", "reason": "fraudulent"},
+            "clout-reason-dispute",
+        ),
+        (
+            "returns/request",
+            lambda s, o: {
+                "id": 2,
+                "order": {"id": o.id},
+                "return_line_items": [{"return_reason": "WRONG_ITEM"}],
+            },
+            "clout-reason-return",
+        ),
+        (
+            "fulfillment_events/create",
+            lambda s, o: {"id": 3, "order_id": o.id, "status": "failure"},
+            "clout-reason-delivery",
+        ),
+        (
+            "orders/updated",
+            lambda s, o: order_payload_with(s, o, note="Still waiting, where is my order??"),
+            "clout-reason-note",
+        ),
+    ],
+)
+def test_every_kind_of_store_event_lands_the_attention_tag(
+    pipeline: Pipeline, topic: str, make: Callable[[Any, DevOrder], dict[str, Any]], reason: str
+) -> None:
+    order = pipeline.order(pipeline.customer())
+
+    pipeline.sender.send(topic, make(pipeline.dev.store, order))
+
+    tags = pipeline.tagged(order)
+    assert reason in tags
+
+
+def order_payload_with(store: Any, order: DevOrder, **changes: Any) -> dict[str, Any]:
+    """The order's webhook payload, changed the way the store would change it (and newer)."""
+    payload = order_payload(store, order)
+    payload.update(changes, updated_at=utcnow().isoformat())
+    if "cancel_reason" in changes:
+        payload["cancelled_at"] = utcnow().isoformat()
+    return payload
+
+
+def test_a_review_lands_the_attention_tag_on_its_order(pipeline: Pipeline) -> None:
+    order = pipeline.order(pipeline.customer())
+    body = json.dumps(
+        {"id": "rv-9", "rating": 1, "body": "Never arrived. Never again.", "order": order.gid}
+    ).encode()
+    headers, query = signed_review("generic", body)
+    import requests
+
+    response = requests.post(
+        pipeline.intake.replace("/shopify", f"/reviews/generic/{SHOP}"),
+        data=body,
+        headers=headers,
+        params=query,
+        timeout=5,
+    )
+    assert response.status_code == 200
+
+    assert "clout-reason-review" in pipeline.tagged(order)
+
+
+def test_clouts_own_tag_writes_echo_back_without_a_loop(pipeline: Pipeline) -> None:
+    order = pipeline.order(pipeline.customer())
+    pipeline.sender.send("disputes/create", {"id": 7, "order_id": order.id, "type": "chargeback"})
+    pipeline.tagged(order)
+    # Clout's tagsAdd made the store send orders/updated back; let every echo be processed
+    wait_for(pipeline.sender.idle, timeout=20)
+    wait_for(lambda: all(i.needs_attention is False for i in pipeline.incidents()), timeout=20)
+    before = dict(pipeline.dev.admin.stats.mutations)
+
+    # then a quiet while passes with no further writes
+    import time
+
+    time.sleep(3)
+    wait_for(pipeline.sender.idle, timeout=20)
+    assert pipeline.dev.admin.stats.mutations.get("tagsAdd") == before.get("tagsAdd")
+    assert pipeline.dev.admin.stats.mutations.get("tagsRemove") == before.get("tagsRemove")
+
+
+def test_a_person_adding_the_resolved_tag_resolves_and_clout_tidies_up(pipeline: Pipeline) -> None:
+    order = pipeline.order(pipeline.customer())
+    pipeline.sender.send("disputes/create", {"id": 8, "order_id": order.id, "type": "chargeback"})
+    pipeline.tagged(order, "clout-priority-urgent")
+    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+
+    _change_tags(
+        pipeline.dev.store, order.gid, ["clout-resolved"], add=True
+    )  # the merchant, in the admin
+
+    wait_for(lambda: pipeline.incidents()[0].status == "resolved")
+    wait_for(lambda: not any(t.startswith("clout-priority") for t in order.tags))
+    assert "clout-resolved" in order.tags
+    [incident] = pipeline.incidents()
+    assert incident.resolved_by == "resolved-tag"
+
+
+def test_another_app_removing_a_clout_tag_gets_it_back(pipeline: Pipeline) -> None:
+    order = pipeline.order(pipeline.customer())
+    pipeline.sender.send("disputes/create", {"id": 9, "order_id": order.id, "type": "chargeback"})
+    pipeline.tagged(order, "clout-reason-dispute")
+    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+
+    _change_tags(pipeline.dev.store, order.gid, ["clout-reason-dispute"], add=False)
+
+    pipeline.tagged(order, "clout-reason-dispute")
+    assert pipeline.incidents()[0].status == "open"
+
+
+def test_the_floor_lands_when_everything_but_tag_writes_fails(pipeline: Pipeline) -> None:
+    pipeline.dev.admin.set_faults(only_tags=True)
+    order = pipeline.order(pipeline.customer("nobody-knows@example.org"))
+    body = json.dumps(
+        {
+            "id": "rv-10",
+            "rating": 2,
+            "body": "It broke.",
+            "email": "nobody-knows@example.org",
+            "order": order.gid,
+        }
+    ).encode()
+    headers, query = signed_review("generic", body)
+    import requests
+
+    requests.post(
+        pipeline.intake.replace("/shopify", f"/reviews/generic/{SHOP}"),
+        data=body,
+        headers=headers,
+        params=query,
+        timeout=5,
+    )
+
+    tags = pipeline.tagged(order, timeout=30)
+    assert ATTENTION in tags
+    assert tags.count(ATTENTION) == 1
+
+
+def test_a_429_storm_delays_the_tag_but_does_not_lose_it(pipeline: Pipeline) -> None:
+    order = pipeline.order(pipeline.customer())
+    pipeline.dev.admin.set_faults(storm_seconds=3)
+
+    pipeline.sender.send("disputes/create", {"id": 11, "order_id": order.id, "type": "chargeback"})
+
+    pipeline.tagged(order, timeout=40)
+    assert pipeline.dev.admin.stats.storm_429 > 0
+
+
+def test_a_missed_webhook_is_caught_by_reconciliation(pipeline: Pipeline) -> None:
+    # given an order cancelled by the customer in the store, and no webhook about it at all
+    store = pipeline.dev.store
+    maya = pipeline.customer()
+    when = utcnow() - timedelta(hours=1)
+    order = store.add_order(
+        DevOrder(
+            id=store.next_id(),
+            number=store.next_order_number(),
+            customer_id=maya.id,
+            email=maya.email,
+            created_at=when,
+            updated_at=when,
+            total=Decimal(20),
+            cancelled_at=when,
+            cancel_reason="CUSTOMER",
+            financial_status="VOIDED",
+        )
+    )
+
+    pipeline.app.extensions["celery"].send_task("clout.reconcile", queue="clout")
+
+    assert "clout-reason-cancellation" in pipeline.tagged(order, timeout=30)
+
+
+def test_an_overdue_incident_escalates_and_notifies(pipeline: Pipeline) -> None:
+    received: list[tuple[dict[str, Any], str]] = []
+
+    def chat(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        received.append((json.loads(body), environ.get("HTTP_X_CLOUT_SIGNATURE", "")))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    hook = make_server("127.0.0.1", 0, chat)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    order = pipeline.order(pipeline.customer())
+    order.fulfillments.append(
+        Fulfillment(id=1, created_at=utcnow(), status="SUCCESS", display_status="FAILURE")
+    )
+    pipeline.sender.send(
+        "fulfillment_events/create", {"id": 12, "order_id": order.id, "status": "failure"}
+    )
+    pipeline.tagged(order, "clout-priority-high")
+    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+
+    # when the clock passes the deadline (an injected "now", a day and a bit later)
+    clout = state(pipeline.app)
+    notifier = Notifier(
+        webhook_url=f"http://127.0.0.1:{hook.server_port}/", webhook_secret="hook-secret"
+    )
+    with session_scope(clout.sessions) as session:
+        escalated = escalate_overdue(
+            session=session,
+            now=utcnow() + timedelta(hours=25),
+            floors=dict(DEFAULT_FLOORS),
+            notifier=notifier,
+        )
+    for incident_id in escalated:
+        pipeline.app.extensions["celery"].send_task(
+            "clout.attend_incident", args=[incident_id], queue="clout"
+        )
+    hook.shutdown()
+
+    # then it is overdue in Shopify, a step more urgent, and the merchant's channel heard of it
+    tags = pipeline.tagged(order, "clout-overdue")
+    assert "clout-priority-urgent" in tags
+    assert "clout-priority-high" not in pipeline.tagged(order, "clout-priority-urgent")
+    [(message, signature)] = received
+    raw = json.dumps(message).encode()
+    assert message["clout"]["priority"] == "urgent"
+    assert "Overdue" in message["text"]
+    assert signature == "sha256=" + hmac.new(b"hook-secret", raw, hashlib.sha256).hexdigest()
+
+
+def test_a_duplicated_and_reordered_stream_tags_once(pipeline: Pipeline) -> None:
+    order = pipeline.order(pipeline.customer())
+    newer = order_payload_with(pipeline.dev.store, order, cancel_reason="customer")
+    older = order_payload(pipeline.dev.store, order)
+
+    for webhook_id, payload in (("w-a", newer), ("w-a", newer), ("w-b", older), ("w-a", newer)):
+        pipeline.sender.send("orders/updated", payload, webhook_id=webhook_id)
+
+    pipeline.tagged(order)
+    wait_for(pipeline.sender.idle)
+    assert len(pipeline.incidents()) == 1
+    assert order.tags.count(ATTENTION) == 1
