@@ -363,7 +363,7 @@ def test_a_reviewer_known_only_to_shopify_is_found_through_the_admin_api(
     ("reason", "signal"),
     [("customer", "customer_cancelled"), ("inventory", "store_cancelled"), ("fraud", None)],
 )
-def test_a_cancellation_is_a_signal_unless_it_was_fraud(  # noqa: PLR0917
+def test_a_cancellation_is_a_signal_unless_it_was_fraud(
     client: FlaskClient, app: Flask, shop: Shop, worker: Any, reason: str, signal: str | None
 ) -> None:
     shopify(
