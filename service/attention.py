@@ -35,6 +35,9 @@ class TagSettings:
     attention_tag: str
     resolved_tag: str
     floors: dict[str, Floor]
+    opt_out_tag: str = "clout-opt-out"
+    klout: Any = None  # a KloutProvider, when one is configured
+    profile_max_age: timedelta = timedelta(hours=1)
 
 
 def _shopify_gid(value: str) -> bool:
@@ -50,6 +53,42 @@ def influence_for(*, session: Session, customer: Customer) -> Influence | None:
     from service.profiles import stored_influence  # noqa: PLC0415 - profiles build on attention
 
     return stored_influence(session=session, customer=customer)
+
+
+def _refresh_influence(
+    *, session: Session, shop: Shop, incident: Incident, settings: TagSettings, now: datetime
+) -> None:
+    """Recompute the customer's profile when it is missing or stale. Never in the floor's way:
+    any failure leaves influence unknown and the tags still land."""
+    from service.models import InfluenceProfile  # noqa: PLC0415
+    from service.profiles import refresh_profile  # noqa: PLC0415
+
+    customer = session.get(Customer, incident.customer_id)
+    if customer is None:
+        return
+    profile = session.scalar(
+        select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id)
+    )
+    fresh = (
+        profile is not None
+        and profile.complete
+        and profile.computed_at is not None
+        and profile.computed_at >= max(now - settings.profile_max_age, incident.opened_at)
+    )
+    if fresh:
+        return
+    try:
+        with session.begin_nested():
+            refresh_profile(
+                session=session,
+                shop=shop,
+                customer=customer,
+                klout=settings.klout,
+                opt_out_tag=settings.opt_out_tag,
+                now=now,
+            )
+    except Exception as error:  # noqa: BLE001 - enrichment must never block the attention floor
+        log.warning("profile_not_computed", incident_id=incident.id, error=type(error).__name__)
 
 
 def decision_for(*, session: Session, incident: Incident, settings: TagSettings) -> Decision:
@@ -90,14 +129,19 @@ def attend_incident(
             session=session, incident=incident, shop=shop, admin=admin, settings=settings, now=now
         )
 
+    _refresh_influence(session=session, shop=shop, incident=incident, settings=settings, now=now)
     decision = decision_for(session=session, incident=incident, settings=settings)
     incident.priority = decision.priority
     # Deadlines only ever come closer.
     incident.deadline_at = min(filter(None, (incident.deadline_at, decision.deadline_at)))
+    customer = session.get(Customer, incident.customer_id)
+    known = influence_for(session=session, customer=customer) if customer else None
     incident.influence = {
         "band": decision.band,
         "reasons": list(decision.reasons),
         "raised_by": list(decision.raised_by),
+        "clout": known.clout if known else None,
+        "klout": known.klout if known else None,
     }
     # A few quick tries; a longer outage is the task queue's to wait out (retry with back-off).
     client = dataclasses.replace(admin(shop), max_attempts=3, max_wait=20.0)

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service import db
 from service.config import ConfigError, Settings, load_settings
 from service.crypto import generate_key, vault_for
-from service.models import DataRequest, Delivery, Shop, utcnow
+from service.models import Customer, DataRequest, Delivery, InfluenceProfile, Shop, utcnow
 
 
 def _settings(**overrides: object) -> Settings:
@@ -312,6 +312,73 @@ def shops_remove(domain: str) -> None:
             raise click.BadParameter(f"{domain} is not connected", param_hint="DOMAIN")
         redact_shop(session=session, shop=shop)
     click.echo(f"removed {domain}")
+
+
+# --- profiles --------------------------------------------------------------------------------
+
+
+@main.group("profiles")
+def profiles_group() -> None:
+    """Influence profiles: clout and Klout side by side."""
+
+
+@profiles_group.command("rebuild")
+@click.option("--shop", "domain", required=True, help="SHOP.myshopify.com")
+def profiles_rebuild(domain: str) -> None:
+    """Recompute every customer's profile in a shop."""
+    from service import profiles  # noqa: PLC0415
+    from service.shops import find_shop  # noqa: PLC0415
+
+    settings = _settings()
+    klout = None
+    if settings.klout_provider_url:
+        klout = profiles.HttpKloutProvider(
+            url=settings.klout_provider_url, key=settings.klout_provider_key, cache=None
+        )
+    with _session(settings) as session:
+        shop = find_shop(session=session, domain=domain)
+        if shop is None:
+            raise click.BadParameter(f"{domain} is not connected", param_hint="--shop")
+        total = (
+            session.scalar(
+                select(func.count()).select_from(Customer).where(Customer.shop_id == shop.id)
+            )
+            or 0
+        )
+        with click.progressbar(length=total, label=f"Profiling {domain}", file=sys.stderr) as bar:
+            done = profiles.rebuild_shop(
+                session=session,
+                shop=shop,
+                klout=klout,
+                opt_out_tag=settings.opt_out_tag,
+                now=utcnow(),
+                progress=bar.update,
+            )
+    click.echo(f"{done} profiles rebuilt")
+
+
+@profiles_group.command("show")
+@click.option("--shop", "domain", required=True)
+@click.option("--top", default=10, show_default=True, help="The customers with the most clout.")
+def profiles_show(domain: str, top: int) -> None:
+    """The shop's customers with the most clout, both scores and their reasons."""
+    settings = _settings()
+    with _session(settings) as session:
+        rows = session.execute(
+            select(InfluenceProfile, Customer)
+            .join(Customer, Customer.id == InfluenceProfile.customer_id)
+            .join(Shop, Shop.id == InfluenceProfile.shop_id)
+            .where(Shop.domain == domain.lower(), InfluenceProfile.clout_score.is_not(None))
+            .order_by(InfluenceProfile.clout_score.desc())
+            .limit(top)
+        ).all()
+        for profile, customer in rows:
+            klout = "unknown" if profile.klout_score is None else f"{profile.klout_score:.0f}"
+            click.echo(f"{customer.shopify_id}  clout {profile.clout_score:.0f}  Klout {klout}")
+            for reason in (profile.reasons or {}).get("clout", []) + (profile.reasons or {}).get(
+                "klout", []
+            ):
+                click.echo(f"    - {reason}")
 
 
 # --- text ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from service.models import (
     DataRequest,
     Delivery,
     Incident,
+    InfluenceProfile,
     Order,
     Refund,
     Review,
@@ -75,8 +76,23 @@ def assemble_customer_export(
         if customer is not None
         else []
     )
+    profile = (
+        session.scalar(select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id))
+        if customer is not None
+        else None
+    )
     return {
         "shop": shop.domain,
+        "influence_profile": None
+        if profile is None
+        else {
+            "clout_score": profile.clout_score,
+            "klout_score": profile.klout_score,
+            "reasons": profile.reasons,
+            "components": profile.components,
+            "unknown": profile.unknown,
+            "computed_at": _iso(profile.computed_at),
+        },
         "reviews": [
             {
                 "platform": r.provider,
@@ -207,6 +223,7 @@ def redact_customer(
         order.note_attributes = order.shipping_address = order.discount_codes = None
         order.redacted_at = now
     all_order_gids = {o.shopify_id for o in orders} | set(order_gids)
+    session.execute(delete(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id))
     # Reviews they wrote: the words and the name are theirs; the rating stays, anonymous.
     session.execute(
         update(Review)
@@ -263,6 +280,16 @@ def _erase_payloads(
 def redact_shop(*, session: Session, shop: Shop) -> None:
     """Erase everything of the shop: its deliveries and every row that hangs off it."""
     session.execute(delete(Delivery).where(Delivery.shop_domain == shop.domain))
-    for model in (Signal, Incident, Review, ReviewSecret, DataRequest, Refund, Order, Customer):
+    for model in (
+        InfluenceProfile,
+        Signal,
+        Incident,
+        Review,
+        ReviewSecret,
+        DataRequest,
+        Refund,
+        Order,
+        Customer,
+    ):
         session.execute(delete(model).where(model.shop_id == shop.id))
     session.delete(shop)

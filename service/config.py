@@ -55,6 +55,8 @@ class Settings:
     smtp_url: str | None = field(default=None, repr=False)
     notify_email_to: str | None = None
     notify_email_from: str = "clout@localhost"
+    klout_provider_url: str | None = None
+    klout_provider_key: str | None = field(default=None, repr=False)
 
     @property
     def database_is_embedded(self) -> bool:
@@ -173,6 +175,8 @@ def load_settings(
         smtp_url=_text(values, "CLOUT_SMTP_URL"),
         notify_email_to=_text(values, "CLOUT_NOTIFY_EMAIL_TO"),
         notify_email_from=_text(values, "CLOUT_NOTIFY_EMAIL_FROM") or "clout@localhost",
+        klout_provider_url=_text(values, "CLOUT_KLOUT_PROVIDER_URL"),
+        klout_provider_key=_text(values, "CLOUT_KLOUT_PROVIDER_KEY"),
     )
 
 

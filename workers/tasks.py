@@ -17,6 +17,7 @@ from service.escalation import Notifier, escalate_overdue, late_deliveries, reco
 from service.logs import get_logger
 from service.models import Incident, Shop, utcnow
 from service.policy import parse_floors
+from service.profiles import HttpKloutProvider
 from service.shopify_admin import ShopifyAdmin
 from service.shopify_budget import CostBudget
 from service.state import Clout, clout_state
@@ -40,11 +41,22 @@ def _admin_for(state: Clout) -> Callable[[Shop], ShopifyAdmin]:
     return admin
 
 
+def klout_provider(state: Clout) -> HttpKloutProvider | None:
+    settings = state.settings
+    if not settings.klout_provider_url:
+        return None
+    return HttpKloutProvider(
+        url=settings.klout_provider_url, key=settings.klout_provider_key, cache=state.redis
+    )
+
+
 def tag_settings(state: Clout) -> TagSettings:
     return TagSettings(
         attention_tag=state.settings.attention_tag,
         resolved_tag=state.settings.resolved_tag,
         floors=parse_floors(state.settings.deadline_hours),
+        opt_out_tag=state.settings.opt_out_tag,
+        klout=klout_provider(state),
     )
 
 

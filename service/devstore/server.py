@@ -313,6 +313,17 @@ class DevAdmin:
             status, body = self.grant(form)
             return Response(json.dumps(body), status=status, mimetype="application/json")
 
+        @app.get("/social/<network>/<handle>")
+        def social(network: str, handle: str) -> Response:
+            found = self.store.social.get((network.lower(), handle.lower()))
+            if self.faults.error_rate and self.rng.random() < self.faults.error_rate:
+                return Response("{}", status=503, mimetype="application/json")
+            if found is None:
+                return Response(
+                    json.dumps({"error": "not found"}), status=404, mimetype="application/json"
+                )
+            return Response(json.dumps(found), mimetype="application/json")
+
         @app.post("/devstore/faults")
         def faults() -> Response:
             try:

@@ -162,6 +162,8 @@ class DevStore:
         self.oauth_codes: set[str] = set()
         self.refresh_tokens: set[str] = set()
         self.flow_triggers: list[dict[str, Any]] = []
+        # A stand-in social-data provider: (network, handle) → followers, engagement, authenticity.
+        self.social: dict[tuple[str, str], dict[str, float]] = {}
         self.discount_code_owners: dict[str, int] = {}
         self._ids = itertools.count(7_000_000_000_001)
         self._order_numbers = itertools.count(1001)
