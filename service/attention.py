@@ -147,6 +147,13 @@ def attend_incident(
     client = dataclasses.replace(admin(shop), max_attempts=3, max_wait=20.0)
     state = dict(incident.tag_state or {})
     targets = _targets(session=session, incident=incident, decision=decision, settings=settings)
+    first_order = _first_order(session=session, incident=incident)
+    sentences = [
+        s for signal in incident.signals for s in (signal.detail or {}).get("sentences", [])
+    ]
+    # Save the decision and let go of the database before talking to Shopify: no lock is held
+    # across a network call (on SQLite, intake would be waiting for it).
+    session.commit()
 
     # 1. The floor: every order and the customer get the attention tag (with the rest of
     #    Clout's tags in the same additive call). Only this step may fail the task.
@@ -163,8 +170,6 @@ def attend_incident(
         if incident.tagged_at is None and gid.startswith("gid://shopify/Order/"):
             incident.tagged_at = now
     incident.tag_state = state
-    if incident.tagged_at is None and any(g.startswith("gid://shopify/Order/") for g in targets):
-        session.flush()
     session.commit()
 
     # 2. Best effort from here: stale tags removed, read back for drift, metafields, Flow. A
@@ -173,9 +178,17 @@ def attend_incident(
     _tidy_tags(
         client=client, incident=incident, targets=targets, state=state, settings=settings, now=now
     )
-    _write_metafields(session=session, client=client, incident=incident, decision=decision)
+    _write_metafields(
+        client=client, incident=incident, decision=decision, customer=customer, sentences=sentences
+    )
     _send_flow_trigger(
-        session=session, client=client, incident=incident, decision=decision, now=now
+        client=client,
+        incident=incident,
+        decision=decision,
+        customer=customer,
+        order=first_order,
+        sentences=sentences,
+        now=now,
     )
     incident.tag_state = state
     incident.needs_attention = False
@@ -227,23 +240,35 @@ def _tidy_tags(
         state[gid] = {"tags": sorted(wanted), "written_at": now.isoformat()}
 
 
+def _first_order(*, session: Session, incident: Incident) -> Order | None:
+    orders = [s.order_id for s in incident.signals if s.order_id]
+    return session.get(Order, orders[0]) if orders else None
+
+
 def _write_metafields(
-    *, session: Session, client: ShopifyAdmin, incident: Incident, decision: Decision
+    *,
+    client: ShopifyAdmin,
+    incident: Incident,
+    decision: Decision,
+    customer: Customer | None,
+    sentences: list[str],
 ) -> None:
-    customer = session.get(Customer, incident.customer_id)
     if customer is None or not customer.shopify_id.startswith("gid://shopify/Customer/"):
         return
-    reasons = [
-        sentence for s in incident.signals for sentence in (s.detail or {}).get("sentences", [])
-    ]
     influence = incident.influence or {}
     fields = {
         "attention_deadline": ("date_time", decision.deadline_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
         "attention_priority": ("single_line_text_field", decision.priority),
         "attention_severity": ("single_line_text_field", incident.severity),
-        "attention_reasons": ("json", json.dumps(reasons[:20])),
+        "attention_reasons": ("json", json.dumps(sentences[:20])),
         "influence_band": ("single_line_text_field", influence.get("band", "unknown")),
     }
+    for key, score in (
+        ("clout_score", influence.get("clout")),
+        ("klout_score", influence.get("klout")),
+    ):
+        if score is not None:
+            fields[key] = ("number_integer", str(round(score)))
     try:
         client.set_metafields(customer.shopify_id, fields)
     except (ShopifyUnavailable, ShopifyRefused) as error:
@@ -251,21 +276,23 @@ def _write_metafields(
 
 
 def _send_flow_trigger(
-    *, session: Session, client: ShopifyAdmin, incident: Incident, decision: Decision, now: datetime
+    *,
+    client: ShopifyAdmin,
+    incident: Incident,
+    decision: Decision,
+    customer: Customer | None,
+    order: Order | None,
+    sentences: list[str],
+    now: datetime,
 ) -> None:
     """Shopify Flow's "Unhappy customer detected" trigger, once per incident."""
     if incident.flow_sent_at is not None:
         return
-    customer = session.get(Customer, incident.customer_id)
-    orders = [s.order_id for s in incident.signals if s.order_id]
-    order = session.get(Order, orders[0]) if orders else None
-    payload = {
+    payload: dict[str, Any] = {
         "severity": incident.severity,
         "priority": decision.priority,
         "deadline": decision.deadline_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "reasons": [
-            sentence for s in incident.signals for sentence in (s.detail or {}).get("sentences", [])
-        ][:10],
+        "reasons": sentences[:10],
         "influence_band": decision.band,
         "clout_score": (incident.influence or {}).get("clout"),
         "klout_score": (incident.influence or {}).get("klout"),

@@ -302,7 +302,7 @@ def test_a_review_nobody_can_be_linked_to_still_raises_a_signal(
 
 
 def test_a_reviewer_known_only_to_shopify_is_found_through_the_admin_api(
-    make_app: Callable[..., Flask], devstore: RunningDevStore, worker: Any
+    make_app: Callable[..., Flask], devstore: RunningDevStore
 ) -> None:
     # given a customer and order that exist only in the store (no webhook ever came)
     store = devstore.store
