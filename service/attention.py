@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.logs import get_logger
@@ -148,6 +148,7 @@ def attend_incident(
     state = dict(incident.tag_state or {})
     targets = _targets(session=session, incident=incident, decision=decision, settings=settings)
     first_order = _first_order(session=session, incident=incident)
+    considered = len(incident.signals)
     sentences = [
         s for signal in incident.signals for s in (signal.detail or {}).get("sentences", [])
     ]
@@ -191,8 +192,12 @@ def attend_incident(
         now=now,
     )
     incident.tag_state = state
-    incident.needs_attention = False
     incident.attended_at = now
+    # A signal that arrived meanwhile keeps the incident waiting for its own attendance.
+    now_counted = session.scalar(
+        select(func.count()).select_from(Signal).where(Signal.incident_id == incident.id)
+    )
+    incident.needs_attention = bool(now_counted and now_counted > considered)
     return "attended"
 
 

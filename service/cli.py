@@ -400,6 +400,37 @@ def text_command() -> None:
         click.echo(json.dumps({"text": words, **verdict.as_dict()}, ensure_ascii=False))
 
 
+# --- demo ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@click.option("--seed", default=7, show_default=True, help="Same seed, same store and same day.")
+@click.option("--customers", default=300, show_default=True)
+@click.option("--orders", default=2500, show_default=True)
+@click.option("--unhappy", default=24, show_default=True, help="Unhappy customers in the day.")
+@click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for tags.")
+@click.option("--serve", is_flag=True, help="Keep everything running afterwards for a look around.")
+def demo(
+    port: int, seed: int, customers: int, orders: int, unhappy: int, timeout: float, serve: bool
+) -> None:
+    """The whole loop on a realistic generated store: exits 0 when every unhappy customer's
+    order carries the attention tag."""
+    from service.demo import run  # noqa: PLC0415
+
+    sys.exit(
+        run(
+            port=port,
+            seed=seed,
+            customers=customers,
+            orders=orders,
+            unhappy=unhappy,
+            serve=serve,
+            timeout=timeout,
+        )
+    )
+
+
 # --- development --------------------------------------------------------------------------
 
 

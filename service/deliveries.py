@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import PermanentError, TransientError
 from service.logs import get_logger
-from service.models import Delivery, Shop, utcnow
+from service.models import Delivery, Incident, Shop, utcnow
 from service.shopify_admin import ShopifyAdmin
 
 log = get_logger(__name__)
@@ -275,6 +275,14 @@ def _handle(
         tag_settings=tag_settings,
     )
     handler(ctx)
+    if ctx.incidents and not ctx.erased:
+        # When the news first reached Clout: the start of "time from delivery to tag".
+        session.execute(
+            update(Incident)
+            .where(Incident.id.in_(ctx.incidents), Incident.first_seen_at.is_(None))
+            .values(first_seen_at=delivery.received_at)
+            .execution_options(synchronize_session=False)
+        )
     if not ctx.erased:
         _finish(delivery, DONE, now)
     return DONE, ctx.incidents

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 PRIORITIES = ("normal", "high", "urgent")  # lowest first
 TAG_PREFIX = "clout-"
 MAX_TAG_LENGTH = 40
-HIGH_SCORE = 70.0  # a score at or above this is "high" (scores are percentile-like, 0–100)
+HIGH_SCORE = 80.0  # a score at or above this is "high" (scores are percentile-like, 0–100)
 LOW_SCORE = 30.0
 
 

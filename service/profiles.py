@@ -62,7 +62,9 @@ FREEMAIL = {
     "yandex.com",
     "zoho.com",
 }
-WEIGHTS = {"value": 0.45, "gifts": 0.85, "referrals": 0.95, "word_of_mouth": 0.9, "circles": 0.5}
+# How far one channel alone can carry the score: a referral or a word-of-mouth mention is direct
+# evidence of influence, spend the weakest (it measures wallets, not voices).
+WEIGHTS = {"value": 0.35, "gifts": 0.75, "referrals": 0.95, "word_of_mouth": 0.9, "circles": 0.4}
 SHRINK = 2.0  # pseudo-observations pulling a thin record toward the shop's median
 SOCIAL_NETWORKS = ("instagram", "tiktok", "youtube", "twitter", "x", "facebook", "pinterest")
 HEARD_FROM_KEYS = ("referred_by", "how_did_you_hear", "heard_about_us_from", "referrer")
@@ -189,9 +191,12 @@ def gather_facts(*, session: Session, shop: Shop) -> Facts:  # noqa: PLR0912, PL
             first_order_at[cid] = created
         recipient = _person(shipping)
         spot = _norm_address(shipping)
-        if spot:
-            addresses[spot].add(cid)
-        if recipient and own_name.get(cid) and recipient != own_name[cid] and spot != home.get(cid):
+        gift = bool(
+            recipient and own_name.get(cid) and recipient != own_name[cid] and spot != home.get(cid)
+        )
+        if spot and not gift:
+            addresses[spot].add(cid)  # where they live: a gift's address is someone else's home
+        if gift and recipient:
             facts.gift_recipients[cid].add(recipient)
             other = by_name.get(recipient)
             if other is not None and other != cid:
@@ -343,10 +348,12 @@ def clout_score(
             "when asked how they heard of you"
         )
     if gifts:
-        extra = f", {gift_buyers} of whom now buy from you too" if gift_buyers else ""
-        reasons.append(
-            f"ships gifts to {gifts} different people{extra} — {_more_than(parts['gifts'])}"
-        )
+        people = "1 other person" if gifts == 1 else f"{gifts} different people"
+        if gift_buyers > 1:
+            extra = f", {gift_buyers} of whom now buy from you too"
+        else:
+            extra = ", who now buys from you too" if gift_buyers == 1 else ""
+        reasons.append(f"ships gifts to {people}{extra} — {_more_than(parts['gifts'])}")
     if colleagues:
         reasons.append(
             f"{colleagues} colleague{'s' if colleagues != 1 else ''} "
@@ -354,7 +361,9 @@ def clout_score(
         )
     if household:
         reasons.append(
-            f"{household} other customer{'s' if household != 1 else ''} share their address"
+            "1 other customer shares their address"
+            if household == 1
+            else f"{household} other customers share their address"
         )
     if orders:
         reasons.append(

@@ -132,6 +132,30 @@ def _latest_order_with_product(
     return None, 0.0
 
 
+def _order_not_seen_yet(
+    *, session: Session, shop: Shop, review: Review, shopify: Callable[[], ShopifyAdmin] | None
+) -> Order | None:
+    """A review can arrive before its order's webhook. An order id is enough to tag the order:
+    fetch it from the Admin API, or keep its id until the webhook fills it in."""
+    reference = (review.order_ref or "").strip()
+    if not (reference.startswith("gid://shopify/Order/") or reference.isdigit()):
+        return None
+    gid = reference if reference.startswith("gid://") else f"gid://shopify/Order/{reference}"
+    if shopify is not None:
+        try:
+            node = dataclasses.replace(shopify(), max_attempts=2, max_wait=5.0).order(gid)
+        except (TransientError, PermanentError):
+            node = None
+        if node is not None:
+            return upsert_order_from_admin(session=session, shop=shop, node=node, customer=None)
+    key = f"{review.provider}:{review.reviewer_email or review.platform_review_id}"
+    customer = pseudo_customer(session=session, shop=shop, key=key, email=review.reviewer_email)
+    order = Order(shop_id=shop.id, shopify_id=gid, customer_id=customer.id)
+    session.add(order)
+    session.flush()
+    return order
+
+
 def pseudo_customer(*, session: Session, shop: Shop, key: str, email: str | None) -> Customer:
     """A reviewer Shopify does not know (a guest, or no email given): a customer Clout keeps
     for the incident, keyed by what identifies them, never guessed from a name."""
@@ -156,6 +180,8 @@ def link_review(
     """Find the review's order and customer; records how, and how sure Clout is."""
     if review.order_ref:
         order = _order_by_reference(session, shop, review.order_ref)
+        if order is None:
+            order = _order_not_seen_yet(session=session, shop=shop, review=review, shopify=shopify)
         if order is not None and order.customer is not None:
             review.order_id, review.customer_id = order.id, order.customer.id
             review.link_method, review.link_confidence = "order_reference", 1.0

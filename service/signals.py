@@ -85,6 +85,7 @@ def raise_signal(
                 raise
             new_incident = False
     incident.severity = worse(incident.severity, severity)
+    incident.needs_attention = True
     signal = Signal(
         shop_id=shop.id,
         incident_id=incident.id,

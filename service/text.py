@@ -113,7 +113,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "wrong_item": (
-        "received the wrong item",
+        "it was not what they ordered or expected",
         (
             r"wrong (?:item|size|colou?r|product|order|one|thing|model)",
             r"not what i (?:ordered|paid for|asked for)",
@@ -124,6 +124,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
             r"looks nothing like",
             r"\bdoesn'?t (?:fit|match)",
             r"does not (?:fit|match)",
+            r"(?:smaller|bigger|larger|thinner|lighter|darker|shorter|longer|heavier) than (?:i |we )?(?:expected|thought|imagined|hoped)",
             r"(?:way )?too (?:small|big|large|tight|short|long)",
             r"\bordered (?:a |an |the )?[\w ]{0,25}? and (?:got|received|was sent)",
             r"\binstead of\b",

@@ -138,9 +138,9 @@ def test_a_refund_tags_the_order_and_the_customer(pipeline: Pipeline) -> None:
     assert {ATTENTION, "clout-priority-high", "clout-reason-refund"} <= set(tags)
     wait_for(lambda: ATTENTION in maya.tags)
     assert "clout-priority-high" in maya.tags
-    [incident] = pipeline.incidents()
+    # (the database records the tagging a moment after Shopify shows it)
+    [incident] = wait_for(lambda: [i for i in pipeline.incidents() if i.tagged_at is not None])
     assert incident.deadline_at is not None
-    assert incident.tagged_at is not None
     assert incident.deadline_at - incident.opened_at <= timedelta(hours=24)
     # the deadline, the severity and the reasons are in the customer's metafields
     wait_for(lambda: ("clout", "attention_deadline") in maya.metafields)

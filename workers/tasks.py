@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import redis
 from celery import shared_task
 from sqlalchemy import and_, or_, select
 
@@ -86,6 +88,11 @@ def attend(self: Any, incident_id: int) -> str:
     """Bring Shopify up to date with one incident; Shopify being unwell means try again later
     (the incident keeps `needs_attention` until it is done)."""
     state = clout_state()
+    # One attendance per incident at a time: two workers deciding from different snapshots
+    # would undo each other's tags.
+    lock = state.redis.lock(f"clout:attend:{incident_id}", timeout=180)
+    if not lock.acquire(blocking_timeout=5):
+        raise self.retry(countdown=2, max_retries=None)
     try:
         with session_scope(state.sessions) as session:
             return attend_incident(
@@ -102,6 +109,9 @@ def attend(self: Any, incident_id: int) -> str:
             "attend_retrying", incident_id=incident_id, retry_in=delay, error=type(error).__name__
         )
         raise self.retry(countdown=delay, max_retries=20) from None
+    finally:
+        with contextlib.suppress(redis.RedisError):
+            lock.release()
 
 
 @shared_task(name="clout.sweep_deliveries")
