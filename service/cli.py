@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -379,6 +380,39 @@ def profiles_show(domain: str, top: int) -> None:
                 "klout", []
             ):
                 click.echo(f"    - {reason}")
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+@main.group("report")
+def report_group() -> None:
+    """Reports for the merchant."""
+
+
+@report_group.command("fairness")
+@click.option("--days", default=30, show_default=True, help="Incidents opened in the last N days.")
+def report_fairness(days: int) -> None:
+    """Time to the attention tag and to resolution by influence band; warns when customers
+    with less influence wait longer."""
+    from service.fairness import fairness, warnings  # noqa: PLC0415
+
+    settings = _settings()
+    with _session(settings) as session:
+        figures = fairness(session=session, since=utcnow() - timedelta(days=days))
+    if not figures:
+        click.echo("No incidents in that period.")
+        return
+    click.echo(
+        f"{'influence':<10} {'incidents':>9} {'resolved':>8} "
+        f"{'to tag (median)':>16} {'to resolve (median)':>20}"
+    )
+    for f in figures:
+        tag = "—" if f.median_to_tag_seconds is None else f"{f.median_to_tag_seconds:.1f} s"
+        resolve = "—" if f.median_to_resolve_hours is None else f"{f.median_to_resolve_hours:.1f} h"
+        click.echo(f"{f.band:<10} {f.incidents:>9} {f.resolved:>8} {tag:>16} {resolve:>20}")
+    for warning in warnings(figures):
+        click.echo(f"WARNING: {warning}")
 
 
 # --- text ----------------------------------------------------------------------------------

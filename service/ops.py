@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import redis
 from flask import Blueprint, Response, jsonify
@@ -61,7 +62,35 @@ class DeliveryCollector(Collector):
         up.add_metric(["redis"], 1.0 if redis_ok(self.state) else 0.0)
         yield up
         yield from self._deliveries()
+        yield from self._fairness()
         yield from self._redis_figures()
+
+    def _fairness(self) -> Iterator[GaugeMetricFamily]:
+        from service.fairness import fairness  # noqa: PLC0415
+
+        try:
+            with self.state.sessions() as session:
+                figures = fairness(session=session, since=utcnow() - timedelta(days=30))
+        except SQLAlchemyError:
+            return
+        to_tag = GaugeMetricFamily(
+            "clout_time_to_tag_seconds",
+            "Median seconds from the first delivery to the attention tag, "
+            "by influence band (30 days)",
+            labels=["band"],
+        )
+        to_resolve = GaugeMetricFamily(
+            "clout_time_to_resolution_hours",
+            "Median hours from an incident opening to its resolution, by influence band (30 days)",
+            labels=["band"],
+        )
+        for figure in figures:
+            if figure.median_to_tag_seconds is not None:
+                to_tag.add_metric([figure.band], figure.median_to_tag_seconds)
+            if figure.median_to_resolve_hours is not None:
+                to_resolve.add_metric([figure.band], figure.median_to_resolve_hours)
+        yield to_tag
+        yield to_resolve
 
     def _deliveries(self) -> Iterator[GaugeMetricFamily]:
         try:
