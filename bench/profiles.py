@@ -1,0 +1,117 @@
+"""Influence profiles for a generated shop: customers per second and peak memory, at two sizes,
+to show that cost grows linearly with the shop (the ratio of the two rates should be near 1).
+
+    python bench/profiles.py [--sizes 10000:100000,100000:1000000]
+
+Each size runs in its own process (so peak memory is that size's own), on SQLite in a
+temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert  # noqa: E402
+
+from service import db  # noqa: E402
+from service.models import Customer, Order, Shop  # noqa: E402
+from service.profiles import rebuild_shop  # noqa: E402
+
+FREEMAIL = ["gmail.com", "yahoo.com", "outlook.com"]
+
+
+def generate(url: str, customers: int, orders: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    engine = db.make_engine(url)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(insert(Shop), [{"domain": "bench.myshopify.com", "status": "active",
+                                            "installed_at": start}])
+        rows = []
+        companies = [f"company{i}.example" for i in range(max(1, customers // 50))]
+        for i in range(1, customers + 1):
+            domain = rng.choice(companies) if rng.random() < 0.1 else rng.choice(FREEMAIL)
+            rows.append({"shop_id": 1, "shopify_id": f"gid://shopify/Customer/{i}", "email": f"c{i}@{domain}",
+                         "first_name": f"First{i}", "last_name": f"Last{i % 997}",
+                         "default_address": {"address1": f"{rng.randrange(customers)} Main St", "zip": "10001"}})
+            if len(rows) == 10_000:
+                connection.execute(insert(Customer), rows)
+                rows = []
+        if rows:
+            connection.execute(insert(Customer), rows)
+        weights = [rng.paretovariate(1.3) for _ in range(customers)]
+        buyers = rng.choices(range(1, customers + 1), weights=weights, k=orders)
+        rows = []
+        for n, buyer in enumerate(buyers, start=1):
+            gift = rng.random() < 0.15
+            shipping = ({"name": f"Friend {rng.randrange(customers * 3)}", "address1": f"{rng.randrange(10**6)} Elm", "zip": "2"}
+                        if gift else {"name": f"First{buyer} Last{buyer % 997}", "address1": "home", "zip": "1"})
+            codes = [{"code": f"FIRST{rng.randrange(1, customers)}15"}] if rng.random() < 0.05 else []
+            rows.append({"shop_id": 1, "shopify_id": f"gid://shopify/Order/{n}", "customer_id": buyer,
+                         "total_price": rng.randrange(10, 200), "shipping_address": shipping,
+                         "discount_codes": {"codes": codes}, "note_attributes": {"attributes": []},
+                         "shopify_created_at": start + timedelta(minutes=n)})
+            if len(rows) == 20_000:
+                connection.execute(insert(Order), rows)
+                rows = []
+        if rows:
+            connection.execute(insert(Order), rows)
+    engine.dispose()
+
+
+def measure(customers: int, orders: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        db.upgrade(url)
+        generate(url, customers, orders)
+        engine = db.make_engine(url)
+        sessions = db.make_session_factory(engine)
+        started = time.perf_counter()
+        with db.session_scope(sessions) as session:
+            shop = session.get(Shop, 1)
+            assert shop is not None
+            done = rebuild_shop(session=session, shop=shop, klout=None, opt_out_tag="clout-opt-out",
+                                now=datetime.now(UTC), batch=2000)
+        elapsed = time.perf_counter() - started
+        engine.dispose()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"customers": done, "orders": orders, "seconds": elapsed, "per_second": done / elapsed, "peak_mb": peak_mb}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000:100000,100000:1000000")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        customers, orders = (int(x) for x in args.one.split(":"))
+        print(json.dumps(measure(customers, orders)))
+        return
+    results = []
+    for size in args.sizes.split(","):
+        out = subprocess.run([sys.executable, __file__, "--one", size], capture_output=True, text=True, check=True)
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print("influence profiles (SQLite, one process, no Klout provider)")
+    for r in results:
+        print(f"  {r['customers']:>8,} customers, {r['orders']:>9,} orders: {r['seconds']:7.1f} s, "
+              f"{r['per_second']:8.0f} customers/s, peak memory {r['peak_mb']:6.0f} MB")
+    if len(results) == 2:
+        small, large = results
+        print(f"  customers/s at the larger size ÷ at the smaller: {large['per_second'] / small['per_second']:.2f} "
+              f"(1.0 = perfectly linear); memory per customer "
+              f"{small['peak_mb'] * 1024 / small['customers']:.1f} KB → {large['peak_mb'] * 1024 / large['customers']:.1f} KB")
+
+
+if __name__ == "__main__":
+    main()
