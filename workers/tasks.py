@@ -27,7 +27,6 @@ from service.unhappiness import LateDeliveryRule
 
 log = get_logger(__name__)
 
-ATTENTION_SWEEP_AFTER = timedelta(seconds=30)
 
 
 def _admin_for(state: Clout) -> Callable[[Shop], ShopifyAdmin]:
@@ -118,6 +117,8 @@ def attend(self: Any, incident_id: int) -> str:
 def sweep_deliveries() -> int:
     state = clout_state()
     now = utcnow()
+    # An incident waiting this long for its tags has lost its bell (or its worker died).
+    waited = timedelta(seconds=max(state.settings.sweep_after_seconds, 5.0))
     with session_scope(state.sessions) as session:
         due = deliveries.due_for_sweep(
             session=session,
@@ -131,10 +132,10 @@ def sweep_deliveries() -> int:
                 Incident.needs_attention.is_(True),
                 or_(
                     Incident.attended_at.is_(None)
-                    & (Incident.opened_at <= now - ATTENTION_SWEEP_AFTER),
+                    & (Incident.opened_at <= now - waited),
                     and_(
                         Incident.attended_at.is_not(None),
-                        Incident.attended_at <= now - ATTENTION_SWEEP_AFTER,
+                        Incident.attended_at <= now - waited,
                     ),
                 ),
             )
