@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from service import db  # noqa: E402
-from service.models import Customer, Order, Shop  # noqa: E402
-from service.profiles import rebuild_shop  # noqa: E402
+from service import db
+from service.models import Customer, Order, Shop
+from service.profiles import rebuild_shop
 
 FREEMAIL = ["gmail.com", "yahoo.com", "outlook.com"]
 
@@ -36,15 +36,27 @@ def generate(url: str, customers: int, orders: int, seed: int = 1) -> None:
     engine = db.make_engine(url)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     with engine.begin() as connection:
-        connection.execute(insert(Shop), [{"domain": "bench.myshopify.com", "status": "active",
-                                            "installed_at": start}])
+        connection.execute(
+            insert(Shop),
+            [{"domain": "bench.myshopify.com", "status": "active", "installed_at": start}],
+        )
         rows = []
         companies = [f"company{i}.example" for i in range(max(1, customers // 50))]
         for i in range(1, customers + 1):
             domain = rng.choice(companies) if rng.random() < 0.1 else rng.choice(FREEMAIL)
-            rows.append({"shop_id": 1, "shopify_id": f"gid://shopify/Customer/{i}", "email": f"c{i}@{domain}",
-                         "first_name": f"First{i}", "last_name": f"Last{i % 997}",
-                         "default_address": {"address1": f"{rng.randrange(customers)} Main St", "zip": "10001"}})
+            rows.append(
+                {
+                    "shop_id": 1,
+                    "shopify_id": f"gid://shopify/Customer/{i}",
+                    "email": f"c{i}@{domain}",
+                    "first_name": f"First{i}",
+                    "last_name": f"Last{i % 997}",
+                    "default_address": {
+                        "address1": f"{rng.randrange(customers)} Main St",
+                        "zip": "10001",
+                    },
+                }
+            )
             if len(rows) == 10_000:
                 connection.execute(insert(Customer), rows)
                 rows = []
@@ -55,13 +67,30 @@ def generate(url: str, customers: int, orders: int, seed: int = 1) -> None:
         rows = []
         for n, buyer in enumerate(buyers, start=1):
             gift = rng.random() < 0.15
-            shipping = ({"name": f"Friend {rng.randrange(customers * 3)}", "address1": f"{rng.randrange(10**6)} Elm", "zip": "2"}
-                        if gift else {"name": f"First{buyer} Last{buyer % 997}", "address1": "home", "zip": "1"})
-            codes = [{"code": f"FIRST{rng.randrange(1, customers)}15"}] if rng.random() < 0.05 else []
-            rows.append({"shop_id": 1, "shopify_id": f"gid://shopify/Order/{n}", "customer_id": buyer,
-                         "total_price": rng.randrange(10, 200), "shipping_address": shipping,
-                         "discount_codes": {"codes": codes}, "note_attributes": {"attributes": []},
-                         "shopify_created_at": start + timedelta(minutes=n)})
+            shipping = (
+                {
+                    "name": f"Friend {rng.randrange(customers * 3)}",
+                    "address1": f"{rng.randrange(10**6)} Elm",
+                    "zip": "2",
+                }
+                if gift
+                else {"name": f"First{buyer} Last{buyer % 997}", "address1": "home", "zip": "1"}
+            )
+            codes = (
+                [{"code": f"FIRST{rng.randrange(1, customers)}15"}] if rng.random() < 0.05 else []
+            )
+            rows.append(
+                {
+                    "shop_id": 1,
+                    "shopify_id": f"gid://shopify/Order/{n}",
+                    "customer_id": buyer,
+                    "total_price": rng.randrange(10, 200),
+                    "shipping_address": shipping,
+                    "discount_codes": {"codes": codes},
+                    "note_attributes": {"attributes": []},
+                    "shopify_created_at": start + timedelta(minutes=n),
+                }
+            )
             if len(rows) == 20_000:
                 connection.execute(insert(Order), rows)
                 rows = []
@@ -80,13 +109,26 @@ def measure(customers: int, orders: int) -> dict[str, float]:
         started = time.perf_counter()
         with db.session_scope(sessions) as session:
             shop = session.get(Shop, 1)
-            assert shop is not None
-            done = rebuild_shop(session=session, shop=shop, klout=None, opt_out_tag="clout-opt-out",
-                                now=datetime.now(UTC), batch=2000)
+            if shop is None:
+                raise SystemExit("the generated shop is missing")
+            done = rebuild_shop(
+                session=session,
+                shop=shop,
+                klout=None,
+                opt_out_tag="clout-opt-out",
+                now=datetime.now(UTC),
+                batch=2000,
+            )
         elapsed = time.perf_counter() - started
         engine.dispose()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"customers": done, "orders": orders, "seconds": elapsed, "per_second": done / elapsed, "peak_mb": peak_mb}
+    return {
+        "customers": done,
+        "orders": orders,
+        "seconds": elapsed,
+        "per_second": done / elapsed,
+        "peak_mb": peak_mb,
+    }
 
 
 def main() -> None:
@@ -100,17 +142,23 @@ def main() -> None:
         return
     results = []
     for size in args.sizes.split(","):
-        out = subprocess.run([sys.executable, __file__, "--one", size], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", size], capture_output=True, text=True, check=True
+        )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print("influence profiles (SQLite, one process, no Klout provider)")
     for r in results:
-        print(f"  {r['customers']:>8,} customers, {r['orders']:>9,} orders: {r['seconds']:7.1f} s, "
-              f"{r['per_second']:8.0f} customers/s, peak memory {r['peak_mb']:6.0f} MB")
+        print(
+            f"  {r['customers']:>8,} customers, {r['orders']:>9,} orders: {r['seconds']:7.1f} s, "
+            f"{r['per_second']:8.0f} customers/s, peak memory {r['peak_mb']:6.0f} MB"
+        )
     if len(results) == 2:
         small, large = results
-        print(f"  customers/s at the larger size ÷ at the smaller: {large['per_second'] / small['per_second']:.2f} "
-              f"(1.0 = perfectly linear); memory per customer "
-              f"{small['peak_mb'] * 1024 / small['customers']:.1f} KB → {large['peak_mb'] * 1024 / large['customers']:.1f} KB")
+        print(
+            f"  customers/s at the larger size ÷ at the smaller: {large['per_second'] / small['per_second']:.2f} "
+            f"(1.0 = perfectly linear); memory per customer "
+            f"{small['peak_mb'] * 1024 / small['customers']:.1f} KB → {large['peak_mb'] * 1024 / large['customers']:.1f} KB"
+        )
 
 
 if __name__ == "__main__":

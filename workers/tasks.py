@@ -28,7 +28,6 @@ from service.unhappiness import LateDeliveryRule
 log = get_logger(__name__)
 
 
-
 def _admin_for(state: Clout) -> Callable[[Shop], ShopifyAdmin]:
     def admin(shop: Shop) -> ShopifyAdmin:
         return shops.admin_for(
@@ -131,8 +130,7 @@ def sweep_deliveries() -> int:
             .where(
                 Incident.needs_attention.is_(True),
                 or_(
-                    Incident.attended_at.is_(None)
-                    & (Incident.opened_at <= now - waited),
+                    Incident.attended_at.is_(None) & (Incident.opened_at <= now - waited),
                     and_(
                         Incident.attended_at.is_not(None),
                         Incident.attended_at <= now - waited,
