@@ -40,14 +40,15 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-_configured = False
+_configured: str | None = None
 
 
 def configure_logging(level: str = "INFO") -> None:
+    """Process-wide, like logging itself; the last app built decides the level."""
     global _configured  # noqa: PLW0603 - logging is process-wide by nature
-    if _configured:
+    if _configured == level:
         return
-    _configured = True
+    _configured = level
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
     structlog.configure(
         processors=[

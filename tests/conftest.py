@@ -27,7 +27,7 @@ from service.devstore.store import DevStore
 from service.models import Base, Shop, utcnow
 from service.shops import register_shop
 from service.state import Clout
-from tests.helpers import SECRET, SHOP
+from tests.helpers import REVIEW_SECRETS, SECRET, SHOP
 
 TEST_DATABASE_URL = os.environ.get("CLOUT_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("CLOUT_TEST_REDIS_URL")
@@ -144,6 +144,21 @@ def shop(app: Flask) -> Shop:
             domain=SHOP,
             access_token="shpat_test_token_0123456789",
             now=utcnow(),
+        )
+
+
+@pytest.fixture
+def review_shop(app: Flask) -> Shop:
+    """The test shop, connected with a secret for every review platform."""
+    clout = state(app)
+    with db.session_scope(clout.sessions) as session:
+        return register_shop(
+            session=session,
+            vault=clout.vault,
+            domain=SHOP,
+            access_token="shpat_x",
+            now=utcnow(),
+            review_secrets=REVIEW_SECRETS,
         )
 
 

@@ -43,36 +43,17 @@ class Pipeline:
     intake: str
 
     def customer(self, email: str = "mother@example.org") -> DevCustomer:
-        store = self.dev.store
-        when = utcnow() - timedelta(days=30)
-        return store.add_customer(
-            DevCustomer(
-                id=store.next_id(),
-                email=email,
-                first_name="Maya",
-                last_name="Ortiz",
-                phone=None,
-                created_at=when,
-                updated_at=when,
-            )
-        )
+        return self.dev.store.add_person(email, "Maya", "Ortiz")
 
     def order(self, customer: DevCustomer, **changes: Any) -> DevOrder:
-        store = self.dev.store
-        when = utcnow() - timedelta(days=2)
-        order = DevOrder(
-            id=store.next_id(),
-            number=store.next_order_number(),
-            customer_id=customer.id,
-            email=customer.email,
-            created_at=when,
-            updated_at=when,
+        return self.dev.store.add_purchase(
+            customer,
             total=Decimal("40.00"),
+            days_ago=2,
+            notify=True,
             line_items=[LineItem("Stoneware mug", 1, 7001000000001, Decimal("40.00"))],
+            **changes,
         )
-        for key, value in changes.items():
-            setattr(order, key, value)
-        return store.add_order(order, notify=True)
 
     def tags(self, order: DevOrder) -> list[str]:
         return list(order.tags)

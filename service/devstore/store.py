@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -188,6 +188,47 @@ class DevStore:
         if notify:
             self.emit("orders/create", order)
         return order
+
+    def add_person(
+        self, email: str | None, first: str = "Pat", last: str = "Lee", *, days_ago: float = 30
+    ) -> Customer:
+        """A customer who joined `days_ago` days ago (tests, the demo)."""
+        when = now() - timedelta(days=days_ago)
+        return self.add_customer(
+            Customer(
+                id=self.next_id(),
+                email=email,
+                first_name=first,
+                last_name=last,
+                phone=None,
+                created_at=when,
+                updated_at=when,
+            )
+        )
+
+    def add_purchase(
+        self,
+        customer: Customer | None,
+        *,
+        total: Decimal = Decimal("10.00"),
+        days_ago: float = 3,
+        notify: bool = False,
+        **fields: Any,
+    ) -> Order:
+        """An order placed `days_ago` days ago; `fields` set anything else on it."""
+        when = now() - timedelta(days=days_ago)
+        order = Order(
+            id=self.next_id(),
+            number=self.next_order_number(),
+            customer_id=customer.id if customer else None,
+            email=customer.email if customer else None,
+            created_at=when,
+            updated_at=when,
+            total=total,
+        )
+        for key, value in fields.items():
+            setattr(order, key, value)
+        return self.add_order(order, notify=notify)
 
     def customer_orders(self, customer_id: int) -> list[Order]:
         with self.lock:

@@ -12,8 +12,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,6 @@ from flask import Flask
 
 from service.app import create_app
 from service.db import session_scope, upgrade
-from service.devstore.store import Customer as DevCustomer
 from service.devstore.store import Order as DevOrder
 from service.models import Delivery, utcnow
 from service.shops import register_shop
@@ -76,30 +73,8 @@ class Running:
         self.redis._cleanup()
 
     def unhappy_order(self, n: int) -> DevOrder:
-        store = self.dev.store
-        when = utcnow() - timedelta(days=3)
-        person = store.add_customer(
-            DevCustomer(
-                id=store.next_id(),
-                email=f"p{n}@example.org",
-                first_name=f"P{n}",
-                last_name="Q",
-                phone=None,
-                created_at=when,
-                updated_at=when,
-            )
-        )
-        return store.add_order(
-            DevOrder(
-                id=store.next_id(),
-                number=store.next_order_number(),
-                customer_id=person.id,
-                email=person.email,
-                created_at=when,
-                updated_at=when,
-                total=Decimal(10),
-            )
-        )
+        person = self.dev.store.add_person(f"p{n}@example.org", f"P{n}", "Q")
+        return self.dev.store.add_purchase(person)
 
     def dispute(self, order: DevOrder) -> int:
         body = as_body({"id": order.id + 1, "order_id": order.id, "type": "chargeback"})

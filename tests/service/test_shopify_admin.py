@@ -8,7 +8,6 @@ import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ import redis
 
 from service.devstore.seed import seed_store
 from service.devstore.server import DevAdmin, Plan, serving
-from service.devstore.store import Customer, DevStore, Order
+from service.devstore.store import DevStore, Order
 from service.shopify_admin import (
     ShopifyAdmin,
     ShopifyRefused,
@@ -30,30 +29,8 @@ from tests.helpers import SHOP
 
 
 def an_order(store: DevStore, *, tags: list[str] | None = None) -> Order:
-    when = datetime(2026, 11, 1, tzinfo=UTC)
-    customer = store.add_customer(
-        Customer(
-            id=store.next_id(),
-            email="c@example.com",
-            first_name="C",
-            last_name="D",
-            phone=None,
-            created_at=when,
-            updated_at=when,
-        )
-    )
-    return store.add_order(
-        Order(
-            id=store.next_id(),
-            number=store.next_order_number(),
-            customer_id=customer.id,
-            email=customer.email,
-            created_at=when,
-            updated_at=when,
-            total=Decimal("10.00"),
-            tags=list(tags or []),
-        )
-    )
+    customer = store.add_person("c@example.com", "C", "D")
+    return store.add_purchase(customer, tags=list(tags or []))
 
 
 @pytest.fixture

@@ -11,11 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service.db import session_scope
-from service.models import Delivery, Shop, utcnow
-from service.shops import register_shop
+from service.models import Delivery, Shop
 from tests.conftest import state
-from tests.helpers import REVIEW_SECRETS, SHOP, fixture_bytes, signed_review
+from tests.helpers import SHOP, fixture_bytes, signed_review
 
 FIXTURES = {
     "judgeme": "reviews/judgeme_review_created.json",
@@ -28,20 +26,6 @@ FIXTURES = {
     "loox": "reviews/loox_review.json",
     "generic": "reviews/generic_review.json",
 }
-
-
-@pytest.fixture
-def review_shop(app: Flask) -> Shop:
-    clout = state(app)
-    with session_scope(clout.sessions) as session:
-        return register_shop(
-            session=session,
-            vault=clout.vault,
-            domain=SHOP,
-            access_token="shpat_x",
-            now=utcnow(),
-            review_secrets=REVIEW_SECRETS,
-        )
 
 
 def post(client: FlaskClient, provider: str, body: bytes, **signing: Any) -> Any:

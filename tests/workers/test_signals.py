@@ -37,20 +37,6 @@ from tests.helpers import (
 JANE = "jane@example.org"
 
 
-@pytest.fixture
-def review_shop(app: Flask) -> Shop:
-    clout = state(app)
-    with session_scope(clout.sessions) as session:
-        return register_shop(
-            session=session,
-            vault=clout.vault,
-            domain=SHOP,
-            access_token="shpat_x",
-            now=utcnow(),
-            review_secrets=REVIEW_SECRETS,
-        )
-
-
 def settle(app: Flask, delivery_id: int) -> Delivery:
     def done() -> Delivery | None:
         with state(app).sessions() as session:
