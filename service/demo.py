@@ -21,7 +21,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -47,15 +46,6 @@ from service.store import upsert_customer, upsert_order
 SHOP = "clout-demo.myshopify.com"
 TOKEN = "shpat_demo_" + "0" * 24
 REVIEW_KEY = "demo-judgeme-secret-0123456789abcdef"
-
-
-@dataclass
-class Story:
-    """The day's events and who should end up tagged."""
-
-    unhappy_orders: dict[int, str]  # devstore order id → what happened
-    mother: DevCustomer
-    influencer: DevCustomer
 
 
 def _now() -> datetime:

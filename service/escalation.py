@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import smtplib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -237,6 +236,3 @@ def late_deliveries(
             if raised.new_signal:
                 touched.add(raised.incident.id)
     return touched
-
-
-AdminFactory = Callable[[Shop], ShopifyAdmin]

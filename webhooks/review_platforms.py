@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -477,7 +477,3 @@ NORMALISERS: dict[str, Callable[[dict[str, Any]], list[ReviewInput]]] = {
     "loox": loox,
     "generic": generic,
 }
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
