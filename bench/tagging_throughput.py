@@ -29,6 +29,7 @@ from service.devstore.server import DevAdmin, Plan, serving
 from service.devstore.store import DevStore, Order
 from service.shopify_admin import ShopifyAdmin
 from service.shopify_budget import CostBudget
+from service.state import stop_embedded_redis
 
 SHOP = "bench-shop.myshopify.com"
 
@@ -102,7 +103,7 @@ def main() -> None:
             for p in processes:
                 p.join()
             elapsed = time.monotonic() - started
-        server._cleanup()
+        stop_embedded_redis(server)
 
     spent = admin.stats.mutations.get("tagsAdd", 0) * 10
     allowed = args.bucket + args.rate * elapsed

