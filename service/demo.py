@@ -56,90 +56,43 @@ def _now() -> datetime:
 def cast(store: DevStore) -> tuple[DevCustomer, DevCustomer]:
     """The two people the demo is about: Maya, who has no social presence, orders often, gifts
     to nine friends and brought five of them to the shop; and Ivy, 850,000 followers, one order."""
-    when = _now() - timedelta(days=300)
-    maya = store.add_customer(
-        DevCustomer(
-            id=store.next_id(),
-            email="maya.ortiz@gmail.com",
-            first_name="Maya",
-            last_name="Ortiz",
-            phone=None,
-            created_at=when,
-            updated_at=when,
-        )
-    )
     from faker import Faker  # noqa: PLC0415
 
     from service.devstore.seed import person_address  # noqa: PLC0415
 
     fake = Faker()
     fake.seed_instance(99)
+    maya = store.add_person("maya.ortiz@gmail.com", "Maya", "Ortiz", days_ago=300)
     maya.addresses.append(person_address(fake, "Maya", "Ortiz"))
     for i in range(12):
-        ship_to = (
-            person_address(fake, fake.first_name(), fake.last_name())
-            if i < 9
-            else maya.addresses[0]
-        )
-        at = when + timedelta(days=20 * i)
-        store.add_order(
-            DevOrder(
-                id=store.next_id(),
-                number=store.next_order_number(),
-                customer_id=maya.id,
-                email=maya.email,
-                created_at=at,
-                updated_at=at,
-                total=Decimal("46.00"),
-                shipping_address=ship_to,
-                fulfillment_status="FULFILLED",
-                line_items=[LineItem("Ceramic planter", 1, 9006, Decimal("46.00"))],
-            )
-        )
-    friends = [c for c in store.customers.values() if c.id != maya.id][:5]
-    for friend in friends:
-        at = _now() - timedelta(days=40)
-        store.add_order(
-            DevOrder(
-                id=store.next_id(),
-                number=store.next_order_number(),
-                customer_id=friend.id,
-                email=friend.email,
-                created_at=at,
-                updated_at=at,
-                total=Decimal("38.00"),
-                discount_codes=["MAYA15"],
-                shipping_address=friend.addresses[0],
-                fulfillment_status="FULFILLED",
-            )
-        )
-    ivy = store.add_customer(
-        DevCustomer(
-            id=store.next_id(),
-            email="ivy@ivystar.example",
-            first_name="Ivy",
-            last_name="Star",
-            phone=None,
-            created_at=_now() - timedelta(days=20),
-            updated_at=_now() - timedelta(days=20),
-        )
-    )
-    ivy.addresses.append(person_address(fake, "Ivy", "Star"))
-    at = _now() - timedelta(days=12)
-    store.add_order(
-        DevOrder(
-            id=store.next_id(),
-            number=store.next_order_number(),
-            customer_id=ivy.id,
-            email=ivy.email,
-            created_at=at,
-            updated_at=at,
-            total=Decimal("24.00"),
-            custom_attributes=[("instagram", "@ivy.star")],
-            shipping_address=ivy.addresses[0],
+        gift = person_address(fake, fake.first_name(), fake.last_name())
+        store.add_purchase(
+            maya,
+            total=Decimal("46.00"),
+            days_ago=300 - 20 * i,
             fulfillment_status="FULFILLED",
-            line_items=[LineItem("Stoneware mug", 1, 9001, Decimal("24.00"))],
+            shipping_address=gift if i < 9 else maya.addresses[0],
+            line_items=[LineItem("Ceramic planter", 1, 9006, Decimal("46.00"))],
         )
+    for friend in [c for c in store.customers.values() if c.id != maya.id][:5]:
+        store.add_purchase(
+            friend,
+            total=Decimal("38.00"),
+            days_ago=40,
+            discount_codes=["MAYA15"],
+            shipping_address=friend.addresses[0],
+            fulfillment_status="FULFILLED",
+        )
+    ivy = store.add_person("ivy@ivystar.example", "Ivy", "Star", days_ago=20)
+    ivy.addresses.append(person_address(fake, "Ivy", "Star"))
+    store.add_purchase(
+        ivy,
+        total=Decimal("24.00"),
+        days_ago=12,
+        custom_attributes=[("instagram", "@ivy.star")],
+        shipping_address=ivy.addresses[0],
+        fulfillment_status="FULFILLED",
+        line_items=[LineItem("Stoneware mug", 1, 9001, Decimal("24.00"))],
     )
     store.social[("instagram", "ivy.star")] = {
         "followers": 850_000,
@@ -228,18 +181,12 @@ def the_day(
         _review(intake_base, order, 5, "Lovely, arrived quickly and beautifully packed.", store)
     # Maya: a late delivery, then a refund, then an angry review
     now = _now()
-    late = store.add_order(
-        DevOrder(
-            id=store.next_id(),
-            number=store.next_order_number(),
-            customer_id=maya.id,
-            email=maya.email,
-            created_at=now - timedelta(days=6),
-            updated_at=now - timedelta(days=6),
-            total=Decimal("92.00"),
-            shipping_address=maya.addresses[0],
-            line_items=[LineItem("Wool throw", 1, 9005, Decimal("92.00"))],
-        )
+    late = store.add_purchase(
+        maya,
+        total=Decimal("92.00"),
+        days_ago=6,
+        shipping_address=maya.addresses[0],
+        line_items=[LineItem("Wool throw", 1, 9005, Decimal("92.00"))],
     )
     sender.send("orders/create", order_payload(store, late))
     story[late.id] = "mother: late delivery, refund, angry review"
