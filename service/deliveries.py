@@ -124,26 +124,26 @@ class Enqueuer(Protocol):
     def send_task(self, name: str, args: Any = ..., **options: Any) -> Any: ...
 
 
+def _ring(celery: Enqueuer, task: str, record_id: int, **context: int) -> bool:
+    # Any broker failure means the same: the database row is the record, the sweeper rings again.
+    try:
+        celery.send_task(task, args=[record_id], queue=QUEUE, retry=False)
+    except Exception as error:  # noqa: BLE001 - see above
+        log.warning("enqueue_failed", error=type(error).__name__, **context)
+        return False
+    return True
+
+
 def enqueue_attention(*, celery: Enqueuer, incident_id: int) -> bool:
     """Ring for an incident whose Shopify tags must catch up; the incident's `needs_attention`
     flag is the record, so a lost bell is rung again by the sweeper."""
-    try:
-        celery.send_task(ATTEND_TASK, args=[incident_id], queue=QUEUE, retry=False)
-    except Exception as error:  # noqa: BLE001 - any broker failure means the same: sweep later
-        log.warning("enqueue_failed", incident_id=incident_id, error=type(error).__name__)
-        return False
-    return True
+    return _ring(celery, ATTEND_TASK, incident_id, incident_id=incident_id)
 
 
 def enqueue_delivery(*, celery: Enqueuer, delivery_id: int) -> bool:
     """Ring the bell for a committed delivery. False when the broker is unreachable: the row stays
     `received` and the sweeper enqueues it once Redis is back, so the caller still answers 200."""
-    try:
-        celery.send_task(PROCESS_TASK, args=[delivery_id], queue=QUEUE, retry=False)
-    except Exception as error:  # noqa: BLE001 - any broker failure means the same: sweep later
-        log.warning("enqueue_failed", delivery_id=delivery_id, error=type(error).__name__)
-        return False
-    return True
+    return _ring(celery, PROCESS_TASK, delivery_id, delivery_id=delivery_id)
 
 
 @dataclass(frozen=True)

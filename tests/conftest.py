@@ -134,8 +134,7 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-@pytest.fixture
-def shop(app: Flask) -> Shop:
+def connect_test_shop(app: Flask, review_secrets: dict[str, str] | None = None) -> Shop:
     clout = state(app)
     with db.session_scope(clout.sessions) as session:
         return register_shop(
@@ -144,22 +143,19 @@ def shop(app: Flask) -> Shop:
             domain=SHOP,
             access_token="shpat_test_token_0123456789",
             now=utcnow(),
+            review_secrets=review_secrets,
         )
+
+
+@pytest.fixture
+def shop(app: Flask) -> Shop:
+    return connect_test_shop(app)
 
 
 @pytest.fixture
 def review_shop(app: Flask) -> Shop:
     """The test shop, connected with a secret for every review platform."""
-    clout = state(app)
-    with db.session_scope(clout.sessions) as session:
-        return register_shop(
-            session=session,
-            vault=clout.vault,
-            domain=SHOP,
-            access_token="shpat_x",
-            now=utcnow(),
-            review_secrets=REVIEW_SECRETS,
-        )
+    return connect_test_shop(app, REVIEW_SECRETS)
 
 
 @pytest.fixture
