@@ -41,7 +41,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     # The factory is the one place that wires the intake and the workers to the core.
     import webhooks  # noqa: PLC0415
-    from service import embedded, ops  # noqa: PLC0415
+    from service import dashboard, embedded, ops  # noqa: PLC0415
     from service.install import init_install  # noqa: PLC0415
     from workers.celery_app import init_celery  # noqa: PLC0415
 
@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(ops.blueprint)
     init_install(app)
     app.register_blueprint(embedded.blueprint)
+    app.register_blueprint(dashboard.blueprint)
     init_celery(app)
 
     @app.errorhandler(HTTPException)

@@ -338,8 +338,13 @@ def _clear_resolved(
     """A resolved case: take Clout's priority, reason and overdue tags off (the attention tag
     too, unless a person's resolved tag is the record of it)."""
     client = admin(shop)
+    from_page = (incident.resolved_by or "").startswith("page:")
     for gid in list((incident.tag_state or {}).keys()):
         try:
+            if from_page and gid.startswith("gid://shopify/Order/"):
+                # Resolved on the agents' page: leave the same record in Shopify as a person
+                # adding the resolved tag would, for the admin and for Flow.
+                client.add_tags(gid, [settings.resolved_tag])
             present = client.tags_of(gid)
             stale = [t for t in present if _managed(t, settings)]
             if stale:

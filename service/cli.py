@@ -316,6 +316,73 @@ def shops_remove(domain: str) -> None:
     click.echo(f"removed {domain}")
 
 
+# --- agents ----------------------------------------------------------------------------------
+
+
+@main.group("agents")
+def agents_group() -> None:
+    """Logins for the attention-queue page at /agents (self-hosted, outside the Shopify admin)."""
+
+
+@agents_group.command("add")
+@click.argument("email")
+@click.option(
+    "--shop", "domains", multiple=True, required=True, help="A shop they may see (repeatable)."
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+def agents_add(email: str, domains: tuple[str, ...], password_stdin: bool) -> None:
+    """Create an agent (or reset their password and shops). Asks for the password."""
+    from service.agents import MIN_PASSWORD_LENGTH, AgentError, save_agent  # noqa: PLC0415
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt(
+            f"Password (at least {MIN_PASSWORD_LENGTH} characters)",
+            hide_input=True,
+            confirmation_prompt=True,
+        )
+    settings = _settings()
+    db.upgrade(settings.database_url)
+    try:
+        with _session(settings) as session:
+            agent = save_agent(
+                session=session, email=email, password=password, shop_domains=domains, now=utcnow()
+            )
+            shops = ", ".join(s.domain for s in agent.shops)
+    except AgentError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{email.strip().lower()} may sign in at /agents and see {shops}")
+
+
+@agents_group.command("list")
+def agents_list() -> None:
+    """Agents and the shops each may see."""
+    from service.models import Agent  # noqa: PLC0415
+
+    settings = _settings()
+    with _session(settings) as session:
+        for agent in session.scalars(select(Agent).order_by(Agent.email)):
+            state = "disabled" if agent.disabled_at else "active"
+            shops = ",".join(s.domain for s in agent.shops)
+            click.echo(f"{agent.email}\t{state}\t{shops}")
+
+
+@agents_group.command("remove")
+@click.argument("email")
+def agents_remove(email: str) -> None:
+    """Stop an agent signing in (their open pages stop working at the next request)."""
+    from service.agents import disable_agent  # noqa: PLC0415
+
+    settings = _settings()
+    with _session(settings) as session:
+        if not disable_agent(session=session, email=email, now=utcnow()):
+            raise click.BadParameter(f"no agent {email}", param_hint="EMAIL")
+    click.echo(f"{email} can no longer sign in")
+
+
 # --- profiles --------------------------------------------------------------------------------
 
 

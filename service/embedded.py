@@ -1,5 +1,7 @@
 """The embedded app inside the Shopify admin: App Bridge session tokens and token exchange.
 
+The app's home page itself (`/app`) is the agents' page, in `service.dashboard`.
+
 Every request from the admin carries a session token (an HS256 JWT signed with the app secret,
 one minute long) which `shopifyapp.verify_app_home_req` checks. The first time a shop opens
 the app, that token is exchanged for an expiring offline access token (Shopify's recommended
@@ -8,11 +10,10 @@ install for embedded apps), stored encrypted like any other.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from shopify_app.exchange.token_exchange import token_exchange
 from shopify_app.helpers.app_home_patch_id_token import app_home_patch_id_token
 from shopify_app.types import AppConfig
-from shopify_app.verify.app_home_req import verify_app_home_req
 
 from service.db import session_scope
 from service.logs import get_logger
@@ -39,26 +40,6 @@ def _as_response(status: int, body: str, headers: dict[str, str]) -> Response:
     return Response(body, status=status, headers=headers)
 
 
-def verified_shop() -> tuple[str | None, Response | None, object]:
-    """The shop a session token speaks for, or the response Shopify's helper prescribes."""
-    state = clout_state()
-    result = verify_app_home_req(
-        {
-            "method": request.method,
-            "url": request.url,
-            "headers": dict(request.headers),
-            "body": "",
-        },
-        app_config(state),
-        PATCH_ID_TOKEN_PATH,
-    )
-    if not result.ok or not result.shop:
-        log.info("session_token_refused", code=result.log.code)
-        response = result.response
-        return None, _as_response(response.status, response.body, dict(response.headers)), None
-    return f"{result.shop}.myshopify.com", None, result.id_token
-
-
 def ensure_offline_token(state: Clout, shop: str, id_token: object) -> bool:
     """Exchange the session token for an offline token if Clout has none for this shop."""
     with session_scope(state.sessions) as session:
@@ -82,17 +63,6 @@ def ensure_offline_token(state: Clout, shop: str, id_token: object) -> bool:
         store_grant(session=session, vault=state.vault, shop_domain=shop, grant=grant, now=utcnow())
     log.info("shop_installed", shop=shop, via="token_exchange")
     return True
-
-
-@blueprint.get("/app")
-def app_home() -> Response | tuple[Response, int]:
-    shop, refusal, id_token = verified_shop()
-    if refusal is not None or shop is None:
-        return refusal or (jsonify(outcome="unauthorized"), 401)
-    state = clout_state()
-    if not ensure_offline_token(state, shop, id_token):
-        return jsonify(outcome="unavailable", detail="Shopify did not grant a token; retry"), 503
-    return jsonify(outcome="ready", shop=shop), 200
 
 
 @blueprint.get(PATCH_ID_TOKEN_PATH)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -35,7 +36,13 @@ def session_key(api_secret: str) -> bytes:
 def init_install(app: Flask) -> None:
     state = app.extensions["clout"]
     app.secret_key = session_key(state.settings.shopify_api_secret)
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.update(
+        SESSION_COOKIE_NAME="clout_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # An agent's login lasts a working day.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+    )
     app.register_blueprint(blueprint)
 
 

@@ -356,3 +356,33 @@ class InfluenceProfile(Base):
     opted_out: Mapped[bool] = mapped_column(default=False)
     computed_at: Mapped[datetime | None]
     sources: Mapped[dict[str, Any] | None]  # which data it was computed from
+
+
+class Agent(Base):
+    """A person who works the attention queue on Clout's own page (a self-hosted operator's
+    login). Inside the Shopify admin, Shopify's session token says who it is instead."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # werkzeug's scrypt hash; the password itself is never stored or logged.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+    shops: Mapped[list[Shop]] = relationship(secondary="agent_shops", order_by="Shop.domain")
+
+
+class AgentShop(Base):
+    """Which shops an agent may see: each sees only its own shops' customers."""
+
+    __tablename__ = "agent_shops"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )

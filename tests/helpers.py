@@ -12,10 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import jwt
+
 FIXTURES = Path(__file__).with_name("fixtures")
 SECRET = "shpss_test_app_secret_0123456789abcdef"
 OLD_SECRET = "shpss_test_secret_rotating_out_0123456789"
 SHOP = "test-shop.myshopify.com"
+CLIENT_ID = "clout-dev-client-id"  # the app's client id (SHOPIFY_API_KEY) in embedded tests
 
 T = TypeVar("T")
 
@@ -126,3 +129,27 @@ def signed_review(
     else:
         query["key"] = key
     return headers, query
+
+
+def session_token(
+    *,
+    secret: str = SECRET,
+    shop: str = SHOP,
+    audience: str = CLIENT_ID,
+    user_id: str = "42",
+    lifetime: int = 60,
+) -> str:
+    """An App Bridge session token as the Shopify admin mints it (HS256 with the app secret)."""
+    now = int(time.time())
+    claims = {
+        "iss": f"https://{shop}/admin",
+        "dest": f"https://{shop}",
+        "aud": audience,
+        "sub": user_id,
+        "exp": now + lifetime,
+        "nbf": now - 5,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+        "sid": "session-1",
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")

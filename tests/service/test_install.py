@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
-import jwt
 import pytest
 from flask import Flask
 
@@ -18,9 +15,7 @@ from service.models import Shop, utcnow
 from service.oauth import Grant, fresh_access_token, oauth_http, sign_query, store_grant
 from service.shops import find_shop
 from tests.conftest import RunningDevStore, state
-from tests.helpers import SECRET, SHOP
-
-CLIENT_ID = "clout-dev-client-id"
+from tests.helpers import CLIENT_ID, SECRET, SHOP, session_token
 
 
 @pytest.fixture
@@ -172,22 +167,6 @@ def test_an_expiring_token_raced_by_two_workers_is_refreshed_once(
     assert tokens[0] != "shpat_expired"
 
 
-def session_token(*, secret: str = SECRET, shop: str = SHOP, audience: str = CLIENT_ID) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": f"https://{shop}/admin",
-        "dest": f"https://{shop}",
-        "aud": audience,
-        "sub": "42",
-        "exp": now + 60,
-        "nbf": now - 5,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-        "sid": "session-1",
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
 def test_opening_the_embedded_app_exchanges_the_session_token_for_an_offline_token(
     make_app: Callable[..., Flask], devstore: RunningDevStore
 ) -> None:
@@ -200,7 +179,12 @@ def test_opening_the_embedded_app_exchanges_the_session_token_for_an_offline_tok
     )
 
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.json == {"outcome": "ready", "shop": SHOP}
+    page = response.get_data(as_text=True)
+    assert "attention queue" in page  # the agents' page, framed by the Shopify admin
+    assert (
+        f"frame-ancestors https://{SHOP} https://admin.shopify.com"
+        in response.headers["Content-Security-Policy"]
+    )
     assert devstore.admin.stats.token_exchanges == 1
     with state(app).sessions() as session:
         shop = find_shop(session=session, domain=SHOP)

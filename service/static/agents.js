@@ -1,0 +1,319 @@
+// The agents' page: reads the queue and the picture from /agents/api, resolves cases.
+// Inside the Shopify admin every call carries an App Bridge session token; standalone, the
+// login cookie plus a CSRF token on changes.
+"use strict";
+
+(() => {
+  const body = document.body;
+  const api = body.dataset.api;
+  const embedded = body.dataset.mode === "embedded";
+  const PRIORITY_COLOURS = { urgent: "#c0392b", high: "#e67e22", normal: "#2e86c1" };
+  const BAND_ORDER = ["unknown", "opted-out", "low", "medium", "high"];
+  const UNKNOWN_KLOUT_X = -10; // where customers with no known online presence are drawn
+  let influenceChart = null;
+  let fairnessChart = null;
+
+  function shop() {
+    const picker = document.getElementById("shop");
+    if (picker) return picker.value;
+    const name = document.getElementById("shop-name");
+    return name ? name.dataset.shop : "";
+  }
+
+  async function headers(change) {
+    const sent = { Accept: "application/json" };
+    if (embedded && window.shopify && typeof window.shopify.idToken === "function") {
+      sent.Authorization = "Bearer " + (await window.shopify.idToken());
+    } else if (change) {
+      sent["X-CSRF-Token"] = body.dataset.csrf;
+    }
+    return sent;
+  }
+
+  async function call(path, params = {}, method = "GET") {
+    const query = new URLSearchParams(params);
+    if (!embedded && shop()) query.set("shop", shop());
+    const response = await fetch(`${api}${path}?${query}`, {
+      method,
+      headers: await headers(method !== "GET"),
+      credentials: "same-origin",
+    });
+    if (response.status === 401 && !embedded) {
+      window.location.assign("/agents/login");
+      throw new Error("login required");
+    }
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.outcome || `HTTP ${response.status}`);
+    return data;
+  }
+
+  function text(tag, content, className) {
+    const node = document.createElement(tag);
+    node.textContent = content;
+    if (className) node.className = className;
+    return node;
+  }
+
+  function timeLeft(seconds) {
+    if (seconds === null || seconds === undefined) return "deciding…";
+    const late = seconds < 0;
+    let rest = Math.abs(seconds);
+    const days = Math.floor(rest / 86400);
+    rest -= days * 86400;
+    const hours = Math.floor(rest / 3600);
+    const minutes = Math.floor((rest - hours * 3600) / 60);
+    const span = days ? `${days} d ${hours} h` : hours ? `${hours} h ${minutes} min` : `${minutes} min`;
+    return late ? `overdue by ${span}` : `${span} left`;
+  }
+
+  function score(value) {
+    return value === null || value === undefined ? "unknown" : Math.round(value);
+  }
+
+  function filters() {
+    const form = document.getElementById("filters");
+    const chosen = {};
+    for (const [key, value] of new FormData(form).entries()) if (value) chosen[key] = value;
+    return chosen;
+  }
+
+  function renderCard(entry) {
+    const card = document.getElementById("card").content.firstElementChild.cloneNode(true);
+    card.dataset.incident = entry.id;
+    card.dataset.deadline = entry.deadline_at || "";
+    card.classList.add(`priority-${entry.priority || "deciding"}`);
+    if (entry.overdue) card.classList.add("overdue");
+    card.querySelector(".priority").textContent = entry.priority || "new";
+    const name = card.querySelector(".name");
+    if (entry.customer.admin_url) {
+      const link = text("a", entry.customer.name);
+      link.href = entry.customer.admin_url;
+      link.target = "_top";
+      link.rel = "noopener";
+      name.append(link);
+    } else {
+      name.textContent = entry.customer.name;
+    }
+    card.querySelector(".left").textContent = timeLeft(entry.seconds_left);
+    card.querySelector(".reasons").append(
+      ...entry.reasons.map((reason) => text("span", reason, "chip")),
+      text("span", ` ${entry.severity}`, "muted small"),
+    );
+    const influence = entry.influence;
+    card.querySelector(".scores").textContent =
+      `clout ${score(influence.clout)} · Klout ${score(influence.klout)}` +
+      (influence.opted_out ? " · opted out of profiling" : "") +
+      (influence.raised_by.length ? ` · raised for ${influence.raised_by.join(", ")}` : "");
+
+    const timeline = card.querySelector(".timeline");
+    for (const signal of entry.timeline) {
+      const item = text("li", "");
+      item.append(
+        text("time", new Date(signal.occurred_at).toLocaleString(), "muted small"),
+        text("strong", ` ${signal.kind}`),
+        text("span", signal.order ? ` on ${signal.order}` : ""),
+        text("span", signal.sentences.length ? ` — ${signal.sentences.join(" ")}` : ""),
+      );
+      timeline.append(item);
+    }
+    const why = card.querySelector(".influence");
+    for (const [label, sentences] of [
+      ["Clout", influence.clout_reasons],
+      ["Klout", influence.klout_reasons],
+    ]) {
+      why.append(text("h4", `${label}: ${score(influence[label.toLowerCase()])}`));
+      const list = text("ul", "");
+      for (const sentence of sentences.length ? sentences : ["nothing known"]) list.append(text("li", sentence));
+      why.append(list);
+    }
+    if (influence.unknown.length) why.append(text("p", `Not known: ${influence.unknown.join(", ")}`, "muted small"));
+
+    const orders = card.querySelector(".orders");
+    for (const order of entry.orders) {
+      const link = text("a", order.name);
+      if (order.admin_url) link.href = order.admin_url;
+      link.target = "_top";
+      link.rel = "noopener";
+      orders.append(link, " ");
+    }
+    card.querySelector(".resolve").addEventListener("click", () => resolve(entry.id, card));
+    return card;
+  }
+
+  async function resolve(id, card) {
+    const button = card.querySelector(".resolve");
+    button.disabled = true;
+    button.textContent = "Resolving…";
+    try {
+      await call(`/incidents/${id}/resolve`, {}, "POST");
+      card.classList.add("resolved");
+      button.textContent = "Resolved";
+      setTimeout(() => refresh(), 400);
+    } catch (error) {
+      button.disabled = false;
+      button.textContent = "Resolve";
+      document.getElementById("queue-status").textContent = `Could not resolve: ${error.message}`;
+    }
+  }
+
+  async function loadQueue() {
+    const status = document.getElementById("queue-status");
+    const list = document.getElementById("queue");
+    const data = await call("/queue", filters());
+    list.replaceChildren(...data.incidents.map(renderCard));
+    const overdue = data.incidents.filter((e) => e.overdue).length;
+    status.textContent = data.incidents.length
+      ? `${data.incidents.length} waiting${overdue ? `, ${overdue} overdue` : ""}`
+      : "Nobody is waiting with these filters.";
+    body.dataset.queueLoaded = String(Date.now());
+  }
+
+  // Quadrant backgrounds and names, drawn under the points.
+  const quadrantPlugin = {
+    id: "cloutQuadrants",
+    beforeDatasetsDraw(chart, _args, options) {
+      const { ctx, chartArea, scales } = chart;
+      const midX = scales.x.getPixelForValue(options.split);
+      const midY = scales.y.getPixelForValue(options.split);
+      const areas = [
+        ["word-of-mouth", chartArea.left, chartArea.top, midX, midY, "rgba(192,57,43,0.07)"],
+        ["everywhere", midX, chartArea.top, chartArea.right, midY, "rgba(142,68,173,0.06)"],
+        ["everyday", chartArea.left, midY, midX, chartArea.bottom, "rgba(127,140,141,0.05)"],
+        ["online-only", midX, midY, chartArea.right, chartArea.bottom, "rgba(41,128,185,0.06)"],
+      ];
+      ctx.save();
+      ctx.font = "12px system-ui, sans-serif";
+      ctx.fillStyle = "#555";
+      for (const [key, x1, y1, x2, y2, fill] of areas) {
+        ctx.fillStyle = fill;
+        ctx.fillRect(x1, y1, x2 - x1, y2 - y1);
+        ctx.fillStyle = "#444";
+        ctx.fillText(options.names[key] || key, x1 + 6, y1 + 16);
+      }
+      ctx.restore();
+    },
+  };
+
+  function shortName(label) {
+    return label.split(":")[0];
+  }
+
+  function drawPicture(data) {
+    const names = Object.fromEntries(
+      Object.entries(data.quadrants).map(([key, value]) => [key, shortName(value.label)]),
+    );
+    const byPriority = {};
+    for (const point of data.points) {
+      (byPriority[point.priority || "normal"] ||= []).push({
+        x: point.klout === null ? UNKNOWN_KLOUT_X : point.klout,
+        y: point.clout,
+        name: point.name,
+        klout: point.klout,
+        quadrant: point.quadrant,
+      });
+    }
+    const datasets = Object.entries(byPriority).map(([priority, points]) => ({
+      label: priority,
+      data: points,
+      backgroundColor: PRIORITY_COLOURS[priority] || "#555",
+      pointRadius: points.map((p) => (p.quadrant === "word-of-mouth" ? 7 : 4)),
+      pointStyle: points.map((p) => (p.klout === null ? "rectRot" : "circle")),
+    }));
+    const config = {
+      type: "scatter",
+      data: { datasets },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        scales: {
+          x: {
+            min: -15,
+            max: 100,
+            title: { display: true, text: "Klout — online reach (◆ at left: none known)" },
+            ticks: { callback: (v) => (v === UNKNOWN_KLOUT_X ? "none" : v < 0 ? "" : v) },
+          },
+          y: { min: 0, max: 100, title: { display: true, text: "clout — pull among your customers" } },
+        },
+        plugins: {
+          cloutQuadrants: { split: 50, names },
+          tooltip: {
+            callbacks: {
+              label: (item) =>
+                `${item.raw.name}: clout ${Math.round(item.raw.y)}, Klout ${item.raw.klout === null ? "unknown" : Math.round(item.raw.klout)}`,
+            },
+          },
+        },
+      },
+      plugins: [quadrantPlugin],
+    };
+    if (influenceChart) influenceChart.destroy();
+    influenceChart = new window.Chart(document.getElementById("influence-chart"), config);
+
+    const quadrants = document.getElementById("quadrants");
+    quadrants.replaceChildren(
+      ...Object.entries(data.quadrants).map(([key, value]) => {
+        const item = text("li", "");
+        item.dataset.quadrant = key;
+        item.append(text("strong", `${value.customers} `), text("span", value.label));
+        return item;
+      }),
+    );
+    if (data.not_placed) {
+      quadrants.append(text("li", `${data.not_placed} not placed: influence not known yet or opted out`, "muted"));
+    }
+
+    const bands = data.fairness.slice().sort((a, b) => BAND_ORDER.indexOf(a.band) - BAND_ORDER.indexOf(b.band));
+    const fairness = {
+      type: "bar",
+      data: {
+        labels: bands.map((b) => `${b.band} (${b.resolved}/${b.incidents})`),
+        datasets: [
+          {
+            label: "median hours to resolution",
+            data: bands.map((b) => b.median_to_resolve_hours),
+            backgroundColor: "#2e86c1",
+          },
+        ],
+      },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        scales: { y: { beginAtZero: true, title: { display: true, text: "hours" } } },
+        plugins: { legend: { display: false } },
+      },
+    };
+    if (fairnessChart) fairnessChart.destroy();
+    fairnessChart = new window.Chart(document.getElementById("fairness-chart"), fairness);
+    const high = bands.find((b) => b.band === "high");
+    const slower = bands.filter(
+      (b) => high && high.median_to_resolve_hours && b.band !== "high" && b.median_to_resolve_hours > high.median_to_resolve_hours * 1.25,
+    );
+    document.getElementById("fairness-note").textContent = !bands.length
+      ? "No cases in the last 90 days."
+      : slower.length
+        ? `Waiting longer than high-influence customers: ${slower.map((b) => b.band).join(", ")}.`
+        : "No influence band waits noticeably longer than another.";
+    body.dataset.chartsDrawn = String(Date.now());
+  }
+
+  async function loadPicture() {
+    drawPicture(await call("/picture"));
+  }
+
+  async function refresh() {
+    try {
+      await Promise.all([loadQueue(), loadPicture()]);
+      const status = document.getElementById("queue-status").textContent;
+      document.getElementById("summary").textContent = `${shop()} · ${status}`;
+    } catch (error) {
+      document.getElementById("queue-status").textContent = `Could not load: ${error.message}`;
+    }
+  }
+
+  document.getElementById("filters").addEventListener("change", () => loadQueue().catch(() => {}));
+  const picker = document.getElementById("shop");
+  if (picker) picker.addEventListener("change", refresh);
+  refresh();
+  // A busy day: the queue keeps itself current.
+  setInterval(() => loadQueue().catch(() => {}), 30000);
+})();
