@@ -353,10 +353,10 @@ def picture() -> Response:
             shop=viewer.shop.domain,
             points=drawn.points,
             not_placed=drawn.not_placed,
-            quadrants={
-                key: {"label": QUADRANTS[key], "customers": count}
-                for key, count in drawn.quadrants.items()
-            },
+            quadrants=[
+                {"key": key, "label": label, "customers": drawn.quadrants[key]}
+                for key, label in QUADRANTS.items()
+            ],
             fairness=[
                 {
                     "band": f.band,

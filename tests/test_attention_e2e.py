@@ -31,6 +31,7 @@ from service.policy import DEFAULT_FLOORS
 from service.shops import register_shop
 from tests.conftest import RunningDevStore, state
 from tests.helpers import REVIEW_SECRETS, SECRET, SHOP, signed_review, wait_for
+from tests.service.agents_page import add_agent, log_in, page_csrf
 
 ATTENTION = "clout-attention"
 
@@ -240,6 +241,35 @@ def test_a_person_adding_the_resolved_tag_resolves_and_clout_tidies_up(pipeline:
     assert "clout-resolved" in order.tags
     [incident] = pipeline.incidents()
     assert incident.resolved_by == "resolved-tag"
+
+
+def test_resolving_on_the_agents_page_does_what_the_resolved_tag_does(pipeline: Pipeline) -> None:
+    # given a tagged dispute and an agent signed in to the page
+    maya = pipeline.customer()
+    order = pipeline.order(maya)
+    pipeline.sender.send("disputes/create", {"id": 9, "order_id": order.id, "type": "chargeback"})
+    pipeline.tagged(order, "clout-priority-urgent")
+    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+    add_agent(pipeline.app, "agent@example.org", SHOP)
+    agent = pipeline.app.test_client()
+    log_in(agent, "agent@example.org")
+    [incident] = pipeline.incidents()
+
+    # when they press Resolve
+    answer = agent.post(
+        f"/agents/api/incidents/{incident.id}/resolve", headers={"X-CSRF-Token": page_csrf(agent)}
+    )
+
+    # then the order in Shopify reads as if a person had added the resolved tag: Clout's tags
+    # are gone, the resolved tag is the record, and no escalation follows
+    assert answer.status_code == 200
+    wait_for(lambda: "clout-resolved" in order.tags and ATTENTION not in order.tags)
+    wait_for(lambda: ATTENTION not in maya.tags)
+    assert not [t for t in order.tags if t.startswith("clout-") and t != "clout-resolved"]
+    [incident] = pipeline.incidents()
+    assert incident.status == "resolved"
+    assert incident.resolved_by == "page:agent-1"
+    assert "Maya" not in str(agent.get("/agents/api/queue").json)
 
 
 def test_another_app_removing_a_clout_tag_gets_it_back(pipeline: Pipeline) -> None:

@@ -199,9 +199,7 @@
   }
 
   function drawPicture(data) {
-    const names = Object.fromEntries(
-      Object.entries(data.quadrants).map(([key, value]) => [key, shortName(value.label)]),
-    );
+    const names = Object.fromEntries(data.quadrants.map((q) => [q.key, shortName(q.label)]));
     const byPriority = {};
     for (const point of data.points) {
       (byPriority[point.priority || "normal"] ||= []).push({
@@ -251,10 +249,10 @@
 
     const quadrants = document.getElementById("quadrants");
     quadrants.replaceChildren(
-      ...Object.entries(data.quadrants).map(([key, value]) => {
+      ...data.quadrants.map((q) => {
         const item = text("li", "");
-        item.dataset.quadrant = key;
-        item.append(text("strong", `${value.customers} `), text("span", value.label));
+        item.dataset.quadrant = q.key;
+        item.append(text("strong", `${q.customers} `), text("span", q.label));
         return item;
       }),
     );
@@ -263,14 +261,17 @@
     }
 
     const bands = data.fairness.slice().sort((a, b) => BAND_ORDER.indexOf(a.band) - BAND_ORDER.indexOf(b.band));
+    // Hours on a normal day; minutes when cases close within the hour (a demo, a quiet shop).
+    const longest = Math.max(0, ...bands.map((b) => b.median_to_resolve_hours || 0));
+    const [unit, scale] = longest >= 1 ? ["hours", 1] : ["minutes", 60];
     const fairness = {
       type: "bar",
       data: {
-        labels: bands.map((b) => `${b.band} (${b.resolved}/${b.incidents})`),
+        labels: bands.map((b) => `${b.band} (${b.resolved} of ${b.incidents} resolved)`),
         datasets: [
           {
-            label: "median hours to resolution",
-            data: bands.map((b) => b.median_to_resolve_hours),
+            label: `median ${unit} to resolution`,
+            data: bands.map((b) => (b.median_to_resolve_hours === null ? null : b.median_to_resolve_hours * scale)),
             backgroundColor: "#2e86c1",
           },
         ],
@@ -278,7 +279,7 @@
       options: {
         animation: false,
         maintainAspectRatio: false,
-        scales: { y: { beginAtZero: true, title: { display: true, text: "hours" } } },
+        scales: { y: { beginAtZero: true, title: { display: true, text: `median ${unit} to resolution` } } },
         plugins: { legend: { display: false } },
       },
     };
