@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ import requests
 from sqlalchemy import func, select
 
 from service import db
+from service.agents import save_agent
 from service.config import load_settings
 from service.crypto import vault_for
 from service.devstore.seed import seed_store
@@ -47,6 +49,7 @@ from service.store import upsert_customer, upsert_order
 SHOP = "clout-demo.myshopify.com"
 TOKEN = "shpat_demo_" + "0" * 24
 REVIEW_KEY = "demo-judgeme-secret-0123456789abcdef"
+DEMO_AGENT = "demo@clout.example"
 
 
 def _now() -> datetime:
@@ -403,6 +406,15 @@ def run(
         click.echo(
             f"  imported {import_history(sessions=sessions, store=store, shop_domain=SHOP)} orders of history"
         )
+        agent_password = secrets.token_urlsafe(12)
+        with db.session_scope(sessions) as session:
+            save_agent(
+                session=session,
+                email=DEMO_AGENT,
+                password=agent_password,
+                shop_domains=[SHOP],
+                now=_now(),
+            )
         base = f"http://127.0.0.1:{port}"
         with clout_processes(env, port):
             _wait_ready(base)
@@ -428,10 +440,14 @@ def run(
                 sessions=sessions, store=store, story=story, tagged=tagged, elapsed=elapsed
             )
             if serve:
+                page = f"{base}/agents"
                 click.echo(
-                    f"\nClout is at {base} and the store's Admin API at {shopify_url}. "
+                    f"\nThe agents' page: {page}\n"
+                    f"  sign in as {DEMO_AGENT} with password {agent_password}\n"
+                    f"Clout is at {base} and the store's Admin API at {shopify_url}. "
                     "Ctrl-C stops."
                 )
+                _open_browser(page)
                 try:
                     while True:
                         time.sleep(3600)
@@ -441,6 +457,16 @@ def run(
         engine.dispose()
     stop_embedded_redis(redis_server)
     return code
+
+
+def _open_browser(url: str) -> None:
+    """Open the page where there is a screen to open it on (not over SSH or in CI, where a
+    text-mode browser would take over the terminal)."""
+    has_screen = sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if has_screen and not os.environ.get("CI"):
+        webbrowser.open(url)
 
 
 def _wait_ready(base: str) -> None:

@@ -1,56 +1,83 @@
-"""`clout demo` as a new user runs it: one command, exit 0 when every unhappy customer is tagged."""
+"""`clout demo` as a new user runs it: one command, every unhappy customer tagged, and with
+`--serve` the agents' page left open on the demo store."""
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+import requests
+
+from tests.helpers import wait_for
+from tests.service.agents_page import csrf_of
 
 pytestmark = pytest.mark.slow
 
 
-def test_clout_demo_tags_every_unhappy_customer_and_shows_both_scores(tmp_path: Path) -> None:
+def test_clout_demo_tags_every_unhappy_customer_and_opens_the_agents_page(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
-
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "demo",
-            "--port",
-            str(port),
-            "--customers",
-            "120",
-            "--orders",
-            "800",
-            "--unhappy",
-            "10",
-            "--timeout",
-            "120",
-        ],
+    env["CI"] = "1"  # no browser window from a test
+    arguments = ["--port", str(port), "--customers", "120", "--orders", "800", "--unhappy", "10"]
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "demo", *arguments, "--timeout", "120", "--serve"],
         cwd=tmp_path,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=300,
-        check=False,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(demo.stdout or []), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("Ctrl-C stops" in line for line in lines), timeout=240, every=0.5)
+        report = "".join(lines)
 
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = done.stdout
-    assert "Every unhappy customer has the attention tag on their order" in report
-    maya = report[report.index("● Maya Ortiz") :].split("●")[1]
-    assert "Klout unknown" in maya
-    assert "brought 5 new customers through referrals" in maya
-    assert "clout-hidden-influencer" in maya
-    ivy = report[report.index("● Ivy Star") :].split("●")[1]
-    assert "850,000 followers on Instagram" in ivy
-    assert "Time from delivery to tag: p50" in report
+        # the report: every unhappy customer tagged, both scores with their reasons
+        assert "Every unhappy customer has the attention tag on their order" in report
+        maya = report[report.index("● Maya Ortiz") :].split("●")[1]
+        assert "Klout unknown" in maya
+        assert "brought 5 new customers through referrals" in maya
+        assert "clout-hidden-influencer" in maya
+        ivy = report[report.index("● Ivy Star") :].split("●")[1]
+        assert "850,000 followers on Instagram" in ivy
+        assert "Time from delivery to tag: p50" in report
+
+        # the agents' page is served, and its sign-in works with what the demo printed
+        found = re.search(r"agents' page: (\S+)\n\s+sign in as (\S+) with password (\S+)", report)
+        assert found, report
+        page, email, password = found.groups()
+        browser = requests.Session()
+        form = browser.get(page, timeout=10)
+        assert form.url.endswith("/agents/login")
+        signed_in = browser.post(
+            form.url,
+            data={"email": email, "password": password, "csrf": csrf_of(form.text)},
+            timeout=10,
+        )
+        assert signed_in.url == page
+        queue = browser.get(f"{page}/api/queue", timeout=10).json()["incidents"]
+        assert len(queue) >= 10
+        assert "Maya Ortiz" in [entry["customer"]["name"] for entry in queue]
+        # soonest deadline first; a case still being decided (no deadline yet) before all
+        deadlines = [entry["deadline_at"] for entry in queue]
+        undecided = deadlines.count(None)
+        assert all(d is None for d in deadlines[:undecided])
+        assert deadlines[undecided:] == sorted(deadlines[undecided:])
+    finally:
+        demo.send_signal(signal.SIGINT)  # Ctrl-C
+        code = demo.wait(timeout=90)
+        reader.join(timeout=10)
+        if demo.stdout is not None:
+            demo.stdout.close()
+    assert code == 0, "".join(lines)

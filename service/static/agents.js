@@ -9,7 +9,9 @@
   const embedded = body.dataset.mode === "embedded";
   const PRIORITY_COLOURS = { urgent: "#c0392b", high: "#e67e22", normal: "#2e86c1" };
   const BAND_ORDER = ["unknown", "opted-out", "low", "medium", "high"];
-  const UNKNOWN_KLOUT_X = -10; // where customers with no known online presence are drawn
+  // Customers with no known online presence are drawn in a strip left of zero, spread out a
+  // little (by incident id, so they stay put between refreshes) rather than piled on one line.
+  const UNKNOWN_STRIP = [-19, -3];
   let influenceChart = null;
   let fairnessChart = null;
 
@@ -175,6 +177,7 @@
       const { ctx, chartArea, scales } = chart;
       const midX = scales.x.getPixelForValue(options.split);
       const midY = scales.y.getPixelForValue(options.split);
+      const zero = scales.x.getPixelForValue(0);
       const areas = [
         ["word-of-mouth", chartArea.left, chartArea.top, midX, midY, "rgba(192,57,43,0.07)"],
         ["everywhere", midX, chartArea.top, chartArea.right, midY, "rgba(142,68,173,0.06)"],
@@ -190,9 +193,18 @@
         ctx.fillStyle = "#444";
         ctx.fillText(options.names[key] || key, x1 + 6, y1 + 16);
       }
+      // The strip of customers with no known online presence.
+      ctx.fillStyle = "rgba(0,0,0,0.04)";
+      ctx.fillRect(chartArea.left, chartArea.top, zero - chartArea.left, chartArea.bottom - chartArea.top);
       ctx.restore();
     },
   };
+
+  function unknownX(id) {
+    const [low, high] = UNKNOWN_STRIP;
+    const spread = ((id * 2654435761) % 1000) / 1000;
+    return low + spread * (high - low);
+  }
 
   function shortName(label) {
     return label.split(":")[0];
@@ -203,7 +215,7 @@
     const byPriority = {};
     for (const point of data.points) {
       (byPriority[point.priority || "normal"] ||= []).push({
-        x: point.klout === null ? UNKNOWN_KLOUT_X : point.klout,
+        x: point.klout === null ? unknownX(point.incident_id) : point.klout,
         y: point.clout,
         name: point.name,
         klout: point.klout,
@@ -225,10 +237,10 @@
         maintainAspectRatio: false,
         scales: {
           x: {
-            min: -15,
+            min: -20,
             max: 100,
-            title: { display: true, text: "Klout — online reach (◆ at left: none known)" },
-            ticks: { callback: (v) => (v === UNKNOWN_KLOUT_X ? "none" : v < 0 ? "" : v) },
+            title: { display: true, text: "Klout — online reach (◆ left of 0: none known)" },
+            ticks: { stepSize: 10, maxRotation: 0, callback: (v) => (v === -10 ? "none" : v < 0 ? "" : v) },
           },
           y: { min: 0, max: 100, title: { display: true, text: "clout — pull among your customers" } },
         },
@@ -289,11 +301,20 @@
     const slower = bands.filter(
       (b) => high && high.median_to_resolve_hours && b.band !== "high" && b.median_to_resolve_hours > high.median_to_resolve_hours * 1.25,
     );
-    document.getElementById("fairness-note").textContent = !bands.length
-      ? "No cases in the last 90 days."
-      : slower.length
-        ? `Waiting longer than high-influence customers: ${slower.map((b) => b.band).join(", ")}.`
-        : "No influence band waits noticeably longer than another.";
+    const toTag = bands
+      .filter((b) => b.median_to_tag_seconds !== null)
+      .map((b) => `${b.band} ${b.median_to_tag_seconds.toFixed(1)} s`);
+    const resolvedAny = bands.some((b) => b.resolved > 0);
+    document.getElementById("fairness-note").textContent = [
+      !bands.length
+        ? "No cases in the last 90 days."
+        : !resolvedAny
+          ? "No case resolved yet: nothing to compare."
+          : slower.length
+            ? `Waiting longer than high-influence customers: ${slower.map((b) => b.band).join(", ")}.`
+            : "No influence band waits noticeably longer than another.",
+      toTag.length ? `Median time to the attention tag: ${toTag.join(" · ")}.` : "",
+    ].join(" ");
     body.dataset.chartsDrawn = String(Date.now());
   }
 
