@@ -448,6 +448,8 @@ def run(
                     "Ctrl-C stops."
                 )
                 _open_browser(page)
+                # `kill` stops it as cleanly as Ctrl-C: the processes and the embedded Redis too.
+                signal.signal(signal.SIGTERM, _interrupt)
                 try:
                     while True:
                         time.sleep(3600)
@@ -457,6 +459,10 @@ def run(
         engine.dispose()
     stop_embedded_redis(redis_server)
     return code
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _open_browser(url: str) -> None:
