@@ -229,13 +229,11 @@ def test_inside_the_shopify_admin_the_session_token_names_the_shop(
     assert SECRET  # the app secret signs the good tokens
 
 
-def test_agents_are_managed_from_the_command_line(app: Flask, shop: Shop) -> None:
+def test_agents_are_managed_from_the_command_line(
+    app: Flask, shop: Shop, settings: dict[str, Any]
+) -> None:
     runner = CliRunner()
-    env = {
-        "SHOPIFY_API_SECRET": SECRET,
-        "CLOUT_DATABASE_URL": state(app).settings.database_url,
-        "CLOUT_DATA_DIR": str(state(app).settings.data_dir),
-    }
+    env = {k: str(v) for k, v in settings.items() if k.startswith(("CLOUT_", "SHOPIFY_"))}
 
     short = runner.invoke(
         main,
