@@ -37,6 +37,7 @@ class TagSettings:
     floors: dict[str, Floor]
     opt_out_tag: str = "clout-opt-out"
     klout: Any = None  # a KloutProvider, when one is configured
+    facts_cache: Any = None  # a profiles.ShopFactsCache kept by the worker process
     profile_max_age: timedelta = timedelta(hours=1)
 
 
@@ -55,27 +56,32 @@ def influence_for(*, session: Session, customer: Customer) -> Influence | None:
     return stored_influence(session=session, customer=customer)
 
 
-def _refresh_influence(
-    *, session: Session, shop: Shop, incident: Incident, settings: TagSettings, now: datetime
-) -> None:
-    """Recompute the customer's profile when it is missing or stale. Never in the floor's way:
-    any failure leaves influence unknown and the tags still land."""
+def _influence_outdated(
+    *, session: Session, incident: Incident, settings: TagSettings, now: datetime
+) -> bool:
+    """Whether the customer's profile is missing, incomplete or older than this incident."""
     from service.models import InfluenceProfile  # noqa: PLC0415
-    from service.profiles import refresh_profile  # noqa: PLC0415
 
-    customer = session.get(Customer, incident.customer_id)
-    if customer is None:
-        return
     profile = session.scalar(
-        select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id)
+        select(InfluenceProfile).where(InfluenceProfile.customer_id == incident.customer_id)
     )
-    fresh = (
+    return not (
         profile is not None
         and profile.complete
         and profile.computed_at is not None
         and profile.computed_at >= max(now - settings.profile_max_age, incident.opened_at)
     )
-    if fresh:
+
+
+def _refresh_influence(
+    *, session: Session, shop: Shop, incident: Incident, settings: TagSettings, now: datetime
+) -> None:
+    """Recompute the customer's profile. Never in the floor's way: it runs after the attention
+    tag has landed, and any failure leaves influence as it was (unknown, never zero)."""
+    from service.profiles import refresh_profile  # noqa: PLC0415
+
+    customer = session.get(Customer, incident.customer_id)
+    if customer is None:
         return
     try:
         with session.begin_nested():
@@ -86,6 +92,7 @@ def _refresh_influence(
                 klout=settings.klout,
                 opt_out_tag=settings.opt_out_tag,
                 now=now,
+                cache=settings.facts_cache,
             )
     except Exception as error:  # noqa: BLE001 - enrichment must never block the attention floor
         log.warning("profile_not_computed", incident_id=incident.id, error=type(error).__name__)
@@ -105,6 +112,48 @@ def decision_for(*, session: Session, incident: Incident, settings: TagSettings)
         escalations=incident.escalations,
         overdue=incident.overdue_at is not None,
     )
+
+
+def _apply_decision(*, session: Session, incident: Incident, settings: TagSettings) -> Decision:
+    """Decide from the stored profile and record it on the incident."""
+    decision = decision_for(session=session, incident=incident, settings=settings)
+    incident.priority = decision.priority
+    # Deadlines only ever come closer.
+    incident.deadline_at = min(filter(None, (incident.deadline_at, decision.deadline_at)))
+    customer = session.get(Customer, incident.customer_id)
+    known = influence_for(session=session, customer=customer) if customer else None
+    incident.influence = {
+        "band": decision.band,
+        "reasons": list(decision.reasons),
+        "raised_by": list(decision.raised_by),
+        "clout": known.clout if known else None,
+        "klout": known.klout if known else None,
+    }
+    return decision
+
+
+def _land_tags(
+    *,
+    client: ShopifyAdmin,
+    incident: Incident,
+    targets: dict[str, tuple[str, ...]],
+    state: dict[str, Any],
+    now: datetime,
+) -> None:
+    """tagsAdd wherever Clout's tags are not all there yet (by what Clout last wrote)."""
+    for gid, tags in targets.items():
+        written = state.get(gid, {}).get("tags")
+        if written is not None and set(tags) <= set(written):
+            continue
+        try:
+            client.add_tags(gid, list(tags))
+        except ShopifyRefused as error:
+            log.warning("tag_refused", incident_id=incident.id, gid=gid, error=str(error)[:200])
+            continue
+        state[gid] = {"tags": sorted(set(tags) | set(written or [])), "written_at": now.isoformat()}
+        if incident.tagged_at is None and gid.startswith("gid://shopify/Order/"):
+            incident.tagged_at = now
+    incident.tag_state = dict(state)
 
 
 def attend_incident(
@@ -129,49 +178,39 @@ def attend_incident(
             session=session, incident=incident, shop=shop, admin=admin, settings=settings, now=now
         )
 
-    _refresh_influence(session=session, shop=shop, incident=incident, settings=settings, now=now)
-    decision = decision_for(session=session, incident=incident, settings=settings)
-    incident.priority = decision.priority
-    # Deadlines only ever come closer.
-    incident.deadline_at = min(filter(None, (incident.deadline_at, decision.deadline_at)))
-    customer = session.get(Customer, incident.customer_id)
-    known = influence_for(session=session, customer=customer) if customer else None
-    incident.influence = {
-        "band": decision.band,
-        "reasons": list(decision.reasons),
-        "raised_by": list(decision.raised_by),
-        "clout": known.clout if known else None,
-        "klout": known.klout if known else None,
-    }
+    # The floor first, on what is known now: a profile may take a scan of the whole shop, and
+    # the attention tag must not wait for it.
+    outdated = _influence_outdated(session=session, incident=incident, settings=settings, now=now)
+    decision = _apply_decision(session=session, incident=incident, settings=settings)
     # A few quick tries; a longer outage is the task queue's to wait out (retry with back-off).
     client = dataclasses.replace(admin(shop), max_attempts=3, max_wait=20.0)
     state = dict(incident.tag_state or {})
     targets = _targets(session=session, incident=incident, decision=decision, settings=settings)
-    first_order = _first_order(session=session, incident=incident)
     considered = len(incident.signals)
-    sentences = [
-        s for signal in incident.signals for s in (signal.detail or {}).get("sentences", [])
-    ]
     # Save the decision and let go of the database before talking to Shopify: no lock is held
     # across a network call (on SQLite, intake would be waiting for it).
     session.commit()
 
     # 1. The floor: every order and the customer get the attention tag (with the rest of
     #    Clout's tags in the same additive call). Only this step may fail the task.
-    for gid, tags in targets.items():
-        written = state.get(gid, {}).get("tags")
-        if written is not None and set(tags) <= set(written):
-            continue
-        try:
-            client.add_tags(gid, list(tags))
-        except ShopifyRefused as error:
-            log.warning("tag_refused", incident_id=incident.id, gid=gid, error=str(error)[:200])
-            continue
-        state[gid] = {"tags": sorted(set(tags) | set(written or [])), "written_at": now.isoformat()}
-        if incident.tagged_at is None and gid.startswith("gid://shopify/Order/"):
-            incident.tagged_at = now
-    incident.tag_state = state
+    _land_tags(client=client, incident=incident, targets=targets, state=state, now=now)
     session.commit()
+
+    # 1b. Then influence, which can only raise the priority and bring the deadline closer.
+    if outdated:
+        _refresh_influence(
+            session=session, shop=shop, incident=incident, settings=settings, now=now
+        )
+        decision = _apply_decision(session=session, incident=incident, settings=settings)
+        targets = _targets(session=session, incident=incident, decision=decision, settings=settings)
+        session.commit()
+        _land_tags(client=client, incident=incident, targets=targets, state=state, now=now)
+        session.commit()
+    customer = session.get(Customer, incident.customer_id)
+    first_order = _first_order(session=session, incident=incident)
+    sentences = [
+        s for signal in incident.signals for s in (signal.detail or {}).get("sentences", [])
+    ]
 
     # 2. Best effort from here: stale tags removed, read back for drift, metafields, Flow. A
     #    short-fused client: an unwell Shopify must not hold the floor's next incident back.

@@ -50,6 +50,8 @@ class Settings:
     late_no_update_days: float = 5.0
     reconcile_interval_seconds: float = 900.0
     escalate_interval_seconds: float = 60.0
+    profile_refresh_interval_seconds: float = 60.0
+    profile_retry_seconds: float = 300.0
     notify_webhook_url: str | None = None
     notify_webhook_secret: str | None = field(default=None, repr=False)
     smtp_url: str | None = field(default=None, repr=False)
@@ -170,6 +172,10 @@ def load_settings(
         escalate_interval_seconds=_number(
             values, "CLOUT_ESCALATE_INTERVAL_SECONDS", 60.0, minimum=0.1
         ),
+        profile_refresh_interval_seconds=_number(
+            values, "CLOUT_PROFILE_REFRESH_INTERVAL_SECONDS", 60.0, minimum=0.1
+        ),
+        profile_retry_seconds=_number(values, "CLOUT_PROFILE_RETRY_SECONDS", 300.0, minimum=0),
         notify_webhook_url=_text(values, "CLOUT_NOTIFY_WEBHOOK_URL"),
         notify_webhook_secret=_text(values, "CLOUT_NOTIFY_WEBHOOK_SECRET"),
         smtp_url=_text(values, "CLOUT_SMTP_URL"),

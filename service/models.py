@@ -356,6 +356,9 @@ class InfluenceProfile(Base):
     opted_out: Mapped[bool] = mapped_column(default=False)
     computed_at: Mapped[datetime | None]
     sources: Mapped[dict[str, Any] | None]  # which data it was computed from
+    # Set when something it was computed from changed (a new order by them, or with their
+    # referral code); the profile sweep recomputes it and clears this.
+    stale_since: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Agent(Base):

@@ -26,16 +26,18 @@ import contextlib
 import json
 import math
 import re
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 import redis
 import requests
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.logs import get_logger
@@ -124,6 +126,13 @@ def _person(address: dict[str, Any] | None) -> str | None:
         address.get("name") or f"{address.get('first_name') or ''} {address.get('last_name') or ''}"
     )
     return re.sub(r"\s+", " ", str(name).lower()).strip() or None
+
+
+def referral_first_name(code: str) -> str | None:
+    """A referral code is a customer's own when it is their first name and two to four digits
+    and exactly one customer has that first name (no guessing between two Annas)."""
+    match = re.fullmatch(r"([A-Z]+)\d{2,4}", code.upper())
+    return match.group(1) if match else None
 
 
 def gather_facts(*, session: Session, shop: Shop) -> Facts:  # noqa: PLR0912, PLR0915 - one pass
@@ -216,11 +225,9 @@ def gather_facts(*, session: Session, shop: Shop) -> Facts:  # noqa: PLR0912, PL
             if key in SOCIAL_NETWORKS and value:
                 facts.handles[cid].append((key, value.lstrip("@")))
 
-    # A referral code is the customer's own when it is their first name and two digits, and
-    # exactly one customer has that first name (no guessing between two Annas).
     for cid, code, amount in redemptions:
-        match = re.fullmatch(r"([A-Z]+)\d{2,4}", code)
-        owners = by_first_name.get(match.group(1), []) if match else []
+        name = referral_first_name(code)
+        owners = by_first_name.get(name, []) if name else []
         if len(owners) == 1 and owners[0] != cid:
             owner = owners[0]
             facts.referred[owner].add(cid)
@@ -621,6 +628,36 @@ def rebuild_shop(
     return done
 
 
+class ShopFactsCache:
+    """A shop's facts and norms, kept for a short while in this process, so that a burst of
+    incidents in one shop scans it once rather than once each. What it serves is at most `ttl`
+    seconds old; the profile sweep (new orders, failed lookups) always scans afresh."""
+
+    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self.scans = 0
+        self._kept: dict[int, tuple[float, Facts, ShopNorms]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, *, session: Session, shop: Shop) -> tuple[Facts, ShopNorms]:
+        now = self.clock()
+        with self._lock:
+            # Drop what has expired, whichever shop it was: a big shop's facts are not kept
+            # in memory once nobody needs them.
+            for shop_id in [k for k, (until, _, _) in self._kept.items() if until <= now]:
+                del self._kept[shop_id]
+            kept = self._kept.get(shop.id)
+        if kept is not None:
+            return kept[1], kept[2]
+        facts = gather_facts(session=session, shop=shop)
+        norms = shop_norms(facts)
+        with self._lock:
+            self.scans += 1
+            self._kept[shop.id] = (now + self.ttl, facts, norms)
+        return facts, norms
+
+
 def refresh_profile(
     *,
     session: Session,
@@ -629,17 +666,135 @@ def refresh_profile(
     klout: KloutProvider | None,
     opt_out_tag: str,
     now: datetime,
+    cache: ShopFactsCache | None = None,
 ) -> InfluenceProfile:
-    """One customer's profile, now (a new order or signal arrived)."""
-    facts = gather_facts(session=session, shop=shop)
+    """One customer's profile, now (a new signal arrived)."""
+    if cache is not None:
+        facts, norms = cache.get(session=session, shop=shop)
+    else:
+        facts = gather_facts(session=session, shop=shop)
+        norms = shop_norms(facts)
     return build_profile(
         session=session,
         shop=shop,
         customer=customer,
         facts=facts,
-        norms=shop_norms(facts),
+        norms=norms,
         unhappy=unhappy_customers(session=session, shop=shop),
         klout=klout,
         opt_out_tag=opt_out_tag,
         now=now,
     )
+
+
+# --- keeping profiles current ----------------------------------------------------------------
+
+
+def mark_stale_after_order(*, session: Session, shop: Shop, order: Order, now: datetime) -> int:
+    """A new order changes the buyer's profile (value, gifts) and, if it used a referral code,
+    the referrer's. Flag those profiles for the sweep; return how many were flagged."""
+    affected: set[int] = set()
+    if order.customer_id is not None:
+        affected.add(order.customer_id)
+    for code in (order.discount_codes or {}).get("codes") or []:
+        name = referral_first_name(str(code.get("code") if isinstance(code, dict) else code))
+        if not name:
+            continue
+        owners = session.scalars(
+            select(Customer.id)
+            .where(Customer.shop_id == shop.id, func.upper(Customer.first_name) == name)
+            .limit(2)
+        ).all()
+        if len(owners) == 1:
+            affected.add(owners[0])
+    if not affected:
+        return 0
+    flagged = session.execute(
+        update(InfluenceProfile)
+        .where(
+            InfluenceProfile.customer_id.in_(affected),
+            InfluenceProfile.stale_since.is_(None),
+        )
+        .values(stale_since=now)
+    )
+    return int(getattr(flagged, "rowcount", 0) or 0)
+
+
+def _due_profiles(*, now: datetime, retry_after: timedelta) -> Any:
+    return select(InfluenceProfile.shop_id, InfluenceProfile.customer_id).where(
+        or_(
+            InfluenceProfile.stale_since.is_not(None),
+            # A failed lookup (provider or Shopify down): try again once it has had a while.
+            and_(
+                InfluenceProfile.complete.is_(False),
+                InfluenceProfile.opted_out.is_(False),
+                or_(
+                    InfluenceProfile.computed_at.is_(None),
+                    InfluenceProfile.computed_at <= now - retry_after,
+                ),
+            ),
+        )
+    )
+
+
+def refresh_due_profiles(
+    *,
+    session: Session,
+    klout: KloutProvider | None,
+    opt_out_tag: str,
+    now: datetime,
+    retry_after: timedelta,
+    limit: int = 500,
+) -> list[int]:
+    """Recompute stale profiles and incomplete ones, one scan per shop however many are due.
+    Returns the open incidents whose customer's influence changed: their priority may rise."""
+    due = session.execute(
+        _due_profiles(now=now, retry_after=retry_after)
+        .order_by(InfluenceProfile.computed_at)
+        .limit(limit)
+    ).all()
+    by_shop: dict[int, list[int]] = defaultdict(list)
+    for shop_id, customer_id in due:
+        by_shop[shop_id].append(customer_id)
+    to_attend: list[int] = []
+    for shop_id, customer_ids in by_shop.items():
+        shop = session.get(Shop, shop_id)
+        if shop is None or shop.status != "active":
+            continue
+        facts = gather_facts(session=session, shop=shop)
+        norms = shop_norms(facts)
+        unhappy = unhappy_customers(session=session, shop=shop)
+        for customer in session.scalars(select(Customer).where(Customer.id.in_(customer_ids))):
+            profile = session.scalar(
+                select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id)
+            )
+            before = _influence_key(profile)
+            profile = build_profile(
+                session=session,
+                shop=shop,
+                customer=customer,
+                facts=facts,
+                norms=norms,
+                unhappy=unhappy,
+                klout=klout,
+                opt_out_tag=opt_out_tag,
+                now=now,
+            )
+            profile.stale_since = None
+            if _influence_key(profile) != before and customer.id in unhappy:
+                incident = session.scalar(
+                    select(Incident).where(
+                        Incident.customer_id == customer.id, Incident.status == "open"
+                    )
+                )
+                if incident is not None:
+                    incident.needs_attention = True
+                    to_attend.append(incident.id)
+        session.flush()
+    return to_attend
+
+
+def _influence_key(profile: InfluenceProfile | None) -> tuple[object, ...]:
+    if profile is None:
+        return (None, None, 0, False)
+    return (profile.clout_score, profile.klout_score, profile.contagion, profile.opted_out)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.crypto import TokenVault
+from service.profiles import ShopFactsCache
 
 if TYPE_CHECKING:
     from service.deliveries import TopicHandler
@@ -29,6 +30,8 @@ class Clout:
     vault: TokenVault
     redis: redis.Redis
     handlers: dict[str, TopicHandler] = field(default_factory=dict)
+    # A shop's facts for profiles, shared by this process's incidents for a minute.
+    facts_cache: ShopFactsCache = field(default_factory=ShopFactsCache)
     # One pooled HTTP client per process for the Admin API (Shopify keeps connections alive).
     http: httpx.Client = field(
         default_factory=lambda: httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))

@@ -26,7 +26,7 @@ from service.devstore.store import Fulfillment, LineItem, Refund
 from service.devstore.store import Order as DevOrder
 from service.devstore.webhooks import WebhookSender, order_payload, refund_payload
 from service.escalation import Notifier, escalate_overdue
-from service.models import Incident, utcnow
+from service.models import Incident, InfluenceProfile, utcnow
 from service.policy import DEFAULT_FLOORS
 from service.shops import register_shop
 from tests.conftest import RunningDevStore, state
@@ -69,7 +69,11 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Iterator[Pipeline]:
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_SWEEP_AFTER_SECONDS="0")
+    app = make_app(
+        CLOUT_SHOPIFY_ADMIN_URL=devstore.url,
+        CLOUT_KLOUT_PROVIDER_URL=f"{devstore.url}/social",
+        CLOUT_SWEEP_AFTER_SECONDS="0",
+    )
     clout = state(app)
     with session_scope(clout.sessions) as session:
         register_shop(
@@ -132,6 +136,51 @@ def test_a_refund_tags_the_order_and_the_customer(pipeline: Pipeline) -> None:
     [trigger] = pipeline.dev.store.flow_triggers
     assert trigger["handle"] == "unhappy-customer-detected"
     assert trigger["payload"]["severity"] == "high"
+
+
+def test_a_new_order_that_reveals_online_reach_raises_an_open_cases_priority(
+    pipeline: Pipeline,
+) -> None:
+    # given an unhappy customer with no known online presence: a refund, high priority
+    maya = pipeline.customer()
+    first = pipeline.order(maya)
+    first.refunds.append(
+        Refund(
+            id=pipeline.dev.store.next_id(),
+            created_at=utcnow(),
+            note="Late again",
+            amount=Decimal("40.00"),
+        )
+    )
+    pipeline.sender.send("refunds/create", refund_payload(first))
+    pipeline.tagged(first, "clout-priority-high")
+    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+
+    # when she orders again and gives her Instagram at checkout, which has a large following
+    pipeline.dev.store.social[("instagram", "maya.makes")] = {
+        "followers": 420_000,
+        "engagement_rate": 0.05,
+        "authenticity": 0.95,
+    }
+    pipeline.order(maya, custom_attributes=[("instagram", "@maya.makes")])
+    wait_for(lambda: stale_profiles(pipeline.app))
+    pipeline.app.extensions["celery"].send_task("clout.refresh_profiles", queue="clout")
+
+    # then her open case is raised: influence tag and a higher priority on the first order
+    tags = pipeline.tagged(first, "clout-influence-high")
+    assert "clout-priority-urgent" in tags
+    assert not stale_profiles(pipeline.app)
+
+
+def stale_profiles(app: Flask) -> list[int]:
+    with state(app).sessions() as session:
+        return list(
+            session.scalars(
+                select(InfluenceProfile.customer_id).where(
+                    InfluenceProfile.stale_since.is_not(None)
+                )
+            )
+        )
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
-from service import attention, compliance, reviews, shops, store, unhappiness
+from service import attention, compliance, profiles, reviews, shops, store, unhappiness
 from service.deliveries import DeliveryContext, TopicHandler
 from service.errors import PermanentError
 from service.models import Customer, Order
@@ -59,6 +59,11 @@ def order_changed(ctx: DeliveryContext) -> None:
     ctx.delivery.customer_ref = store.customer_ref_of_order(ctx.payload)
     _forget_payload_if_redacted(ctx, order.customer)
     ctx.session.flush()
+    if ctx.delivery.topic == "orders/create":
+        # The buyer's (and a referrer's) influence just changed; the profile sweep catches up.
+        profiles.mark_stale_after_order(
+            session=ctx.session, shop=ctx.shop, order=order, now=ctx.now
+        )
     if ctx.tag_settings is not None and ctx.delivery.topic == "orders/updated":
         # A person resolving the case, drift to repair, or Clout's own write echoing back.
         touched = attention.note_order_tags(

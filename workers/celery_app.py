@@ -73,6 +73,10 @@ def init_celery(app: Flask) -> Celery:
                 "schedule": settings.reconcile_interval_seconds,
             },
             "late-deliveries": {"task": "clout.check_late_deliveries", "schedule": 3600.0},
+            "refresh-profiles": {
+                "task": "clout.refresh_profiles",
+                "schedule": settings.profile_refresh_interval_seconds,
+            },
         },
     )
     celery.set_default()

@@ -19,7 +19,7 @@ from service.escalation import Notifier, escalate_overdue, late_deliveries, reco
 from service.logs import get_logger
 from service.models import Incident, Shop, utcnow
 from service.policy import parse_floors
-from service.profiles import HttpKloutProvider
+from service.profiles import HttpKloutProvider, refresh_due_profiles
 from service.shopify_admin import ShopifyAdmin
 from service.shopify_budget import CostBudget
 from service.state import Clout, clout_state
@@ -57,6 +57,7 @@ def tag_settings(state: Clout) -> TagSettings:
         floors=parse_floors(state.settings.deadline_hours),
         opt_out_tag=state.settings.opt_out_tag,
         klout=klout_provider(state),
+        facts_cache=state.facts_cache,
     )
 
 
@@ -202,6 +203,23 @@ def reconcile(self: Any) -> int:
             log.warning("reconcile_postponed", shop_id=shop_id, error=type(error).__name__)
     for incident_id in touched:
         deliveries.enqueue_attention(celery=self.app, incident_id=incident_id)
+    return len(touched)
+
+
+@shared_task(name="clout.refresh_profiles")
+def refresh_profiles() -> int:
+    """Profiles made stale by new orders, and incomplete ones whose lookups failed earlier."""
+    state = clout_state()
+    with session_scope(state.sessions) as session:
+        touched = refresh_due_profiles(
+            session=session,
+            klout=klout_provider(state),
+            opt_out_tag=state.settings.opt_out_tag,
+            now=utcnow(),
+            retry_after=timedelta(seconds=state.settings.profile_retry_seconds),
+        )
+    for incident_id in touched:
+        deliveries.enqueue_attention(celery=refresh_profiles.app, incident_id=incident_id)
     return len(touched)
 
 

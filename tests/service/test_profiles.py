@@ -19,8 +19,11 @@ from service.models import Customer, InfluenceProfile, Order, Shop, utcnow
 from service.profiles import (
     Distribution,
     HttpKloutProvider,
+    ShopFactsCache,
     gather_facts,
+    mark_stale_after_order,
     rebuild_shop,
+    refresh_due_profiles,
     refresh_profile,
     shop_norms,
     shrunk,
@@ -274,3 +277,121 @@ def test_clout_profiles_rebuild_shows_a_progress_bar(
     assert "12 profiles rebuilt" in result.output
     assert shown.exit_code == 0
     assert shown.output.count("clout ") == 3
+
+
+def test_an_incomplete_profile_is_retried_later_and_completes_when_the_provider_is_back(
+    built: ShopBuilder, devstore: RunningDevStore
+) -> None:
+    # given a customer who shared a handle while the social-data provider was down
+    b = built
+    everyone_else(b, 10)
+    ivy = b.customer("Ivy", "Star", "ivy@gmail.com", note="instagram: @ivy.star")
+    b.order(ivy)
+    devstore.store.social[("instagram", "ivy.star")] = {
+        "followers": 850_000,
+        "engagement_rate": 0.03,
+        "authenticity": 0.9,
+    }
+    b.session.flush()
+    klout = HttpKloutProvider(url=f"{devstore.url}/social", key=None, cache=None, timeout=2)
+    devstore.admin.set_faults(error_rate=1.0)
+    first = utcnow()
+    refresh_profile(
+        session=b.session, shop=b.shop, customer=ivy, klout=klout, opt_out_tag="x", now=first
+    )
+    assert not profile_of(b, ivy).complete
+    devstore.admin.set_faults(error_rate=0.0)
+
+    def sweep(at: datetime) -> None:
+        refresh_due_profiles(
+            session=b.session,
+            klout=klout,
+            opt_out_tag="x",
+            now=at,
+            retry_after=timedelta(minutes=5),
+        )
+
+    # when the sweep runs too soon, and again once the retry interval has passed
+    sweep(first + timedelta(minutes=1))
+    too_soon = profile_of(b, ivy).klout_score
+    sweep(first + timedelta(minutes=6))
+
+    # then the profile waited, then completed with the lookup it missed
+    assert too_soon is None
+    profile = profile_of(b, ivy)
+    assert profile.complete
+    assert profile.klout_score is not None
+    assert profile.klout_score >= 80
+
+
+def test_a_new_order_makes_the_buyers_and_the_referrers_profiles_stale_until_the_sweep(
+    built: ShopBuilder,
+) -> None:
+    # given the mother and a friend, both profiled
+    b = built
+    everyone_else(b, 20)
+    maya = b.customer("Maya", "Ortiz", "maya@gmail.com")
+    b.order(maya)
+    friend = b.customer("Noor", "Haddad", "noor@gmail.com")
+    b.session.flush()
+    for person in (maya, friend):
+        refresh_profile(
+            session=b.session, shop=b.shop, customer=person, klout=None, opt_out_tag="x", now=START
+        )
+    referrals_before = (profile_of(b, maya).components or {})["referrals"]
+
+    # when the friend places an order with Maya's referral code
+    order = b.order(friend, codes=["MAYA15"], total="45.00")
+    b.session.flush()
+    flagged = mark_stale_after_order(session=b.session, shop=b.shop, order=order, now=utcnow())
+
+    # then both profiles are stale, and the sweep brings Maya's referral count up to date
+    assert flagged == 2
+    assert profile_of(b, maya).stale_since is not None
+    assert profile_of(b, friend).stale_since is not None
+    refresh_due_profiles(
+        session=b.session, klout=None, opt_out_tag="x", now=utcnow(), retry_after=timedelta(0)
+    )
+    maya_now = profile_of(b, maya)
+    assert maya_now.stale_since is None
+    assert (maya_now.components or {})["referrals"] != referrals_before
+    assert "brought 1 new customer through referrals" in " ".join((maya_now.reasons or {})["clout"])
+
+
+def test_a_burst_of_incidents_in_one_shop_scans_it_once_a_minute(built: ShopBuilder) -> None:
+    b = built
+    people = everyone_else(b, 12)
+    b.session.flush()
+    clock = [0.0]
+    cache = ShopFactsCache(ttl=60, clock=lambda: clock[0])
+
+    def profile(person: Customer) -> None:
+        refresh_profile(
+            session=b.session,
+            shop=b.shop,
+            customer=person,
+            klout=None,
+            opt_out_tag="x",
+            now=utcnow(),
+            cache=cache,
+        )
+
+    for person in people[:5]:
+        profile(person)
+    in_the_minute = cache.scans
+    clock[0] = 61.0
+    profile(people[5])
+
+    assert in_the_minute == 1
+    assert cache.scans == 2
+    # the cached scan gives the same answer a fresh one does
+    cached = profile_of(b, people[0]).clout_score
+    refresh_profile(
+        session=b.session,
+        shop=b.shop,
+        customer=people[0],
+        klout=None,
+        opt_out_tag="x",
+        now=utcnow(),
+    )
+    assert profile_of(b, people[0]).clout_score == cached
