@@ -55,7 +55,8 @@ def _key_matches(request: Request, secret: str) -> bool:
 def verify_judgeme(request: Request, secret: str) -> bool:
     sent = _header(request, "JUDGEME-HMAC-SHA256", "X-Judgeme-Hmac-Sha256", "Judgeme-Hmac-Sha256")
     expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
-    return bool(sent) and hmac.compare_digest(expected, sent.lower())
+    # Bytes, not str: compare_digest raises on non-ASCII text, and a header can carry any.
+    return bool(sent) and hmac.compare_digest(expected.encode(), sent.lower().encode())
 
 
 def verify_okendo(request: Request, secret: str) -> bool:
@@ -146,6 +147,11 @@ def loads_lenient(raw: bytes) -> Any:
 # --- normalisation -------------------------------------------------------------------------
 
 
+def _obj(value: object) -> dict[str, Any]:
+    """A nested object as sent, or an empty one when the sender put something else there."""
+    return value if isinstance(value, dict) else {}
+
+
 def _rating(value: object) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
@@ -153,7 +159,7 @@ def _rating(value: object) -> Decimal | None:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         return None
-    return number if Decimal(0) <= number <= Decimal(5) else None
+    return number if number.is_finite() and Decimal(0) <= number <= Decimal(5) else None
 
 
 def _rescaled(raw: object, scale_max: object) -> Decimal | None:
@@ -162,6 +168,8 @@ def _rescaled(raw: object, scale_max: object) -> Decimal | None:
         top = Decimal(str(scale_max))
         value = Decimal(str(raw))
     except InvalidOperation:
+        return None
+    if not (top.is_finite() and value.is_finite()):
         return None
     if top == 5:
         return _rating(value)
@@ -210,8 +218,8 @@ JUDGEME_VERIFIED = {
 
 
 def judgeme(payload: dict[str, Any]) -> list[ReviewInput]:
-    review = payload.get("review") or {}
-    reviewer = review.get("reviewer") or {}
+    review = _obj(payload.get("review"))
+    reviewer = _obj(review.get("reviewer"))
     event = str(payload.get("event", "review/created"))
     return [
         ReviewInput(
@@ -238,8 +246,8 @@ def judgeme(payload: dict[str, Any]) -> list[ReviewInput]:
 
 
 def yotpo(payload: dict[str, Any]) -> list[ReviewInput]:
-    data = payload.get("data") or {}
-    order = data.get("order") or {}
+    data = _obj(payload.get("data"))
+    order = _obj(data.get("order"))
     deleted = _flag(data.get("deleted")) or _flag(data.get("archived"))
     return [
         ReviewInput(
@@ -269,9 +277,9 @@ def yotpo(payload: dict[str, Any]) -> list[ReviewInput]:
 
 
 def okendo(payload: dict[str, Any]) -> list[ReviewInput]:
-    review = payload.get("resource") or payload.get("review") or payload
-    reviewer = review.get("reviewer") or {}
-    order = review.get("order") or {}
+    review = _obj(payload.get("resource")) or _obj(payload.get("review")) or payload
+    reviewer = _obj(review.get("reviewer"))
+    order = _obj(review.get("order"))
     status = str(review.get("status", "approved"))
     return [
         ReviewInput(
@@ -328,7 +336,7 @@ def stamped(payload: dict[str, Any]) -> list[ReviewInput]:
 def fera(payload: dict[str, Any]) -> list[ReviewInput]:
     data = payload.get("data")
     review: dict[str, Any] = data if isinstance(data, dict) else payload
-    customer = review.get("customer") or {}
+    customer = _obj(review.get("customer"))
     event = str(payload.get("event", review.get("event", "review_create")))
     return [
         ReviewInput(
@@ -347,10 +355,10 @@ def fera(payload: dict[str, Any]) -> list[ReviewInput]:
             reviewer_name=_text(customer.get("name") or review.get("customer_name")),
             reviewer_customer_id=_id(customer.get("external_id")),
             product_ref=_product(
-                (review.get("product") or {}).get("external_id") or review.get("product_id")
+                _obj(review.get("product")).get("external_id") or review.get("product_id")
             ),
             product_title=None,
-            order_ref=_id((review.get("order") or {}).get("external_id") or review.get("order_id")),
+            order_ref=_id(_obj(review.get("order")).get("external_id") or review.get("order_id")),
             verified_buyer=_flag(review.get("is_verified")),
             created_at=_time(review.get("created_at")),
             updated_at=_time(review.get("updated_at")),
@@ -359,8 +367,8 @@ def fera(payload: dict[str, Any]) -> list[ReviewInput]:
 
 
 def reviewsio(payload: dict[str, Any]) -> list[ReviewInput]:
-    user = payload.get("user") or payload.get("reviewer") or {}
-    product = payload.get("product") or {}
+    user = _obj(payload.get("user")) or _obj(payload.get("reviewer"))
+    product = _obj(payload.get("product"))
     return [
         ReviewInput(
             platform_review_id=_id(payload.get("id") or payload.get("review_id")) or "",
@@ -385,12 +393,13 @@ def reviewsio(payload: dict[str, Any]) -> list[ReviewInput]:
 
 def trustpilot(payload: dict[str, Any]) -> list[ReviewInput]:
     reviews = []
-    for event in payload.get("events") or []:
+    events = payload.get("events")
+    for event in events if isinstance(events, list) else []:
         if not isinstance(event, dict):
             continue
         name = str(event.get("eventName", ""))
-        data = event.get("eventData") or {}
-        consumer = data.get("consumer") or {}
+        data = _obj(event.get("eventData"))
+        consumer = _obj(data.get("consumer"))
         reviews.append(
             ReviewInput(
                 platform_review_id=_id(data.get("id")) or "",

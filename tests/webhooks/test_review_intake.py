@@ -82,6 +82,20 @@ def test_a_review_with_no_signature_at_all_is_refused(
     assert recorded(app) == []
 
 
+def test_a_signature_header_that_is_not_ascii_is_refused_not_a_crash(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    # found by the fuzzing in test_hostile_input: this used to be a 500
+    response = client.post(
+        f"/webhooks/reviews/judgeme/{SHOP}",
+        data=fixture_bytes(FIXTURES["judgeme"]),
+        headers={"JUDGEME-HMAC-SHA256": "é" * 64},
+    )
+
+    assert response.status_code == 401
+    assert recorded(app) == []
+
+
 def test_a_platform_without_a_configured_secret_fails_closed(
     client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
