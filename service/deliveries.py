@@ -286,8 +286,6 @@ def _handle(
     if not ctx.erased:
         _finish(delivery, DONE, now)
     return DONE, ctx.incidents
-    _finish(delivery, DONE, now)
-    return DONE
 
 
 def _finish(delivery: Delivery, status: str, now: datetime) -> None:
