@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import redis
 from flask import Blueprint, Response, jsonify
@@ -39,6 +40,15 @@ def redis_ok(state: Clout) -> bool:
         return bool(state.redis.ping())
     except redis.RedisError:
         return False
+
+
+OPENAPI = Path(__file__).with_name("openapi.json")
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    """The description of Clout's HTTP endpoints (what schemathesis exercises in the tests)."""
+    return Response(OPENAPI.read_bytes(), mimetype="application/json")
 
 
 @blueprint.get("/readyz")
