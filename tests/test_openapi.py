@@ -23,7 +23,6 @@ from service.ops import OPENAPI
 from tests.helpers import REVIEW_SECRETS, SECRET, SHOP
 from tests.service.agents_page import add_agent, log_in
 
-
 schema = schemathesis.openapi.from_path(str(OPENAPI))
 TOPICS = (
     "orders/create",
