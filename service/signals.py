@@ -48,10 +48,27 @@ def raise_signal(
     occurred_at: datetime,
     now: datetime,
     extra: dict[str, Any] | None = None,
+    revisable: bool = False,
 ) -> Raised:
-    """Record a signal (idempotently) and fold it into the customer's open incident."""
+    """Record a signal (idempotently) and fold it into the customer's open incident.
+
+    `revisable`: the source is one event whose reading can change as more is known (a refund
+    is "partial" until the order's total arrives, then "full"): it stays one signal, revised
+    when the new reading is at least as severe, rather than becoming a second signal."""
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {severity!r}")
+    if revisable:
+        earlier = session.scalar(
+            select(Signal).where(
+                Signal.shop_id == shop.id,
+                Signal.source == source,
+                Signal.source_ref == source_ref,
+                Signal.kind == kind,
+            )
+        )
+        if earlier is not None:
+            _revise(earlier, reason=reason, severity=severity, sentences=sentences, extra=extra)
+            return Raised(earlier, earlier.incident, new_signal=False, new_incident=False)
     existing = session.scalar(
         select(Signal).where(
             Signal.shop_id == shop.id,
@@ -103,6 +120,25 @@ def raise_signal(
     session.add(signal)
     session.flush()
     return Raised(signal, incident, new_signal=True, new_incident=new_incident)
+
+
+def _revise(
+    signal: Signal,
+    *,
+    reason: str,
+    severity: str,
+    sentences: Sequence[str],
+    extra: dict[str, Any] | None,
+) -> None:
+    if signal.reason == reason or SEVERITIES.index(severity) < SEVERITIES.index(signal.severity):
+        return  # nothing new, or a milder reading (a late, partial view) that changes nothing
+    signal.reason = reason
+    signal.severity = severity
+    signal.detail = {"sentences": list(sentences), **(extra or {})}
+    incident = signal.incident
+    if incident.status == "open":
+        incident.severity = worse(incident.severity, severity)
+        incident.needs_attention = True
 
 
 def open_incident(*, session: Session, shop: Shop, customer: Customer) -> Incident | None:

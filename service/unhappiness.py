@@ -107,6 +107,8 @@ def refund_signal(
         source_ref=refund.shopify_id,
         occurred_at=refund.shopify_created_at or now,
         extra={"reasons": reasons},
+        # Partial until the order's total is known; one refund stays one signal.
+        revisable=True,
     )
 
 

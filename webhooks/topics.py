@@ -32,7 +32,9 @@ def _forget_payload_if_redacted(ctx: DeliveryContext, customer: Customer | None)
 
 
 def _noted(ctx: DeliveryContext, raised: Raised | None) -> None:
-    if raised is not None:
+    # A signal seen before (a replay, a reconciliation rerun) changes nothing: no attendance,
+    # no writes to Shopify — unless it was revised (a refund now known to be full).
+    if raised is not None and (raised.new_signal or raised.incident.needs_attention):
         ctx.incidents.add(raised.incident.id)
 
 

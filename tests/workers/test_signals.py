@@ -454,3 +454,32 @@ def test_orders_not_shipped_in_time_are_late(
         order = session.get(Order, signal.order_id)
         assert order is not None
         assert order.name == "#1007"
+
+
+def test_a_refund_read_before_its_order_stays_one_signal_when_it_turns_out_full(
+    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+) -> None:
+    # given a refund that arrives before its order (Shopify's deliveries are unordered): the
+    # order's total is unknown, so it reads as partial
+    refund = fixture_json("shopify/refunds_create.json")
+    refund.update(
+        id=7001000000901,
+        admin_graphql_api_id="gid://shopify/Refund/7001000000901",
+        order_id=7001000000105,
+        note=None,
+    )
+    refund["refund_line_items"] = [{"quantity": 1, "subtotal": 50.0}]
+    shopify(client, app, "refunds/create", refund)
+    first = [s.reason for s in signals(app)]
+
+    # when the order arrives, and the refund is read again (reconciliation, or a new delivery)
+    shopify(client, app, "orders/create", an_order(1005))
+    shopify(client, app, "refunds/create", refund)
+
+    # then it is still one signal, now a full refund, and the case is as severe as that
+    assert first == ["refund_partial"]
+    [signal] = signals(app)
+    assert signal.reason == "refund_full"
+    assert signal.severity == "high"
+    [incident] = incidents(app)
+    assert incident.severity == "high"
