@@ -62,6 +62,25 @@ def test_an_install_ends_with_an_encrypted_working_token(
         assert shop.refresh_token is not None
 
 
+def test_a_used_nonce_cannot_be_replayed(public_app: Flask, devstore: RunningDevStore) -> None:
+    # given a completed install whose callback an attacker recorded
+    devstore.store.oauth_codes.update({"code-4", "code-5"})
+    client, nonce = start_install(public_app)
+    first = client.get(  # type: ignore[attr-defined]
+        "/auth/callback", query_string=signed(shop=SHOP, code="code-4", state=nonce, host="x")
+    )
+
+    # when the same nonce comes back with another code, in the same browser session
+    replayed = client.get(  # type: ignore[attr-defined]
+        "/auth/callback", query_string=signed(shop=SHOP, code="code-5", state=nonce, host="x")
+    )
+
+    # then the stale nonce is refused and no second grant is asked for
+    assert first.status_code == 200
+    assert replayed.status_code == 400
+    assert devstore.admin.stats.token_grants == 1
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
