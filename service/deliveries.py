@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import PermanentError, TransientError
@@ -94,30 +96,38 @@ def record_delivery(
     Database errors other than the duplicate propagate: the caller answers 503 so the sender
     retries, because nothing was recorded.
     """
-    delivery = Delivery(
-        source=source,
-        webhook_id=webhook_id,
-        event_id=event_id,
-        topic=topic,
-        shop_domain=shop_domain,
-        api_version=api_version,
-        triggered_at=triggered_at,
-        body=body,
-        status=RECEIVED,
-        received_at=utcnow(),
+    values = {
+        "source": source,
+        "webhook_id": webhook_id,
+        "event_id": event_id,
+        "topic": topic,
+        "shop_domain": shop_domain,
+        "api_version": api_version,
+        "triggered_at": triggered_at,
+        "body": body,
+        "status": RECEIVED,
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
+    # One statement, no ORM unit of work: this is intake's hot path. ON CONFLICT DO NOTHING
+    # makes a repeated webhook id a duplicate without an error and a rollback.
+    dialect = session.get_bind().dialect.name
+    make_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    inserted = session.scalar(
+        make_insert(Delivery)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["source", "webhook_id"])
+        .returning(Delivery.id)
     )
-    session.add(delivery)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        existing = session.scalar(
-            select(Delivery.id).where(Delivery.source == source, Delivery.webhook_id == webhook_id)
-        )
-        if existing is None:  # the conflict was something else; do not pretend it is recorded
-            raise
-        return Recorded(delivery_id=existing, duplicate=True)
-    return Recorded(delivery_id=delivery.id, duplicate=False)
+    session.commit()
+    if inserted is not None:
+        return Recorded(delivery_id=inserted, duplicate=False)
+    existing = session.scalar(
+        select(Delivery.id).where(Delivery.source == source, Delivery.webhook_id == webhook_id)
+    )
+    if existing is None:  # the conflict was something else; do not pretend it is recorded
+        raise RuntimeError("delivery neither inserted nor found")
+    return Recorded(delivery_id=existing, duplicate=True)
 
 
 class Enqueuer(Protocol):
@@ -255,6 +265,8 @@ def _handle(
     handler = handlers.get(handler_key(delivery.source, delivery.topic))
     shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
     if handler is None or shop is None or delivery.body is None:
+        if shop is None:
+            delivery.body = None  # a shop that is gone (erased, removed): keep none of its data
         _finish(delivery, IGNORED, now)
         return IGNORED, set()
     try:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import httpx
@@ -41,6 +42,29 @@ def normalise_shop_domain(value: str) -> str:
 
 def find_shop(*, session: Session, domain: str) -> Shop | None:
     return session.scalar(select(Shop).where(Shop.domain == domain.lower()))
+
+
+class KnownShops:
+    """Which shop domains are connected, as intake asks on every delivery: a short memory, per
+    process, of the ones found, so the common case costs no query. A shop that connects is seen
+    at once (absence is never remembered); one that disconnects may still have deliveries
+    recorded for `ttl` seconds, which processing then ignores and empties."""
+
+    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._seen: dict[str, float] = {}
+
+    def connected(self, *, session: Session, domain: str) -> bool:
+        now = self.clock()
+        until = self._seen.get(domain)
+        if until is not None and until > now:
+            return True
+        if session.scalar(select(Shop.id).where(Shop.domain == domain)) is None:
+            self._seen.pop(domain, None)
+            return False
+        self._seen[domain] = now + self.ttl
+        return True
 
 
 REVIEW_PROVIDERS = (

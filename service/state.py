@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.config import Settings
 from service.crypto import TokenVault
 from service.profiles import ShopFactsCache
+from service.shops import KnownShops
 
 if TYPE_CHECKING:
     from service.deliveries import TopicHandler
@@ -30,6 +31,8 @@ class Clout:
     vault: TokenVault
     redis: redis.Redis
     handlers: dict[str, TopicHandler] = field(default_factory=dict)
+    # Connected shop domains, remembered briefly so intake does not ask on every delivery.
+    known_shops: KnownShops = field(default_factory=KnownShops)
     # A shop's facts for profiles, shared by this process's incidents for a minute.
     facts_cache: ShopFactsCache = field(default_factory=ShopFactsCache)
     # One pooled HTTP client per process for the Admin API (Shopify keeps connections alive).

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.deliveries import enqueue_delivery, record_delivery
 from service.logs import get_logger
-from service.shops import find_shop, is_shop_domain
+from service.shops import is_shop_domain
 from service.state import clout_state, count_rejection
 from service.store import parse_time
 from webhooks.verify import shopify_signature_valid
@@ -82,7 +82,7 @@ def shopify_delivery() -> tuple[Response, int]:  # noqa: PLR0911 - one answer pe
 
     try:
         with state.sessions() as session:
-            if find_shop(session=session, domain=shop_domain) is None:
+            if not state.known_shops.connected(session=session, domain=shop_domain):
                 log.info("delivery_ignored", reason="unknown_shop", **context)
                 count_rejection(source="shopify", reason="unknown_shop")
                 return answer(200, "ignored", detail="this shop is not connected to Clout")

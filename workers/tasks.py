@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import redis
 from celery import shared_task
+from redis.exceptions import LockError
+from redis.lock import Lock
 from sqlalchemy import and_, or_, select
 
 from service import deliveries, shops
@@ -89,9 +92,15 @@ def attend(self: Any, incident_id: int) -> str:
     state = clout_state()
     # One attendance per incident at a time: two workers deciding from different snapshots
     # would undo each other's tags.
-    lock = state.redis.lock(f"clout:attend:{incident_id}", timeout=180)
+    # A short lease, renewed while the attendance runs: a worker killed mid-task (SIGKILL, OOM)
+    # stops renewing, and the next one can take over within ATTEND_LEASE seconds rather than
+    # waiting out a long lock while the customer waits for the floor.
+    lock = state.redis.lock(f"clout:attend:{incident_id}", timeout=ATTEND_LEASE)
     if not lock.acquire(blocking_timeout=5):
         raise self.retry(countdown=2, max_retries=None)
+    done = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(lock, done), daemon=True)
+    renewer.start()
     try:
         with session_scope(state.sessions) as session:
             return attend_incident(
@@ -109,8 +118,19 @@ def attend(self: Any, incident_id: int) -> str:
         )
         raise self.retry(countdown=delay, max_retries=20) from None
     finally:
-        with contextlib.suppress(redis.RedisError):
+        done.set()
+        renewer.join()
+        with contextlib.suppress(redis.RedisError, LockError):
             lock.release()
+
+
+ATTEND_LEASE = 20  # seconds
+
+
+def _renew(lock: Lock, done: threading.Event) -> None:
+    while not done.wait(ATTEND_LEASE / 3):
+        with contextlib.suppress(redis.RedisError, LockError):
+            lock.reacquire()
 
 
 @shared_task(name="clout.sweep_deliveries")
