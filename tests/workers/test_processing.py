@@ -13,6 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service import deliveries as delivery_states
+from service.compliance import redact_shop
+from service.db import session_scope
 from service.deliveries import DeliveryContext
 from service.errors import TransientError
 from service.models import Customer, Delivery, Order, Refund, Shop
@@ -234,3 +236,32 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_a_delivery_recorded_after_its_shop_was_erased_is_ignored_and_keeps_nothing(
+    app: Flask, shop: Shop, client: FlaskClient
+) -> None:
+    # given a shop intake has just seen (it remembers connected shops for a few seconds)...
+    post(client, "orders/create", fixture_bytes("shopify/orders_create.json"))
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        stored = session.scalar(select(Shop))
+        assert stored is not None
+        redact_shop(session=session, shop=stored)  # ...then erased by shop/redact
+
+    # when another delivery for it arrives within that memory, and is processed
+    late = post(client, "orders/updated", fixture_bytes("shopify/orders_create.json"))
+    with app.app_context():
+        outcome = delivery_states.process_delivery(
+            sessions=clout.sessions,
+            delivery_id=late.json["delivery_id"],
+            handlers=clout.handlers,
+            max_attempts=1,
+            stale_after=600,
+        )
+
+    # then it is ignored, and the customer data in its body is not kept
+    assert outcome.status == "ignored"
+    done = delivery(app, late.json["delivery_id"])
+    assert done is not None
+    assert done.body is None
