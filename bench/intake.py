@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -94,6 +95,71 @@ def drive(url: str, rate: float | None, seconds: float, clients: int = 4) -> dic
         "p99": q[98] * 1000,
         "errors": sum(r[1] for r in results),
     }
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = io.open(os.getenv("CLOUT_BENCH_BODY"), "rb"):read("*a")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Shopify-Topic"] = "orders/create"
+wrk.headers["X-Shopify-Shop-Domain"] = "%(shop)s"
+wrk.headers["X-Shopify-Hmac-Sha256"] = "%(signature)s"
+wrk.headers["X-Shopify-API-Version"] = "2026-07"
+local counter = 0
+local prefix = tostring(math.random(1, 1e9)) .. "-"
+request = function()
+  counter = counter + 1
+  wrk.headers["X-Shopify-Webhook-Id"] = prefix .. counter
+  return wrk.format()
+end
+done = function(summary, latency, requests)
+  io.write(string.format("CLOUT %%d %%d %%.3f %%.3f %%.3f %%.3f\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(95) / 1e3, latency:percentile(99) / 1e3))
+end
+"""
+
+
+def wrk_saturation(url: str, seconds: float, connections: int) -> dict[str, float] | None:
+    """Saturation with wrk (C, one thread): a generator that costs the 2 cores far less than
+    four Python processes do, so the servers get the CPU the figure is about."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "intake.lua"
+        script.write_text(WRK_SCRIPT % {"shop": SHOP, "signature": SIGNATURE})
+        body = Path(tmp) / "body.json"
+        body.write_bytes(BODY)
+        out = subprocess.run(
+            [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url],
+            env={**os.environ, "CLOUT_BENCH_BODY": str(body)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("CLOUT "))
+    requests_done, errors, duration, p50, p95, p99 = (float(x) for x in line.split()[1:])
+    return {"rps": requests_done / duration, "p50": p50, "p95": p95, "p99": p99, "errors": errors}
+
+
+def report_wrk(bare_port: int, clout_port: int, seconds: float) -> None:
+    saturated = {
+        name: wrk_saturation(f"http://127.0.0.1:{port}/webhooks/shopify", seconds, connections=16)
+        for name, port in (("bare", bare_port), ("clout", clout_port))
+    }
+    bare, clout = saturated["bare"], saturated["clout"]
+    if bare is None or clout is None:
+        print("  (wrk not installed: apt-get install wrk for the low-overhead saturation)")
+        return
+    print("  saturation with wrk (1 thread, 16 connections) as the load generator:")
+    for name, r in (("bare", bare), ("clout", clout)):
+        print(
+            f"  {'wrk':>10} {name:5} {r['rps']:8.0f} {r['p50']:8.1f} {r['p95']:8.1f} "
+            f"{r['p99']:8.1f} {r['errors']:7.0f}"
+        )
+    print(f"  {'':>10} Clout ÷ bare throughput: {clout['rps'] / bare['rps']:.2f}")
 
 
 def wait_up(port: int) -> None:
@@ -220,6 +286,7 @@ def main() -> None:
                 print(
                     f"  {'':>10} Clout ÷ bare throughput: {rows['clout']['rps'] / rows['bare']['rps']:.2f}"
                 )
+            report_wrk(bare_port, clout_port, args.seconds)
         finally:
             for server in servers:
                 server.send_signal(signal.SIGTERM)

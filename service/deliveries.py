@@ -15,15 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import LargeBinary, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import PermanentError, TransientError
 from service.logs import get_logger
-from service.models import Delivery, Incident, Shop, utcnow
+from service.models import Delivery, Incident, Shop, UTCDateTime, utcnow
 from service.shopify_admin import ShopifyAdmin
 
 log = get_logger(__name__)
@@ -79,6 +77,19 @@ class Recorded:
     duplicate: bool
 
 
+_RECORD = text(
+    "INSERT INTO deliveries (source, webhook_id, event_id, topic, shop_domain, api_version,"
+    " triggered_at, body, status, attempts, received_at)"
+    " VALUES (:source, :webhook_id, :event_id, :topic, :shop_domain, :api_version,"
+    " :triggered_at, :body, :status, :attempts, :received_at)"
+    " ON CONFLICT (source, webhook_id) DO NOTHING RETURNING id"
+).bindparams(
+    bindparam("triggered_at", type_=UTCDateTime()),
+    bindparam("received_at", type_=UTCDateTime()),
+    bindparam("body", type_=LargeBinary()),
+)
+
+
 def record_delivery(
     *,
     session: Session,
@@ -109,16 +120,10 @@ def record_delivery(
         "attempts": 0,
         "received_at": utcnow(),
     }
-    # One statement, no ORM unit of work: this is intake's hot path. ON CONFLICT DO NOTHING
-    # makes a repeated webhook id a duplicate without an error and a rollback.
-    dialect = session.get_bind().dialect.name
-    make_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    inserted = session.scalar(
-        make_insert(Delivery)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["source", "webhook_id"])
-        .returning(Delivery.id)
-    )
+    # One statement, no ORM unit of work and nothing to compile per request: this is intake's
+    # hot path (the ORM flush was a third of its CPU). ON CONFLICT DO NOTHING makes a repeated
+    # webhook id a duplicate without an error and a rollback (PostgreSQL, SQLite ≥ 3.35).
+    inserted = session.connection().execute(_RECORD, values).scalar()
     session.commit()
     if inserted is not None:
         return Recorded(delivery_id=inserted, duplicate=False)
