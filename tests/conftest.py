@@ -3,6 +3,7 @@ and a real Celery worker consuming from that Redis."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -20,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
-from service import db
+from service import db, deliveries
 from service.crypto import generate_key
 from service.devstore.server import DevAdmin, Plan, serving
 from service.devstore.store import DevStore
@@ -134,13 +135,15 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def connect_test_shop(app: Flask, review_secrets: dict[str, str] | None = None) -> Shop:
+def connect_test_shop(
+    app: Flask, review_secrets: dict[str, str] | None = None, *, domain: str = SHOP
+) -> Shop:
     clout = state(app)
     with db.session_scope(clout.sessions) as session:
         return register_shop(
             session=session,
             vault=clout.vault,
-            domain=SHOP,
+            domain=domain,
             access_token="shpat_test_token_0123456789",
             now=utcnow(),
             review_secrets=review_secrets,
@@ -184,3 +187,30 @@ def devstore() -> Iterator[RunningDevStore]:
     admin = DevAdmin(store, plan=Plan(maximum=1000, restore_rate=50))
     with serving(admin) as url:
         yield RunningDevStore(store=store, admin=admin, url=url, token=DEVSTORE_TOKEN)
+
+
+def record_delivery_now(app: Flask, *, topic: str, payload: object, shop_domain: str = SHOP) -> int:
+    """Record a Shopify delivery as intake would after its checks; its id."""
+    clout = state(app)
+    with db.session_scope(clout.sessions) as session:
+        return deliveries.record_delivery(
+            session=session,
+            source="shopify",
+            webhook_id=str(uuid.uuid4()),
+            topic=topic,
+            shop_domain=shop_domain,
+            body=json.dumps(payload).encode(),
+        ).delivery_id
+
+
+def process_delivery_now(app: Flask, delivery_id: int) -> str:
+    """Process one delivery in this thread, once (no retries), as a worker would; its status."""
+    clout = state(app)
+    with app.app_context():
+        return deliveries.process_delivery(
+            sessions=clout.sessions,
+            delivery_id=delivery_id,
+            handlers=clout.handlers,
+            max_attempts=1,
+            stale_after=600,
+        ).status

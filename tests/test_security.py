@@ -5,7 +5,6 @@ signed request changes nothing twice."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
@@ -14,11 +13,15 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from service import deliveries
-from service.db import session_scope
 from service.devstore.store import LineItem, Refund
 from service.devstore.webhooks import refund_payload
 from service.models import Customer, Delivery, Incident, Order, Shop, Signal
-from tests.conftest import RunningDevStore, state
+from tests.conftest import (
+    RunningDevStore,
+    process_delivery_now,
+    record_delivery_now,
+    state,
+)
 from tests.helpers import (
     SECRET,
     SHOP,
@@ -135,24 +138,8 @@ def test_no_token_secret_password_or_personal_data_reaches_the_logs(
 
 
 def _process(app: Flask, shop_domain: str, topic: str, payload: dict[str, object]) -> str:
-    clout = state(app)
-    with session_scope(clout.sessions) as session:
-        recorded = deliveries.record_delivery(
-            session=session,
-            source="shopify",
-            webhook_id=str(uuid.uuid4()),
-            topic=topic,
-            shop_domain=shop_domain,
-            body=json.dumps(payload).encode(),
-        )
-    with app.app_context():
-        return deliveries.process_delivery(
-            sessions=clout.sessions,
-            delivery_id=recorded.delivery_id,
-            handlers=clout.handlers,
-            max_attempts=1,
-            stale_after=600,
-        ).status
+    delivery_id = record_delivery_now(app, topic=topic, payload=payload, shop_domain=shop_domain)
+    return process_delivery_now(app, delivery_id)
 
 
 def test_one_shops_delivery_cannot_read_or_change_another_shops_data(app: Flask) -> None:

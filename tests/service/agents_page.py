@@ -14,9 +14,8 @@ from flask.testing import FlaskClient
 from service.agents import save_agent
 from service.db import session_scope
 from service.models import Customer, InfluenceProfile, Order, Shop, utcnow
-from service.shops import register_shop
 from service.signals import raise_signal
-from tests.conftest import state
+from tests.conftest import connect_test_shop, state
 
 PASSWORD = "correct horse battery staple"
 
@@ -36,15 +35,7 @@ class Case:
 
 
 def connect_shop(app: Flask, domain: str) -> Shop:
-    clout = state(app)
-    with session_scope(clout.sessions) as session:
-        return register_shop(
-            session=session,
-            vault=clout.vault,
-            domain=domain,
-            access_token="shpat_test_token_0123456789",
-            now=utcnow(),
-        )
+    return connect_test_shop(app, domain=domain)
 
 
 def open_case(

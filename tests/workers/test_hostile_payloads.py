@@ -5,19 +5,15 @@ retried for hours and end `dead`, hiding a real problem among hostile noise)."""
 from __future__ import annotations
 
 import copy
-import json
-import uuid
 from typing import Any
 
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import deliveries
-from service.db import session_scope
 from service.models import Delivery, Shop
-from tests.conftest import state
-from tests.helpers import SHOP, fixture_json
+from tests.conftest import process_delivery_now, record_delivery_now, state
+from tests.helpers import fixture_json
 
 SAMPLES = {
     "orders/create": "shopify/orders_create.json",
@@ -100,28 +96,11 @@ def test_a_mis_shaped_payload_is_processed_or_refused_never_a_crash(
     app: Flask, shop: Shop, case: tuple[str, dict[str, Any]]
 ) -> None:
     topic, payload = case
-    clout = state(app)
-    with session_scope(clout.sessions) as session:
-        recorded = deliveries.record_delivery(
-            session=session,
-            source="shopify",
-            webhook_id=str(uuid.uuid4()),
-            topic=topic,
-            shop_domain=SHOP,
-            body=json.dumps(payload).encode(),
-        )
+    delivery_id = record_delivery_now(app, topic=topic, payload=payload)
+    process_delivery_now(app, delivery_id)
 
-    with app.app_context():
-        deliveries.process_delivery(
-            sessions=clout.sessions,
-            delivery_id=recorded.delivery_id,
-            handlers=clout.handlers,
-            max_attempts=1,
-            stale_after=600,
-        )
-
-    with clout.sessions() as session:
-        settled = session.get(Delivery, recorded.delivery_id)
+    with state(app).sessions() as session:
+        settled = session.get(Delivery, delivery_id)
         assert settled is not None
         # done, ignored, or refused with Clout's own reason — never a bare exception type
         error = settled.last_error or ""
@@ -133,26 +112,11 @@ def test_a_mis_shaped_payload_is_processed_or_refused_never_a_crash(
 
 def test_the_unmutated_samples_are_processed(app: Flask, shop: Shop) -> None:
     # the control for the property above: the same path, on the payloads as Shopify sends them
-    clout = state(app)
     outcomes = {}
     for topic, sample in SAMPLES.items():
         body = fixture_json(sample) if sample else SMALL[topic]
-        with session_scope(clout.sessions) as session:
-            recorded = deliveries.record_delivery(
-                session=session,
-                source="shopify",
-                webhook_id=str(uuid.uuid4()),
-                topic=topic,
-                shop_domain=SHOP,
-                body=json.dumps(body).encode(),
-            )
-        with app.app_context():
-            outcomes[topic] = deliveries.process_delivery(
-                sessions=clout.sessions,
-                delivery_id=recorded.delivery_id,
-                handlers=clout.handlers,
-                max_attempts=1,
-                stale_after=600,
-            ).status
+        outcomes[topic] = process_delivery_now(
+            app, record_delivery_now(app, topic=topic, payload=body)
+        )
 
     assert outcomes == dict.fromkeys(SAMPLES, "done")
