@@ -80,7 +80,15 @@ def _name(customer: Customer | None) -> str:
     if customer is None or customer.redacted_at is not None:
         return "(erased customer)"
     full = " ".join(p for p in (customer.first_name, customer.last_name) if p)
-    return full or customer.email or "(no name)"
+    if full or customer.email:
+        return full or customer.email or ""
+    if customer.shopify_id.startswith("gid://shopify/Customer/"):
+        return f"Customer {customer.shopify_id.rsplit('/', 1)[-1]} (no name on file)"
+    return "Guest checkout (no customer account)"
+
+
+def _order_name(order: Order) -> str:
+    return order.name or f"order {order.shopify_id.rsplit('/', 1)[-1]}"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -210,7 +218,7 @@ def _entry(
                 "severity": signal.severity,
                 "occurred_at": _iso(signal.occurred_at),
                 "sentences": list((signal.detail or {}).get("sentences", [])),
-                "order": order.name if order is not None else None,
+                "order": _order_name(order) if order is not None else None,
             }
         )
     left = (incident.deadline_at - now).total_seconds() if incident.deadline_at else None
@@ -232,7 +240,7 @@ def _entry(
         "reasons": sorted({s.kind for s in incident.signals}),
         "timeline": timeline,
         "orders": [
-            {"name": o.name or o.shopify_id, "admin_url": admin_link(shop.domain, o.shopify_id)}
+            {"name": _order_name(o), "admin_url": admin_link(shop.domain, o.shopify_id)}
             for o in incident_orders.values()
         ],
         "influence": _profile_view(profile, incident),

@@ -67,6 +67,7 @@ FREEMAIL = {
 # How far one channel alone can carry the score: a referral or a word-of-mouth mention is direct
 # evidence of influence, spend the weakest (it measures wallets, not voices).
 WEIGHTS = {"value": 0.35, "gifts": 0.75, "referrals": 0.95, "word_of_mouth": 0.9, "circles": 0.4}
+THIN_SHOP = 50  # fewer customers known than this: percentiles are rough
 SHRINK = 2.0  # pseudo-observations pulling a thin record toward the shop's median
 SOCIAL_NETWORKS = ("instagram", "tiktok", "youtube", "twitter", "x", "facebook", "pinterest")
 HEARD_FROM_KEYS = ("referred_by", "how_did_you_hear", "heard_about_us_from", "referrer")
@@ -308,7 +309,11 @@ def shop_norms(facts: Facts) -> ShopNorms:
 
 
 def _more_than(p: float) -> str:
-    return f"more than {max(1, min(99, math.floor(p * 100)))}% of your customers"
+    """ " — more than 97% of your customers", said only where it is worth saying (at least the
+    median): "more than 1% of your customers" reads as praise and means nothing."""
+    if p < 0.5:
+        return ""
+    return f" — more than {min(99, math.floor(p * 100))}% of your customers"
 
 
 @dataclass(frozen=True)
@@ -345,7 +350,7 @@ def clout_score(
         revenue = facts.referred_revenue.get(customer_id, 0.0)
         reasons.append(
             f"brought {referred} new customer{'s' if referred != 1 else ''} through referrals "
-            f"({revenue:,.0f} {currency} in orders) — {_more_than(parts['referrals'])}".replace(
+            f"({revenue:,.0f} {currency} in orders){_more_than(parts['referrals'])}".replace(
                 "  ", " "
             )
         )
@@ -360,7 +365,7 @@ def clout_score(
             extra = f", {gift_buyers} of whom now buy from you too"
         else:
             extra = ", who now buys from you too" if gift_buyers == 1 else ""
-        reasons.append(f"ships gifts to {people}{extra} — {_more_than(parts['gifts'])}")
+        reasons.append(f"ships gifts to {people}{extra}{_more_than(parts['gifts'])}")
     if colleagues:
         reasons.append(
             f"{colleagues} colleague{'s' if colleagues != 1 else ''} "
@@ -374,8 +379,8 @@ def clout_score(
         )
     if orders:
         reasons.append(
-            f"{orders} order{'s' if orders != 1 else ''}, {spend:,.0f} {currency} spent "
-            f"— {_more_than(parts['value'])}".replace("  ", " ")
+            f"{orders} order{'s' if orders != 1 else ''}, {spend:,.0f} {currency} spent"
+            f"{_more_than(parts['value'])}".replace("  ", " ")
         )
     components = {
         "value": {
@@ -538,6 +543,12 @@ def build_profile(
         return profile
     clout = clout_score(facts=facts, norms=norms, customer_id=customer.id, currency=currency)
     unknown: list[str] = []
+    if norms.customers < THIN_SHOP:
+        # A shop connected recently: Clout has seen few of its customers, so rankings among
+        # them are rough until history arrives (orders, reconciliation).
+        unknown.append(
+            f"Clout knows {norms.customers} of your customers so far: rankings are rough"
+        )
     reaches: list[tuple[str, str, Reach]] = []
     complete = True
     handles = facts.handles.get(customer.id, [])

@@ -312,7 +312,7 @@ ORDER_FIELDS = """
   displayFinancialStatus displayFulfillmentStatus tags note
   customAttributes { key value } discountCodes
   shippingAddress { firstName lastName address1 city zip countryCodeV2 }
-  customer { id }
+  customer { id firstName lastName email }
   totalPriceSet { shopMoney { amount currencyCode } }
   refunds(first: 10) { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }
   fulfillments(first: 5) { id createdAt status displayStatus deliveredAt }

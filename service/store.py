@@ -271,8 +271,17 @@ def upsert_order_from_admin(
         session.flush()
         order.customer_id = customer.id
     elif order.customer_id is None and isinstance(node.get("customer"), dict):
+        known = node["customer"]
         linked = upsert_customer(
-            session=session, shop=shop, payload={"id": node["customer"]["id"]}, authoritative=False
+            session=session,
+            shop=shop,
+            payload={
+                "id": known["id"],
+                "first_name": known.get("firstName"),
+                "last_name": known.get("lastName"),
+                "email": known.get("email"),
+            },
+            authoritative=False,
         )
         session.flush()
         order.customer_id = linked.id

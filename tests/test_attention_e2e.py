@@ -19,11 +19,11 @@ from werkzeug.serving import make_server
 
 from service.db import session_scope
 from service.devstore.schema import _change_tags
-from service.devstore.store import Fulfillment, Refund
+from service.devstore.store import Fulfillment, LineItem, Refund
 from service.devstore.store import Order as DevOrder
 from service.devstore.webhooks import order_payload, refund_payload
 from service.escalation import Notifier, escalate_overdue
-from service.models import InfluenceProfile, utcnow
+from service.models import Customer, InfluenceProfile, utcnow
 from service.policy import DEFAULT_FLOORS
 from tests.conftest import RunningDevStore, state
 from tests.helpers import SHOP, signed_review, wait_for
@@ -221,6 +221,31 @@ def test_a_person_adding_the_resolved_tag_resolves_and_clout_tidies_up(pipeline:
     assert "clout-resolved" in order.tags
     [incident] = pipeline.incidents()
     assert incident.resolved_by == "resolved-tag"
+
+
+def test_a_dispute_that_arrives_before_its_order_still_finds_the_customer(
+    pipeline: Pipeline,
+) -> None:
+    # given an order Clout has not heard of (its orders/create is still on the way)
+    maya = pipeline.customer()
+    order = pipeline.dev.store.add_purchase(
+        maya,
+        total=Decimal("40.00"),
+        notify=False,
+        line_items=[LineItem("Stoneware mug", 1, 7001000000001, Decimal("40.00"))],
+    )
+
+    # when a chargeback on it arrives
+    pipeline.sender.send("disputes/create", {"id": 12, "order_id": order.id, "type": "chargeback"})
+
+    # then Clout asked Shopify for the order: the case is Maya's, and she is tagged too
+    pipeline.tagged(order, "clout-priority-urgent")
+    wait_for(lambda: ATTENTION in maya.tags)
+    [incident] = pipeline.incidents()
+    with state(pipeline.app).sessions() as session:
+        customer = session.get(Customer, incident.customer_id)
+        assert customer is not None
+        assert (customer.first_name, customer.last_name) == ("Maya", "Ortiz")
 
 
 def test_resolving_on_the_agents_page_does_what_the_resolved_tag_does(pipeline: Pipeline) -> None:

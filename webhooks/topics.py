@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from sqlalchemy import select
 
 from service import attention, compliance, profiles, reviews, shops, store, unhappiness
 from service.deliveries import DeliveryContext, TopicHandler
-from service.errors import PermanentError
+from service.errors import PermanentError, TransientError
+from service.logs import get_logger
 from service.models import Customer, Order
 from service.shopify_ids import to_gid
 from service.signals import Raised
 from webhooks import review_platforms
+
+log = get_logger(__name__)
 
 
 def _customer_gid(ctx: DeliveryContext) -> str:
@@ -49,11 +53,33 @@ def _order_for(ctx: DeliveryContext, value: object) -> Order:
     order = ctx.session.scalar(
         select(Order).where(Order.shop_id == ctx.shop.id, Order.shopify_id == gid)
     )
+    if order is None or order.customer_id is None:
+        # Shopify's deliveries are unordered: a dispute can come before its order. One quick
+        # read gives the case its customer; if Shopify cannot answer now, the order's tags
+        # still land and reconciliation fills the rest in.
+        fetched = _order_from_shopify(ctx, gid)
+        if fetched is not None:
+            return fetched
     if order is None:
         order = Order(shop_id=ctx.shop.id, shopify_id=gid)
         ctx.session.add(order)
         ctx.session.flush()
     return order
+
+
+def _order_from_shopify(ctx: DeliveryContext, gid: str) -> Order | None:
+    if ctx.shopify is None:
+        return None
+    try:
+        node = dataclasses.replace(ctx.shopify(), max_attempts=1, max_wait=2.0).order(gid)
+    except (TransientError, PermanentError) as error:
+        log.info("order_not_fetched", delivery_id=ctx.delivery.id, error=type(error).__name__)
+        return None
+    if node is None:
+        return None
+    return store.upsert_order_from_admin(
+        session=ctx.session, shop=ctx.shop, node=node, customer=None
+    )
 
 
 def order_changed(ctx: DeliveryContext) -> None:
