@@ -282,6 +282,8 @@ def _handle(
         payload = {"_raw": delivery.body.decode("utf-8", "replace")}  # the platform parses it
     if not isinstance(payload, dict):
         raise PermanentError("body is not a JSON object")
+    if b"\\u0000" in delivery.body:
+        payload = _without_nul(payload)
     ctx = DeliveryContext(
         session=session,
         delivery=delivery,
@@ -303,6 +305,18 @@ def _handle(
     if not ctx.erased:
         _finish(delivery, DONE, now)
     return DONE, ctx.incidents
+
+
+def _without_nul(value: Any) -> Any:
+    """The payload without U+0000: PostgreSQL's text and JSONB cannot hold it (a DataError on
+    every retry), and no sender means anything by it. Found by fuzzing the handlers."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 def _finish(delivery: Delivery, status: str, now: datetime) -> None:

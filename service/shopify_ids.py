@@ -34,3 +34,13 @@ def to_gid(resource: str, value: object) -> str:
 def legacy_id(gid: str) -> str:
     """The numeric part, as the admin's URLs use it."""
     return gid.rsplit("/", 1)[-1]
+
+
+def event_ref(value: object, *, limit: int = 128) -> str:
+    """An event's own id (a dispute's, a return's, a data request's) as Clout stores it: an
+    integer or a short string, never whatever structure a sender put there."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and 0 < len(value) <= limit:
+        return value
+    raise ValueError("not an event id")

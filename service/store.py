@@ -30,13 +30,25 @@ def parse_time(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+MAX_MONEY = Decimal(10) ** 12  # the columns hold 14 digits, 2 after the point
+
+
 def _money(value: object) -> Decimal | None:
+    """An amount as sent; None for anything that is not one a shop could charge (text, NaN,
+    infinity, beyond what the database column holds)."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except InvalidOperation:
         return None
+    if not amount.is_finite() or abs(amount) >= MAX_MONEY:
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _text(value: object, limit: int | None = None) -> str | None:
@@ -98,10 +110,7 @@ def upsert_customer(
     put("shopify_created_at", parse_time(payload.get("created_at")))
     # Customer payloads before 2025-01 carried these; later ones don't (the Admin API has them).
     if "orders_count" in payload:
-        put(
-            "number_of_orders",
-            int(payload["orders_count"]) if payload["orders_count"] is not None else None,
-        )
+        put("number_of_orders", _count(payload["orders_count"]))
     if "total_spent" in payload:
         put("amount_spent", _money(payload["total_spent"]))
     if "tags" in payload:
@@ -134,14 +143,14 @@ def upsert_order(*, session: Session, shop: Shop, payload: dict[str, Any]) -> Or
 
     products = [
         to_gid("Product", item["product_id"])
-        for item in payload.get("line_items") or []
+        for item in _list(payload.get("line_items"))
         if isinstance(item, dict)
         and isinstance(item.get("product_id"), int | str)
         and str(item["product_id"]).isdigit()
     ]
     if products:
         order.product_ids = {"ids": products}
-    fulfillments = [f for f in payload.get("fulfillments") or [] if isinstance(f, dict)]
+    fulfillments = [f for f in _list(payload.get("fulfillments")) if isinstance(f, dict)]
     shipped = [t for t in (parse_time(f.get("created_at")) for f in fulfillments) if t]
     if shipped:
         order.fulfilled_at = min(shipped)
@@ -155,7 +164,7 @@ def upsert_order(*, session: Session, shop: Shop, payload: dict[str, Any]) -> Or
     order.total_price = _money(payload.get("total_price"))
     order.currency = _text(payload.get("currency"), 8)
     order.tags = _text(payload.get("tags"))
-    order.discount_codes = {"codes": payload.get("discount_codes") or []}
+    order.discount_codes = {"codes": _list(payload.get("discount_codes"))}
     order.shopify_created_at = parse_time(payload.get("created_at"))
     order.shopify_updated_at = incoming or order.shopify_updated_at
     if customer is not None and customer.redacted_at is not None:
@@ -163,10 +172,15 @@ def upsert_order(*, session: Session, shop: Shop, payload: dict[str, Any]) -> Or
     order.email = _text(payload.get("email") or payload.get("contact_email"), 320)
     order.phone = _text(payload.get("phone"), 64)
     order.note = _text(payload.get("note"))
-    order.note_attributes = {"attributes": payload.get("note_attributes") or []}
+    order.note_attributes = {"attributes": _list(payload.get("note_attributes"))}
     shipping = payload.get("shipping_address")
     order.shipping_address = shipping if isinstance(shipping, dict) else None
     return order
+
+
+def _list(value: object) -> list[Any]:
+    """A list a payload should carry; anything else a sender put there counts as none."""
+    return value if isinstance(value, list) else []
 
 
 def record_refund(*, session: Session, shop: Shop, payload: dict[str, Any]) -> Refund:
@@ -191,11 +205,11 @@ def record_refund(*, session: Session, shop: Shop, payload: dict[str, Any]) -> R
     refund.shopify_created_at = parse_time(payload.get("created_at"))
     amount = Decimal(0)
     currency = None
-    line_items = payload.get("refund_line_items") or []
+    line_items = _list(payload.get("refund_line_items"))
     for item in line_items:
         if isinstance(item, dict):
             amount += _money(item.get("subtotal")) or Decimal(0)
-    for transaction in payload.get("transactions") or []:
+    for transaction in _list(payload.get("transactions")):
         if isinstance(transaction, dict) and transaction.get("kind") == "refund":
             currency = currency or _text(transaction.get("currency"), 8)
     refund.amount = amount

@@ -12,7 +12,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from service import text
+from service.errors import PermanentError
 from service.models import Customer, Order, Refund, Shop
+from service.shopify_ids import event_ref
 from service.signals import Raised, raise_signal, worse
 from service.store import parse_time
 
@@ -36,6 +38,13 @@ RETURN_REASONS = {  # Shopify's ReturnReason values
     "OTHER": ("normal", "returned it"),
     "UNKNOWN": ("normal", "returned it"),
 }
+
+
+def _event_ref(payload: dict[str, Any]) -> str:
+    try:
+        return event_ref(payload.get("admin_graphql_api_id") or payload.get("id"))
+    except ValueError as error:
+        raise PermanentError("the event has no usable id") from error
 
 
 @dataclass(frozen=True)
@@ -171,7 +180,7 @@ def dispute_signal(
         severity="critical" if kind == "chargeback" else "high",
         sentences=[f"opened a {kind} with their bank" + (f" ({why})" if why else "")],
         source="shopify",
-        source_ref=str(payload.get("admin_graphql_api_id") or payload.get("id")),
+        source_ref=_event_ref(payload),
         occurred_at=parse_time(payload.get("initiated_at")) or now,
     )
 
@@ -180,7 +189,8 @@ def return_signal(
     *, session: Session, shop: Shop, order: Order, payload: dict[str, Any], now: datetime
 ) -> Raised:
     severity, sentences = "low", []
-    for item in payload.get("return_line_items") or []:
+    items = payload.get("return_line_items")
+    for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
         code = str(item.get("return_reason") or "UNKNOWN").upper()
@@ -200,7 +210,7 @@ def return_signal(
         severity=severity,
         sentences=sorted(set(sentences)) or ["asked to return the order"],
         source="shopify",
-        source_ref=str(payload.get("admin_graphql_api_id") or payload.get("id")),
+        source_ref=_event_ref(payload),
         occurred_at=now,
     )
 
@@ -229,7 +239,7 @@ def fulfillment_event_signal(
             "the carrier could not deliver the order" if failed else "a delivery attempt failed"
         ],
         source="shopify",
-        source_ref=str(payload.get("admin_graphql_api_id") or payload.get("id")),
+        source_ref=_event_ref(payload),
         occurred_at=happened,
     )
 

@@ -12,11 +12,16 @@ from service.deliveries import DeliveryContext, TopicHandler
 from service.errors import PermanentError, TransientError
 from service.logs import get_logger
 from service.models import Customer, Order
-from service.shopify_ids import to_gid
+from service.shopify_ids import event_ref, to_gid
 from service.signals import Raised
 from webhooks import review_platforms
 
 log = get_logger(__name__)
+
+
+def _listed(value: object) -> list[object]:
+    """A list the payload should carry (order ids): anything else is no list at all."""
+    return value if isinstance(value, list) else []
 
 
 def _customer_gid(ctx: DeliveryContext) -> str:
@@ -203,16 +208,17 @@ def app_uninstalled(ctx: DeliveryContext) -> None:
 
 def customer_data_requested(ctx: DeliveryContext) -> None:
     request = ctx.payload.get("data_request")
-    request_id = request.get("id") if isinstance(request, dict) else None
-    if request_id is None:
-        raise PermanentError("data request has no id")
+    try:
+        request_id = event_ref(request.get("id") if isinstance(request, dict) else None, limit=64)
+    except ValueError as error:
+        raise PermanentError("data request has no usable id") from error
     customer_gid = _customer_gid(ctx)
     compliance.record_data_request(
         session=ctx.session,
         shop=ctx.shop,
         request_id=str(request_id),
         customer_gid=customer_gid,
-        order_ids=ctx.payload.get("orders_requested") or [],
+        order_ids=_listed(ctx.payload.get("orders_requested")),
         now=ctx.now,
     )
     ctx.delivery.customer_ref = customer_gid
@@ -224,7 +230,7 @@ def customer_redacted(ctx: DeliveryContext) -> None:
         session=ctx.session,
         shop=ctx.shop,
         customer_gid=customer_gid,
-        order_ids=ctx.payload.get("orders_to_redact") or [],
+        order_ids=_listed(ctx.payload.get("orders_to_redact")),
         now=ctx.now,
     )
     # The request itself names the customer (email, phone): it goes too.

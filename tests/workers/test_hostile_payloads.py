@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from service.models import Delivery, Shop
 from tests.conftest import process_delivery_now, record_delivery_now, state
@@ -120,3 +121,47 @@ def test_the_unmutated_samples_are_processed(app: Flask, shop: Shop) -> None:
         )
 
     assert outcomes == dict.fromkeys(SAMPLES, "done")
+
+
+def test_nul_characters_in_a_payload_are_dropped_not_a_database_error(
+    app: Flask, shop: Shop
+) -> None:
+    # found by the property above on PostgreSQL, whose text and JSONB refuse U+0000
+    payloads = [
+        {"id": 1, "order_id": 820982911946154508, "type": "charge\x00back"},
+        {"id": "a\x00b", "order_id": 820982911946154508},
+        {"id": 3, "order_id": 820982911946154508, "reason": "fraud\x00ulent"},
+    ]
+
+    statuses = [
+        process_delivery_now(app, record_delivery_now(app, topic="disputes/create", payload=p))
+        for p in payloads
+    ]
+
+    assert statuses == ["done", "done", "done"]
+
+
+def test_compliance_requests_with_odd_shapes_are_handled(app: Flask, shop: Shop) -> None:
+    # found by the property above: ids that are not ids, order lists that are not lists
+    request = fixture_json("shopify/customers_data_request.json")
+    redact = fixture_json("shopify/customers_redact.json")
+    cases = [
+        ("customers/data_request", {**request, "orders_requested": 5}),
+        ("customers/data_request", {**request, "data_request": {"id": [1, {"a": 2}]}}),
+        ("customers/redact", {**redact, "orders_to_redact": "12,13"}),
+        ("disputes/create", {"id": {"nested": [1, 2, 3]}, "order_id": 820982911946154508}),
+        ("refunds/create", {**fixture_json("shopify/refunds_create.json"), "transactions": 7}),
+    ]
+
+    outcomes = [
+        process_delivery_now(app, record_delivery_now(app, topic=topic, payload=payload))
+        for topic, payload in cases
+    ]
+
+    assert outcomes == ["done", "failed", "done", "failed", "done"]
+    with state(app).sessions() as session:
+        errors = [d.last_error for d in session.scalars(select(Delivery).order_by(Delivery.id))]
+    assert errors[1] is not None
+    assert "no usable id" in errors[1]
+    assert errors[3] is not None
+    assert "no usable id" in errors[3]
