@@ -211,6 +211,9 @@ def attend_incident(
     sentences = [
         s for signal in incident.signals for s in (signal.detail or {}).get("sentences", [])
     ]
+    # Reading those began a transaction: end it before the best-effort calls to Shopify (on
+    # SQLite an open transaction holds the write lock, and intake would wait behind it).
+    session.commit()
 
     # 2. Best effort from here: stale tags removed, read back for drift, metafields, Flow. A
     #    short-fused client: an unwell Shopify must not hold the floor's next incident back.
