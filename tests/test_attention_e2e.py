@@ -317,6 +317,7 @@ def test_the_floor_lands_when_everything_but_tag_writes_fails(pipeline: Pipeline
     assert tags.count(ATTENTION) == 1
 
 
+@pytest.mark.reliability
 def test_a_429_storm_delays_the_tag_but_does_not_lose_it(pipeline: Pipeline) -> None:
     order = pipeline.order(pipeline.customer())
     pipeline.dev.admin.set_faults(storm_seconds=3)
@@ -402,6 +403,7 @@ def test_an_overdue_incident_escalates_and_notifies(pipeline: Pipeline) -> None:
     assert signature == "sha256=" + hmac.new(b"hook-secret", raw, hashlib.sha256).hexdigest()
 
 
+@pytest.mark.reliability
 def test_a_duplicated_and_reordered_stream_tags_once(pipeline: Pipeline) -> None:
     order = pipeline.order(pipeline.customer())
     newer = order_payload_with(pipeline.dev.store, order, cancel_reason="customer")
