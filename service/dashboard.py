@@ -49,7 +49,7 @@ from service.logs import get_logger
 from service.models import Shop, utcnow
 from service.policy import PRIORITIES
 from service.shops import find_shop
-from service.state import clout_state
+from service.state import Clout, clout_state
 
 log = get_logger(__name__)
 blueprint = Blueprint(
@@ -115,9 +115,10 @@ def _choices() -> dict[str, Any]:
 # --- who is asking --------------------------------------------------------------------------
 
 
-def _session_token_viewer() -> Viewer:
-    state = clout_state()
-    result = verify_app_home_req(
+def _app_home_check(state: Clout) -> Any:
+    """Shopify's own check of an App Home request: the page load (id_token in the query) or
+    the page's fetches (a Bearer session token)."""
+    return verify_app_home_req(
         {
             "method": request.method,
             "url": request.url,
@@ -127,6 +128,11 @@ def _session_token_viewer() -> Viewer:
         app_config(state),
         PATCH_ID_TOKEN_PATH,
     )
+
+
+def _session_token_viewer() -> Viewer:
+    state = clout_state()
+    result = _app_home_check(state)
     if not result.ok or not result.shop:
         log.info("session_token_refused", code=result.log.code)
         raise Refused(401, "unauthorized", dict(result.response.headers))
@@ -204,11 +210,7 @@ def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
     """The app's home inside the Shopify admin. The first visit also installs the shop (token
     exchange for an offline token)."""
     state = clout_state()
-    result = verify_app_home_req(
-        {"method": "GET", "url": request.url, "headers": dict(request.headers), "body": ""},
-        app_config(state),
-        PATCH_ID_TOKEN_PATH,
-    )
+    result = _app_home_check(state)
     if not result.ok or not result.shop:
         log.info("session_token_refused", code=result.log.code)
         answer = result.response

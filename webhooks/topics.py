@@ -73,8 +73,12 @@ def _order_for(ctx: DeliveryContext, value: object) -> Order:
 
 
 def _order_from_shopify(ctx: DeliveryContext, gid: str) -> Order | None:
-    if ctx.shopify is None:
-        return None
+    session = ctx.session
+    if ctx.shopify is None or session.new or session.dirty or session.deleted:
+        return None  # nothing to end safely: keep the handler's writes in one transaction
+    # Only reads so far: end that transaction before talking to Shopify, so no database lock
+    # is held across a network call (on SQLite it would be the write lock).
+    session.commit()
     try:
         node = dataclasses.replace(ctx.shopify(), max_attempts=1, max_wait=2.0).order(gid)
     except (TransientError, PermanentError) as error:
