@@ -30,11 +30,12 @@ from service.db import session_scope
 from service.errors import PermanentError, TransientError
 from service.logs import get_logger
 from service.models import Shop, utcnow
+from service.shopify.scopes import APP_SCOPES
 from service.shops import find_shop, is_shop_domain
 
 log = get_logger(__name__)
 
-SCOPES = "read_orders,write_orders,read_customers,write_customers,read_returns,read_fulfillments"
+SCOPES = ",".join(APP_SCOPES)
 REFRESH_MARGIN = timedelta(minutes=5)
 
 

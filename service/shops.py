@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from service.config import Settings
 from service.crypto import TokenVault
 from service.models import ReviewSecret, Shop
+from service.shopify.scopes import APP_SCOPES
 from service.shopify_admin import (
     ShopifyAdmin,
     ShopifyRefused,
@@ -152,7 +153,7 @@ def check_token(*, settings: Settings, domain: str, access_token: str, http: htt
         raise ShopCheckFailed(
             f"Shopify refused this token for {domain}. Use the Admin API access token "
             "(it starts with shpat_) of the custom app installed on that store, with the "
-            "read_orders, write_orders, read_customers and write_customers scopes."
+            f"scopes {', '.join(APP_SCOPES)}."
         ) from None
     except ShopifyUnavailable:
         raise ShopCheckFailed(
