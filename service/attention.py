@@ -349,19 +349,10 @@ def _send_flow_trigger(
     if order is not None and _shopify_gid(order.shopify_id):
         payload["order_id"] = order.shopify_id
     try:
-        data = client.execute(
-            """mutation trigger($handle: String!, $payload: JSON!) {
-              flowTriggerReceive(handle: $handle, payload: $payload) {
-                userErrors { field message }
-              }
-            }""",
-            {"handle": FLOW_TRIGGER_HANDLE, "payload": payload},
-            cost=10,
-        )
+        errors = client.send_flow_trigger(FLOW_TRIGGER_HANDLE, payload)
     except (ShopifyUnavailable, ShopifyRefused) as error:
         log.info("flow_trigger_not_sent", incident_id=incident.id, error=type(error).__name__)
         return
-    errors = (data.get("flowTriggerReceive") or {}).get("userErrors") or []
     if errors:
         log.info("flow_trigger_refused", incident_id=incident.id, errors=len(errors))
         return

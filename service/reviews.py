@@ -222,22 +222,15 @@ def _customer_from_shopify(
     try:
         # Optional enrichment: a short try, so an unwell Shopify delays the signal by seconds.
         admin = dataclasses.replace(shopify(), max_attempts=2, max_wait=5.0)
-        found = admin.execute(
-            "query find($q: String!) { customers(first: 1, query: $q) {"
-            " nodes { id email firstName lastName createdAt updatedAt } } }",
-            {"q": f"email:{email}"},
-            cost=4,
-        )
-        nodes = found["customers"]["nodes"]
-        if not nodes:
+        node = admin.customer_by_email(email)
+        if node is None:
             return None
-        node = nodes[0]
         customer = upsert_customer(
             session=session,
             shop=shop,
             payload={
                 "id": node["id"],
-                "email": node.get("email"),
+                "email": (node.get("defaultEmailAddress") or {}).get("emailAddress"),
                 "first_name": node.get("firstName"),
                 "last_name": node.get("lastName"),
                 "created_at": node.get("createdAt"),
@@ -245,7 +238,7 @@ def _customer_from_shopify(
             authoritative=False,
         )
         session.flush()
-        for order in admin.customer_orders(node["id"], first=10):
+        for order in admin.customer_recent_orders(node["id"]):
             upsert_order_from_admin(session=session, shop=shop, node=order, customer=customer)
     except (TransientError, PermanentError, KeyError, TypeError):
         return None

@@ -21,6 +21,8 @@ import httpx
 
 from service.errors import PermanentError, TransientError
 from service.logs import get_logger
+from service.shopify import documents
+from service.shopify.documents import AdminDocument
 from service.shopify_budget import CostBudget
 
 log = get_logger(__name__)
@@ -92,10 +94,11 @@ class ShopifyAdmin:
             waited += wait
 
     def execute(  # noqa: PLR0915 - one loop that reads as Shopify's rate-limit rules
-        self, query: str, variables: Mapping[str, Any] | None = None, *, cost: float = 10
+        self, document: AdminDocument, variables: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Run one query or mutation and return its `data`; `cost` is the requested cost
-        Clout expects (Shopify's rules), used to pace against the shared budget."""
+        """Run one of Clout's documents and return its `data`, pacing on the document's
+        requested cost against the shop's shared budget."""
+        cost = float(document.cost)
         failures = 0  # errors (5xx, unreachable): bounded by max_attempts
         throttled_for = 0.0  # flow control (THROTTLED, 429): bounded by max_wait
         last_wait = 1.0
@@ -128,7 +131,11 @@ class ShopifyAdmin:
             try:
                 response = self.http.post(
                     self.endpoint,
-                    json={"query": query, "variables": dict(variables or {})},
+                    json={
+                        "query": document.text,
+                        "operationName": document.name,
+                        "variables": dict(variables or {}),
+                    },
                     headers={"X-Shopify-Access-Token": self.access_token},
                 )
             except httpx.TransportError as error:
@@ -180,32 +187,24 @@ class ShopifyAdmin:
     # --- operations --------------------------------------------------------------------------
 
     def shop_info(self) -> dict[str, Any]:
-        data = self.execute("query { shop { name myshopifyDomain currencyCode } }", cost=1)
-        shop: dict[str, Any] = data["shop"]
+        shop: dict[str, Any] = self.execute(documents.SHOP_INFO)["shop"]
         return shop
 
     def add_tags(self, gid: str, tags: Sequence[str]) -> list[str]:
         """`tagsAdd`: adds without touching anyone else's tags. Returns the tags now on it."""
-        return self._change_tags("tagsAdd", gid, tags)
+        return self._change_tags(documents.TAGS_ADD, "tagsAdd", gid, tags)
 
     def remove_tags(self, gid: str, tags: Sequence[str]) -> list[str]:
-        return self._change_tags("tagsRemove", gid, tags)
+        return self._change_tags(documents.TAGS_REMOVE, "tagsRemove", gid, tags)
 
-    def _change_tags(self, mutation: str, gid: str, tags: Sequence[str]) -> list[str]:
+    def _change_tags(
+        self, document: AdminDocument, mutation: str, gid: str, tags: Sequence[str]
+    ) -> list[str]:
         if gid.startswith("gid://shopify/Order/"):
             too_long = [t for t in tags if len(t) > ORDER_TAG_MAX]
             if too_long:
                 raise ShopifyRefused(f"order tags longer than {ORDER_TAG_MAX} characters")
-        data = self.execute(
-            f"""mutation change($id: ID!, $tags: [String!]!) {{
-              {mutation}(id: $id, tags: $tags) {{
-                node {{ ... on Order {{ tags }} ... on Customer {{ tags }} }}
-                userErrors {{ field message }}
-              }}
-            }}""",
-            {"id": gid, "tags": list(tags)},
-            cost=10,
-        )
+        data = self.execute(document, {"id": gid, "tags": list(tags)})
         payload = data.get(mutation) or {}
         if payload.get("userErrors"):
             raise ShopifyUserErrors(mutation, payload["userErrors"])
@@ -214,22 +213,13 @@ class ShopifyAdmin:
 
     def tags_of(self, gid: str) -> list[str]:
         """Read back the tags on an order or a customer (empty if it no longer exists)."""
-        data = self.execute(
-            "query tags($id: ID!) { node(id: $id) {"
-            " ... on Order { tags } ... on Customer { tags } } }",
-            {"id": gid},
-            cost=1,
-        )
+        data = self.execute(documents.TAGS_OF, {"id": gid})
         return list((data.get("node") or {}).get("tags") or [])
 
     def set_metafields(self, owner_gid: str, fields: Mapping[str, tuple[str, str]]) -> None:
         """`metafieldsSet` in the `clout` namespace: {key: (type, value)}."""
         data = self.execute(
-            """mutation set($metafields: [MetafieldsSetInput!]!) {
-              metafieldsSet(metafields: $metafields) {
-                metafields { key } userErrors { field message code }
-              }
-            }""",
+            documents.METAFIELDS_SET,
             {
                 "metafields": [
                     {
@@ -242,7 +232,6 @@ class ShopifyAdmin:
                     for key, (kind, value) in fields.items()
                 ]
             },
-            cost=10,
         )
         payload = data.get("metafieldsSet") or {}
         if payload.get("userErrors"):
@@ -250,55 +239,35 @@ class ShopifyAdmin:
 
     def customer(self, gid: str) -> dict[str, Any] | None:
         """A customer with the statistics Shopify keeps (orders, spend, RFM group, tiers)."""
-        data = self.execute(
-            """query customer($id: ID!) { customer(id: $id) {
-                id email firstName lastName createdAt updatedAt tags numberOfOrders
-                amountSpent { amount currencyCode }
-                statistics { predictedSpendTier rfmGroup }
-                defaultAddress { address1 city zip countryCodeV2 }
-                addressesV2(first: 5) { nodes { address1 city zip countryCodeV2 } }
-            } }""",
-            {"id": gid},
-            cost=8,
+        customer: dict[str, Any] | None = self.execute(documents.CUSTOMER, {"id": gid}).get(
+            "customer"
         )
-        customer: dict[str, Any] | None = data.get("customer")
         return customer
 
-    def customer_orders(self, gid: str, *, first: int = 25) -> list[dict[str, Any]]:
-        """A customer's orders, newest first, with what influence and unhappiness depend on."""
-        data = self.execute(
-            f"""query orders($id: ID!) {{ customer(id: $id) {{
-                orders(first: {first}, reverse: true) {{ nodes {{ {ORDER_FIELDS} }} }}
-            }} }}""",
-            {"id": gid},
-            cost=2 + first * 22,
-        )
+    def customer_by_email(self, email: str) -> dict[str, Any] | None:
+        found = self.execute(documents.CUSTOMER_BY_EMAIL, {"query": f"email:{email}"})
+        nodes = ((found.get("customers") or {}).get("nodes")) or []
+        return dict(nodes[0]) if nodes else None
+
+    def customer_recent_orders(self, gid: str) -> list[dict[str, Any]]:
+        """A customer's ten latest orders, newest first, with what influence and unhappiness
+        depend on."""
+        data = self.execute(documents.CUSTOMER_RECENT_ORDERS, {"id": gid})
         customer = data.get("customer") or {}
         return list((customer.get("orders") or {}).get("nodes") or [])
 
     def order(self, gid: str) -> dict[str, Any] | None:
-        data = self.execute(
-            f"query order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}", {"id": gid}, cost=12
-        )
-        order: dict[str, Any] | None = data.get("order")
+        order: dict[str, Any] | None = self.execute(documents.ORDER, {"id": gid}).get("order")
         return order
 
-    def orders_updated_since(
-        self, since: datetime, *, page_size: int = 25
-    ) -> Iterator[dict[str, Any]]:
+    def orders_updated_since(self, since: datetime) -> Iterator[dict[str, Any]]:
         """Every order updated after `since`, oldest change first (for reconciliation)."""
         after: str | None = None
         stamp = since.isoformat().replace("+00:00", "Z")
         while True:
             data = self.execute(
-                f"""query since($query: String!, $after: String) {{
-                  orders(first: {page_size}, after: $after, query: $query, sortKey: "UPDATED_AT") {{
-                    pageInfo {{ hasNextPage endCursor }}
-                    nodes {{ {ORDER_FIELDS} }}
-                  }}
-                }}""",
+                documents.ORDERS_UPDATED_SINCE,
                 {"query": f"updated_at:>'{stamp}'", "after": after},
-                cost=2 + page_size * 22,
             )
             page = data["orders"]
             yield from page["nodes"]
@@ -306,18 +275,13 @@ class ShopifyAdmin:
                 return
             after = page["pageInfo"]["endCursor"]
 
-
-ORDER_FIELDS = """
-  id name email createdAt updatedAt cancelledAt cancelReason
-  displayFinancialStatus displayFulfillmentStatus tags note
-  customAttributes { key value } discountCodes
-  shippingAddress { firstName lastName address1 city zip countryCodeV2 }
-  customer { id firstName lastName email }
-  totalPriceSet { shopMoney { amount currencyCode } }
-  refunds(first: 10) { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }
-  fulfillments(first: 5) { id createdAt status displayStatus deliveredAt }
-  lineItems(first: 5) { nodes { product { id } } }
-"""
+    def send_flow_trigger(self, handle: str, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """`flowTriggerReceive`: starts the merchant's Flow workflows; returns Shopify's
+        userErrors (empty when Flow took it)."""
+        data = self.execute(
+            documents.FLOW_TRIGGER_RECEIVE, {"handle": handle, "payload": dict(payload)}
+        )
+        return list((data.get("flowTriggerReceive") or {}).get("userErrors") or [])
 
 
 def _retry_after(response: httpx.Response, *, default: float) -> float:

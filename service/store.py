@@ -231,7 +231,7 @@ def customer_ref_of_order(payload: dict[str, Any]) -> str | None:
 def upsert_order_from_admin(
     *, session: Session, shop: Shop, node: dict[str, Any], customer: Customer | None
 ) -> Order:
-    """An order as the Admin GraphQL API returns it (ORDER_FIELDS), for linking and
+    """An order as the Admin GraphQL API returns it (`documents.ORDER_FIELDS`), for linking and
     reconciliation: the same row a webhook would have made."""
     address = node.get("shippingAddress") or None
     money = ((node.get("totalPriceSet") or {}).get("shopMoney")) or {}
@@ -293,7 +293,7 @@ def upsert_order_from_admin(
                 "id": known["id"],
                 "first_name": known.get("firstName"),
                 "last_name": known.get("lastName"),
-                "email": known.get("email"),
+                "email": (known.get("defaultEmailAddress") or {}).get("emailAddress"),
             },
             authoritative=False,
         )

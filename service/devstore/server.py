@@ -20,20 +20,20 @@ from typing import Any
 
 import jwt
 from flask import Flask, Response, request
-from graphql import (
-    FragmentDefinitionNode,
-    GraphQLError,
-    OperationDefinitionNode,
-    execute_sync,
-    parse,
-    validate,
-)
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql.utilities import get_operation_ast
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from service.config import DEFAULT_API_VERSION
 from service.devstore import schema as devschema
 from service.devstore.store import DevStore
-
-MAX_QUERY_COST = 1000
+from service.shopify.admin_schema import (
+    MAX_QUERY_COST,
+    SchemaNotVendored,
+    requested_cost,
+    shopify_errors,
+)
+from service.shopify.scopes import APP_SCOPES
 
 
 @dataclass
@@ -65,6 +65,11 @@ class LeakyBucket:
                 return False
             self.available -= cost
             return True
+
+    def refund(self, points: float) -> None:
+        with self.lock:
+            self._refill()
+            self.available = min(self.plan.maximum, self.available + points)
 
     def status(self) -> dict[str, float]:
         with self.lock:
@@ -118,7 +123,6 @@ class DevAdmin:
         self.bucket = LeakyBucket(plan or Plan())
         self.faults = faults or Faults()
         self.stats = Stats()
-        self.schema = devschema.build(store)
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
 
@@ -135,7 +139,9 @@ class DevAdmin:
         with self.lock:
             setattr(self.stats, name, getattr(self.stats, name) + amount)
 
-    def handle(self, token: str | None, body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(
+        self, token: str | None, body: bytes, version: str = DEFAULT_API_VERSION
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         self._count("calls")
         if self.faults.latency:
             time.sleep(self.faults.latency)
@@ -164,20 +170,26 @@ class DevAdmin:
             payload = json.loads(body)
             query = payload["query"]
             variables = payload.get("variables") or {}
+            operation_name = payload.get("operationName")
             document = parse(query)
         except (ValueError, KeyError, TypeError, GraphQLError):
             return 400, {"errors": {"query": "Required parameter missing or invalid"}}, {}
-        problems = validate(self.schema, document)
+        if not isinstance(variables, dict):
+            return 400, {"errors": {"variables": "must be an object"}}, {}
+        try:
+            schema = devschema.schema_for(version)
+        except SchemaNotVendored:
+            return 404, {"errors": "Not Found"}, {}
+        problems = shopify_errors(schema, document)
         if problems:
-            return 200, {"errors": [p.formatted for p in problems]}, {}
-        operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+            return 200, {"errors": problems}, {}
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return 200, {"errors": [{"message": "An operation name is required"}]}, {}
         if self.faults.only_tags and not _tags_only(operation):
             self._count("server_errors")
             return 500, {"errors": "Internal Server Error"}, {}
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        cost = devschema.requested_cost(self.schema, operation, variables, fragments)
+        cost = requested_cost(schema, document, variables, operation_name)
         if cost > MAX_QUERY_COST:
             return (
                 200,
@@ -223,7 +235,21 @@ class DevAdmin:
                 },
                 {},
             )
-        result = execute_sync(self.schema, document, variable_values=variables)
+        result = devschema.execute(self.store, schema, document, variables, operation_name)
+        if result.data is None and result.errors and all(not e.path for e in result.errors):
+            # Variables Shopify could not coerce (a string where an enum belongs, a missing
+            # required value): refused before anything runs, and nothing is charged.
+            self.bucket.refund(cost)
+            return (
+                200,
+                {
+                    "errors": [
+                        {**e.formatted, "extensions": {"code": "INVALID_VARIABLE"}}
+                        for e in result.errors
+                    ]
+                },
+                {},
+            )
         self._count("succeeded")
         self._count("points_spent", cost)
         if operation.operation.value == "mutation":
@@ -280,7 +306,7 @@ class DevAdmin:
             self.store.refresh_tokens.add(refresh)
         return 200, {
             "access_token": access,
-            "scope": "read_orders,write_orders,read_customers,write_customers",
+            "scope": ",".join(APP_SCOPES),
             "expires_in": 3600,
             "refresh_token": refresh,
             "refresh_token_expires_in": 7_776_000,
@@ -301,7 +327,7 @@ class DevAdmin:
         @app.post("/admin/api/<version>/graphql.json")
         def graphql(version: str) -> Response:
             status, body, headers = self.handle(
-                request.headers.get("X-Shopify-Access-Token"), request.get_data()
+                request.headers.get("X-Shopify-Access-Token"), request.get_data(), version
             )
             return Response(
                 json.dumps(body), status=status, headers=headers, mimetype="application/json"

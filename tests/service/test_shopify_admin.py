@@ -16,6 +16,7 @@ import redis
 from service.devstore.seed import seed_store
 from service.devstore.server import DevAdmin, Plan, serving
 from service.devstore.store import DevStore, Order
+from service.shopify.documents import AdminDocument
 from service.shopify_admin import (
     ShopifyAdmin,
     ShopifyRefused,
@@ -111,7 +112,7 @@ def test_customer_with_statistics_and_orders(devstore: RunningDevStore, budget: 
     gid = f"gid://shopify/Customer/{order.customer_id}"
 
     customer = client.customer(gid)
-    orders = client.customer_orders(gid)
+    orders = client.customer_recent_orders(gid)
 
     assert customer is not None
     assert customer["numberOfOrders"] == "1"  # UnsignedInt64 arrives as a string
@@ -226,7 +227,9 @@ def test_a_query_shopify_rejects_is_not_retried(
     devstore: RunningDevStore, budget: CostBudget
 ) -> None:
     with pytest.raises(ShopifyRefused, match="GraphQL errors"):
-        client_for(devstore, budget).execute("query { shop { noSuchField } }")
+        client_for(devstore, budget).execute(
+            AdminDocument("query Broken { shop { noSuchField } }", cost=1)
+        )
     assert devstore.admin.stats.calls == 1
 
 
@@ -237,7 +240,7 @@ def test_orders_updated_since_pages_through_every_change(
     since = datetime.now(UTC) - timedelta(days=60)
     expected = {o.gid for o in devstore.store.orders.values() if o.updated_at > since}
 
-    seen = [o["id"] for o in client_for(devstore, budget).orders_updated_since(since, page_size=25)]
+    seen = [o["id"] for o in client_for(devstore, budget).orders_updated_since(since)]
 
     assert len(seen) == len(set(seen))
     assert set(seen) == expected

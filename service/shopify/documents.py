@@ -1,0 +1,147 @@
+"""Every GraphQL document Clout sends to Shopify's Admin API, in one place.
+
+Each is a constant with the cost Shopify requests for it (the shared budget paces on that
+figure). Keeping them here, never built from strings at the call site, is what lets the
+contract tests hold every one of them to Shopify's real schema of the targeted version
+(`admin_schema`): fields and enums that exist, no deprecated field without a dated exception,
+the cost by Shopify's rules and under its single-query limit, and the access scopes the app
+asks for in `shopify.app.toml`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_OPERATION = re.compile(r"^\s*(query|mutation)\s+(\w+)")
+
+
+@dataclass(frozen=True)
+class AdminDocument:
+    text: str
+    cost: int  # Shopify's requested cost for it (checked by tests against the real schema)
+    # Variables the cost is figured with, for a document whose cost depends on them (Shopify
+    # prices metafieldsSet by the owners it writes to).
+    priced_with: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if _OPERATION.match(self.text) is None:
+            raise ValueError("an Admin document is one named query or mutation")
+
+    @property
+    def name(self) -> str:
+        """The operation's name, sent as `operationName` and seen in Shopify's logs."""
+        match = _OPERATION.match(self.text)
+        return match.group(2) if match else ""
+
+
+# What profiles, unhappiness rules and linking read of an order (webhook payloads carry the
+# same facts in REST shape; `store.upsert_order_from_admin` maps one onto the other).
+ORDER_FIELDS = """
+fragment OrderFields on Order {
+  id name email createdAt updatedAt cancelledAt cancelReason
+  displayFinancialStatus displayFulfillmentStatus tags note
+  customAttributes { key value } discountCodes
+  shippingAddress { firstName lastName address1 city zip countryCodeV2 }
+  customer { id firstName lastName defaultEmailAddress { emailAddress } }
+  totalPriceSet { shopMoney { amount currencyCode } }
+  refunds(first: 5) { id createdAt note totalRefundedSet { shopMoney { amount currencyCode } } }
+  fulfillments(first: 5) { id createdAt status displayStatus deliveredAt }
+  lineItems(first: 5) { nodes { product { id } } }
+}
+"""
+
+SHOP_INFO = AdminDocument(
+    "query ShopInfo { shop { name myshopifyDomain currencyCode } }",
+    cost=1,
+)
+
+TAGS_ADD = AdminDocument(
+    """mutation TagsAdd($id: ID!, $tags: [String!]!) {
+      tagsAdd(id: $id, tags: $tags) {
+        node { ... on Order { tags } ... on Customer { tags } }
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
+TAGS_REMOVE = AdminDocument(
+    """mutation TagsRemove($id: ID!, $tags: [String!]!) {
+      tagsRemove(id: $id, tags: $tags) {
+        node { ... on Order { tags } ... on Customer { tags } }
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
+TAGS_OF = AdminDocument(
+    "query TagsOf($id: ID!) { node(id: $id) { ... on Order { tags } ... on Customer { tags } } }",
+    cost=1,
+)
+
+METAFIELDS_SET = AdminDocument(
+    """mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {
+      metafieldsSet(metafields: $metafields) {
+        metafields { key }
+        userErrors { field message code }
+      }
+    }""",
+    cost=11,  # 10, and 1 for the one customer Clout writes to (Order owners would weigh 10)
+    priced_with={"metafields": [{"ownerId": "gid://shopify/Customer/1", "key": "k", "value": "v"}]},
+)
+
+CUSTOMER = AdminDocument(
+    """query Customer($id: ID!) { customer(id: $id) {
+      id firstName lastName createdAt updatedAt tags numberOfOrders
+      defaultEmailAddress { emailAddress }
+      amountSpent { amount currencyCode }
+      statistics { predictedSpendTier rfmGroup }
+      defaultAddress { address1 city zip countryCodeV2 }
+      addressesV2(first: 5) { nodes { address1 city zip countryCodeV2 } }
+    } }""",
+    cost=12,
+)
+
+CUSTOMER_BY_EMAIL = AdminDocument(
+    """query CustomerByEmail($query: String!) {
+      customers(first: 1, query: $query) {
+        nodes { id firstName lastName createdAt updatedAt defaultEmailAddress { emailAddress } }
+      }
+    }""",
+    cost=4,
+)
+
+CUSTOMER_RECENT_ORDERS = AdminDocument(
+    """query CustomerRecentOrders($id: ID!) { customer(id: $id) {
+      orders(first: 10, reverse: true) { nodes { ...OrderFields } }
+    } }"""
+    + ORDER_FIELDS,
+    cost=393,
+)
+
+ORDER = AdminDocument(
+    "query Order($id: ID!) { order(id: $id) { ...OrderFields } }" + ORDER_FIELDS,
+    cost=39,
+)
+
+ORDERS_UPDATED_SINCE = AdminDocument(
+    """query OrdersUpdatedSince($query: String!, $after: String) {
+      orders(first: 20, after: $after, query: $query, sortKey: UPDATED_AT) {
+        pageInfo { hasNextPage endCursor }
+        nodes { ...OrderFields }
+      }
+    }"""
+    + ORDER_FIELDS,
+    cost=782,
+)
+
+FLOW_TRIGGER_RECEIVE = AdminDocument(
+    """mutation FlowTriggerReceive($handle: String!, $payload: JSON!) {
+      flowTriggerReceive(handle: $handle, payload: $payload) { userErrors { field message } }
+    }""",
+    cost=10,
+)
