@@ -203,19 +203,39 @@ def record_refund(*, session: Session, shop: Shop, payload: dict[str, Any]) -> R
         session.add(Order(shop_id=shop.id, shopify_id=order_gid))
     refund.note = _text(payload.get("note"))
     refund.shopify_created_at = parse_time(payload.get("created_at"))
-    amount = Decimal(0)
-    currency = None
     line_items = _list(payload.get("refund_line_items"))
-    for item in line_items:
-        if isinstance(item, dict):
-            amount += _money(item.get("subtotal")) or Decimal(0)
+    # `refunds/create` fires "independently of the movement of money" (Shopify): a refund of
+    # line items may move less than their subtotal, or nothing (a restock). What the customer
+    # got back is the sum of the refund's successful refund transactions.
+    moved = Decimal(0)
+    currency = None
     for transaction in _list(payload.get("transactions")):
-        if isinstance(transaction, dict) and transaction.get("kind") == "refund":
+        if (
+            isinstance(transaction, dict)
+            and transaction.get("kind") == "refund"
+            and transaction.get("status") == "success"
+        ):
+            moved += _money(transaction.get("amount")) or Decimal(0)
             currency = currency or _text(transaction.get("currency"), 8)
-    refund.amount = amount
-    refund.currency = currency
+    refund.amount = moved
+    refund.currency = (
+        currency or (order.currency if order else None) or _refund_currency(line_items)
+    )
     refund.line_item_count = len(line_items)
     return refund
+
+
+def _refund_currency(line_items: list[Any]) -> str | None:
+    """Shopify's sample sends transactions with `currency: null`; the shop's currency is on
+    the refunded line items' money sets."""
+    for item in line_items:
+        money = item.get("subtotal_set") if isinstance(item, dict) else None
+        shop_money = money.get("shop_money") if isinstance(money, dict) else None
+        if isinstance(shop_money, dict):
+            found = _text(shop_money.get("currency_code"), 8)
+            if found:
+                return found
+    return None
 
 
 def customer_ref_of_order(payload: dict[str, Any]) -> str | None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from service import text
@@ -83,21 +83,42 @@ def _raise(session: Session, shop: Shop, order: Order, now: datetime, **fields: 
 
 def refund_signal(
     *, session: Session, shop: Shop, order: Order, refund: Refund, now: datetime
-) -> Raised:
+) -> Raised | None:
+    """A refund that gave the customer money back, sized by what actually moved: in full once
+    the order's refunds add up to its total, otherwise partial. A refund that moved nothing (a
+    restock, a zero refund) is no sign of unhappiness by itself, only through its note."""
+    moved = refund.amount or Decimal(0)
+    currency = refund.currency or order.currency or ""
+    verdict = text.analyse(refund.note) if refund.note else None
+    complaint = verdict is not None and verdict.complaint
+    if moved <= 0 and not complaint:
+        return None
+    refunded_so_far = session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.shop_id == shop.id, Refund.order_shopify_id == order.shopify_id
+        )
+    ) or Decimal(0)
     full = (
-        order.total_price is not None
-        and refund.amount is not None
-        and refund.amount >= order.total_price - Decimal("0.01")
+        moved > 0
+        and order.total_price is not None
+        and order.total_price > 0
+        and Decimal(refunded_so_far) >= order.total_price - Decimal("0.01")
     )
-    sentences = [
-        "was refunded in full"
-        if full
-        else f"was refunded {refund.amount or 0} {refund.currency or ''}".strip()
-    ]
+    if moved <= 0:
+        reason, sentence = "refund_note", "had a refund recorded with no money back"
+    elif full:
+        reason, sentence = (
+            "refund_full",
+            f"was refunded in full ({_amount(order.total_price, currency)})",
+        )
+    else:
+        reason = "refund_partial"
+        of_total = f" of {_amount(order.total_price, currency)}" if order.total_price else ""
+        sentence = f"was refunded {_amount(moved, currency)}{of_total}"
     severity = "high" if full else "normal"
+    sentences = [sentence]
     reasons: list[str] = []
-    if refund.note:
-        verdict = text.analyse(refund.note)
+    if verdict is not None:
         reasons = verdict.reasons
         if verdict.complaint:
             sentences += verdict.sentences
@@ -109,16 +130,20 @@ def refund_signal(
         order,
         now,
         kind="refund",
-        reason="refund_full" if full else "refund_partial",
+        reason=reason,
         severity=severity,
         sentences=sentences,
         source="shopify",
         source_ref=refund.shopify_id,
         occurred_at=refund.shopify_created_at or now,
-        extra={"reasons": reasons},
+        extra={"reasons": reasons, "amount": str(moved), "currency": currency or None},
         # Partial until the order's total is known; one refund stays one signal.
         revisable=True,
     )
+
+
+def _amount(value: Decimal | None, currency: str) -> str:
+    return f"{value or 0:.2f} {currency}".strip()
 
 
 def cancellation_signal(

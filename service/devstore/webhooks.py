@@ -127,9 +127,21 @@ def refund_payload(order: Order, index: int = -1) -> dict[str, Any]:
                 },
             }
         ],
+        # As Shopify sends them: the money that moved is in the successful refund transactions.
         "transactions": [
-            {"kind": "refund", "amount": f"{refund.amount:.2f}", "currency": order.currency}
-        ],
+            {
+                "id": refund.id + 1,
+                "order_id": order.id,
+                "kind": "refund",
+                "status": "success",
+                "gateway": "bogus",
+                "amount": f"{refund.amount:.2f}",
+                "currency": order.currency,
+                "admin_graphql_api_id": f"gid://shopify/OrderTransaction/{refund.id + 1}",
+            }
+        ]
+        if refund.amount > 0
+        else [],
     }
 
 

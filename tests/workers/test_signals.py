@@ -101,6 +101,11 @@ def an_order(
     return order
 
 
+def money_back(amount: str, *, status: str = "success") -> dict[str, Any]:
+    """A refund transaction in the shape of Shopify's refunds/create sample."""
+    return {"kind": "refund", "status": status, "amount": amount, "currency": None}
+
+
 def signals(app: Flask) -> list[Signal]:
     with state(app).sessions() as session:
         return list(session.scalars(select(Signal).order_by(Signal.id)))
@@ -187,6 +192,7 @@ def test_a_one_star_review_then_a_refund_then_a_chargeback_is_one_incident(
         note="Package never arrived",
     )
     refund["refund_line_items"] = [{"quantity": 1, "subtotal": 50.0}]
+    refund["transactions"] = [money_back("50.00")]
     shopify(client, app, "refunds/create", refund)
     shopify(
         client,
@@ -469,6 +475,7 @@ def test_a_refund_read_before_its_order_stays_one_signal_when_it_turns_out_full(
         note=None,
     )
     refund["refund_line_items"] = [{"quantity": 1, "subtotal": 50.0}]
+    refund["transactions"] = [money_back("50.00")]
     shopify(client, app, "refunds/create", refund)
     first = [s.reason for s in signals(app)]
 
