@@ -322,6 +322,50 @@ def _write_metafields(
         log.info("metafields_not_written", incident_id=incident.id, error=type(error).__name__)
 
 
+def flow_trigger_payload(
+    *,
+    incident: Incident,
+    decision: Decision,
+    customer: Customer | None,
+    order: Order | None,
+    sentences: list[str],
+) -> dict[str, Any] | None:
+    """What the "Unhappy customer detected" Flow trigger carries, in the fields and types its
+    extension declares (extensions/unhappy-customer-detected): every custom field always there,
+    text where text is declared (a score Clout does not know reads "unknown", never a made-up
+    number), and the order and customer as Flow's references (`order_id`, `customer_id`, the
+    numeric ids). None when the case has neither in Shopify: Flow has nothing to act on."""
+    customer_id = _legacy_id(customer.shopify_id, "Customer") if customer else None
+    order_id = _legacy_id(order.shopify_id, "Order") if order else None
+    if customer_id is None and order_id is None:
+        return None
+    influence = incident.influence or {}
+    payload: dict[str, Any] = {
+        "severity": incident.severity,
+        "priority": decision.priority,
+        "deadline": decision.deadline_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "influence_band": decision.band,
+        "clout_score": _score_text(influence.get("clout")),
+        "klout_score": _score_text(influence.get("klout")),
+        "reasons": "\n".join(" ".join(s.split()) for s in sentences[:10]) or incident.severity,
+    }
+    if customer_id is not None:
+        payload["customer_id"] = customer_id
+    if order_id is not None:
+        payload["order_id"] = order_id
+    return payload
+
+
+def _legacy_id(gid: str, kind: str) -> int | None:
+    prefix = f"gid://shopify/{kind}/"
+    raw = gid.removeprefix(prefix)
+    return int(raw) if gid.startswith(prefix) and raw.isdigit() else None
+
+
+def _score_text(score: object) -> str:
+    return str(round(float(score))) if isinstance(score, int | float) else "unknown"
+
+
 def _send_flow_trigger(
     *,
     client: ShopifyAdmin,
@@ -335,19 +379,11 @@ def _send_flow_trigger(
     """Shopify Flow's "Unhappy customer detected" trigger, once per incident."""
     if incident.flow_sent_at is not None:
         return
-    payload: dict[str, Any] = {
-        "severity": incident.severity,
-        "priority": decision.priority,
-        "deadline": decision.deadline_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "reasons": sentences[:10],
-        "influence_band": decision.band,
-        "clout_score": (incident.influence or {}).get("clout"),
-        "klout_score": (incident.influence or {}).get("klout"),
-    }
-    if customer is not None and customer.shopify_id.startswith("gid://shopify/Customer/"):
-        payload["customer_id"] = customer.shopify_id
-    if order is not None and _shopify_gid(order.shopify_id):
-        payload["order_id"] = order.shopify_id
+    payload = flow_trigger_payload(
+        incident=incident, decision=decision, customer=customer, order=order, sentences=sentences
+    )
+    if payload is None:
+        return
     try:
         errors = client.send_flow_trigger(FLOW_TRIGGER_HANDLE, payload)
     except (ShopifyUnavailable, ShopifyRefused) as error:
