@@ -252,3 +252,13 @@ def test_the_app_asks_for_the_scope_of_every_topic_it_subscribes() -> None:
 
     assert set(TOPIC_SCOPES) == topics
     assert {t: s for t, s in TOPIC_SCOPES.items() if s and s not in granted} == {}
+
+
+def test_every_handled_topic_has_shopifys_own_sample_as_a_fixture() -> None:
+    fixtures = ROOT / "tests" / "fixtures" / "shopify"
+    sources = (fixtures / "SOURCES.md").read_text()
+
+    for topic in shopify_topics_handled():
+        name = topic.replace("/", "_") + ".json"
+        assert (fixtures / name).exists(), f"no Shopify sample for {topic}"
+        assert f"`{name}`" in sources, f"{name}: say where it came from in SOURCES.md"

@@ -1,0 +1,208 @@
+"""Shopify's own sample payload for every topic Clout handles, signed, sent through intake and
+processed (in this process, as the worker would): what each must leave behind.
+
+The samples come from Shopify (tests/fixtures/shopify/SOURCES.md), not from Clout's emulator, so a
+field Clout assumes and Shopify does not send shows up here first."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from service.models import Customer, DataRequest, Delivery, Order, Refund, Shop, Signal
+from tests.conftest import process_delivery_now, state
+from tests.helpers import SHOP, as_body, fixture_json, shopify_headers
+
+SAMPLE_ORDER = "gid://shopify/Order/820982911946154508"
+
+
+def deliver(client: FlaskClient, app: Flask, topic: str, payload: dict[str, Any]) -> str:
+    """Send a signed delivery to intake, then process it once; its final status."""
+    body = as_body(payload)
+    answer = client.post("/webhooks/shopify", data=body, headers=shopify_headers(topic, body))
+    assert answer.status_code == 200, answer.json
+    assert answer.json["outcome"] == "accepted"
+    return process_delivery_now(app, answer.json["delivery_id"])
+
+
+def sample(topic: str) -> dict[str, Any]:
+    return fixture_json(f"shopify/{topic.replace('/', '_')}.json")
+
+
+def signals(app: Flask) -> list[Signal]:
+    with state(app).sessions() as session:
+        return list(session.scalars(select(Signal).order_by(Signal.id)))
+
+
+def sentences(signal: Signal) -> list[str]:
+    return list((signal.detail or {}).get("sentences", []))
+
+
+@pytest.mark.parametrize("topic", ["orders/create", "orders/updated", "orders/cancelled"])
+def test_shopifys_order_sample_is_a_cancellation_by_the_customer(
+    client: FlaskClient, app: Flask, shop: Shop, topic: str
+) -> None:
+    # given Shopify's sample order: cancelled by the customer (cancel_reason "customer")
+    # when it arrives on each order topic
+    assert deliver(client, app, topic, sample(topic)) == "done"
+
+    # then the order is stored with its customer, and the cancellation is one signal
+    with state(app).sessions() as session:
+        order = session.scalar(select(Order).where(Order.shopify_id == SAMPLE_ORDER))
+        assert order is not None
+        assert order.total_price == Decimal("404.95")
+        assert order.customer is not None
+        assert order.customer.shopify_id == "gid://shopify/Customer/115310627314723954"
+    [signal] = signals(app)
+    assert (signal.kind, signal.reason) == ("cancellation", "customer_cancelled")
+
+
+def test_shopifys_refund_sample_reads_what_moved_not_what_was_itemised(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given Shopify's sample order (404.95 USD)
+    deliver(client, app, "orders/create", sample("orders/create"))
+
+    # when Shopify's sample refund arrives: four line items (164.96 of subtotals) refunded,
+    # two successful refund transactions moving 75.00 and 10.00, currency null on both
+    assert deliver(client, app, "refunds/create", sample("refunds/create")) == "done"
+
+    # then the refund is what moved, in the shop's currency, and it reads as partial
+    with state(app).sessions() as session:
+        [refund] = session.scalars(select(Refund))
+        assert (refund.amount, refund.currency) == (Decimal("85.00"), "USD")
+    refund_signal = next(s for s in signals(app) if s.kind == "refund")
+    assert refund_signal.reason == "refund_partial"
+    assert sentences(refund_signal)[0] == "was refunded 85.00 USD of 404.95 USD"
+    # and its note, "Things were damaged", is read: a broken item makes the case high
+    assert "it arrived broken or stopped working" in sentences(refund_signal)
+    assert refund_signal.severity == "high"
+
+
+@pytest.mark.parametrize("topic", ["disputes/create", "disputes/update"])
+def test_shopifys_dispute_sample_is_a_chargeback_on_its_order(
+    client: FlaskClient, app: Flask, shop: Shop, topic: str
+) -> None:
+    deliver(client, app, "orders/create", sample("orders/create"))
+
+    assert deliver(client, app, topic, sample(topic)) == "done"
+
+    dispute = next(s for s in signals(app) if s.kind == "dispute")
+    assert (dispute.reason, dispute.severity) == ("chargeback", "critical")
+    assert sentences(dispute) == ["opened a chargeback with their bank (fraudulent)"]
+    with state(app).sessions() as session:
+        order = session.get(Order, dispute.order_id)
+        assert order is not None
+        assert order.shopify_id == SAMPLE_ORDER
+
+
+def test_the_dispute_update_of_the_same_dispute_adds_no_second_signal(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    deliver(client, app, "disputes/create", sample("disputes/create"))
+
+    deliver(client, app, "disputes/update", sample("disputes/update"))
+
+    assert [s.kind for s in signals(app)] == ["dispute"]
+
+
+def test_shopifys_return_request_sample_is_a_return_on_the_order_it_names(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given a return request for an order Clout has not seen (Shopify's sample names
+    # gid://shopify/Order/4783296544821 in an `order` object), with no line items listed
+    assert deliver(client, app, "returns/request", sample("returns/request")) == "done"
+
+    [signal] = signals(app)
+    assert (signal.kind, signal.reason) == ("return", "return_requested")
+    with state(app).sessions() as session:
+        order = session.get(Order, signal.order_id)
+        assert order is not None
+        assert order.shopify_id == "gid://shopify/Order/4783296544821"
+
+
+def test_shopifys_fulfillment_event_sample_in_transit_is_no_complaint(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    deliver(client, app, "orders/create", sample("orders/create"))
+    before = signals(app)
+
+    assert (
+        deliver(client, app, "fulfillment_events/create", sample("fulfillment_events/create"))
+        == "done"
+    )
+
+    # an "in_transit" event is carrier news, not unhappiness: it only dates the last update
+    assert [s.id for s in signals(app)] == [s.id for s in before]
+    with state(app).sessions() as session:
+        order = session.scalar(select(Order).where(Order.shopify_id == SAMPLE_ORDER))
+        assert order is not None
+        assert order.last_carrier_update_at is not None
+
+
+@pytest.mark.parametrize("topic", ["customers/create", "customers/update"])
+def test_shopifys_customer_sample_is_kept_as_the_customer(
+    client: FlaskClient, app: Flask, shop: Shop, topic: str
+) -> None:
+    assert deliver(client, app, topic, sample(topic)) == "done"
+
+    with state(app).sessions() as session:
+        customer = session.scalar(
+            select(Customer).where(
+                Customer.shopify_id == "gid://shopify/Customer/706405506930370084"
+            )
+        )
+        assert customer is not None
+        assert (customer.first_name, customer.email) == ("Bob", "bob@biller.com")
+    assert signals(app) == []
+
+
+def test_shopifys_app_uninstalled_sample_stops_the_shop(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    assert deliver(client, app, "app/uninstalled", sample("app/uninstalled")) == "done"
+
+    with state(app).sessions() as session:
+        stored = session.scalar(select(Shop).where(Shop.domain == SHOP))
+        assert stored is not None
+        assert stored.status == "uninstalled"
+
+
+def test_shopifys_data_request_sample_is_recorded_for_the_merchant(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    assert (
+        deliver(client, app, "customers/data_request", sample("customers/data_request")) == "done"
+    )
+
+    with state(app).sessions() as session:
+        [request] = session.scalars(select(DataRequest))
+        assert request.request_id == "9999"
+
+
+def test_shopifys_redact_samples_erase_what_they_name(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given the customer the redaction sample names (id 191167), with an order Clout stored
+    order = sample("orders/create")
+    order["customer"] = {**order["customer"], "id": 191167}
+    deliver(client, app, "orders/create", order)
+
+    # when the customer is redacted, then the shop
+    assert deliver(client, app, "customers/redact", sample("customers/redact")) == "done"
+    with state(app).sessions() as session:
+        customer = session.scalar(
+            select(Customer).where(Customer.shopify_id == "gid://shopify/Customer/191167")
+        )
+        assert customer is None or customer.redacted_at is not None
+    deliver(client, app, "shop/redact", sample("shop/redact"))
+
+    # then nothing of the shop is left
+    with state(app).sessions() as session:
+        assert session.scalars(select(Order)).all() == []
+        assert session.scalars(select(Delivery).where(Delivery.shop_domain == SHOP)).all() == []
