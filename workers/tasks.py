@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select
 from service import deliveries, shops
 from service.attention import TagSettings, attend_incident
 from service.db import session_scope
-from service.errors import TransientError
+from service.errors import PermanentError, TransientError
 from service.escalation import Notifier, escalate_overdue, late_deliveries, reconcile_shop
 from service.logs import get_logger
 from service.models import Incident, Shop, utcnow
@@ -221,6 +221,15 @@ def reconcile(self: Any) -> int:
                     )
         except TransientError as error:
             log.warning("reconcile_postponed", shop_id=shop_id, error=type(error).__name__)
+        except PermanentError as error:
+            # One shop's refusal (a revoked token, a query Shopify refuses) must not stop the
+            # others, and must be loud: reconciliation is how missed webhooks are recovered.
+            log.error(  # noqa: TRY400 - a named refusal; a traceback would add nothing
+                "reconcile_refused",
+                shop_id=shop_id,
+                error=type(error).__name__,
+                detail=str(error)[:300],
+            )
     for incident_id in touched:
         deliveries.enqueue_attention(celery=self.app, incident_id=incident_id)
     return len(touched)
