@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.text import analyse, sentiment
+from service.signals.text import analyse, sentiment
 
 DATA = Path(__file__).with_name("data")
 

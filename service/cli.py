@@ -18,10 +18,10 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import db
-from service.config import ConfigError, Settings, load_settings
-from service.crypto import generate_key, vault_for
-from service.models import Customer, DataRequest, Delivery, InfluenceProfile, Shop, utcnow
+from service.core import db
+from service.core.config import ConfigError, Settings, load_settings
+from service.core.crypto import generate_key, vault_for
+from service.core.models import Customer, DataRequest, Delivery, InfluenceProfile, Shop, utcnow
 
 
 def _settings(**overrides: object) -> Settings:
@@ -100,7 +100,7 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
     finally:
         _stop_children(children)
         if redis_server is not None:
-            from service.state import stop_embedded_redis  # noqa: PLC0415
+            from service.core.state import stop_embedded_redis  # noqa: PLC0415
 
             stop_embedded_redis(redis_server)
     if not stopping:
@@ -259,7 +259,7 @@ def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
     """Connect SHOP.myshopify.com with a custom app's Admin API access token.
 
     The token is checked with one Admin API call before it is stored (encrypted)."""
-    from service import shops  # noqa: PLC0415
+    from service.shopify import shops  # noqa: PLC0415
 
     settings = _settings()
     try:
@@ -305,7 +305,7 @@ def shops_list() -> None:
 def shops_remove(domain: str) -> None:
     """Disconnect a store and erase everything Clout holds about it."""
     from service.compliance import redact_shop  # noqa: PLC0415
-    from service.shops import find_shop  # noqa: PLC0415
+    from service.shopify.shops import find_shop  # noqa: PLC0415
 
     settings = _settings()
     with _session(settings) as session:
@@ -334,7 +334,7 @@ def agents_group() -> None:
 )
 def agents_add(email: str, domains: tuple[str, ...], password_stdin: bool) -> None:
     """Create an agent (or reset their password and shops). Asks for the password."""
-    from service.agents import MIN_PASSWORD_LENGTH, AgentError, save_agent  # noqa: PLC0415
+    from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, save_agent  # noqa: PLC0415
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -360,7 +360,7 @@ def agents_add(email: str, domains: tuple[str, ...], password_stdin: bool) -> No
 @agents_group.command("list")
 def agents_list() -> None:
     """Agents and the shops each may see."""
-    from service.models import Agent  # noqa: PLC0415
+    from service.core.models import Agent  # noqa: PLC0415
 
     settings = _settings()
     with _session(settings) as session:
@@ -374,7 +374,7 @@ def agents_list() -> None:
 @click.argument("email")
 def agents_remove(email: str) -> None:
     """Stop an agent signing in (their open pages stop working at the next request)."""
-    from service.agents import disable_agent  # noqa: PLC0415
+    from service.agents.accounts import disable_agent  # noqa: PLC0415
 
     settings = _settings()
     with _session(settings) as session:
@@ -395,8 +395,8 @@ def profiles_group() -> None:
 @click.option("--shop", "domain", required=True, help="SHOP.myshopify.com")
 def profiles_rebuild(domain: str) -> None:
     """Recompute every customer's profile in a shop."""
-    from service import profiles  # noqa: PLC0415
-    from service.shops import find_shop  # noqa: PLC0415
+    from service.influence import profiles  # noqa: PLC0415
+    from service.shopify.shops import find_shop  # noqa: PLC0415
 
     settings = _settings()
     klout = None
@@ -463,7 +463,7 @@ def report_group() -> None:
 def report_fairness(days: int) -> None:
     """Time to the attention tag and to resolution by influence band; warns when customers
     with less influence wait longer."""
-    from service.fairness import fairness, warnings  # noqa: PLC0415
+    from service.attention.fairness import fairness, warnings  # noqa: PLC0415
 
     settings = _settings()
     with _session(settings) as session:
@@ -491,7 +491,7 @@ def text_command() -> None:
     """Read review texts on standard input, one a line (`STARS<TAB>TEXT` when the rating is
     known), and print one JSON verdict a line: complaint, severity, reasons — the detector the
     workers use."""
-    from service import text  # noqa: PLC0415
+    from service.signals import text  # noqa: PLC0415
 
     for line in sys.stdin:
         stripped = line.rstrip("\n")
@@ -518,7 +518,7 @@ def demo(
 ) -> None:
     """The whole loop on a realistic generated store: exits 0 when every unhappy customer's
     order carries the attention tag."""
-    from service.demo import run  # noqa: PLC0415
+    from service.dev.demo import run  # noqa: PLC0415
 
     sys.exit(
         run(
@@ -563,10 +563,10 @@ def devstore(
 
     Point Clout at it with CLOUT_SHOPIFY_ADMIN_URL=http://127.0.0.1:PORT. Faults can be
     switched on with POST /devstore/faults, e.g. {"error_rate": 0.3, "storm_seconds": 10}."""
-    from service.devstore.seed import seed_store  # noqa: PLC0415
-    from service.devstore.server import DevAdmin, Plan, serving  # noqa: PLC0415
-    from service.devstore.store import DevStore  # noqa: PLC0415
-    from service.devstore.webhooks import WebhookSender  # noqa: PLC0415
+    from service.dev.devstore.seed import seed_store  # noqa: PLC0415
+    from service.dev.devstore.server import DevAdmin, Plan, serving  # noqa: PLC0415
+    from service.dev.devstore.store import DevStore  # noqa: PLC0415
+    from service.dev.devstore.webhooks import WebhookSender  # noqa: PLC0415
 
     store = DevStore(domain)
     store.tokens.add(token)
@@ -627,7 +627,7 @@ def deliveries_list(status: str | None, limit: int) -> None:
 @click.argument("delivery_id", type=int)
 def deliveries_retry(delivery_id: int) -> None:
     """Process a failed or dead delivery again."""
-    from service.deliveries import enqueue_delivery, requeue  # noqa: PLC0415
+    from service.deliveries.lifecycle import enqueue_delivery, requeue  # noqa: PLC0415
 
     settings = _settings()
     with _session(settings) as session:

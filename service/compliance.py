@@ -17,7 +17,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.models import (
+from service.core.models import (
     Customer,
     DataRequest,
     Delivery,
@@ -30,7 +30,7 @@ from service.models import (
     Shop,
     Signal,
 )
-from service.shopify_ids import legacy_id, to_gid
+from service.shopify.ids import legacy_id, to_gid
 
 
 def _order_gids(ids: Iterable[object]) -> list[str]:

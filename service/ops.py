@@ -14,9 +14,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.deliveries import QUEUE, delivery_stats
-from service.models import utcnow
-from service.state import REJECTIONS_KEY, Clout, clout_state
+from service.core.models import utcnow
+from service.core.state import REJECTIONS_KEY, Clout, clout_state
+from service.deliveries.lifecycle import QUEUE, delivery_stats
 
 blueprint = Blueprint("ops", __name__)
 
@@ -76,7 +76,7 @@ class DeliveryCollector(Collector):
         yield from self._redis_figures()
 
     def _fairness(self) -> Iterator[GaugeMetricFamily]:
-        from service.fairness import fairness  # noqa: PLC0415
+        from service.attention.fairness import fairness  # noqa: PLC0415
 
         try:
             with self.state.sessions() as session:

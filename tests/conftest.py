@@ -21,13 +21,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
-from service import db, deliveries
-from service.crypto import generate_key
-from service.devstore.server import DevAdmin, Plan, serving
-from service.devstore.store import DevStore
-from service.models import Base, Shop, utcnow
-from service.shops import register_shop
-from service.state import Clout, stop_embedded_redis
+from service.core import db
+from service.core.crypto import generate_key
+from service.core.models import Base, Shop, utcnow
+from service.core.state import Clout, stop_embedded_redis
+from service.deliveries import lifecycle
+from service.dev.devstore.server import DevAdmin, Plan, serving
+from service.dev.devstore.store import DevStore
+from service.shopify.shops import register_shop
 from tests.helpers import REVIEW_SECRETS, SECRET, SHOP
 
 TEST_DATABASE_URL = os.environ.get("CLOUT_TEST_DATABASE_URL")
@@ -193,7 +194,7 @@ def record_delivery_now(app: Flask, *, topic: str, payload: object, shop_domain:
     """Record a Shopify delivery as intake would after its checks; its id."""
     clout = state(app)
     with db.session_scope(clout.sessions) as session:
-        return deliveries.record_delivery(
+        return lifecycle.record_delivery(
             session=session,
             source="shopify",
             webhook_id=str(uuid.uuid4()),
@@ -207,7 +208,7 @@ def process_delivery_now(app: Flask, delivery_id: int) -> str:
     """Process one delivery in this thread, once (no retries), as a worker would; its status."""
     clout = state(app)
     with app.app_context():
-        return deliveries.process_delivery(
+        return lifecycle.process_delivery(
             sessions=clout.sessions,
             delivery_id=delivery_id,
             handlers=clout.handlers,

@@ -15,13 +15,13 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from service.db import session_scope
-from service.devstore.store import Customer as DevCustomer
-from service.devstore.store import LineItem
-from service.devstore.store import Order as DevOrder
-from service.devstore.webhooks import WebhookSender
-from service.models import Incident, utcnow
-from service.shops import register_shop
+from service.core.db import session_scope
+from service.core.models import Incident, utcnow
+from service.dev.devstore.store import Customer as DevCustomer
+from service.dev.devstore.store import LineItem
+from service.dev.devstore.store import Order as DevOrder
+from service.dev.devstore.webhooks import WebhookSender
+from service.shopify.shops import register_shop
 from tests.conftest import RunningDevStore, state
 from tests.helpers import REVIEW_SECRETS, SECRET, SHOP, wait_for
 

@@ -17,14 +17,14 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from service.db import session_scope
-from service.devstore.schema import _change_tags
-from service.devstore.store import Fulfillment, LineItem, Refund
-from service.devstore.store import Order as DevOrder
-from service.devstore.webhooks import order_payload, refund_payload
-from service.escalation import Notifier, escalate_overdue
-from service.models import Customer, InfluenceProfile, utcnow
-from service.policy import DEFAULT_FLOORS
+from service.attention.escalation import Notifier, escalate_overdue
+from service.attention.policy import DEFAULT_FLOORS
+from service.core.db import session_scope
+from service.core.models import Customer, InfluenceProfile, utcnow
+from service.dev.devstore.schema import _change_tags
+from service.dev.devstore.store import Fulfillment, LineItem, Refund
+from service.dev.devstore.store import Order as DevOrder
+from service.dev.devstore.webhooks import order_payload, refund_payload
 from tests.conftest import RunningDevStore, state
 from tests.helpers import SHOP, signed_review, wait_for
 from tests.pipeline import ATTENTION, Pipeline, running_pipeline

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
-from service.models import Shop
+from service.core.models import Shop
 from service.ops import OPENAPI
 from tests.helpers import REVIEW_SECRETS, SECRET, SHOP
 from tests.service.agents_page import add_agent, log_in

@@ -12,10 +12,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from service import deliveries
-from service.devstore.store import LineItem, Refund
-from service.devstore.webhooks import refund_payload
-from service.models import Customer, Delivery, Incident, Order, Shop, Signal
+from service.core.models import Customer, Delivery, Incident, Order, Shop, Signal
+from service.deliveries import lifecycle
+from service.dev.devstore.store import LineItem, Refund
+from service.dev.devstore.webhooks import refund_payload
 from tests.conftest import (
     RunningDevStore,
     process_delivery_now,
@@ -245,9 +245,7 @@ def signal_count(app: Flask) -> int:
 
 def settled_all(app: Flask) -> bool:
     with state(app).sessions() as session:
-        waiting = session.scalar(
-            select(func.count()).where(Delivery.status.in_(deliveries.PENDING))
-        )
+        waiting = session.scalar(select(func.count()).where(Delivery.status.in_(lifecycle.PENDING)))
         busy = session.scalar(select(func.count()).where(Incident.needs_attention.is_(True)))
     return waiting == 0 and busy == 0
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from service.deliveries.topics import TOPIC_HANDLERS
 from webhooks import reviews
 from webhooks.shopify import blueprint
-from webhooks.topics import TOPIC_HANDLERS
 
 
 def register(app: Flask) -> None:

@@ -11,12 +11,13 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.deliveries import enqueue_delivery, record_delivery
-from service.logs import get_logger
-from service.models import ReviewSecret
-from service.shops import REVIEW_PROVIDERS, find_shop, is_shop_domain
-from service.state import clout_state, count_rejection
-from webhooks import review_platforms
+from service.core.logs import get_logger
+from service.core.models import ReviewSecret
+from service.core.state import clout_state, count_rejection
+from service.deliveries.lifecycle import enqueue_delivery, record_delivery
+from service.shopify.shops import REVIEW_PROVIDERS, find_shop, is_shop_domain
+from service.signals import platforms
+from webhooks import review_verify
 from webhooks.shopify import answer
 
 log = get_logger(__name__)
@@ -56,22 +57,20 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
         log.info("delivery_ignored", source=provider, reason="unknown_shop", shop=shop_domain)
         count_rejection(source=provider, reason="unknown_shop")
         return answer(200, "ignored", detail="this shop is not connected to Clout")
-    incoming = review_platforms.Request(
+    incoming = review_verify.Request(
         body=raw, headers={k.lower(): v for k, v in request.headers.items()}, args=request.args
     )
     # Fail closed: without a configured secret nothing can prove where the delivery came from.
-    if sealed is None or not review_platforms.VERIFIERS[provider](
-        incoming, state.vault.open(sealed)
-    ):
+    if sealed is None or not review_verify.VERIFIERS[provider](incoming, state.vault.open(sealed)):
         return _reject(provider, 401, "unauthorized", f"missing or invalid {provider} signature")
     try:
-        payload = review_platforms.loads_lenient(raw)
+        payload = platforms.loads_lenient(raw)
     except (ValueError, RecursionError):
         return _reject(provider, 400, "bad_request", "the body is not JSON")
     if not isinstance(payload, dict):
         return _reject(provider, 400, "bad_request", "the body is not a JSON object")
     topic = str(payload.get("event") or payload.get("topic") or "review")[:100]
-    key = review_platforms.delivery_key(provider, incoming)
+    key = review_verify.delivery_key(provider, incoming)
     try:
         with state.sessions() as session:
             recorded = record_delivery(

@@ -14,11 +14,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.deliveries import enqueue_delivery, record_delivery
-from service.logs import get_logger
-from service.shops import is_shop_domain
-from service.state import clout_state, count_rejection
-from service.store import parse_time
+from service.core.logs import get_logger
+from service.core.state import clout_state, count_rejection
+from service.deliveries.lifecycle import enqueue_delivery, record_delivery
+from service.shopify.payloads import parse_time
+from service.shopify.shops import is_shop_domain
 from webhooks.verify import shopify_signature_valid
 
 log = get_logger(__name__)

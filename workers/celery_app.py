@@ -12,8 +12,8 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-from service.deliveries import QUEUE
-from service.state import Clout
+from service.core.state import Clout
+from service.deliveries.lifecycle import QUEUE
 
 SWEEP_TASK = "clout.sweep_deliveries"
 PURGE_TASK = "clout.purge_payloads"

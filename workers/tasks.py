@@ -14,19 +14,20 @@ from redis.exceptions import LockError
 from redis.lock import Lock
 from sqlalchemy import and_, or_, select
 
-from service import deliveries, shops
-from service.attention import TagSettings, attend_incident
-from service.db import session_scope
-from service.errors import PermanentError, TransientError
-from service.escalation import Notifier, escalate_overdue, late_deliveries, reconcile_shop
-from service.logs import get_logger
-from service.models import Incident, Shop, utcnow
-from service.policy import parse_floors
-from service.profiles import HttpKloutProvider, refresh_due_profiles
-from service.shopify_admin import ShopifyAdmin
-from service.shopify_budget import CostBudget
-from service.state import Clout, clout_state
-from service.unhappiness import LateDeliveryRule
+from service.attention.attend import TagSettings, attend_incident
+from service.attention.escalation import Notifier, escalate_overdue, late_deliveries, reconcile_shop
+from service.attention.policy import parse_floors
+from service.core.db import session_scope
+from service.core.errors import PermanentError, TransientError
+from service.core.logs import get_logger
+from service.core.models import Incident, Shop, utcnow
+from service.core.state import Clout, clout_state
+from service.deliveries import lifecycle
+from service.influence.profiles import HttpKloutProvider, refresh_due_profiles
+from service.shopify import shops
+from service.shopify.admin import ShopifyAdmin
+from service.shopify.budget import CostBudget
+from service.signals.events import LateDeliveryRule
 
 log = get_logger(__name__)
 
@@ -64,10 +65,10 @@ def tag_settings(state: Clout) -> TagSettings:
     )
 
 
-@shared_task(name=deliveries.PROCESS_TASK, bind=True, max_retries=None)
+@shared_task(name=lifecycle.PROCESS_TASK, bind=True, max_retries=None)
 def process_delivery(self: Any, delivery_id: int) -> str:
     state = clout_state()
-    outcome = deliveries.process_delivery(
+    outcome = lifecycle.process_delivery(
         sessions=state.sessions,
         delivery_id=int(delivery_id),
         handlers=state.handlers,
@@ -77,7 +78,7 @@ def process_delivery(self: Any, delivery_id: int) -> str:
         tag_settings=tag_settings(state),
     )
     for incident_id in outcome.incidents:
-        deliveries.enqueue_attention(celery=self.app, incident_id=incident_id)
+        lifecycle.enqueue_attention(celery=self.app, incident_id=incident_id)
     if outcome.retry_in is not None:
         # The row already says `retrying` with its due time: if this message is lost, the
         # sweeper rings again.
@@ -85,7 +86,7 @@ def process_delivery(self: Any, delivery_id: int) -> str:
     return outcome.status
 
 
-@shared_task(name=deliveries.ATTEND_TASK, bind=True, max_retries=None)
+@shared_task(name=lifecycle.ATTEND_TASK, bind=True, max_retries=None)
 def attend(self: Any, incident_id: int) -> str:
     """Bring Shopify up to date with one incident; Shopify being unwell means try again later
     (the incident keeps `needs_attention` until it is done)."""
@@ -140,7 +141,7 @@ def sweep_deliveries() -> int:
     # An incident waiting this long for its tags has lost its bell (or its worker died).
     waited = timedelta(seconds=max(state.settings.sweep_after_seconds, 5.0))
     with session_scope(state.sessions) as session:
-        due = deliveries.due_for_sweep(
+        due = lifecycle.due_for_sweep(
             session=session,
             now=now,
             after=state.settings.sweep_after_seconds,
@@ -162,8 +163,8 @@ def sweep_deliveries() -> int:
         ).all()
     celery = process_delivery.app
     for incident_id in waiting:
-        deliveries.enqueue_attention(celery=celery, incident_id=incident_id)
-    return sum(deliveries.enqueue_delivery(celery=celery, delivery_id=i) for i in due)
+        lifecycle.enqueue_attention(celery=celery, incident_id=incident_id)
+    return sum(lifecycle.enqueue_delivery(celery=celery, delivery_id=i) for i in due)
 
 
 @shared_task(name="clout.escalate_overdue")
@@ -185,7 +186,7 @@ def escalate() -> int:
             notifier=notifier,
         )
     for incident_id in escalated:
-        deliveries.enqueue_attention(celery=escalate.app, incident_id=incident_id)
+        lifecycle.enqueue_attention(celery=escalate.app, incident_id=incident_id)
     return len(escalated)
 
 
@@ -199,7 +200,7 @@ def check_late_deliveries() -> int:
     with session_scope(state.sessions) as session:
         touched = late_deliveries(session=session, now=utcnow(), rule=rule)
     for incident_id in touched:
-        deliveries.enqueue_attention(celery=check_late_deliveries.app, incident_id=incident_id)
+        lifecycle.enqueue_attention(celery=check_late_deliveries.app, incident_id=incident_id)
     return len(touched)
 
 
@@ -231,7 +232,7 @@ def reconcile(self: Any) -> int:
                 detail=str(error)[:300],
             )
     for incident_id in touched:
-        deliveries.enqueue_attention(celery=self.app, incident_id=incident_id)
+        lifecycle.enqueue_attention(celery=self.app, incident_id=incident_id)
     return len(touched)
 
 
@@ -248,7 +249,7 @@ def refresh_profiles() -> int:
             retry_after=timedelta(seconds=state.settings.profile_retry_seconds),
         )
     for incident_id in touched:
-        deliveries.enqueue_attention(celery=refresh_profiles.app, incident_id=incident_id)
+        lifecycle.enqueue_attention(celery=refresh_profiles.app, incident_id=incident_id)
     return len(touched)
 
 
@@ -256,6 +257,6 @@ def refresh_profiles() -> int:
 def purge_payloads() -> int:
     state = clout_state()
     with session_scope(state.sessions) as session:
-        return deliveries.purge_payloads(
+        return lifecycle.purge_payloads(
             session=session, now=utcnow(), retention_days=state.settings.payload_retention_days
         )

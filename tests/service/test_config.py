@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from service.cli import main
-from service.config import ConfigError, load_settings
+from service.core.config import ConfigError, load_settings
 
 
 def test_a_missing_api_secret_is_a_clear_start_up_error() -> None:

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.cli import main
-from service.models import Incident, Shop
+from service.core.models import Incident, Shop
 from tests.conftest import state
 from tests.helpers import CLIENT_ID, SHOP, session_token
 from tests.service.agents_page import (

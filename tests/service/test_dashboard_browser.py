@@ -23,7 +23,7 @@ from playwright.sync_api import (
 )
 from werkzeug.serving import make_server
 
-from service.models import Incident
+from service.core.models import Incident
 from tests.conftest import state
 from tests.helpers import CLIENT_ID, SHOP, session_token
 from tests.service.agents_page import BUSY_DAY, PASSWORD, Case, add_agent, connect_shop, open_case

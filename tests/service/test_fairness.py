@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
+from service.attention.fairness import fairness, warnings
 from service.cli import main
-from service.db import session_scope
-from service.fairness import fairness, warnings
-from service.models import Customer, Incident, Shop, utcnow
+from service.core.db import session_scope
+from service.core.models import Customer, Incident, Shop, utcnow
 from tests.conftest import state
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from service.attention import FLOW_TRIGGER_HANDLE, flow_trigger_payload
-from service.devstore.schema import flow_payload_problems, flow_trigger_fields
-from service.models import Customer, Incident, Order
-from service.policy import decide
+from service.attention.attend import FLOW_TRIGGER_HANDLE, flow_trigger_payload
+from service.attention.policy import decide
+from service.core.models import Customer, Incident, Order
+from service.dev.devstore.schema import flow_payload_problems, flow_trigger_fields
 
 EXTENSION = (
     Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from flask import Flask
 
-from service.db import session_scope
-from service.models import Shop, utcnow
-from service.oauth import Grant, fresh_access_token, oauth_http, sign_query, store_grant
-from service.shops import find_shop
+from service.core.db import session_scope
+from service.core.models import Shop, utcnow
+from service.shopify.oauth import Grant, fresh_access_token, oauth_http, sign_query, store_grant
+from service.shopify.shops import find_shop
 from tests.conftest import RunningDevStore, state
 from tests.helpers import CLIENT_ID, SECRET, SHOP, session_token
 

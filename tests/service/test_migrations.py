@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from service import db
-from service.models import Base
+from service.core import db
+from service.core.models import Base
 
 
 @pytest.fixture

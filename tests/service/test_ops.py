@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.models import Shop
+from service.core.models import Shop
 from tests.helpers import fixture_bytes, shopify_headers, wait_for
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.policy import DEFAULT_FLOORS, PRIORITIES, Influence, decide, parse_floors
+from service.attention.policy import DEFAULT_FLOORS, PRIORITIES, Influence, decide, parse_floors
 
 SEVERITIES = sorted(DEFAULT_FLOORS)
 KINDS = ["review", "refund", "dispute", "return", "delivery", "cancellation", "note"]

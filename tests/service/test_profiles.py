@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.cli import main
-from service.db import session_scope
-from service.models import Customer, InfluenceProfile, Order, Shop, utcnow
-from service.profiles import (
+from service.core.db import session_scope
+from service.core.models import Customer, InfluenceProfile, Order, Shop, utcnow
+from service.influence.profiles import (
     Distribution,
     HttpKloutProvider,
     ShopFactsCache,

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from service.models import Refund, Shop, Signal
+from service.core.models import Refund, Shop, Signal
 from tests.conftest import process_delivery_now, record_delivery_now, state
 from tests.helpers import fixture_json
 

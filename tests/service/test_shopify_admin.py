@@ -13,18 +13,18 @@ import httpx
 import pytest
 import redis
 
-from service.devstore.seed import seed_store
-from service.devstore.server import DevAdmin, Plan, serving
-from service.devstore.store import DevStore, Order
-from service.shopify.documents import AdminDocument
-from service.shopify_admin import (
+from service.dev.devstore.seed import seed_store
+from service.dev.devstore.server import DevAdmin, Plan, serving
+from service.dev.devstore.store import DevStore, Order
+from service.shopify.admin import (
     ShopifyAdmin,
     ShopifyRefused,
     ShopifyUnauthorized,
     ShopifyUnavailable,
     admin_endpoint,
 )
-from service.shopify_budget import CostBudget
+from service.shopify.budget import CostBudget
+from service.shopify.documents import AdminDocument
 from tests.conftest import RunningDevStore
 from tests.helpers import SHOP
 
@@ -258,8 +258,8 @@ def test_two_worker_processes_share_one_shops_budget(
     script = textwrap.dedent(
         """
         import sys, httpx, redis
-        from service.shopify_admin import ShopifyAdmin
-        from service.shopify_budget import CostBudget
+        from service.shopify.admin import ShopifyAdmin
+        from service.shopify.budget import CostBudget
         url, redis_url, *gids = sys.argv[1:]
         client = ShopifyAdmin(shop="test-shop.myshopify.com", access_token="t",
                               api_version="2026-07", http=httpx.Client(timeout=5),

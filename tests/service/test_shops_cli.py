@@ -8,10 +8,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from service.cli import main
-from service.config import load_settings
-from service.crypto import vault_for
-from service.db import make_engine, make_session_factory
-from service.models import ReviewSecret, Shop
+from service.core.config import load_settings
+from service.core.crypto import vault_for
+from service.core.db import make_engine, make_session_factory
+from service.core.models import ReviewSecret, Shop
 from tests.conftest import RunningDevStore
 from tests.helpers import SHOP
 

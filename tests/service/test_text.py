@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import main
-from service.text import analyse, parse_line
+from service.signals.text import analyse, parse_line
 
 
 @pytest.mark.parametrize(

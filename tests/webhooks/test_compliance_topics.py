@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service.cli import main
-from service.models import Base, Customer, DataRequest, Delivery, Order, Shop
+from service.core.models import Base, Customer, DataRequest, Delivery, Order, Shop
 from tests.conftest import state
 from tests.helpers import SHOP, as_body, fixture_json, shopify_headers, wait_for
 
@@ -182,9 +182,9 @@ def test_app_uninstalled_stops_calls_to_the_shop(
 def test_customers_redact_erases_their_reviews_words_and_name(
     client: FlaskClient, app: Flask, shop: Shop, worker: Any
 ) -> None:
-    from service.db import session_scope
-    from service.models import utcnow
-    from service.shops import register_shop
+    from service.core.db import session_scope
+    from service.core.models import utcnow
+    from service.shopify.shops import register_shop
     from tests.helpers import REVIEW_SECRETS, signed_review
 
     clout = state(app)

@@ -13,10 +13,11 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from service.errors import PermanentError
-from service.shops import REVIEW_PROVIDERS
-from service.store import parse_time
-from webhooks.review_platforms import NORMALISERS, VERIFIERS, Request, loads_lenient
+from service.core.errors import PermanentError
+from service.shopify.payloads import parse_time
+from service.shopify.shops import REVIEW_PROVIDERS
+from service.signals.platforms import NORMALISERS, loads_lenient
+from webhooks.review_verify import VERIFIERS, Request
 from webhooks.shopify import parse_json_object
 from webhooks.verify import shopify_signature_valid
 

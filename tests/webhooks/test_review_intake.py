@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service.models import Delivery, Shop
+from service.core.models import Delivery, Shop
 from tests.conftest import state
 from tests.helpers import SHOP, fixture_bytes, signed_review
 

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from service.crypto import generate_key
-from service.models import Delivery, Shop
+from service.core.crypto import generate_key
+from service.core.models import Delivery, Shop
 from tests.conftest import state
 from tests.helpers import (
     OLD_SECRET,

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service.models import Customer, DataRequest, Delivery, Order, Refund, Shop, Signal
+from service.core.models import Customer, DataRequest, Delivery, Order, Refund, Shop, Signal
 from tests.conftest import process_delivery_now, state
 from tests.helpers import SHOP, as_body, fixture_json, shopify_headers
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from service.models import Delivery, Shop
+from service.core.models import Delivery, Shop
 from tests.conftest import process_delivery_now, record_delivery_now, state
 from tests.helpers import fixture_json
 

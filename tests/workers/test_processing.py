@@ -12,13 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service import deliveries as delivery_states
 from service.compliance import redact_shop
-from service.db import session_scope
-from service.deliveries import DeliveryContext
-from service.errors import TransientError
-from service.models import Customer, Delivery, Order, Refund, Shop
-from service.state import stop_embedded_redis
+from service.core.db import session_scope
+from service.core.errors import TransientError
+from service.core.models import Customer, Delivery, Order, Refund, Shop
+from service.core.state import stop_embedded_redis
+from service.deliveries import lifecycle as delivery_states
+from service.deliveries.lifecycle import DeliveryContext
 from tests.conftest import process_delivery_now, state
 from tests.helpers import as_body, fixture_bytes, fixture_json, shopify_headers, wait_for
 

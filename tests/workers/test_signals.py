@@ -14,14 +14,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service.db import session_scope
-from service.devstore.store import Customer as DevCustomer
-from service.devstore.store import LineItem
-from service.devstore.store import Order as DevOrder
-from service.models import Customer, Delivery, Incident, Order, Review, Shop, Signal, utcnow
-from service.shops import register_shop
-from service.signals import resolve_incident
-from service.unhappiness import LateDeliveryRule, late_delivery_signals
+from service.core.db import session_scope
+from service.core.models import Customer, Delivery, Incident, Order, Review, Shop, Signal, utcnow
+from service.dev.devstore.store import Customer as DevCustomer
+from service.dev.devstore.store import LineItem
+from service.dev.devstore.store import Order as DevOrder
+from service.shopify.shops import register_shop
+from service.signals.events import LateDeliveryRule, late_delivery_signals
+from service.signals.incidents import resolve_incident
 from tests.conftest import RunningDevStore, state
 from tests.helpers import (
     REVIEW_SECRETS,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from service.devstore.server import DevAdmin, Plan
-from service.devstore.store import DevStore
+from service.dev.devstore.server import DevAdmin, Plan
+from service.dev.devstore.store import DevStore
 
 TOKEN = "shpat_schema_test"
 

@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from service.devstore.seed import seed_store
-from service.devstore.webhooks import WebhookSender
-from service.models import Delivery, Shop
+from service.core.models import Delivery, Shop
+from service.dev.devstore.seed import seed_store
+from service.dev.devstore.webhooks import WebhookSender
 from tests.conftest import RunningDevStore, state
 from tests.helpers import SECRET, wait_for
 
@@ -36,7 +36,7 @@ def test_a_tag_change_in_the_store_arrives_at_clouts_intake_signed(
     order = next(iter(devstore.store.orders.values()))
     sender = WebhookSender(devstore.store, url=intake_url, secret=SECRET).start()
     try:
-        from service.devstore.schema import _change_tags
+        from service.dev.devstore.schema import _change_tags
 
         _change_tags(devstore.store, order.gid, ["vip"], add=True)
         wait_for(lambda: sender.sent and sender.sent[0].delivered)

@@ -5,8 +5,8 @@ asks for and the Flow trigger it fires."""
 from __future__ import annotations
 
 import ast
-import os
 import hashlib
+import os
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -27,9 +27,9 @@ from graphql import (
 )
 from graphql.validation import NoDeprecatedCustomRule
 
-from service import oauth
-from service.config import DEFAULT_API_VERSION
-from service.shopify import documents
+from service.core.config import DEFAULT_API_VERSION
+from service.deliveries.topics import TOPIC_HANDLERS
+from service.shopify import documents, oauth
 from service.shopify.admin_schema import (
     MAX_QUERY_COST,
     SCHEMA_DIR,
@@ -41,7 +41,6 @@ from service.shopify.admin_schema import (
 )
 from service.shopify.documents import AdminDocument
 from service.shopify.scopes import APP_SCOPES
-from webhooks.topics import TOPIC_HANDLERS
 
 ROOT = Path(__file__).resolve().parents[3]
 # The version under test: the one Clout targets, or the next one while moving to it (README).

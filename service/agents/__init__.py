@@ -1,0 +1,1 @@
+"""The agents' page: attention queue, picture, accounts."""

@@ -1,0 +1,396 @@
+"""The agents' page: the attention queue and the Klout-versus-clout picture.
+
+Two ways in, one page. Inside the Shopify admin (`/app`, embedded) every request carries an App
+Bridge session token, verified with `shopifyapp`, which names the shop. Standalone
+(`/agents`), an agent created with `clout agents add` logs in and sees only the shops their
+account names. Either way the JSON under `/agents/api/` is scoped to one shop, and an incident
+of another shop is answered 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import redis
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from shopify_app.verify.app_home_req import verify_app_home_req
+from werkzeug.wrappers import Response as BaseResponse
+
+from service.agents.accounts import active_agent, authenticate
+from service.agents.queue import (
+    PAGE,
+    QUADRANTS,
+    REASONS,
+    FilterError,
+    QueueFilters,
+    attention_queue,
+    influence_picture,
+    resolve_from_page,
+)
+from service.attention.fairness import BANDS
+from service.attention.policy import PRIORITIES
+from service.core.db import session_scope
+from service.core.logs import get_logger
+from service.core.models import Shop, utcnow
+from service.core.state import Clout, clout_state
+from service.deliveries.lifecycle import enqueue_attention
+from service.shopify.embedded import PATCH_ID_TOKEN_PATH, app_config, ensure_offline_token
+from service.shopify.shops import find_shop
+
+log = get_logger(__name__)
+blueprint = Blueprint(
+    "dashboard",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/agents/static",
+)
+LOGIN_FAILURES_ALLOWED = 10  # per client address per quarter hour
+LOGIN_WINDOW = timedelta(minutes=15)
+APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    shop: Shop
+    who: str  # "agent-3" or "staff-<Shopify user id>": what a resolution is recorded as
+    by_login: bool  # a cookie login (needs the CSRF token on every change)
+
+
+class Refused(Exception):
+    def __init__(self, status: int, outcome: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(outcome)
+        self.status = status
+        self.outcome = outcome
+        self.headers = headers or {}
+
+
+@blueprint.errorhandler(Refused)
+def refused(error: Refused) -> tuple[Response, int, dict[str, str]]:
+    return jsonify(outcome=error.outcome), error.status, error.headers
+
+
+def _no_store(response: Response) -> Response:
+    # Customers' names and complaints: never kept by a browser or proxy cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page_headers(response: Response, *, embedded_headers: dict[str, str] | None) -> Response:
+    scripts = "'self'" + (" https://cdn.shopify.com" if embedded_headers is not None else "")
+    ancestors = "'none'"
+    if embedded_headers is not None:
+        # Shopify's helper names the admin hosts allowed to frame the page.
+        policy = embedded_headers.get("Content-Security-Policy", "")
+        ancestors = policy.removeprefix("frame-ancestors ").rstrip(";") or "'none'"
+        if "Link" in embedded_headers:
+            response.headers["Link"] = embedded_headers["Link"]
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return _no_store(response)
+
+
+def _choices() -> dict[str, Any]:
+    return {"priorities": PRIORITIES, "reasons": REASONS, "bands": BANDS, "quadrants": QUADRANTS}
+
+
+# --- who is asking --------------------------------------------------------------------------
+
+
+def _app_home_check(state: Clout) -> Any:
+    """Shopify's own check of an App Home request: the page load (id_token in the query) or
+    the page's fetches (a Bearer session token)."""
+    return verify_app_home_req(
+        {
+            "method": request.method,
+            "url": request.url,
+            "headers": dict(request.headers),
+            "body": "",
+        },
+        app_config(state),
+        PATCH_ID_TOKEN_PATH,
+    )
+
+
+def _session_token_viewer() -> Viewer:
+    state = clout_state()
+    result = _app_home_check(state)
+    if not result.ok or not result.shop:
+        log.info("session_token_refused", code=result.log.code)
+        raise Refused(401, "unauthorized", dict(result.response.headers))
+    domain = f"{result.shop}.myshopify.com"
+    with session_scope(state.sessions) as db:
+        shop = find_shop(session=db, domain=domain)
+        if shop is None or shop.status != "active":
+            raise Refused(403, "shop_not_installed")
+        db.expunge(shop)
+    return Viewer(shop=shop, who=f"staff-{result.user_id or 'unknown'}", by_login=False)
+
+
+def _login_viewer() -> Viewer:
+    state = clout_state()
+    with session_scope(state.sessions) as db:
+        agent = active_agent(session=db, agent_id=session.get("agent_id"))
+        if agent is None:
+            raise Refused(401, "login_required")
+        wanted = request.args.get("shop")
+        shops = list(agent.shops)
+        shop = next((s for s in shops if s.domain == wanted), None) if wanted else None
+        if wanted and shop is None:
+            raise Refused(403, "not_your_shop")
+        shop = shop or (shops[0] if shops else None)
+        if shop is None:
+            raise Refused(403, "no_shop")
+        db.expunge(shop)
+        return Viewer(shop=shop, who=f"agent-{agent.id}", by_login=True)
+
+
+def current_viewer() -> Viewer:
+    if "Authorization" in request.headers:
+        return _session_token_viewer()
+    return _login_viewer()
+
+
+def _check_csrf(viewer: Viewer) -> None:
+    if not viewer.by_login:
+        return  # a session token in a header is not something another site can make a browser send
+    expected = session.get("csrf")
+    given = request.headers.get("X-CSRF-Token", "")
+    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
+        raise Refused(403, "csrf_token_missing_or_wrong")
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+@blueprint.get("/agents")
+def standalone_page() -> BaseResponse:
+    state = clout_state()
+    with session_scope(state.sessions) as db:
+        agent = active_agent(session=db, agent_id=session.get("agent_id"))
+        if agent is None:
+            return redirect(url_for("dashboard.login"))
+        shops = [s.domain for s in agent.shops]
+        email = agent.email
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    page = render_template(
+        "agents.html",
+        mode="standalone",
+        shops=shops,
+        agent_email=email,
+        csrf=session["csrf"],
+        api_key="",
+        app_bridge=None,
+        choices=_choices(),
+    )
+    return _page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+
+
+@blueprint.get("/app")
+def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
+    """The app's home inside the Shopify admin. The first visit also installs the shop (token
+    exchange for an offline token)."""
+    state = clout_state()
+    result = _app_home_check(state)
+    if not result.ok or not result.shop:
+        log.info("session_token_refused", code=result.log.code)
+        answer = result.response
+        return Response(answer.body, status=answer.status, headers=dict(answer.headers))
+    shop = f"{result.shop}.myshopify.com"
+    if not ensure_offline_token(state, shop, result.id_token):
+        return jsonify(outcome="unavailable", detail="Shopify did not grant a token; retry"), 503
+    page = render_template(
+        "agents.html",
+        mode="embedded",
+        shops=[shop],
+        agent_email=None,
+        csrf="",
+        api_key=state.settings.shopify_api_key or "",
+        app_bridge=APP_BRIDGE,
+        choices=_choices(),
+    )
+    return _page_headers(
+        Response(page, mimetype="text/html"), embedded_headers=dict(result.response.headers)
+    )
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _login_blocked() -> bool:
+    try:
+        failures = clout_state().redis.get(f"clout:login-failures:{_client_address()}")
+    except redis.RedisError:
+        # The limiter is a brake on guessing, not the lock itself: without Redis, passwords
+        # (scrypt, 12+ characters) still stand.
+        return False
+    return failures is not None and int(failures) >= LOGIN_FAILURES_ALLOWED
+
+
+def _count_failure() -> None:
+    key = f"clout:login-failures:{_client_address()}"
+    try:
+        with clout_state().redis.pipeline() as pipe:
+            # The window starts at the first failure (SET NX; EXPIRE NX needs Redis 7).
+            pipe.set(key, 0, ex=int(LOGIN_WINDOW.total_seconds()), nx=True)
+            pipe.incr(key)
+            pipe.execute()
+    except redis.RedisError as error:
+        log.warning("login_limiter_unavailable", error=type(error).__name__)
+
+
+@blueprint.route("/agents/login", methods=["GET", "POST"])
+def login() -> BaseResponse | tuple[BaseResponse, int]:
+    if request.method == "GET":
+        session["login_csrf"] = secrets.token_urlsafe(32)
+        page = render_template("login.html", csrf=session["login_csrf"], error=None)
+        return _page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+    expected = session.pop("login_csrf", None)
+    given = request.form.get("csrf", "")
+    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
+        return redirect(url_for("dashboard.login"))
+    if _login_blocked():
+        session["login_csrf"] = secrets.token_urlsafe(32)
+        page = render_template(
+            "login.html",
+            csrf=session["login_csrf"],
+            error="Too many failed attempts. Try again in a quarter of an hour.",
+        )
+        answer = _page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+        answer.headers["Retry-After"] = str(int(LOGIN_WINDOW.total_seconds()))
+        return answer, 429
+    state = clout_state()
+    with session_scope(state.sessions) as db:
+        agent = authenticate(
+            session=db,
+            email=request.form.get("email", ""),
+            password=request.form.get("password", ""),
+            now=utcnow(),
+        )
+        agent_id = agent.id if agent is not None else None
+    if agent_id is None:
+        _count_failure()
+        log.info("agent_login_refused")
+        session["login_csrf"] = secrets.token_urlsafe(32)
+        page = render_template(
+            "login.html", csrf=session["login_csrf"], error="Wrong email or password."
+        )
+        return _page_headers(Response(page, mimetype="text/html"), embedded_headers=None), 401
+    session.clear()  # a fresh session on login: no fixation
+    session.permanent = True
+    session["agent_id"] = agent_id
+    session["csrf"] = secrets.token_urlsafe(32)
+    log.info("agent_logged_in", agent_id=agent_id)
+    return redirect(url_for("dashboard.standalone_page"))
+
+
+@blueprint.post("/agents/logout")
+def logout() -> BaseResponse:
+    expected = session.get("csrf")
+    given = request.form.get("csrf", "")
+    if isinstance(expected, str) and hmac.compare_digest(expected.encode(), given.encode()):
+        session.clear()
+    return redirect(url_for("dashboard.login"))
+
+
+# --- the JSON the page reads ----------------------------------------------------------------
+
+
+def _flag(name: str) -> bool | None:
+    value = request.args.get(name, "")
+    if value == "":
+        return None
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    raise Refused(400, f"{name} must be true or false")
+
+
+@blueprint.get("/agents/api/queue")
+def queue() -> Response:
+    viewer = current_viewer()
+    try:
+        filters = QueueFilters(
+            priority=request.args.get("priority") or None,
+            reason=request.args.get("reason") or None,
+            overdue=_flag("overdue"),
+            band=request.args.get("band") or None,
+        )
+    except FilterError as error:
+        raise Refused(400, str(error)) from error
+    now = utcnow()
+    with session_scope(clout_state().sessions) as db:
+        entries = attention_queue(session=db, shop=viewer.shop, now=now, filters=filters)
+    return _no_store(jsonify(shop=viewer.shop.domain, now=now.isoformat(), incidents=entries))
+
+
+@blueprint.get("/agents/api/picture")
+def picture() -> Response:
+    viewer = current_viewer()
+    with session_scope(clout_state().sessions) as db:
+        drawn = influence_picture(session=db, shop=viewer.shop, now=utcnow())
+    return _no_store(
+        jsonify(
+            shop=viewer.shop.domain,
+            points=drawn.points,
+            not_placed=drawn.not_placed,
+            quadrants=[
+                {"key": key, "label": label, "customers": drawn.quadrants[key]}
+                for key, label in QUADRANTS.items()
+            ],
+            fairness=[
+                {
+                    "band": f.band,
+                    "incidents": f.incidents,
+                    "resolved": f.resolved,
+                    "median_to_tag_seconds": f.median_to_tag_seconds,
+                    "median_to_resolve_hours": f.median_to_resolve_hours,
+                }
+                for f in drawn.fairness
+            ],
+        )
+    )
+
+
+@blueprint.post("/agents/api/incidents/<int:incident_id>/resolve")
+def resolve(incident_id: int) -> tuple[Response, int]:
+    viewer = current_viewer()
+    _check_csrf(viewer)
+    state = clout_state()
+    with session_scope(state.sessions) as db:
+        incident = resolve_from_page(
+            session=db,
+            shop=viewer.shop,
+            incident_id=incident_id,
+            by=PAGE + viewer.who,
+            now=utcnow(),
+        )
+        if incident is None:
+            raise Refused(404, "not_found")
+        status, resolved_by = incident.status, incident.resolved_by
+    # After the commit: the worker adds the resolved tag and takes Clout's other tags off. If
+    # Redis is down the incident's needs_attention flag is the record and the sweeper rings.
+    enqueue_attention(celery=current_app.extensions["celery"], incident_id=incident_id)
+    log.info("incident_resolved_on_page", incident_id=incident_id, by=viewer.who)
+    return _no_store(jsonify(outcome=status, id=incident_id, resolved_by=resolved_by)), 200

@@ -1,0 +1,204 @@
+"""Configuration: environment variables (and an optional `.env`), validated once at start-up.
+
+Every setting has one name, the environment variable's. `create_app(config=...)` takes a mapping
+with the same names, so a test configures the app exactly as an operator would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_API_VERSION = "2026-07"
+DEFAULT_ATTENTION_TAG = "clout-attention"
+_API_VERSION = re.compile(r"^\d{4}-\d{2}$|^unstable$")
+_MAX_TAG_LENGTH = 40
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message tells the operator which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    shopify_api_secret: str = field(repr=False)
+    shopify_api_key: str | None = None
+    shopify_api_secret_old: str | None = field(default=None, repr=False)
+    shopify_api_version: str = DEFAULT_API_VERSION
+    shopify_admin_url: str | None = None
+    database_url: str = "sqlite:///clout.db"
+    redis_url: str | None = None
+    encryption_key: str | None = field(default=None, repr=False)
+    attention_tag: str = DEFAULT_ATTENTION_TAG
+    data_dir: Path = Path(".clout")
+    max_body_bytes: int = 2 * 1024 * 1024
+    delivery_max_attempts: int = 8
+    sweep_interval_seconds: float = 30.0
+    sweep_after_seconds: float = 60.0
+    stale_processing_seconds: float = 600.0
+    payload_retention_days: float = 7.0
+    log_level: str = "INFO"
+    resolved_tag: str = "clout-resolved"
+    opt_out_tag: str = "clout-opt-out"
+    deadline_hours: str | None = None  # "critical=4,high=24,normal=48,low=72"
+    late_unfulfilled_days: float = 3.0
+    late_no_update_days: float = 5.0
+    reconcile_interval_seconds: float = 900.0
+    escalate_interval_seconds: float = 60.0
+    profile_refresh_interval_seconds: float = 60.0
+    profile_retry_seconds: float = 300.0
+    notify_webhook_url: str | None = None
+    notify_webhook_secret: str | None = field(default=None, repr=False)
+    smtp_url: str | None = field(default=None, repr=False)
+    notify_email_to: str | None = None
+    notify_email_from: str = "clout@localhost"
+    klout_provider_url: str | None = None
+    klout_provider_key: str | None = field(default=None, repr=False)
+
+    @property
+    def database_is_embedded(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        """Secrets a Shopify delivery may be signed with: current, then the one rotating out."""
+        return tuple(s for s in (self.shopify_api_secret, self.shopify_api_secret_old) if s)
+
+
+def _text(values: Mapping[str, object], name: str) -> str | None:
+    value = values.get(name)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _number(values: Mapping[str, object], name: str, default: float, *, minimum: float) -> float:
+    text = _text(values, name)
+    if text is None:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {text!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {text!r}")
+    return number
+
+
+def load_settings(
+    overrides: Mapping[str, object] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    env_file: str | Path | None = ".env",
+) -> Settings:
+    """Read settings from `.env` < the environment < `overrides`, and refuse bad ones loudly."""
+    values: dict[str, object] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    values.update(overrides or {})
+
+    secret = _text(values, "SHOPIFY_API_SECRET")
+    if secret is None:
+        raise ConfigError(
+            "SHOPIFY_API_SECRET is not set. Clout verifies every Shopify webhook with your app's "
+            "client secret (Shopify admin or Dev Dashboard → your app → API credentials). "
+            "Set it in the environment or in a .env file."
+        )
+    version = _text(values, "SHOPIFY_API_VERSION") or DEFAULT_API_VERSION
+    if not _API_VERSION.match(version):
+        raise ConfigError(f"SHOPIFY_API_VERSION must look like 2026-07, got {version!r}")
+    tag = _text(values, "CLOUT_ATTENTION_TAG") or DEFAULT_ATTENTION_TAG
+    if len(tag) > _MAX_TAG_LENGTH or "," in tag:
+        raise ConfigError(
+            f"CLOUT_ATTENTION_TAG must be at most {_MAX_TAG_LENGTH} characters and contain no "
+            f"comma (Shopify's limit for order tags), got {tag!r}"
+        )
+    data_dir = Path(_text(values, "CLOUT_DATA_DIR") or ".clout").expanduser().resolve()
+    database_url = _text(values, "CLOUT_DATABASE_URL") or f"sqlite:///{Path('clout.db').resolve()}"
+    encryption_key = _text(values, "CLOUT_ENCRYPTION_KEY")
+    if encryption_key is None and not database_url.startswith("sqlite"):
+        raise ConfigError(
+            "CLOUT_ENCRYPTION_KEY is not set. With a shared database every process must use the "
+            "same key for access tokens at rest; generate one with `clout keys generate`."
+        )
+    admin_url = _text(values, "CLOUT_SHOPIFY_ADMIN_URL")
+    return Settings(
+        shopify_api_secret=secret,
+        shopify_api_key=_text(values, "SHOPIFY_API_KEY"),
+        shopify_api_secret_old=_text(values, "SHOPIFY_API_SECRET_OLD"),
+        shopify_api_version=version,
+        shopify_admin_url=admin_url.rstrip("/") if admin_url else None,
+        database_url=database_url,
+        redis_url=_text(values, "CLOUT_REDIS_URL"),
+        encryption_key=encryption_key,
+        attention_tag=tag,
+        data_dir=data_dir,
+        max_body_bytes=int(
+            _number(values, "CLOUT_MAX_BODY_BYTES", Settings.max_body_bytes, minimum=1024)
+        ),
+        delivery_max_attempts=int(
+            _number(
+                values, "CLOUT_DELIVERY_MAX_ATTEMPTS", Settings.delivery_max_attempts, minimum=1
+            )
+        ),
+        sweep_interval_seconds=_number(
+            values, "CLOUT_SWEEP_INTERVAL_SECONDS", Settings.sweep_interval_seconds, minimum=0.1
+        ),
+        sweep_after_seconds=_number(
+            values, "CLOUT_SWEEP_AFTER_SECONDS", Settings.sweep_after_seconds, minimum=0
+        ),
+        stale_processing_seconds=_number(
+            values, "CLOUT_STALE_PROCESSING_SECONDS", Settings.stale_processing_seconds, minimum=1
+        ),
+        payload_retention_days=_number(
+            values, "CLOUT_PAYLOAD_RETENTION_DAYS", Settings.payload_retention_days, minimum=0
+        ),
+        log_level=(_text(values, "CLOUT_LOG_LEVEL") or "INFO").upper(),
+        resolved_tag=_tag(values, "CLOUT_RESOLVED_TAG", "clout-resolved"),
+        opt_out_tag=_tag(values, "CLOUT_OPT_OUT_TAG", "clout-opt-out"),
+        deadline_hours=_floors(values),
+        late_unfulfilled_days=_number(values, "CLOUT_LATE_UNFULFILLED_DAYS", 3.0, minimum=0.01),
+        late_no_update_days=_number(values, "CLOUT_LATE_NO_UPDATE_DAYS", 5.0, minimum=0.01),
+        reconcile_interval_seconds=_number(
+            values, "CLOUT_RECONCILE_INTERVAL_SECONDS", 900.0, minimum=1
+        ),
+        escalate_interval_seconds=_number(
+            values, "CLOUT_ESCALATE_INTERVAL_SECONDS", 60.0, minimum=0.1
+        ),
+        profile_refresh_interval_seconds=_number(
+            values, "CLOUT_PROFILE_REFRESH_INTERVAL_SECONDS", 60.0, minimum=0.1
+        ),
+        profile_retry_seconds=_number(values, "CLOUT_PROFILE_RETRY_SECONDS", 300.0, minimum=0),
+        notify_webhook_url=_text(values, "CLOUT_NOTIFY_WEBHOOK_URL"),
+        notify_webhook_secret=_text(values, "CLOUT_NOTIFY_WEBHOOK_SECRET"),
+        smtp_url=_text(values, "CLOUT_SMTP_URL"),
+        notify_email_to=_text(values, "CLOUT_NOTIFY_EMAIL_TO"),
+        notify_email_from=_text(values, "CLOUT_NOTIFY_EMAIL_FROM") or "clout@localhost",
+        klout_provider_url=_text(values, "CLOUT_KLOUT_PROVIDER_URL"),
+        klout_provider_key=_text(values, "CLOUT_KLOUT_PROVIDER_KEY"),
+    )
+
+
+def _tag(values: Mapping[str, object], name: str, default: str) -> str:
+    tag = _text(values, name) or default
+    if len(tag) > _MAX_TAG_LENGTH or "," in tag:
+        raise ConfigError(f"{name} must be at most {_MAX_TAG_LENGTH} characters, no comma")
+    return tag
+
+
+def _floors(values: Mapping[str, object]) -> str | None:
+    from service.attention.policy import parse_floors  # noqa: PLC0415 - policy imports nothing of ours
+
+    text = _text(values, "CLOUT_DEADLINE_HOURS")
+    try:
+        parse_floors(text)
+    except ValueError as error:
+        raise ConfigError(f"CLOUT_DEADLINE_HOURS: {error} (e.g. critical=4,high=24)") from None
+    return text

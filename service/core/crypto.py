@@ -1,0 +1,64 @@
+"""Access tokens at rest: Fernet (AES-128-CBC + HMAC-SHA256) from `cryptography`.
+
+`CLOUT_ENCRYPTION_KEY` may list several comma-separated keys: the first encrypts, all decrypt,
+so a key can be rotated without a flag day. On the embedded default a key is generated once
+into the data directory, readable only by its owner.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from service.core.config import ConfigError, Settings
+
+KEY_FILE = "encryption.key"
+
+
+class TokenVault:
+    def __init__(self, keys: list[str]) -> None:
+        try:
+            self._fernet = MultiFernet([Fernet(k.strip().encode()) for k in keys])
+        except ValueError:
+            raise ConfigError(
+                "CLOUT_ENCRYPTION_KEY must be url-safe base64 of 32 bytes "
+                "(generate one with `clout keys generate`)"
+            ) from None
+
+    def seal(self, secret: str) -> bytes:
+        return self._fernet.encrypt(secret.encode())
+
+    def open(self, sealed: bytes) -> str:
+        try:
+            return self._fernet.decrypt(sealed).decode()
+        except InvalidToken:
+            raise ConfigError(
+                "a stored access token cannot be decrypted with CLOUT_ENCRYPTION_KEY: "
+                "was the key changed without keeping the old one in the list?"
+            ) from None
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def vault_for(settings: Settings) -> TokenVault:
+    if settings.encryption_key:
+        return TokenVault(settings.encryption_key.split(","))
+    path = settings.data_dir / KEY_FILE
+    if not path.exists():
+        _write_private(path, generate_key())
+    return TokenVault([path.read_text().strip()])
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: two processes starting together must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")

@@ -1,0 +1,391 @@
+"""What Clout keeps: the shops it serves, every delivery it accepted, and the store's customers
+and orders as far as finding unhappy customers needs them.
+
+Shopify IDs are kept as GID strings (`gid://shopify/Order/820982911946154508`): 64-bit IDs lose
+digits as soon as anything treats them as floats, and the GID is what the Admin API takes back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Integer on SQLite so the primary key is the rowid alias (autoincrement); 64-bit on PostgreSQL.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite hands back naive ones otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: Json}
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    # Fernet ciphertext; see service.core.crypto. Never logged, never returned by the CLI.
+    access_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    refresh_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    access_token_expires_at: Mapped[datetime | None]
+    refresh_token_expires_at: Mapped[datetime | None]
+    scopes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uninstalled_at: Mapped[datetime | None]
+    # Reconciliation's watermark: orders updated up to here have been read back from Shopify.
+    reconciled_until: Mapped[datetime | None]
+
+
+class ReviewSecret(Base):
+    """A review platform's webhook secret for one shop (`clout shops add … --review-secret`)."""
+
+    __tablename__ = "review_secrets"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "provider", name="uq_review_secrets_shop_provider"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    secret: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet ciphertext, like tokens
+
+
+class Delivery(Base):
+    """One webhook delivery as received: the record of what still has to be done."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("source", "webhook_id", name="uq_deliveries_source_webhook_id"),
+        Index("ix_deliveries_status_received_at", "status", "received_at"),
+        Index("ix_deliveries_shop_domain", "shop_domain"),
+        Index("ix_deliveries_customer_ref", "customer_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))  # "shopify" or a review platform
+    webhook_id: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str | None] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(100))
+    shop_domain: Mapped[str] = mapped_column(String(255))
+    api_version: Mapped[str | None] = mapped_column(String(20))
+    triggered_at: Mapped[datetime | None]
+    # The raw bytes as signed; emptied after the retention period and by redaction.
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]
+    # The customer the delivery is about, filled in by its handler: what redaction looks for.
+    customer_ref: Mapped[str | None] = mapped_column(String(64))
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("shop_id", "shopify_id", name="uq_customers_shop_shopify"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    shopify_id: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    default_address: Mapped[dict[str, Any] | None]
+    state: Mapped[str | None] = mapped_column(String(32))
+    tags: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    number_of_orders: Mapped[int | None] = mapped_column(Integer)
+    amount_spent: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str | None] = mapped_column(String(8))
+    shopify_created_at: Mapped[datetime | None]
+    shopify_updated_at: Mapped[datetime | None]
+    redacted_at: Mapped[datetime | None]
+
+    orders: Mapped[list[Order]] = relationship(back_populates="customer")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "shopify_id", name="uq_orders_shop_shopify"),
+        Index("ix_orders_customer_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    shopify_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    name: Mapped[str | None] = mapped_column(String(64))  # "#1001", what the merchant sees
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    financial_status: Mapped[str | None] = mapped_column(String(32))
+    fulfillment_status: Mapped[str | None] = mapped_column(String(32))
+    cancel_reason: Mapped[str | None] = mapped_column(String(32))
+    cancelled_at: Mapped[datetime | None]
+    total_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str | None] = mapped_column(String(8))
+    tags: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    note_attributes: Mapped[dict[str, Any] | None]
+    discount_codes: Mapped[dict[str, Any] | None]
+    shipping_address: Mapped[dict[str, Any] | None]
+    shopify_created_at: Mapped[datetime | None]
+    shopify_updated_at: Mapped[datetime | None]
+    redacted_at: Mapped[datetime | None]
+    # Delivery tracking, for late and failed delivery signals.
+    fulfilled_at: Mapped[datetime | None]
+    last_carrier_update_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    product_ids: Mapped[dict[str, Any] | None]  # {"ids": [product GIDs]}, to link reviews
+
+    customer: Mapped[Customer | None] = relationship(back_populates="orders")
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("shop_id", "shopify_id", name="uq_refunds_shop_shopify"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    shopify_id: Mapped[str] = mapped_column(String(64))
+    order_shopify_id: Mapped[str] = mapped_column(String(64), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str | None] = mapped_column(String(8))
+    line_item_count: Mapped[int] = mapped_column(Integer, default=0)
+    shopify_created_at: Mapped[datetime | None]
+
+
+class DataRequest(Base):
+    """A `customers/data_request`: what Clout holds about the customer, for the merchant to send."""
+
+    __tablename__ = "data_requests"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "request_id", name="uq_data_requests_shop_request"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    request_id: Mapped[str] = mapped_column(String(64))
+    customer_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    export: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    """A review from a review platform, normalised (rating 1–5) and linked where possible."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint(
+            "shop_id", "provider", "platform_review_id", name="uq_reviews_platform_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    platform_review_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="published")  # or pending, deleted
+    rating: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+    rating_raw: Mapped[str | None] = mapped_column(String(16))
+    rating_scale: Mapped[str] = mapped_column(String(16), default="1-5")
+    title: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    reviewer_email: Mapped[str | None] = mapped_column(String(320))
+    reviewer_name: Mapped[str | None] = mapped_column(String(255))
+    product_ref: Mapped[str | None] = mapped_column(String(128))
+    product_title: Mapped[str | None] = mapped_column(Text)
+    order_ref: Mapped[str | None] = mapped_column(String(128))
+    verified_buyer: Mapped[bool | None]
+    platform_created_at: Mapped[datetime | None]
+    platform_updated_at: Mapped[datetime | None]
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    link_method: Mapped[str] = mapped_column(String(32), default="none")
+    link_confidence: Mapped[float] = mapped_column(default=0.0)
+    analysis: Mapped[dict[str, Any] | None]  # the complaint detector's verdict
+
+
+class Incident(Base):
+    """One unhappy customer's open case: every signal folded in, the highest severity kept."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        # At most one open incident per customer per shop.
+        Index(
+            "uq_incidents_one_open",
+            "shop_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    severity: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(16))
+    deadline_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    # When the first delivery behind it reached Clout, and when the attention tag landed.
+    first_seen_at: Mapped[datetime | None]
+    tagged_at: Mapped[datetime | None]
+    # Set whenever Shopify must be brought up to date; cleared once it is.
+    needs_attention: Mapped[bool] = mapped_column(default=True)
+    attended_at: Mapped[datetime | None]
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_at: Mapped[datetime | None]
+    flow_sent_at: Mapped[datetime | None]
+    drift_repairs: Mapped[int] = mapped_column(Integer, default=0)
+    # What Clout last wrote: {gid: {"tags": [...], "written_at": iso}} for orders and customer.
+    tag_state: Mapped[dict[str, Any] | None]
+    # The influence the decision used: {"clout": .., "klout": .., "band": .., "reasons": [..]}.
+    influence: Mapped[dict[str, Any] | None]
+
+    signals: Mapped[list[Signal]] = relationship(
+        back_populates="incident", order_by="Signal.occurred_at"
+    )
+
+
+class Signal(Base):
+    """One sign of unhappiness, with where it came from and why it counts."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "source", "source_ref", "reason", name="uq_signals_source"),
+        Index("ix_signals_incident_id", "incident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(24))  # review, refund, cancellation, dispute, …
+    reason: Mapped[str] = mapped_column(String(40))  # low_rating, hidden_complaint, …
+    severity: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any] | None]  # {"sentences": [...], ...} in the merchant's words
+    source: Mapped[str] = mapped_column(String(32))  # shopify, judgeme, clout (periodic checks)
+    source_ref: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="signals")
+
+
+class InfluenceProfile(Base):
+    """A customer's influence, two scores side by side: clout (real-world reach, from what the
+    shop knows) and Klout (online reach, from handles the customer shared). None is unknown."""
+
+    __tablename__ = "influence_profiles"
+    __table_args__ = (UniqueConstraint("customer_id", name="uq_influence_profiles_customer"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    clout_score: Mapped[float | None]
+    klout_score: Mapped[float | None]
+    contagion: Mapped[int] = mapped_column(Integer, default=0)
+    components: Mapped[dict[str, Any] | None]  # each component's raw figure and percentile
+    reasons: Mapped[dict[str, Any] | None]  # {"clout": [sentences], "klout": [sentences]}
+    unknown: Mapped[dict[str, Any] | None]  # {"inputs": [what could not be known]}
+    complete: Mapped[bool] = mapped_column(default=False)
+    opted_out: Mapped[bool] = mapped_column(default=False)
+    computed_at: Mapped[datetime | None]
+    sources: Mapped[dict[str, Any] | None]  # which data it was computed from
+    # Set when something it was computed from changed (a new order by them, or with their
+    # referral code); the profile sweep recomputes it and clears this.
+    stale_since: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Agent(Base):
+    """A person who works the attention queue on Clout's own page (a self-hosted operator's
+    login). Inside the Shopify admin, Shopify's session token says who it is instead."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # werkzeug's scrypt hash; the password itself is never stored or logged.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+    shops: Mapped[list[Shop]] = relationship(secondary="agent_shops", order_by="Shop.domain")
+
+
+class AgentShop(Base):
+    """Which shops an agent may see: each sees only its own shops' customers."""
+
+    __tablename__ = "agent_shops"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )

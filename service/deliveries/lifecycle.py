@@ -1,0 +1,456 @@
+"""A delivery's life: recorded at intake, claimed by a worker, handled, and done, retried or dead.
+
+The database is the record of what still has to be done; Redis only rings the bell. Intake
+commits the row before anything is enqueued, a worker claims the row with a conditional UPDATE
+(so a duplicate bell does no harm), and the sweeper rings again for any row that has waited too
+long — after a Redis restart, a failed enqueue, or a worker killed mid-task.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import LargeBinary, and_, bindparam, func, or_, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.core.errors import PermanentError, TransientError
+from service.core.logs import get_logger
+from service.core.models import Delivery, Incident, Shop, UTCDateTime, utcnow
+from service.shopify.admin import ShopifyAdmin
+
+log = get_logger(__name__)
+
+PROCESS_TASK = "clout.process_delivery"
+ATTEND_TASK = "clout.attend_incident"
+QUEUE = "clout"
+
+RECEIVED = "received"
+PROCESSING = "processing"
+RETRYING = "retrying"
+DONE = "done"
+FAILED = "failed"  # permanent: the payload cannot be handled; an operator may retry it
+DEAD = "dead"  # transient errors outlasted every attempt
+IGNORED = "ignored"  # nothing to do (the shop is gone, or the topic has no handler)
+PENDING = (RECEIVED, PROCESSING, RETRYING)
+
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_MAX_SECONDS = 600.0  # stays well under Redis's 1 h visibility timeout
+
+
+@dataclass
+class DeliveryContext:
+    """What a topic handler gets: the delivery, its shop and its parsed body."""
+
+    session: Session
+    delivery: Delivery
+    shop: Shop
+    payload: dict[str, Any]
+    now: datetime
+    # The shop's Admin API client, made on first use (most handlers never need it).
+    shopify: Callable[[], ShopifyAdmin] | None = None
+    # Set by a handler that erased the delivery row itself (shop/redact).
+    erased: bool = field(default=False)
+    # Incidents that gained a signal: attended to (priority, deadline, tags) after the commit.
+    incidents: set[int] = field(default_factory=set)
+    # Clout's tags and deadlines, for handlers that read tags back (resolution, drift).
+    tag_settings: Any = None
+
+
+def handler_key(source: str, topic: str) -> str:
+    """Shopify deliveries are handled by topic; a review platform's by platform."""
+    return topic if source == "shopify" else f"reviews/{source}"
+
+
+class TopicHandler(Protocol):
+    def __call__(self, ctx: DeliveryContext) -> None: ...
+
+
+@dataclass(frozen=True)
+class Recorded:
+    delivery_id: int
+    duplicate: bool
+
+
+_RECORD = text(
+    "INSERT INTO deliveries (source, webhook_id, event_id, topic, shop_domain, api_version,"
+    " triggered_at, body, status, attempts, received_at)"
+    " VALUES (:source, :webhook_id, :event_id, :topic, :shop_domain, :api_version,"
+    " :triggered_at, :body, :status, :attempts, :received_at)"
+    " ON CONFLICT (source, webhook_id) DO NOTHING RETURNING id"
+).bindparams(
+    bindparam("triggered_at", type_=UTCDateTime()),
+    bindparam("received_at", type_=UTCDateTime()),
+    bindparam("body", type_=LargeBinary()),
+)
+
+
+def record_delivery(
+    *,
+    session: Session,
+    source: str,
+    webhook_id: str,
+    topic: str,
+    shop_domain: str,
+    body: bytes,
+    event_id: str | None = None,
+    api_version: str | None = None,
+    triggered_at: datetime | None = None,
+) -> Recorded:
+    """Insert the delivery and commit; a repeated (source, webhook id) is a duplicate, not an error.
+
+    Database errors other than the duplicate propagate: the caller answers 503 so the sender
+    retries, because nothing was recorded.
+    """
+    values = {
+        "source": source,
+        "webhook_id": webhook_id,
+        "event_id": event_id,
+        "topic": topic,
+        "shop_domain": shop_domain,
+        "api_version": api_version,
+        "triggered_at": triggered_at,
+        "body": body,
+        "status": RECEIVED,
+        "attempts": 0,
+        "received_at": utcnow(),
+    }
+    # One statement, no ORM unit of work and nothing to compile per request: this is intake's
+    # hot path (the ORM flush was a third of its CPU). ON CONFLICT DO NOTHING makes a repeated
+    # webhook id a duplicate without an error and a rollback (PostgreSQL, SQLite ≥ 3.35).
+    inserted = session.connection().execute(_RECORD, values).scalar()
+    session.commit()
+    if inserted is not None:
+        return Recorded(delivery_id=inserted, duplicate=False)
+    existing = session.scalar(
+        select(Delivery.id).where(Delivery.source == source, Delivery.webhook_id == webhook_id)
+    )
+    if existing is None:  # the conflict was something else; do not pretend it is recorded
+        raise RuntimeError("delivery neither inserted nor found")
+    return Recorded(delivery_id=existing, duplicate=True)
+
+
+class Enqueuer(Protocol):
+    def send_task(self, name: str, args: Any = ..., **options: Any) -> Any: ...
+
+
+def _ring(celery: Enqueuer, task: str, record_id: int, **context: int) -> bool:
+    # Any broker failure means the same: the database row is the record, the sweeper rings again.
+    try:
+        celery.send_task(task, args=[record_id], queue=QUEUE, retry=False)
+    except Exception as error:  # noqa: BLE001 - see above
+        log.warning("enqueue_failed", error=type(error).__name__, **context)
+        return False
+    return True
+
+
+def enqueue_attention(*, celery: Enqueuer, incident_id: int) -> bool:
+    """Ring for an incident whose Shopify tags must catch up; the incident's `needs_attention`
+    flag is the record, so a lost bell is rung again by the sweeper."""
+    return _ring(celery, ATTEND_TASK, incident_id, incident_id=incident_id)
+
+
+def enqueue_delivery(*, celery: Enqueuer, delivery_id: int) -> bool:
+    """Ring the bell for a committed delivery. False when the broker is unreachable: the row stays
+    `received` and the sweeper enqueues it once Redis is back, so the caller still answers 200."""
+    return _ring(celery, PROCESS_TASK, delivery_id, delivery_id=delivery_id)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    retry_in: float | None = None
+    incidents: tuple[int, ...] = ()  # to attend to (tags, deadline) now that it is committed
+
+
+def backoff_seconds(attempt: int, *, rng: Callable[[], float] = random.random) -> float:
+    """Exponential back-off with full jitter: 5 s, 10 s, 20 s … capped at 10 minutes."""
+    ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
+    return float(max(1.0, ceiling * (0.5 + rng() / 2)))
+
+
+def claim(*, session: Session, delivery_id: int, now: datetime, stale_after: float) -> bool:
+    """Take the delivery for this worker, counting the attempt; False if someone else has it
+    or it is finished. A `processing` claim older than `stale_after` belonged to a dead worker."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            or_(
+                Delivery.status.in_((RECEIVED, RETRYING)),
+                and_(
+                    Delivery.status == PROCESSING,
+                    Delivery.claimed_at < now - timedelta(seconds=stale_after),
+                ),
+            ),
+        )
+        .values(status=PROCESSING, claimed_at=now, attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def process_delivery(
+    *,
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    handlers: Mapping[str, TopicHandler],
+    max_attempts: int,
+    stale_after: float,
+    now: Callable[[], datetime] = utcnow,
+    admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
+    tag_settings: Any = None,
+) -> Outcome:
+    """Claim, handle and settle one delivery. Safe to call any number of times for the same id."""
+    with sessions() as session:
+        if not claim(session=session, delivery_id=delivery_id, now=now(), stale_after=stale_after):
+            return Outcome(status="skipped")
+
+    error: BaseException | None = None
+    with sessions() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            return Outcome(status="skipped")
+        try:
+            status, incidents = _handle(
+                session=session,
+                delivery=delivery,
+                handlers=handlers,
+                now=now(),
+                admin_for=admin_for,
+                tag_settings=tag_settings,
+            )
+            session.commit()
+        except (TransientError, PermanentError, OperationalError) as caught:
+            session.rollback()
+            error = caught
+        except Exception as caught:  # noqa: BLE001 - a bug must not lose the delivery
+            session.rollback()
+            # Where, not what: an exception's message can quote the customer's data.
+            log.error(  # noqa: TRY400
+                "handler_crashed",
+                delivery_id=delivery_id,
+                error=type(caught).__name__,
+                at=_innermost_frame(caught),
+            )
+            error = caught
+        else:
+            log.info("delivery_processed", delivery_id=delivery_id, status=status)
+            return Outcome(status=status, incidents=tuple(sorted(incidents)))
+
+    return _settle_failure(
+        sessions=sessions, delivery_id=delivery_id, error=error, max_attempts=max_attempts, now=now
+    )
+
+
+def _innermost_frame(error: BaseException) -> str:
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is None:
+        return "?"
+    return f"{trace.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{trace.tb_lineno}"
+
+
+def _handle(
+    *,
+    session: Session,
+    delivery: Delivery,
+    handlers: Mapping[str, TopicHandler],
+    now: datetime,
+    admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
+    tag_settings: Any = None,
+) -> tuple[str, set[int]]:
+    handler = handlers.get(handler_key(delivery.source, delivery.topic))
+    shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
+    if handler is None or shop is None or delivery.body is None:
+        if shop is None:
+            delivery.body = None  # a shop that is gone (erased, removed): keep none of its data
+        _finish(delivery, IGNORED, now)
+        return IGNORED, set()
+    try:
+        payload = json.loads(delivery.body)
+    except ValueError as error:
+        if delivery.source == "shopify":
+            raise PermanentError("body is not JSON") from error
+        payload = {"_raw": delivery.body.decode("utf-8", "replace")}  # the platform parses it
+    if not isinstance(payload, dict):
+        raise PermanentError("body is not a JSON object")
+    if b"\\u0000" in delivery.body:
+        payload = _without_nul(payload)
+    ctx = DeliveryContext(
+        session=session,
+        delivery=delivery,
+        shop=shop,
+        payload=payload,
+        now=now,
+        shopify=(lambda: admin_for(shop)) if admin_for is not None else None,
+        tag_settings=tag_settings,
+    )
+    handler(ctx)
+    if ctx.incidents and not ctx.erased:
+        # When the news first reached Clout: the start of "time from delivery to tag".
+        session.execute(
+            update(Incident)
+            .where(Incident.id.in_(ctx.incidents), Incident.first_seen_at.is_(None))
+            .values(first_seen_at=delivery.received_at)
+            .execution_options(synchronize_session=False)
+        )
+    if not ctx.erased:
+        _finish(delivery, DONE, now)
+    return DONE, ctx.incidents
+
+
+def _without_nul(value: Any) -> Any:
+    """The payload without U+0000: PostgreSQL's text and JSONB cannot hold it (a DataError on
+    every retry), and no sender means anything by it. Found by fuzzing the handlers."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
+def _finish(delivery: Delivery, status: str, now: datetime) -> None:
+    delivery.status = status
+    delivery.processed_at = now
+    delivery.next_attempt_at = None
+    delivery.last_error = None
+
+
+def _settle_failure(
+    *,
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    error: BaseException | None,
+    max_attempts: int,
+    now: Callable[[], datetime],
+) -> Outcome:
+    transient = isinstance(error, TransientError | OperationalError)
+    # Error text can quote a payload; keep the type and our own message only.
+    reason = (
+        f"{type(error).__name__}: {error}"
+        if isinstance(error, TransientError | PermanentError)
+        else type(error).__name__
+    )
+    with sessions() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            return Outcome(status="skipped")
+        delivery.last_error = reason[:500]
+        if transient and delivery.attempts < max_attempts:
+            hinted = error.retry_after if isinstance(error, TransientError) else None
+            delay = max(hinted or 0.0, backoff_seconds(delivery.attempts))
+            delivery.status = RETRYING
+            delivery.next_attempt_at = now() + timedelta(seconds=delay)
+            session.commit()
+            log.warning(
+                "delivery_retrying",
+                delivery_id=delivery_id,
+                attempt=delivery.attempts,
+                retry_in=round(delay, 1),
+                error=type(error).__name__,
+            )
+            return Outcome(status=RETRYING, retry_in=delay)
+        delivery.status = DEAD if transient else FAILED
+        delivery.processed_at = now()
+        session.commit()
+        log.error(
+            "delivery_gave_up",
+            delivery_id=delivery_id,
+            status=delivery.status,
+            attempts=delivery.attempts,
+            error=type(error).__name__,
+        )
+        return Outcome(status=delivery.status)
+
+
+def due_for_sweep(
+    *, session: Session, now: datetime, after: float, stale_after: float, limit: int = 500
+) -> list[int]:
+    """Deliveries the bell should ring for again: recorded but never picked up, a retry whose
+    time passed without a worker taking it, or a claim left behind by a dead worker."""
+    waited = now - timedelta(seconds=after)
+    rows = session.scalars(
+        select(Delivery.id)
+        .where(
+            or_(
+                and_(Delivery.status == RECEIVED, Delivery.received_at <= waited),
+                and_(Delivery.status == RETRYING, Delivery.next_attempt_at <= waited),
+                and_(
+                    Delivery.status == PROCESSING,
+                    Delivery.claimed_at <= now - timedelta(seconds=stale_after),
+                ),
+            )
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+def requeue(*, session: Session, delivery_id: int) -> bool:
+    """An operator's retry of a failed or dead delivery."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status.in_((FAILED, DEAD)))
+        .values(status=RECEIVED, attempts=0, last_error=None, processed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def purge_payloads(*, session: Session, now: datetime, retention_days: float) -> int:
+    """Drop raw bodies of settled deliveries after the retention period: the normalised rows
+    keep what Clout needs, and a raw payload is personal data Clout no longer has a use for."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status.in_((DONE, IGNORED)),
+            Delivery.processed_at <= now - timedelta(days=retention_days),
+            Delivery.body.is_not(None),
+        )
+        .values(body=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    by_topic_status: dict[tuple[str, str, str], int]
+    oldest_pending_age: float | None
+    attempts_retrying: int
+
+
+def delivery_stats(*, session: Session, now: datetime) -> DeliveryStats:
+    counts = session.execute(
+        select(Delivery.source, Delivery.topic, Delivery.status, func.count()).group_by(
+            Delivery.source, Delivery.topic, Delivery.status
+        )
+    ).all()
+    oldest = session.scalar(
+        select(func.min(Delivery.received_at)).where(Delivery.status.in_(PENDING))
+    )
+    if isinstance(oldest, str):  # SQLite's min() bypasses the column type
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    retrying = session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status == RETRYING)
+    )
+    return DeliveryStats(
+        by_topic_status={(s, t, st): n for s, t, st, n in counts},
+        oldest_pending_age=(now - oldest).total_seconds() if oldest else None,
+        attempts_retrying=int(retrying or 0),
+    )

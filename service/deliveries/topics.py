@@ -1,0 +1,265 @@
+"""Shopify topic → handler. Each handler translates a payload into calls on `service/`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from sqlalchemy import select
+
+from service import compliance
+from service.attention import attend
+from service.core.errors import PermanentError, TransientError
+from service.core.logs import get_logger
+from service.core.models import Customer, Order
+from service.deliveries.lifecycle import DeliveryContext, TopicHandler
+from service.influence import profiles
+from service.shopify import payloads, shops
+from service.shopify.ids import event_ref, to_gid
+from service.signals import events, platforms, reviews
+from service.signals.incidents import Raised
+
+log = get_logger(__name__)
+
+
+def _listed(value: object) -> list[object]:
+    """A list the payload should carry (order ids): anything else is no list at all."""
+    return value if isinstance(value, list) else []
+
+
+def _customer_gid(ctx: DeliveryContext) -> str:
+    customer = ctx.payload.get("customer")
+    if not isinstance(customer, dict):
+        raise PermanentError("payload has no customer object")
+    try:
+        return to_gid("Customer", customer.get("id"))
+    except ValueError as error:
+        raise PermanentError("payload's customer has no usable id") from error
+
+
+def _forget_payload_if_redacted(ctx: DeliveryContext, customer: Customer | None) -> None:
+    # A late delivery about a redacted customer must not keep their data in its raw body.
+    if customer is not None and customer.redacted_at is not None:
+        ctx.delivery.body = None
+
+
+def _noted(ctx: DeliveryContext, raised: Raised | None) -> None:
+    # A signal seen before (a replay, a reconciliation rerun) changes nothing: no attendance,
+    # no writes to Shopify — unless it was revised (a refund now known to be full).
+    if raised is not None and (raised.new_signal or raised.incident.needs_attention):
+        ctx.incidents.add(raised.incident.id)
+
+
+def _order_for(ctx: DeliveryContext, value: object) -> Order:
+    """The order a payload refers to (by id or GID); a placeholder if Clout has not seen it."""
+    if isinstance(value, dict):
+        value = value.get("admin_graphql_api_id") or value.get("id")
+    try:
+        gid = to_gid("Order", value)
+    except ValueError as error:
+        raise PermanentError("payload names no order") from error
+    order = ctx.session.scalar(
+        select(Order).where(Order.shop_id == ctx.shop.id, Order.shopify_id == gid)
+    )
+    if order is None or order.customer_id is None:
+        # Shopify's deliveries are unordered: a dispute can come before its order. One quick
+        # read gives the case its customer; if Shopify cannot answer now, the order's tags
+        # still land and reconciliation fills the rest in.
+        fetched = _order_from_shopify(ctx, gid)
+        if fetched is not None:
+            return fetched
+    if order is None:
+        order = Order(shop_id=ctx.shop.id, shopify_id=gid)
+        ctx.session.add(order)
+        ctx.session.flush()
+    return order
+
+
+def _order_from_shopify(ctx: DeliveryContext, gid: str) -> Order | None:
+    session = ctx.session
+    if ctx.shopify is None or session.new or session.dirty or session.deleted:
+        return None  # nothing to end safely: keep the handler's writes in one transaction
+    # Only reads so far: end that transaction before talking to Shopify, so no database lock
+    # is held across a network call (on SQLite it would be the write lock).
+    session.commit()
+    try:
+        node = dataclasses.replace(ctx.shopify(), max_attempts=1, max_wait=2.0).order(gid)
+    except (TransientError, PermanentError) as error:
+        log.info("order_not_fetched", delivery_id=ctx.delivery.id, error=type(error).__name__)
+        return None
+    if node is None:
+        return None
+    return payloads.upsert_order_from_admin(
+        session=ctx.session, shop=ctx.shop, node=node, customer=None
+    )
+
+
+def order_changed(ctx: DeliveryContext) -> None:
+    order = payloads.upsert_order(session=ctx.session, shop=ctx.shop, payload=ctx.payload)
+    ctx.delivery.customer_ref = payloads.customer_ref_of_order(ctx.payload)
+    _forget_payload_if_redacted(ctx, order.customer)
+    ctx.session.flush()
+    if ctx.delivery.topic == "orders/create":
+        # The buyer's (and a referrer's) influence just changed; the profile sweep catches up.
+        profiles.mark_stale_after_order(
+            session=ctx.session, shop=ctx.shop, order=order, now=ctx.now
+        )
+    if ctx.tag_settings is not None and ctx.delivery.topic == "orders/updated":
+        # A person resolving the case, drift to repair, or Clout's own write echoing back.
+        touched = attend.note_order_tags(
+            session=ctx.session,
+            shop=ctx.shop,
+            order=order,
+            tags=[t.strip() for t in str(ctx.payload.get("tags") or "").split(",") if t.strip()],
+            updated_at=payloads.parse_time(ctx.payload.get("updated_at")),
+            settings=ctx.tag_settings,
+            now=ctx.now,
+        )
+        if touched is not None:
+            ctx.incidents.add(touched.id)
+    _noted(
+        ctx,
+        events.cancellation_signal(session=ctx.session, shop=ctx.shop, order=order, now=ctx.now),
+    )
+    _noted(ctx, events.note_signal(session=ctx.session, shop=ctx.shop, order=order, now=ctx.now))
+
+
+def refund_created(ctx: DeliveryContext) -> None:
+    refund = payloads.record_refund(session=ctx.session, shop=ctx.shop, payload=ctx.payload)
+    order = ctx.session.scalar(
+        select(Order).where(
+            Order.shop_id == ctx.shop.id, Order.shopify_id == refund.order_shopify_id
+        )
+    )
+    if order is not None and order.customer is not None:
+        ctx.delivery.customer_ref = order.customer.shopify_id
+    if order is not None:
+        _noted(
+            ctx,
+            events.refund_signal(
+                session=ctx.session, shop=ctx.shop, order=order, refund=refund, now=ctx.now
+            ),
+        )
+
+
+def dispute_opened(ctx: DeliveryContext) -> None:
+    order = _order_for(ctx, ctx.payload.get("order_id"))
+    _noted(
+        ctx,
+        events.dispute_signal(
+            session=ctx.session, shop=ctx.shop, order=order, payload=ctx.payload, now=ctx.now
+        ),
+    )
+
+
+def return_requested(ctx: DeliveryContext) -> None:
+    order = _order_for(ctx, ctx.payload.get("order") or ctx.payload.get("order_id"))
+    _noted(
+        ctx,
+        events.return_signal(
+            session=ctx.session, shop=ctx.shop, order=order, payload=ctx.payload, now=ctx.now
+        ),
+    )
+
+
+def fulfillment_event(ctx: DeliveryContext) -> None:
+    order = _order_for(ctx, ctx.payload.get("order_id"))
+    _noted(
+        ctx,
+        events.fulfillment_event_signal(
+            session=ctx.session, shop=ctx.shop, order=order, payload=ctx.payload, now=ctx.now
+        ),
+    )
+
+
+def review_delivered(ctx: DeliveryContext) -> None:
+    """Any review platform's delivery: normalised, recorded, linked, and read for events."""
+    provider = ctx.delivery.source
+    payload = ctx.payload
+    if "_raw" in payload:
+        try:
+            payload = platforms.loads_lenient(payload["_raw"].encode())
+        except ValueError as error:
+            raise PermanentError("review body is not JSON") from error
+    if not isinstance(payload, dict):
+        raise PermanentError("review body is not a JSON object")
+    for incoming in platforms.NORMALISERS[provider](payload):
+        review = reviews.record_review(
+            session=ctx.session, shop=ctx.shop, provider=provider, review=incoming
+        )
+        customer = reviews.link_review(
+            session=ctx.session, shop=ctx.shop, review=review, shopify=ctx.shopify
+        )
+        ctx.delivery.customer_ref = customer.shopify_id
+        _noted(
+            ctx,
+            reviews.review_signal(
+                session=ctx.session, shop=ctx.shop, review=review, customer=customer, now=ctx.now
+            ),
+        )
+
+
+def customer_changed(ctx: DeliveryContext) -> None:
+    customer = payloads.upsert_customer(session=ctx.session, shop=ctx.shop, payload=ctx.payload)
+    ctx.delivery.customer_ref = customer.shopify_id
+    _forget_payload_if_redacted(ctx, customer)
+
+
+def app_uninstalled(ctx: DeliveryContext) -> None:
+    shops.mark_uninstalled(session=ctx.session, shop=ctx.shop, now=ctx.now)
+
+
+def customer_data_requested(ctx: DeliveryContext) -> None:
+    request = ctx.payload.get("data_request")
+    try:
+        request_id = event_ref(request.get("id") if isinstance(request, dict) else None, limit=64)
+    except ValueError as error:
+        raise PermanentError("data request has no usable id") from error
+    customer_gid = _customer_gid(ctx)
+    compliance.record_data_request(
+        session=ctx.session,
+        shop=ctx.shop,
+        request_id=str(request_id),
+        customer_gid=customer_gid,
+        order_ids=_listed(ctx.payload.get("orders_requested")),
+        now=ctx.now,
+    )
+    ctx.delivery.customer_ref = customer_gid
+
+
+def customer_redacted(ctx: DeliveryContext) -> None:
+    customer_gid = _customer_gid(ctx)
+    compliance.redact_customer(
+        session=ctx.session,
+        shop=ctx.shop,
+        customer_gid=customer_gid,
+        order_ids=_listed(ctx.payload.get("orders_to_redact")),
+        now=ctx.now,
+    )
+    # The request itself names the customer (email, phone): it goes too.
+    ctx.delivery.body = None
+    ctx.delivery.customer_ref = customer_gid
+
+
+def shop_redacted(ctx: DeliveryContext) -> None:
+    compliance.redact_shop(session=ctx.session, shop=ctx.shop)
+    ctx.erased = True
+
+
+TOPIC_HANDLERS: Mapping[str, TopicHandler] = {
+    "orders/create": order_changed,
+    "orders/updated": order_changed,
+    "orders/cancelled": order_changed,
+    "refunds/create": refund_created,
+    "customers/create": customer_changed,
+    "customers/update": customer_changed,
+    "disputes/create": dispute_opened,
+    "disputes/update": dispute_opened,
+    "returns/request": return_requested,
+    "fulfillment_events/create": fulfillment_event,
+    "app/uninstalled": app_uninstalled,
+    "customers/data_request": customer_data_requested,
+    "customers/redact": customer_redacted,
+    "shop/redact": shop_redacted,
+    **{f"reviews/{provider}": review_delivered for provider in platforms.NORMALISERS},
+}

@@ -1,0 +1,2 @@
+"""Development tools installed with Clout: the local Shopify (`clout devstore`) and `clout demo`.
+Never used by the running service."""

@@ -1,0 +1,676 @@
+"""The emulator's GraphQL layer: Shopify's real Admin API schema, executed over a DevStore.
+
+The schema is the one Shopify publishes (vendored, `service.shopify.admin_schema`), so a document
+Shopify would refuse — an unknown field, a string where an enum belongs, a missing argument, a
+variable of the wrong type — is refused here the same way, with Shopify's error shape. What the
+emulator implements is listed in `QUERIES` and `MUTATIONS` and in the views below; any other
+field answers a clear "not emulated" error, never a made-up value.
+
+Values the views hand back are serialised by the real schema too: an enum the emulator got wrong
+("paid" where Shopify says `PAID`) fails loudly instead of passing a test Shopify would fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLAbstractType,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    execute_sync,
+)
+
+from service.dev.devstore.store import (
+    Address,
+    Customer,
+    DevStore,
+    Metafield,
+    Order,
+    iso,
+    now,
+)
+from service.shopify.admin_schema import admin_schema
+
+ORDER_TAG_MAX = 40
+CUSTOMER_TAG_MAX = 255
+MAX_TAGS = 250
+MAX_PAGE = 250
+FLOW_PAYLOAD_MAX = 50_000
+# The project's Flow trigger extensions, when the emulator runs from a checkout: their declared
+# fields are what flowTriggerReceive accepts, as Flow does.
+EXTENSIONS_DIR = Path(__file__).resolve().parents[3] / "extensions"
+
+
+class NotEmulated(GraphQLError):
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} is not emulated by clout devstore",
+            extensions={"code": "NOT_EMULATED"},
+        )
+
+
+def schema_for(version: str) -> GraphQLSchema:
+    return admin_schema(version)
+
+
+def execute(
+    store: DevStore,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None = None,
+) -> ExecutionResult:
+    return execute_sync(
+        schema,
+        document,
+        context_value=store,
+        variable_values=dict(variables or {}),
+        operation_name=operation_name,
+        field_resolver=_resolve,
+        type_resolver=_type_of,
+    )
+
+
+def _resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:  # type: ignore[type-arg]
+    parent = info.parent_type
+    store: DevStore = info.context
+    if parent is info.schema.query_type or parent is info.schema.mutation_type:
+        table = QUERIES if parent is info.schema.query_type else MUTATIONS
+        root = table.get(info.field_name)
+        if root is None:
+            raise NotEmulated(f"{parent.name}.{info.field_name}")
+        return root(store, **args)
+    if not isinstance(source, Mapping) or info.field_name not in source:
+        raise NotEmulated(f"{parent.name}.{info.field_name}")
+    value = source[info.field_name]
+    return value(**args) if callable(value) else value
+
+
+def _type_of(value: Any, _info: GraphQLResolveInfo, _type: GraphQLAbstractType) -> str | None:  # type: ignore[type-arg]
+    return value.get("__typename") if isinstance(value, Mapping) else None
+
+
+# --- views: what Shopify would answer, built from the DevStore ------------------------------
+
+
+def _enum(value: str | None) -> str | None:
+    return value.upper() if value else None
+
+
+def _money(amount: Decimal, currency: str) -> dict[str, Any]:
+    value = {"amount": f"{amount:.2f}", "currencyCode": currency}
+    return {"shopMoney": value, "presentmentMoney": value}
+
+
+def _address(address: Address | None, owner_id: int | None = None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {
+        "__typename": "MailingAddress",
+        "id": f"gid://shopify/MailingAddress/{owner_id}" if owner_id else None,
+        "firstName": address.first_name,
+        "lastName": address.last_name,
+        "name": address.name,
+        "address1": address.address1,
+        "address2": None,
+        "city": address.city,
+        "zip": address.zip,
+        "provinceCode": address.province_code,
+        "countryCodeV2": address.country_code,
+        "phone": address.phone,
+        "company": address.company,
+    }
+
+
+def _cursor(index: int) -> str:
+    return base64.b64encode(f"cursor:{index}".encode()).decode()
+
+
+def _offset(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        return int(base64.b64decode(cursor).decode().split(":", 1)[1])
+    except (ValueError, IndexError) as error:
+        raise GraphQLError(f"Invalid cursor for current pagination sort: {cursor!r}") from error
+
+
+def _page(
+    items: list[Any],
+    *,
+    view: Callable[[Any], Any] | None = None,
+    first: int | None = None,
+    last: int | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    reverse: bool = False,
+    **unsupported: Any,
+) -> dict[str, Any]:
+    """A Relay connection as Shopify pages one: `first` or `last` is required, at most 250."""
+    if unsupported:
+        raise NotEmulated(f"the connection argument(s) {', '.join(sorted(unsupported))}")
+    if first is None and last is None:
+        raise GraphQLError("you must provide one of first or last")
+    size = first if first is not None else last
+    assert size is not None
+    if size > MAX_PAGE or size < 0:
+        raise GraphQLError(f"first/last must be between 0 and {MAX_PAGE}")
+    ordered = items[::-1] if reverse else items
+    indexed = list(enumerate(ordered))
+    start, end = _offset(after), _offset(before)
+    if start is not None:
+        indexed = [(i, x) for i, x in indexed if i > start]
+    if end is not None:
+        indexed = [(i, x) for i, x in indexed if i < end]
+    has_next = has_previous = False
+    if first is not None:
+        has_next = len(indexed) > size
+        indexed = indexed[:size]
+        has_previous = start is not None
+    else:
+        has_previous = len(indexed) > size
+        indexed = indexed[-size:] if size else []
+        has_next = end is not None
+    nodes = [view(x) if view else x for _, x in indexed]
+    edges = [
+        {"node": node, "cursor": _cursor(i)} for (i, _), node in zip(indexed, nodes, strict=True)
+    ]
+    return {
+        "edges": edges,
+        "nodes": nodes,
+        "pageInfo": {
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_previous,
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
+
+
+def _metafield(field: Metafield | None, owner: str = "") -> dict[str, Any] | None:
+    if field is None:
+        return None
+    return {
+        "__typename": "Metafield",
+        "id": f"gid://shopify/Metafield/{field.id}",
+        "legacyResourceId": str(field.id),
+        "namespace": field.namespace,
+        "key": field.key,
+        "type": field.type,
+        "value": field.value,
+        "jsonValue": _json_value(field),
+        "ownerType": owner,
+        "createdAt": iso(field.updated_at),
+        "updatedAt": iso(field.updated_at),
+    }
+
+
+def _json_value(field: Metafield) -> Any:
+    try:
+        return json.loads(field.value)
+    except ValueError:
+        return field.value
+
+
+def _metafield_fields(metafields: dict[tuple[str, str], Metafield], owner: str) -> dict[str, Any]:
+    def one(*, key: str, namespace: str | None = None) -> dict[str, Any] | None:
+        if namespace is None and "." in key:
+            namespace, key = key.split(".", 1)
+        return _metafield(metafields.get((namespace or "$app", key)), owner)
+
+    def many(*, namespace: str | None = None, **args: Any) -> dict[str, Any]:
+        chosen = [
+            m for (ns, _), m in sorted(metafields.items()) if namespace is None or ns == namespace
+        ]
+        return _page(chosen, view=lambda m: _metafield(m, owner), **args)
+
+    return {"metafield": one, "metafields": many}
+
+
+def order_view(store: DevStore, order: Order) -> dict[str, Any]:
+    customer = store.customers.get(order.customer_id) if order.customer_id else None
+    refunded = sum((r.amount for r in order.refunds), Decimal(0))
+
+    def refunds(*, first: int | None = None) -> list[dict[str, Any]]:
+        return [
+            {
+                "__typename": "Refund",
+                "id": r.gid,
+                "legacyResourceId": str(r.id),
+                "createdAt": iso(r.created_at),
+                "processedAt": iso(r.created_at),
+                "updatedAt": iso(r.created_at),
+                "note": r.note,
+                "totalRefundedSet": _money(r.amount, order.currency),
+            }
+            for r in order.refunds[:first]
+        ]
+
+    def fulfillments(*, first: int | None = None, **_: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "__typename": "Fulfillment",
+                "id": f.gid,
+                "legacyResourceId": str(f.id),
+                "name": f"{order.name}-F{index + 1}",
+                "createdAt": iso(f.created_at),
+                "updatedAt": iso(f.delivered_at or f.created_at),
+                "status": _enum(f.status),
+                "displayStatus": _enum(f.display_status),
+                "deliveredAt": iso(f.delivered_at),
+                "trackingInfo": _tracking(f.tracking_company),
+            }
+            for index, f in enumerate(order.fulfillments[:first])
+        ]
+
+    line_items = [
+        {
+            "__typename": "LineItem",
+            "title": li.title,
+            "name": li.title,
+            "quantity": li.quantity,
+            "product": {"__typename": "Product", "id": f"gid://shopify/Product/{li.product_id}"}
+            if li.product_id
+            else None,
+        }
+        for li in order.line_items
+    ]
+    return {
+        "__typename": "Order",
+        "id": order.gid,
+        "legacyResourceId": str(order.id),
+        "name": order.name,
+        "email": order.email,
+        "createdAt": iso(order.created_at),
+        "updatedAt": iso(order.updated_at),
+        "processedAt": iso(order.created_at),
+        "cancelledAt": iso(order.cancelled_at),
+        "cancelReason": _enum(order.cancel_reason),
+        "displayFinancialStatus": _enum(order.financial_status),
+        "displayFulfillmentStatus": _enum(order.fulfillment_status),
+        "currencyCode": order.currency,
+        "tags": sorted(order.tags),
+        "note": order.note,
+        "customAttributes": [{"key": k, "value": v} for k, v in order.custom_attributes],
+        "discountCodes": list(order.discount_codes),
+        "shippingAddress": _address(order.shipping_address, order.id),
+        "billingAddress": _address(order.billing_address, order.id),
+        "customer": (lambda: customer_view(store, customer)) if customer else None,
+        "totalPriceSet": _money(order.total, order.currency),
+        "totalRefundedSet": _money(refunded, order.currency),
+        "refunds": refunds,
+        "fulfillments": fulfillments,
+        "lineItems": lambda **args: _page(line_items, **args),
+        **_metafield_fields(order.metafields, "ORDER"),
+    }
+
+
+def _tracking(company: str | None) -> Callable[..., list[dict[str, Any]]]:
+    def tracking(**_: Any) -> list[dict[str, Any]]:
+        return [{"company": company, "number": None, "url": None}] if company else []
+
+    return tracking
+
+
+def customer_view(store: DevStore, customer: Customer) -> dict[str, Any]:
+    orders = store.customer_orders(customer.id)
+    spent = sum(
+        (o.total - sum((r.amount for r in o.refunds), Decimal(0)) for o in orders), Decimal(0)
+    )
+    first_name, last_name = customer.first_name or "", customer.last_name or ""
+    return {
+        "__typename": "Customer",
+        "id": customer.gid,
+        "legacyResourceId": str(customer.id),
+        "email": customer.email,
+        "defaultEmailAddress": {"emailAddress": customer.email} if customer.email else None,
+        "firstName": customer.first_name,
+        "lastName": customer.last_name,
+        "displayName": f"{first_name} {last_name}".strip() or (customer.email or ""),
+        "phone": customer.phone,
+        "note": customer.note,
+        "createdAt": iso(customer.created_at),
+        "updatedAt": iso(customer.updated_at),
+        "tags": sorted(customer.tags),
+        # UnsignedInt64 is serialised as a string by Shopify.
+        "numberOfOrders": str(len(orders)),
+        "amountSpent": {"amount": f"{spent:.2f}", "currencyCode": store.currency},
+        "statistics": {
+            "predictedSpendTier": _enum(customer.predicted_spend_tier),
+            "rfmGroup": _enum(customer.rfm_group),
+        },
+        "defaultAddress": _address(
+            customer.addresses[0] if customer.addresses else None, customer.id
+        ),
+        "addressesV2": lambda **args: _page(
+            [_address(a, customer.id) for a in customer.addresses], **args
+        ),
+        "orders": lambda **args: _page(
+            _sorted_orders(orders, args.pop("sortKey", None)),
+            view=lambda o: order_view(store, o),
+            **args,
+        ),
+        **_metafield_fields(customer.metafields, "CUSTOMER"),
+    }
+
+
+def _view(store: DevStore, subject: Customer | Order | None) -> dict[str, Any] | None:
+    if isinstance(subject, Order):
+        return order_view(store, subject)
+    if isinstance(subject, Customer):
+        return customer_view(store, subject)
+    return None
+
+
+# --- search queries: the subset of Shopify's search syntax Clout's documents use -------------
+
+_UPDATED_SINCE = re.compile(r"updated_at:\s*(>=?)\s*['\"]?([^'\"\s]+)['\"]?")
+_EMAIL = re.compile(r"email:\s*['\"]?([^'\"\s]+)")
+_KNOWN_FILTER = re.compile(r"^\s*(updated_at|email):")
+
+
+def _check_search(query: str | None) -> None:
+    if query and not _KNOWN_FILTER.match(query):
+        raise NotEmulated(f"the search query {query!r}")
+
+
+def _sorted_orders(orders: list[Order], sort_key: str | None) -> list[Order]:
+    keys: dict[str, Callable[[Order], Any]] = {
+        "ID": lambda o: o.id,
+        "CREATED_AT": lambda o: (o.created_at, o.id),
+        "PROCESSED_AT": lambda o: (o.created_at, o.id),
+        "UPDATED_AT": lambda o: (o.updated_at, o.id),
+        "ORDER_NUMBER": lambda o: o.number,
+    }
+    chosen = keys.get(sort_key or "ID")
+    if chosen is None:
+        raise NotEmulated(f"sorting orders by {sort_key}")
+    return sorted(orders, key=chosen)
+
+
+def _orders_matching(store: DevStore, query: str | None) -> list[Order]:
+    _check_search(query)
+    with store.lock:
+        orders = list(store.orders.values())
+    if query:
+        match = _UPDATED_SINCE.search(query)
+        if match:
+            inclusive = match.group(1) == ">="
+            since = datetime.fromisoformat(match.group(2).replace("Z", "+00:00"))
+            orders = [
+                o for o in orders if o.updated_at > since or (inclusive and o.updated_at == since)
+            ]
+        email = _EMAIL.search(query)
+        if email:
+            orders = [o for o in orders if (o.email or "").lower() == email.group(1).lower()]
+    return orders
+
+
+def _customers_matching(store: DevStore, query: str | None) -> list[Customer]:
+    _check_search(query)
+    with store.lock:
+        customers = sorted(store.customers.values(), key=lambda c: c.id)
+    if query:
+        email = _EMAIL.search(query)
+        if email:
+            customers = [c for c in customers if (c.email or "").lower() == email.group(1).lower()]
+        match = _UPDATED_SINCE.search(query)
+        if match:
+            since = datetime.fromisoformat(match.group(2).replace("Z", "+00:00"))
+            customers = [c for c in customers if c.updated_at > since]
+    return customers
+
+
+# --- root fields -------------------------------------------------------------------------------
+
+
+def _shop(store: DevStore) -> dict[str, Any]:
+    return {
+        "__typename": "Shop",
+        "id": "gid://shopify/Shop/1",
+        "name": store.domain.split(".")[0],
+        "myshopifyDomain": store.domain,
+        "currencyCode": store.currency,
+    }
+
+
+def _orders(
+    store: DevStore,
+    *,
+    query: str | None = None,
+    sortKey: str | None = None,  # noqa: N803 - Shopify's argument name
+    **args: Any,
+) -> dict[str, Any]:
+    found = _sorted_orders(_orders_matching(store, query), sortKey)
+    return _page(found, view=lambda o: order_view(store, o), **args)
+
+
+def _customers(
+    store: DevStore,
+    *,
+    query: str | None = None,
+    sortKey: str | None = None,  # noqa: N803 - Shopify's argument name
+    **args: Any,
+) -> dict[str, Any]:
+    if sortKey not in (None, "ID"):
+        raise NotEmulated(f"sorting customers by {sortKey}")
+    found = _customers_matching(store, query)
+    return _page(found, view=lambda c: customer_view(store, c), **args)
+
+
+def _typed(kind: str, store: DevStore, gid: str) -> dict[str, Any] | None:
+    return _view(store, store.find(gid)) if gid.startswith(f"gid://shopify/{kind}/") else None
+
+
+def _change_tags(store: DevStore, gid: str, tags: list[str] | str, *, add: bool) -> dict[str, Any]:
+    if isinstance(tags, str):  # Shopify also takes one comma-separated string
+        tags = [t.strip() for t in tags.split(",")]
+    subject = store.find(gid)
+    if subject is None:
+        return {"node": None, "userErrors": [{"field": ["id"], "message": "Resource not found"}]}
+    limit = ORDER_TAG_MAX if isinstance(subject, Order) else CUSTOMER_TAG_MAX
+    cleaned = [t.strip() for t in tags if t.strip()]
+    too_long = [t for t in cleaned if len(t) > limit]
+    if too_long:
+        return {
+            "node": None,
+            "userErrors": [
+                {"field": ["tags"], "message": f"Tag is too long (maximum is {limit} characters)"}
+            ],
+        }
+    with store.lock:
+        before = set(subject.tags)
+        after = before | set(cleaned) if add else before - set(cleaned)
+        if len(after) > MAX_TAGS:
+            return {
+                "node": None,
+                "userErrors": [{"field": ["tags"], "message": "Too many tags"}],
+            }
+        changed = after != before
+        if changed:
+            subject.tags = sorted(after)
+            subject.updated_at = now()
+    if changed:
+        store.emit("orders/updated" if isinstance(subject, Order) else "customers/update", subject)
+    return {"node": _view(store, subject), "userErrors": []}
+
+
+def _metafields_set(store: DevStore, metafields: list[dict[str, Any]]) -> dict[str, Any]:
+    def error(index: int, name: str, message: str, code: str) -> dict[str, Any]:
+        return {
+            "field": ["metafields", str(index), name],
+            "message": message,
+            "code": code,
+            "elementIndex": index,
+        }
+
+    if len(metafields) > 25:
+        return {
+            "metafields": None,
+            "userErrors": [
+                {
+                    "field": ["metafields"],
+                    "message": "Exceeded the maximum of 25 metafields",
+                    "code": "LESS_THAN_OR_EQUAL_TO",
+                    "elementIndex": None,
+                }
+            ],
+        }
+    errors = []
+    for index, item in enumerate(metafields):
+        namespace = item.get("namespace") or "$app"
+        if store.find(item["ownerId"]) is None:
+            errors.append(error(index, "ownerId", "Owner does not exist", "INVALID"))
+        if len(namespace) < 3 or len(item["key"]) < 2:
+            errors.append(error(index, "key", "is too short", "TOO_SHORT"))
+        if not item.get("type"):
+            errors.append(error(index, "type", "can't be blank", "BLANK"))
+        elif problem := _value_problem(item["type"], item["value"]):
+            errors.append(error(index, "value", problem, "INVALID_VALUE"))
+    if errors:  # Shopify's metafieldsSet is atomic: nothing is written when any input is wrong
+        return {"metafields": [], "userErrors": errors}
+    written = []
+    for item in metafields:
+        owner = store.find(item["ownerId"])
+        assert owner is not None
+        with store.lock:
+            key = (item.get("namespace") or "$app", item["key"])
+            field = owner.metafields.get(key) or Metafield(
+                namespace=key[0], key=key[1], type=item["type"], value="", id=store.next_id()
+            )
+            field.type, field.value, field.updated_at = item["type"], item["value"], now()
+            owner.metafields[key] = field
+        written.append(_metafield(field, "ORDER" if isinstance(owner, Order) else "CUSTOMER"))
+    return {"metafields": written, "userErrors": []}
+
+
+def _value_problem(kind: str, value: str) -> str | None:
+    """Shopify checks a value against its metafield type (a few common types emulated)."""
+    checks: dict[str, Callable[[str], bool]] = {
+        "number_integer": lambda v: re.fullmatch(r"-?\d+", v) is not None,
+        "number_decimal": lambda v: re.fullmatch(r"-?\d+(\.\d+)?", v) is not None,
+        "boolean": lambda v: v in ("true", "false"),
+        "date_time": lambda v: (
+            re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?", v) is not None
+        ),
+        "json": _is_json,
+        "single_line_text_field": lambda v: "\n" not in v,
+        "multi_line_text_field": lambda _v: True,
+    }
+    check = checks.get(kind)
+    if check is None:
+        return None  # a type the emulator does not check: accepted, as most are by Shopify
+    return None if check(value) else f"Value must be a valid {kind}."
+
+
+def _is_json(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
+
+
+def flow_trigger_fields(handle: str) -> dict[str, str] | None:
+    """The fields a Flow trigger extension declares, {payload key: type}; None when the
+    emulator does not know the trigger (run outside a checkout)."""
+    for path in EXTENSIONS_DIR.glob("*/shopify.extension.toml"):
+        config = tomllib.loads(path.read_text())
+        for extension in config.get("extensions", []):
+            if extension.get("type") == "flow_trigger" and extension.get("handle") == handle:
+                fields = config.get("settings", {}).get("fields", [])
+                return {_payload_key(f): f["type"] for f in fields}
+    return None
+
+
+_REFERENCE_KEYS = {
+    "customer_reference": "customer_id",
+    "order_reference": "order_id",
+    "product_reference": "product_id",
+}
+
+
+def _payload_key(field: Mapping[str, str]) -> str:
+    return _REFERENCE_KEYS.get(field["type"]) or field["key"]
+
+
+def flow_payload_problems(declared: Mapping[str, str], payload: Mapping[str, Any]) -> list[str]:
+    """How a payload strays from a trigger's declared fields: custom fields must all be there in
+    their declared type; references, when given, are numeric ids; nothing undeclared."""
+    problems = [f"Invalid field: '{key}' is not declared" for key in payload if key not in declared]
+    for key, kind in declared.items():
+        value = payload.get(key)
+        if kind in _REFERENCE_KEYS:
+            if value is not None and not (isinstance(value, int) and not isinstance(value, bool)):
+                problems.append(f"'{key}' must be the numeric id of the resource")
+            continue
+        if value is None:
+            problems.append(f"Missing field: '{key}'")
+        elif kind in ("single_line_text_field", "multi_line_text_field"):
+            if not isinstance(value, str):
+                problems.append(f"'{key}' must be text ({kind}), got {type(value).__name__}")
+            elif kind == "single_line_text_field" and "\n" in value:
+                problems.append(f"'{key}' must be one line")
+        elif kind == "number_decimal" and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
+            problems.append(f"'{key}' must be a number")
+        elif kind == "boolean" and not isinstance(value, bool):
+            problems.append(f"'{key}' must be true or false")
+    references = [k for k, t in declared.items() if t in _REFERENCE_KEYS]
+    if references and not any(payload.get(k) is not None for k in references):
+        problems.append("the payload names none of the trigger's resources")
+    return problems
+
+
+def _flow_trigger(
+    store: DevStore,
+    *,
+    handle: str | None = None,
+    payload: Any = None,
+    body: str | None = None,
+) -> dict[str, Any]:
+    if body is not None:
+        raise NotEmulated("flowTriggerReceive's deprecated `body` argument")
+    if not handle or not isinstance(payload, dict):
+        return {"userErrors": [{"field": ["handle"], "message": "Invalid handle or payload"}]}
+    if len(json.dumps(payload)) > FLOW_PAYLOAD_MAX:
+        return {"userErrors": [{"field": ["payload"], "message": "Payload exceeds 50 KB"}]}
+    declared = flow_trigger_fields(handle)
+    if declared is not None:
+        problems = flow_payload_problems(declared, payload)
+        if problems:
+            message = "Errors validating schema:\n  " + "\n  ".join(problems)
+            return {"userErrors": [{"field": ["payload"], "message": message}]}
+    with store.lock:
+        store.flow_triggers.append({"handle": handle, "payload": payload})
+    return {"userErrors": []}
+
+
+QUERIES: dict[str, Callable[..., Any]] = {
+    "shop": _shop,
+    "node": lambda store, *, id: _view(store, store.find(id)),
+    "order": lambda store, *, id: _typed("Order", store, id),
+    "customer": lambda store, *, id: _typed("Customer", store, id),
+    "orders": _orders,
+    "customers": _customers,
+}
+
+MUTATIONS: dict[str, Callable[..., Any]] = {
+    "tagsAdd": lambda store, *, id, tags: _change_tags(store, id, tags, add=True),
+    "tagsRemove": lambda store, *, id, tags: _change_tags(store, id, tags, add=False),
+    "metafieldsSet": _metafields_set,
+    "flowTriggerReceive": _flow_trigger,
+}

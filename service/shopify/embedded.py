@@ -1,0 +1,74 @@
+"""The embedded app inside the Shopify admin: App Bridge session tokens and token exchange.
+
+The app's home page itself (`/app`) is the agents' page, in `service.agents.views`.
+
+Every request from the admin carries a session token (an HS256 JWT signed with the app secret,
+one minute long) which `shopifyapp.verify_app_home_req` checks. The first time a shop opens
+the app, that token is exchanged for an expiring offline access token (Shopify's recommended
+install for embedded apps), stored encrypted like any other.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from shopify_app.exchange.token_exchange import token_exchange
+from shopify_app.helpers.app_home_patch_id_token import app_home_patch_id_token
+from shopify_app.types import AppConfig
+
+from service.core.db import session_scope
+from service.core.logs import get_logger
+from service.core.models import utcnow
+from service.core.state import Clout, clout_state
+from service.shopify.oauth import Grant, _parse, oauth_http, store_grant
+from service.shopify.shops import find_shop
+
+log = get_logger(__name__)
+blueprint = Blueprint("embedded", __name__)
+PATCH_ID_TOKEN_PATH = "/app/patch-id-token"  # noqa: S105 - a path, not a secret
+
+
+def app_config(state: Clout) -> AppConfig:
+    settings = state.settings
+    return {
+        "client_id": settings.shopify_api_key or "",
+        "client_secret": settings.shopify_api_secret,
+        "old_client_secret": settings.shopify_api_secret_old,
+    }
+
+
+def _as_response(status: int, body: str, headers: dict[str, str]) -> Response:
+    return Response(body, status=status, headers=headers)
+
+
+def ensure_offline_token(state: Clout, shop: str, id_token: object) -> bool:
+    """Exchange the session token for an offline token if Clout has none for this shop."""
+    with session_scope(state.sessions) as session:
+        known = find_shop(session=session, domain=shop)
+        if known is not None and known.status == "active" and known.access_token is not None:
+            return True
+    with oauth_http(state.settings) as http:
+        result = token_exchange("offline", app_config(state), id_token=id_token, http_client=http)  # type: ignore[arg-type]
+    if not result.ok or result.access_token is None:
+        log.warning("token_exchange_failed", shop=shop, code=result.log.code)
+        return False
+    token = result.access_token
+    grant = Grant(
+        access_token=token.token,
+        scope=token.scope or "",
+        expires_at=_parse(token.expires),
+        refresh_token=token.refresh_token or None,
+        refresh_token_expires_at=_parse(token.refresh_token_expires),
+    )
+    with session_scope(state.sessions) as session:
+        store_grant(session=session, vault=state.vault, shop_domain=shop, grant=grant, now=utcnow())
+    log.info("shop_installed", shop=shop, via="token_exchange")
+    return True
+
+
+@blueprint.get(PATCH_ID_TOKEN_PATH)
+def patch_id_token() -> Response:
+    page = app_home_patch_id_token(
+        {"method": "GET", "url": request.url, "headers": dict(request.headers), "body": ""},
+        app_config(clout_state()),
+    )
+    return _as_response(page.response.status, page.response.body, dict(page.response.headers))

@@ -1,0 +1,204 @@
+"""The stores Clout serves."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.core.config import Settings
+from service.core.crypto import TokenVault
+from service.core.models import ReviewSecret, Shop
+from service.shopify.admin import (
+    ShopifyAdmin,
+    ShopifyRefused,
+    ShopifyUnauthorized,
+    ShopifyUnavailable,
+)
+from service.shopify.budget import CostBudget
+from service.shopify.scopes import APP_SCOPES
+
+_SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
+
+
+def is_shop_domain(value: str) -> bool:
+    """Shopify's own rule for a shop's permanent domain (the OAuth docs' regular expression)."""
+    return bool(_SHOP_DOMAIN.match(value)) and len(value) <= 255
+
+
+def normalise_shop_domain(value: str) -> str:
+    domain = value.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    if not is_shop_domain(domain):
+        raise ValueError(
+            f"{value!r} is not a shop domain: use the permanent SHOP.myshopify.com domain "
+            "(Shopify admin → Settings → Domains), not a custom storefront domain"
+        )
+    return domain
+
+
+def find_shop(*, session: Session, domain: str) -> Shop | None:
+    return session.scalar(select(Shop).where(Shop.domain == domain.lower()))
+
+
+class KnownShops:
+    """Which shop domains are connected, as intake asks on every delivery: a short memory, per
+    process, of the ones found, so the common case costs no query. A shop that connects is seen
+    at once (absence is never remembered); one that disconnects may still have deliveries
+    recorded for `ttl` seconds, which processing then ignores and empties."""
+
+    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._seen: dict[str, float] = {}
+
+    def connected(self, *, session: Session, domain: str) -> bool:
+        now = self.clock()
+        until = self._seen.get(domain)
+        if until is not None and until > now:
+            return True
+        if session.scalar(select(Shop.id).where(Shop.domain == domain)) is None:
+            self._seen.pop(domain, None)
+            return False
+        self._seen[domain] = now + self.ttl
+        return True
+
+
+REVIEW_PROVIDERS = (
+    "judgeme",
+    "yotpo",
+    "okendo",
+    "stamped",
+    "fera",
+    "reviewsio",
+    "trustpilot",
+    "loox",
+    "generic",
+)
+
+
+class ShopCheckFailed(Exception):
+    """The store or its token cannot be used; the message tells the merchant what to fix."""
+
+
+def parse_review_secrets(pairs: Sequence[str]) -> dict[str, str]:
+    """`PROVIDER=SECRET` pairs, as `clout shops add --review-secret` takes them."""
+    secrets: dict[str, str] = {}
+    for pair in pairs:
+        provider, sep, secret = pair.partition("=")
+        provider = provider.strip().lower()
+        if not sep or not secret.strip():
+            raise ValueError(f"--review-secret takes PROVIDER=SECRET, got {pair.split('=')[0]!r}=…")
+        if provider not in REVIEW_PROVIDERS:
+            raise ValueError(
+                f"unknown review platform {provider!r}; one of: {', '.join(REVIEW_PROVIDERS)}"
+            )
+        secrets[provider] = secret.strip()
+    return secrets
+
+
+def register_shop(
+    *,
+    session: Session,
+    vault: TokenVault,
+    domain: str,
+    access_token: str,
+    now: datetime,
+    review_secrets: Mapping[str, str] | None = None,
+) -> Shop:
+    """Add a store (or reconnect one) with an Admin API access token, stored encrypted."""
+    domain = normalise_shop_domain(domain)
+    shop = find_shop(session=session, domain=domain)
+    if shop is None:
+        shop = Shop(domain=domain, installed_at=now)
+        session.add(shop)
+        session.flush()
+    shop.access_token = vault.seal(access_token)
+    shop.access_token_expires_at = None
+    shop.refresh_token = None
+    shop.status = "active"
+    shop.installed_at = now if shop.uninstalled_at else shop.installed_at
+    shop.uninstalled_at = None
+    for provider, secret in (review_secrets or {}).items():
+        row = session.scalar(
+            select(ReviewSecret).where(
+                ReviewSecret.shop_id == shop.id, ReviewSecret.provider == provider
+            )
+        )
+        if row is None:
+            row = ReviewSecret(shop_id=shop.id, provider=provider, secret=b"")
+            session.add(row)
+        row.secret = vault.seal(secret)
+    return shop
+
+
+def check_token(*, settings: Settings, domain: str, access_token: str, http: httpx.Client) -> str:
+    """One cheap Admin API call with the token; returns the shop's name or says what is wrong."""
+    admin = ShopifyAdmin(
+        shop=domain,
+        access_token=access_token,
+        api_version=settings.shopify_api_version,
+        http=http,
+        admin_url=settings.shopify_admin_url,
+        max_attempts=3,
+        backoff_base=0.2,
+    )
+    try:
+        info = admin.shop_info()
+    except ShopifyUnauthorized:
+        raise ShopCheckFailed(
+            f"Shopify refused this token for {domain}. Use the Admin API access token "
+            "(it starts with shpat_) of the custom app installed on that store, with the "
+            f"scopes {', '.join(APP_SCOPES)}."
+        ) from None
+    except ShopifyUnavailable:
+        raise ShopCheckFailed(
+            f"could not reach Shopify at {admin.endpoint}; check the network and try again"
+        ) from None
+    except ShopifyRefused as error:
+        raise ShopCheckFailed(f"Shopify did not accept the check: {error}") from None
+    answered = str(info.get("myshopifyDomain", "")).lower()
+    if answered and answered != domain:
+        raise ShopCheckFailed(f"this token belongs to {answered}, not {domain}")
+    return str(info.get("name") or domain)
+
+
+def mark_uninstalled(*, session: Session, shop: Shop, now: datetime) -> None:
+    """The merchant removed the app: stop calling the shop's API, keep its data until
+    `shop/redact` (Shopify sends it 48 hours later) in case they reinstall."""
+    shop.status = "uninstalled"
+    shop.uninstalled_at = now
+    shop.access_token = None
+    shop.refresh_token = None
+    shop.access_token_expires_at = None
+    session.flush()
+
+
+def http_client(timeout: float = 10.0) -> httpx.Client:
+    """One pooled HTTP client per process: Shopify keeps connections alive."""
+    return httpx.Client(timeout=httpx.Timeout(timeout, connect=3.0), http2=False)
+
+
+def admin_for(
+    *,
+    shop: Shop,
+    settings: Settings,
+    vault: TokenVault,
+    budget: CostBudget | None,
+    http: httpx.Client,
+) -> ShopifyAdmin:
+    """The Admin API client for a connected shop, with its token decrypted."""
+    if shop.status != "active" or shop.access_token is None:
+        raise ShopifyUnauthorized(f"{shop.domain} is not connected (status {shop.status})")
+    return ShopifyAdmin(
+        shop=shop.domain,
+        access_token=vault.open(shop.access_token),
+        api_version=settings.shopify_api_version,
+        http=http,
+        budget=budget,
+        admin_url=settings.shopify_admin_url,
+    )

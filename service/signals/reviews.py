@@ -1,0 +1,284 @@
+"""Reviews from any platform: kept once, linked to a customer and an order, turned into signals.
+
+Linking, most certain first: an explicit order reference in the review; the Shopify customer id
+the platform passed along; the reviewer's email (a customer Clout knows, or one found through
+the Admin API), then their most recent order before the review that contains the product. A
+review that cannot be linked to an order still raises a signal on the customer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.core.errors import PermanentError, TransientError
+from service.core.models import Customer, Order, Review, Shop
+from service.shopify.admin import ShopifyAdmin
+from service.shopify.payloads import upsert_customer, upsert_order_from_admin
+from service.signals import text
+from service.signals.incidents import Raised, raise_signal
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    platform_review_id: str
+    event: str  # created, updated, deleted
+    status: str  # published, pending, hidden, deleted
+    rating: Decimal | None  # normalised to 1–5
+    rating_raw: str | None
+    title: str | None
+    body: str | None
+    reviewer_email: str | None
+    reviewer_name: str | None
+    reviewer_customer_id: str | None
+    product_ref: str | None
+    product_title: str | None
+    order_ref: str | None
+    verified_buyer: bool | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    rating_scale: str = "1-5"
+
+
+def record_review(*, session: Session, shop: Shop, provider: str, review: ReviewInput) -> Review:
+    if not review.platform_review_id:
+        raise PermanentError("review has no id")
+    row = session.scalar(
+        select(Review).where(
+            Review.shop_id == shop.id,
+            Review.provider == provider,
+            Review.platform_review_id == review.platform_review_id,
+        )
+    )
+    if row is None:
+        row = Review(
+            shop_id=shop.id, provider=provider, platform_review_id=review.platform_review_id
+        )
+        session.add(row)
+    elif (
+        row.platform_updated_at is not None
+        and review.updated_at is not None
+        and review.updated_at < row.platform_updated_at
+    ):
+        return row  # an older version of the review, delivered late
+    row.status = "deleted" if review.event == "deleted" else review.status
+    if review.event != "deleted":
+        row.rating = review.rating
+        row.rating_raw = review.rating_raw
+        row.rating_scale = review.rating_scale
+        row.title = review.title
+        row.body = review.body
+        row.reviewer_email = (
+            review.reviewer_email.strip().lower() if review.reviewer_email else None
+        )
+        row.reviewer_name = review.reviewer_name
+        row.product_ref = review.product_ref
+        row.product_title = review.product_title
+        row.order_ref = review.order_ref
+        row.verified_buyer = review.verified_buyer
+        row.platform_created_at = review.created_at or row.platform_created_at
+    row.platform_updated_at = review.updated_at or review.created_at or row.platform_updated_at
+    session.flush()
+    return row
+
+
+def _order_by_reference(session: Session, shop: Shop, reference: str) -> Order | None:
+    reference = reference.strip()
+    candidates = []
+    if reference.startswith("gid://shopify/Order/"):
+        candidates.append(Order.shopify_id == reference)
+    elif reference.isdigit():
+        candidates += [
+            Order.shopify_id == f"gid://shopify/Order/{reference}",
+            Order.name == f"#{reference}",
+        ]
+    else:
+        candidates.append(
+            Order.name == (reference if reference.startswith("#") else f"#{reference}")
+        )
+    for condition in candidates:
+        order = session.scalar(select(Order).where(Order.shop_id == shop.id, condition))
+        if order is not None:
+            return order
+    return None
+
+
+def _latest_order_with_product(
+    session: Session, customer: Customer, product: str | None, before: datetime | None
+) -> tuple[Order | None, float]:
+    orders = session.scalars(
+        select(Order)
+        .where(Order.customer_id == customer.id)
+        .order_by(Order.shopify_created_at.desc())
+    ).all()
+    dated = [
+        o
+        for o in orders
+        if before is None or o.shopify_created_at is None or o.shopify_created_at <= before
+    ]
+    if product:
+        for order in dated:
+            if product in ((order.product_ids or {}).get("ids") or []):
+                return order, 0.8
+    if dated:
+        return dated[0], 0.5
+    return None, 0.0
+
+
+def _order_not_seen_yet(
+    *, session: Session, shop: Shop, review: Review, shopify: Callable[[], ShopifyAdmin] | None
+) -> Order | None:
+    """A review can arrive before its order's webhook. An order id is enough to tag the order:
+    fetch it from the Admin API, or keep its id until the webhook fills it in."""
+    reference = (review.order_ref or "").strip()
+    if not (reference.startswith("gid://shopify/Order/") or reference.isdigit()):
+        return None
+    gid = reference if reference.startswith("gid://") else f"gid://shopify/Order/{reference}"
+    if shopify is not None:
+        try:
+            node = dataclasses.replace(shopify(), max_attempts=2, max_wait=5.0).order(gid)
+        except (TransientError, PermanentError):
+            node = None
+        if node is not None:
+            return upsert_order_from_admin(session=session, shop=shop, node=node, customer=None)
+    key = f"{review.provider}:{review.reviewer_email or review.platform_review_id}"
+    customer = pseudo_customer(session=session, shop=shop, key=key, email=review.reviewer_email)
+    order = Order(shop_id=shop.id, shopify_id=gid, customer_id=customer.id)
+    session.add(order)
+    session.flush()
+    return order
+
+
+def pseudo_customer(*, session: Session, shop: Shop, key: str, email: str | None) -> Customer:
+    """A reviewer Shopify does not know (a guest, or no email given): a customer Clout keeps
+    for the incident, keyed by what identifies them, never guessed from a name."""
+    ref = "reviewer:" + hashlib.sha256(key.encode()).hexdigest()[:24]
+    customer = session.scalar(
+        select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == ref)
+    )
+    if customer is None:
+        customer = Customer(shop_id=shop.id, shopify_id=ref, email=email)
+        session.add(customer)
+        session.flush()
+    return customer
+
+
+def link_review(
+    *,
+    session: Session,
+    shop: Shop,
+    review: Review,
+    shopify: Callable[[], ShopifyAdmin] | None,
+) -> Customer:
+    """Find the review's order and customer; records how, and how sure Clout is."""
+    if review.order_ref:
+        order = _order_by_reference(session, shop, review.order_ref)
+        if order is None:
+            order = _order_not_seen_yet(session=session, shop=shop, review=review, shopify=shopify)
+        if order is not None and order.customer is not None:
+            review.order_id, review.customer_id = order.id, order.customer.id
+            review.link_method, review.link_confidence = "order_reference", 1.0
+            return order.customer
+    customer = None
+    if review.reviewer_email:
+        customer = session.scalar(
+            select(Customer).where(
+                Customer.shop_id == shop.id, func.lower(Customer.email) == review.reviewer_email
+            )
+        )
+        if customer is None and shopify is not None:
+            customer = _customer_from_shopify(
+                session=session, shop=shop, email=review.reviewer_email, shopify=shopify
+            )
+    if customer is not None:
+        order, confidence = _latest_order_with_product(
+            session, customer, review.product_ref, review.platform_created_at
+        )
+        review.customer_id = customer.id
+        if order is not None:
+            review.order_id = order.id
+            review.link_method, review.link_confidence = "email_order_match", confidence
+        else:
+            review.link_method, review.link_confidence = "email_customer", 0.6
+        return customer
+    key = f"{review.provider}:{review.reviewer_email or review.platform_review_id}"
+    customer = pseudo_customer(session=session, shop=shop, key=key, email=review.reviewer_email)
+    review.customer_id = customer.id
+    review.link_method, review.link_confidence = "unmatched", 0.0
+    return customer
+
+
+def _customer_from_shopify(
+    *, session: Session, shop: Shop, email: str, shopify: Callable[[], ShopifyAdmin]
+) -> Customer | None:
+    """Ask the Admin API who the reviewer is; Shopify being down does not stop the signal."""
+    try:
+        # Optional enrichment: a short try, so an unwell Shopify delays the signal by seconds.
+        admin = dataclasses.replace(shopify(), max_attempts=2, max_wait=5.0)
+        node = admin.customer_by_email(email)
+        if node is None:
+            return None
+        customer = upsert_customer(
+            session=session,
+            shop=shop,
+            payload={
+                "id": node["id"],
+                "email": (node.get("defaultEmailAddress") or {}).get("emailAddress"),
+                "first_name": node.get("firstName"),
+                "last_name": node.get("lastName"),
+                "created_at": node.get("createdAt"),
+            },
+            authoritative=False,
+        )
+        session.flush()
+        for order in admin.customer_recent_orders(node["id"]):
+            upsert_order_from_admin(session=session, shop=shop, node=order, customer=customer)
+    except (TransientError, PermanentError, KeyError, TypeError):
+        return None
+    return customer
+
+
+def review_signal(
+    *, session: Session, shop: Shop, review: Review, customer: Customer, now: datetime
+) -> Raised | None:
+    """The complaint detector's verdict on the review, as a signal when it is unhappy."""
+    if review.status == "deleted":
+        return None
+    words = " ".join(part for part in (review.title, review.body) if part)
+    stars = float(review.rating) if review.rating is not None else None
+    verdict = text.analyse(words, stars=stars)
+    review.analysis = verdict.as_dict()
+    if not verdict.complaint:
+        return None
+    if verdict.hidden_complaint:
+        reason = "hidden_complaint"
+    elif verdict.disagreement:
+        reason = "rating_text_disagree"
+    elif stars is not None and stars <= 2:
+        reason = "low_rating"
+    else:
+        reason = "review_complaint"
+    order = session.get(Order, review.order_id) if review.order_id else None
+    severity = {"none": "low", "low": "low"}.get(verdict.severity, verdict.severity)
+    return raise_signal(
+        session=session,
+        shop=shop,
+        customer=customer,
+        order=order,
+        kind="review",
+        reason=reason,
+        severity=severity,
+        sentences=verdict.sentences,
+        source=review.provider,
+        source_ref=f"review:{review.platform_review_id}",
+        occurred_at=review.platform_created_at or now,
+        now=now,
+        extra={"reasons": verdict.reasons, "stars": stars, "link": review.link_method},
+    )

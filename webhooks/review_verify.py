@@ -1,0 +1,127 @@
+"""Each review platform's proof that a delivery is its own, checked as the platform documents it
+(../shared/research/reviews.md).
+
+Judge.me signs the raw body with hex HMAC-SHA256 (`JUDGEME-HMAC-SHA256`); Okendo uses Svix-style
+signatures (`svix-id`, `svix-timestamp`, `svix-signature`); Fera puts a one-hour HS256 JWT in
+`?jwt=`; Stamped echoes a shared secret in `X-Stamped-Webhook-Secret`. Yotpo, REVIEWS.io,
+Trustpilot and Loox document no signature we can check: their URL carries the shop's
+unguessable secret (`?key=SECRET`). The `generic` shape is signed like Shopify's webhooks
+(`X-Clout-Hmac-Sha256`, base64 HMAC-SHA256 of the body) or carries `?key=`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import jwt
+from standardwebhooks.webhooks import Webhook
+
+SVIX_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Request:
+    body: bytes
+    headers: Mapping[str, str]  # names in lower case
+    args: Mapping[str, str]
+
+
+def _header(request: Request, *names: str) -> str:
+    for name in names:
+        value = request.headers.get(name.lower())
+        if value:
+            return value.strip()
+    return ""
+
+
+def _key_matches(request: Request, secret: str) -> bool:
+    sent = request.args.get("key", "") or _header(request, "X-Clout-Key")
+    return bool(sent) and hmac.compare_digest(sent.encode(), secret.encode())
+
+
+def verify_judgeme(request: Request, secret: str) -> bool:
+    sent = _header(request, "JUDGEME-HMAC-SHA256", "X-Judgeme-Hmac-Sha256", "Judgeme-Hmac-Sha256")
+    expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    # Bytes, not str: compare_digest raises on non-ASCII text, and a header can carry any.
+    return bool(sent) and hmac.compare_digest(expected.encode(), sent.lower().encode())
+
+
+def verify_okendo(request: Request, secret: str) -> bool:
+    headers = {
+        "webhook-id": _header(request, "svix-id", "webhook-id"),
+        "webhook-timestamp": _header(request, "svix-timestamp", "webhook-timestamp"),
+        "webhook-signature": _header(request, "svix-signature", "webhook-signature"),
+    }
+    try:
+        Webhook(secret).verify(request.body, headers, json_parse=False)
+    except Exception:  # noqa: BLE001 - any failure to verify is a rejection (fail closed)
+        return False
+    return True
+
+
+def verify_fera(request: Request, secret: str) -> bool:
+    token = request.args.get("jwt", "")
+    if not token:
+        return False
+    try:
+        jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
+    except jwt.PyJWTError:
+        return False
+    return True
+
+
+def verify_stamped(request: Request, secret: str) -> bool:
+    sent = _header(request, "X-Stamped-Webhook-Secret", "X-Secret-Key")
+    return bool(sent) and hmac.compare_digest(sent.encode(), secret.encode())
+
+
+def verify_generic(request: Request, secret: str) -> bool:
+    sent = _header(request, "X-Clout-Hmac-Sha256")
+    if sent:
+        try:
+            digest = base64.b64decode(sent, validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        return hmac.compare_digest(
+            hmac.new(secret.encode(), request.body, hashlib.sha256).digest(), digest
+        )
+    return _key_matches(request, secret)
+
+
+def verify_key(request: Request, secret: str) -> bool:
+    return _key_matches(request, secret)
+
+
+VERIFIERS: dict[str, Callable[[Request, str], bool]] = {
+    "judgeme": verify_judgeme,
+    "okendo": verify_okendo,
+    "fera": verify_fera,
+    "stamped": verify_stamped,
+    "generic": verify_generic,
+    "yotpo": verify_key,
+    "reviewsio": verify_key,
+    "trustpilot": verify_key,
+    "loox": verify_key,
+}
+
+
+def delivery_key(provider: str, request: Request) -> str:
+    """What makes a delivery unique: the platform's delivery id where it sends one, else the
+    body itself (a redelivered body is the same delivery)."""
+    if provider == "okendo":
+        svix_id = _header(request, "svix-id", "webhook-id")
+        if svix_id:
+            return f"svix:{svix_id}"
+    if provider == "fera":
+        try:
+            claims = jwt.decode(request.args.get("jwt", ""), options={"verify_signature": False})
+        except jwt.PyJWTError:
+            claims = {}
+        if claims.get("webhook_id"):
+            return f"fera:{claims['webhook_id']}:{hashlib.sha256(request.body).hexdigest()[:16]}"
+    return "sha256:" + hashlib.sha256(request.body).hexdigest()
