@@ -7,11 +7,17 @@ from collections.abc import Mapping
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+import webhooks
+from service import ops
+from service.agents import views
 from service.core.config import ConfigError, load_settings
 from service.core.crypto import vault_for
 from service.core.db import make_engine, make_session_factory
 from service.core.logs import configure_logging
 from service.core.state import Clout, count_rejection, redis_client
+from service.shopify import embedded
+from service.shopify.install import init_install
+from workers.celery_app import init_celery
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
@@ -40,13 +46,6 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     )
 
     # The factory is the one place that wires the intake and the workers to the core.
-    import webhooks  # noqa: PLC0415
-    from service import ops  # noqa: PLC0415
-    from service.agents import views  # noqa: PLC0415
-    from service.shopify import embedded  # noqa: PLC0415
-    from service.shopify.install import init_install  # noqa: PLC0415
-    from workers.celery_app import init_celery  # noqa: PLC0415
-
     webhooks.register(app)
     app.register_blueprint(ops.blueprint)
     init_install(app)

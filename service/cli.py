@@ -18,10 +18,28 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_agent, save_agent
+from service.app import create_app
+from service.attention.fairness import fairness, warnings
+from service.compliance import redact_shop
 from service.core import db
 from service.core.config import ConfigError, Settings, load_settings
 from service.core.crypto import generate_key, vault_for
-from service.core.models import Customer, DataRequest, Delivery, InfluenceProfile, Shop, utcnow
+from service.core.models import (
+    Agent,
+    Customer,
+    DataRequest,
+    Delivery,
+    InfluenceProfile,
+    Shop,
+    utcnow,
+)
+from service.core.state import stop_embedded_redis
+from service.deliveries.lifecycle import enqueue_delivery, requeue
+from service.influence import profiles
+from service.shopify import shops
+from service.shopify.shops import find_shop
+from service.signals import text
 
 
 def _settings(**overrides: object) -> Settings:
@@ -100,8 +118,6 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
     finally:
         _stop_children(children)
         if redis_server is not None:
-            from service.core.state import stop_embedded_redis  # noqa: PLC0415
-
             stop_embedded_redis(redis_server)
     if not stopping:
         sys.exit(1)
@@ -142,9 +158,8 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
 @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
 def web(port: int, host: str, workers: int, threads: int) -> None:
     """The web app under gunicorn (production)."""
+    # Only `clout web` runs gunicorn; the other commands should not pay for importing it.
     from gunicorn.app.base import BaseApplication  # noqa: PLC0415
-
-    from service.app import create_app  # noqa: PLC0415
 
     try:
         flask_app = create_app()
@@ -168,8 +183,6 @@ def web(port: int, host: str, workers: int, threads: int) -> None:
 
 
 def _celery() -> Any:
-    from service.app import create_app  # noqa: PLC0415
-
     try:
         return create_app().extensions["celery"]
     except ConfigError as error:
@@ -259,8 +272,6 @@ def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
     """Connect SHOP.myshopify.com with a custom app's Admin API access token.
 
     The token is checked with one Admin API call before it is stored (encrypted)."""
-    from service.shopify import shops  # noqa: PLC0415
-
     settings = _settings()
     try:
         domain = shops.normalise_shop_domain(domain)
@@ -304,9 +315,6 @@ def shops_list() -> None:
 @click.argument("domain")
 def shops_remove(domain: str) -> None:
     """Disconnect a store and erase everything Clout holds about it."""
-    from service.compliance import redact_shop  # noqa: PLC0415
-    from service.shopify.shops import find_shop  # noqa: PLC0415
-
     settings = _settings()
     with _session(settings) as session:
         shop = find_shop(session=session, domain=domain)
@@ -334,8 +342,6 @@ def agents_group() -> None:
 )
 def agents_add(email: str, domains: tuple[str, ...], password_stdin: bool) -> None:
     """Create an agent (or reset their password and shops). Asks for the password."""
-    from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, save_agent  # noqa: PLC0415
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -360,8 +366,6 @@ def agents_add(email: str, domains: tuple[str, ...], password_stdin: bool) -> No
 @agents_group.command("list")
 def agents_list() -> None:
     """Agents and the shops each may see."""
-    from service.core.models import Agent  # noqa: PLC0415
-
     settings = _settings()
     with _session(settings) as session:
         for agent in session.scalars(select(Agent).order_by(Agent.email)):
@@ -374,8 +378,6 @@ def agents_list() -> None:
 @click.argument("email")
 def agents_remove(email: str) -> None:
     """Stop an agent signing in (their open pages stop working at the next request)."""
-    from service.agents.accounts import disable_agent  # noqa: PLC0415
-
     settings = _settings()
     with _session(settings) as session:
         if not disable_agent(session=session, email=email, now=utcnow()):
@@ -395,9 +397,6 @@ def profiles_group() -> None:
 @click.option("--shop", "domain", required=True, help="SHOP.myshopify.com")
 def profiles_rebuild(domain: str) -> None:
     """Recompute every customer's profile in a shop."""
-    from service.influence import profiles  # noqa: PLC0415
-    from service.shopify.shops import find_shop  # noqa: PLC0415
-
     settings = _settings()
     klout = None
     if settings.klout_provider_url:
@@ -463,8 +462,6 @@ def report_group() -> None:
 def report_fairness(days: int) -> None:
     """Time to the attention tag and to resolution by influence band; warns when customers
     with less influence wait longer."""
-    from service.attention.fairness import fairness, warnings  # noqa: PLC0415
-
     settings = _settings()
     with _session(settings) as session:
         figures = fairness(session=session, since=utcnow() - timedelta(days=days))
@@ -491,8 +488,6 @@ def text_command() -> None:
     """Read review texts on standard input, one a line (`STARS<TAB>TEXT` when the rating is
     known), and print one JSON verdict a line: complaint, severity, reasons — the detector the
     workers use."""
-    from service.signals import text  # noqa: PLC0415
-
     for line in sys.stdin:
         stripped = line.rstrip("\n")
         if not stripped.strip():
@@ -518,7 +513,7 @@ def demo(
 ) -> None:
     """The whole loop on a realistic generated store: exits 0 when every unhappy customer's
     order carries the attention tag."""
-    from service.dev.demo import run  # noqa: PLC0415
+    from service.dev.demo import run  # noqa: PLC0415 - dev tools load only when asked for
 
     sys.exit(
         run(
@@ -563,10 +558,10 @@ def devstore(
 
     Point Clout at it with CLOUT_SHOPIFY_ADMIN_URL=http://127.0.0.1:PORT. Faults can be
     switched on with POST /devstore/faults, e.g. {"error_rate": 0.3, "storm_seconds": 10}."""
-    from service.dev.devstore.seed import seed_store  # noqa: PLC0415
-    from service.dev.devstore.server import DevAdmin, Plan, serving  # noqa: PLC0415
-    from service.dev.devstore.store import DevStore  # noqa: PLC0415
-    from service.dev.devstore.webhooks import WebhookSender  # noqa: PLC0415
+    from service.dev.devstore.seed import seed_store  # noqa: PLC0415 - dev tools load only when asked for
+    from service.dev.devstore.server import DevAdmin, Plan, serving  # noqa: PLC0415 - dev tools load only when asked for
+    from service.dev.devstore.store import DevStore  # noqa: PLC0415 - dev tools load only when asked for
+    from service.dev.devstore.webhooks import WebhookSender  # noqa: PLC0415 - dev tools load only when asked for
 
     store = DevStore(domain)
     store.tokens.add(token)
@@ -627,8 +622,6 @@ def deliveries_list(status: str | None, limit: int) -> None:
 @click.argument("delivery_id", type=int)
 def deliveries_retry(delivery_id: int) -> None:
     """Process a failed or dead delivery again."""
-    from service.deliveries.lifecycle import enqueue_delivery, requeue  # noqa: PLC0415
-
     settings = _settings()
     with _session(settings) as session:
         if not requeue(session=session, delivery_id=delivery_id):

@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.attention.fairness import fairness
 from service.core.models import utcnow
 from service.core.state import REJECTIONS_KEY, Clout, clout_state
 from service.deliveries.lifecycle import QUEUE, delivery_stats
@@ -76,8 +77,6 @@ class DeliveryCollector(Collector):
         yield from self._redis_figures()
 
     def _fairness(self) -> Iterator[GaugeMetricFamily]:
-        from service.attention.fairness import fairness  # noqa: PLC0415
-
         try:
             with self.state.sessions() as session:
                 figures = fairness(session=session, since=utcnow() - timedelta(days=30))

@@ -26,6 +26,7 @@ from service.core.crypto import generate_key
 from service.core.models import Base, Shop, utcnow
 from service.core.state import Clout, stop_embedded_redis
 from service.deliveries import lifecycle
+from service.deliveries.topics import TOPIC_HANDLERS
 from service.dev.devstore.server import DevAdmin, Plan, serving
 from service.dev.devstore.store import DevStore
 from service.shopify.shops import register_shop
@@ -211,7 +212,7 @@ def process_delivery_now(app: Flask, delivery_id: int) -> str:
         return lifecycle.process_delivery(
             sessions=clout.sessions,
             delivery_id=delivery_id,
-            handlers=clout.handlers,
+            handlers=TOPIC_HANDLERS,
             max_attempts=1,
             stale_after=600,
         ).status

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from service.attention.escalation import Notifier, escalate_overdue
-from service.attention.policy import DEFAULT_FLOORS
 from service.core.db import session_scope
 from service.core.models import Customer, InfluenceProfile, utcnow
+from service.core.vocabulary import DEFAULT_FLOORS
 from service.dev.devstore.schema import _change_tags
 from service.dev.devstore.store import Fulfillment, LineItem, Refund
 from service.dev.devstore.store import Order as DevOrder

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from service.core.models import Customer, Delivery, Incident, Order, Shop, Signal
-from service.deliveries import lifecycle
+from service.core.vocabulary import PENDING_DELIVERIES
 from service.dev.devstore.store import LineItem, Refund
 from service.dev.devstore.webhooks import refund_payload
 from tests.conftest import (
@@ -245,7 +245,9 @@ def signal_count(app: Flask) -> int:
 
 def settled_all(app: Flask) -> bool:
     with state(app).sessions() as session:
-        waiting = session.scalar(select(func.count()).where(Delivery.status.in_(lifecycle.PENDING)))
+        waiting = session.scalar(
+            select(func.count()).where(Delivery.status.in_(PENDING_DELIVERIES))
+        )
         busy = session.scalar(select(func.count()).where(Incident.needs_attention.is_(True)))
     return waiting == 0 and busy == 0
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.core.logs import get_logger
 from service.core.state import clout_state, count_rejection
 from service.deliveries.lifecycle import enqueue_delivery, record_delivery
+from service.deliveries.topics import SHOPIFY_TOPICS
 from service.shopify.payloads import parse_time
 from service.shopify.shops import is_shop_domain
 from webhooks.verify import shopify_signature_valid
@@ -75,7 +76,7 @@ def shopify_delivery() -> tuple[Response, int]:  # noqa: PLR0911 - one answer pe
         return reject(400, "bad_request", "the body is not a JSON object")
 
     context = {"topic": topic, "shop": shop_domain, "webhook_id": webhook_id}
-    if topic not in state.handlers:
+    if topic not in SHOPIFY_TOPICS:
         log.info("delivery_ignored", reason="unhandled_topic", **context)
         count_rejection(source="shopify", reason="unhandled_topic")
         return answer(200, "ignored", detail="Clout does not handle this topic")

@@ -10,6 +10,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name in {"app", "celery"}:
+        # Built on first use: importing `workers` (as service.app does) must not build an app.
         from service.app import create_app  # noqa: PLC0415
 
         return create_app().extensions["celery"]

@@ -14,6 +14,7 @@ from flask import Flask
 
 from service.core.state import Clout
 from service.deliveries.lifecycle import QUEUE
+from service.influence.profiles import ShopFactsCache
 
 SWEEP_TASK = "clout.sweep_deliveries"
 PURGE_TASK = "clout.purge_payloads"
@@ -26,6 +27,18 @@ def broker_url(redis_url: str) -> str:
     return redis_url
 
 
+class CloutCelery(Celery):  # type: ignore[misc]
+    """Celery, with what one worker process keeps between tasks."""
+
+    # A shop's facts for profiles, shared by this process's incidents for a minute.
+    facts_cache: ShopFactsCache
+
+
+def worker_memory(celery: object) -> ShopFactsCache | None:
+    """The running Celery app's per-process facts cache (None outside a Clout worker)."""
+    return celery.facts_cache if isinstance(celery, CloutCelery) else None
+
+
 def init_celery(app: Flask) -> Celery:
     state: Clout = app.extensions["clout"]
     settings = state.settings
@@ -35,7 +48,8 @@ def init_celery(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery = Celery(app.name, task_cls=FlaskTask, include=["workers.tasks"])
+    celery = CloutCelery(app.name, task_cls=FlaskTask, include=["workers.tasks"])
+    celery.facts_cache = ShopFactsCache()
     celery.conf.update(
         broker_url=broker_url(settings.redis_url or ""),
         broker_connection_retry_on_startup=True,

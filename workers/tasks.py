@@ -16,18 +16,20 @@ from sqlalchemy import and_, or_, select
 
 from service.attention.attend import TagSettings, attend_incident
 from service.attention.escalation import Notifier, escalate_overdue, late_deliveries, reconcile_shop
-from service.attention.policy import parse_floors
 from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Incident, Shop, utcnow
 from service.core.state import Clout, clout_state
+from service.core.vocabulary import ShopStatus, parse_floors
 from service.deliveries import lifecycle
-from service.influence.profiles import HttpKloutProvider, refresh_due_profiles
+from service.deliveries.topics import TOPIC_HANDLERS
+from service.influence.profiles import HttpKloutProvider, ShopFactsCache, refresh_due_profiles
 from service.shopify import shops
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.budget import CostBudget
 from service.signals.events import LateDeliveryRule
+from workers.celery_app import worker_memory
 
 log = get_logger(__name__)
 
@@ -54,14 +56,14 @@ def klout_provider(state: Clout) -> HttpKloutProvider | None:
     )
 
 
-def tag_settings(state: Clout) -> TagSettings:
+def tag_settings(state: Clout, facts_cache: ShopFactsCache | None = None) -> TagSettings:
     return TagSettings(
         attention_tag=state.settings.attention_tag,
         resolved_tag=state.settings.resolved_tag,
         floors=parse_floors(state.settings.deadline_hours),
         opt_out_tag=state.settings.opt_out_tag,
         klout=klout_provider(state),
-        facts_cache=state.facts_cache,
+        facts_cache=facts_cache,
     )
 
 
@@ -71,11 +73,11 @@ def process_delivery(self: Any, delivery_id: int) -> str:
     outcome = lifecycle.process_delivery(
         sessions=state.sessions,
         delivery_id=int(delivery_id),
-        handlers=state.handlers,
+        handlers=TOPIC_HANDLERS,
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
         admin_for=_admin_for(state),
-        tag_settings=tag_settings(state),
+        tag_settings=tag_settings(state, worker_memory(self.app)),
     )
     for incident_id in outcome.incidents:
         lifecycle.enqueue_attention(celery=self.app, incident_id=incident_id)
@@ -108,7 +110,7 @@ def attend(self: Any, incident_id: int) -> str:
                 session=session,
                 incident_id=int(incident_id),
                 admin=_admin_for(state),
-                settings=tag_settings(state),
+                settings=tag_settings(state, worker_memory(self.app)),
                 now=utcnow(),
             )
     except TransientError as error:
@@ -211,7 +213,7 @@ def reconcile(self: Any) -> int:
     admin = _admin_for(state)
     touched: set[int] = set()
     with session_scope(state.sessions) as session:
-        shop_ids = session.scalars(select(Shop.id).where(Shop.status == "active")).all()
+        shop_ids = session.scalars(select(Shop.id).where(Shop.status == ShopStatus.ACTIVE)).all()
     for shop_id in shop_ids:
         try:
             with session_scope(state.sessions) as session:

@@ -15,8 +15,8 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.attention.fairness import BANDS, BandFigures, fairness
-from service.attention.policy import PRIORITIES
 from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop, Signal
+from service.core.vocabulary import IncidentStatus, Priority
 from service.signals.incidents import resolve_incident
 
 PAGE = "page:"  # resolved_by prefix of a resolution made on the agents' page
@@ -44,7 +44,7 @@ class QueueFilters:
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
-            ("priority", self.priority, PRIORITIES),
+            ("priority", self.priority, tuple(Priority)),
             ("reason", self.reason, REASONS),
             ("band", self.band, BANDS),
         ):
@@ -132,7 +132,9 @@ def _profile_view(profile: InfluenceProfile | None, incident: Incident) -> dict[
 
 
 def _open_incidents(*, session: Session, shop_id: int, filters: QueueFilters, now: datetime) -> Any:
-    query = select(Incident).where(Incident.shop_id == shop_id, Incident.status == "open")
+    query = select(Incident).where(
+        Incident.shop_id == shop_id, Incident.status == IncidentStatus.OPEN
+    )
     if filters.priority is not None:
         query = query.where(Incident.priority == filters.priority)
     if filters.overdue is True:
@@ -262,7 +264,7 @@ def influence_picture(*, session: Session, shop: Shop, now: datetime) -> Picture
         select(Incident, Customer, InfluenceProfile)
         .join(Customer, Customer.id == Incident.customer_id)
         .outerjoin(InfluenceProfile, InfluenceProfile.customer_id == Incident.customer_id)
-        .where(Incident.shop_id == shop.id, Incident.status == "open")
+        .where(Incident.shop_id == shop.id, Incident.status == IncidentStatus.OPEN)
     ).all()
     points: list[dict[str, Any]] = []
     counts = dict.fromkeys(QUADRANTS, 0)

@@ -42,11 +42,11 @@ from service.agents.queue import (
     resolve_from_page,
 )
 from service.attention.fairness import BANDS
-from service.attention.policy import PRIORITIES
 from service.core.db import session_scope
 from service.core.logs import get_logger
 from service.core.models import Shop, utcnow
 from service.core.state import Clout, clout_state
+from service.core.vocabulary import Priority, ShopStatus
 from service.deliveries.lifecycle import enqueue_attention
 from service.shopify.embedded import PATCH_ID_TOKEN_PATH, app_config, ensure_offline_token
 from service.shopify.shops import find_shop
@@ -109,7 +109,12 @@ def _page_headers(response: Response, *, embedded_headers: dict[str, str] | None
 
 
 def _choices() -> dict[str, Any]:
-    return {"priorities": PRIORITIES, "reasons": REASONS, "bands": BANDS, "quadrants": QUADRANTS}
+    return {
+        "priorities": tuple(Priority),
+        "reasons": REASONS,
+        "bands": BANDS,
+        "quadrants": QUADRANTS,
+    }
 
 
 # --- who is asking --------------------------------------------------------------------------
@@ -139,7 +144,7 @@ def _session_token_viewer() -> Viewer:
     domain = f"{result.shop}.myshopify.com"
     with session_scope(state.sessions) as db:
         shop = find_shop(session=db, domain=domain)
-        if shop is None or shop.status != "active":
+        if shop is None or shop.status != ShopStatus.ACTIVE:
             raise Refused(403, "shop_not_installed")
         db.expunge(shop)
     return Viewer(shop=shop, who=f"staff-{result.user_id or 'unknown'}", by_login=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,9 +18,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.attention.policy import Decision, Floor, Influence, customer_tags, decide, is_clout_tag
+from service.attention.policy import Decision, customer_tags, decide, is_clout_tag
 from service.core.logs import get_logger
-from service.core.models import Customer, Incident, Order, Shop, Signal
+from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop, Signal
+from service.core.vocabulary import Floor, IncidentStatus, Severity, ShopStatus
+from service.influence.profiles import (
+    KloutProvider,
+    ShopFactsCache,
+    refresh_profile,
+    stored_influence,
+)
+from service.influence.scoring import Influence
 from service.shopify.admin import ShopifyAdmin, ShopifyRefused, ShopifyUnavailable
 from service.signals.incidents import resolve_incident
 
@@ -34,10 +42,10 @@ MAX_DRIFT_REPAIRS = 3
 class TagSettings:
     attention_tag: str
     resolved_tag: str
-    floors: dict[str, Floor]
+    floors: Mapping[Severity, Floor]
     opt_out_tag: str = "clout-opt-out"
-    klout: Any = None  # a KloutProvider, when one is configured
-    facts_cache: Any = None  # a profiles.ShopFactsCache kept by the worker process
+    klout: KloutProvider | None = None  # when an online-reach provider is configured
+    facts_cache: ShopFactsCache | None = None  # kept by the worker process between incidents
     profile_max_age: timedelta = timedelta(hours=1)
 
 
@@ -51,8 +59,6 @@ def _managed(tag: str, settings: TagSettings) -> bool:
 
 def influence_for(*, session: Session, customer: Customer) -> Influence | None:
     """The customer's influence, from their stored profile; None while unknown."""
-    from service.influence.profiles import stored_influence  # noqa: PLC0415 - profiles build on attention
-
     return stored_influence(session=session, customer=customer)
 
 
@@ -60,8 +66,6 @@ def _influence_outdated(
     *, session: Session, incident: Incident, settings: TagSettings, now: datetime
 ) -> bool:
     """Whether the customer's profile is missing, incomplete or older than this incident."""
-    from service.core.models import InfluenceProfile  # noqa: PLC0415
-
     profile = session.scalar(
         select(InfluenceProfile).where(InfluenceProfile.customer_id == incident.customer_id)
     )
@@ -78,8 +82,6 @@ def _refresh_influence(
 ) -> None:
     """Recompute the customer's profile. Never in the floor's way: it runs after the attention
     tag has landed, and any failure leaves influence as it was (unknown, never zero)."""
-    from service.influence.profiles import refresh_profile  # noqa: PLC0415
-
     customer = session.get(Customer, incident.customer_id)
     if customer is None:
         return
@@ -170,10 +172,10 @@ def attend_incident(
     if incident is None:
         return "gone"
     shop = session.get(Shop, incident.shop_id)
-    if shop is None or shop.status != "active":
+    if shop is None or shop.status != ShopStatus.ACTIVE:
         incident.needs_attention = False
         return "shop-inactive"
-    if incident.status != "open":
+    if incident.status != IncidentStatus.OPEN:
         return _clear_resolved(
             session=session, incident=incident, shop=shop, admin=admin, settings=settings, now=now
         )
@@ -440,7 +442,11 @@ def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
     incident = session.scalar(
         select(Incident)
         .join(Signal, Signal.incident_id == Incident.id)
-        .where(Incident.shop_id == shop.id, Incident.status == "open", Signal.order_id == order.id)
+        .where(
+            Incident.shop_id == shop.id,
+            Incident.status == IncidentStatus.OPEN,
+            Signal.order_id == order.id,
+        )
     )
     if incident is None:
         return None

@@ -7,8 +7,10 @@ import hashlib
 import hmac
 import json
 import smtplib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -17,9 +19,9 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.attention.policy import PRIORITIES, Floor
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, Order, Refund, Shop
+from service.core.vocabulary import Floor, IncidentStatus, Priority, Severity, ShopStatus
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.ids import legacy_id
 from service.shopify.payloads import parse_time, upsert_order_from_admin
@@ -89,13 +91,13 @@ class Notifier:
 
 
 def escalate_overdue(
-    *, session: Session, now: datetime, floors: dict[str, Floor], notifier: Notifier
+    *, session: Session, now: datetime, floors: Mapping[Severity, Floor], notifier: Notifier
 ) -> list[int]:
     """Open incidents past their deadline: marked overdue, one priority step up, a notification,
     and a new (shorter) deadline, at most MAX_ESCALATIONS times."""
     due = session.scalars(
         select(Incident).where(
-            Incident.status == "open",
+            Incident.status == IncidentStatus.OPEN,
             Incident.deadline_at.is_not(None),
             Incident.deadline_at <= now,
             Incident.escalations < MAX_ESCALATIONS,
@@ -105,8 +107,7 @@ def escalate_overdue(
     for incident in due:
         incident.escalations += 1
         incident.overdue_at = incident.overdue_at or now
-        current = incident.priority or "normal"
-        incident.priority = PRIORITIES[min(len(PRIORITIES) - 1, PRIORITIES.index(current) + 1)]
+        incident.priority = (incident.priority or Priority.NORMAL).raised(1)
         floor = floors[incident.severity]
         incident.deadline_at = now + timedelta(hours=floor.hours / 2**incident.escalations)
         incident.needs_attention = True
@@ -209,8 +210,6 @@ def _refund_from_admin(
     )
     if refund is None:
         money = ((node.get("totalRefundedSet") or {}).get("shopMoney")) or {}
-        from decimal import Decimal  # noqa: PLC0415
-
         refund = Refund(
             shop_id=shop.id,
             shopify_id=node["id"],
@@ -227,7 +226,7 @@ def _refund_from_admin(
 
 def late_deliveries(*, session: Session, now: datetime, rule: events.LateDeliveryRule) -> set[int]:
     touched: set[int] = set()
-    for shop in session.scalars(select(Shop).where(Shop.status == "active")):
+    for shop in session.scalars(select(Shop).where(Shop.status == ShopStatus.ACTIVE)):
         for raised in events.late_delivery_signals(session=session, shop=shop, rule=rule, now=now):
             if raised.new_signal:
                 touched.add(raised.incident.id)

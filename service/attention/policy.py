@@ -29,91 +29,39 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-PRIORITIES = ("normal", "high", "urgent")  # lowest first
+from service.core.vocabulary import (
+    DEFAULT_FLOORS,
+    Floor,
+    InfluenceBand,
+    Priority,
+    Severity,
+    SignalKind,
+)
+from service.influence.scoring import HIGH_SCORE, LOW_SCORE, UNKNOWN, Influence
+
 TAG_PREFIX = "clout-"
 MAX_TAG_LENGTH = 40
-HIGH_SCORE = 80.0  # a score at or above this is "high" (scores are percentile-like, 0–100)
-LOW_SCORE = 30.0
-
-
-@dataclass(frozen=True)
-class Floor:
-    priority: str
-    hours: float
-
-
-DEFAULT_FLOORS: Mapping[str, Floor] = {
-    "critical": Floor("urgent", 4.0),
-    "high": Floor("high", 24.0),
-    "normal": Floor("normal", 48.0),
-    "low": Floor("normal", 72.0),
-}
-
-
-def parse_floors(text: str | None) -> dict[str, Floor]:
-    """`CLOUT_DEADLINE_HOURS`, e.g. "critical=4,high=24,normal=48,low=72" (hours per severity)."""
-    floors = dict(DEFAULT_FLOORS)
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        severity, _, hours = part.partition("=")
-        severity = severity.strip()
-        if severity not in floors:
-            raise ValueError(f"unknown severity {severity!r} in CLOUT_DEADLINE_HOURS")
-        value = float(hours)
-        if value <= 0:
-            raise ValueError("deadlines must be positive")
-        floors[severity] = Floor(floors[severity].priority, value)
-    return floors
-
-
-@dataclass(frozen=True)
-class Influence:
-    """What is known of the customer's influence. None means unknown, never zero."""
-
-    clout: float | None = None
-    klout: float | None = None
-    contagion: int = 0  # connected customers who are unhappy now
-    opted_out: bool = False
-    reasons: tuple[str, ...] = ()
-
-    @property
-    def band(self) -> str:
-        if self.opted_out:
-            return "opted-out"
-        known = [s for s in (self.clout, self.klout) if s is not None]
-        if not known:
-            return "unknown"
-        top = max(known)
-        return "high" if top >= HIGH_SCORE else ("medium" if top >= LOW_SCORE else "low")
-
-
-UNKNOWN = Influence()
 
 
 @dataclass(frozen=True)
 class Decision:
-    priority: str
+    priority: Priority
     deadline_at: datetime
     tags: tuple[str, ...]
     reasons: tuple[str, ...]
     floor: Floor
-    band: str
+    band: InfluenceBand
     raised_by: tuple[str, ...] = field(default=())
-
-
-def _raise(priority: str, steps: int) -> str:
-    return PRIORITIES[min(len(PRIORITIES) - 1, PRIORITIES.index(priority) + steps)]
 
 
 def decide(
     *,
-    severity: str,
+    severity: Severity,
     opened_at: datetime,
     influence: Influence | None,
-    kinds: Iterable[str],
+    kinds: Iterable[SignalKind],
     attention_tag: str,
-    floors: Mapping[str, Floor] = DEFAULT_FLOORS,
+    floors: Mapping[Severity, Floor] = DEFAULT_FLOORS,
     escalations: int = 0,
     overdue: bool = False,
 ) -> Decision:
@@ -135,7 +83,7 @@ def decide(
             raised_by.append(f"{influence.contagion} connected customers are unhappy too")
             tags.append("clout-contagion")
     steps = len(raised_by) + escalations
-    priority = _raise(floor.priority, steps)
+    priority = floor.priority.raised(steps)
     # Each step halves the time left; nothing ever pushes the deadline past the floor's.
     hours = floor.hours * 0.5 ** len(raised_by)
     deadline = opened_at + timedelta(hours=min(hours, floor.hours))

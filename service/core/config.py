@@ -14,6 +14,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from service.core.vocabulary import parse_floors
+
 DEFAULT_API_VERSION = "2026-07"
 DEFAULT_ATTENTION_TAG = "clout-attention"
 _API_VERSION = re.compile(r"^\d{4}-\d{2}$|^unstable$")
@@ -194,7 +196,6 @@ def _tag(values: Mapping[str, object], name: str, default: str) -> str:
 
 
 def _floors(values: Mapping[str, object]) -> str | None:
-    from service.attention.policy import parse_floors  # noqa: PLC0415 - policy imports nothing of ours
 
     text = _text(values, "CLOUT_DEADLINE_HOURS")
     try:

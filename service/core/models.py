@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -31,9 +32,39 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from service.core.vocabulary import (
+    DeliveryStatus,
+    IncidentStatus,
+    Priority,
+    Severity,
+    ShopStatus,
+    SignalKind,
+)
+
 # Integer on SQLite so the primary key is the rowid alias (autoincrement); 64-bit on PostgreSQL.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+Word = TypeVar("Word", bound=StrEnum)
+
+
+class Vocabulary(TypeDecorator[Word]):
+    """A column of one of Clout's words (`core.vocabulary`): stored as the plain string it
+    always was, read back as its enum member; a string that is no such word is refused."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[Word], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Word | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Word | None:
+        return None if value is None else self.enum(value)
 
 
 def utcnow() -> datetime:
@@ -83,7 +114,9 @@ class Shop(Base):
     access_token_expires_at: Mapped[datetime | None]
     refresh_token_expires_at: Mapped[datetime | None]
     scopes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[ShopStatus] = mapped_column(
+        Vocabulary(ShopStatus, 20), default=ShopStatus.ACTIVE
+    )
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     uninstalled_at: Mapped[datetime | None]
     # Reconciliation's watermark: orders updated up to here have been read back from Shopify.
@@ -125,7 +158,9 @@ class Delivery(Base):
     triggered_at: Mapped[datetime | None]
     # The raw bytes as signed; emptied after the retention period and by redaction.
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default="received")
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Vocabulary(DeliveryStatus, 16), default=DeliveryStatus.RECEIVED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -283,9 +318,11 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    severity: Mapped[str] = mapped_column(String(16))
-    priority: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[IncidentStatus] = mapped_column(
+        Vocabulary(IncidentStatus, 16), default=IncidentStatus.OPEN
+    )
+    severity: Mapped[Severity] = mapped_column(Vocabulary(Severity, 16))
+    priority: Mapped[Priority | None] = mapped_column(Vocabulary(Priority, 16))
     deadline_at: Mapped[datetime | None]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
@@ -324,9 +361,9 @@ class Signal(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(24))  # review, refund, cancellation, dispute, …
+    kind: Mapped[SignalKind] = mapped_column(Vocabulary(SignalKind, 24))
     reason: Mapped[str] = mapped_column(String(40))  # low_rating, hidden_complaint, …
-    severity: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[Severity] = mapped_column(Vocabulary(Severity, 16))
     detail: Mapped[dict[str, Any] | None]  # {"sentences": [...], ...} in the merchant's words
     source: Mapped[str] = mapped_column(String(32))  # shopify, judgeme, clout (periodic checks)
     source_ref: Mapped[str] = mapped_column(String(128))

@@ -1,26 +1,48 @@
-"""What one running Clout holds: settings, database, broker, token vault, topic handlers."""
+"""What one running Clout process holds: settings, database, broker, token vault, HTTP client."""
 
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import redis
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.config import Settings
 from service.core.crypto import TokenVault
-from service.influence.profiles import ShopFactsCache
-from service.shopify.shops import KnownShops
-
-if TYPE_CHECKING:
-    from service.deliveries.lifecycle import TopicHandler
+from service.core.models import Shop
 
 REJECTIONS_KEY = "clout:intake:rejections"
+
+
+class KnownShops:
+    """Which shop domains are connected, as intake asks on every delivery: a short memory, per
+    process, of the ones found, so the common case costs no query. A shop that connects is seen
+    at once (absence is never remembered); one that disconnects may still have deliveries
+    recorded for `ttl` seconds, which processing then ignores and empties."""
+
+    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._seen: dict[str, float] = {}
+
+    def connected(self, *, session: Session, domain: str) -> bool:
+        now = self.clock()
+        until = self._seen.get(domain)
+        if until is not None and until > now:
+            return True
+        if session.scalar(select(Shop.id).where(Shop.domain == domain)) is None:
+            self._seen.pop(domain, None)
+            return False
+        self._seen[domain] = now + self.ttl
+        return True
 
 
 @dataclass
@@ -30,11 +52,8 @@ class Clout:
     sessions: sessionmaker[Session]
     vault: TokenVault
     redis: redis.Redis
-    handlers: dict[str, TopicHandler] = field(default_factory=dict)
     # Connected shop domains, remembered briefly so intake does not ask on every delivery.
     known_shops: KnownShops = field(default_factory=KnownShops)
-    # A shop's facts for profiles, shared by this process's incidents for a minute.
-    facts_cache: ShopFactsCache = field(default_factory=ShopFactsCache)
     # One pooled HTTP client per process for the Admin API (Shopify keeps connections alive).
     http: httpx.Client = field(
         default_factory=lambda: httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))

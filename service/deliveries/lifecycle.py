@@ -13,15 +13,17 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import LargeBinary, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.attention.attend import TagSettings
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Delivery, Incident, Shop, UTCDateTime, utcnow
+from service.core.vocabulary import PENDING_DELIVERIES, DeliveryStatus
 from service.shopify.admin import ShopifyAdmin
 
 log = get_logger(__name__)
@@ -30,14 +32,6 @@ PROCESS_TASK = "clout.process_delivery"
 ATTEND_TASK = "clout.attend_incident"
 QUEUE = "clout"
 
-RECEIVED = "received"
-PROCESSING = "processing"
-RETRYING = "retrying"
-DONE = "done"
-FAILED = "failed"  # permanent: the payload cannot be handled; an operator may retry it
-DEAD = "dead"  # transient errors outlasted every attempt
-IGNORED = "ignored"  # nothing to do (the shop is gone, or the topic has no handler)
-PENDING = (RECEIVED, PROCESSING, RETRYING)
 
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 600.0  # stays well under Redis's 1 h visibility timeout
@@ -59,7 +53,7 @@ class DeliveryContext:
     # Incidents that gained a signal: attended to (priority, deadline, tags) after the commit.
     incidents: set[int] = field(default_factory=set)
     # Clout's tags and deadlines, for handlers that read tags back (resolution, drift).
-    tag_settings: Any = None
+    tag_settings: TagSettings | None = None
 
 
 def handler_key(source: str, topic: str) -> str:
@@ -116,7 +110,7 @@ def record_delivery(
         "api_version": api_version,
         "triggered_at": triggered_at,
         "body": body,
-        "status": RECEIVED,
+        "status": DeliveryStatus.RECEIVED.value,
         "attempts": 0,
         "received_at": utcnow(),
     }
@@ -163,7 +157,7 @@ def enqueue_delivery(*, celery: Enqueuer, delivery_id: int) -> bool:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str
+    status: DeliveryStatus | Literal["skipped"]  # skipped: another worker has it, or done
     retry_in: float | None = None
     incidents: tuple[int, ...] = ()  # to attend to (tags, deadline) now that it is committed
 
@@ -182,14 +176,14 @@ def claim(*, session: Session, delivery_id: int, now: datetime, stale_after: flo
         .where(
             Delivery.id == delivery_id,
             or_(
-                Delivery.status.in_((RECEIVED, RETRYING)),
+                Delivery.status.in_((DeliveryStatus.RECEIVED, DeliveryStatus.RETRYING)),
                 and_(
-                    Delivery.status == PROCESSING,
+                    Delivery.status == DeliveryStatus.PROCESSING,
                     Delivery.claimed_at < now - timedelta(seconds=stale_after),
                 ),
             ),
         )
-        .values(status=PROCESSING, claimed_at=now, attempts=Delivery.attempts + 1)
+        .values(status=DeliveryStatus.PROCESSING, claimed_at=now, attempts=Delivery.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -205,7 +199,7 @@ def process_delivery(
     stale_after: float,
     now: Callable[[], datetime] = utcnow,
     admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
-    tag_settings: Any = None,
+    tag_settings: TagSettings | None = None,
 ) -> Outcome:
     """Claim, handle and settle one delivery. Safe to call any number of times for the same id."""
     with sessions() as session:
@@ -265,15 +259,15 @@ def _handle(
     handlers: Mapping[str, TopicHandler],
     now: datetime,
     admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
-    tag_settings: Any = None,
-) -> tuple[str, set[int]]:
+    tag_settings: TagSettings | None = None,
+) -> tuple[DeliveryStatus, set[int]]:
     handler = handlers.get(handler_key(delivery.source, delivery.topic))
     shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
     if handler is None or shop is None or delivery.body is None:
         if shop is None:
             delivery.body = None  # a shop that is gone (erased, removed): keep none of its data
-        _finish(delivery, IGNORED, now)
-        return IGNORED, set()
+        _finish(delivery, DeliveryStatus.IGNORED, now)
+        return DeliveryStatus.IGNORED, set()
     try:
         payload = json.loads(delivery.body)
     except ValueError as error:
@@ -303,8 +297,8 @@ def _handle(
             .execution_options(synchronize_session=False)
         )
     if not ctx.erased:
-        _finish(delivery, DONE, now)
-    return DONE, ctx.incidents
+        _finish(delivery, DeliveryStatus.DONE, now)
+    return DeliveryStatus.DONE, ctx.incidents
 
 
 def _without_nul(value: Any) -> Any:
@@ -319,7 +313,7 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _finish(delivery: Delivery, status: str, now: datetime) -> None:
+def _finish(delivery: Delivery, status: DeliveryStatus, now: datetime) -> None:
     delivery.status = status
     delivery.processed_at = now
     delivery.next_attempt_at = None
@@ -349,7 +343,7 @@ def _settle_failure(
         if transient and delivery.attempts < max_attempts:
             hinted = error.retry_after if isinstance(error, TransientError) else None
             delay = max(hinted or 0.0, backoff_seconds(delivery.attempts))
-            delivery.status = RETRYING
+            delivery.status = DeliveryStatus.RETRYING
             delivery.next_attempt_at = now() + timedelta(seconds=delay)
             session.commit()
             log.warning(
@@ -359,8 +353,8 @@ def _settle_failure(
                 retry_in=round(delay, 1),
                 error=type(error).__name__,
             )
-            return Outcome(status=RETRYING, retry_in=delay)
-        delivery.status = DEAD if transient else FAILED
+            return Outcome(status=DeliveryStatus.RETRYING, retry_in=delay)
+        delivery.status = DeliveryStatus.DEAD if transient else DeliveryStatus.FAILED
         delivery.processed_at = now()
         session.commit()
         log.error(
@@ -383,10 +377,12 @@ def due_for_sweep(
         select(Delivery.id)
         .where(
             or_(
-                and_(Delivery.status == RECEIVED, Delivery.received_at <= waited),
-                and_(Delivery.status == RETRYING, Delivery.next_attempt_at <= waited),
+                and_(Delivery.status == DeliveryStatus.RECEIVED, Delivery.received_at <= waited),
                 and_(
-                    Delivery.status == PROCESSING,
+                    Delivery.status == DeliveryStatus.RETRYING, Delivery.next_attempt_at <= waited
+                ),
+                and_(
+                    Delivery.status == DeliveryStatus.PROCESSING,
                     Delivery.claimed_at <= now - timedelta(seconds=stale_after),
                 ),
             )
@@ -401,8 +397,11 @@ def requeue(*, session: Session, delivery_id: int) -> bool:
     """An operator's retry of a failed or dead delivery."""
     result = session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.status.in_((FAILED, DEAD)))
-        .values(status=RECEIVED, attempts=0, last_error=None, processed_at=None)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status.in_((DeliveryStatus.FAILED, DeliveryStatus.DEAD)),
+        )
+        .values(status=DeliveryStatus.RECEIVED, attempts=0, last_error=None, processed_at=None)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -415,7 +414,7 @@ def purge_payloads(*, session: Session, now: datetime, retention_days: float) ->
     result = session.execute(
         update(Delivery)
         .where(
-            Delivery.status.in_((DONE, IGNORED)),
+            Delivery.status.in_((DeliveryStatus.DONE, DeliveryStatus.IGNORED)),
             Delivery.processed_at <= now - timedelta(days=retention_days),
             Delivery.body.is_not(None),
         )
@@ -440,14 +439,14 @@ def delivery_stats(*, session: Session, now: datetime) -> DeliveryStats:
         )
     ).all()
     oldest = session.scalar(
-        select(func.min(Delivery.received_at)).where(Delivery.status.in_(PENDING))
+        select(func.min(Delivery.received_at)).where(Delivery.status.in_(PENDING_DELIVERIES))
     )
     if isinstance(oldest, str):  # SQLite's min() bypasses the column type
         oldest = datetime.fromisoformat(oldest)
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=now.tzinfo)
     retrying = session.scalar(
-        select(func.count()).select_from(Delivery).where(Delivery.status == RETRYING)
+        select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.RETRYING)
     )
     return DeliveryStats(
         by_topic_status={(s, t, st): n for s, t, st, n in counts},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 
 from sqlalchemy import select
 
@@ -246,7 +245,7 @@ def shop_redacted(ctx: DeliveryContext) -> None:
     ctx.erased = True
 
 
-TOPIC_HANDLERS: Mapping[str, TopicHandler] = {
+TOPIC_HANDLERS: dict[str, TopicHandler] = {
     "orders/create": order_changed,
     "orders/updated": order_changed,
     "orders/cancelled": order_changed,
@@ -263,3 +262,7 @@ TOPIC_HANDLERS: Mapping[str, TopicHandler] = {
     "shop/redact": shop_redacted,
     **{f"reviews/{provider}": review_delivered for provider in platforms.NORMALISERS},
 }
+
+# The Shopify topics Clout handles; intake answers "ignored" to any other (shopify.app.toml
+# subscribes exactly these, a test keeps the two equal).
+SHOPIFY_TOPICS = frozenset(t for t in TOPIC_HANDLERS if not t.startswith("reviews/"))

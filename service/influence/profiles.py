@@ -40,9 +40,10 @@ import requests
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.attention.policy import Influence
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop
+from service.core.vocabulary import IncidentStatus, ShopStatus
+from service.influence.scoring import Influence
 
 log = get_logger(__name__)
 
@@ -593,7 +594,7 @@ def unhappy_customers(*, session: Session, shop: Shop) -> set[int]:
     return set(
         session.scalars(
             select(Incident.customer_id).where(
-                Incident.shop_id == shop.id, Incident.status == "open"
+                Incident.shop_id == shop.id, Incident.status == IncidentStatus.OPEN
             )
         )
     )
@@ -770,7 +771,7 @@ def refresh_due_profiles(
     to_attend: list[int] = []
     for shop_id, customer_ids in by_shop.items():
         shop = session.get(Shop, shop_id)
-        if shop is None or shop.status != "active":
+        if shop is None or shop.status != ShopStatus.ACTIVE:
             continue
         facts = gather_facts(session=session, shop=shop)
         norms = shop_norms(facts)
@@ -795,7 +796,7 @@ def refresh_due_profiles(
             if _influence_key(profile) != before and customer.id in unhappy:
                 incident = session.scalar(
                     select(Incident).where(
-                        Incident.customer_id == customer.id, Incident.status == "open"
+                        Incident.customer_id == customer.id, Incident.status == IncidentStatus.OPEN
                     )
                 )
                 if incident is not None:

@@ -19,6 +19,7 @@ from service.core.db import session_scope
 from service.core.logs import get_logger
 from service.core.models import utcnow
 from service.core.state import Clout, clout_state
+from service.core.vocabulary import ShopStatus
 from service.shopify.oauth import Grant, _parse, oauth_http, store_grant
 from service.shopify.shops import find_shop
 
@@ -44,7 +45,11 @@ def ensure_offline_token(state: Clout, shop: str, id_token: object) -> bool:
     """Exchange the session token for an offline token if Clout has none for this shop."""
     with session_scope(state.sessions) as session:
         known = find_shop(session=session, domain=shop)
-        if known is not None and known.status == "active" and known.access_token is not None:
+        if (
+            known is not None
+            and known.status == ShopStatus.ACTIVE
+            and known.access_token is not None
+        ):
             return True
     with oauth_http(state.settings) as http:
         result = token_exchange("offline", app_config(state), id_token=id_token, http_client=http)  # type: ignore[arg-type]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import httpx
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from service.core.config import Settings
 from service.core.crypto import TokenVault
 from service.core.models import ReviewSecret, Shop
+from service.core.vocabulary import ShopStatus
 from service.shopify.admin import (
     ShopifyAdmin,
     ShopifyRefused,
@@ -43,29 +43,6 @@ def normalise_shop_domain(value: str) -> str:
 
 def find_shop(*, session: Session, domain: str) -> Shop | None:
     return session.scalar(select(Shop).where(Shop.domain == domain.lower()))
-
-
-class KnownShops:
-    """Which shop domains are connected, as intake asks on every delivery: a short memory, per
-    process, of the ones found, so the common case costs no query. A shop that connects is seen
-    at once (absence is never remembered); one that disconnects may still have deliveries
-    recorded for `ttl` seconds, which processing then ignores and empties."""
-
-    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self.clock = clock
-        self._seen: dict[str, float] = {}
-
-    def connected(self, *, session: Session, domain: str) -> bool:
-        now = self.clock()
-        until = self._seen.get(domain)
-        if until is not None and until > now:
-            return True
-        if session.scalar(select(Shop.id).where(Shop.domain == domain)) is None:
-            self._seen.pop(domain, None)
-            return False
-        self._seen[domain] = now + self.ttl
-        return True
 
 
 REVIEW_PROVIDERS = (
@@ -120,7 +97,7 @@ def register_shop(
     shop.access_token = vault.seal(access_token)
     shop.access_token_expires_at = None
     shop.refresh_token = None
-    shop.status = "active"
+    shop.status = ShopStatus.ACTIVE
     shop.installed_at = now if shop.uninstalled_at else shop.installed_at
     shop.uninstalled_at = None
     for provider, secret in (review_secrets or {}).items():
@@ -170,7 +147,7 @@ def check_token(*, settings: Settings, domain: str, access_token: str, http: htt
 def mark_uninstalled(*, session: Session, shop: Shop, now: datetime) -> None:
     """The merchant removed the app: stop calling the shop's API, keep its data until
     `shop/redact` (Shopify sends it 48 hours later) in case they reinstall."""
-    shop.status = "uninstalled"
+    shop.status = ShopStatus.UNINSTALLED
     shop.uninstalled_at = now
     shop.access_token = None
     shop.refresh_token = None
@@ -192,7 +169,7 @@ def admin_for(
     http: httpx.Client,
 ) -> ShopifyAdmin:
     """The Admin API client for a connected shop, with its token decrypted."""
-    if shop.status != "active" or shop.access_token is None:
+    if shop.status != ShopStatus.ACTIVE or shop.access_token is None:
         raise ShopifyUnauthorized(f"{shop.domain} is not connected (status {shop.status})")
     return ShopifyAdmin(
         shop=shop.domain,

@@ -13,30 +13,31 @@ from sqlalchemy.orm import Session
 
 from service.core.errors import PermanentError
 from service.core.models import Customer, Order, Refund, Shop
+from service.core.vocabulary import Severity, SignalKind
 from service.shopify.ids import event_ref
 from service.shopify.payloads import parse_time
 from service.signals import text
-from service.signals.incidents import Raised, raise_signal, worse
+from service.signals.incidents import Raised, SignalDraft, raise_signal
 
 # Shopify's cancel reasons: only the customer's own, or the store's failure, mean unhappiness.
 CANCEL_REASONS = {
-    "customer": ("customer_cancelled", "normal", "cancelled the order"),
-    "inventory": ("store_cancelled", "normal", "had the order cancelled: out of stock"),
-    "declined": ("store_cancelled", "normal", "had the order cancelled: payment declined"),
-    "other": ("store_cancelled", "normal", "had the order cancelled"),
-    "staff": ("store_cancelled", "normal", "had the order cancelled by staff"),
+    "customer": ("customer_cancelled", Severity.NORMAL, "cancelled the order"),
+    "inventory": ("store_cancelled", Severity.NORMAL, "had the order cancelled: out of stock"),
+    "declined": ("store_cancelled", Severity.NORMAL, "had the order cancelled: payment declined"),
+    "other": ("store_cancelled", Severity.NORMAL, "had the order cancelled"),
+    "staff": ("store_cancelled", Severity.NORMAL, "had the order cancelled by staff"),
 }
 RETURN_REASONS = {  # Shopify's ReturnReason values
-    "DEFECTIVE": ("high", "returned it as defective"),
-    "WRONG_ITEM": ("high", "returned it: wrong item sent"),
-    "NOT_AS_DESCRIBED": ("high", "returned it: not as described"),
-    "SIZE_TOO_LARGE": ("normal", "returned it: too large"),
-    "SIZE_TOO_SMALL": ("normal", "returned it: too small"),
-    "STYLE": ("low", "returned it: did not like the style"),
-    "COLOR": ("low", "returned it: did not like the colour"),
-    "UNWANTED": ("low", "returned it: no longer wanted"),
-    "OTHER": ("normal", "returned it"),
-    "UNKNOWN": ("normal", "returned it"),
+    "DEFECTIVE": (Severity.HIGH, "returned it as defective"),
+    "WRONG_ITEM": (Severity.HIGH, "returned it: wrong item sent"),
+    "NOT_AS_DESCRIBED": (Severity.HIGH, "returned it: not as described"),
+    "SIZE_TOO_LARGE": (Severity.NORMAL, "returned it: too large"),
+    "SIZE_TOO_SMALL": (Severity.NORMAL, "returned it: too small"),
+    "STYLE": (Severity.LOW, "returned it: did not like the style"),
+    "COLOR": (Severity.LOW, "returned it: did not like the colour"),
+    "UNWANTED": (Severity.LOW, "returned it: no longer wanted"),
+    "OTHER": (Severity.NORMAL, "returned it"),
+    "UNKNOWN": (Severity.NORMAL, "returned it"),
 }
 
 
@@ -70,14 +71,17 @@ def customer_of(*, session: Session, shop: Shop, order: Order) -> Customer:
     return customer
 
 
-def _raise(session: Session, shop: Shop, order: Order, now: datetime, **fields: Any) -> Raised:
+def _raise(
+    *, session: Session, shop: Shop, order: Order, draft: SignalDraft, now: datetime
+) -> Raised:
+    """A signal about an order, on the order's customer (or its guest)."""
     return raise_signal(
         session=session,
         shop=shop,
         customer=customer_of(session=session, shop=shop, order=order),
         order=order,
+        draft=draft,
         now=now,
-        **fields,
     )
 
 
@@ -115,7 +119,7 @@ def refund_signal(
         reason = "refund_partial"
         of_total = f" of {_amount(order.total_price, currency)}" if order.total_price else ""
         sentence = f"was refunded {_amount(moved, currency)}{of_total}"
-    severity = "high" if full else "normal"
+    severity = Severity.HIGH if full else Severity.NORMAL
     sentences = [sentence]
     reasons: list[str] = []
     if verdict is not None:
@@ -123,23 +127,31 @@ def refund_signal(
         if verdict.complaint:
             sentences += verdict.sentences
             if {"broken", "wrong_item", "late_delivery"} & set(verdict.reasons):
-                severity = "high"
+                severity = Severity.HIGH
     return _raise(
-        session,
-        shop,
-        order,
-        now,
-        kind="refund",
-        reason=reason,
-        severity=severity,
-        sentences=sentences,
-        source="shopify",
-        source_ref=refund.shopify_id,
-        occurred_at=refund.shopify_created_at or now,
-        extra={"reasons": reasons, "amount": str(moved), "currency": currency or None},
-        # Partial until the order's total is known; one refund stays one signal.
-        revisable=True,
+        session=session,
+        shop=shop,
+        order=order,
+        now=now,
+        draft=SignalDraft(
+            kind=SignalKind.REFUND,
+            reason=reason,
+            severity=severity,
+            sentences=tuple(sentences),
+            source="shopify",
+            source_ref=refund.shopify_id,
+            occurred_at=refund.shopify_created_at or now,
+            extra={"reasons": reasons, "amount": str(moved), "currency": currency or None},
+            # Partial until the order's total is known; one refund stays one signal.
+            revisable=True,
+        ),
     )
+
+
+def _text_severity(value: str) -> Severity:
+    """The complaint detector's severity as a signal's ("none": a complaint read only from
+    the stars)."""
+    return Severity(value) if value != "none" else Severity.LOW
 
 
 def _amount(value: Decimal | None, currency: str) -> str:
@@ -154,17 +166,19 @@ def cancellation_signal(
         return None  # not cancelled, or cancelled as fraud: not an unhappy customer
     reason, severity, sentence = known
     return _raise(
-        session,
-        shop,
-        order,
-        now,
-        kind="cancellation",
-        reason=reason,
-        severity=severity,
-        sentences=[sentence],
-        source="shopify",
-        source_ref=f"{order.shopify_id}:cancel",
-        occurred_at=order.cancelled_at,
+        session=session,
+        shop=shop,
+        order=order,
+        now=now,
+        draft=SignalDraft(
+            kind=SignalKind.CANCELLATION,
+            reason=reason,
+            severity=severity,
+            sentences=(sentence,),
+            source="shopify",
+            source_ref=f"{order.shopify_id}:cancel",
+            occurred_at=order.cancelled_at,
+        ),
     )
 
 
@@ -175,18 +189,20 @@ def note_signal(*, session: Session, shop: Shop, order: Order, now: datetime) ->
     if not verdict.complaint or not verdict.reasons:
         return None  # a note with a dim tone but no complaint is not a signal on its own
     return _raise(
-        session,
-        shop,
-        order,
-        now,
-        kind="note",
-        reason="note_complaint",
-        severity=worse("normal", verdict.severity) if verdict.severity != "none" else "normal",
-        sentences=["wrote in the order note: " + ", ".join(verdict.sentences)],
-        source="shopify",
-        source_ref=f"{order.shopify_id}:note",
-        occurred_at=order.shopify_updated_at or now,
-        extra={"reasons": verdict.reasons},
+        session=session,
+        shop=shop,
+        order=order,
+        now=now,
+        draft=SignalDraft(
+            kind=SignalKind.NOTE,
+            reason="note_complaint",
+            severity=Severity.NORMAL.worse(_text_severity(verdict.severity)),
+            sentences=("wrote in the order note: " + ", ".join(verdict.sentences),),
+            source="shopify",
+            source_ref=f"{order.shopify_id}:note",
+            occurred_at=order.shopify_updated_at or now,
+            extra={"reasons": verdict.reasons},
+        ),
     )
 
 
@@ -196,47 +212,51 @@ def dispute_signal(
     kind = str(payload.get("type") or "chargeback").lower()
     why = str(payload.get("reason") or "").replace("_", " ")
     return _raise(
-        session,
-        shop,
-        order,
-        now,
-        kind="dispute",
-        reason="chargeback" if kind == "chargeback" else "payment_inquiry",
-        severity="critical" if kind == "chargeback" else "high",
-        sentences=[f"opened a {kind} with their bank" + (f" ({why})" if why else "")],
-        source="shopify",
-        source_ref=_event_ref(payload),
-        occurred_at=parse_time(payload.get("initiated_at")) or now,
+        session=session,
+        shop=shop,
+        order=order,
+        now=now,
+        draft=SignalDraft(
+            kind=SignalKind.DISPUTE,
+            reason="chargeback" if kind == "chargeback" else "payment_inquiry",
+            severity=Severity.CRITICAL if kind == "chargeback" else Severity.HIGH,
+            sentences=(f"opened a {kind} with their bank" + (f" ({why})" if why else ""),),
+            source="shopify",
+            source_ref=_event_ref(payload),
+            occurred_at=parse_time(payload.get("initiated_at")) or now,
+        ),
     )
 
 
 def return_signal(
     *, session: Session, shop: Shop, order: Order, payload: dict[str, Any], now: datetime
 ) -> Raised:
-    severity, sentences = "low", []
+    severity, sentences = Severity.LOW, []
     items = payload.get("return_line_items")
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
         code = str(item.get("return_reason") or "UNKNOWN").upper()
         level, sentence = RETURN_REASONS.get(code, RETURN_REASONS["OTHER"])
-        severity = worse(severity, level)
+        severity = severity.worse(level)
         sentences.append(sentence)
         note = item.get("customer_note")
         if isinstance(note, str) and text.analyse(note).complaint:
-            severity = worse(severity, "normal")
+            severity = severity.worse(Severity.NORMAL)
     return _raise(
-        session,
-        shop,
-        order,
-        now,
-        kind="return",
-        reason="return_requested",
-        severity=severity,
-        sentences=sorted(set(sentences)) or ["asked to return the order"],
-        source="shopify",
-        source_ref=_event_ref(payload),
-        occurred_at=now,
+        session=session,
+        shop=shop,
+        order=order,
+        now=now,
+        draft=SignalDraft(
+            kind=SignalKind.RETURN,
+            reason="return_requested",
+            severity=severity,
+            sentences=tuple(sorted(set(sentences))) or ("asked to return the order",),
+            source="shopify",
+            source_ref=_event_ref(payload),
+            occurred_at=now,
+        ),
     )
 
 
@@ -253,19 +273,23 @@ def fulfillment_event_signal(
         return None
     failed = status == "failure"
     return _raise(
-        session,
-        shop,
-        order,
-        now,
-        kind="delivery",
-        reason="delivery_failed" if failed else "delivery_attempted",
-        severity="high" if failed else "normal",
-        sentences=[
-            "the carrier could not deliver the order" if failed else "a delivery attempt failed"
-        ],
-        source="shopify",
-        source_ref=_event_ref(payload),
-        occurred_at=happened,
+        session=session,
+        shop=shop,
+        order=order,
+        now=now,
+        draft=SignalDraft(
+            kind=SignalKind.DELIVERY,
+            reason="delivery_failed" if failed else "delivery_attempted",
+            severity=Severity.HIGH if failed else Severity.NORMAL,
+            sentences=(
+                "the carrier could not deliver the order"
+                if failed
+                else "a delivery attempt failed",
+            ),
+            source="shopify",
+            source_ref=_event_ref(payload),
+            occurred_at=happened,
+        ),
     )
 
 
@@ -307,21 +331,23 @@ def late_delivery_signals(
         shipped = order.fulfilled_at is not None
         raised.append(
             _raise(
-                session,
-                shop,
-                order,
-                now,
-                kind="delivery",
-                reason="late_delivery",
-                severity="normal",
-                sentences=[
-                    f"has had no carrier update for over {rule.no_update_days:g} days"
-                    if shipped
-                    else f"is still waiting: not shipped {rule.unfulfilled_days:g} days on"
-                ],
-                source="clout",
-                source_ref=f"{order.shopify_id}:late:{'silent' if shipped else 'unshipped'}",
-                occurred_at=now,
+                session=session,
+                shop=shop,
+                order=order,
+                now=now,
+                draft=SignalDraft(
+                    kind=SignalKind.DELIVERY,
+                    reason="late_delivery",
+                    severity=Severity.NORMAL,
+                    sentences=(
+                        f"has had no carrier update for over {rule.no_update_days:g} days"
+                        if shipped
+                        else f"is still waiting: not shipped {rule.unfulfilled_days:g} days on",
+                    ),
+                    source="clout",
+                    source_ref=f"{order.shopify_id}:late:{'silent' if shipped else 'unshipped'}",
+                    occurred_at=now,
+                ),
             )
         )
     return raised

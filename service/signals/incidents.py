@@ -7,8 +7,8 @@ highest of its signals; a signal after the incident was resolved opens a new one
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,12 +17,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.core.models import Customer, Incident, Order, Shop, Signal
+from service.core.vocabulary import IncidentStatus, Severity, SignalKind
 
-SEVERITIES = ("low", "normal", "high", "critical")
 
+@dataclass(frozen=True)
+class SignalDraft:
+    """One sign of unhappiness as a rule reads it, before it is recorded.
 
-def worse(a: str, b: str) -> str:
-    return a if SEVERITIES.index(a) >= SEVERITIES.index(b) else b
+    `source`/`source_ref` name the event (a Shopify refund, a review) so a redelivery adds
+    nothing; `revisable`: the event's reading can change as more is known (a refund is
+    "partial" until the order's total arrives, then "full"), so it stays one signal, revised
+    when the new reading is at least as severe, rather than becoming a second one."""
+
+    kind: SignalKind
+    reason: str
+    severity: Severity
+    sentences: tuple[str, ...]
+    source: str
+    source_ref: str
+    occurred_at: datetime
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    revisable: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,42 +54,28 @@ def raise_signal(
     shop: Shop,
     customer: Customer,
     order: Order | None,
-    kind: str,
-    reason: str,
-    severity: str,
-    sentences: Sequence[str],
-    source: str,
-    source_ref: str,
-    occurred_at: datetime,
+    draft: SignalDraft,
     now: datetime,
-    extra: dict[str, Any] | None = None,
-    revisable: bool = False,
 ) -> Raised:
-    """Record a signal (idempotently) and fold it into the customer's open incident.
-
-    `revisable`: the source is one event whose reading can change as more is known (a refund
-    is "partial" until the order's total arrives, then "full"): it stays one signal, revised
-    when the new reading is at least as severe, rather than becoming a second signal."""
-    if severity not in SEVERITIES:
-        raise ValueError(f"unknown severity {severity!r}")
-    if revisable:
+    """Record a signal (idempotently) and fold it into the customer's open incident."""
+    if draft.revisable:
         earlier = session.scalar(
             select(Signal).where(
                 Signal.shop_id == shop.id,
-                Signal.source == source,
-                Signal.source_ref == source_ref,
-                Signal.kind == kind,
+                Signal.source == draft.source,
+                Signal.source_ref == draft.source_ref,
+                Signal.kind == draft.kind,
             )
         )
         if earlier is not None:
-            _revise(earlier, reason=reason, severity=severity, sentences=sentences, extra=extra)
+            _revise(earlier, draft)
             return Raised(earlier, earlier.incident, new_signal=False, new_incident=False)
     existing = session.scalar(
         select(Signal).where(
             Signal.shop_id == shop.id,
-            Signal.source == source,
-            Signal.source_ref == source_ref,
-            Signal.reason == reason,
+            Signal.source == draft.source,
+            Signal.source_ref == draft.source_ref,
+            Signal.reason == draft.reason,
         )
     )
     if existing is not None:
@@ -87,8 +88,8 @@ def raise_signal(
         incident = Incident(
             shop_id=shop.id,
             customer_id=customer.id,
-            status="open",
-            severity=severity,
+            status=IncidentStatus.OPEN,
+            severity=draft.severity,
             opened_at=now,
         )
         session.add(incident)
@@ -101,20 +102,20 @@ def raise_signal(
             if incident is None:
                 raise
             new_incident = False
-    incident.severity = worse(incident.severity, severity)
+    incident.severity = incident.severity.worse(draft.severity)
     incident.needs_attention = True
     signal = Signal(
         shop_id=shop.id,
         incident_id=incident.id,
         customer_id=customer.id,
         order_id=order.id if order is not None else None,
-        kind=kind,
-        reason=reason,
-        severity=severity,
-        detail={"sentences": list(sentences), **(extra or {})},
-        source=source,
-        source_ref=source_ref,
-        occurred_at=occurred_at,
+        kind=draft.kind,
+        reason=draft.reason,
+        severity=draft.severity,
+        detail={"sentences": list(draft.sentences), **draft.extra},
+        source=draft.source,
+        source_ref=draft.source_ref,
+        occurred_at=draft.occurred_at,
         recorded_at=now,
     )
     session.add(signal)
@@ -122,22 +123,15 @@ def raise_signal(
     return Raised(signal, incident, new_signal=True, new_incident=new_incident)
 
 
-def _revise(
-    signal: Signal,
-    *,
-    reason: str,
-    severity: str,
-    sentences: Sequence[str],
-    extra: dict[str, Any] | None,
-) -> None:
-    if signal.reason == reason or SEVERITIES.index(severity) < SEVERITIES.index(signal.severity):
+def _revise(signal: Signal, draft: SignalDraft) -> None:
+    if signal.reason == draft.reason or draft.severity.rank < signal.severity.rank:
         return  # nothing new, or a milder reading (a late, partial view) that changes nothing
-    signal.reason = reason
-    signal.severity = severity
-    signal.detail = {"sentences": list(sentences), **(extra or {})}
+    signal.reason = draft.reason
+    signal.severity = draft.severity
+    signal.detail = {"sentences": list(draft.sentences), **draft.extra}
     incident = signal.incident
-    if incident.status == "open":
-        incident.severity = worse(incident.severity, severity)
+    if incident.status == IncidentStatus.OPEN:
+        incident.severity = incident.severity.worse(draft.severity)
         incident.needs_attention = True
 
 
@@ -146,7 +140,7 @@ def open_incident(*, session: Session, shop: Shop, customer: Customer) -> Incide
         select(Incident).where(
             Incident.shop_id == shop.id,
             Incident.customer_id == customer.id,
-            Incident.status == "open",
+            Incident.status == IncidentStatus.OPEN,
         )
     )
 
@@ -154,9 +148,9 @@ def open_incident(*, session: Session, shop: Shop, customer: Customer) -> Incide
 def resolve_incident(*, session: Session, incident: Incident, by: str, now: datetime) -> bool:
     """Close the case (a person added the resolved tag, removed the attention tag, or used the
     agents' page). False if it was already resolved."""
-    if incident.status != "open":
+    if incident.status != IncidentStatus.OPEN:
         return False
-    incident.status = "resolved"
+    incident.status = IncidentStatus.RESOLVED
     incident.resolved_at = now
     incident.resolved_by = by
     session.flush()

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from service.core.errors import PermanentError, TransientError
 from service.core.models import Customer, Order, Review, Shop
+from service.core.vocabulary import Severity, SignalKind
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.payloads import upsert_customer, upsert_order_from_admin
 from service.signals import text
-from service.signals.incidents import Raised, raise_signal
+from service.signals.incidents import Raised, SignalDraft, raise_signal
 
 
 @dataclass(frozen=True)
@@ -266,19 +267,22 @@ def review_signal(
     else:
         reason = "review_complaint"
     order = session.get(Order, review.order_id) if review.order_id else None
-    severity = {"none": "low", "low": "low"}.get(verdict.severity, verdict.severity)
+    # The detector says "none" for a complaint it reads only from the stars.
+    severity = Severity(verdict.severity) if verdict.severity != "none" else Severity.LOW
     return raise_signal(
         session=session,
         shop=shop,
         customer=customer,
         order=order,
-        kind="review",
-        reason=reason,
-        severity=severity,
-        sentences=verdict.sentences,
-        source=review.provider,
-        source_ref=f"review:{review.platform_review_id}",
-        occurred_at=review.platform_created_at or now,
+        draft=SignalDraft(
+            kind=SignalKind.REVIEW,
+            reason=reason,
+            severity=severity,
+            sentences=tuple(verdict.sentences),
+            source=review.provider,
+            source_ref=f"review:{review.platform_review_id}",
+            occurred_at=review.platform_created_at or now,
+            extra={"reasons": verdict.reasons, "stars": stars, "link": review.link_method},
+        ),
         now=now,
-        extra={"reasons": verdict.reasons, "stars": stars, "link": review.link_method},
     )

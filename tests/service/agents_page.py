@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 from service.agents.accounts import save_agent
 from service.core.db import session_scope
 from service.core.models import Customer, InfluenceProfile, Order, Shop, utcnow
-from service.signals.incidents import raise_signal
+from service.core.vocabulary import Priority, Severity, SignalKind
+from service.signals.incidents import SignalDraft, raise_signal
 from tests.conftest import connect_test_shop, state
 
 PASSWORD = "correct horse battery staple"
@@ -66,17 +67,19 @@ def open_case(
             shop=shop,
             customer=customer,
             order=order,
-            kind=case.kind,
-            reason=f"{case.kind}_reason",
-            severity=case.severity,
-            sentences=[case.sentence],
-            source="shopify",
-            source_ref=f"test-{number}",
-            occurred_at=now - timedelta(hours=1),
+            draft=SignalDraft(
+                kind=SignalKind(case.kind),
+                reason=f"{case.kind}_reason",
+                severity=Severity(case.severity),
+                sentences=(case.sentence,),
+                source="shopify",
+                source_ref=f"test-{number}",
+                occurred_at=now - timedelta(hours=1),
+            ),
             now=now,
         )
         incident = raised.incident
-        incident.priority = case.priority
+        incident.priority = Priority(case.priority)
         incident.deadline_at = now + timedelta(hours=case.hours_left)
         incident.tagged_at = now
         incident.influence = {

