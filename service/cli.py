@@ -37,6 +37,7 @@ from service.core.models import (
 from service.core.state import stop_embedded_redis
 from service.deliveries.lifecycle import enqueue_delivery, requeue
 from service.influence import profiles
+from service.influence.klout import HttpKloutProvider
 from service.shopify import shops
 from service.shopify.shops import find_shop
 from service.signals import text
@@ -400,7 +401,7 @@ def profiles_rebuild(domain: str) -> None:
     settings = _settings()
     klout = None
     if settings.klout_provider_url:
-        klout = profiles.HttpKloutProvider(
+        klout = HttpKloutProvider(
             url=settings.klout_provider_url, key=settings.klout_provider_key, cache=None
         )
     with _session(settings) as session:

@@ -24,7 +24,8 @@ from service.core.state import Clout, clout_state
 from service.core.vocabulary import ShopStatus, parse_floors
 from service.deliveries import lifecycle
 from service.deliveries.topics import TOPIC_HANDLERS
-from service.influence.profiles import HttpKloutProvider, ShopFactsCache, refresh_due_profiles
+from service.influence.klout import HttpKloutProvider
+from service.influence.profiles import ShopFactsCache, refresh_due_profiles
 from service.shopify import shops
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.budget import CostBudget

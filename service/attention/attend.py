@@ -22,12 +22,8 @@ from service.attention.policy import Decision, customer_tags, decide, is_clout_t
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop, Signal
 from service.core.vocabulary import Floor, IncidentStatus, Severity, ShopStatus
-from service.influence.profiles import (
-    KloutProvider,
-    ShopFactsCache,
-    refresh_profile,
-    stored_influence,
-)
+from service.influence.klout import KloutProvider
+from service.influence.profiles import ShopFactsCache, refresh_profile, stored_influence
 from service.influence.scoring import Influence
 from service.shopify.admin import ShopifyAdmin, ShopifyRefused, ShopifyUnavailable
 from service.signals.incidents import resolve_incident

@@ -16,18 +16,16 @@ from sqlalchemy.orm import Session
 from service.cli import main
 from service.core.db import session_scope
 from service.core.models import Customer, InfluenceProfile, Order, Shop, utcnow
+from service.influence.facts import gather_facts
+from service.influence.klout import HttpKloutProvider
 from service.influence.profiles import (
-    Distribution,
-    HttpKloutProvider,
     ShopFactsCache,
-    gather_facts,
     mark_stale_after_order,
     rebuild_shop,
     refresh_due_profiles,
     refresh_profile,
-    shop_norms,
-    shrunk,
 )
+from service.influence.scoring import Distribution, shop_norms, shrunk
 from tests.conftest import RunningDevStore, state
 from tests.helpers import SHOP
 

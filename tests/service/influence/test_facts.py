@@ -1,0 +1,107 @@
+"""What the shop's rows say about each customer, read without a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from service.influence.facts import CustomerRow, OrderRow, facts_from
+
+WHEN = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def person(
+    cid: int, first: str, last: str, *, email: str | None = None, home: str = ""
+) -> CustomerRow:
+    address = {"address1": home, "zip": "1000", "name": f"{first} {last}"} if home else None
+    return CustomerRow(cid, email, first, last, address, None)
+
+
+def order(
+    cid: int,
+    total: str = "50.00",
+    *,
+    ship_to: tuple[str, str] | None = None,
+    codes: list[str] = (),  # type: ignore[assignment]
+    attributes: dict[str, str] | None = None,
+    cancelled: bool = False,
+) -> OrderRow:
+    shipping: dict[str, Any] | None = None
+    if ship_to:
+        shipping = {"name": ship_to[0], "address1": ship_to[1], "zip": "1000"}
+    return OrderRow(
+        cid,
+        Decimal(total),
+        shipping,
+        {"codes": [{"code": c} for c in codes]},
+        {"attributes": [{"name": k, "value": v} for k, v in (attributes or {}).items()]},
+        WHEN,
+        WHEN if cancelled else None,
+    )
+
+
+def test_an_order_shipped_to_someone_else_is_a_gift_and_their_first_order_a_new_buyer() -> None:
+    # given Maya, who ships an order to her sister Rosa, and Rosa, who now buys too
+    maya = person(1, "Maya", "Lind", home="1 Elm Street")
+    rosa = person(2, "Rosa", "Lind", home="9 Oak Road")
+
+    facts = facts_from([maya, rosa], [order(1, ship_to=("Rosa Lind", "9 Oak Road")), order(2)])
+
+    assert facts.gift_recipients[1] == {"rosa lind"}
+    assert facts.gift_recipients_who_buy[1] == {2}
+    assert 1 not in facts.household.get(2, set())  # a gift's address is not Maya's home
+
+
+def test_a_code_that_is_one_customers_first_name_credits_her_with_the_referral() -> None:
+    maya = person(1, "Maya", "Lind")
+    newcomer = person(2, "Tom", "Berg")
+
+    facts = facts_from([maya, newcomer], [order(2, "80.00", codes=["MAYA10"])])
+
+    assert facts.referred[1] == {2}
+    assert facts.referred_revenue[1] == 80.0
+
+
+def test_a_code_two_customers_could_own_credits_nobody() -> None:
+    annas = [person(1, "Anna", "Ek"), person(2, "Anna", "Holm"), person(3, "Tom", "Berg")]
+
+    facts = facts_from(annas, [order(3, codes=["ANNA20"])])
+
+    assert not facts.referred
+
+
+def test_naming_someone_when_asked_how_you_heard_counts_as_their_word_of_mouth() -> None:
+    maya = person(1, "Maya", "Lind", email="maya@example.org")
+    tom = person(2, "Tom", "Berg")
+
+    facts = facts_from([maya, tom], [order(2, attributes={"how_did_you_hear": "Maya@example.org"})])
+
+    assert facts.named_by[1] == {2}
+
+
+def test_people_at_one_address_are_a_household_and_a_workplace_domain_a_circle() -> None:
+    a = person(1, "Ada", "Moe", email="ada@acme.test", home="5 Pine Way")
+    b = person(2, "Bo", "Moe", email="bo@acme.test", home="5 Pine Way")
+    c = person(3, "Cy", "Roe", email="cy@gmail.com", home="7 Birch Lane")
+
+    facts = facts_from([a, b, c], [])
+
+    assert facts.household[1] == {2}
+    assert facts.colleagues[1] == {2}
+    assert 3 not in facts.colleagues  # a free-mail domain is no workplace
+
+
+def test_cancelled_orders_count_for_nothing() -> None:
+    facts = facts_from([person(1, "Maya", "Lind")], [order(1, "99.00", cancelled=True)])
+
+    assert facts.spend.get(1, 0.0) == 0.0
+    assert facts.orders.get(1, 0) == 0
+
+
+def test_handles_come_from_what_the_customer_gave_in_order_attributes() -> None:
+    facts = facts_from(
+        [person(1, "Maya", "Lind")], [order(1, attributes={"instagram": "@maya.makes"})]
+    )
+
+    assert facts.handles[1] == [("instagram", "maya.makes")]
