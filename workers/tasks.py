@@ -106,14 +106,13 @@ def attend(self: Any, incident_id: int) -> str:
     renewer = threading.Thread(target=_renew, args=(lock, done), daemon=True)
     renewer.start()
     try:
-        with session_scope(state.sessions) as session:
-            return attend_incident(
-                session=session,
-                incident_id=int(incident_id),
-                admin=_admin_for(state),
-                settings=tag_settings(state, worker_memory(self.app)),
-                now=utcnow(),
-            )
+        return attend_incident(
+            sessions=state.sessions,
+            incident_id=int(incident_id),
+            admin=_admin_for(state),
+            settings=tag_settings(state, worker_memory(self.app)),
+            now=utcnow(),
+        )
     except TransientError as error:
         retries = self.request.retries
         delay = min(300.0, max(error.retry_after or 0.0, 2.0 * 2**retries))

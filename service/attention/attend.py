@@ -1,9 +1,17 @@
 """Bringing Shopify up to date with an incident: tags, metafields, the Flow trigger.
 
-The attention tag is written first and on its own: whatever else fails (a profile that cannot be
+Attendance is three kinds of step, kept apart:
+- **plan** (`read_case` reads the incident once; `plan_attendance` is pure: the policy's
+  decision, the tags each order and the customer must carry, the metafields, the Flow payload);
+- **push** (`push_floor`, `push_best_effort`, `push_clearance`: Shopify calls only, no database
+  session open, so no lock is held across a network call);
+- **record** (`record_*`: what was decided and what landed, written back).
+
+`attend_incident` runs them in order, each database step in its own short transaction. The
+attention tag is pushed first and on its own: whatever else fails (a profile that cannot be
 computed, metafields Shopify refuses, a read that errors), the floor lands. Tags are only ever
-added or removed with `tagsAdd` / `tagsRemove`. What Clout wrote is remembered per order, so
-the `orders/updated` echo of Clout's own write is recognised and causes no further writes.
+added or removed with `tagsAdd` / `tagsRemove`. What Clout wrote is remembered per order, so the
+`orders/updated` echo of Clout's own write is recognised and causes no further writes.
 """
 
 from __future__ import annotations
@@ -11,17 +19,19 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.attention.policy import Decision, customer_tags, decide, is_clout_tag
+from service.core.db import session_scope
+from service.core.errors import TransientError
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop, Signal
-from service.core.vocabulary import Floor, IncidentStatus, Severity, ShopStatus
+from service.core.vocabulary import Floor, IncidentStatus, Severity, ShopStatus, SignalKind
 from service.influence.klout import KloutProvider
 from service.influence.profiles import ShopFactsCache, refresh_profile, stored_influence
 from service.influence.scoring import Influence
@@ -45,307 +55,195 @@ class TagSettings:
     profile_max_age: timedelta = timedelta(hours=1)
 
 
-def _shopify_gid(value: str) -> bool:
-    return value.startswith("gid://shopify/")
+def _shopify_gid(value: str, kind: str = "") -> bool:
+    return value.startswith(f"gid://shopify/{kind}")
 
 
 def _managed(tag: str, settings: TagSettings) -> bool:
     return is_clout_tag(tag, settings.attention_tag) and tag != settings.resolved_tag
 
 
-def influence_for(*, session: Session, customer: Customer) -> Influence | None:
-    """The customer's influence, from their stored profile; None while unknown."""
-    return stored_influence(session=session, customer=customer)
+# --- plan: read once, decide without side effects ------------------------------------------------
 
 
-def _influence_outdated(
-    *, session: Session, incident: Incident, settings: TagSettings, now: datetime
-) -> bool:
-    """Whether the customer's profile is missing, incomplete or older than this incident."""
+@dataclass(frozen=True)
+class Case:
+    """What attendance needs of an incident, read in one go."""
+
+    incident_id: int
+    shop_id: int
+    shop_active: bool
+    open: bool
+    severity: Severity
+    opened_at: datetime
+    escalations: int
+    overdue: bool
+    kinds: frozenset[SignalKind]
+    signal_count: int
+    sentences: tuple[str, ...]
+    influence: Influence | None  # the stored profile's; None while unknown
+    profile_fresh: bool  # complete, and computed since the case opened (within max age)
+    order_gids: tuple[str, ...]  # the Shopify orders of its signals, first one first
+    customer_gid: str | None  # None for a guest or a reviewer Shopify does not know
+    written: Mapping[str, Mapping[str, Any]]  # gid → {"tags": [...], "written_at": iso}
+    flow_sent: bool
+    drift_repairs: int
+    resolved_by: str | None
+
+
+def read_case(
+    *, session: Session, incident_id: int, settings: TagSettings, now: datetime
+) -> Case | None:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return None
+    shop = session.get(Shop, incident.shop_id)
+    customer = session.get(Customer, incident.customer_id)
     profile = session.scalar(
         select(InfluenceProfile).where(InfluenceProfile.customer_id == incident.customer_id)
     )
-    return not (
-        profile is not None
-        and profile.complete
-        and profile.computed_at is not None
-        and profile.computed_at >= max(now - settings.profile_max_age, incident.opened_at)
-    )
-
-
-def _refresh_influence(
-    *, session: Session, shop: Shop, incident: Incident, settings: TagSettings, now: datetime
-) -> None:
-    """Recompute the customer's profile. Never in the floor's way: it runs after the attention
-    tag has landed, and any failure leaves influence as it was (unknown, never zero)."""
-    customer = session.get(Customer, incident.customer_id)
-    if customer is None:
-        return
-    try:
-        with session.begin_nested():
-            refresh_profile(
-                session=session,
-                shop=shop,
-                customer=customer,
-                klout=settings.klout,
-                opt_out_tag=settings.opt_out_tag,
-                now=now,
-                cache=settings.facts_cache,
-            )
-    except Exception as error:  # noqa: BLE001 - enrichment must never block the attention floor
-        log.warning("profile_not_computed", incident_id=incident.id, error=type(error).__name__)
-
-
-def decision_for(*, session: Session, incident: Incident, settings: TagSettings) -> Decision:
-    signals = incident.signals
-    customer = session.get(Customer, incident.customer_id)
-    influence = influence_for(session=session, customer=customer) if customer else None
-    return decide(
+    signals = list(incident.signals)
+    order_ids = list(dict.fromkeys(s.order_id for s in signals if s.order_id is not None))
+    orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(order_ids)))}
+    return Case(
+        incident_id=incident.id,
+        shop_id=incident.shop_id,
+        shop_active=shop is not None and shop.status == ShopStatus.ACTIVE,
+        open=incident.status == IncidentStatus.OPEN,
         severity=incident.severity,
         opened_at=incident.opened_at,
-        influence=influence,
-        kinds={s.kind for s in signals},
-        attention_tag=settings.attention_tag,
-        floors=settings.floors,
         escalations=incident.escalations,
         overdue=incident.overdue_at is not None,
+        kinds=frozenset(s.kind for s in signals),
+        signal_count=len(signals),
+        sentences=tuple(s for sig in signals for s in (sig.detail or {}).get("sentences", [])),
+        influence=stored_influence(session=session, customer=customer) if customer else None,
+        profile_fresh=(
+            profile is not None
+            and profile.complete
+            and profile.computed_at is not None
+            and profile.computed_at >= max(now - settings.profile_max_age, incident.opened_at)
+        ),
+        order_gids=tuple(
+            orders[i].shopify_id
+            for i in order_ids
+            if i in orders and _shopify_gid(orders[i].shopify_id)
+        ),
+        customer_gid=(
+            customer.shopify_id
+            if customer is not None and _shopify_gid(customer.shopify_id, "Customer/")
+            else None
+        ),
+        written=dict(incident.tag_state or {}),
+        flow_sent=incident.flow_sent_at is not None,
+        drift_repairs=incident.drift_repairs,
+        resolved_by=incident.resolved_by,
     )
 
 
-def _apply_decision(*, session: Session, incident: Incident, settings: TagSettings) -> Decision:
-    """Decide from the stored profile and record it on the incident."""
-    decision = decision_for(session=session, incident=incident, settings=settings)
-    incident.priority = decision.priority
-    # Deadlines only ever come closer.
-    incident.deadline_at = min(filter(None, (incident.deadline_at, decision.deadline_at)))
-    customer = session.get(Customer, incident.customer_id)
-    known = influence_for(session=session, customer=customer) if customer else None
-    incident.influence = {
-        "band": decision.band,
+@dataclass(frozen=True)
+class Plan:
+    decision: Decision
+    # The tags each order and the customer must carry (orders: the decision's; the customer:
+    # the case and its priority, not the per-order reasons).
+    targets: Mapping[str, tuple[str, ...]]
+    influence_snapshot: Mapping[str, Any]  # what the decision used, for the agents' page
+    metafields: tuple[str, Mapping[str, tuple[str, str]]] | None
+    flow_payload: Mapping[str, Any] | None  # None once sent, or with nothing in Shopify
+
+
+def plan_attendance(*, case: Case, settings: TagSettings) -> Plan:
+    """The decision and everything Shopify should show for it. Pure."""
+    decision = decide(
+        severity=case.severity,
+        opened_at=case.opened_at,
+        influence=case.influence,
+        kinds=case.kinds,
+        attention_tag=settings.attention_tag,
+        floors=settings.floors,
+        escalations=case.escalations,
+        overdue=case.overdue,
+    )
+    targets: dict[str, tuple[str, ...]] = dict.fromkeys(case.order_gids, decision.tags)
+    if case.customer_gid is not None:
+        targets[case.customer_gid] = customer_tags(decision, settings.attention_tag)
+    known = case.influence
+    snapshot = {
+        "band": decision.band.value,
         "reasons": list(decision.reasons),
         "raised_by": list(decision.raised_by),
         "clout": known.clout if known else None,
         "klout": known.klout if known else None,
     }
-    return decision
-
-
-def _land_tags(
-    *,
-    client: ShopifyAdmin,
-    incident: Incident,
-    targets: dict[str, tuple[str, ...]],
-    state: dict[str, Any],
-    now: datetime,
-) -> None:
-    """tagsAdd wherever Clout's tags are not all there yet (by what Clout last wrote)."""
-    for gid, tags in targets.items():
-        written = state.get(gid, {}).get("tags")
-        if written is not None and set(tags) <= set(written):
-            continue
-        try:
-            client.add_tags(gid, list(tags))
-        except ShopifyRefused as error:
-            log.warning("tag_refused", incident_id=incident.id, gid=gid, error=str(error)[:200])
-            continue
-        state[gid] = {"tags": sorted(set(tags) | set(written or [])), "written_at": now.isoformat()}
-        if incident.tagged_at is None and gid.startswith("gid://shopify/Order/"):
-            incident.tagged_at = now
-    incident.tag_state = dict(state)
-
-
-def attend_incident(
-    *,
-    session: Session,
-    incident_id: int,
-    admin: Callable[[Shop], ShopifyAdmin],
-    settings: TagSettings,
-    now: datetime,
-) -> str:
-    """Decide priority and deadline, then make Shopify show it. Idempotent: a second run with
-    nothing new writes nothing. Raises TransientError when the attention tag could not land."""
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        return "gone"
-    shop = session.get(Shop, incident.shop_id)
-    if shop is None or shop.status != ShopStatus.ACTIVE:
-        incident.needs_attention = False
-        return "shop-inactive"
-    if incident.status != IncidentStatus.OPEN:
-        return _clear_resolved(
-            session=session, incident=incident, shop=shop, admin=admin, settings=settings, now=now
-        )
-
-    # The floor first, on what is known now: a profile may take a scan of the whole shop, and
-    # the attention tag must not wait for it.
-    outdated = _influence_outdated(session=session, incident=incident, settings=settings, now=now)
-    decision = _apply_decision(session=session, incident=incident, settings=settings)
-    # A few quick tries; a longer outage is the task queue's to wait out (retry with back-off).
-    client = dataclasses.replace(admin(shop), max_attempts=3, max_wait=20.0)
-    state = dict(incident.tag_state or {})
-    targets = _targets(session=session, incident=incident, decision=decision, settings=settings)
-    considered = len(incident.signals)
-    # Save the decision and let go of the database before talking to Shopify: no lock is held
-    # across a network call (on SQLite, intake would be waiting for it).
-    session.commit()
-
-    # 1. The floor: every order and the customer get the attention tag (with the rest of
-    #    Clout's tags in the same additive call). Only this step may fail the task.
-    _land_tags(client=client, incident=incident, targets=targets, state=state, now=now)
-    session.commit()
-
-    # 1b. Then influence, which can only raise the priority and bring the deadline closer.
-    if outdated:
-        _refresh_influence(
-            session=session, shop=shop, incident=incident, settings=settings, now=now
-        )
-        decision = _apply_decision(session=session, incident=incident, settings=settings)
-        targets = _targets(session=session, incident=incident, decision=decision, settings=settings)
-        session.commit()
-        _land_tags(client=client, incident=incident, targets=targets, state=state, now=now)
-        session.commit()
-    customer = session.get(Customer, incident.customer_id)
-    first_order = _first_order(session=session, incident=incident)
-    sentences = [
-        s for signal in incident.signals for s in (signal.detail or {}).get("sentences", [])
-    ]
-    # Reading those began a transaction: end it before the best-effort calls to Shopify (on
-    # SQLite an open transaction holds the write lock, and intake would wait behind it).
-    session.commit()
-
-    # 2. Best effort from here: stale tags removed, read back for drift, metafields, Flow. A
-    #    short-fused client: an unwell Shopify must not hold the floor's next incident back.
-    client = dataclasses.replace(client, max_attempts=2, max_wait=5.0)
-    _tidy_tags(
-        client=client, incident=incident, targets=targets, state=state, settings=settings, now=now
-    )
-    _write_metafields(
-        client=client, incident=incident, decision=decision, customer=customer, sentences=sentences
-    )
-    _send_flow_trigger(
-        client=client,
-        incident=incident,
+    return Plan(
         decision=decision,
-        customer=customer,
-        order=first_order,
-        sentences=sentences,
-        now=now,
+        targets=targets,
+        influence_snapshot=snapshot,
+        metafields=(
+            (
+                case.customer_gid,
+                customer_metafields(case=case, decision=decision, influence=snapshot),
+            )
+            if case.customer_gid
+            else None
+        ),
+        flow_payload=None
+        if case.flow_sent
+        else flow_trigger_payload(
+            severity=case.severity,
+            decision=decision,
+            influence=snapshot,
+            customer_gid=case.customer_gid,
+            order_gid=case.order_gids[0] if case.order_gids else None,
+            sentences=case.sentences,
+        ),
     )
-    incident.tag_state = state
-    incident.attended_at = now
-    # A signal that arrived meanwhile keeps the incident waiting for its own attendance.
-    now_counted = session.scalar(
-        select(func.count()).select_from(Signal).where(Signal.incident_id == incident.id)
-    )
-    incident.needs_attention = bool(now_counted and now_counted > considered)
-    return "attended"
 
 
-def _targets(
-    *, session: Session, incident: Incident, decision: Decision, settings: TagSettings
-) -> dict[str, tuple[str, ...]]:
-    targets: dict[str, tuple[str, ...]] = {}
-    order_ids = {s.order_id for s in incident.signals if s.order_id is not None}
-    for order in session.scalars(select(Order).where(Order.id.in_(order_ids))):
-        if _shopify_gid(order.shopify_id):
-            targets[order.shopify_id] = decision.tags
-    customer = session.get(Customer, incident.customer_id)
-    if customer is not None and customer.shopify_id.startswith("gid://shopify/Customer/"):
-        targets[customer.shopify_id] = customer_tags(decision, settings.attention_tag)
-    return targets
-
-
-def _tidy_tags(
-    *,
-    client: ShopifyAdmin,
-    incident: Incident,
-    targets: dict[str, tuple[str, ...]],
-    state: dict[str, Any],
-    settings: TagSettings,
-    now: datetime,
-) -> None:
-    for gid, wanted in targets.items():
-        try:
-            present = set(client.tags_of(gid))
-        except (ShopifyUnavailable, ShopifyRefused):
-            continue  # reads failing never undo the floor; the next attendance tries again
-        stale = sorted(t for t in present if _managed(t, settings) and t not in wanted)
-        missing = sorted(set(wanted) - present)
-        try:
-            if stale:
-                client.remove_tags(gid, stale)
-            if missing and incident.drift_repairs < MAX_DRIFT_REPAIRS:
-                incident.drift_repairs += 1
-                log.warning("tag_drift_repaired", incident_id=incident.id, gid=gid, missing=missing)
-                client.add_tags(gid, missing)
-            elif missing:
-                log.warning("tag_drift_left", incident_id=incident.id, gid=gid, missing=missing)
-        except (ShopifyUnavailable, ShopifyRefused):
-            continue
-        state[gid] = {"tags": sorted(wanted), "written_at": now.isoformat()}
-
-
-def _first_order(*, session: Session, incident: Incident) -> Order | None:
-    orders = [s.order_id for s in incident.signals if s.order_id]
-    return session.get(Order, orders[0]) if orders else None
-
-
-def _write_metafields(
-    *,
-    client: ShopifyAdmin,
-    incident: Incident,
-    decision: Decision,
-    customer: Customer | None,
-    sentences: list[str],
-) -> None:
-    if customer is None or not customer.shopify_id.startswith("gid://shopify/Customer/"):
-        return
-    influence = incident.influence or {}
+def customer_metafields(
+    *, case: Case, decision: Decision, influence: Mapping[str, Any]
+) -> dict[str, tuple[str, str]]:
+    """The case on the customer, in the `clout` namespace: {key: (type, value)}."""
     fields = {
         "attention_deadline": ("date_time", decision.deadline_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
-        "attention_priority": ("single_line_text_field", decision.priority),
-        "attention_severity": ("single_line_text_field", incident.severity),
-        "attention_reasons": ("json", json.dumps(sentences[:20])),
-        "influence_band": ("single_line_text_field", influence.get("band", "unknown")),
+        "attention_priority": ("single_line_text_field", decision.priority.value),
+        "attention_severity": ("single_line_text_field", case.severity.value),
+        "attention_reasons": ("json", json.dumps(list(case.sentences[:20]))),
+        "influence_band": ("single_line_text_field", str(influence.get("band", "unknown"))),
     }
-    for key, score in (
-        ("clout_score", influence.get("clout")),
-        ("klout_score", influence.get("klout")),
-    ):
-        if score is not None:
-            fields[key] = ("number_integer", str(round(score)))
-    try:
-        client.set_metafields(customer.shopify_id, fields)
-    except (ShopifyUnavailable, ShopifyRefused) as error:
-        log.info("metafields_not_written", incident_id=incident.id, error=type(error).__name__)
+    for key in ("clout", "klout"):
+        score = influence.get(key)
+        if isinstance(score, int | float):
+            fields[f"{key}_score"] = ("number_integer", str(round(score)))
+    return fields
 
 
 def flow_trigger_payload(
     *,
-    incident: Incident,
+    severity: Severity,
     decision: Decision,
-    customer: Customer | None,
-    order: Order | None,
-    sentences: list[str],
+    influence: Mapping[str, Any],
+    customer_gid: str | None,
+    order_gid: str | None,
+    sentences: tuple[str, ...] | list[str],
 ) -> dict[str, Any] | None:
     """What the "Unhappy customer detected" Flow trigger carries, in the fields and types its
     extension declares (extensions/unhappy-customer-detected): every custom field always there,
     text where text is declared (a score Clout does not know reads "unknown", never a made-up
     number), and the order and customer as Flow's references (`order_id`, `customer_id`, the
     numeric ids). None when the case has neither in Shopify: Flow has nothing to act on."""
-    customer_id = _legacy_id(customer.shopify_id, "Customer") if customer else None
-    order_id = _legacy_id(order.shopify_id, "Order") if order else None
+    customer_id = _legacy_id(customer_gid, "Customer") if customer_gid else None
+    order_id = _legacy_id(order_gid, "Order") if order_gid else None
     if customer_id is None and order_id is None:
         return None
-    influence = incident.influence or {}
     payload: dict[str, Any] = {
-        "severity": incident.severity,
-        "priority": decision.priority,
+        "severity": severity.value,
+        "priority": decision.priority.value,
         "deadline": decision.deadline_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "influence_band": decision.band,
+        "influence_band": decision.band.value,
         "clout_score": _score_text(influence.get("clout")),
         "klout_score": _score_text(influence.get("klout")),
-        "reasons": "\n".join(" ".join(s.split()) for s in sentences[:10]) or incident.severity,
+        "reasons": "\n".join(" ".join(s.split()) for s in sentences[:10]) or severity.value,
     }
     if customer_id is not None:
         payload["customer_id"] = customer_id
@@ -364,51 +262,114 @@ def _score_text(score: object) -> str:
     return str(round(float(score))) if isinstance(score, int | float) else "unknown"
 
 
-def _send_flow_trigger(
-    *,
-    client: ShopifyAdmin,
-    incident: Incident,
-    decision: Decision,
-    customer: Customer | None,
-    order: Order | None,
-    sentences: list[str],
-    now: datetime,
-) -> None:
-    """Shopify Flow's "Unhappy customer detected" trigger, once per incident."""
-    if incident.flow_sent_at is not None:
-        return
-    payload = flow_trigger_payload(
-        incident=incident, decision=decision, customer=customer, order=order, sentences=sentences
-    )
-    if payload is None:
-        return
+# --- push: Shopify calls, nothing else ----------------------------------------------------------
+
+
+@dataclass
+class Pushed:
+    """What landed in Shopify: gid → the tags Clout now knows are there, and when."""
+
+    written: dict[str, dict[str, Any]] = field(default_factory=dict)
+    order_tagged: bool = False  # an order carries the attention tag now
+    drift_repaired: int = 0
+    flow_sent: bool = False
+    unavailable: TransientError | None = None  # Shopify could not be reached: try again later
+
+
+def push_floor(
+    *, client: ShopifyAdmin, incident_id: int, plan: Plan, written: Mapping[str, Any], now: datetime
+) -> Pushed:
+    """tagsAdd wherever Clout's tags are not all there yet (by what Clout last wrote). A refused
+    target is logged and passed over; Shopify unavailable stops here and says so."""
+    pushed = Pushed()
+    for gid, tags in plan.targets.items():
+        before = (written.get(gid) or {}).get("tags")
+        if before is not None and set(tags) <= set(before):
+            continue
+        try:
+            client.add_tags(gid, list(tags))
+        except ShopifyRefused as error:
+            log.warning("tag_refused", incident_id=incident_id, gid=gid, error=str(error)[:200])
+            continue
+        except TransientError as error:
+            pushed.unavailable = error
+            break
+        pushed.written[gid] = {
+            "tags": sorted(set(tags) | set(before or [])),
+            "written_at": now.isoformat(),
+        }
+        pushed.order_tagged = pushed.order_tagged or _shopify_gid(gid, "Order/")
+    return pushed
+
+
+def push_best_effort(
+    *, client: ShopifyAdmin, case: Case, plan: Plan, settings: TagSettings, now: datetime
+) -> Pushed:
+    """Stale tags off, drift repaired, metafields, the Flow trigger. Nothing here may fail the
+    attendance: what cannot be done now is done at the next one."""
+    pushed = Pushed()
+    repairs = case.drift_repairs
+    for gid, wanted in plan.targets.items():
+        try:
+            present = set(client.tags_of(gid))
+        except (ShopifyUnavailable, ShopifyRefused):
+            continue  # reads failing never undo the floor; the next attendance tries again
+        stale = sorted(t for t in present if _managed(t, settings) and t not in wanted)
+        missing = sorted(set(wanted) - present)
+        try:
+            if stale:
+                client.remove_tags(gid, stale)
+            if missing and repairs < MAX_DRIFT_REPAIRS:
+                repairs += 1
+                pushed.drift_repaired += 1
+                log.warning(
+                    "tag_drift_repaired", incident_id=case.incident_id, gid=gid, missing=missing
+                )
+                client.add_tags(gid, missing)
+            elif missing:
+                log.warning(
+                    "tag_drift_left", incident_id=case.incident_id, gid=gid, missing=missing
+                )
+        except (ShopifyUnavailable, ShopifyRefused):
+            continue
+        pushed.written[gid] = {"tags": sorted(wanted), "written_at": now.isoformat()}
+    if plan.metafields is not None:
+        owner, fields = plan.metafields
+        try:
+            client.set_metafields(owner, fields)
+        except (ShopifyUnavailable, ShopifyRefused) as error:
+            log.info(
+                "metafields_not_written", incident_id=case.incident_id, error=type(error).__name__
+            )
+    if plan.flow_payload is not None:
+        pushed.flow_sent = _push_flow_trigger(
+            client=client, incident_id=case.incident_id, payload=plan.flow_payload
+        )
+    return pushed
+
+
+def _push_flow_trigger(
+    *, client: ShopifyAdmin, incident_id: int, payload: Mapping[str, Any]
+) -> bool:
+    """Shopify Flow's "Unhappy customer detected" trigger; True when Flow took it."""
     try:
         errors = client.send_flow_trigger(FLOW_TRIGGER_HANDLE, payload)
     except (ShopifyUnavailable, ShopifyRefused) as error:
-        log.info("flow_trigger_not_sent", incident_id=incident.id, error=type(error).__name__)
-        return
+        log.info("flow_trigger_not_sent", incident_id=incident_id, error=type(error).__name__)
+        return False
     if errors:
-        log.info("flow_trigger_refused", incident_id=incident.id, errors=len(errors))
-        return
-    incident.flow_sent_at = now
+        log.info("flow_trigger_refused", incident_id=incident_id, errors=len(errors))
+        return False
+    return True
 
 
-def _clear_resolved(
-    *,
-    session: Session,
-    incident: Incident,
-    shop: Shop,
-    admin: Callable[[Shop], ShopifyAdmin],
-    settings: TagSettings,
-    now: datetime,
-) -> str:
-    """A resolved case: take Clout's priority, reason and overdue tags off (the attention tag
-    too, unless a person's resolved tag is the record of it)."""
-    client = admin(shop)
-    from_page = (incident.resolved_by or "").startswith("page:")
-    for gid in list((incident.tag_state or {}).keys()):
+def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -> None:
+    """A resolved case: Clout's priority, reason and overdue tags off (the attention tag too,
+    unless a person's resolved tag is the record of it)."""
+    from_page = (case.resolved_by or "").startswith("page:")
+    for gid in case.written:
         try:
-            if from_page and gid.startswith("gid://shopify/Order/"):
+            if from_page and _shopify_gid(gid, "Order/"):
                 # Resolved on the agents' page: leave the same record in Shopify as a person
                 # adding the resolved tag would, for the admin and for Flow.
                 client.add_tags(gid, [settings.resolved_tag])
@@ -418,9 +379,152 @@ def _clear_resolved(
                 client.remove_tags(gid, stale)
         except ShopifyRefused:
             continue
-    incident.needs_attention = False
+
+
+# --- record: what was decided, what landed --------------------------------------------------------
+
+
+def record_decision(*, session: Session, incident_id: int, plan: Plan) -> None:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return
+    incident.priority = plan.decision.priority
+    # Deadlines only ever come closer.
+    incident.deadline_at = min(filter(None, (incident.deadline_at, plan.decision.deadline_at)))
+    incident.influence = dict(plan.influence_snapshot)
+
+
+def record_pushed(*, session: Session, incident_id: int, pushed: Pushed, now: datetime) -> None:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return
+    incident.tag_state = {**(incident.tag_state or {}), **pushed.written}
+    if pushed.order_tagged and incident.tagged_at is None:
+        incident.tagged_at = now
+    incident.drift_repairs += pushed.drift_repaired
+    if pushed.flow_sent and incident.flow_sent_at is None:
+        incident.flow_sent_at = now
+
+
+def record_attended(*, session: Session, case: Case, now: datetime) -> None:
+    incident = session.get(Incident, case.incident_id)
+    if incident is None:
+        return
     incident.attended_at = now
-    return "cleared"
+    # A signal that arrived meanwhile keeps the incident waiting for its own attendance.
+    counted = session.scalar(
+        select(func.count()).select_from(Signal).where(Signal.incident_id == case.incident_id)
+    )
+    incident.needs_attention = bool(counted and counted > case.signal_count)
+
+
+def _refresh_influence(
+    *, session: Session, incident_id: int, settings: TagSettings, now: datetime
+) -> None:
+    """Recompute the customer's profile. Never in the floor's way: it runs after the attention
+    tag has landed, and any failure leaves influence as it was (unknown, never zero)."""
+    incident = session.get(Incident, incident_id)
+    shop = session.get(Shop, incident.shop_id) if incident else None
+    customer = session.get(Customer, incident.customer_id) if incident else None
+    if shop is None or customer is None:
+        return
+    try:
+        with session.begin_nested():
+            refresh_profile(
+                session=session,
+                shop=shop,
+                customer=customer,
+                klout=settings.klout,
+                opt_out_tag=settings.opt_out_tag,
+                now=now,
+                cache=settings.facts_cache,
+            )
+    except Exception as error:  # noqa: BLE001 - enrichment must never block the attention floor
+        log.warning("profile_not_computed", incident_id=incident_id, error=type(error).__name__)
+
+
+# --- the whole attendance ----------------------------------------------------------------------
+
+
+def attend_incident(
+    *,
+    sessions: sessionmaker[Session],
+    incident_id: int,
+    admin: Callable[[Shop], ShopifyAdmin],
+    settings: TagSettings,
+    now: datetime,
+) -> str:
+    """Decide priority and deadline, then make Shopify show it. Idempotent: a second run with
+    nothing new writes nothing. Raises TransientError when the attention tag could not land.
+
+    Each database step is its own short transaction and no session is open during a Shopify
+    call: on SQLite an open transaction holds the write lock, and intake would wait for it."""
+    with session_scope(sessions) as session:
+        case = read_case(session=session, incident_id=incident_id, settings=settings, now=now)
+        if case is None:
+            return "gone"
+        shop = session.get(Shop, case.shop_id)
+        if shop is None or not case.shop_active:
+            incident = session.get(Incident, incident_id)
+            if incident is not None:
+                incident.needs_attention = False
+            return "shop-inactive"
+        client = admin(shop)
+        if case.open:
+            # The floor first, on what is known now: a profile may take a while, and the
+            # attention tag must not wait for it.
+            plan = plan_attendance(case=case, settings=settings)
+            record_decision(session=session, incident_id=incident_id, plan=plan)
+    if not case.open:
+        push_clearance(client=client, case=case, settings=settings)
+        with session_scope(sessions) as session:
+            incident = session.get(Incident, incident_id)
+            if incident is not None:
+                incident.needs_attention = False
+                incident.attended_at = now
+        return "cleared"
+
+    # 1. The floor: every order and the customer get the attention tag (with the rest of
+    #    Clout's tags in the same additive call). A few quick tries; a longer outage is the
+    #    task queue's to wait out. Only this step may fail the attendance.
+    floor_client = dataclasses.replace(client, max_attempts=3, max_wait=20.0)
+    written = dict(case.written)
+    landed = push_floor(
+        client=floor_client, incident_id=incident_id, plan=plan, written=written, now=now
+    )
+    with session_scope(sessions) as session:
+        record_pushed(session=session, incident_id=incident_id, pushed=landed, now=now)
+    if landed.unavailable is not None:
+        raise landed.unavailable
+    written.update(landed.written)
+
+    # 1b. Then influence, which can only raise the priority and bring the deadline closer.
+    if not case.profile_fresh:
+        with session_scope(sessions) as session:
+            _refresh_influence(session=session, incident_id=incident_id, settings=settings, now=now)
+        with session_scope(sessions) as session:
+            fresh = read_case(session=session, incident_id=incident_id, settings=settings, now=now)
+            if fresh is not None and fresh.open:
+                case = dataclasses.replace(fresh, signal_count=case.signal_count)
+                plan = plan_attendance(case=case, settings=settings)
+                record_decision(session=session, incident_id=incident_id, plan=plan)
+        landed = push_floor(
+            client=floor_client, incident_id=incident_id, plan=plan, written=written, now=now
+        )
+        with session_scope(sessions) as session:
+            record_pushed(session=session, incident_id=incident_id, pushed=landed, now=now)
+        if landed.unavailable is not None:
+            raise landed.unavailable
+        written.update(landed.written)
+
+    # 2. Best effort from here, with a short-fused client: an unwell Shopify must not hold the
+    #    floor's next incident back.
+    best_client = dataclasses.replace(floor_client, max_attempts=2, max_wait=5.0)
+    done = push_best_effort(client=best_client, case=case, plan=plan, settings=settings, now=now)
+    with session_scope(sessions) as session:
+        record_pushed(session=session, incident_id=incident_id, pushed=done, now=now)
+        record_attended(session=session, case=case, now=now)
+    return "attended"
 
 
 def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read

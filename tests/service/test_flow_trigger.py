@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from service.attention.attend import FLOW_TRIGGER_HANDLE, flow_trigger_payload
-from service.attention.policy import decide
-from service.core.models import Customer, Incident, Order
+from service.attention.policy import Decision, decide
+from service.core.vocabulary import Severity, SignalKind
 from service.dev.devstore.schema import flow_payload_problems, flow_trigger_fields
 
 EXTENSION = (
@@ -32,35 +32,34 @@ def declared() -> dict[str, str]:
     return fields
 
 
-def a_case(influence: dict[str, object] | None) -> tuple[Incident, Customer, Order]:
-    incident = Incident(severity="high", opened_at=OPENED, influence=influence)
-    customer = Customer(shopify_id="gid://shopify/Customer/7003000000001")
-    order = Order(shopify_id="gid://shopify/Order/7003000000002")
-    return incident, customer, order
+CUSTOMER = "gid://shopify/Customer/7003000000001"
+ORDER = "gid://shopify/Order/7003000000002"
+
+
+def a_decision() -> Decision:
+    return decide(
+        severity=Severity.HIGH,
+        opened_at=OPENED,
+        influence=None,
+        kinds=[SignalKind.REFUND],
+        attention_tag="clout-attention",
+    )
 
 
 @pytest.mark.parametrize(
     "influence",
-    [None, {"clout": 81.4, "klout": None, "band": "high"}, {"clout": 12, "klout": 64}],
+    [{}, {"clout": 81.4, "klout": None, "band": "high"}, {"clout": 12, "klout": 64}],
     ids=["nothing-known", "clout-only", "both-known"],
 )
 def test_the_payload_has_every_declared_field_in_its_declared_type(
-    influence: dict[str, object] | None,
+    influence: dict[str, object],
 ) -> None:
-    incident, customer, order = a_case(influence)
-    decision = decide(
-        severity="high",
-        opened_at=OPENED,
-        influence=None,
-        kinds=["refund"],
-        attention_tag="clout-attention",
-    )
-
     payload = flow_trigger_payload(
-        incident=incident,
-        decision=decision,
-        customer=customer,
-        order=order,
+        severity=Severity.HIGH,
+        decision=a_decision(),
+        influence=influence,
+        customer_gid=CUSTOMER,
+        order_gid=ORDER,
         sentences=["was refunded in full", "wrote: the box arrived\nempty"],
     )
 
@@ -72,17 +71,13 @@ def test_the_payload_has_every_declared_field_in_its_declared_type(
 
 
 def test_an_unknown_score_reads_unknown_never_a_number() -> None:
-    incident, customer, order = a_case({"clout": 81.4, "klout": None})
-    decision = decide(
-        severity="high",
-        opened_at=OPENED,
-        influence=None,
-        kinds=["refund"],
-        attention_tag="clout-attention",
-    )
-
     payload = flow_trigger_payload(
-        incident=incident, decision=decision, customer=customer, order=order, sentences=[]
+        severity=Severity.HIGH,
+        decision=a_decision(),
+        influence={"clout": 81.4, "klout": None},
+        customer_gid=CUSTOMER,
+        order_gid=ORDER,
+        sentences=[],
     )
 
     assert payload is not None
@@ -90,22 +85,17 @@ def test_an_unknown_score_reads_unknown_never_a_number() -> None:
 
 
 def test_a_case_with_nothing_in_shopify_sends_no_trigger() -> None:
-    incident, _, _ = a_case(None)
-    decision = decide(
-        severity="high",
-        opened_at=OPENED,
-        influence=None,
-        kinds=["review"],
-        attention_tag="clout-attention",
+    # a review by someone Shopify does not know, on no order
+    payload = flow_trigger_payload(
+        severity=Severity.HIGH,
+        decision=a_decision(),
+        influence={},
+        customer_gid=None,
+        order_gid=None,
+        sentences=["left a one-star review"],
     )
-    reviewer = Customer(shopify_id="review:judgeme:someone@example.org")
 
-    assert (
-        flow_trigger_payload(
-            incident=incident, decision=decision, customer=reviewer, order=None, sentences=[]
-        )
-        is None
-    )
+    assert payload is None
 
 
 def test_the_shape_clout_used_to_send_is_refused_as_flow_would() -> None:
