@@ -31,6 +31,7 @@ from service.dev.devstore.server import DevAdmin, Plan, serving
 from service.dev.devstore.store import DevStore
 from service.shopify.shops import register_shop
 from tests.helpers import REVIEW_SECRETS, SECRET, SHOP
+from workers.tasks import admin_factory
 
 TEST_DATABASE_URL = os.environ.get("CLOUT_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("CLOUT_TEST_REDIS_URL")
@@ -205,8 +206,9 @@ def record_delivery_now(app: Flask, *, topic: str, payload: object, shop_domain:
         ).delivery_id
 
 
-def process_delivery_now(app: Flask, delivery_id: int) -> str:
-    """Process one delivery in this thread, once (no retries), as a worker would; its status."""
+def process_delivery_now(app: Flask, delivery_id: int, *, shopify: bool = False) -> str:
+    """Process one delivery in this thread, once (no retries), as a worker would; its status.
+    With `shopify`, lookups go to the app's Admin API (CLOUT_SHOPIFY_ADMIN_URL)."""
     clout = state(app)
     with app.app_context():
         return lifecycle.process_delivery(
@@ -215,4 +217,5 @@ def process_delivery_now(app: Flask, delivery_id: int) -> str:
             handlers=TOPIC_HANDLERS,
             max_attempts=1,
             stale_after=600,
+            admin_for=admin_factory(clout) if shopify else None,
         ).status

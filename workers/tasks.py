@@ -35,7 +35,7 @@ from workers.celery_app import worker_memory
 log = get_logger(__name__)
 
 
-def _admin_for(state: Clout) -> Callable[[Shop], ShopifyAdmin]:
+def admin_factory(state: Clout) -> Callable[[Shop], ShopifyAdmin]:
     def admin(shop: Shop) -> ShopifyAdmin:
         return shops.admin_for(
             shop=shop,
@@ -77,7 +77,7 @@ def process_delivery(self: Any, delivery_id: int) -> str:
         handlers=TOPIC_HANDLERS,
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
-        admin_for=_admin_for(state),
+        admin_for=admin_factory(state),
         tag_settings=tag_settings(state, worker_memory(self.app)),
     )
     for incident_id in outcome.incidents:
@@ -109,7 +109,7 @@ def attend(self: Any, incident_id: int) -> str:
         return attend_incident(
             sessions=state.sessions,
             incident_id=int(incident_id),
-            admin=_admin_for(state),
+            admin=admin_factory(state),
             settings=tag_settings(state, worker_memory(self.app)),
             now=utcnow(),
         )
@@ -210,7 +210,7 @@ def check_late_deliveries() -> int:
 def reconcile(self: Any) -> int:
     """Every connected shop: read back orders updated since the watermark."""
     state = clout_state()
-    admin = _admin_for(state)
+    admin = admin_factory(state)
     touched: set[int] = set()
     with session_scope(state.sessions) as session:
         shop_ids = session.scalars(select(Shop.id).where(Shop.status == ShopStatus.ACTIVE)).all()

@@ -24,6 +24,7 @@ from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Delivery, Incident, Shop, UTCDateTime, utcnow
 from service.core.vocabulary import PENDING_DELIVERIES, DeliveryStatus
+from service.deliveries.prepare import prepare_delivery
 from service.shopify.admin import ShopifyAdmin
 
 log = get_logger(__name__)
@@ -46,8 +47,6 @@ class DeliveryContext:
     shop: Shop
     payload: dict[str, Any]
     now: datetime
-    # The shop's Admin API client, made on first use (most handlers never need it).
-    shopify: Callable[[], ShopifyAdmin] | None = None
     # Set by a handler that erased the delivery row itself (shop/redact).
     erased: bool = field(default=False)
     # Incidents that gained a signal: attended to (priority, deadline, tags) after the commit.
@@ -206,6 +205,10 @@ def process_delivery(
         if not claim(session=session, delivery_id=delivery_id, now=now(), stale_after=stale_after):
             return Outcome(status="skipped")
 
+    # What the delivery names and Clout lacks is read from Shopify first, outside the
+    # handler's transaction; a body that cannot be read is the handler's to refuse.
+    _look_up_what_it_names(sessions=sessions, delivery_id=delivery_id, admin_for=admin_for)
+
     error: BaseException | None = None
     with sessions() as session:
         delivery = session.get(Delivery, delivery_id)
@@ -217,7 +220,6 @@ def process_delivery(
                 delivery=delivery,
                 handlers=handlers,
                 now=now(),
-                admin_for=admin_for,
                 tag_settings=tag_settings,
             )
             session.commit()
@@ -243,6 +245,51 @@ def process_delivery(
     )
 
 
+def _look_up_what_it_names(
+    *,
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    admin_for: Callable[[Shop], ShopifyAdmin] | None,
+) -> None:
+    if admin_for is None:
+        return
+    with sessions() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.body is None:
+            return
+        shop_id = session.scalar(select(Shop.id).where(Shop.domain == delivery.shop_domain))
+        key = handler_key(delivery.source, delivery.topic)
+        try:
+            payload = _payload(delivery)
+        except PermanentError:
+            return
+    if shop_id is not None:
+        prepare_delivery(
+            sessions=sessions,
+            delivery_id=delivery_id,
+            shop_id=shop_id,
+            topic_key=key,
+            payload=payload,
+            admin_for=admin_for,
+        )
+
+
+def _payload(delivery: Delivery) -> dict[str, Any]:
+    """The delivery's body as a JSON object (a review platform's unparsed text under `_raw`:
+    its normaliser reads it)."""
+    body = delivery.body or b""
+    try:
+        parsed: object = json.loads(body)
+    except ValueError as error:
+        if delivery.source == "shopify":
+            raise PermanentError("body is not JSON") from error
+        parsed = {"_raw": body.decode("utf-8", "replace")}
+    if not isinstance(parsed, dict):
+        raise PermanentError("body is not a JSON object")
+    payload: dict[str, Any] = _without_nul(parsed) if b"\\u0000" in body else parsed
+    return payload
+
+
 def _innermost_frame(error: BaseException) -> str:
     trace = error.__traceback__
     while trace is not None and trace.tb_next is not None:
@@ -258,7 +305,6 @@ def _handle(
     delivery: Delivery,
     handlers: Mapping[str, TopicHandler],
     now: datetime,
-    admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
     tag_settings: TagSettings | None = None,
 ) -> tuple[DeliveryStatus, set[int]]:
     handler = handlers.get(handler_key(delivery.source, delivery.topic))
@@ -268,23 +314,13 @@ def _handle(
             delivery.body = None  # a shop that is gone (erased, removed): keep none of its data
         _finish(delivery, DeliveryStatus.IGNORED, now)
         return DeliveryStatus.IGNORED, set()
-    try:
-        payload = json.loads(delivery.body)
-    except ValueError as error:
-        if delivery.source == "shopify":
-            raise PermanentError("body is not JSON") from error
-        payload = {"_raw": delivery.body.decode("utf-8", "replace")}  # the platform parses it
-    if not isinstance(payload, dict):
-        raise PermanentError("body is not a JSON object")
-    if b"\\u0000" in delivery.body:
-        payload = _without_nul(payload)
+    payload = _payload(delivery)
     ctx = DeliveryContext(
         session=session,
         delivery=delivery,
         shop=shop,
         payload=payload,
         now=now,
-        shopify=(lambda: admin_for(shop)) if admin_for is not None else None,
         tag_settings=tag_settings,
     )
     handler(ctx)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from sqlalchemy import select
 
 from service import compliance
 from service.attention import attend
-from service.core.errors import PermanentError, TransientError
+from service.core.errors import PermanentError
 from service.core.logs import get_logger
 from service.core.models import Customer, Order
 from service.deliveries.lifecycle import DeliveryContext, TopicHandler
@@ -50,7 +48,9 @@ def _noted(ctx: DeliveryContext, raised: Raised | None) -> None:
 
 
 def _order_for(ctx: DeliveryContext, value: object) -> Order:
-    """The order a payload refers to (by id or GID); a placeholder if Clout has not seen it."""
+    """The order a payload refers to (by id or GID), as Clout has it — already looked up in
+    Shopify before this transaction when Clout lacked it (`prepare`) — or a placeholder that
+    the order's own webhook, or reconciliation, fills in later."""
     if isinstance(value, dict):
         value = value.get("admin_graphql_api_id") or value.get("id")
     try:
@@ -60,37 +60,11 @@ def _order_for(ctx: DeliveryContext, value: object) -> Order:
     order = ctx.session.scalar(
         select(Order).where(Order.shop_id == ctx.shop.id, Order.shopify_id == gid)
     )
-    if order is None or order.customer_id is None:
-        # Shopify's deliveries are unordered: a dispute can come before its order. One quick
-        # read gives the case its customer; if Shopify cannot answer now, the order's tags
-        # still land and reconciliation fills the rest in.
-        fetched = _order_from_shopify(ctx, gid)
-        if fetched is not None:
-            return fetched
     if order is None:
         order = Order(shop_id=ctx.shop.id, shopify_id=gid)
         ctx.session.add(order)
         ctx.session.flush()
     return order
-
-
-def _order_from_shopify(ctx: DeliveryContext, gid: str) -> Order | None:
-    session = ctx.session
-    if ctx.shopify is None or session.new or session.dirty or session.deleted:
-        return None  # nothing to end safely: keep the handler's writes in one transaction
-    # Only reads so far: end that transaction before talking to Shopify, so no database lock
-    # is held across a network call (on SQLite it would be the write lock).
-    session.commit()
-    try:
-        node = dataclasses.replace(ctx.shopify(), max_attempts=1, max_wait=2.0).order(gid)
-    except (TransientError, PermanentError) as error:
-        log.info("order_not_fetched", delivery_id=ctx.delivery.id, error=type(error).__name__)
-        return None
-    if node is None:
-        return None
-    return payloads.upsert_order_from_admin(
-        session=ctx.session, shop=ctx.shop, node=node, customer=None
-    )
 
 
 def order_changed(ctx: DeliveryContext) -> None:
@@ -186,9 +160,7 @@ def review_delivered(ctx: DeliveryContext) -> None:
         review = reviews.record_review(
             session=ctx.session, shop=ctx.shop, provider=provider, review=incoming
         )
-        customer = reviews.link_review(
-            session=ctx.session, shop=ctx.shop, review=review, shopify=ctx.shopify
-        )
+        customer = reviews.link_review(session=ctx.session, shop=ctx.shop, review=review)
         ctx.delivery.customer_ref = customer.shopify_id
         _noted(
             ctx,

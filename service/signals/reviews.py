@@ -8,9 +8,7 @@ review that cannot be linked to an order still raises a signal on the customer.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,11 +16,9 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.core.errors import PermanentError, TransientError
+from service.core.errors import PermanentError
 from service.core.models import Customer, Order, Review, Shop
 from service.core.vocabulary import Severity, SignalKind
-from service.shopify.admin import ShopifyAdmin
-from service.shopify.payloads import upsert_customer, upsert_order_from_admin
 from service.signals import text
 from service.signals.incidents import Raised, SignalDraft, raise_signal
 
@@ -133,22 +129,14 @@ def _latest_order_with_product(
     return None, 0.0
 
 
-def _order_not_seen_yet(
-    *, session: Session, shop: Shop, review: Review, shopify: Callable[[], ShopifyAdmin] | None
-) -> Order | None:
-    """A review can arrive before its order's webhook. An order id is enough to tag the order:
-    fetch it from the Admin API, or keep its id until the webhook fills it in."""
+def _order_not_seen_yet(*, session: Session, shop: Shop, review: Review) -> Order | None:
+    """A review can arrive before its order's webhook (and before Shopify answered the lookup
+    made for it): an order id is enough to tag the order; keep its id until the order's own
+    webhook fills it in."""
     reference = (review.order_ref or "").strip()
     if not (reference.startswith("gid://shopify/Order/") or reference.isdigit()):
         return None
     gid = reference if reference.startswith("gid://") else f"gid://shopify/Order/{reference}"
-    if shopify is not None:
-        try:
-            node = dataclasses.replace(shopify(), max_attempts=2, max_wait=5.0).order(gid)
-        except (TransientError, PermanentError):
-            node = None
-        if node is not None:
-            return upsert_order_from_admin(session=session, shop=shop, node=node, customer=None)
     key = f"{review.provider}:{review.reviewer_email or review.platform_review_id}"
     customer = pseudo_customer(session=session, shop=shop, key=key, email=review.reviewer_email)
     order = Order(shop_id=shop.id, shopify_id=gid, customer_id=customer.id)
@@ -171,18 +159,13 @@ def pseudo_customer(*, session: Session, shop: Shop, key: str, email: str | None
     return customer
 
 
-def link_review(
-    *,
-    session: Session,
-    shop: Shop,
-    review: Review,
-    shopify: Callable[[], ShopifyAdmin] | None,
-) -> Customer:
-    """Find the review's order and customer; records how, and how sure Clout is."""
+def link_review(*, session: Session, shop: Shop, review: Review) -> Customer:
+    """Find the review's order and customer among what Clout has (what the review names was
+    looked up in Shopify before this transaction); records how, and how sure Clout is."""
     if review.order_ref:
         order = _order_by_reference(session, shop, review.order_ref)
         if order is None:
-            order = _order_not_seen_yet(session=session, shop=shop, review=review, shopify=shopify)
+            order = _order_not_seen_yet(session=session, shop=shop, review=review)
         if order is not None and order.customer is not None:
             review.order_id, review.customer_id = order.id, order.customer.id
             review.link_method, review.link_confidence = "order_reference", 1.0
@@ -194,10 +177,6 @@ def link_review(
                 Customer.shop_id == shop.id, func.lower(Customer.email) == review.reviewer_email
             )
         )
-        if customer is None and shopify is not None:
-            customer = _customer_from_shopify(
-                session=session, shop=shop, email=review.reviewer_email, shopify=shopify
-            )
     if customer is not None:
         order, confidence = _latest_order_with_product(
             session, customer, review.product_ref, review.platform_created_at
@@ -213,36 +192,6 @@ def link_review(
     customer = pseudo_customer(session=session, shop=shop, key=key, email=review.reviewer_email)
     review.customer_id = customer.id
     review.link_method, review.link_confidence = "unmatched", 0.0
-    return customer
-
-
-def _customer_from_shopify(
-    *, session: Session, shop: Shop, email: str, shopify: Callable[[], ShopifyAdmin]
-) -> Customer | None:
-    """Ask the Admin API who the reviewer is; Shopify being down does not stop the signal."""
-    try:
-        # Optional enrichment: a short try, so an unwell Shopify delays the signal by seconds.
-        admin = dataclasses.replace(shopify(), max_attempts=2, max_wait=5.0)
-        node = admin.customer_by_email(email)
-        if node is None:
-            return None
-        customer = upsert_customer(
-            session=session,
-            shop=shop,
-            payload={
-                "id": node["id"],
-                "email": (node.get("defaultEmailAddress") or {}).get("emailAddress"),
-                "first_name": node.get("firstName"),
-                "last_name": node.get("lastName"),
-                "created_at": node.get("createdAt"),
-            },
-            authoritative=False,
-        )
-        session.flush()
-        for order in admin.customer_recent_orders(node["id"]):
-            upsert_order_from_admin(session=session, shop=shop, node=order, customer=customer)
-    except (TransientError, PermanentError, KeyError, TypeError):
-        return None
     return customer
 
 

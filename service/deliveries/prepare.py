@@ -1,0 +1,199 @@
+"""Before a handler's transaction: read from Shopify what a delivery names and Clout lacks.
+
+Shopify's deliveries are unordered and review apps know nothing of Shopify: a chargeback, a
+refund, a return or a review can arrive before the order it is about, or name a reviewer only
+by email. One quick read gives the case its real customer. It happens here, before the
+handler's transaction opens — no database lock is held across a network call (on SQLite that
+would be the write lock intake needs) — and whatever it finds is stored in its own short
+transaction. If Shopify cannot answer now, the handler goes on with what Clout has (the order's
+tags still land; reconciliation fills the rest in later).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.core.db import session_scope
+from service.core.errors import PermanentError, TransientError
+from service.core.logs import get_logger
+from service.core.models import Customer, Order, Shop
+from service.shopify.admin import ShopifyAdmin
+from service.shopify.ids import to_gid
+from service.shopify.payloads import upsert_customer, upsert_order_from_admin
+from service.signals import platforms
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What a payload names that Clout may not have yet."""
+
+    order_gids: tuple[str, ...] = ()
+    customer_emails: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.order_gids or self.customer_emails)
+
+
+def _order_gid(value: object) -> tuple[str, ...]:
+    if isinstance(value, dict):
+        value = value.get("admin_graphql_api_id") or value.get("id")
+    try:
+        return (to_gid("Order", value),)
+    except ValueError:
+        return ()
+
+
+def _names_order_id(payload: Mapping[str, Any]) -> Lookups:
+    return Lookups(order_gids=_order_gid(payload.get("order_id")))
+
+
+def _names_return_order(payload: Mapping[str, Any]) -> Lookups:
+    return Lookups(order_gids=_order_gid(payload.get("order") or payload.get("order_id")))
+
+
+def _review_lookups(provider: str) -> Callable[[Mapping[str, Any]], Lookups]:
+    def names(payload: Mapping[str, Any]) -> Lookups:
+        body: Any = payload
+        if "_raw" in payload:
+            try:
+                body = platforms.loads_lenient(str(payload["_raw"]).encode())
+            except ValueError:
+                return Lookups()
+        if not isinstance(body, dict):
+            return Lookups()
+        try:
+            reviews = platforms.NORMALISERS[provider](body)
+        except (KeyError, TypeError, ValueError):
+            return Lookups()  # the handler says what is wrong with it
+        orders: list[str] = []
+        emails: list[str] = []
+        for review in reviews:
+            reference = (review.order_ref or "").strip()
+            if reference.startswith("gid://shopify/Order/") or reference.isdigit():
+                orders += _order_gid(reference)
+            elif review.reviewer_email:
+                emails.append(review.reviewer_email)
+        return Lookups(order_gids=tuple(orders), customer_emails=tuple(emails))
+
+    return names
+
+
+# The topics whose payload may name an order or a customer Clout has not seen.
+LOOKUPS: Mapping[str, Callable[[Mapping[str, Any]], Lookups]] = {
+    "refunds/create": _names_order_id,
+    "disputes/create": _names_order_id,
+    "disputes/update": _names_order_id,
+    "returns/request": _names_return_order,
+    "fulfillment_events/create": _names_order_id,
+    **{f"reviews/{provider}": _review_lookups(provider) for provider in platforms.NORMALISERS},
+}
+
+
+def missing(*, session: Session, shop_id: int, wanted: Lookups) -> Lookups:
+    """The orders Clout does not have with their customer, and the emails of no customer."""
+    orders = []
+    for gid in wanted.order_gids:
+        known = session.scalar(
+            select(Order.customer_id).where(Order.shop_id == shop_id, Order.shopify_id == gid)
+        )
+        if known is None:
+            orders.append(gid)
+    emails = []
+    for email in wanted.customer_emails:
+        found = session.scalar(
+            select(Customer.id).where(
+                Customer.shop_id == shop_id, func.lower(Customer.email) == email.lower()
+            )
+        )
+        if found is None:
+            emails.append(email)
+    return Lookups(order_gids=tuple(orders), customer_emails=tuple(emails))
+
+
+@dataclass(frozen=True)
+class Found:
+    orders: tuple[dict[str, Any], ...] = ()
+    # A customer found by email, with their recent orders (to link a review to one).
+    customers: tuple[tuple[dict[str, Any], tuple[dict[str, Any], ...]], ...] = ()
+
+
+def fetch(*, client: ShopifyAdmin, lookups: Lookups, delivery_id: int) -> Found:
+    """Ask Shopify, briefly: an unwell Shopify delays the signal by seconds, never more."""
+    quick = dataclasses.replace(client, max_attempts=2, max_wait=5.0)
+    orders: list[dict[str, Any]] = []
+    customers: list[tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = []
+    try:
+        for gid in lookups.order_gids:
+            node = quick.order(gid)
+            if node is not None:
+                orders.append(node)
+        for email in lookups.customer_emails:
+            person = quick.customer_by_email(email)
+            if person is not None:
+                customers.append((person, tuple(quick.customer_recent_orders(person["id"]))))
+    except (TransientError, PermanentError) as error:
+        log.info("lookup_not_done", delivery_id=delivery_id, error=type(error).__name__)
+    return Found(orders=tuple(orders), customers=tuple(customers))
+
+
+def store(*, session: Session, shop: Shop, found: Found) -> None:
+    for node in found.orders:
+        upsert_order_from_admin(session=session, shop=shop, node=node, customer=None)
+    for person, recent in found.customers:
+        customer = upsert_customer(
+            session=session,
+            shop=shop,
+            payload={
+                "id": person["id"],
+                "email": (person.get("defaultEmailAddress") or {}).get("emailAddress"),
+                "first_name": person.get("firstName"),
+                "last_name": person.get("lastName"),
+                "created_at": person.get("createdAt"),
+            },
+            authoritative=False,
+        )
+        session.flush()
+        for order in recent:
+            upsert_order_from_admin(session=session, shop=shop, node=order, customer=customer)
+
+
+def prepare_delivery(
+    *,
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    shop_id: int,
+    topic_key: str,
+    payload: Mapping[str, Any],
+    admin_for: Callable[[Shop], ShopifyAdmin] | None,
+) -> None:
+    """Look up in Shopify what the delivery names and Clout lacks, and keep it, each step in its
+    own short transaction and none across the network call."""
+    names = LOOKUPS.get(topic_key)
+    if names is None or admin_for is None:
+        return
+    wanted = names(payload)
+    if not wanted:
+        return
+    with session_scope(sessions) as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            return
+        lookups = missing(session=session, shop_id=shop_id, wanted=wanted)
+        if not lookups:
+            return
+        client = admin_for(shop)
+    found = fetch(client=client, lookups=lookups, delivery_id=delivery_id)
+    if not (found.orders or found.customers):
+        return
+    with session_scope(sessions) as session:
+        shop = session.get(Shop, shop_id)
+        if shop is not None:
+            store(session=session, shop=shop, found=found)

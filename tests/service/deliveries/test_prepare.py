@@ -1,0 +1,115 @@
+"""What a delivery names and Clout lacks is read from Shopify (the emulator, over HTTP) before
+the handler's transaction: the case lands on the real customer, not a placeholder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from service.core.db import session_scope
+from service.core.models import Customer, Order, Refund, Signal, utcnow
+from service.dev.devstore.store import Refund as DevRefund
+from service.dev.devstore.webhooks import refund_payload
+from service.shopify.shops import register_shop
+from tests.conftest import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.helpers import SHOP
+
+
+@pytest.fixture
+def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    with session_scope(state(app).sessions) as session:
+        register_shop(
+            session=session,
+            vault=state(app).vault,
+            domain=SHOP,
+            access_token=devstore.token,
+            now=utcnow(),
+        )
+    return app
+
+
+def customer_of_signal(app: Flask, kind: str) -> str:
+    with state(app).sessions() as session:
+        signal = session.scalars(select(Signal).where(Signal.kind == kind)).one()
+        customer = session.get(Customer, signal.customer_id)
+        assert customer is not None
+        return customer.shopify_id
+
+
+def send(app: Flask, topic: str, payload: dict[str, Any]) -> str:
+    delivery = record_delivery_now(app, topic=topic, payload=payload)
+    return process_delivery_now(app, delivery, shopify=True)
+
+
+def test_a_refund_before_its_order_ends_on_the_real_customer(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given Maya's order in the store, which Clout has not heard of yet, refunded in full
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya, total=Decimal("40.00"))
+    order.refunds.append(
+        DevRefund(
+            id=devstore.store.next_id(), created_at=utcnow(), note=None, amount=Decimal("40.00")
+        )
+    )
+
+    # when the refund's webhook comes first
+    assert send(clout, "refunds/create", refund_payload(order)) == "done"
+
+    # then Clout read the order from Shopify first: the refund is Maya's, and in full
+    assert customer_of_signal(clout, "refund") == maya.gid
+    with state(clout).sessions() as session:
+        stored = session.scalar(select(Order).where(Order.shopify_id == order.gid))
+        assert stored is not None
+        assert stored.total_price == Decimal("40.00")
+        assert session.scalar(select(Signal.reason)) == "refund_full"
+
+
+def test_a_dispute_on_an_unseen_order_ends_on_the_real_customer(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+
+    send(clout, "disputes/create", {"id": 41, "order_id": order.id, "type": "chargeback"})
+
+    assert customer_of_signal(clout, "dispute") == maya.gid
+
+
+def test_with_shopify_down_the_signal_still_lands_on_the_order(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given Shopify answering 503 to everything
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    devstore.admin.set_faults(error_rate=1.0)
+
+    # when a chargeback on the unseen order arrives
+    assert (
+        send(clout, "disputes/create", {"id": 42, "order_id": order.id, "type": "chargeback"})
+        == "done"
+    )
+
+    # then the case is opened on the order (its guest placeholder) rather than lost or stuck
+    assert customer_of_signal(clout, "dispute") == f"guest:{order.gid}"
+
+
+def test_what_clout_already_has_is_not_asked_for_again(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    send(clout, "disputes/create", {"id": 43, "order_id": order.id, "type": "chargeback"})
+    asked = devstore.admin.stats.calls
+
+    send(clout, "disputes/update", {"id": 43, "order_id": order.id, "type": "chargeback"})
+
+    assert devstore.admin.stats.calls == asked
+    with state(clout).sessions() as session:
+        assert session.scalars(select(Refund)).all() == []
