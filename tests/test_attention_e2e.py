@@ -17,7 +17,8 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from service.attention.escalation import Notifier, escalate_overdue
+from service.attention.escalation import escalate_overdue
+from service.attention.notify import Notifier
 from service.core.db import session_scope
 from service.core.models import Customer, InfluenceProfile, utcnow
 from service.core.vocabulary import DEFAULT_FLOORS

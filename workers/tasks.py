@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -13,9 +13,12 @@ from celery import shared_task
 from redis.exceptions import LockError
 from redis.lock import Lock
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from service.attention.attend import TagSettings, attend_incident
-from service.attention.escalation import Notifier, escalate_overdue, late_deliveries, reconcile_shop
+from service.attention.escalation import escalate_overdue
+from service.attention.notify import Notifier
+from service.attention.reconcile import reconcile_shop
 from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
@@ -29,7 +32,7 @@ from service.influence.profiles import ShopFactsCache, refresh_due_profiles
 from service.shopify import shops
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.budget import CostBudget
-from service.signals.events import LateDeliveryRule
+from service.signals.events import LateDeliveryRule, late_deliveries
 from workers.celery_app import worker_memory
 
 log = get_logger(__name__)
@@ -68,6 +71,23 @@ def tag_settings(state: Clout, facts_cache: ShopFactsCache | None = None) -> Tag
     )
 
 
+def then_attend(celery: Any, incident_ids: Iterable[int]) -> int:
+    """Ring attendance for each incident a job touched, once the job's transaction committed
+    (the sweeper rings again for any bell Redis lost)."""
+    rung = 0
+    for incident_id in incident_ids:
+        lifecycle.enqueue_attention(celery=celery, incident_id=incident_id)
+        rung += 1
+    return rung
+
+
+def job_then_attend(celery: Any, job: Callable[[Session], Iterable[int]]) -> int:
+    """Run a job in one transaction, then attend to the incidents it touched."""
+    with session_scope(clout_state().sessions) as session:
+        touched = list(job(session))
+    return then_attend(celery, touched)
+
+
 @shared_task(name=lifecycle.PROCESS_TASK, bind=True, max_retries=None)
 def process_delivery(self: Any, delivery_id: int) -> str:
     state = clout_state()
@@ -80,8 +100,7 @@ def process_delivery(self: Any, delivery_id: int) -> str:
         admin_for=admin_factory(state),
         tag_settings=tag_settings(state, worker_memory(self.app)),
     )
-    for incident_id in outcome.incidents:
-        lifecycle.enqueue_attention(celery=self.app, incident_id=incident_id)
+    then_attend(self.app, outcome.incidents)
     if outcome.retry_in is not None:
         # The row already says `retrying` with its due time: if this message is lost, the
         # sweeper rings again.
@@ -164,8 +183,7 @@ def sweep_deliveries() -> int:
             .limit(500)
         ).all()
     celery = process_delivery.app
-    for incident_id in waiting:
-        lifecycle.enqueue_attention(celery=celery, incident_id=incident_id)
+    then_attend(celery, waiting)
     return sum(lifecycle.enqueue_delivery(celery=celery, delivery_id=i) for i in due)
 
 
@@ -180,16 +198,13 @@ def escalate() -> int:
         email_to=settings.notify_email_to,
         email_from=settings.notify_email_from,
     )
-    with session_scope(state.sessions) as session:
-        escalated = escalate_overdue(
-            session=session,
-            now=utcnow(),
-            floors=parse_floors(settings.deadline_hours),
-            notifier=notifier,
-        )
-    for incident_id in escalated:
-        lifecycle.enqueue_attention(celery=escalate.app, incident_id=incident_id)
-    return len(escalated)
+    floors = parse_floors(settings.deadline_hours)
+    return job_then_attend(
+        escalate.app,
+        lambda session: escalate_overdue(
+            session=session, now=utcnow(), floors=floors, notifier=notifier
+        ),
+    )
 
 
 @shared_task(name="clout.check_late_deliveries")
@@ -199,11 +214,10 @@ def check_late_deliveries() -> int:
         unfulfilled_days=state.settings.late_unfulfilled_days,
         no_update_days=state.settings.late_no_update_days,
     )
-    with session_scope(state.sessions) as session:
-        touched = late_deliveries(session=session, now=utcnow(), rule=rule)
-    for incident_id in touched:
-        lifecycle.enqueue_attention(celery=check_late_deliveries.app, incident_id=incident_id)
-    return len(touched)
+    return job_then_attend(
+        check_late_deliveries.app,
+        lambda session: late_deliveries(session=session, now=utcnow(), rule=rule),
+    )
 
 
 @shared_task(name="clout.reconcile", bind=True, max_retries=None)
@@ -218,10 +232,11 @@ def reconcile(self: Any) -> int:
         try:
             with session_scope(state.sessions) as session:
                 shop = session.get(Shop, shop_id)
-                if shop is not None:
-                    touched |= reconcile_shop(
-                        session=session, shop=shop, admin=admin(shop), now=utcnow()
-                    )
+                client = admin(shop) if shop is not None else None
+            if client is not None:
+                touched |= reconcile_shop(
+                    sessions=state.sessions, shop_id=shop_id, admin=client, now=utcnow()
+                )
         except TransientError as error:
             log.warning("reconcile_postponed", shop_id=shop_id, error=type(error).__name__)
         except PermanentError as error:
@@ -233,26 +248,23 @@ def reconcile(self: Any) -> int:
                 error=type(error).__name__,
                 detail=str(error)[:300],
             )
-    for incident_id in touched:
-        lifecycle.enqueue_attention(celery=self.app, incident_id=incident_id)
-    return len(touched)
+    return then_attend(self.app, touched)
 
 
 @shared_task(name="clout.refresh_profiles")
 def refresh_profiles() -> int:
     """Profiles made stale by new orders, and incomplete ones whose lookups failed earlier."""
     state = clout_state()
-    with session_scope(state.sessions) as session:
-        touched = refresh_due_profiles(
+    return job_then_attend(
+        refresh_profiles.app,
+        lambda session: refresh_due_profiles(
             session=session,
             klout=klout_provider(state),
             opt_out_tag=state.settings.opt_out_tag,
             now=utcnow(),
             retry_after=timedelta(seconds=state.settings.profile_retry_seconds),
-        )
-    for incident_id in touched:
-        lifecycle.enqueue_attention(celery=refresh_profiles.app, incident_id=incident_id)
-    return len(touched)
+        ),
+    )
 
 
 @shared_task(name="clout.purge_payloads")

@@ -260,20 +260,27 @@ class ShopifyAdmin:
         order: dict[str, Any] | None = self.execute(documents.ORDER, {"id": gid}).get("order")
         return order
 
-    def orders_updated_since(self, since: datetime) -> Iterator[dict[str, Any]]:
-        """Every order updated after `since`, oldest change first (for reconciliation)."""
-        after: str | None = None
+    def orders_updated_page(
+        self, since: datetime, *, after: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of orders updated after `since`, oldest change first, and the cursor of
+        the next page (None on the last)."""
         stamp = since.isoformat().replace("+00:00", "Z")
+        data = self.execute(
+            documents.ORDERS_UPDATED_SINCE, {"query": f"updated_at:>'{stamp}'", "after": after}
+        )
+        page = data["orders"]
+        more = page["pageInfo"]["hasNextPage"]
+        return list(page["nodes"]), (page["pageInfo"]["endCursor"] if more else None)
+
+    def orders_updated_since(self, since: datetime) -> Iterator[dict[str, Any]]:
+        """Every order updated after `since`, oldest change first."""
+        after: str | None = None
         while True:
-            data = self.execute(
-                documents.ORDERS_UPDATED_SINCE,
-                {"query": f"updated_at:>'{stamp}'", "after": after},
-            )
-            page = data["orders"]
-            yield from page["nodes"]
-            if not page["pageInfo"]["hasNextPage"]:
+            nodes, after = self.orders_updated_page(since, after=after)
+            yield from nodes
+            if after is None:
                 return
-            after = page["pageInfo"]["endCursor"]
 
     def send_flow_trigger(self, handle: str, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         """`flowTriggerReceive`: starts the merchant's Flow workflows; returns Shopify's

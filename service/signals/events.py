@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.core.errors import PermanentError
 from service.core.models import Customer, Order, Refund, Shop
-from service.core.vocabulary import Severity, SignalKind
+from service.core.vocabulary import Severity, ShopStatus, SignalKind
 from service.shopify.ids import event_ref
 from service.shopify.payloads import parse_time
 from service.signals import text
@@ -351,3 +351,12 @@ def late_delivery_signals(
             )
         )
     return raised
+
+
+def late_deliveries(*, session: Session, now: datetime, rule: LateDeliveryRule) -> set[int]:
+    touched: set[int] = set()
+    for shop in session.scalars(select(Shop).where(Shop.status == ShopStatus.ACTIVE)):
+        for raised in late_delivery_signals(session=session, shop=shop, rule=rule, now=now):
+            if raised.new_signal:
+                touched.add(raised.incident.id)
+    return touched

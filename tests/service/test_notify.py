@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from service.attention.escalation import Notifier
+from service.attention.notify import Notifier
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):

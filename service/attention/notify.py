@@ -1,0 +1,75 @@
+"""The channels a merchant configured for escalations: a signed outgoing webhook and email."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import requests
+
+from service.core.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Notifier:
+    """The channels a merchant configured: a signed outgoing webhook (a Slack incoming-webhook
+    URL works: the body has a `text`), and email over SMTP."""
+
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    smtp_url: str | None = None
+    email_to: str | None = None
+    email_from: str = "clout@localhost"
+    timeout: float = 5.0
+
+    def notify(self, *, subject: str, message: str, data: dict[str, Any]) -> list[str]:
+        sent = []
+        if self.webhook_url:
+            body = json.dumps({"text": f"{subject}\n{message}", "clout": data}).encode()
+            headers = {"Content-Type": "application/json"}
+            if self.webhook_secret:
+                headers["X-Clout-Signature"] = (
+                    "sha256="
+                    + hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+                )
+            try:
+                response = requests.post(
+                    self.webhook_url, data=body, headers=headers, timeout=self.timeout
+                )
+                if response.ok:
+                    sent.append("webhook")
+                else:
+                    log.warning("notify_webhook_failed", status=response.status_code)
+            except requests.RequestException as error:
+                log.warning("notify_webhook_failed", error=type(error).__name__)
+        if self.smtp_url and self.email_to:
+            try:
+                self._email(subject, message)
+                sent.append("email")
+            except (OSError, smtplib.SMTPException) as error:
+                log.warning("notify_email_failed", error=type(error).__name__)
+        return sent
+
+    def _email(self, subject: str, message: str) -> None:
+        url = urlparse(self.smtp_url or "")
+        mail = EmailMessage()
+        mail["Subject"], mail["From"], mail["To"] = subject, self.email_from, self.email_to
+        mail.set_content(message)
+        secure = url.scheme == "smtps"
+        client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
+        with client_class(
+            url.hostname or "localhost", url.port or (465 if secure else 25), timeout=self.timeout
+        ) as client:
+            if url.scheme == "smtp+starttls":
+                client.starttls()
+            if url.username:
+                client.login(unquote(url.username), unquote(url.password or ""))
+            client.send_message(mail)
