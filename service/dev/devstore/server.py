@@ -376,7 +376,10 @@ def serving(admin: DevAdmin, *, host: str = "127.0.0.1", port: int = 0) -> Itera
     """Serve the emulator in a background thread; yields its base URL."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server: BaseWSGIServer = make_server(host, port, admin.wsgi(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="devstore", daemon=True)
+    # A short poll: stopping the emulator (every test that used it) should not cost half a second.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="devstore", daemon=True
+    )
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"

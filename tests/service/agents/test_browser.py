@@ -1,0 +1,242 @@
+"""The agents' page in a real browser: headless Chromium (Debian's `chromium`, which `.ci/run`
+installs) driven by Playwright, against Clout served over HTTP with seeded incidents."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    Route,
+    expect,
+    sync_playwright,
+)
+from werkzeug.serving import make_server
+
+from service.core.models import Incident
+from tests.support.agents_page import BUSY_DAY, PASSWORD, Case, add_agent, connect_shop, open_case
+from tests.support.clout import state
+from tests.support.helpers import CLIENT_ID, SHOP, session_token
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium phones home at start, and this machine's network refuses it.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
+
+
+def chromium_path() -> str:
+    for candidate in (
+        os.environ.get("CLOUT_TEST_CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.skip(
+        "no Chromium on this machine: install Debian's `chromium` (apt-get install chromium; "
+        ".ci/run does it where it can) or set CLOUT_TEST_CHROMIUM to a Chromium binary"
+    )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Served:
+    app: Flask
+    base: str
+    incidents: dict[str, int]
+
+
+@pytest.fixture
+def served(make_app: Callable[..., Flask]) -> Iterator[Served]:
+    """Clout on a real HTTP server (an embedded app too) with a busy day's queue and an agent."""
+    app = make_app(SHOPIFY_API_KEY=CLIENT_ID)
+    connect_shop(app, SHOP)
+    cases = (
+        *BUSY_DAY,
+        Case("Noor Haddad", "return", "high", "high", 30, clout=64, klout=71, band="medium"),
+        Case("Leo Brandt", "cancellation", "normal", "normal", 60, clout=35, klout=None),
+    )
+    incidents = {case.name: open_case(app, SHOP, case, number=n) for n, case in enumerate(cases)}
+    add_agent(app, "agent@example.org", SHOP)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Served(app=app, base=f"http://127.0.0.1:{server.server_port}", incidents=incidents)
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@dataclass
+class Watched:
+    page: Page
+    requests: list[str]
+    problems: list[str]
+
+
+def watch(page: Page) -> Watched:
+    watched = Watched(page=page, requests=[], problems=[])
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watched.problems.append(message.text)
+
+    def on_request(request: Request) -> None:
+        watched.requests.append(request.url)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: watched.problems.append(str(error)))
+    page.on("request", on_request)
+    return watched
+
+
+def card_names(page: Page) -> list[str]:
+    return page.locator("#queue .card .name").all_inner_texts()
+
+
+def drawn_pixels(page: Page, canvas: str) -> int:
+    """How many pixels of a chart's canvas are painted: a chart that failed draws none."""
+    count: int = page.evaluate(
+        """(id) => {
+            const canvas = document.getElementById(id);
+            const context = canvas.getContext("2d");
+            const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+            let painted = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+            return painted;
+        }""",
+        canvas,
+    )
+    return count
+
+
+def test_an_agent_works_the_queue_in_a_real_browser(
+    browser: Browser, served: Served, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    watched = watch(page)
+
+    # given an agent who signs in
+    page.goto(f"{served.base}/agents")
+    assert page.url.endswith("/agents/login")
+    page.fill("input[name=email]", "agent@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-charts-drawn]")
+
+    # then the queue is in deadline order, the overdue customer first and marked so
+    assert card_names(page) == [
+        "Maya Ortiz",
+        "Ada Park",
+        "Ivy Chen",
+        "Noor Haddad",
+        "Sam Lee",
+        "Leo Brandt",
+    ]
+    first = page.locator("#queue .card").first
+    assert "overdue by 1 h" in first.locator(".left").inner_text()
+    assert "clout 98 · Klout unknown" in first.locator(".scores").inner_text()
+    first.locator("summary").click()
+    assert "brought 5 new customers through referrals" in first.inner_text()
+
+    # and both charts are drawn, with the quadrants named
+    assert drawn_pixels(page, "influence-chart") > 5000
+    assert drawn_pixels(page, "fairness-chart") > 500
+    points = page.evaluate(
+        "() => Chart.getChart('influence-chart').data.datasets.flatMap(d => d.data).length"
+    )
+    assert points == 5  # all but Ada, whose influence is not known yet
+    quadrants = page.locator("#quadrants").inner_text()
+    assert "Word-of-mouth influencers" in quadrants
+    assert "1 not placed" in quadrants
+
+    # when the agent filters to urgent cases
+    page.select_option("select[name=priority]", "urgent")
+    expect(page.locator("#queue .card")).to_have_count(2)
+    assert card_names(page) == ["Maya Ortiz", "Ada Park"]
+
+    # and resolves Ada's case from the page
+    page.select_option("select[name=priority]", "")
+    expect(page.locator("#queue .card")).to_have_count(6)
+    ada = page.locator("#queue .card", has_text="Ada Park")
+    ada.locator("button.resolve").click()
+    expect(page.locator("#queue .card")).to_have_count(5)
+
+    # then Ada has left the queue and her incident is resolved, by this agent
+    assert "Ada Park" not in card_names(page)
+    with state(served.app).sessions() as session:
+        incident = session.get(Incident, served.incidents["Ada Park"])
+        assert incident is not None
+        assert incident.status == "resolved"
+        assert incident.resolved_by == "page:agent-1"
+
+    # and nothing came from anywhere but Clout itself, and the page raised no error
+    assert all(url.startswith(served.base) for url in watched.requests), watched.requests
+    assert watched.problems == []
+    page.screenshot(path=str(os.environ.get("CLOUT_SCREENSHOT_TO") or tmp_path / "agents.png"))
+    context.close()
+
+
+def test_inside_the_shopify_admin_the_page_uses_app_bridge_session_tokens(
+    browser: Browser, served: Served
+) -> None:
+    # given Clout as an embedded app, and the admin's App Bridge (Shopify's edge, stood in for
+    # here) handing the page a session token for the shop
+    context = browser.new_context()
+    page = context.new_page()
+    watched = watch(page)
+    minted: list[str] = []
+
+    def shopify_cdn(route: Route) -> None:
+        if route.request.url != APP_BRIDGE:
+            # Shopify's helper also preloads Polaris; the page does not use it.
+            route.fulfill(content_type="text/javascript", body="")
+            return
+        token = session_token()
+        minted.append(token)
+        route.fulfill(
+            content_type="text/javascript",
+            body=f"window.shopify = {{ idToken: async () => {token!r} }};",
+        )
+
+    page.route("https://cdn.shopify.com/**", shopify_cdn)
+
+    # when the admin opens the app
+    page.goto(f"{served.base}/app?shop={SHOP}&host=aG9zdA&embedded=1&id_token={session_token()}")
+    page.wait_for_selector("body[data-charts-drawn]")
+
+    # then the queue loads over session tokens, with no login
+    assert minted, "the page did not load App Bridge"
+    assert card_names(page)[0] == "Maya Ortiz"
+    assert watched.problems == []
+    context.close()

@@ -1,0 +1,269 @@
+"""The agents' page over HTTP: the queue in deadline order with everything an agent needs,
+filters, logins, one shop never seeing another's customers, and resolving from the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.cli import main
+from service.core.models import Incident, Shop
+from tests.support.agents_page import (
+    BUSY_DAY,
+    PASSWORD,
+    Case,
+    add_agent,
+    connect_shop,
+    log_in,
+    open_case,
+    page_csrf,
+)
+from tests.support.clout import state
+from tests.support.helpers import CLIENT_ID, SHOP, session_token
+
+OTHER_SHOP = "other-shop.myshopify.com"
+
+
+@pytest.fixture
+def busy(app: Flask, shop: Shop) -> dict[str, int]:
+    """The test shop on a busy day, and an agent who may see it."""
+    ids = {case.name: open_case(app, SHOP, case, number=n) for n, case in enumerate(BUSY_DAY)}
+    add_agent(app, "agent@example.org", SHOP)
+    return ids
+
+
+@pytest.fixture
+def agent(app: Flask, busy: dict[str, int]) -> FlaskClient:
+    client = app.test_client()
+    assert log_in(client, "agent@example.org").status_code == 302
+    return client
+
+
+def names(answer: Any) -> list[str]:
+    return [entry["customer"]["name"] for entry in answer.json["incidents"]]
+
+
+def test_the_queue_puts_the_soonest_deadline_first_with_reasons_scores_and_links(
+    agent: FlaskClient,
+) -> None:
+    answer = agent.get("/agents/api/queue")
+
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert names(answer) == ["Maya Ortiz", "Ada Park", "Ivy Chen", "Sam Lee"]
+    maya = answer.json["incidents"][0]
+    assert maya["overdue"] is True
+    assert -1.6 * 3600 < maya["seconds_left"] < -1.4 * 3600
+    assert maya["priority"] == "urgent"
+    assert maya["reasons"] == ["refund"]
+    assert maya["timeline"][0]["sentences"] == ["Arrived broken."]
+    assert maya["timeline"][0]["order"] == "#1001"
+    assert maya["orders"] == [{"name": "#1001", "admin_url": f"https://{SHOP}/admin/orders/7001"}]
+    assert maya["customer"]["admin_url"] == f"https://{SHOP}/admin/customers/9001"
+    assert maya["influence"]["clout"] == 98
+    assert maya["influence"]["klout"] is None  # unknown, never zero
+    assert maya["influence"]["clout_reasons"] == ["brought 5 new customers through referrals"]
+    assert maya["influence"]["quadrant"] == "word-of-mouth"
+    ada = answer.json["incidents"][1]
+    assert ada["influence"]["unknown"] == ["no profile yet"]
+    assert ada["overdue"] is False
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"priority": "urgent"}, ["Maya Ortiz", "Ada Park"]),
+        ({"reason": "delivery"}, ["Sam Lee"]),
+        ({"overdue": "1"}, ["Maya Ortiz"]),
+        ({"overdue": "0"}, ["Ada Park", "Ivy Chen", "Sam Lee"]),
+        ({"band": "high"}, ["Maya Ortiz", "Ivy Chen"]),
+        ({"band": "unknown", "priority": "urgent"}, ["Ada Park"]),
+    ],
+)
+def test_filters_narrow_the_queue(
+    agent: FlaskClient, query: dict[str, str], expected: list[str]
+) -> None:
+    assert names(agent.get("/agents/api/queue", query_string=query)) == expected
+
+
+def test_a_filter_value_the_queue_does_not_know_is_a_clear_400(agent: FlaskClient) -> None:
+    answer = agent.get("/agents/api/queue", query_string={"priority": "whenever"})
+
+    assert answer.status_code == 400
+    assert "priority must be one of" in answer.json["outcome"]
+
+
+def test_the_picture_places_customers_in_named_quadrants(agent: FlaskClient) -> None:
+    answer = agent.get("/agents/api/picture")
+
+    assert answer.status_code == 200
+    by_name = {p["name"]: p for p in answer.json["points"]}
+    assert by_name["Maya Ortiz"]["quadrant"] == "word-of-mouth"
+    assert by_name["Ivy Chen"]["quadrant"] == "online-only"
+    assert by_name["Sam Lee"]["quadrant"] == "everyday"
+    assert answer.json["not_placed"] == 1  # Ada: no profile yet
+    first = answer.json["quadrants"][0]  # the quadrant Clout exists for comes first
+    assert first["key"] == "word-of-mouth"
+    assert first["customers"] == 1
+    assert first["label"].startswith("Word-of-mouth influencers")
+
+
+def test_without_a_login_the_page_sends_you_to_sign_in_and_the_api_says_401(
+    app: Flask, busy: dict[str, int]
+) -> None:
+    client = app.test_client()
+
+    assert client.get("/agents").headers["Location"].endswith("/agents/login")
+    assert client.get("/agents/api/queue").status_code == 401
+    assert client.post(f"/agents/api/incidents/{busy['Maya Ortiz']}/resolve").status_code == 401
+
+
+def test_a_wrong_password_is_refused_and_repeated_guessing_is_slowed(
+    app: Flask, busy: dict[str, int]
+) -> None:
+    client = app.test_client()
+
+    first = log_in(client, "agent@example.org", "not the password at all")
+    assert first.status_code == 401
+    assert "Wrong email or password" in first.get_data(as_text=True)
+    for _ in range(9):
+        log_in(client, "nobody@example.org", "still not the password")
+    blocked = log_in(client, "agent@example.org", PASSWORD)
+
+    assert blocked.status_code == 429
+    assert blocked.headers["Retry-After"] == "900"
+    assert client.get("/agents/api/queue").status_code == 401
+
+
+def test_the_page_is_served_with_a_strict_content_security_policy(agent: FlaskClient) -> None:
+    page = agent.get("/agents")
+
+    assert page.status_code == 200
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy  # the chart library is served by Clout, no CDN
+    assert "frame-ancestors 'none'" in policy
+    assert "/agents/static/vendor/chart.umd.min.js" in page.get_data(as_text=True)
+    library = agent.get("/agents/static/vendor/chart.umd.min.js")
+    assert library.status_code == 200
+    assert library.get_data().startswith(b"/*!\n * Chart.js v4")
+    library.close()
+
+
+def test_an_agent_sees_only_their_own_shop(app: Flask, busy: dict[str, int]) -> None:
+    # given a second shop with its own unhappy customer, and an agent of that shop only
+    connect_shop(app, OTHER_SHOP)
+    theirs = open_case(app, OTHER_SHOP, Case("Zoe Other", "refund", "high", "high", 5), number=50)
+    add_agent(app, "other@example.org", OTHER_SHOP)
+    other = app.test_client()
+    log_in(other, "other@example.org")
+
+    # when they read the queue, ask for the first shop, or resolve its incident
+    own = other.get("/agents/api/queue")
+    asked = other.get("/agents/api/queue", query_string={"shop": SHOP})
+    resolved = other.post(
+        f"/agents/api/incidents/{busy['Maya Ortiz']}/resolve",
+        headers={"X-CSRF-Token": page_csrf(other)},
+    )
+
+    # then they see only their own customer, and the first shop's incident is untouched
+    assert names(own) == ["Zoe Other"]
+    assert asked.status_code == 403
+    assert resolved.status_code == 404
+    with state(app).sessions() as session:
+        maya = session.get(Incident, busy["Maya Ortiz"])
+        assert maya is not None
+        assert maya.status == "open"
+        zoe = session.get(Incident, theirs)
+        assert zoe is not None
+        assert zoe.status == "open"
+
+
+def test_resolving_needs_the_pages_csrf_token(agent: FlaskClient, busy: dict[str, int]) -> None:
+    incident = busy["Sam Lee"]
+
+    forged = agent.post(f"/agents/api/incidents/{incident}/resolve")
+    done = agent.post(
+        f"/agents/api/incidents/{incident}/resolve", headers={"X-CSRF-Token": page_csrf(agent)}
+    )
+
+    assert forged.status_code == 403
+    assert done.status_code == 200
+    assert done.json["outcome"] == "resolved"
+    assert done.json["resolved_by"].startswith("page:agent-")
+    assert "Sam Lee" not in names(agent.get("/agents/api/queue"))
+
+
+def test_inside_the_shopify_admin_the_session_token_names_the_shop(
+    make_app: Callable[..., Flask],
+) -> None:
+    # given an embedded Clout with one unhappy customer in each of two shops
+    app = make_app(SHOPIFY_API_KEY=CLIENT_ID)
+    connect_shop(app, SHOP)
+    connect_shop(app, OTHER_SHOP)
+    open_case(app, SHOP, BUSY_DAY[0], number=1)
+    open_case(app, OTHER_SHOP, Case("Zoe Other", "refund", "high", "high", 5), number=2)
+    client = app.test_client()
+
+    def bearer(**claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {session_token(**claims)}"}
+
+    # when the page asks with a session token for each shop, and with forged or stale ones
+    mine = client.get("/agents/api/queue", headers=bearer(shop=SHOP))
+    theirs = client.get("/agents/api/queue", headers=bearer(shop=OTHER_SHOP))
+    forged = client.get("/agents/api/queue", headers=bearer(secret="shpss_" + "x" * 32))
+    stale = client.get("/agents/api/queue", headers=bearer(lifetime=-60))
+    unknown = client.get("/agents/api/queue", headers=bearer(shop="never-installed.myshopify.com"))
+
+    # then each token sees its own shop's customers only; bad tokens are told to retry
+    assert names(mine) == ["Ivy Chen"]
+    assert names(theirs) == ["Zoe Other"]
+    assert forged.status_code == 401
+    assert forged.headers["X-Shopify-Retry-Invalid-Session-Request"] == "1"
+    assert stale.status_code == 401
+    assert unknown.status_code == 403
+
+
+def test_agents_are_managed_from_the_command_line(
+    app: Flask, shop: Shop, settings: dict[str, Any]
+) -> None:
+    runner = CliRunner()
+    env = {k: str(v) for k, v in settings.items() if k.startswith(("CLOUT_", "SHOPIFY_"))}
+
+    short = runner.invoke(
+        main,
+        ["agents", "add", "a@example.org", "--shop", SHOP, "--password-stdin"],
+        "short\n",
+        env=env,
+    )
+    unknown = runner.invoke(
+        main,
+        ["agents", "add", "a@example.org", "--shop", "nope.myshopify.com", "--password-stdin"],
+        PASSWORD + "\n",
+        env=env,
+    )
+    added = runner.invoke(
+        main,
+        ["agents", "add", "A@Example.org", "--shop", SHOP, "--password-stdin"],
+        PASSWORD + "\n",
+        env=env,
+    )
+    client = app.test_client()
+    signed_in = log_in(client, "a@example.org")
+    removed = runner.invoke(main, ["agents", "remove", "a@example.org"], env=env)
+    listed = runner.invoke(main, ["agents", "list"], env=env)
+
+    assert short.exit_code == 1
+    assert "at least 12 characters" in short.output
+    assert unknown.exit_code == 1
+    assert "no such shop: nope.myshopify.com" in unknown.output
+    assert added.exit_code == 0, added.output
+    assert signed_in.status_code == 302
+    assert removed.exit_code == 0
+    # a removed agent's open page stops working at its next request
+    assert client.get("/agents/api/queue").status_code == 401
+    assert listed.output.strip() == f"a@example.org\tdisabled\t{SHOP}"

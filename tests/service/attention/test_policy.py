@@ -1,0 +1,129 @@
+"""The attention floor, as a property: whatever is (or is not) known of the customer, every
+unhappy customer gets the attention tag, a priority at least the floor's, and a deadline no
+later than the floor's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.attention.policy import decide
+from service.core.vocabulary import DEFAULT_FLOORS, Severity, parse_floors
+from service.influence.scoring import Influence
+
+SEVERITIES = sorted(DEFAULT_FLOORS)
+KINDS = ["review", "refund", "dispute", "return", "delivery", "cancellation", "note"]
+scores = st.one_of(st.none(), st.floats(min_value=0, max_value=100, allow_nan=False))
+influences = st.one_of(
+    st.none(),
+    st.builds(
+        Influence, clout=scores, klout=scores, contagion=st.integers(0, 20), opted_out=st.booleans()
+    ),
+)
+moments = st.datetimes(
+    # hypothesis takes naive bounds and adds the zone itself
+    min_value=datetime(2020, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2030, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+
+
+@given(
+    severity=st.sampled_from(Severity),
+    opened_at=moments,
+    influence=influences,
+    kinds=st.sets(st.sampled_from(KINDS), max_size=4),
+    escalations=st.integers(0, 3),
+    overdue=st.booleans(),
+)
+def test_the_floor_holds_for_any_profile(
+    severity: str,
+    opened_at: datetime,
+    influence: Influence | None,
+    kinds: set[str],
+    escalations: int,
+    overdue: bool,
+) -> None:
+    floor = DEFAULT_FLOORS[severity]
+
+    decision = decide(
+        severity=severity,
+        opened_at=opened_at,
+        influence=influence,
+        kinds=kinds,
+        attention_tag="clout-attention",
+        escalations=escalations,
+        overdue=overdue,
+    )
+
+    assert "clout-attention" in decision.tags
+    assert decision.deadline_at <= opened_at + timedelta(hours=floor.hours)
+    assert decision.priority.rank >= floor.priority.rank
+    assert all(len(tag) <= 40 and "," not in tag for tag in decision.tags)
+    assert f"clout-priority-{decision.priority}" in decision.tags
+
+
+@given(severity=st.sampled_from(Severity), opened_at=moments, opted_out=st.booleans())
+def test_unknown_and_opted_out_customers_get_exactly_the_floor(
+    severity: str, opened_at: datetime, opted_out: bool
+) -> None:
+    floor = DEFAULT_FLOORS[severity]
+    influence = (
+        Influence(clout=99.0, klout=99.0, contagion=9, opted_out=True) if opted_out else None
+    )
+
+    decision = decide(
+        severity=severity,
+        opened_at=opened_at,
+        influence=influence,
+        kinds=[],
+        attention_tag="clout-attention",
+    )
+
+    assert decision.priority == floor.priority
+    assert decision.deadline_at == opened_at + timedelta(hours=floor.hours)
+    assert decision.band == ("opted-out" if opted_out else "unknown")
+
+
+def test_influence_only_raises_and_the_hidden_influencer_is_named() -> None:
+    opened = datetime(2026, 11, 25, tzinfo=UTC)
+    low = decide(
+        severity="normal",
+        opened_at=opened,
+        influence=Influence(clout=5, klout=2),
+        kinds=["review"],
+        attention_tag="clout-attention",
+    )
+    mother = decide(
+        severity="normal",
+        opened_at=opened,
+        influence=Influence(clout=92, klout=None),
+        kinds=["review"],
+        attention_tag="clout-attention",
+    )
+    influencer = decide(
+        severity="normal",
+        opened_at=opened,
+        influence=Influence(clout=10, klout=95),
+        kinds=["review"],
+        attention_tag="clout-attention",
+    )
+
+    assert low.priority == "normal"
+    assert low.deadline_at == opened + timedelta(hours=48)
+    assert mother.priority == "high"
+    assert mother.deadline_at == opened + timedelta(hours=24)
+    assert "clout-hidden-influencer" in mother.tags
+    assert "clout-hidden-influencer" not in influencer.tags
+    assert "clout-influence-high" in influencer.tags
+
+
+def test_deadlines_are_configurable_and_checked() -> None:
+    assert parse_floors("critical=2,normal=12")["critical"].hours == 2
+    with pytest.raises(ValueError, match="unknown severity"):
+        parse_floors("urgent=1")
+    with pytest.raises(ValueError, match="positive"):
+        parse_floors("high=0")

@@ -1,0 +1,82 @@
+"""The emulator's webhooks reach Clout's real intake, signed, and are retried on failure."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from service.core.models import Delivery, Shop
+from service.dev.devstore.seed import seed_store
+from service.dev.devstore.webhooks import WebhookSender
+from tests.support.clout import RunningDevStore, state
+from tests.support.helpers import SECRET, wait_for
+
+
+@pytest.fixture
+def intake_url(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/webhooks/shopify"
+    server.shutdown()
+    thread.join()
+
+
+def test_a_tag_change_in_the_store_arrives_at_clouts_intake_signed(
+    app: Flask, shop: Shop, devstore: RunningDevStore, intake_url: str
+) -> None:
+    seed_store(devstore.store, customers=5, orders=5, seed=3)
+    order = next(iter(devstore.store.orders.values()))
+    sender = WebhookSender(devstore.store, url=intake_url, secret=SECRET).start()
+    try:
+        from service.dev.devstore.schema import _change_tags
+
+        _change_tags(devstore.store, order.gid, ["vip"], add=True)
+        wait_for(lambda: sender.sent and sender.sent[0].delivered)
+    finally:
+        sender.stop()
+
+    assert sender.sent[0].attempts == [200]
+    with state(app).sessions() as session:
+        delivery = session.scalar(select(Delivery))
+        assert delivery is not None
+        assert delivery.topic == "orders/updated"
+        assert b'"tags": "vip"' in (delivery.body or b"")
+
+
+def test_a_failed_delivery_is_retried_until_it_is_accepted(devstore: RunningDevStore) -> None:
+    answers = [503, 500, 200]
+    seen: list[dict[str, Any]] = []
+
+    def flaky(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append({"topic": environ.get("HTTP_X_SHOPIFY_TOPIC")})
+        status = answers.pop(0)
+        start_response(f"{status} X", [("Content-Type", "text/plain")])
+        return [b""]
+
+    server = make_server("127.0.0.1", 0, flaky, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    sender = WebhookSender(
+        devstore.store,
+        url=f"http://127.0.0.1:{server.server_port}/",
+        secret=SECRET,
+        retry_delays=(0.05, 0.05, 0.05),
+    ).start()
+    try:
+        delivery = sender.send("orders/create", {"id": 1, "total_price": str(Decimal("1.00"))})
+        wait_for(lambda: delivery.delivered)
+    finally:
+        sender.stop()
+        server.shutdown()
+        thread.join()
+
+    assert delivery.attempts == [503, 500, 200]
+    assert [s["topic"] for s in seen] == ["orders/create"] * 3

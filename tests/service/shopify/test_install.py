@@ -1,0 +1,231 @@
+"""Public-app installs (OAuth) and expiring offline tokens, against the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from flask import Flask
+
+from service.core.db import session_scope
+from service.core.models import Shop, utcnow
+from service.shopify.oauth import Grant, fresh_access_token, oauth_http, sign_query, store_grant
+from service.shopify.shops import find_shop
+from tests.support.clout import RunningDevStore, state
+from tests.support.helpers import CLIENT_ID, SECRET, SHOP, session_token
+
+
+@pytest.fixture
+def public_app(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
+    return make_app(SHOPIFY_API_KEY=CLIENT_ID, CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+
+
+def signed(**params: str) -> dict[str, str]:
+    return sign_query({"timestamp": "1764064800", **params}, SECRET)
+
+
+def start_install(app: Flask, shop: str = SHOP) -> tuple[object, str]:
+    client = app.test_client()
+    response = client.get("/auth/install", query_string=signed(shop=shop))
+    assert response.status_code == 302, response.json
+    target = urlparse(response.headers["Location"])
+    assert target.netloc == shop
+    assert target.path == "/admin/oauth/authorize"
+    query = parse_qs(target.query)
+    assert query["client_id"] == [CLIENT_ID]
+    return client, query["state"][0]
+
+
+def test_an_install_ends_with_an_encrypted_working_token(
+    public_app: Flask, devstore: RunningDevStore
+) -> None:
+    devstore.store.oauth_codes.add("code-1")
+    client, nonce = start_install(public_app)
+
+    response = client.get(  # type: ignore[attr-defined]
+        "/auth/callback", query_string=signed(shop=SHOP, code="code-1", state=nonce, host="x")
+    )
+
+    assert response.status_code == 200, response.json
+    assert response.json["outcome"] == "installed"
+    with state(public_app).sessions() as session:
+        shop = find_shop(session=session, domain=SHOP)
+        assert shop is not None
+        assert shop.access_token is not None
+        assert b"shpat_" not in shop.access_token  # encrypted at rest
+        token = state(public_app).vault.open(shop.access_token)
+        assert token in devstore.store.tokens
+        assert shop.access_token_expires_at is not None
+        assert shop.refresh_token is not None
+
+
+def test_a_used_nonce_cannot_be_replayed(public_app: Flask, devstore: RunningDevStore) -> None:
+    # given a completed install whose callback an attacker recorded
+    devstore.store.oauth_codes.update({"code-4", "code-5"})
+    client, nonce = start_install(public_app)
+    first = client.get(  # type: ignore[attr-defined]
+        "/auth/callback", query_string=signed(shop=SHOP, code="code-4", state=nonce, host="x")
+    )
+
+    # when the same nonce comes back with another code, in the same browser session
+    replayed = client.get(  # type: ignore[attr-defined]
+        "/auth/callback", query_string=signed(shop=SHOP, code="code-5", state=nonce, host="x")
+    )
+
+    # then the stale nonce is refused and no second grant is asked for
+    assert first.status_code == 200
+    assert replayed.status_code == 400
+    assert devstore.admin.stats.token_grants == 1
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda q: {**q, "hmac": "0" * 64}, id="bad-hmac"),
+        pytest.param(
+            lambda q: sign_query(
+                {k: v for k, v in q.items() if k != "hmac"} | {"state": "forged"}, SECRET
+            ),
+            id="bad-nonce",
+        ),
+        pytest.param(
+            lambda q: sign_query(
+                {k: v for k, v in q.items() if k != "hmac"} | {"shop": "other-shop.myshopify.com"},
+                SECRET,
+            ),
+            id="foreign-shop",
+        ),
+        pytest.param(
+            lambda q: sign_query(
+                {k: v for k, v in q.items() if k != "hmac"} | {"shop": "evil.example.com"}, SECRET
+            ),
+            id="not-myshopify",
+        ),
+    ],
+)
+def test_a_tampered_callback_is_refused(
+    public_app: Flask, devstore: RunningDevStore, tamper: Callable[[dict[str, str]], dict[str, str]]
+) -> None:
+    devstore.store.oauth_codes.add("code-2")
+    client, nonce = start_install(public_app)
+    query = signed(shop=SHOP, code="code-2", state=nonce, host="x")
+
+    response = client.get("/auth/callback", query_string=tamper(query))  # type: ignore[attr-defined]
+
+    assert response.status_code == 400
+    assert response.json["outcome"] == "refused"
+    assert devstore.admin.stats.token_grants == 0
+    with state(public_app).sessions() as session:
+        assert session.query(Shop).count() == 0
+
+
+def test_a_callback_without_a_started_install_is_refused(
+    public_app: Flask, devstore: RunningDevStore
+) -> None:
+    devstore.store.oauth_codes.add("code-3")
+
+    response = public_app.test_client().get(
+        "/auth/callback", query_string=signed(shop=SHOP, code="code-3", state="guess", host="x")
+    )
+
+    assert response.status_code == 400
+
+
+def test_an_install_request_with_a_bad_hmac_is_refused(public_app: Flask) -> None:
+    response = public_app.test_client().get(
+        "/auth/install", query_string={"shop": SHOP, "timestamp": "1", "hmac": "f" * 64}
+    )
+
+    assert response.status_code == 400
+
+
+def test_an_expiring_token_raced_by_two_workers_is_refreshed_once(
+    public_app: Flask, devstore: RunningDevStore
+) -> None:
+    # given a shop whose hour-long token has just expired, with a single-use refresh token
+    clout = state(public_app)
+    devstore.store.refresh_tokens.add("shprt_first")
+    now = utcnow()
+    with session_scope(clout.sessions) as session:
+        store_grant(
+            session=session,
+            vault=clout.vault,
+            shop_domain=SHOP,
+            now=now,
+            grant=Grant(
+                access_token="shpat_expired",
+                scope="read_orders",
+                expires_at=now - timedelta(minutes=1),
+                refresh_token="shprt_first",
+                refresh_token_expires_at=now + timedelta(days=90),
+            ),
+        )
+
+    # when two workers need the token at the same moment
+    def token() -> str:
+        with oauth_http(clout.settings) as http:
+            return fresh_access_token(
+                sessions=clout.sessions,
+                redis_client=clout.redis,
+                settings=clout.settings,
+                vault=clout.vault,
+                shop_domain=SHOP,
+                http=http,
+            )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        tokens = list(pool.map(lambda _: token(), range(2)))
+
+    # then Shopify saw one refresh, and both workers go on with the new token
+    assert devstore.admin.stats.token_refreshes == 1
+    assert tokens[0] == tokens[1]
+    assert tokens[0] in devstore.store.tokens
+    assert tokens[0] != "shpat_expired"
+
+
+def test_opening_the_embedded_app_exchanges_the_session_token_for_an_offline_token(
+    make_app: Callable[..., Flask], devstore: RunningDevStore
+) -> None:
+    devstore.admin.client_secret = SECRET
+    app = make_app(SHOPIFY_API_KEY=CLIENT_ID, CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+
+    response = app.test_client().get(
+        "/app",
+        query_string={"shop": SHOP, "host": "aG9zdA", "embedded": "1", "id_token": session_token()},
+    )
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "attention queue" in page  # the agents' page, framed by the Shopify admin
+    assert (
+        f"frame-ancestors https://{SHOP} https://admin.shopify.com"
+        in response.headers["Content-Security-Policy"]
+    )
+    assert devstore.admin.stats.token_exchanges == 1
+    with state(app).sessions() as session:
+        shop = find_shop(session=session, domain=SHOP)
+        assert shop is not None
+        assert shop.access_token is not None
+        assert state(app).vault.open(shop.access_token) in devstore.store.tokens
+
+
+def test_a_forged_session_token_gets_no_token_and_no_shop(
+    make_app: Callable[..., Flask], devstore: RunningDevStore
+) -> None:
+    app = make_app(SHOPIFY_API_KEY=CLIENT_ID, CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+
+    response = app.test_client().get(
+        "/app",
+        headers={
+            "Authorization": "Bearer "
+            + session_token(secret="shpss_not_the_app_secret_0123456789abcdef")
+        },
+    )
+
+    assert response.status_code == 401
+    assert devstore.admin.stats.token_exchanges == 0
+    with state(app).sessions() as session:
+        assert find_shop(session=session, domain=SHOP) is None

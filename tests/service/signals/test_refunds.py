@@ -1,0 +1,145 @@
+"""Refunds sized by the money that moved (Shopify's refund transactions), not by what was
+itemised: `refunds/create` fires "independently of the movement of money"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from service.core.models import Refund, Shop, Signal
+from tests.support.clout import process_delivery_now, record_delivery_now, state
+from tests.support.helpers import fixture_json
+
+ORDER_ID = 7002000000100
+
+
+def an_order(total: str = "100.00") -> dict[str, Any]:
+    order = fixture_json("shopify/orders_create.json")
+    order.update(
+        id=ORDER_ID,
+        admin_graphql_api_id=f"gid://shopify/Order/{ORDER_ID}",
+        cancel_reason=None,
+        cancelled_at=None,
+        financial_status="paid",
+        total_price=total,
+        currency="EUR",
+        note=None,
+    )
+    return order
+
+
+def a_refund(
+    refund_id: int,
+    *,
+    moved: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    line_items: int = 1,
+    shipping: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """A refund in the shape of Shopify's sample: `moved` is (amount, status) per transaction."""
+    refund = fixture_json("shopify/refunds_create.json")
+    refund.update(
+        id=refund_id,
+        admin_graphql_api_id=f"gid://shopify/Refund/{refund_id}",
+        order_id=ORDER_ID,
+        note=note,
+    )
+    refund["refund_line_items"] = refund["refund_line_items"][:line_items]
+    refund["refund_shipping_lines"] = (
+        [{"id": 1, "amount": shipping, "subtotal_amount_set": {"shop_money": {"amount": shipping}}}]
+        if shipping
+        else []
+    )
+    refund["transactions"] = [
+        {**refund["transactions"][0], "amount": amount, "status": status, "currency": None}
+        for amount, status in moved
+    ]
+    return refund
+
+
+def send(app: Flask, topic: str, payload: dict[str, Any]) -> str:
+    return process_delivery_now(app, record_delivery_now(app, topic=topic, payload=payload))
+
+
+def refund_signals(app: Flask) -> list[Signal]:
+    with state(app).sessions() as session:
+        return list(
+            session.scalars(select(Signal).where(Signal.kind == "refund").order_by(Signal.id))
+        )
+
+
+def first_sentence(signal: Signal) -> str:
+    return str((signal.detail or {})["sentences"][0])
+
+
+def test_a_refund_with_no_line_items_is_sized_by_its_transactions(app: Flask, shop: Shop) -> None:
+    # given an order of 100.00 EUR, and an order-level refund of 30.00 (no line items)
+    send(app, "orders/create", an_order())
+
+    send(app, "refunds/create", a_refund(1, moved=[("30.00", "success")], line_items=0))
+
+    [signal] = refund_signals(app)
+    assert signal.reason == "refund_partial"
+    assert first_sentence(signal) == "was refunded 30.00 EUR of 100.00 EUR"
+
+
+def test_a_shipping_only_refund_is_the_shipping_that_moved(app: Flask, shop: Shop) -> None:
+    send(app, "orders/create", an_order())
+
+    send(
+        app,
+        "refunds/create",
+        a_refund(2, moved=[("7.50", "success")], line_items=0, shipping="7.50"),
+    )
+
+    [signal] = refund_signals(app)
+    assert first_sentence(signal) == "was refunded 7.50 EUR of 100.00 EUR"
+    assert signal.severity == "normal"
+
+
+def test_a_restock_that_moved_no_money_is_no_sign_of_unhappiness(app: Flask, shop: Shop) -> None:
+    # given line items refunded (restocked) with no transaction at all
+    send(app, "orders/create", an_order())
+
+    assert send(app, "refunds/create", a_refund(3, moved=[], line_items=2)) == "done"
+
+    # then the refund is kept, at zero, and raises nothing
+    with state(app).sessions() as session:
+        [refund] = session.scalars(select(Refund))
+        assert refund.amount == 0
+        assert refund.line_item_count == 2
+    assert refund_signals(app) == []
+
+
+def test_a_failed_refund_transaction_moved_nothing(app: Flask, shop: Shop) -> None:
+    send(app, "orders/create", an_order())
+
+    send(app, "refunds/create", a_refund(4, moved=[("100.00", "failure")]))
+
+    assert refund_signals(app) == []
+
+
+def test_two_partial_refunds_that_add_up_to_the_total_make_it_full(app: Flask, shop: Shop) -> None:
+    send(app, "orders/create", an_order())
+
+    send(app, "refunds/create", a_refund(5, moved=[("40.00", "success")]))
+    send(app, "refunds/create", a_refund(6, moved=[("60.00", "success")]))
+
+    first, second = refund_signals(app)
+    assert (first.reason, first.severity) == ("refund_partial", "normal")
+    assert (second.reason, second.severity) == ("refund_full", "high")
+    assert first_sentence(second) == "was refunded in full (100.00 EUR)"
+
+
+def test_a_zero_refund_with_a_complaint_in_its_note_is_read_for_the_note(
+    app: Flask, shop: Shop
+) -> None:
+    send(app, "orders/create", an_order())
+
+    send(app, "refunds/create", a_refund(7, moved=[], note="The box arrived crushed and broken"))
+
+    [signal] = refund_signals(app)
+    assert signal.reason == "refund_note"
+    assert first_sentence(signal) == "had a refund recorded with no money back"

@@ -1,0 +1,107 @@
+"""`clout shops …`: connecting a store the way a merchant with a custom app does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from service.cli import main
+from service.core.config import load_settings
+from service.core.crypto import vault_for
+from service.core.db import make_engine, make_session_factory
+from service.core.models import ReviewSecret, Shop
+from tests.support.clout import RunningDevStore
+from tests.support.helpers import SHOP
+
+
+def cli(settings: dict[str, Any], devstore: RunningDevStore) -> CliRunner:
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+    return CliRunner(env=env)
+
+
+def test_a_store_is_connected_with_a_checked_token_and_review_secrets(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    result = cli(settings, devstore).invoke(
+        main,
+        [
+            "shops",
+            "add",
+            SHOP,
+            "--token",
+            devstore.token,
+            "--review-secret",
+            "judgeme=jm-secret",
+            "--review-secret",
+            "okendo=whsec_abc",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "connected test-shop.myshopify.com" in result.output
+    assert devstore.admin.stats.calls == 1  # the one cheap check
+    settings_obj = load_settings({k: v for k, v in settings.items() if k != "TESTING"})
+    engine = make_engine(settings_obj.database_url)
+    with make_session_factory(engine)() as session:
+        shop = session.scalar(select(Shop))
+        assert shop is not None
+        assert shop.access_token is not None
+        assert devstore.token.encode() not in shop.access_token
+        assert vault_for(settings_obj).open(shop.access_token) == devstore.token
+        secrets = {
+            r.provider: vault_for(settings_obj).open(r.secret)
+            for r in session.scalars(select(ReviewSecret))
+        }
+        assert secrets == {"judgeme": "jm-secret", "okendo": "whsec_abc"}
+    engine.dispose()
+    listed = cli(settings, devstore).invoke(main, ["shops", "list"])
+    assert SHOP in listed.output
+    assert devstore.token not in listed.output
+
+
+def test_a_refused_token_is_explained_and_nothing_is_stored(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    result = cli(settings, devstore).invoke(main, ["shops", "add", SHOP, "--token", "shpat_wrong"])
+
+    assert result.exit_code == 1
+    assert "Shopify refused this token" in result.output
+    assert "shpat_wrong" not in result.output
+    assert "connected" not in cli(settings, devstore).invoke(main, ["shops", "list"]).output
+
+
+def test_a_storefront_domain_is_refused_with_the_rule(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    result = cli(settings, devstore).invoke(
+        main, ["shops", "add", "www.mystore.com", "--token", "t"]
+    )
+
+    assert result.exit_code == 2
+    assert "myshopify.com" in result.output
+    assert devstore.admin.stats.calls == 0
+
+
+def test_an_unknown_review_platform_is_refused(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    result = cli(settings, devstore).invoke(
+        main, ["shops", "add", SHOP, "--token", devstore.token, "--review-secret", "acme=x"]
+    )
+
+    assert result.exit_code == 2
+    assert "unknown review platform 'acme'" in result.output
+
+
+def test_an_unreachable_shopify_is_explained(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    env["CLOUT_SHOPIFY_ADMIN_URL"] = "http://127.0.0.1:1"
+    result = CliRunner(env=env).invoke(main, ["shops", "add", SHOP, "--token", "t"])
+
+    assert result.exit_code == 1
+    assert "could not reach Shopify" in result.output

@@ -1,0 +1,155 @@
+"""Test helpers: signed Shopify deliveries, fixtures on disk, waiting for the worker."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jwt
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SECRET = "shpss_test_app_secret_0123456789abcdef"
+OLD_SECRET = "shpss_test_secret_rotating_out_0123456789"
+SHOP = "test-shop.myshopify.com"
+CLIENT_ID = "clout-dev-client-id"  # the app's client id (SHOPIFY_API_KEY) in embedded tests
+
+T = TypeVar("T")
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def fixture_json(name: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(fixture_bytes(name))
+    return value
+
+
+def shopify_signature(body: bytes, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def shopify_headers(
+    topic: str,
+    body: bytes,
+    *,
+    secret: str | None = SECRET,
+    shop: str = SHOP,
+    webhook_id: str | None = None,
+    triggered_at: str = "2026-11-25T10:00:00.000Z",
+) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Shop-Domain": shop,
+        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+        "X-Shopify-Event-Id": str(uuid.uuid4()),
+        "X-Shopify-Triggered-At": triggered_at,
+        "X-Shopify-API-Version": "2026-07",
+    }
+    if secret is not None:
+        headers["X-Shopify-Hmac-Sha256"] = shopify_signature(body, secret)
+    return headers
+
+
+def as_body(payload: dict[str, Any] | bytes) -> bytes:
+    return payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+
+
+def wait_for(check: Callable[[], T | None], *, timeout: float = 15.0, every: float = 0.05) -> T:
+    """Poll until `check()` returns something truthy; fail with what it last returned."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+REVIEW_SECRETS = {
+    "judgeme": "jm-private-api-token-0123456789abcdef",
+    "okendo": "whsec_" + base64.b64encode(b"okendo-signing-key-0123456789ab").decode(),
+    "fera": "fera-store-secret-key-0123456789abcdef",
+    "stamped": "stamped-shared-secret",
+    "yotpo": "yotpo-url-key-0123456789",
+    "reviewsio": "reviewsio-url-key-0123456789",
+    "trustpilot": "trustpilot-url-key-0123456789",
+    "loox": "loox-url-key-0123456789",
+    "generic": "generic-secret-0123456789abcdef0123",
+}
+
+
+def signed_review(
+    provider: str, body: bytes, *, secret: str | None = None, at: float | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(headers, query) for a review platform's delivery, signed the way that platform signs."""
+    import jwt
+    from standardwebhooks.webhooks import Webhook
+
+    key = secret if secret is not None else REVIEW_SECRETS[provider]
+    headers = {"Content-Type": "application/json"}
+    query: dict[str, str] = {}
+    if provider == "judgeme":
+        headers["JUDGEME-HMAC-SHA256"] = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+    elif provider == "okendo":
+        moment = at if at is not None else time.time()
+        svix_id = "msg_" + uuid.uuid4().hex
+        from datetime import UTC, datetime
+
+        signature = Webhook(key).sign(svix_id, datetime.fromtimestamp(moment, UTC), body.decode())
+        headers |= {
+            "svix-id": svix_id,
+            "svix-timestamp": str(int(moment)),
+            "svix-signature": signature,
+        }
+    elif provider == "fera":
+        moment = at if at is not None else time.time()
+        claims = {
+            "webhook_id": "wh_" + uuid.uuid4().hex[:8],
+            "event_name": "review_create",
+            "store_domain": SHOP,
+            "exp": int(moment) + 3600,
+        }
+        query["jwt"] = jwt.encode(claims, key, algorithm="HS256")
+    elif provider == "stamped":
+        headers["X-Stamped-Webhook-Secret"] = key
+    elif provider == "generic":
+        headers["X-Clout-Hmac-Sha256"] = base64.b64encode(
+            hmac.new(key.encode(), body, hashlib.sha256).digest()
+        ).decode()
+    else:
+        query["key"] = key
+    return headers, query
+
+
+def session_token(
+    *,
+    secret: str = SECRET,
+    shop: str = SHOP,
+    audience: str = CLIENT_ID,
+    user_id: str = "42",
+    lifetime: int = 60,
+) -> str:
+    """An App Bridge session token as the Shopify admin mints it (HS256 with the app secret)."""
+    now = int(time.time())
+    claims = {
+        "iss": f"https://{shop}/admin",
+        "dest": f"https://{shop}",
+        "aud": audience,
+        "sub": user_id,
+        "exp": now + lifetime,
+        "nbf": now - 5,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+        "sid": "session-1",
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
