@@ -1,14 +1,16 @@
 """Real parts: an embedded Redis (or CLOUT_TEST_REDIS_URL), SQLite (or CLOUT_TEST_DATABASE_URL),
-and a real Celery worker consuming from that Redis."""
+the Admin API emulator over HTTP, and (end-to-end layer) a real Celery worker on that Redis.
+
+Helpers live in `tests/support/`; this file holds the fixtures, and marks the slow layer:
+a test that starts a real worker or whole processes, or belongs to the reliability, OpenAPI
+or browser suites, is `e2e`, so `pytest -m "not e2e"` is the fast in-process layer."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +25,28 @@ from sqlalchemy.engine import make_url
 
 from service.core import db
 from service.core.crypto import generate_key
-from service.core.models import Base, Shop, utcnow
-from service.core.state import Clout, stop_embedded_redis
-from service.deliveries import lifecycle
-from service.deliveries.topics import TOPIC_HANDLERS
+from service.core.models import Base, Shop
+from service.core.state import stop_embedded_redis
 from service.dev.devstore.server import DevAdmin, Plan, serving
 from service.dev.devstore.store import DevStore
-from service.shopify.shops import register_shop
-from tests.helpers import REVIEW_SECRETS, SECRET, SHOP
-from workers.tasks import admin_factory
+from tests.support.clout import DEVSTORE_TOKEN, RunningDevStore, connect_test_shop, state
+from tests.support.helpers import REVIEW_SECRETS, SECRET, SHOP
 
 TEST_DATABASE_URL = os.environ.get("CLOUT_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("CLOUT_TEST_REDIS_URL")
 KEY = generate_key()
-DEVSTORE_TOKEN = "shpat_devstore_test_token"
+
+
+# A test needing any of these runs in the slow layer.
+_E2E_FIXTURES = {"worker", "pipeline"}
+_E2E_MARKS = ("reliability", "openapi", "browser", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _E2E_FIXTURES or any(item.get_closest_marker(m) for m in _E2E_MARKS):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
@@ -128,29 +138,9 @@ def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app()
 
 
-def state(flask_app: Flask) -> Clout:
-    clout: Clout = flask_app.extensions["clout"]
-    return clout
-
-
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def connect_test_shop(
-    app: Flask, review_secrets: dict[str, str] | None = None, *, domain: str = SHOP
-) -> Shop:
-    clout = state(app)
-    with db.session_scope(clout.sessions) as session:
-        return register_shop(
-            session=session,
-            vault=clout.vault,
-            domain=domain,
-            access_token="shpat_test_token_0123456789",
-            now=utcnow(),
-            review_secrets=review_secrets,
-        )
 
 
 @pytest.fixture
@@ -174,14 +164,6 @@ def worker(app: Flask) -> Iterator[Any]:
         yield running
 
 
-@dataclass
-class RunningDevStore:
-    store: DevStore
-    admin: DevAdmin
-    url: str
-    token: str
-
-
 @pytest.fixture
 def devstore() -> Iterator[RunningDevStore]:
     """The project's Admin API emulator on a free port, with one shop and its token."""
@@ -190,32 +172,3 @@ def devstore() -> Iterator[RunningDevStore]:
     admin = DevAdmin(store, plan=Plan(maximum=1000, restore_rate=50))
     with serving(admin) as url:
         yield RunningDevStore(store=store, admin=admin, url=url, token=DEVSTORE_TOKEN)
-
-
-def record_delivery_now(app: Flask, *, topic: str, payload: object, shop_domain: str = SHOP) -> int:
-    """Record a Shopify delivery as intake would after its checks; its id."""
-    clout = state(app)
-    with db.session_scope(clout.sessions) as session:
-        return lifecycle.record_delivery(
-            session=session,
-            source="shopify",
-            webhook_id=str(uuid.uuid4()),
-            topic=topic,
-            shop_domain=shop_domain,
-            body=json.dumps(payload).encode(),
-        ).delivery_id
-
-
-def process_delivery_now(app: Flask, delivery_id: int, *, shopify: bool = False) -> str:
-    """Process one delivery in this thread, once (no retries), as a worker would; its status.
-    With `shopify`, lookups go to the app's Admin API (CLOUT_SHOPIFY_ADMIN_URL)."""
-    clout = state(app)
-    with app.app_context():
-        return lifecycle.process_delivery(
-            sessions=clout.sessions,
-            delivery_id=delivery_id,
-            handlers=TOPIC_HANDLERS,
-            max_attempts=1,
-            stale_after=600,
-            admin_for=admin_factory(clout) if shopify else None,
-        ).status

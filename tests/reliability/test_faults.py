@@ -25,8 +25,8 @@ from service.core.models import Delivery, utcnow
 from service.core.state import stop_embedded_redis
 from service.dev.devstore.store import Order as DevOrder
 from service.shopify.shops import register_shop
-from tests.conftest import RunningDevStore
-from tests.helpers import SECRET, SHOP, as_body, shopify_headers, wait_for
+from tests.support.clout import RunningDevStore
+from tests.support.helpers import SECRET, SHOP, as_body, shopify_headers, wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 

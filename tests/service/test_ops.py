@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.core.models import Shop
-from tests.helpers import fixture_bytes, shopify_headers, wait_for
+from tests.support.helpers import fixture_bytes, shopify_headers, wait_for
 
 
 def test_healthz_answers_while_the_process_is_alive(client: FlaskClient) -> None:

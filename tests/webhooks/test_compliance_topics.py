@@ -1,4 +1,5 @@
-"""The mandatory privacy webhooks, end to end through a real worker."""
+"""The mandatory privacy webhooks, through intake and their handlers (processed in the test's
+thread, as a worker would)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from sqlalchemy import select
 
 from service.cli import main
 from service.core.models import Base, Customer, DataRequest, Delivery, Order, Shop
-from tests.conftest import state
-from tests.helpers import SHOP, as_body, fixture_json, shopify_headers, wait_for
+from tests.support.clout import process_delivery_now, state
+from tests.support.helpers import SHOP, as_body, fixture_json, shopify_headers
 
 CUSTOMER_ID = 191167
 EMAIL = "jane.doe.unique@example.org"
@@ -28,15 +29,10 @@ def deliver(client: FlaskClient, app: Flask, topic: str, payload: dict[str, Any]
     response = client.post("/webhooks/shopify", data=body, headers=shopify_headers(topic, body))
     assert response.status_code == 200
     delivery_id = response.json["delivery_id"]
-
-    def settled() -> Delivery | None:
-        with state(app).sessions() as session:
-            found = session.get(Delivery, delivery_id)
-            if found is None:
-                return Delivery(id=delivery_id, status="erased")
-            return found if found.status in {"done", "failed", "dead", "ignored"} else None
-
-    return wait_for(settled)
+    process_delivery_now(app, delivery_id)
+    with state(app).sessions() as session:
+        found = session.get(Delivery, delivery_id)
+        return found if found is not None else Delivery(id=delivery_id, status="erased")
 
 
 def an_order_by_the_customer(order_id: int, updated_at: str) -> dict[str, Any]:
@@ -78,7 +74,7 @@ def everything_stored(app: Flask) -> str:
 
 
 def test_customers_redact_erases_the_customer_everywhere(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+    client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
     # given a customer with two orders and a data request already answered
     deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
@@ -111,7 +107,7 @@ def test_customers_redact_erases_the_customer_everywhere(
 
 
 def test_a_late_delivery_cannot_bring_a_redacted_customer_back(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+    client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
     redact = fixture_json("shopify/customers_redact.json")
     redact["shop_domain"] = SHOP
@@ -125,7 +121,7 @@ def test_a_late_delivery_cannot_bring_a_redacted_customer_back(
 
 
 def test_a_data_request_is_assembled_for_the_merchant(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any, settings: dict[str, Any]
+    client: FlaskClient, app: Flask, shop: Shop, settings: dict[str, Any]
 ) -> None:
     deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
     request = fixture_json("shopify/customers_data_request.json")
@@ -152,7 +148,7 @@ def test_a_data_request_is_assembled_for_the_merchant(
 
 
 def test_shop_redact_erases_everything_of_the_shop(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+    client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
     deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
     deliver(client, app, "app/uninstalled", {"id": 1, "domain": SHOP})
@@ -167,7 +163,7 @@ def test_shop_redact_erases_everything_of_the_shop(
 
 
 def test_app_uninstalled_stops_calls_to_the_shop(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+    client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
     deliver(client, app, "app/uninstalled", {"id": 548380009, "domain": SHOP})
 
@@ -180,12 +176,12 @@ def test_app_uninstalled_stops_calls_to_the_shop(
 
 
 def test_customers_redact_erases_their_reviews_words_and_name(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
+    client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
     from service.core.db import session_scope
     from service.core.models import utcnow
     from service.shopify.shops import register_shop
-    from tests.helpers import REVIEW_SECRETS, signed_review
+    from tests.support.helpers import REVIEW_SECRETS, signed_review
 
     clout = state(app)
     with session_scope(clout.sessions) as session:
@@ -213,7 +209,9 @@ def test_customers_redact_erases_their_reviews_words_and_name(
         f"/webhooks/reviews/generic/{SHOP}", data=body, headers=headers, query_string=query
     )
     assert response.status_code == 200
-    wait_for(lambda: NAME in everything_stored(app) and "Dreadful" in everything_stored(app))
+    process_delivery_now(app, response.json["delivery_id"])
+    assert NAME in everything_stored(app)
+    assert "Dreadful" in everything_stored(app)
 
     redact = fixture_json("shopify/customers_redact.json")
     redact["shop_domain"] = SHOP

@@ -10,6 +10,7 @@ import hmac
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,8 @@ from service.signals.platforms import NORMALISERS, loads_lenient
 from webhooks.review_verify import VERIFIERS, Request
 from webhooks.shopify import parse_json_object
 from webhooks.verify import shopify_signature_valid
+
+pytestmark = pytest.mark.fuzz
 
 # Header values as a WSGI server hands them over: any text, Latin-1 included.
 header_text = st.text(alphabet=st.characters(max_codepoint=0xFF, exclude_categories=("Cs",)))

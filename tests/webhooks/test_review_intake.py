@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service.core.models import Delivery, Shop
-from tests.conftest import state
-from tests.helpers import SHOP, fixture_bytes, signed_review
+from tests.support.clout import state
+from tests.support.helpers import SHOP, fixture_bytes, signed_review
 
 FIXTURES = {
     "judgeme": "reviews/judgeme_review_created.json",

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from service.core.crypto import generate_key
 from service.core.models import Delivery, Shop
-from tests.conftest import state
-from tests.helpers import (
+from tests.support.clout import state
+from tests.support.helpers import (
     OLD_SECRET,
     SHOP,
     as_body,

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service.core.models import Customer, DataRequest, Delivery, Order, Refund, Shop, Signal
-from tests.conftest import process_delivery_now, state
-from tests.helpers import SHOP, as_body, fixture_json, shopify_headers
+from tests.support.clout import process_delivery_now, state
+from tests.support.helpers import SHOP, as_body, fixture_json, shopify_headers
 
 SAMPLE_ORDER = "gid://shopify/Order/820982911946154508"
 

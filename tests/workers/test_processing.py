@@ -1,4 +1,5 @@
-"""Deliveries through a real worker: stored once, in the right order, retried, never lost."""
+"""Deliveries through a real Celery worker on the real Redis: retried with back-off, kept
+while Redis is down, never lost."""
 
 from __future__ import annotations
 
@@ -16,16 +17,18 @@ from sqlalchemy import select
 from service.compliance import redact_shop
 from service.core.db import session_scope
 from service.core.errors import TransientError
-from service.core.models import Customer, Delivery, Order, Refund, Shop
+from service.core.models import Delivery, Order, Shop
 from service.core.state import stop_embedded_redis
 from service.core.vocabulary import PENDING_DELIVERIES
 from service.deliveries import lifecycle as delivery_states
 from service.deliveries.lifecycle import DeliveryContext
 from service.deliveries.topics import TOPIC_HANDLERS
-from tests.conftest import process_delivery_now, state
-from tests.helpers import as_body, fixture_bytes, fixture_json, shopify_headers, wait_for
+from tests.support.clout import process_delivery_now, state
+from tests.support.helpers import fixture_bytes, shopify_headers, wait_for
 
 ORDER_GID = "gid://shopify/Order/820982911946154508"
+
+pytestmark = pytest.mark.e2e
 
 
 def post(client: FlaskClient, topic: str, body: bytes, **kwargs: Any) -> Any:
@@ -49,115 +52,6 @@ def settled(app: Flask, delivery_id: int) -> Delivery | None:
 def order(app: Flask, gid: str = ORDER_GID) -> Order | None:
     with state(app).sessions() as session:
         return session.scalar(select(Order).where(Order.shopify_id == gid))
-
-
-def test_an_order_delivery_is_processed_into_the_store(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
-) -> None:
-    response = post(client, "orders/create", fixture_bytes("shopify/orders_create.json"))
-
-    done = wait_for(lambda: settled(app, response.json["delivery_id"]))
-
-    assert done.status == "done"
-    assert done.attempts == 1
-    assert done.customer_ref == "gid://shopify/Customer/115310627314723954"
-    stored = order(app)
-    assert stored is not None
-    assert stored.name == "#9999"
-    assert str(stored.total_price) == "404.95"
-    with state(app).sessions() as session:
-        customer = session.scalar(select(Customer))
-        assert customer is not None
-        assert customer.shopify_id == "gid://shopify/Customer/115310627314723954"
-        assert stored.customer_id == customer.id
-
-
-def test_a_duplicate_delivery_is_processed_once(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
-) -> None:
-    body = fixture_bytes("shopify/orders_create.json")
-    first = post(client, "orders/create", body, webhook_id="dup-1")
-    post(client, "orders/create", body, webhook_id="dup-1")
-    post(client, "orders/create", body, webhook_id="dup-1")
-
-    done = wait_for(lambda: settled(app, first.json["delivery_id"]))
-
-    assert done.attempts == 1
-    with state(app).sessions() as session:
-        assert len(session.scalars(select(Delivery)).all()) == 1
-        assert len(session.scalars(select(Order)).all()) == 1
-
-
-def test_an_update_that_arrives_before_the_create_wins(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
-) -> None:
-    # given the order's later state (refunded, a day later) delivered first
-    created = fixture_json("shopify/orders_create.json")
-    updated = {**created, "updated_at": "2022-01-01T19:00:00-05:00", "financial_status": "refunded"}
-    first = post(client, "orders/updated", as_body(updated))
-    wait_for(lambda: settled(app, first.json["delivery_id"]))
-
-    # when the older orders/create arrives after it
-    second = post(client, "orders/create", as_body(created))
-    wait_for(lambda: settled(app, second.json["delivery_id"]))
-
-    # then the newer state stands
-    stored = order(app)
-    assert stored is not None
-    assert stored.financial_status == "refunded"
-    assert stored.shopify_updated_at is not None
-    assert stored.shopify_updated_at.isoformat() == "2022-01-02T00:00:00+00:00"
-
-
-def test_a_day_late_customer_update_does_not_overwrite_a_newer_one(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
-) -> None:
-    newer = {
-        "id": 706405506930370084,
-        "email": "new@example.com",
-        "first_name": "Bob",
-        "updated_at": "2026-11-25T09:00:00Z",
-        "created_at": "2020-01-01T00:00:00Z",
-    }
-    older = {**newer, "email": "old@example.com", "updated_at": "2026-11-24T09:00:00Z"}
-    for payload in (newer, older):
-        response = post(client, "customers/update", as_body(payload))
-        wait_for(lambda r=response: settled(app, r.json["delivery_id"]))
-
-    with state(app).sessions() as session:
-        customer = session.scalar(select(Customer))
-        assert customer is not None
-        assert customer.email == "new@example.com"
-
-
-def test_a_refund_is_kept_with_its_note_and_amount(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
-) -> None:
-    response = post(client, "refunds/create", fixture_bytes("shopify/refunds_create.json"))
-
-    done = wait_for(lambda: settled(app, response.json["delivery_id"]))
-
-    assert done.status == "done"
-    with state(app).sessions() as session:
-        refund = session.scalar(select(Refund))
-        assert refund is not None
-        assert refund.note == "Things were damaged"
-        assert refund.order_shopify_id == ORDER_GID
-        assert refund.amount is not None
-        assert refund.amount > 0
-
-
-def test_a_payload_without_an_id_fails_permanently_and_is_visible(
-    client: FlaskClient, app: Flask, shop: Shop, worker: Any
-) -> None:
-    response = post(client, "orders/create", as_body({"name": "#1001"}))
-
-    failed = wait_for(lambda: settled(app, response.json["delivery_id"]))
-
-    assert failed.status == "failed"
-    assert failed.attempts == 1
-    assert failed.last_error is not None
-    assert "no usable id" in failed.last_error
 
 
 def test_transient_errors_are_retried_with_backoff_then_dead(

@@ -16,8 +16,8 @@ from service.core.models import Customer, Order, Refund, Signal, utcnow
 from service.dev.devstore.store import Refund as DevRefund
 from service.dev.devstore.webhooks import refund_payload
 from service.shopify.shops import register_shop
-from tests.conftest import RunningDevStore, process_delivery_now, record_delivery_now, state
-from tests.helpers import SHOP
+from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.support.helpers import SHOP
 
 
 @pytest.fixture

@@ -1,0 +1,153 @@
+"""Deliveries processed into the store: once, in the right order, a bad one visible.
+
+Processed in the test's thread as a worker would (tests/workers/ has the real worker's
+retries and outages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from service.core.models import Customer, Delivery, Order, Refund, Shop
+from tests.support.clout import process_delivery_now, state
+from tests.support.helpers import as_body, fixture_bytes, fixture_json, shopify_headers
+
+ORDER_GID = "gid://shopify/Order/820982911946154508"
+
+
+def post(client: FlaskClient, topic: str, body: bytes, **kwargs: Any) -> Any:
+    response = client.post(
+        "/webhooks/shopify", data=body, headers=shopify_headers(topic, body, **kwargs)
+    )
+    assert response.status_code == 200, response.json
+    return response
+
+
+def delivery(app: Flask, delivery_id: int) -> Delivery | None:
+    with state(app).sessions() as session:
+        return session.get(Delivery, delivery_id)
+
+
+def processed(app: Flask, delivery_id: int) -> Delivery:
+    """Process the delivery intake recorded, once, here; the row as it ends."""
+    process_delivery_now(app, delivery_id)
+    found = delivery(app, delivery_id)
+    assert found is not None
+    return found
+
+
+def order(app: Flask, gid: str = ORDER_GID) -> Order | None:
+    with state(app).sessions() as session:
+        return session.scalar(select(Order).where(Order.shopify_id == gid))
+
+
+def test_an_order_delivery_is_processed_into_the_store(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    response = post(client, "orders/create", fixture_bytes("shopify/orders_create.json"))
+
+    done = processed(app, response.json["delivery_id"])
+
+    assert done.status == "done"
+    assert done.attempts == 1
+    assert done.customer_ref == "gid://shopify/Customer/115310627314723954"
+    stored = order(app)
+    assert stored is not None
+    assert stored.name == "#9999"
+    assert str(stored.total_price) == "404.95"
+    with state(app).sessions() as session:
+        customer = session.scalar(select(Customer))
+        assert customer is not None
+        assert customer.shopify_id == "gid://shopify/Customer/115310627314723954"
+        assert stored.customer_id == customer.id
+
+
+def test_a_duplicate_delivery_is_processed_once(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    body = fixture_bytes("shopify/orders_create.json")
+    first = post(client, "orders/create", body, webhook_id="dup-1")
+    post(client, "orders/create", body, webhook_id="dup-1")
+    post(client, "orders/create", body, webhook_id="dup-1")
+
+    done = processed(app, first.json["delivery_id"])
+
+    assert done.attempts == 1
+    with state(app).sessions() as session:
+        assert len(session.scalars(select(Delivery)).all()) == 1
+        assert len(session.scalars(select(Order)).all()) == 1
+
+
+def test_an_update_that_arrives_before_the_create_wins(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given the order's later state (refunded, a day later) delivered first
+    created = fixture_json("shopify/orders_create.json")
+    updated = {**created, "updated_at": "2022-01-01T19:00:00-05:00", "financial_status": "refunded"}
+    first = post(client, "orders/updated", as_body(updated))
+    processed(app, first.json["delivery_id"])
+
+    # when the older orders/create arrives after it
+    second = post(client, "orders/create", as_body(created))
+    processed(app, second.json["delivery_id"])
+
+    # then the newer state stands
+    stored = order(app)
+    assert stored is not None
+    assert stored.financial_status == "refunded"
+    assert stored.shopify_updated_at is not None
+    assert stored.shopify_updated_at.isoformat() == "2022-01-02T00:00:00+00:00"
+
+
+def test_a_day_late_customer_update_does_not_overwrite_a_newer_one(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    newer = {
+        "id": 706405506930370084,
+        "email": "new@example.com",
+        "first_name": "Bob",
+        "updated_at": "2026-11-25T09:00:00Z",
+        "created_at": "2020-01-01T00:00:00Z",
+    }
+    older = {**newer, "email": "old@example.com", "updated_at": "2026-11-24T09:00:00Z"}
+    for payload in (newer, older):
+        response = post(client, "customers/update", as_body(payload))
+        processed(app, response.json["delivery_id"])
+
+    with state(app).sessions() as session:
+        customer = session.scalar(select(Customer))
+        assert customer is not None
+        assert customer.email == "new@example.com"
+
+
+def test_a_refund_is_kept_with_its_note_and_amount(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    response = post(client, "refunds/create", fixture_bytes("shopify/refunds_create.json"))
+
+    done = processed(app, response.json["delivery_id"])
+
+    assert done.status == "done"
+    with state(app).sessions() as session:
+        refund = session.scalar(select(Refund))
+        assert refund is not None
+        assert refund.note == "Things were damaged"
+        assert refund.order_shopify_id == ORDER_GID
+        assert refund.amount is not None
+        assert refund.amount > 0
+
+
+def test_a_payload_without_an_id_fails_permanently_and_is_visible(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    response = post(client, "orders/create", as_body({"name": "#1001"}))
+
+    failed = processed(app, response.json["delivery_id"])
+
+    assert failed.status == "failed"
+    assert failed.attempts == 1
+    assert failed.last_error is not None
+    assert "no usable id" in failed.last_error

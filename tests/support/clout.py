@@ -1,0 +1,80 @@
+"""Working with a Clout built for a test: its state, a connected shop, deliveries recorded and
+processed in the test's own thread (no worker), and the emulator's handle."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+from flask import Flask
+
+from service.core import db
+from service.core.models import Shop, utcnow
+from service.core.state import Clout
+from service.deliveries import lifecycle
+from service.deliveries.topics import TOPIC_HANDLERS
+from service.dev.devstore.server import DevAdmin
+from service.dev.devstore.store import DevStore
+from service.shopify.shops import register_shop
+from tests.support.helpers import SHOP
+from workers.tasks import admin_factory
+
+DEVSTORE_TOKEN = "shpat_devstore_test_token"
+
+
+def state(flask_app: Flask) -> Clout:
+    clout: Clout = flask_app.extensions["clout"]
+    return clout
+
+
+def connect_test_shop(
+    app: Flask, review_secrets: dict[str, str] | None = None, *, domain: str = SHOP
+) -> Shop:
+    clout = state(app)
+    with db.session_scope(clout.sessions) as session:
+        return register_shop(
+            session=session,
+            vault=clout.vault,
+            domain=domain,
+            access_token="shpat_test_token_0123456789",
+            now=utcnow(),
+            review_secrets=review_secrets,
+        )
+
+
+@dataclass
+class RunningDevStore:
+    store: DevStore
+    admin: DevAdmin
+    url: str
+    token: str
+
+
+def record_delivery_now(app: Flask, *, topic: str, payload: object, shop_domain: str = SHOP) -> int:
+    """Record a Shopify delivery as intake would after its checks; its id."""
+    clout = state(app)
+    with db.session_scope(clout.sessions) as session:
+        return lifecycle.record_delivery(
+            session=session,
+            source="shopify",
+            webhook_id=str(uuid.uuid4()),
+            topic=topic,
+            shop_domain=shop_domain,
+            body=json.dumps(payload).encode(),
+        ).delivery_id
+
+
+def process_delivery_now(app: Flask, delivery_id: int, *, shopify: bool = False) -> str:
+    """Process one delivery in this thread, once (no retries), as a worker would; its status.
+    With `shopify`, lookups go to the app's Admin API (CLOUT_SHOPIFY_ADMIN_URL)."""
+    clout = state(app)
+    with app.app_context():
+        return lifecycle.process_delivery(
+            sessions=clout.sessions,
+            delivery_id=delivery_id,
+            handlers=TOPIC_HANDLERS,
+            max_attempts=1,
+            stale_after=600,
+            admin_for=admin_factory(clout) if shopify else None,
+        ).status
