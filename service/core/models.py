@@ -336,6 +336,8 @@ class Incident(Base):
     escalations: Mapped[int] = mapped_column(Integer, default=0)
     overdue_at: Mapped[datetime | None]
     flow_sent_at: Mapped[datetime | None]
+    # When the operator was told the attention tag had not landed yet (once per incident).
+    pending_alerted_at: Mapped[datetime | None]
     drift_repairs: Mapped[int] = mapped_column(Integer, default=0)
     # What Clout last wrote: {gid: {"tags": [...], "written_at": iso}} for orders and customer.
     tag_state: Mapped[dict[str, Any] | None]
@@ -426,3 +428,66 @@ class AgentShop(Base):
     shop_id: Mapped[int] = mapped_column(
         ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class ShopSettings(Base):
+    """A shop's own settings, over the install-wide defaults from the environment: only what
+    the merchant changed is stored (`values`), so a new default reaches every other key."""
+
+    __tablename__ = "shop_settings"
+    __table_args__ = (UniqueConstraint("shop_id", name="uq_shop_settings_shop"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    values: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # Secrets among them (a notification webhook's signing secret), Fernet-encrypted like tokens.
+    secrets: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SettingChange(Base):
+    """Every change of a shop's setting: who, when, old → new (secrets shown as set/unset)."""
+
+    __tablename__ = "setting_changes"
+    __table_args__ = (Index("ix_setting_changes_shop_changed", "shop_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(255))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Backfill(Base):
+    """A store's history, imported through one Shopify bulk operation: where it stands, so an
+    import cut short (a crash, a restart) resumes where it stopped."""
+
+    __tablename__ = "backfills"
+    __table_args__ = (
+        # One import per shop at a time (Shopify runs one bulk query per shop at a time, too).
+        Index(
+            "uq_backfills_one_running",
+            "shop_id",
+            unique=True,
+            sqlite_where=text("finished_at IS NULL"),
+            postgresql_where=text("finished_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    # requested → running (Shopify builds the file) → importing → completed, or failed
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    since: Mapped[datetime | None]  # orders created on or after (None: all Shopify lets us read)
+    bulk_operation_id: Mapped[str | None] = mapped_column(String(128))
+    result_url: Mapped[str | None] = mapped_column(Text)
+    object_count: Mapped[int] = mapped_column(BigInteger, default=0)  # as Shopify counts them
+    lines_done: Mapped[int] = mapped_column(BigInteger, default=0)  # JSONL lines imported
+    customers: Mapped[int] = mapped_column(Integer, default=0)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)  # e.g. the 60-day limit without read_all_orders
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
