@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_agent, save_agent
 from service.app import create_app
 from service.attention.fairness import fairness, warnings
+from service.commands.settings import settings_group
 from service.compliance import redact_shop
 from service.core import db
 from service.core.config import ConfigError, Settings, load_settings
@@ -668,6 +669,8 @@ def data_requests_show(request_id: int) -> None:
             raise click.BadParameter("no data request with that id")
         click.echo(json.dumps(request.export, indent=2, sort_keys=True))
 
+
+main.add_command(settings_group)
 
 if __name__ == "__main__":
     main()

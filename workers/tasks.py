@@ -15,7 +15,12 @@ from redis.lock import Lock
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from service.attention.attend import TagSettings, attend_incident
+from service.attention.attend import (
+    ShopTagSettings,
+    TagSettings,
+    attend_incident,
+    shop_tag_settings,
+)
 from service.attention.escalation import escalate_overdue
 from service.attention.notify import Notifier
 from service.attention.reconcile import reconcile_shop
@@ -23,6 +28,7 @@ from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Incident, Shop, utcnow
+from service.core.shop_settings import ShopConfig, shop_config
 from service.core.state import Clout, clout_state
 from service.core.vocabulary import ShopStatus, parse_floors
 from service.deliveries import lifecycle
@@ -60,8 +66,9 @@ def klout_provider(state: Clout) -> HttpKloutProvider | None:
     )
 
 
-def tag_settings(state: Clout, facts_cache: ShopFactsCache | None = None) -> TagSettings:
-    return TagSettings(
+def tag_settings(state: Clout, facts_cache: ShopFactsCache | None = None) -> ShopTagSettings:
+    """Each shop's tag settings: its own (shop settings) over the install-wide ones."""
+    base = TagSettings(
         attention_tag=state.settings.attention_tag,
         resolved_tag=state.settings.resolved_tag,
         floors=parse_floors(state.settings.deadline_hours),
@@ -69,6 +76,7 @@ def tag_settings(state: Clout, facts_cache: ShopFactsCache | None = None) -> Tag
         klout=klout_provider(state),
         facts_cache=facts_cache,
     )
+    return shop_tag_settings(base=base, defaults=state.settings, vault=state.vault)
 
 
 def then_attend(celery: Any, incident_ids: Iterable[int]) -> int:
@@ -129,7 +137,7 @@ def attend(self: Any, incident_id: int) -> str:
             sessions=state.sessions,
             incident_id=int(incident_id),
             admin=admin_factory(state),
-            settings=tag_settings(state, worker_memory(self.app)),
+            shop_settings=tag_settings(state, worker_memory(self.app)),
             now=utcnow(),
         )
     except TransientError as error:
@@ -190,21 +198,23 @@ def sweep_deliveries() -> int:
 @shared_task(name="clout.escalate_overdue")
 def escalate() -> int:
     state = clout_state()
-    settings = state.settings
-    notifier = Notifier(
-        webhook_url=settings.notify_webhook_url,
-        webhook_secret=settings.notify_webhook_secret,
-        smtp_url=settings.smtp_url,
-        email_to=settings.notify_email_to,
-        email_from=settings.notify_email_from,
-    )
-    floors = parse_floors(settings.deadline_hours)
-    return job_then_attend(
-        escalate.app,
-        lambda session: escalate_overdue(
-            session=session, now=utcnow(), floors=floors, notifier=notifier
-        ),
-    )
+
+    def job(session: Session) -> list[int]:
+        def config(shop_id: int) -> ShopConfig:
+            return shop_config(
+                session=session, shop_id=shop_id, defaults=state.settings, vault=state.vault
+            )
+
+        return escalate_overdue(
+            session=session,
+            now=utcnow(),
+            floors=lambda shop_id: config(shop_id).floors,
+            notifier=lambda shop_id: Notifier.for_shop(
+                config=config(shop_id), defaults=state.settings
+            ),
+        )
+
+    return job_then_attend(escalate.app, job)
 
 
 @shared_task(name="clout.check_late_deliveries")

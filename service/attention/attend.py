@@ -27,10 +27,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.attention.policy import Decision, customer_tags, decide, is_clout_tag
+from service.core.config import Settings
+from service.core.crypto import TokenVault
 from service.core.db import session_scope
 from service.core.errors import TransientError
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop, Signal
+from service.core.shop_settings import shop_config
 from service.core.vocabulary import Floor, IncidentStatus, Severity, ShopStatus, SignalKind
 from service.influence.klout import KloutProvider
 from service.influence.profiles import ShopFactsCache, refresh_profile, stored_influence
@@ -53,6 +56,38 @@ class TagSettings:
     klout: KloutProvider | None = None  # when an online-reach provider is configured
     facts_cache: ShopFactsCache | None = None  # kept by the worker process between incidents
     profile_max_age: timedelta = timedelta(hours=1)
+    # Attention tags the shop used before a rename: still Clout's to take off open cases.
+    retired_tags: frozenset[str] = frozenset()
+
+
+# A shop's settings as attention reads them: (session, shop id) → its TagSettings.
+ShopTagSettings = Callable[[Session, int], TagSettings]
+
+
+def shop_tag_settings(
+    *, base: TagSettings, defaults: Settings, vault: TokenVault
+) -> ShopTagSettings:
+    """Each shop's own tag names, deadlines and Klout switch over the install-wide `base`, read
+    when needed: a change in the shop's settings applies to the next case, no restart."""
+
+    def for_shop(session: Session, shop_id: int) -> TagSettings:
+        config = shop_config(session=session, shop_id=shop_id, defaults=defaults, vault=vault)
+        return dataclasses.replace(
+            base,
+            attention_tag=config.attention_tag,
+            resolved_tag=config.resolved_tag,
+            opt_out_tag=config.opt_out_tag,
+            floors=config.floors,
+            klout=base.klout if config.klout else None,
+            retired_tags=config.retired_tags,
+        )
+
+    return for_shop
+
+
+def fixed_tag_settings(settings: TagSettings) -> ShopTagSettings:
+    """The same settings for every shop (tests, tools)."""
+    return lambda _session, _shop_id: settings
 
 
 def _shopify_gid(value: str, kind: str = "") -> bool:
@@ -60,7 +95,11 @@ def _shopify_gid(value: str, kind: str = "") -> bool:
 
 
 def _managed(tag: str, settings: TagSettings) -> bool:
-    return is_clout_tag(tag, settings.attention_tag) and tag != settings.resolved_tag
+    """One of Clout's own tags, which Clout may take off again (never the resolved tag: that
+    is a person's record)."""
+    return (
+        is_clout_tag(tag, settings.attention_tag) or tag in settings.retired_tags
+    ) and tag != settings.resolved_tag
 
 
 # --- plan: read once, decide without side effects ------------------------------------------------
@@ -446,12 +485,42 @@ def _refresh_influence(
 # --- the whole attendance ----------------------------------------------------------------------
 
 
+def _with_fresh_influence(
+    *,
+    sessions: sessionmaker[Session],
+    client: ShopifyAdmin,
+    case: Case,
+    plan: Plan,
+    written: dict[str, Any],
+    settings: TagSettings,
+    now: datetime,
+) -> tuple[Case, Plan]:
+    """Recompute the profile, decide again, and land what that raised (the floor has landed
+    already; this can only add to it)."""
+    incident_id = case.incident_id
+    with session_scope(sessions) as session:
+        _refresh_influence(session=session, incident_id=incident_id, settings=settings, now=now)
+    with session_scope(sessions) as session:
+        fresh = read_case(session=session, incident_id=incident_id, settings=settings, now=now)
+        if fresh is not None and fresh.open:
+            case = dataclasses.replace(fresh, signal_count=case.signal_count)
+            plan = plan_attendance(case=case, settings=settings)
+            record_decision(session=session, incident_id=incident_id, plan=plan)
+    landed = push_floor(client=client, incident_id=incident_id, plan=plan, written=written, now=now)
+    with session_scope(sessions) as session:
+        record_pushed(session=session, incident_id=incident_id, pushed=landed, now=now)
+    if landed.unavailable is not None:
+        raise landed.unavailable
+    written.update(landed.written)
+    return case, plan
+
+
 def attend_incident(
     *,
     sessions: sessionmaker[Session],
     incident_id: int,
     admin: Callable[[Shop], ShopifyAdmin],
-    settings: TagSettings,
+    shop_settings: ShopTagSettings,
     now: datetime,
 ) -> str:
     """Decide priority and deadline, then make Shopify show it. Idempotent: a second run with
@@ -460,6 +529,10 @@ def attend_incident(
     Each database step is its own short transaction and no session is open during a Shopify
     call: on SQLite an open transaction holds the write lock, and intake would wait for it."""
     with session_scope(sessions) as session:
+        found = session.get(Incident, incident_id)
+        if found is None:
+            return "gone"
+        settings = shop_settings(session, found.shop_id)
         case = read_case(session=session, incident_id=incident_id, settings=settings, now=now)
         if case is None:
             return "gone"
@@ -500,22 +573,15 @@ def attend_incident(
 
     # 1b. Then influence, which can only raise the priority and bring the deadline closer.
     if not case.profile_fresh:
-        with session_scope(sessions) as session:
-            _refresh_influence(session=session, incident_id=incident_id, settings=settings, now=now)
-        with session_scope(sessions) as session:
-            fresh = read_case(session=session, incident_id=incident_id, settings=settings, now=now)
-            if fresh is not None and fresh.open:
-                case = dataclasses.replace(fresh, signal_count=case.signal_count)
-                plan = plan_attendance(case=case, settings=settings)
-                record_decision(session=session, incident_id=incident_id, plan=plan)
-        landed = push_floor(
-            client=floor_client, incident_id=incident_id, plan=plan, written=written, now=now
+        case, plan = _with_fresh_influence(
+            sessions=sessions,
+            client=floor_client,
+            case=case,
+            plan=plan,
+            written=written,
+            settings=settings,
+            now=now,
         )
-        with session_scope(sessions) as session:
-            record_pushed(session=session, incident_id=incident_id, pushed=landed, now=now)
-        if landed.unavailable is not None:
-            raise landed.unavailable
-        written.update(landed.written)
 
     # 2. Best effort from here, with a short-fused client: an unwell Shopify must not hold the
     #    floor's next incident back.

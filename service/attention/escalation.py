@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -20,7 +20,11 @@ MAX_ESCALATIONS = 3
 
 
 def escalate_overdue(
-    *, session: Session, now: datetime, floors: Mapping[Severity, Floor], notifier: Notifier
+    *,
+    session: Session,
+    now: datetime,
+    floors: Callable[[int], Mapping[Severity, Floor]],
+    notifier: Callable[[int], Notifier],
 ) -> list[int]:
     """Open incidents past their deadline: marked overdue, one priority step up, a notification,
     and a new (shorter) deadline, at most MAX_ESCALATIONS times."""
@@ -37,7 +41,7 @@ def escalate_overdue(
         incident.escalations += 1
         incident.overdue_at = incident.overdue_at or now
         incident.priority = (incident.priority or Priority.NORMAL).raised(1)
-        floor = floors[incident.severity]
+        floor = floors(incident.shop_id)[incident.severity]
         incident.deadline_at = now + timedelta(hours=floor.hours / 2**incident.escalations)
         incident.needs_attention = True
         shop = session.get(Shop, incident.shop_id)
@@ -54,7 +58,7 @@ def escalate_overdue(
             if shop and customer and customer.shopify_id.startswith("gid://shopify/Customer/")
             else None
         )
-        channels = notifier.notify(
+        channels = notifier(incident.shop_id).notify(
             subject=f"Overdue: unhappy customer waiting "
             f"({incident.severity}, now {incident.priority})",
             message=f"Orders {names}. Why: {'; '.join(reasons[:5]) or 'see Clout'}."

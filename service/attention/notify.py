@@ -1,4 +1,5 @@
-"""The channels a merchant configured for escalations: a signed outgoing webhook and email."""
+"""The channels a merchant configured for escalations and alerts: a signed outgoing webhook,
+Slack, and email."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from urllib.parse import unquote, urlparse
 
 import requests
 
+from service.core.config import Settings
 from service.core.logs import get_logger
+from service.core.shop_settings import ShopConfig
 
 log = get_logger(__name__)
 
@@ -27,11 +30,35 @@ class Notifier:
     webhook_secret: str | None = None
     smtp_url: str | None = None
     email_to: str | None = None
+    slack_url: str | None = None
     email_from: str = "clout@localhost"
     timeout: float = 5.0
 
+    @classmethod
+    def for_shop(cls, *, config: ShopConfig, defaults: Settings) -> Notifier:
+        """The shop's own channels (its settings, over the install-wide ones)."""
+        return cls(
+            webhook_url=config.notify_webhook_url,
+            webhook_secret=config.notify_webhook_secret,
+            smtp_url=defaults.smtp_url,
+            email_to=config.notify_email_to,
+            email_from=defaults.notify_email_from,
+            slack_url=config.notify_slack_url,
+        )
+
     def notify(self, *, subject: str, message: str, data: dict[str, Any]) -> list[str]:
         sent = []
+        if self.slack_url:
+            try:
+                answer = requests.post(
+                    self.slack_url, json={"text": f"{subject}\n{message}"}, timeout=self.timeout
+                )
+                if answer.ok:
+                    sent.append("slack")
+                else:
+                    log.warning("notify_slack_failed", status=answer.status_code)
+            except requests.RequestException as error:
+                log.warning("notify_slack_failed", error=type(error).__name__)
         if self.webhook_url:
             body = json.dumps({"text": f"{subject}\n{message}", "clout": data}).encode()
             headers = {"Content-Type": "application/json"}

@@ -61,6 +61,11 @@ class Settings:
     notify_email_from: str = "clout@localhost"
     klout_provider_url: str | None = None
     klout_provider_key: str | None = field(default=None, repr=False)
+    # Where Shopify reaches this Clout (https://clout.example.com): the address of the webhook
+    # subscriptions Clout makes for stores connected with a custom-app token.
+    public_url: str | None = None
+    notify_slack_url: str | None = None
+    pending_alert_minutes: float = 15.0  # an attention tag not in Shopify this long: tell someone
 
     @property
     def database_is_embedded(self) -> bool:
@@ -185,7 +190,22 @@ def load_settings(
         notify_email_from=_text(values, "CLOUT_NOTIFY_EMAIL_FROM") or "clout@localhost",
         klout_provider_url=_text(values, "CLOUT_KLOUT_PROVIDER_URL"),
         klout_provider_key=_text(values, "CLOUT_KLOUT_PROVIDER_KEY"),
+        public_url=_public_url(values),
+        notify_slack_url=_text(values, "CLOUT_NOTIFY_SLACK_URL"),
+        pending_alert_minutes=_number(values, "CLOUT_PENDING_ALERT_MINUTES", 15.0, minimum=1),
     )
+
+
+def _public_url(values: Mapping[str, object]) -> str | None:
+    url = _text(values, "CLOUT_PUBLIC_URL")
+    if url is None:
+        return None
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(
+            f"CLOUT_PUBLIC_URL must be the address Shopify reaches Clout at, such as "
+            f"https://clout.example.com, got {url!r}"
+        )
+    return url.rstrip("/")
 
 
 def _tag(values: Mapping[str, object], name: str, default: str) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy import LargeBinary, and_, bindparam, func, or_, select, text, up
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.attention.attend import TagSettings
+from service.attention.attend import ShopTagSettings, TagSettings
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Delivery, Incident, Shop, UTCDateTime, utcnow
@@ -198,7 +198,7 @@ def process_delivery(
     stale_after: float,
     now: Callable[[], datetime] = utcnow,
     admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
-    tag_settings: TagSettings | None = None,
+    tag_settings: ShopTagSettings | None = None,
 ) -> Outcome:
     """Claim, handle and settle one delivery. Safe to call any number of times for the same id."""
     with sessions() as session:
@@ -305,7 +305,7 @@ def _handle(
     delivery: Delivery,
     handlers: Mapping[str, TopicHandler],
     now: datetime,
-    tag_settings: TagSettings | None = None,
+    tag_settings: ShopTagSettings | None = None,
 ) -> tuple[DeliveryStatus, set[int]]:
     handler = handlers.get(handler_key(delivery.source, delivery.topic))
     shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
@@ -321,7 +321,7 @@ def _handle(
         shop=shop,
         payload=payload,
         now=now,
-        tag_settings=tag_settings,
+        tag_settings=tag_settings(session, shop.id) if tag_settings is not None else None,
     )
     handler(ctx)
     if ctx.incidents and not ctx.erased:

@@ -386,8 +386,8 @@ def test_an_overdue_incident_escalates_and_notifies(pipeline: Pipeline) -> None:
         escalated = escalate_overdue(
             session=session,
             now=utcnow() + timedelta(hours=25),
-            floors=dict(DEFAULT_FLOORS),
-            notifier=notifier,
+            floors=lambda _shop_id: DEFAULT_FLOORS,
+            notifier=lambda _shop_id: notifier,
         )
     for incident_id in escalated:
         pipeline.app.extensions["celery"].send_task(

@@ -1,0 +1,54 @@
+"""What every command needs: the settings, refused with a usage error, and a session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session
+
+from service.app import create_app
+from service.core import db
+from service.core.config import ConfigError, Settings, load_settings
+from service.core.models import Shop
+from service.deliveries.lifecycle import enqueue_attention
+from service.shopify.shops import find_shop
+
+
+def load(**overrides: object) -> Settings:
+    try:
+        return load_settings(overrides)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+@contextmanager
+def session_for(settings: Settings) -> Iterator[Session]:
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.session_scope(db.make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def connected_shop(session: Session, domain: str) -> Shop:
+    shop = find_shop(session=session, domain=domain)
+    if shop is None:
+        raise click.BadParameter(
+            f"{domain} is not connected (see `clout shops list`)", param_hint="SHOP"
+        )
+    return shop
+
+
+def ring_attendance(settings: Settings, incident_ids: list[int]) -> bool:
+    """Ask the workers to attend to these incidents now; False when no broker is configured or
+    reachable (they are marked, so the sweeper gets to them anyway)."""
+    if settings.redis_url is None or not incident_ids:
+        return False
+    try:
+        celery = create_app().extensions["celery"]
+    except ConfigError:
+        return False
+    return all(enqueue_attention(celery=celery, incident_id=i) for i in incident_ids)

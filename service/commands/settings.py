@@ -1,0 +1,96 @@
+"""`clout settings show|set|history SHOP`: a store's own settings over the install defaults."""
+
+from __future__ import annotations
+
+import click
+
+from service.attention.retag import retag_open_cases
+from service.commands.common import connected_shop, load, ring_attendance, session_for
+from service.core.crypto import vault_for
+from service.core.models import utcnow
+from service.core.shop_settings import KNOBS, SettingsError, change, describe, history
+
+
+@click.group("settings")
+def settings_group() -> None:
+    """A store's own settings: deadlines, tag names, notifications, Klout (see `show`)."""
+
+
+@settings_group.command("show")
+@click.argument("shop")
+def settings_show(shop: str) -> None:
+    """Every setting with its value; * marks the store's own, the rest are the defaults."""
+    settings = load()
+    with session_for(settings) as session:
+        found = connected_shop(session, shop)
+        rows = describe(
+            session=session, shop_id=found.id, defaults=settings, vault=vault_for(settings)
+        )
+    width = max(len(r.key) for r in rows)
+    for row in rows:
+        mark = "*" if row.own else " "
+        click.echo(f"{mark} {row.key:<{width}}  {row.value:<24}  {row.meaning}")
+
+
+@settings_group.command("set")
+@click.argument("shop")
+@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@click.option("--by", default=None, help="Who is changing it (recorded); default: this user.")
+def settings_set(shop: str, assignments: tuple[str, ...], by: str | None) -> None:
+    """Change settings (KEY= with nothing after it goes back to the default). All or none:
+    a refused value changes nothing."""
+    changes: dict[str, str] = {}
+    for assignment in assignments:
+        key, sign, value = assignment.partition("=")
+        if not sign:
+            raise click.BadParameter(
+                f"{assignment!r} is not KEY=VALUE (keys: {', '.join(KNOBS)})",
+                param_hint="KEY=VALUE",
+            )
+        changes[key.strip()] = value
+    settings = load()
+    who = by or f"cli:{click.get_current_context().find_root().info_name or 'clout'}"
+    with session_for(settings) as session:
+        found = connected_shop(session, shop)
+        try:
+            done = change(
+                session=session,
+                shop_id=found.id,
+                changes=changes,
+                by=who,
+                defaults=settings,
+                vault=vault_for(settings),
+                now=utcnow(),
+            )
+        except SettingsError as error:
+            raise click.BadParameter(str(error), param_hint="KEY=VALUE") from None
+        retagged = (
+            retag_open_cases(session=session, shop_id=found.id)
+            if any(c.key == "attention_tag" for c in done)
+            else []
+        )
+    for item in done:
+        click.echo(f"{item.key}: {item.old} → {item.new}")
+    if not done:
+        click.echo("nothing changed")
+    if retagged:
+        rung = ring_attendance(settings, retagged)
+        click.echo(
+            f"{len(retagged)} open case(s) are being retagged"
+            + ("" if rung else " (the sweeper will pick them up within a minute or two)")
+        )
+
+
+@settings_group.command("history")
+@click.argument("shop")
+@click.option("--limit", default=50, show_default=True)
+def settings_history(shop: str, limit: int) -> None:
+    """Who changed what, when (newest first)."""
+    settings = load()
+    with session_for(settings) as session:
+        found = connected_shop(session, shop)
+        for row in history(session=session, shop_id=found.id, limit=limit):
+            click.echo(
+                f"{row.changed_at:%Y-%m-%d %H:%M}Z\t{row.changed_by}\t{row.key}\t"
+                f"{row.old} → {row.new}"
+            )
