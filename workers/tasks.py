@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -35,7 +36,7 @@ from service.deliveries import lifecycle
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.influence.klout import HttpKloutProvider
 from service.influence.profiles import ShopFactsCache, refresh_due_profiles
-from service.shopify import shops
+from service.shopify import oauth, shops
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.budget import CostBudget
 from service.signals.events import LateDeliveryRule, late_deliveries
@@ -45,14 +46,34 @@ log = get_logger(__name__)
 
 
 def admin_factory(state: Clout) -> Callable[[Shop], ShopifyAdmin]:
+    """The Admin API client for a shop. A public app's expiring offline token (one hour) is
+    refreshed first when it is about to run out, under a per-shop lock."""
+
     def admin(shop: Shop) -> ShopifyAdmin:
-        return shops.admin_for(
+        client = shops.admin_for(
             shop=shop,
             settings=state.settings,
             vault=state.vault,
             budget=CostBudget(state.redis),
             http=state.http,
         )
+        if shop.refresh_token is None:
+            return client
+        domain = shop.domain
+
+        def token() -> str:
+            # Asked when a call is made (never inside a transaction): a refresh may write.
+            with oauth.oauth_http(state.settings) as http:
+                return oauth.fresh_access_token(
+                    sessions=state.sessions,
+                    redis_client=state.redis,
+                    settings=state.settings,
+                    vault=state.vault,
+                    shop_domain=domain,
+                    http=http,
+                )
+
+        return dataclasses.replace(client, token_source=token)
 
     return admin
 

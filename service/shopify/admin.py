@@ -70,6 +70,10 @@ class ShopifyAdmin:
     backoff_cap: float = 20.0
     sleep: Callable[[float], None] = time.sleep
     rng: Callable[[], float] = random.random
+    # Where the token comes from when it can expire (a public app's offline token): asked on
+    # each call, which happens with no database transaction open, so it may refresh and store
+    # the token itself.
+    token_source: Callable[[], str] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -136,7 +140,11 @@ class ShopifyAdmin:
                         "operationName": document.name,
                         "variables": dict(variables or {}),
                     },
-                    headers={"X-Shopify-Access-Token": self.access_token},
+                    headers={
+                        "X-Shopify-Access-Token": self.token_source()
+                        if self.token_source
+                        else self.access_token
+                    },
                 )
             except httpx.TransportError as error:
                 failed("unreachable", error=type(error).__name__)
@@ -281,6 +289,42 @@ class ShopifyAdmin:
             yield from nodes
             if after is None:
                 return
+
+    def webhook_subscriptions(self) -> list[dict[str, Any]]:
+        """The shop's webhook subscriptions made through the Admin API (not the ones
+        shopify.app.toml declares), each {id, topic, uri}."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            page = self.execute(documents.WEBHOOK_SUBSCRIPTIONS, {"after": after})[
+                "webhookSubscriptions"
+            ]
+            found += page["nodes"]
+            if not page["pageInfo"]["hasNextPage"]:
+                return found
+            after = page["pageInfo"]["endCursor"]
+
+    def create_webhook_subscription(self, topic: str, uri: str) -> str:
+        """Subscribe `uri` to `topic` (Shopify's enum name, such as ORDERS_CREATE); its id."""
+        data = self.execute(
+            documents.WEBHOOK_SUBSCRIPTION_CREATE,
+            {"topic": topic, "subscription": {"uri": uri, "format": "JSON"}},
+        )
+        payload = data.get("webhookSubscriptionCreate") or {}
+        if payload.get("userErrors"):
+            raise ShopifyUserErrors("webhookSubscriptionCreate", payload["userErrors"])
+        return str((payload.get("webhookSubscription") or {}).get("id"))
+
+    def delete_webhook_subscription(self, subscription_id: str) -> None:
+        data = self.execute(documents.WEBHOOK_SUBSCRIPTION_DELETE, {"id": subscription_id})
+        payload = data.get("webhookSubscriptionDelete") or {}
+        if payload.get("userErrors"):
+            raise ShopifyUserErrors("webhookSubscriptionDelete", payload["userErrors"])
+
+    def access_scopes(self) -> set[str]:
+        """The scopes the merchant granted this app's token."""
+        installation = self.execute(documents.ACCESS_SCOPES).get("currentAppInstallation") or {}
+        return {str(s.get("handle")) for s in installation.get("accessScopes") or []}
 
     def send_flow_trigger(self, handle: str, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         """`flowTriggerReceive`: starts the merchant's Flow workflows; returns Shopify's

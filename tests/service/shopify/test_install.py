@@ -16,6 +16,7 @@ from service.shopify.oauth import Grant, fresh_access_token, oauth_http, sign_qu
 from service.shopify.shops import find_shop
 from tests.support.clout import RunningDevStore, state
 from tests.support.helpers import CLIENT_ID, SECRET, SHOP, session_token
+from workers.tasks import admin_factory
 
 
 @pytest.fixture
@@ -229,3 +230,39 @@ def test_a_forged_session_token_gets_no_token_and_no_shop(
     assert devstore.admin.stats.token_exchanges == 0
     with state(app).sessions() as session:
         assert find_shop(session=session, domain=SHOP) is None
+
+
+def test_a_worker_with_an_expired_token_refreshes_it_and_goes_on(
+    public_app: Flask, devstore: RunningDevStore
+) -> None:
+    # given an installed shop whose hour-long offline token ran out a minute ago
+    clout = state(public_app)
+    devstore.store.refresh_tokens.add("shprt_worker")
+    now = utcnow()
+    with session_scope(clout.sessions) as session:
+        store_grant(
+            session=session,
+            vault=clout.vault,
+            shop_domain=SHOP,
+            now=now,
+            grant=Grant(
+                access_token="shpat_ran_out",
+                scope="read_orders",
+                expires_at=now - timedelta(minutes=1),
+                refresh_token="shprt_worker",
+                refresh_token_expires_at=now + timedelta(days=90),
+            ),
+        )
+
+    # when a worker needs the shop's Admin API (the client is made inside a transaction, the
+    # call after it ended, as attendance does)
+    with clout.sessions() as session:
+        shop = find_shop(session=session, domain=SHOP)
+        assert shop is not None
+        client = admin_factory(clout)(shop)
+    answer = client.shop_info()
+
+    # then the token was refreshed first, and the call went through with the new one
+    assert answer["myshopifyDomain"] == SHOP
+    assert devstore.admin.stats.token_refreshes == 1
+    assert devstore.admin.stats.unauthorized == 0
