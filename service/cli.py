@@ -22,6 +22,7 @@ from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_age
 from service.app import create_app
 from service.attention.fairness import fairness, warnings
 from service.commands.settings import settings_group
+from service.commands.subscriptions import shops_check, subscribe_new_store
 from service.compliance import redact_shop
 from service.core import db
 from service.core.config import ConfigError, Settings, load_settings
@@ -302,6 +303,8 @@ def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
         )
     extra = f" with review secrets for {', '.join(sorted(secrets))}" if secrets else ""
     click.echo(f"connected {domain} ({name}){extra}")
+    for line in subscribe_new_store(settings=settings, domain=domain):
+        click.echo(line)
 
 
 @shops_group.command("list")
@@ -542,8 +545,14 @@ def demo(
 @click.option("--orders", default=2000, show_default=True)
 @click.option("--bucket", default=1000.0, show_default=True, help="Query-cost bucket size.")
 @click.option("--restore-rate", default=50.0, show_default=True, help="Points restored a second.")
-@click.option("--webhook-url", help="Send the store's webhooks here (e.g. Clout's intake).")
-@click.option("--webhook-secret", help="Sign them with this (Clout's SHOPIFY_API_SECRET).")
+@click.option(
+    "--webhook-url",
+    help="Send every webhook here (e.g. Clout's intake); without it, webhooks go where "
+    "subscriptions made through the Admin API say, as Shopify's do.",
+)
+@click.option(
+    "--webhook-secret", help="Sign webhooks with this (Clout's SHOPIFY_API_SECRET); sends them."
+)
 def devstore(
     port: int,
     domain: str,
@@ -570,9 +579,9 @@ def devstore(
     summary = seed_store(store, customers=customers, orders=orders, seed=seed)
     admin = DevAdmin(store, plan=Plan(maximum=bucket, restore_rate=restore_rate), seed=seed)
     sender = None
-    if webhook_url:
-        if not webhook_secret:
-            raise click.UsageError("--webhook-url needs --webhook-secret to sign deliveries")
+    if webhook_url and not webhook_secret:
+        raise click.UsageError("--webhook-url needs --webhook-secret to sign deliveries")
+    if webhook_secret:
         sender = WebhookSender(store, url=webhook_url, secret=webhook_secret).start()
     with serving(admin, port=port) as url:
         click.echo(
@@ -671,6 +680,7 @@ def data_requests_show(request_id: int) -> None:
 
 
 main.add_command(settings_group)
+shops_group.add_command(shops_check)
 
 if __name__ == "__main__":
     main()

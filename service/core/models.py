@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -121,6 +122,9 @@ class Shop(Base):
     uninstalled_at: Mapped[datetime | None]
     # Reconciliation's watermark: orders updated up to here have been read back from Shopify.
     reconciled_until: Mapped[datetime | None]
+    # Clout makes this shop's webhook subscriptions through the Admin API (a store connected
+    # with a custom-app token); a public app's come from shopify.app.toml instead.
+    subscriptions_managed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ReviewSecret(Base):

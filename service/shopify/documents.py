@@ -145,3 +145,40 @@ FLOW_TRIGGER_RECEIVE = AdminDocument(
     }""",
     cost=10,
 )
+
+WEBHOOK_SUBSCRIPTIONS = AdminDocument(
+    """query WebhookSubscriptions($after: String) {
+      webhookSubscriptions(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id topic uri }
+      }
+    }""",
+    cost=102,
+)
+
+WEBHOOK_SUBSCRIPTION_CREATE = AdminDocument(
+    """mutation WebhookSubscriptionCreate(
+      $topic: WebhookSubscriptionTopic!, $subscription: WebhookSubscriptionInput!
+    ) {
+      webhookSubscriptionCreate(topic: $topic, webhookSubscription: $subscription) {
+        webhookSubscription { id topic uri }
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
+WEBHOOK_SUBSCRIPTION_DELETE = AdminDocument(
+    """mutation WebhookSubscriptionDelete($id: ID!) {
+      webhookSubscriptionDelete(id: $id) {
+        deletedWebhookSubscriptionId
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
+ACCESS_SCOPES = AdminDocument(
+    "query AccessScopes { currentAppInstallation { accessScopes { handle } } }",
+    cost=2,
+)

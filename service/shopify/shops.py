@@ -100,6 +100,9 @@ def register_shop(
     shop.status = ShopStatus.ACTIVE
     shop.installed_at = now if shop.uninstalled_at else shop.installed_at
     shop.uninstalled_at = None
+    # A custom app's token: nothing declares its webhooks for it (no shopify.app.toml), so
+    # Clout makes them through the Admin API.
+    shop.subscriptions_managed = True
     for provider, secret in (review_secrets or {}).items():
         row = session.scalar(
             select(ReviewSecret).where(

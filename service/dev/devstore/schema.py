@@ -659,6 +659,95 @@ def _flow_trigger(
     return {"userErrors": []}
 
 
+def _subscription_view(sub: Mapping[str, Any]) -> dict[str, Any]:
+    return {"__typename": "WebhookSubscription", **sub}
+
+
+def _webhook_subscriptions(
+    store: DevStore,
+    *,
+    topics: list[str] | None = None,
+    uri: str | None = None,
+    sortKey: str | None = None,  # noqa: N803 - Shopify's argument name
+    **args: Any,
+) -> dict[str, Any]:
+    if sortKey not in (None, "CREATED_AT", "ID"):
+        raise NotEmulated(f"sorting webhook subscriptions by {sortKey}")
+    with store.lock:
+        found = [
+            s
+            for s in store.subscriptions
+            if (topics is None or s["topic"] in topics) and (uri is None or s["uri"] == uri)
+        ]
+    return _page(found, view=_subscription_view, **args)
+
+
+_SUBSCRIBABLE_URI = re.compile(r"https://\S+|http://(127\.0\.0\.1|localhost)(:\d+)?/\S*")
+
+
+def _webhook_subscription_create(
+    store: DevStore,
+    *,
+    topic: str,
+    webhookSubscription: dict[str, Any],  # noqa: N803
+) -> dict[str, Any]:
+    uri = str(webhookSubscription.get("uri") or "")
+    if webhookSubscription.get("callbackUrl") is not None:
+        raise NotEmulated("webhookSubscriptionCreate's deprecated callbackUrl")
+    if not _SUBSCRIBABLE_URI.fullmatch(uri):
+        return {
+            "webhookSubscription": None,
+            "userErrors": [
+                {"field": ["webhookSubscription", "uri"], "message": "Address is invalid"}
+            ],
+        }
+    with store.lock:
+        if any(s["topic"] == topic and s["uri"] == uri for s in store.subscriptions):
+            return {
+                "webhookSubscription": None,
+                "userErrors": [
+                    {
+                        "field": ["webhookSubscription", "uri"],
+                        "message": "Address for this topic has already been taken",
+                    }
+                ],
+            }
+        sub = {
+            "id": f"gid://shopify/WebhookSubscription/{store.next_id()}",
+            "topic": topic,
+            "uri": uri,
+            "format": "JSON",
+            "createdAt": iso(now()),
+            "updatedAt": iso(now()),
+        }
+        store.subscriptions.append(sub)
+    return {"webhookSubscription": _subscription_view(sub), "userErrors": []}
+
+
+def _webhook_subscription_delete(store: DevStore, *, id: str) -> dict[str, Any]:  # noqa: A002
+    with store.lock:
+        kept = [s for s in store.subscriptions if s["id"] != id]
+        gone = len(kept) != len(store.subscriptions)
+        store.subscriptions = kept
+    if not gone:
+        return {
+            "deletedWebhookSubscriptionId": None,
+            "userErrors": [{"field": ["id"], "message": "Webhook subscription does not exist"}],
+        }
+    return {"deletedWebhookSubscriptionId": id, "userErrors": []}
+
+
+def _current_app_installation(store: DevStore) -> dict[str, Any]:
+    return {
+        "__typename": "AppInstallation",
+        "id": "gid://shopify/AppInstallation/1",
+        "accessScopes": [
+            {"__typename": "AccessScope", "handle": h, "description": h}
+            for h in sorted(store.granted_scopes)
+        ],
+    }
+
+
 QUERIES: dict[str, Callable[..., Any]] = {
     "shop": _shop,
     "node": lambda store, *, id: _view(store, store.find(id)),
@@ -666,6 +755,8 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "customer": lambda store, *, id: _typed("Customer", store, id),
     "orders": _orders,
     "customers": _customers,
+    "webhookSubscriptions": _webhook_subscriptions,
+    "currentAppInstallation": _current_app_installation,
 }
 
 MUTATIONS: dict[str, Callable[..., Any]] = {
@@ -673,4 +764,6 @@ MUTATIONS: dict[str, Callable[..., Any]] = {
     "tagsRemove": lambda store, *, id, tags: _change_tags(store, id, tags, add=False),
     "metafieldsSet": _metafields_set,
     "flowTriggerReceive": _flow_trigger,
+    "webhookSubscriptionCreate": _webhook_subscription_create,
+    "webhookSubscriptionDelete": _webhook_subscription_delete,
 }

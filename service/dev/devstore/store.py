@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from service.shopify.scopes import APP_SCOPES
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -162,6 +164,10 @@ class DevStore:
         self.oauth_codes: set[str] = set()
         self.refresh_tokens: set[str] = set()
         self.flow_triggers: list[dict[str, Any]] = []
+        # Webhook subscriptions made through the Admin API: {id, topic (enum), uri, createdAt}.
+        self.subscriptions: list[dict[str, Any]] = []
+        # The scopes the merchant granted the app (what currentAppInstallation answers).
+        self.granted_scopes: set[str] = set(APP_SCOPES)
         # A stand-in social-data provider: (network, handle) → followers, engagement, authenticity.
         self.social: dict[tuple[str, str], dict[str, float]] = {}
         self.discount_code_owners: dict[str, int] = {}

@@ -162,6 +162,7 @@ class Sent:
     topic: str
     webhook_id: str
     body: bytes
+    url: str = ""
     attempts: list[int] = field(default_factory=list)  # HTTP status of each try (0: no answer)
     delivered: bool = False
 
@@ -171,7 +172,7 @@ class WebhookSender:
         self,
         store: DevStore,
         *,
-        url: str,
+        url: str | None,
         secret: str,
         api_version: str = "2026-07",
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
@@ -214,15 +215,28 @@ class WebhookSender:
         webhook_id: str | None = None,
         at: float = 0.0,
     ) -> Sent:
-        """Queue a delivery (sent `at` seconds from now); the same `webhook_id` twice is a
-        duplicate delivery, as Shopify sometimes makes."""
+        """Queue a delivery (sent `at` seconds from now) to the sender's URL, or, without one,
+        to every subscription made for the topic through the Admin API, as Shopify does. The
+        same `webhook_id` twice is a duplicate delivery, as Shopify sometimes makes."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        delivery = Sent(topic=topic, webhook_id=webhook_id or str(uuid.uuid4()), body=body)
-        with self._lock:
-            self.sent.append(delivery)
-            self._counter += 1
-            self._queue.put((time.monotonic() + at, self._counter, delivery))
-        return delivery
+        first: Sent | None = None
+        for url in self.targets(topic):
+            delivery = Sent(
+                topic=topic, webhook_id=webhook_id or str(uuid.uuid4()), body=body, url=url
+            )
+            first = first or delivery
+            with self._lock:
+                self.sent.append(delivery)
+                self._counter += 1
+                self._queue.put((time.monotonic() + at, self._counter, delivery))
+        return first or Sent(topic=topic, webhook_id=webhook_id or "", body=body, delivered=True)
+
+    def targets(self, topic: str) -> list[str]:
+        if self.url:
+            return [self.url]
+        enum = topic.upper().replace("/", "_")
+        with self.store.lock:
+            return [s["uri"] for s in self.store.subscriptions if s["topic"] == enum]
 
     def idle(self) -> bool:
         with self._lock:
@@ -256,7 +270,7 @@ class WebhookSender:
                 continue
             try:
                 status = self._http.post(
-                    self.url,
+                    delivery.url,
                     data=delivery.body,
                     headers=self.headers(delivery),
                     timeout=self.timeout,

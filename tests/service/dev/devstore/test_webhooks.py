@@ -80,3 +80,26 @@ def test_a_failed_delivery_is_retried_until_it_is_accepted(devstore: RunningDevS
 
     assert delivery.attempts == [503, 500, 200]
     assert [s["topic"] for s in seen] == ["orders/create"] * 3
+
+
+def test_without_a_fixed_address_webhooks_follow_the_subscriptions_made_through_the_api(
+    app: Flask, shop: Shop, devstore: RunningDevStore, intake_url: str
+) -> None:
+    # given a subscription for orders/updated made through the Admin API, as Clout makes them
+    devstore.store.subscriptions.append(
+        {"id": "gid://shopify/WebhookSubscription/1", "topic": "ORDERS_UPDATED", "uri": intake_url}
+    )
+    order = devstore.store.add_purchase(devstore.store.add_person("a@example.org"))
+    sender = WebhookSender(devstore.store, url=None, secret=SECRET).start()
+    try:
+        from service.dev.devstore.schema import _change_tags
+
+        # when the order changes (and a customer change, which nobody subscribed to)
+        _change_tags(devstore.store, order.gid, ["vip"], add=True)
+        _change_tags(devstore.store, f"gid://shopify/Customer/{order.customer_id}", ["x"], add=True)
+        wait_for(lambda: sender.sent and sender.sent[0].delivered)
+    finally:
+        sender.stop()
+
+    # then only the subscribed topic went out, to the subscribed address
+    assert [(s.topic, s.url) for s in sender.sent] == [("orders/updated", intake_url)]
