@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_agent, save_agent
 from service.app import create_app
 from service.attention.fairness import fairness, warnings
+from service.attention.pending import is_pending
+from service.commands.incidents import incidents_group
 from service.commands.settings import settings_group
 from service.commands.subscriptions import shops_check, subscribe_new_store
 from service.compliance import redact_shop
@@ -32,11 +34,13 @@ from service.core.models import (
     Customer,
     DataRequest,
     Delivery,
+    Incident,
     InfluenceProfile,
     Shop,
     utcnow,
 )
 from service.core.state import stop_embedded_redis
+from service.core.vocabulary import DeliveryStatus
 from service.deliveries.lifecycle import enqueue_delivery, requeue
 from service.influence import profiles
 from service.influence.klout import HttpKloutProvider
@@ -622,9 +626,21 @@ def deliveries_list(status: str | None, limit: int) -> None:
     if status:
         query = query.where(Delivery.status == status)
     with _session(settings) as session:
+        # A delivery processed while its customer's tag has not reached Shopify is not done
+        # from the merchant's side: say so.
+        waiting = set(
+            session.scalars(
+                select(Customer.shopify_id)
+                .join(Incident, Incident.customer_id == Customer.id)
+                .where(is_pending())
+            )
+        )
         for d in session.scalars(query):
+            status = str(d.status)
+            if d.status == DeliveryStatus.DONE and d.customer_ref in waiting:
+                status = "done, tag pending in Shopify"
             click.echo(
-                f"{d.id}\t{d.source}\t{d.topic}\t{d.shop_domain}\t{d.status}\t"
+                f"{d.id}\t{d.source}\t{d.topic}\t{d.shop_domain}\t{status}\t"
                 f"attempts={d.attempts}\t{d.received_at:%Y-%m-%dT%H:%M:%SZ}\t{d.last_error or ''}"
             )
 
@@ -680,6 +696,7 @@ def data_requests_show(request_id: int) -> None:
 
 
 main.add_command(settings_group)
+main.add_command(incidents_group)
 shops_group.add_command(shops_check)
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.attention.fairness import fairness
+from service.attention.pending import pending_figures
 from service.core.models import utcnow
 from service.core.state import REJECTIONS_KEY, Clout, clout_state
 from service.deliveries.lifecycle import QUEUE, delivery_stats
@@ -73,8 +74,28 @@ class DeliveryCollector(Collector):
         up.add_metric(["redis"], 1.0 if redis_ok(self.state) else 0.0)
         yield up
         yield from self._deliveries()
+        yield from self._pending()
         yield from self._fairness()
         yield from self._redis_figures()
+
+    def _pending(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            with self.state.sessions() as session:
+                figures = pending_figures(session=session, now=utcnow())
+        except SQLAlchemyError:
+            return
+        pending = GaugeMetricFamily(
+            "clout_attention_pending",
+            "Open cases whose attention tag has not reached Shopify yet",
+        )
+        pending.add_metric([], float(figures.count))
+        yield pending
+        oldest = GaugeMetricFamily(
+            "clout_attention_pending_oldest_seconds",
+            "How long the oldest of those has waited (0 when none)",
+        )
+        oldest.add_metric([], figures.oldest_seconds)
+        yield oldest
 
     def _fairness(self) -> Iterator[GaugeMetricFamily]:
         try:

@@ -87,6 +87,7 @@ def init_celery(app: Flask) -> Celery:
                 "schedule": settings.reconcile_interval_seconds,
             },
             "late-deliveries": {"task": "clout.check_late_deliveries", "schedule": 3600.0},
+            "alert-pending": {"task": "clout.alert_pending", "schedule": 60.0},
             "refresh-profiles": {
                 "task": "clout.refresh_profiles",
                 "schedule": settings.profile_refresh_interval_seconds,

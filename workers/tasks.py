@@ -24,6 +24,7 @@ from service.attention.attend import (
 )
 from service.attention.escalation import escalate_overdue
 from service.attention.notify import Notifier
+from service.attention.pending import alert_pending
 from service.attention.reconcile import reconcile_shop
 from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
@@ -236,6 +237,29 @@ def escalate() -> int:
         )
 
     return job_then_attend(escalate.app, job)
+
+
+@shared_task(name="clout.alert_pending")
+def alert_pending_tags() -> int:
+    """Announce attention tags that have not reached Shopify in time (once per case)."""
+    state = clout_state()
+    with session_scope(state.sessions) as session:
+
+        def config(shop_id: int) -> ShopConfig:
+            return shop_config(
+                session=session, shop_id=shop_id, defaults=state.settings, vault=state.vault
+            )
+
+        return len(
+            alert_pending(
+                session=session,
+                now=utcnow(),
+                config_of=config,
+                notifier_of=lambda shop_id: Notifier.for_shop(
+                    config=config(shop_id), defaults=state.settings
+                ),
+            )
+        )
 
 
 @shared_task(name="clout.check_late_deliveries")

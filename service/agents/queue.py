@@ -15,6 +15,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.attention.fairness import BANDS, BandFigures, fairness
+from service.attention.pending import tag_state
 from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop, Signal
 from service.core.vocabulary import IncidentStatus, Priority
 from service.signals.incidents import resolve_incident
@@ -239,6 +240,14 @@ def _entry(
         "opened_at": _iso(incident.opened_at),
         "escalations": incident.escalations,
         "tagged": incident.tagged_at is not None,
+        # landed, pending (not in Shopify yet: Clout keeps trying) or none (nothing to tag)
+        "tag_state": tag_state(
+            incident,
+            pending=any(
+                o.shopify_id.startswith("gid://shopify/Order/") for o in incident_orders.values()
+            )
+            or bool(customer and customer.shopify_id.startswith("gid://shopify/Customer/")),
+        ),
         "reasons": sorted({s.kind for s in incident.signals}),
         "timeline": timeline,
         "orders": [

@@ -309,7 +309,7 @@ class Pushed:
     """What landed in Shopify: gid → the tags Clout now knows are there, and when."""
 
     written: dict[str, dict[str, Any]] = field(default_factory=dict)
-    order_tagged: bool = False  # an order carries the attention tag now
+    floor_landed: bool = False  # an order or the customer carries the attention tag now
     drift_repaired: int = 0
     flow_sent: bool = False
     unavailable: TransientError | None = None  # Shopify could not be reached: try again later
@@ -337,7 +337,7 @@ def push_floor(
             "tags": sorted(set(tags) | set(before or [])),
             "written_at": now.isoformat(),
         }
-        pushed.order_tagged = pushed.order_tagged or _shopify_gid(gid, "Order/")
+        pushed.floor_landed = True
     return pushed
 
 
@@ -438,7 +438,7 @@ def record_pushed(*, session: Session, incident_id: int, pushed: Pushed, now: da
     if incident is None:
         return
     incident.tag_state = {**(incident.tag_state or {}), **pushed.written}
-    if pushed.order_tagged and incident.tagged_at is None:
+    if pushed.floor_landed and incident.tagged_at is None:
         incident.tagged_at = now
     incident.drift_repairs += pushed.drift_repaired
     if pushed.flow_sent and incident.flow_sent_at is None:

@@ -45,6 +45,11 @@ def _noted(ctx: DeliveryContext, raised: Raised | None) -> None:
     # no writes to Shopify — unless it was revised (a refund now known to be full).
     if raised is not None and (raised.new_signal or raised.incident.needs_attention):
         ctx.incidents.add(raised.incident.id)
+    if raised is not None and ctx.delivery.customer_ref is None:
+        # Who the delivery is about: what redaction erases, and how `clout deliveries list`
+        # tells a delivery whose case has not reached Shopify.
+        customer = ctx.session.get(Customer, raised.signal.customer_id)
+        ctx.delivery.customer_ref = customer.shopify_id if customer is not None else None
 
 
 def _order_for(ctx: DeliveryContext, value: object) -> Order:

@@ -97,6 +97,12 @@
       name.textContent = entry.customer.name;
     }
     card.querySelector(".left").textContent = timeLeft(entry.seconds_left);
+    if (entry.tag_state === "pending") {
+      // A tag Shopify has not taken yet must not look like one it has.
+      card.querySelector(".reasons").before(
+        text("p", "Not tagged in Shopify yet: Clout keeps trying", "pending"),
+      );
+    }
     card.querySelector(".reasons").append(
       ...entry.reasons.map((reason) => text("span", reason, "chip")),
       text("span", ` ${entry.severity}`, "muted small"),

@@ -1,0 +1,126 @@
+"""Tags that have not reached Shopify yet: visible, counted, and announced.
+
+A tag Shopify has not taken (Shopify down, throttling, a refused token) must not look like one
+that landed. An open case with something to tag in Shopify (an order, or a customer Shopify
+knows) whose attention tag has not landed is *pending*: `clout incidents list`, `clout
+deliveries list`, the agents' page and `/metrics` say so, and past the shop's
+`pending_alert_minutes` its channels hear of it once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from service.attention.notify import Notifier
+from service.core.logs import get_logger
+from service.core.models import Customer, Incident, Order, Shop, Signal
+from service.core.shop_settings import ShopConfig
+from service.core.vocabulary import IncidentStatus
+
+log = get_logger(__name__)
+
+
+def in_shopify() -> ColumnElement[bool]:
+    """The incident has something Shopify can carry a tag on."""
+    # Correlated on the incident alone: a query that also selects customers or orders must not
+    # have them swallowed by these subqueries.
+    signal, order, customer = aliased(Signal), aliased(Order), aliased(Customer)
+    on_order = (
+        exists()
+        .where(
+            signal.incident_id == Incident.id,
+            order.id == signal.order_id,
+            order.shopify_id.like("gid://shopify/Order/%"),
+        )
+        .correlate(Incident)
+    )
+    on_customer = (
+        exists()
+        .where(
+            customer.id == Incident.customer_id,
+            customer.shopify_id.like("gid://shopify/Customer/%"),
+        )
+        .correlate(Incident)
+    )
+    return or_(on_order, on_customer)
+
+
+def is_pending() -> ColumnElement[bool]:
+    return and_(Incident.status == IncidentStatus.OPEN, Incident.tagged_at.is_(None), in_shopify())
+
+
+@dataclass(frozen=True)
+class PendingFigures:
+    count: int
+    oldest_seconds: float  # 0 when none
+
+
+def pending_figures(*, session: Session, now: datetime) -> PendingFigures:
+    count, oldest = session.execute(
+        select(func.count(), func.min(Incident.opened_at)).where(is_pending())
+    ).one()
+    return PendingFigures(
+        count=int(count or 0),
+        oldest_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+    )
+
+
+def tag_state(incident: Incident, *, pending: bool) -> str:
+    """How the case stands in Shopify, in a word: landed, pending, or none (nothing to tag)."""
+    if incident.tagged_at is not None:
+        return "landed"
+    return "pending" if pending else "none"
+
+
+def pending_ids(*, session: Session, shop_id: int | None = None) -> set[int]:
+    query = select(Incident.id).where(is_pending())
+    if shop_id is not None:
+        query = query.where(Incident.shop_id == shop_id)
+    return set(session.scalars(query))
+
+
+def alert_pending(
+    *,
+    session: Session,
+    now: datetime,
+    config_of: Callable[[int], ShopConfig],
+    notifier_of: Callable[[int], Notifier],
+) -> list[int]:
+    """Tell each shop's channels, once per case, about attention tags that have not reached
+    Shopify within its `pending_alert_minutes`. Returns the cases announced."""
+    waiting: dict[int, list[Incident]] = defaultdict(list)
+    for incident in session.scalars(
+        select(Incident).where(is_pending(), Incident.pending_alerted_at.is_(None))
+    ):
+        config = config_of(incident.shop_id)
+        if incident.opened_at <= now - timedelta(minutes=config.pending_alert_minutes):
+            waiting[incident.shop_id].append(incident)
+    announced: list[int] = []
+    for shop_id, cases in waiting.items():
+        shop = session.get(Shop, shop_id)
+        domain = shop.domain if shop else str(shop_id)
+        oldest = max(now - c.opened_at for c in cases)
+        minutes = int(oldest.total_seconds() // 60)
+        subject = f"Clout: {len(cases)} attention tag(s) have not reached Shopify ({domain})"
+        message = (
+            f"{len(cases)} unhappy customer(s) of {domain} are not tagged in Shopify yet; the "
+            f"oldest has waited {minutes} minutes. Clout keeps retrying. Run `clout doctor "
+            f"{domain}` to see why (a refused token, a missing scope, Shopify unreachable)."
+        )
+        channels = notifier_of(shop_id).notify(
+            subject=subject,
+            message=message,
+            data={"shop": domain, "pending": len(cases), "oldest_minutes": minutes},
+        )
+        if not channels:
+            log.warning("attention_pending", shop=domain, pending=len(cases), minutes=minutes)
+        for case in cases:
+            case.pending_alerted_at = now
+            announced.append(case.id)
+    return announced

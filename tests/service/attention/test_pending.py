@@ -1,0 +1,173 @@
+"""A tag Shopify has not taken does not look like one it has: pending cases are visible in the
+CLI, the agents' page and /metrics, and the shop's channels hear of them once, in time."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from werkzeug.serving import make_server
+
+from service.attention.attend import attend_incident
+from service.attention.notify import Notifier
+from service.attention.pending import alert_pending
+from service.cli import main
+from service.core.db import session_scope
+from service.core.errors import TransientError
+from service.core.models import Incident, utcnow
+from service.core.shop_settings import change, shop_config
+from service.shopify.shops import register_shop
+from tests.support.agents_page import add_agent, log_in
+from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.support.helpers import SHOP
+from workers.tasks import admin_factory, tag_settings
+
+
+@pytest.fixture
+def channel() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The merchant's webhook: a local server that keeps what it is sent."""
+    received: list[dict[str, Any]] = []
+
+    def hook(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        received.append(json.loads(body))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = make_server("127.0.0.1", 0, hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/", received
+    server.shutdown()
+
+
+@pytest.fixture
+def clout(make_app: Callable[..., Flask], devstore: RunningDevStore, channel: Any) -> Flask:
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        shop = register_shop(
+            session=session,
+            vault=clout.vault,
+            domain=SHOP,
+            access_token=devstore.token,
+            now=utcnow(),
+        )
+        change(
+            session=session,
+            shop_id=shop.id,
+            changes={"notify.webhook_url": channel[0], "pending_alert_minutes": "10"},
+            by="test",
+            defaults=clout.settings,
+            vault=clout.vault,
+            now=utcnow(),
+        )
+    return app
+
+
+def attend(app: Flask, incident_id: int) -> str:
+    clout = state(app)
+    return attend_incident(
+        sessions=clout.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(clout),
+        shop_settings=tag_settings(clout),
+        now=utcnow(),
+    )
+
+
+def cli(settings: dict[str, Any], *args: str) -> str:
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    return CliRunner(env=env).invoke(main, list(args)).output
+
+
+def announce(app: Flask, minutes_later: float) -> list[int]:
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+
+        def config(shop_id: int) -> Any:
+            return shop_config(
+                session=session, shop_id=shop_id, defaults=clout.settings, vault=clout.vault
+            )
+
+        return alert_pending(
+            session=session,
+            now=utcnow() + timedelta(minutes=minutes_later),
+            config_of=config,
+            notifier_of=lambda shop_id: Notifier.for_shop(
+                config=config(shop_id), defaults=clout.settings
+            ),
+        )
+
+
+def test_a_shopify_outage_shows_pending_everywhere_then_alerts_once_then_clears(
+    clout: Flask,
+    devstore: RunningDevStore,
+    settings: dict[str, Any],
+    channel: tuple[str, list[dict[str, Any]]],
+) -> None:
+    # given Shopify answering 503 to everything, and a chargeback on a known customer's order
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    devstore.admin.set_faults(error_rate=1.0)
+    delivery = record_delivery_now(
+        clout,
+        topic="disputes/create",
+        payload={"id": 51, "order_id": order.id, "type": "chargeback"},
+    )
+    process_delivery_now(clout, delivery, shopify=True)
+    [incident_id] = [i.id for i in incidents(clout)]
+
+    # when the attention tag cannot land
+    with pytest.raises(TransientError):
+        attend(clout, incident_id)
+
+    # then every place an operator or agent looks says it is pending
+    settings = {**settings, "CLOUT_SHOPIFY_ADMIN_URL": devstore.url}
+    assert "PENDING" in cli(settings, "incidents", "list")
+    assert "done, tag pending in Shopify" in cli(settings, "deliveries", "list")
+    metrics = clout.test_client().get("/metrics").get_data(as_text=True)
+    assert "clout_attention_pending 1.0" in metrics
+    agent = clout.test_client()
+    add_agent(clout, "agent@example.org", SHOP)
+    log_in(agent, "agent@example.org")
+    [card] = agent.get("/agents/api/queue").json["incidents"]
+    assert card["tag_state"] == "pending"
+
+    # and past the shop's 10 minutes its channel hears of it once, not every minute
+    assert announce(clout, minutes_later=5) == []
+    assert announce(clout, minutes_later=11) == [incident_id]
+    assert announce(clout, minutes_later=12) == []
+    [alert] = channel[1]
+    assert "have not reached Shopify" in alert["text"]
+    assert alert["clout"]["pending"] == 1
+
+    # when Shopify is back and the case is attended, nothing is pending any more
+    devstore.admin.set_faults(error_rate=0.0)
+    assert attend(clout, incident_id) == "attended"
+    assert "clout-attention" in order.tags
+    metrics = clout.test_client().get("/metrics").get_data(as_text=True)
+    assert "clout_attention_pending 0.0" in metrics
+    assert "tagged" in cli(settings, "incidents", "list")
+
+
+def test_a_case_with_nothing_in_shopify_is_not_pending(clout: Flask) -> None:
+    # a one-star review by someone neither Clout nor Shopify knows, on no order
+    delivery = record_delivery_now(
+        clout,
+        topic="customers/update",
+        payload={"id": 9, "email": "x@example.org", "updated_at": "2026-11-20T00:00:00Z"},
+    )
+    process_delivery_now(clout, delivery)
+
+    assert announce(clout, minutes_later=60) == []
+
+
+def incidents(app: Flask) -> list[Incident]:
+    with state(app).sessions() as session:
+        return list(session.query(Incident).all())
