@@ -16,13 +16,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from email.utils import formatdate
 from typing import Any
 
 import jwt
 from flask import Flask, Response, request
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from graphql.utilities import get_operation_ast
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from service.core.config import DEFAULT_API_VERSION
 from service.dev.devstore import schema as devschema
@@ -88,6 +89,7 @@ class Faults:
     storm_seconds: float = 0.0  # answer 429 to everything for this long (from when it is set)
     throttle_style: str = "graphql"  # how a throttle shows: "graphql" (200 THROTTLED) or "http"
     only_tags: bool = False  # every call but tagsAdd / tagsRemove answers 500
+    clock_offset: float = 0.0  # seconds Shopify's `Date` header is off from this machine's
     storm_until: float = field(default=0.0, repr=False)
 
 
@@ -375,7 +377,15 @@ class DevAdmin:
 def serving(admin: DevAdmin, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve the emulator in a background thread; yields its base URL."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server: BaseWSGIServer = make_server(host, port, admin.wsgi(), threaded=True)
+
+    class Stamped(WSGIRequestHandler):
+        # Shopify dates every answer; a set offset stands for a client clock that drifted.
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            return formatdate((timestamp or time.time()) + admin.faults.clock_offset, usegmt=True)
+
+    server: BaseWSGIServer = make_server(
+        host, port, admin.wsgi(), threaded=True, request_handler=Stamped
+    )
     # A short poll: stopping the emulator (every test that used it) should not cost half a second.
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="devstore", daemon=True

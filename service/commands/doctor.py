@@ -1,0 +1,496 @@
+"""`clout doctor [SHOP]`: what is wrong with this Clout, in plain words, with the fix.
+
+Each check says ok, warn or FAIL; a FAIL is something that keeps unhappy customers from being
+tagged (a refused token, a missing scope, a missing subscription, a dead queue, a tag that has
+not reached Shopify past the shop's alert threshold) and makes the command exit 1. A warning is
+worth a look but does not stop Clout (a quiet store, a delivery that failed last week).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from pathlib import Path
+
+import click
+import httpx
+import redis
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from service.attention.pending import is_pending
+from service.commands.common import connected_shop, load, session_for
+from service.commands.subscriptions import check_store
+from service.core import db
+from service.core.config import Settings
+from service.core.crypto import TokenVault, vault_for
+from service.core.models import Delivery, Incident, ReviewSecret, Shop, utcnow
+from service.core.shop_settings import shop_config
+from service.core.vocabulary import DeliveryStatus, ShopStatus
+from service.deliveries.topics import SHOPIFY_TOPICS
+from service.shopify import shops
+from service.shopify.admin import (
+    ShopifyAdmin,
+    ShopifyRefused,
+    ShopifyUnauthorized,
+    ShopifyUnavailable,
+)
+from service.shopify.scopes import APP_SCOPES
+from service.shopify.subscriptions import COMPLIANCE_TOPICS
+
+# A session token from the Shopify admin lives one minute and is checked to the second: a clock
+# this far off refuses the embedded app, and every deadline Clout sets is off by as much.
+CLOCK_TOLERANCE = timedelta(seconds=10)
+# A delivery still waiting after this long means no worker is taking them.
+STUCK_AFTER = timedelta(minutes=10)
+# Failed deliveries older than this were seen (and left) by someone already.
+FAILURES_WINDOW = timedelta(days=7)
+# A store that has sent nothing this long after connecting is probably not sending at all.
+QUIET_AFTER = timedelta(hours=24)
+
+
+class Verdict(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True)
+class Finding:
+    verdict: Verdict
+    subject: str
+    says: str
+    fix: str | None = None
+
+
+def ok(subject: str, says: str) -> Finding:
+    return Finding(Verdict.OK, subject, says)
+
+
+def warn(subject: str, says: str, fix: str | None = None) -> Finding:
+    return Finding(Verdict.WARN, subject, says, fix)
+
+
+def fail(subject: str, says: str, fix: str | None = None) -> Finding:
+    return Finding(Verdict.FAIL, subject, says, fix)
+
+
+# --- the install -----------------------------------------------------------------------------
+
+
+def check_database(settings: Settings) -> Finding:
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    engine = db.make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as error:
+        cause = getattr(error, "orig", None) or error
+        return fail(
+            "database",
+            f"cannot open {shown}: {type(cause).__name__}: {cause}",
+            "check CLOUT_DATABASE_URL and that the database server is up",
+        )
+    finally:
+        engine.dispose()
+    head = ScriptDirectory.from_config(db.alembic_config(settings.database_url)).get_current_head()
+    if current != head:
+        return fail(
+            "database",
+            f"{shown} is at migration {current or 'none'}, this Clout needs {head}",
+            "run `clout db upgrade` (`clout serve` does it on start)",
+        )
+    return ok("database", f"{shown}, at migration {head}")
+
+
+def _embedded_redis_url(data_dir: Path) -> str | None:
+    """The socket of the Redis `clout serve` started, if it is running."""
+    registry = data_dir / "redis.rdb.settings"
+    try:
+        found = json.loads(registry.read_text())
+    except (OSError, ValueError):
+        return None
+    if not Path(str(found.get("pidfile", ""))).exists():
+        return None
+    return f"unix://{found['unixsocket']}"
+
+
+def check_redis(settings: Settings) -> Finding:
+    url = settings.redis_url or _embedded_redis_url(settings.data_dir)
+    if url is None:
+        return fail(
+            "redis",
+            "no CLOUT_REDIS_URL, and the embedded Redis of `clout serve` is not running: "
+            "webhooks are neither received nor worked on",
+            "start Clout with `clout serve` (or set CLOUT_REDIS_URL to your Redis)",
+        )
+    shown = "the embedded Redis of `clout serve`" if settings.redis_url is None else url
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+        queued = client.llen("celery")
+    except redis.RedisError as error:
+        return fail(
+            "redis",
+            f"cannot reach {shown}: {error}",
+            "start Redis (or fix CLOUT_REDIS_URL); until then deliveries wait in the "
+            "database and the sweeper queues them once it is back",
+        )
+    finally:
+        client.close()
+    return ok("redis", f"{shown} answers; {queued} task(s) queued")
+
+
+@dataclass
+class ClockReading:
+    """Shopify's `Date` header against this machine's clock, read around each Admin call."""
+
+    worst: timedelta | None = None
+    source: str = ""
+
+    def hook(self, response: httpx.Response) -> None:
+        stamped = response.headers.get("date")
+        if not stamped:
+            return
+        try:
+            theirs = parsedate_to_datetime(stamped)
+        except (TypeError, ValueError):
+            return
+        if theirs.tzinfo is None:  # "-0000": UTC, source unknown (RFC 5322)
+            theirs = theirs.replace(tzinfo=UTC)
+        # The header has whole seconds: a second of difference is the header, not the clock.
+        offset = utcnow() - theirs
+        if abs(offset) > timedelta(seconds=1.5) and (
+            self.worst is None or abs(offset) > abs(self.worst)
+        ):
+            self.worst = offset
+        elif self.worst is None:
+            self.worst = timedelta(0)
+        self.source = str(response.request.url.host)
+
+
+def check_clock(settings: Settings, reading: ClockReading) -> Finding:
+    offsets: list[tuple[str, timedelta]] = []
+    if reading.worst is not None:
+        offsets.append((f"Shopify ({reading.source})", reading.worst))
+    if make_url(settings.database_url).get_backend_name() == "postgresql":
+        engine = db.make_engine(settings.database_url)
+        try:
+            with engine.connect() as connection:
+                theirs = connection.scalar(select(func.now()))
+            if theirs is not None:
+                offsets.append(("the database server", utcnow() - theirs))
+        except SQLAlchemyError:
+            pass  # the database check has said so already
+        finally:
+            engine.dispose()
+    if not offsets:
+        return ok("clock", "nothing to compare it with (no store checked)")
+    where, worst = max(offsets, key=lambda o: abs(o[1]))
+    if abs(worst) > CLOCK_TOLERANCE:
+        direction = "ahead of" if worst > timedelta(0) else "behind"
+        return fail(
+            "clock",
+            f"this machine's clock is {abs(worst).total_seconds():.0f} s {direction} {where}: "
+            "the Shopify admin's session tokens are refused and deadlines are off",
+            "synchronise the clock (`timedatectl set-ntp true`, or your host's NTP service)",
+        )
+    return ok("clock", "in step with " + " and ".join(w for w, _ in offsets))
+
+
+# --- one store -------------------------------------------------------------------------------
+
+
+def _granted(scopes: set[str]) -> set[str]:
+    # Shopify: a write_ scope implies its read_ scope.
+    return scopes | {"read_" + s.removeprefix("write_") for s in scopes if s.startswith("write_")}
+
+
+def _admin(shop: Shop, settings: Settings, vault: TokenVault, http: httpx.Client) -> ShopifyAdmin:
+    client = shops.admin_for(shop=shop, settings=settings, vault=vault, budget=None, http=http)
+    client.max_attempts = 2
+    client.backoff_base = 0.2
+    return client
+
+
+def _expired_token(*, shop: Shop, now: datetime, reconnect: str) -> Finding | None:
+    """A public app's offline token expires after an hour and is refreshed by the workers
+    when next used; only a lapsed refresh token needs the merchant."""
+    expires = shop.access_token_expires_at
+    if expires is None or expires > now:
+        return None
+    refresh_until = shop.refresh_token_expires_at
+    if shop.refresh_token is None or (refresh_until is not None and refresh_until <= now):
+        return fail("token", "the access token and its refresh token have expired", reconnect)
+    return ok("token", "expired an hour after issue, as public apps' do; workers refresh it")
+
+
+def check_token_and_scopes(
+    *, shop: Shop, settings: Settings, vault: TokenVault, http: httpx.Client, now: datetime
+) -> list[Finding]:
+    if shop.status != ShopStatus.ACTIVE or shop.access_token is None:
+        return [
+            fail(
+                "token",
+                f"{shop.domain} is {shop.status}: Clout holds no token for it",
+                "reinstall the app on the store (or `clout shops add` with a new token)",
+            )
+        ]
+    reconnect = (
+        "the merchant opens Clout in the Shopify admin to authorise it again"
+        if shop.refresh_token is not None
+        else f"make a new Admin API token for the custom app and run `clout shops add "
+        f"{shop.domain} --token …`"
+    )
+    expired = _expired_token(shop=shop, now=now, reconnect=reconnect)
+    if expired is not None:
+        return [expired]
+    client = _admin(shop, settings, vault, http)
+    try:
+        name = str(client.shop_info().get("name") or shop.domain)
+        granted = _granted(client.access_scopes())
+    except ShopifyUnauthorized:
+        return [fail("token", "Shopify refuses Clout's token (revoked or uninstalled)", reconnect)]
+    except ShopifyUnavailable as error:
+        return [
+            fail(
+                "token",
+                f"could not reach Shopify at {client.endpoint}: {error}",
+                "check this machine's network (and CLOUT_SHOPIFY_ADMIN_URL if it is set)",
+            )
+        ]
+    except ShopifyRefused as error:
+        return [fail("token", f"Shopify refused the check: {error}", reconnect)]
+    found = [ok("token", f"accepted by Shopify ({name})")]
+    missing = [s for s in APP_SCOPES if s not in granted]
+    if missing:
+        fix = (
+            "run `shopify app deploy` and ask the merchant to approve the new scopes"
+            if shop.refresh_token is not None
+            else "add them to the custom app's Admin API scopes in the Shopify admin "
+            "(Settings → Apps → Develop apps), reinstall it, and run `clout shops add` again"
+        )
+        found.append(fail("scopes", f"the token lacks {', '.join(missing)}", fix))
+    else:
+        found.append(ok("scopes", f"all {len(APP_SCOPES)} granted"))
+    return found
+
+
+def check_subscriptions(*, settings: Settings, shop: Shop) -> Finding:
+    if not shop.subscriptions_managed:
+        return ok("webhooks", "public app: subscriptions come from shopify.app.toml")
+    plan, lines = check_store(settings=settings, domain=shop.domain, fix=False)
+    if plan is None:
+        return fail("webhooks", " ".join(lines), f"`clout shops check {shop.domain} --fix`")
+    if plan.in_order:
+        return ok("webhooks", f"{len(plan.present)} topics subscribed at {plan.uri}")
+    parts = []
+    if plan.missing:
+        parts.append("not subscribed: " + ", ".join(plan.missing))
+    if plan.extra:
+        parts.append(f"{len(plan.extra)} subscription(s) Clout does not want")
+    return fail("webhooks", "; ".join(parts), f"run `clout shops check {shop.domain} --fix`")
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    seconds = int((now - then).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def check_deliveries(*, session: Session, shop: Shop, now: datetime) -> list[Finding]:
+    last: dict[str, datetime] = dict(
+        session.execute(
+            select(Delivery.topic, func.max(Delivery.received_at))
+            .where(Delivery.shop_domain == shop.domain, Delivery.source == "shopify")
+            .group_by(Delivery.topic)
+        ).all()
+    )
+    handled = sorted(t for t in SHOPIFY_TOPICS if t not in COMPLIANCE_TOPICS)
+    heard = [f"{t} {_ago(now, last[t])}" for t in handled if t in last]
+    never = [t for t in handled if t not in last]
+    found: list[Finding] = []
+    if not last and now - shop.installed_at > QUIET_AFTER:
+        found.append(
+            warn(
+                "deliveries",
+                f"no webhook from Shopify since the store connected {_ago(now, shop.installed_at)}",
+                "check that Shopify can reach CLOUT_PUBLIC_URL from the internet, and "
+                f"`clout shops check {shop.domain}`",
+            )
+        )
+    else:
+        found.append(
+            ok("deliveries", "last per topic: " + ("; ".join(heard) or "none yet"))
+            if heard
+            else ok("deliveries", "none yet (the store connected recently)")
+        )
+    if heard and never:
+        found.append(ok("deliveries", "nothing yet for " + ", ".join(never)))
+    for provider in session.scalars(
+        select(ReviewSecret.provider).where(ReviewSecret.shop_id == shop.id)
+    ):
+        when = session.scalar(
+            select(func.max(Delivery.received_at)).where(
+                Delivery.shop_domain == shop.domain, Delivery.source == provider
+            )
+        )
+        if when is None:
+            found.append(
+                warn(
+                    f"reviews/{provider}",
+                    "connected, but no review has arrived from it yet",
+                    f"`clout reviews connect {shop.domain} {provider}` shows where the URL goes",
+                )
+            )
+        else:
+            found.append(ok(f"reviews/{provider}", f"last delivery {_ago(now, when)}"))
+    failed = session.execute(
+        select(Delivery.status, func.count())
+        .where(
+            Delivery.shop_domain == shop.domain,
+            Delivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.DEAD]),
+            Delivery.received_at >= now - FAILURES_WINDOW,
+        )
+        .group_by(Delivery.status)
+    ).all()
+    counts = {str(status): count for status, count in failed}
+    if counts:
+        found.append(
+            fail(
+                "failures",
+                " and ".join(f"{n} {s}" for s, n in counts.items())
+                + " deliveries in the last 7 days",
+                "see why with `clout deliveries list --status dead` (or failed), mend the "
+                "cause, then `clout deliveries retry ID`",
+            )
+        )
+    stuck = session.scalar(
+        select(func.count()).where(
+            Delivery.shop_domain == shop.domain,
+            Delivery.status.in_([s for s in DeliveryStatus if s.pending]),
+            Delivery.received_at < now - STUCK_AFTER,
+        )
+    )
+    if stuck:
+        found.append(
+            fail(
+                "workers",
+                f"{stuck} deliveries have waited more than {STUCK_AFTER.seconds // 60} minutes",
+                "are the workers running? (`clout serve`, or `clout worker` and `clout beat`)",
+            )
+        )
+    return found
+
+
+def check_pending(
+    *, session: Session, settings: Settings, vault: TokenVault, shop: Shop, now: datetime
+) -> Finding:
+    count, oldest = session.execute(
+        select(func.count(), func.min(Incident.opened_at)).where(
+            is_pending(), Incident.shop_id == shop.id
+        )
+    ).one()
+    if not count:
+        return ok("tags", "every open case's attention tag is in Shopify")
+    limit = timedelta(
+        minutes=shop_config(
+            session=session, shop_id=shop.id, defaults=settings, vault=vault
+        ).pending_alert_minutes
+    )
+    waited = now - oldest
+    says = (
+        f"{count} attention tag(s) not in Shopify yet, the oldest waiting "
+        f"{_ago(now, oldest).removesuffix(' ago')}"
+    )
+    fix = f"`clout incidents list --shop {shop.domain} --pending`; the checks above say why"
+    return fail("tags", says, fix) if waited >= limit else warn("tags", says + " (retrying)")
+
+
+def check_shop(
+    *, settings: Settings, domain: str, http: httpx.Client, now: datetime
+) -> list[Finding]:
+    vault = vault_for(settings)
+    with session_for(settings) as session:
+        shop = connected_shop(session, domain)
+        session.expunge(shop)
+    found = check_token_and_scopes(shop=shop, settings=settings, vault=vault, http=http, now=now)
+    if found[0].verdict is Verdict.OK:
+        found.append(check_subscriptions(settings=settings, shop=shop))
+    with session_for(settings) as session:
+        shop = connected_shop(session, domain)
+        found += check_deliveries(session=session, shop=shop, now=now)
+        found.append(
+            check_pending(session=session, settings=settings, vault=vault, shop=shop, now=now)
+        )
+    return found
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def _echo(finding: Finding) -> None:
+    colour = {Verdict.OK: "green", Verdict.WARN: "yellow", Verdict.FAIL: "red"}[finding.verdict]
+    mark = click.style(f"{finding.verdict.value:<5}", fg=colour, bold=finding.verdict != "ok")
+    click.echo(f"  {mark} {finding.subject:<16} {finding.says}")
+    if finding.fix:
+        click.echo(f"  {'':<5} {'':<16} fix: {finding.fix}")
+
+
+@click.command("doctor")
+@click.argument("shop", required=False)
+def doctor(shop: str | None) -> None:
+    """Check this Clout and its stores; say what is wrong and how to fix it (exit 1 if so)."""
+    settings = load()
+    started = time.monotonic()
+    findings: list[Finding] = []
+
+    def report(title: str, checked: list[Finding]) -> None:
+        click.echo(title)
+        for finding in checked:
+            _echo(finding)
+        findings.extend(checked)
+
+    database = check_database(settings)
+    report("Clout", [database, check_redis(settings)])
+    clock = ClockReading()
+    if database.verdict is Verdict.OK:
+        with session_for(settings) as session:
+            domains = (
+                [connected_shop(session, shops.normalise_shop_domain(shop)).domain]
+                if shop
+                else list(
+                    session.scalars(
+                        select(Shop.domain)
+                        .where(Shop.status == ShopStatus.ACTIVE)
+                        .order_by(Shop.domain)
+                    )
+                )
+            )
+        with httpx.Client(
+            timeout=httpx.Timeout(10.0, connect=3.0), event_hooks={"response": [clock.hook]}
+        ) as http:
+            for domain in domains:
+                report(
+                    domain, check_shop(settings=settings, domain=domain, http=http, now=utcnow())
+                )
+        if not domains:
+            report("stores", [warn("stores", "no store is connected", "`clout shops add`")])
+    report("Time", [check_clock(settings, clock)])
+    problems = sum(f.verdict is Verdict.FAIL for f in findings)
+    warnings = sum(f.verdict is Verdict.WARN for f in findings)
+    took = time.monotonic() - started
+    if problems:
+        click.echo(f"{problems} problem(s), {warnings} warning(s) ({took:.1f} s).")
+        raise SystemExit(1)
+    click.echo(f"No problems; {warnings} warning(s) ({took:.1f} s).")

@@ -1,0 +1,193 @@
+"""`clout doctor` finds each fault an operator could meet, says it plainly with the fix, and
+exits 1 — against the emulator over HTTP, a real Redis and a real database. Each test plants one
+fault in an otherwise healthy install and reads what the doctor says."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+from flask import Flask
+
+from service.cli import main
+from service.core import db
+from service.core.models import Delivery, Incident, utcnow
+from service.core.vocabulary import DeliveryStatus
+from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now
+from tests.support.helpers import SHOP
+
+PUBLIC = "https://clout.example.org"
+
+pytestmark = pytest.mark.usefixtures("connected")
+
+
+def doctor(environment: dict[str, str], *args: str) -> Result:
+    checked = CliRunner(env=environment).invoke(main, ["doctor", *args])
+    if checked.exception is not None and not isinstance(checked.exception, SystemExit):
+        raise checked.exception
+    return checked
+
+
+@pytest.fixture
+def environment(settings: dict[str, Any], devstore: RunningDevStore) -> dict[str, str]:
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    env.update(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_PUBLIC_URL=PUBLIC)
+    return env
+
+
+@pytest.fixture
+def connected(environment: dict[str, str], devstore: RunningDevStore) -> None:
+    added = CliRunner(env=environment).invoke(
+        main, ["shops", "add", SHOP, "--token", devstore.token]
+    )
+    assert added.exit_code == 0, added.output
+
+
+def execute(environment: dict[str, str], statement: sa.Executable, **values: object) -> None:
+    engine = db.make_engine(environment["CLOUT_DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(statement, values)
+    engine.dispose()
+
+
+def line_of(output: str, subject: str) -> str:
+    return next(line for line in output.splitlines() if f" {subject} " in line)
+
+
+def test_a_healthy_install_passes(environment: dict[str, str]) -> None:
+    checked = doctor(environment, SHOP)
+
+    assert checked.exit_code == 0, checked.output
+    assert "No problems" in checked.output
+    for subject in ("database", "redis", "token", "scopes", "webhooks", "tags", "clock"):
+        assert line_of(checked.output, subject).lstrip().startswith("ok"), checked.output
+
+
+def revoke_token(env: dict[str, str], devstore: RunningDevStore) -> None:
+    devstore.store.tokens.discard(devstore.token)
+
+
+def withdraw_scope(env: dict[str, str], devstore: RunningDevStore) -> None:
+    devstore.store.granted_scopes.discard("read_shopify_payments_disputes")
+
+
+def lose_a_subscription(env: dict[str, str], devstore: RunningDevStore) -> None:
+    # Shopify deletes an API-made subscription after repeated failed deliveries.
+    devstore.store.subscriptions = [
+        s for s in devstore.store.subscriptions if s["topic"] != "DISPUTES_CREATE"
+    ]
+
+
+def take_shopify_down(env: dict[str, str], devstore: RunningDevStore) -> None:
+    devstore.admin.set_faults(error_rate=1.0)
+
+
+def drift_the_clock(env: dict[str, str], devstore: RunningDevStore) -> None:
+    devstore.admin.set_faults(clock_offset=-90)
+
+
+def stop_redis(env: dict[str, str], devstore: RunningDevStore) -> None:
+    env["CLOUT_REDIS_URL"] = "redis://127.0.0.1:9/0"
+
+
+def let_a_delivery_die(env: dict[str, str], devstore: RunningDevStore) -> None:
+    execute(
+        env,
+        sa.insert(Delivery).values(
+            source="shopify",
+            webhook_id="dead-1",
+            topic="orders/create",
+            shop_domain=SHOP,
+            status=DeliveryStatus.DEAD,
+            attempts=8,
+            last_error="ShopifyUnavailable: 503",
+            received_at=utcnow() - timedelta(hours=3),
+        ),
+    )
+
+
+def stop_the_workers(env: dict[str, str], devstore: RunningDevStore) -> None:
+    execute(
+        env,
+        sa.insert(Delivery).values(
+            source="shopify",
+            webhook_id="waiting-1",
+            topic="orders/create",
+            shop_domain=SHOP,
+            status=DeliveryStatus.RECEIVED,
+            received_at=utcnow() - timedelta(minutes=30),
+        ),
+    )
+
+
+PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str, str]] = {
+    # fault: (plant, the line that names it, words of the fix)
+    "revoked token": (revoke_token, "token", "clout shops add"),
+    "missing scope": (withdraw_scope, "scopes", "read_shopify_payments_disputes"),
+    "lost subscription": (lose_a_subscription, "webhooks", "--fix"),
+    "Shopify unreachable": (take_shopify_down, "token", "could not reach Shopify"),
+    "clock drift": (drift_the_clock, "clock", "90 s ahead of Shopify"),
+    "Redis down": (stop_redis, "redis", "start Redis"),
+    "dead delivery": (let_a_delivery_die, "failures", "clout deliveries retry"),
+    "no workers": (stop_the_workers, "workers", "clout worker"),
+}
+
+
+@pytest.mark.parametrize("fault", PLANTED)
+def test_each_planted_fault_is_found_with_its_fix(
+    fault: str, environment: dict[str, str], devstore: RunningDevStore
+) -> None:
+    plant, subject, words = PLANTED[fault]
+    # given one fault in a healthy install
+    plant(environment, devstore)
+
+    # when the operator asks the doctor
+    checked = doctor(environment, SHOP)
+
+    # then it fails, on the line that names the fault, with the fix
+    assert checked.exit_code == 1, checked.output
+    assert line_of(checked.output, subject).lstrip().startswith("FAIL"), checked.output
+    assert words in checked.output
+    assert "1 problem(s)" in checked.output
+
+
+def test_a_tag_not_in_shopify_warns_then_fails_past_the_alert_threshold(
+    environment: dict[str, str], devstore: RunningDevStore, make_app: Callable[..., Flask]
+) -> None:
+    # given a chargeback on a known customer's order, worked on, whose tag has not landed yet
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    dispute = {"id": 51, "order_id": order.id, "type": "chargeback"}
+    delivery = record_delivery_now(app, topic="disputes/create", payload=dispute)
+    assert process_delivery_now(app, delivery, shopify=True) == "done"
+
+    # then while it is young the doctor warns, and past the shop's threshold it fails
+    young = doctor(environment, SHOP)
+    assert young.exit_code == 0, young.output
+    assert line_of(young.output, "tags").lstrip().startswith("warn")
+    execute(environment, sa.update(Incident).values(opened_at=utcnow() - timedelta(hours=2)))
+    old = doctor(environment, SHOP)
+    assert old.exit_code == 1, old.output
+    assert "1 attention tag(s) not in Shopify yet, the oldest waiting 2 h" in old.output
+    assert f"clout incidents list --shop {SHOP} --pending" in old.output
+
+
+def test_a_database_behind_its_migrations_is_named_with_the_upgrade(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    if not environment["CLOUT_DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("a second database is made on SQLite only")
+    old = f"sqlite:///{tmp_path / 'old.db'}"
+    db.upgrade(old, "0006")
+
+    checked = doctor({**environment, "CLOUT_DATABASE_URL": old})
+
+    assert checked.exit_code == 1, checked.output
+    assert "at migration 0006, this Clout needs" in checked.output
+    assert "clout db upgrade" in checked.output
