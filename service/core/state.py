@@ -22,6 +22,9 @@ from service.core.crypto import TokenVault
 from service.core.models import Shop
 
 REJECTIONS_KEY = "clout:intake:rejections"
+# When a connected shop's review platform was last refused (a secret that does not match):
+# one field per shop and platform, so `clout reviews connect` can say why nothing arrives.
+REFUSED_REVIEWS_KEY = "clout:intake:refused-reviews"
 
 
 class KnownShops:
@@ -76,6 +79,19 @@ def count_rejection(*, source: str, reason: str) -> None:
     """Count a delivery Clout did not record (for /metrics); best effort, never in the way."""
     with contextlib.suppress(redis.RedisError):
         clout_state().redis.hincrby(REJECTIONS_KEY, f"{source}|{reason}", 1)
+
+
+def note_refused_review(*, provider: str, shop_domain: str, at: float) -> None:
+    """Remember that a connected shop's review platform was refused; best effort."""
+    with contextlib.suppress(redis.RedisError):
+        clout_state().redis.hset(REFUSED_REVIEWS_KEY, f"{provider}|{shop_domain}", str(at))
+
+
+def last_refused_review(client: redis.Redis, *, provider: str, shop_domain: str) -> float | None:
+    with contextlib.suppress(redis.RedisError):
+        found = client.hget(REFUSED_REVIEWS_KEY, f"{provider}|{shop_domain}")
+        return float(found) if found is not None else None
+    return None
 
 
 def stop_embedded_redis(server: Any) -> None:

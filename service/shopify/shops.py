@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.core.config import Settings
 from service.core.crypto import TokenVault
-from service.core.models import ReviewSecret, Shop
+from service.core.models import Shop
 from service.core.vocabulary import ShopStatus
 from service.shopify.admin import (
     ShopifyAdmin,
@@ -21,6 +21,7 @@ from service.shopify.admin import (
     ShopifyUnavailable,
 )
 from service.shopify.budget import CostBudget
+from service.shopify.review_apps import REVIEW_APPS, connect_review_app
 from service.shopify.scopes import APP_SCOPES
 
 _SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
@@ -45,17 +46,7 @@ def find_shop(*, session: Session, domain: str) -> Shop | None:
     return session.scalar(select(Shop).where(Shop.domain == domain.lower()))
 
 
-REVIEW_PROVIDERS = (
-    "judgeme",
-    "yotpo",
-    "okendo",
-    "stamped",
-    "fera",
-    "reviewsio",
-    "trustpilot",
-    "loox",
-    "generic",
-)
+REVIEW_PROVIDERS = tuple(REVIEW_APPS)
 
 
 class ShopCheckFailed(Exception):
@@ -104,15 +95,9 @@ def register_shop(
     # Clout makes them through the Admin API.
     shop.subscriptions_managed = True
     for provider, secret in (review_secrets or {}).items():
-        row = session.scalar(
-            select(ReviewSecret).where(
-                ReviewSecret.shop_id == shop.id, ReviewSecret.provider == provider
-            )
+        connect_review_app(
+            session=session, vault=vault, shop=shop, provider=provider, secret=secret
         )
-        if row is None:
-            row = ReviewSecret(shop_id=shop.id, provider=provider, secret=b"")
-            session.add(row)
-        row.secret = vault.seal(secret)
     return shop
 
 
