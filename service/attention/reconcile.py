@@ -18,7 +18,7 @@ from service.core.db import session_scope
 from service.core.models import Order, Refund, Shop
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.payloads import parse_time, upsert_order_from_admin
-from service.signals import events
+from service.signals import events, relink
 
 RECONCILE_OVERLAP = timedelta(minutes=10)  # Shopify's updated_at and ours are not one clock
 
@@ -64,6 +64,7 @@ def _apply(*, session: Session, shop: Shop, node: dict[str, Any], now: datetime)
     """One order as the Admin API has it, through the rules its webhooks would have run."""
     order = upsert_order_from_admin(session=session, shop=shop, node=node, customer=None)
     session.flush()
+    moved = relink.relink_order(session=session, shop=shop, order=order, now=now)
     raised = [
         events.cancellation_signal(session=session, shop=shop, order=order, now=now),
         events.note_signal(session=session, shop=shop, order=order, now=now),
@@ -89,7 +90,7 @@ def _apply(*, session: Session, shop: Shop, node: dict[str, Any], now: datetime)
                     },
                 )
             )
-    return {r.incident.id for r in raised if r is not None and r.new_signal}
+    return moved | {r.incident.id for r in raised if r is not None and r.new_signal}
 
 
 def _refund_from_admin(

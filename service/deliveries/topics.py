@@ -13,7 +13,7 @@ from service.deliveries.lifecycle import DeliveryContext, TopicHandler
 from service.influence import profiles
 from service.shopify import payloads, shops
 from service.shopify.ids import event_ref, to_gid
-from service.signals import events, platforms, reviews
+from service.signals import events, platforms, relink, reviews
 from service.signals.incidents import Raised
 
 log = get_logger(__name__)
@@ -69,7 +69,21 @@ def _order_for(ctx: DeliveryContext, value: object) -> Order:
         order = Order(shop_id=ctx.shop.id, shopify_id=gid)
         ctx.session.add(order)
         ctx.session.flush()
+    else:
+        _relink(ctx, order)  # `prepare` may just have learnt whose it is
     return order
+
+
+def _relink(ctx: DeliveryContext, order: Order) -> None:
+    """Signals kept on a stand-in (a guest, an unknown reviewer) move to the customer Shopify
+    now names for the order, or whose email a review came from; those cases are attended."""
+    ctx.incidents |= relink.relink_order(
+        session=ctx.session, shop=ctx.shop, order=order, now=ctx.now
+    )
+    if order.customer is not None:
+        ctx.incidents |= relink.relink_reviewer(
+            session=ctx.session, shop=ctx.shop, customer=order.customer, now=ctx.now
+        )
 
 
 def order_changed(ctx: DeliveryContext) -> None:
@@ -77,6 +91,7 @@ def order_changed(ctx: DeliveryContext) -> None:
     ctx.delivery.customer_ref = payloads.customer_ref_of_order(ctx.payload)
     _forget_payload_if_redacted(ctx, order.customer)
     ctx.session.flush()
+    _relink(ctx, order)
     if ctx.delivery.topic == "orders/create":
         # The buyer's (and a referrer's) influence just changed; the profile sweep catches up.
         profiles.mark_stale_after_order(
@@ -179,6 +194,10 @@ def customer_changed(ctx: DeliveryContext) -> None:
     customer = payloads.upsert_customer(session=ctx.session, shop=ctx.shop, payload=ctx.payload)
     ctx.delivery.customer_ref = customer.shopify_id
     _forget_payload_if_redacted(ctx, customer)
+    ctx.session.flush()
+    ctx.incidents |= relink.relink_reviewer(
+        session=ctx.session, shop=ctx.shop, customer=customer, now=ctx.now
+    )
 
 
 def app_uninstalled(ctx: DeliveryContext) -> None:

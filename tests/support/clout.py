@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from service.attention.attend import attend_incident
 from service.core import db
 from service.core.models import Shop, utcnow
 from service.core.state import Clout
@@ -18,7 +19,7 @@ from service.dev.devstore.server import DevAdmin
 from service.dev.devstore.store import DevStore
 from service.shopify.shops import register_shop
 from tests.support.helpers import SHOP
-from workers.tasks import admin_factory
+from workers.tasks import admin_factory, tag_settings
 
 DEVSTORE_TOKEN = "shpat_devstore_test_token"
 
@@ -51,13 +52,16 @@ class RunningDevStore:
     token: str
 
 
-def record_delivery_now(app: Flask, *, topic: str, payload: object, shop_domain: str = SHOP) -> int:
-    """Record a Shopify delivery as intake would after its checks; its id."""
+def record_delivery_now(
+    app: Flask, *, topic: str, payload: object, shop_domain: str = SHOP, source: str = "shopify"
+) -> int:
+    """Record a delivery as intake would after its checks (a review platform's with `source`
+    and topic `reviews/<provider>`); its id."""
     clout = state(app)
     with db.session_scope(clout.sessions) as session:
         return lifecycle.record_delivery(
             session=session,
-            source="shopify",
+            source=source,
             webhook_id=str(uuid.uuid4()),
             topic=topic,
             shop_domain=shop_domain,
@@ -78,3 +82,28 @@ def process_delivery_now(app: Flask, delivery_id: int, *, shopify: bool = False)
             stale_after=600,
             admin_for=admin_factory(clout) if shopify else None,
         ).status
+
+
+def work_on(app: Flask, delivery_id: int) -> lifecycle.Outcome:
+    """A worker's whole turn at a delivery, in this thread: lookups in the app's Shopify, the
+    handler, then attendance of every case it touched (tags, priority, deadline)."""
+    clout = state(app)
+    with app.app_context():
+        outcome = lifecycle.process_delivery(
+            sessions=clout.sessions,
+            delivery_id=delivery_id,
+            handlers=TOPIC_HANDLERS,
+            max_attempts=1,
+            stale_after=600,
+            admin_for=admin_factory(clout),
+            tag_settings=tag_settings(clout),
+        )
+        for incident_id in outcome.incidents:
+            attend_incident(
+                sessions=clout.sessions,
+                incident_id=incident_id,
+                admin=admin_factory(clout),
+                shop_settings=tag_settings(clout),
+                now=utcnow(),
+            )
+    return outcome
