@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 import webhooks
 from service import ops
-from service.agents import views
+from service.agents import settings_page, views
 from service.core.config import ConfigError, load_settings
 from service.core.crypto import vault_for
 from service.core.db import make_engine, make_session_factory
@@ -51,6 +51,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     init_install(app)
     app.register_blueprint(embedded.blueprint)
     app.register_blueprint(views.blueprint)
+    app.register_blueprint(settings_page.blueprint)
     init_celery(app)
 
     @app.errorhandler(HTTPException)

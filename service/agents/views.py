@@ -84,13 +84,13 @@ def refused(error: Refused) -> tuple[Response, int, dict[str, str]]:
     return jsonify(outcome=error.outcome), error.status, error.headers
 
 
-def _no_store(response: Response) -> Response:
+def no_store(response: Response) -> Response:
     # Customers' names and complaints: never kept by a browser or proxy cache.
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _page_headers(response: Response, *, embedded_headers: dict[str, str] | None) -> Response:
+def page_headers(response: Response, *, embedded_headers: dict[str, str] | None) -> Response:
     scripts = "'self'" + (" https://cdn.shopify.com" if embedded_headers is not None else "")
     ancestors = "'none'"
     if embedded_headers is not None:
@@ -105,7 +105,7 @@ def _page_headers(response: Response, *, embedded_headers: dict[str, str] | None
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    return _no_store(response)
+    return no_store(response)
 
 
 def _choices() -> dict[str, Any]:
@@ -120,7 +120,7 @@ def _choices() -> dict[str, Any]:
 # --- who is asking --------------------------------------------------------------------------
 
 
-def _app_home_check(state: Clout) -> Any:
+def app_home_check(state: Clout) -> Any:
     """Shopify's own check of an App Home request: the page load (id_token in the query) or
     the page's fetches (a Bearer session token)."""
     return verify_app_home_req(
@@ -135,9 +135,9 @@ def _app_home_check(state: Clout) -> Any:
     )
 
 
-def _session_token_viewer() -> Viewer:
+def session_token_viewer() -> Viewer:
     state = clout_state()
-    result = _app_home_check(state)
+    result = app_home_check(state)
     if not result.ok or not result.shop:
         log.info("session_token_refused", code=result.log.code)
         raise Refused(401, "unauthorized", dict(result.response.headers))
@@ -170,7 +170,7 @@ def _login_viewer() -> Viewer:
 
 def current_viewer() -> Viewer:
     if "Authorization" in request.headers:
-        return _session_token_viewer()
+        return session_token_viewer()
     return _login_viewer()
 
 
@@ -207,7 +207,7 @@ def standalone_page() -> BaseResponse:
         app_bridge=None,
         choices=_choices(),
     )
-    return _page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+    return page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
 
 
 @blueprint.get("/app")
@@ -215,7 +215,7 @@ def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
     """The app's home inside the Shopify admin. The first visit also installs the shop (token
     exchange for an offline token)."""
     state = clout_state()
-    result = _app_home_check(state)
+    result = app_home_check(state)
     if not result.ok or not result.shop:
         log.info("session_token_refused", code=result.log.code)
         answer = result.response
@@ -233,7 +233,7 @@ def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
         app_bridge=APP_BRIDGE,
         choices=_choices(),
     )
-    return _page_headers(
+    return page_headers(
         Response(page, mimetype="text/html"), embedded_headers=dict(result.response.headers)
     )
 
@@ -269,7 +269,7 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
     if request.method == "GET":
         session["login_csrf"] = secrets.token_urlsafe(32)
         page = render_template("login.html", csrf=session["login_csrf"], error=None)
-        return _page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+        return page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
     expected = session.pop("login_csrf", None)
     given = request.form.get("csrf", "")
     if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
@@ -281,7 +281,7 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
             csrf=session["login_csrf"],
             error="Too many failed attempts. Try again in a quarter of an hour.",
         )
-        answer = _page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+        answer = page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
         answer.headers["Retry-After"] = str(int(LOGIN_WINDOW.total_seconds()))
         return answer, 429
     state = clout_state()
@@ -300,7 +300,7 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
         page = render_template(
             "login.html", csrf=session["login_csrf"], error="Wrong email or password."
         )
-        return _page_headers(Response(page, mimetype="text/html"), embedded_headers=None), 401
+        return page_headers(Response(page, mimetype="text/html"), embedded_headers=None), 401
     session.clear()  # a fresh session on login: no fixation
     session.permanent = True
     session["agent_id"] = agent_id
@@ -347,7 +347,7 @@ def queue() -> Response:
     now = utcnow()
     with session_scope(clout_state().sessions) as db:
         entries = attention_queue(session=db, shop=viewer.shop, now=now, filters=filters)
-    return _no_store(jsonify(shop=viewer.shop.domain, now=now.isoformat(), incidents=entries))
+    return no_store(jsonify(shop=viewer.shop.domain, now=now.isoformat(), incidents=entries))
 
 
 @blueprint.get("/agents/api/picture")
@@ -355,7 +355,7 @@ def picture() -> Response:
     viewer = current_viewer()
     with session_scope(clout_state().sessions) as db:
         drawn = influence_picture(session=db, shop=viewer.shop, now=utcnow())
-    return _no_store(
+    return no_store(
         jsonify(
             shop=viewer.shop.domain,
             points=drawn.points,
@@ -398,4 +398,4 @@ def resolve(incident_id: int) -> tuple[Response, int]:
     # Redis is down the incident's needs_attention flag is the record and the sweeper rings.
     enqueue_attention(celery=current_app.extensions["celery"], incident_id=incident_id)
     log.info("incident_resolved_on_page", incident_id=incident_id, by=viewer.who)
-    return _no_store(jsonify(outcome=status, id=incident_id, resolved_by=resolved_by)), 200
+    return no_store(jsonify(outcome=status, id=incident_id, resolved_by=resolved_by)), 200

@@ -19,14 +19,14 @@ from service.core.models import Delivery, Shop, utcnow
 from service.core.state import last_refused_review
 from service.shopify.review_apps import (
     REVIEW_APPS,
+    NotTheirSecret,
     ReviewApp,
     Secret,
-    connect_review_app,
     connected_providers,
     disconnect_review_app,
-    new_secret,
+    last_arrival,
     review_url,
-    stored_secret,
+    wire_review_app,
 )
 from service.shopify.shops import normalise_shop_domain
 
@@ -55,27 +55,14 @@ def _secret_given(secret: str | None, secret_stdin: bool) -> str | None:
 
 def last_delivery(*, session: Session, shop: Shop, provider: str) -> str:
     """What has arrived from the platform for this store, in a line."""
-    count, latest = session.execute(
-        select(func.count(), func.max(Delivery.received_at)).where(
-            Delivery.shop_domain == shop.domain, Delivery.source == provider
-        )
-    ).one()
-    if not count:
+    arrival = last_arrival(session=session, shop=shop, provider=provider)
+    if arrival is None:
         return "none yet"
-    delivery = session.scalar(
-        select(Delivery)
-        .where(
-            Delivery.shop_domain == shop.domain,
-            Delivery.source == provider,
-            Delivery.received_at == latest,
-        )
-        .limit(1)
+    state = arrival.status + (f": {arrival.error}" if arrival.error else "")
+    return (
+        f"{arrival.received_at:%Y-%m-%d %H:%M:%S} UTC (delivery {arrival.delivery_id}, {state}); "
+        f"{arrival.count} in all"
     )
-    assert delivery is not None  # noqa: S101 - the count said there is one
-    state = str(delivery.status)
-    if delivery.last_error and delivery.status in {"failed", "dead"}:
-        state += f": {delivery.last_error}"
-    return f"{latest:%Y-%m-%d %H:%M:%S} UTC (delivery {delivery.id}, {state}); {count} in all"
 
 
 def _last_refused(settings: Settings, *, provider: str, domain: str) -> datetime | None:
@@ -118,23 +105,17 @@ def reviews_connect(
     domain = _shop_argument(shop)
     app = REVIEW_APPS[provider.lower()]
     given = _secret_given(secret, secret_stdin)
-    if given is not None and app.clout_makes_secret:
-        raise click.BadParameter(
-            f"{app.name} does not sign with a secret of its own: Clout makes one (leave out "
-            "--secret; --new-secret replaces it)",
-            param_hint="--secret",
-        )
     vault = vault_for(settings)
     with session_for(settings) as session:
         found = connected_shop(session, domain)
-        current = stored_secret(session=session, vault=vault, shop=found, provider=app.provider)
-        if app.clout_makes_secret and (current is None or renew):
-            given = new_secret()
-        if given is not None:
-            connect_review_app(
-                session=session, vault=vault, shop=found, provider=app.provider, secret=given
+        try:
+            secret_now, is_new = wire_review_app(
+                session=session, vault=vault, shop=found, app=app, given=given, renew=renew
             )
-        secret_now = given or current
+        except NotTheirSecret as error:
+            raise click.BadParameter(
+                f"{error} (leave out --secret; --new-secret replaces it)", param_hint="--secret"
+            ) from None
         arrived = last_delivery(session=session, shop=found, provider=app.provider)
         started = utcnow()
 
@@ -165,7 +146,7 @@ def reviews_connect(
             "them from forgeries."
         )
         raise SystemExit(1)
-    state = "new, " if given is not None else ""
+    state = "new, " if is_new else ""
     click.echo(f"Secret: stored ({state}encrypted) — {app.secret_is}.")
     click.echo(f"Last delivery: {arrived}")
     refused = _last_refused(settings, provider=app.provider, domain=domain)

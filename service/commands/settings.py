@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from service.attention.retag import retag_open_cases
+from service.attention.retag import change_settings
 from service.commands.common import connected_shop, load, ring_attendance, session_for
 from service.core.crypto import vault_for
 from service.core.models import utcnow
-from service.core.shop_settings import KNOBS, SettingsError, change, describe, history
+from service.core.shop_settings import KNOBS, SettingsError, describe, history
 
 
 @click.group("settings")
@@ -53,7 +53,7 @@ def settings_set(shop: str, assignments: tuple[str, ...], by: str | None) -> Non
     with session_for(settings) as session:
         found = connected_shop(session, shop)
         try:
-            done = change(
+            done, retagged = change_settings(
                 session=session,
                 shop_id=found.id,
                 changes=changes,
@@ -64,11 +64,6 @@ def settings_set(shop: str, assignments: tuple[str, ...], by: str | None) -> Non
             )
         except SettingsError as error:
             raise click.BadParameter(str(error), param_hint="KEY=VALUE") from None
-        retagged = (
-            retag_open_cases(session=session, shop_id=found.id)
-            if any(c.key == "attention_tag" for c in done)
-            else []
-        )
     for item in done:
         click.echo(f"{item.key}: {item.old} → {item.new}")
     if not done:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.core.crypto import TokenVault
-from service.core.models import ReviewSecret, Shop
+from service.core.models import Delivery, ReviewSecret, Shop
+from service.core.vocabulary import DeliveryStatus
 
 REVIEWS_PATH = "/webhooks/reviews"
 PUBLIC_URL_PLACEHOLDER = "https://<CLOUT_PUBLIC_URL>"
@@ -229,6 +231,34 @@ def connect_review_app(
     session.flush()
 
 
+class NotTheirSecret(ValueError):
+    """A secret was given for a platform that signs nothing: Clout makes that one."""
+
+
+def wire_review_app(
+    *,
+    session: Session,
+    vault: TokenVault,
+    shop: Shop,
+    app: ReviewApp,
+    given: str | None,
+    renew: bool = False,
+) -> tuple[str | None, bool]:
+    """Connect (or look at) a review app for a store: store the platform's secret when given,
+    make Clout's own when the platform has none (or `renew`). The secret in force (None while
+    a signing platform's is still to come), and whether it is new."""
+    if given is not None and app.clout_makes_secret:
+        raise NotTheirSecret(f"{app.name} does not sign with a secret of its own: Clout makes one")
+    current = stored_secret(session=session, vault=vault, shop=shop, provider=app.provider)
+    if app.clout_makes_secret and (current is None or renew):
+        given = new_secret()
+    if given is not None:
+        connect_review_app(
+            session=session, vault=vault, shop=shop, provider=app.provider, secret=given
+        )
+    return given or current, given is not None
+
+
 def disconnect_review_app(*, session: Session, shop: Shop, provider: str) -> bool:
     row = session.scalar(
         select(ReviewSecret).where(
@@ -249,4 +279,33 @@ def connected_providers(*, session: Session, shop: Shop) -> Sequence[str]:
             .where(ReviewSecret.shop_id == shop.id)
             .order_by(ReviewSecret.provider)
         )
+    )
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """The newest delivery from a review platform for one store."""
+
+    received_at: datetime
+    delivery_id: int
+    status: str
+    error: str | None  # why it failed, when it did
+    count: int  # deliveries from the platform for the store, in all
+
+
+def last_arrival(*, session: Session, shop: Shop, provider: str) -> Arrival | None:
+    mine = (Delivery.shop_domain == shop.domain, Delivery.source == provider)
+    count = session.scalar(select(func.count()).where(*mine)) or 0
+    newest = session.scalar(
+        select(Delivery).where(*mine).order_by(Delivery.received_at.desc(), Delivery.id.desc())
+    )
+    if newest is None:
+        return None
+    failed = newest.status in {DeliveryStatus.FAILED, DeliveryStatus.DEAD}
+    return Arrival(
+        received_at=newest.received_at,
+        delivery_id=newest.id,
+        status=str(newest.status),
+        error=newest.last_error if failed else None,
+        count=count,
     )

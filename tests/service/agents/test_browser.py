@@ -240,3 +240,65 @@ def test_inside_the_shopify_admin_the_page_uses_app_bridge_session_tokens(
     assert card_names(page)[0] == "Maya Ortiz"
     assert watched.problems == []
     context.close()
+
+
+def app_bridge_stand_in(page: Page) -> None:
+    """Shopify's App Bridge (its edge, stood in for): hands the page a session token."""
+
+    def shopify_cdn(route: Route) -> None:
+        if route.request.url != APP_BRIDGE:
+            route.fulfill(content_type="text/javascript", body="")
+            return
+        route.fulfill(
+            content_type="text/javascript",
+            body=f"window.shopify = {{ idToken: async () => {session_token()!r} }};",
+        )
+
+    page.route("https://cdn.shopify.com/**", shopify_cdn)
+
+
+def test_a_merchant_changes_settings_and_connects_a_review_app_in_the_admin(
+    browser: Browser, served: Served
+) -> None:
+    # given the merchant opening Clout's settings inside the Shopify admin
+    context = browser.new_context()
+    page = context.new_page()
+    watched = watch(page)
+    app_bridge_stand_in(page)
+    page.goto(
+        f"{served.base}/app/settings?shop={SHOP}&host=aG9zdA&embedded=1&id_token={session_token()}"
+    )
+    page.wait_for_selector("#fields input[name='deadline.high']")
+
+    # when they shorten the high deadline and give an invalid Slack address
+    page.fill("input[name='deadline.high']", "3")
+    page.fill("input[name='notify.slack_url']", "slack please")
+    page.click("#settings-form button[type=submit]")
+
+    # then nothing is saved and they are told why
+    expect(page.locator("#form-status")).to_contain_text("notify.slack_url")
+
+    # when they clear the bad address and save again
+    page.fill("input[name='notify.slack_url']", "")
+    page.click("#settings-form button[type=submit]")
+
+    # then the change is saved and recorded with who made it
+    expect(page.locator("#form-status")).to_contain_text("deadline.high")
+    expect(page.locator("#history tr")).to_have_count(1)
+    expect(page.locator("#history")).to_contain_text("admin:staff-42")
+
+    # when they connect Trustpilot
+    trustpilot = page.locator(".review-app", has_text="Trustpilot")
+    trustpilot.locator("summary").click()
+    trustpilot.locator("button[type=submit]").click()
+
+    # then it shows as connected, with its keyed URL to paste
+    expect(trustpilot).to_have_class("review-app connected")
+    trustpilot = page.locator(".review-app", has_text="Trustpilot")
+    trustpilot.locator("summary").click()
+    expect(trustpilot.locator("code.url")).to_contain_text(
+        f"/webhooks/reviews/trustpilot/{SHOP}?key="
+    )
+    # (the refused save is the one 400 the browser saw)
+    assert [p for p in watched.problems if "status of 400" not in p] == []
+    context.close()
