@@ -111,17 +111,19 @@ VERIFIERS: dict[str, Callable[[Request, str], bool]] = {
 
 
 def delivery_key(provider: str, request: Request) -> str:
-    """What makes a delivery unique: the platform's delivery id where it sends one, else the
-    body itself (a redelivered body is the same delivery)."""
+    """What makes a delivery unique: the platform's delivery id where it sends one (a signed
+    Svix id), Fera's one-use token, else the body itself (a redelivered body is the same
+    delivery). Stored unique per platform, for as long as deliveries are kept: the replay
+    store, which no Redis outage can empty."""
     if provider == "okendo":
         svix_id = _header(request, "svix-id", "webhook-id")
         if svix_id:
             return f"svix:{svix_id}"
     if provider == "fera":
-        try:
-            claims = jwt.decode(request.args.get("jwt", ""), options={"verify_signature": False})
-        except jwt.PyJWTError:
-            claims = {}
-        if claims.get("webhook_id"):
-            return f"fera:{claims['webhook_id']}:{hashlib.sha256(request.body).hexdigest()[:16]}"
+        # Fera's token rides in the URL and signs no body: whoever sees one could send any body
+        # with it until it expires. Each token vouches for one delivery — the first to arrive
+        # with it; any later body with the same token is a duplicate, never a new review.
+        token = request.args.get("jwt", "")
+        if token:
+            return "fera-jwt:" + hashlib.sha256(token.encode()).hexdigest()
     return "sha256:" + hashlib.sha256(request.body).hexdigest()

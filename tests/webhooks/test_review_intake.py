@@ -116,6 +116,37 @@ def test_an_expired_signature_is_refused(
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("provider", ["judgeme", "okendo", "fera", "generic"])
+def test_a_captured_proof_vouches_for_one_delivery_only(
+    client: FlaskClient, app: Flask, review_shop: Shop, provider: str
+) -> None:
+    # given a genuine delivery whose proof (headers, or Fera's token in the URL) an attacker saw
+    genuine = fixture_bytes(FIXTURES[provider])
+    headers, query = signed_review(provider, genuine)
+    first = client.post(
+        f"/webhooks/reviews/{provider}/{SHOP}", data=genuine, headers=headers, query_string=query
+    )
+    assert first.json["outcome"] == "accepted"
+
+    # when they send made-up reviews with that proof
+    answers = [
+        client.post(
+            f"/webhooks/reviews/{provider}/{SHOP}",
+            data=genuine.replace(b"}", b', "made_up": %d}' % n, 1),
+            headers=headers,
+            query_string=query,
+        )
+        for n in range(3)
+    ]
+
+    # then none is taken as a new delivery: the proof vouched for the genuine one only
+    assert [a.json["outcome"] for a in answers if a.status_code == 200] in (
+        [],
+        ["duplicate"] * 3,
+    )
+    assert len(recorded(app)) == 1
+
+
 def test_yotpos_published_samples_with_trailing_commas_are_accepted(
     client: FlaskClient, app: Flask, review_shop: Shop
 ) -> None:
