@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core.models import Customer, Order, Shop
+from service.influence.social import SOCIAL_NETWORKS, clean_handle
 
 FREEMAIL = {
     "gmail.com",
@@ -38,7 +39,6 @@ FREEMAIL = {
     "yandex.com",
     "zoho.com",
 }
-SOCIAL_NETWORKS = ("instagram", "tiktok", "youtube", "twitter", "x", "facebook", "pinterest")
 HEARD_FROM_KEYS = ("referred_by", "how_did_you_hear", "heard_about_us_from", "referrer")
 
 
@@ -229,7 +229,9 @@ class _Reading:
             if named is not None and named != cid:
                 self.facts.named_by[named].add(cid)
         if key in SOCIAL_NETWORKS:
-            self.facts.handles[cid].append((key, value.lstrip("@")))
+            handle = clean_handle(key, value)
+            if handle is not None:
+                self.facts.handles[cid].append((key, handle))
 
     def finish(self) -> Facts:
         facts = self.facts
@@ -260,4 +262,6 @@ def _handles_in_text(text: str) -> Iterable[tuple[str, str]]:
         text,
         re.I,
     ):
-        yield network.lower(), handle
+        cleaned = clean_handle(network, handle)
+        if cleaned is not None:
+            yield network.lower(), cleaned
