@@ -26,6 +26,7 @@ from service.core.models import Delivery, Incident, Shop, UTCDateTime, utcnow
 from service.core.vocabulary import PENDING_DELIVERIES, DeliveryStatus
 from service.deliveries.prepare import prepare_delivery
 from service.shopify.admin import ShopifyAdmin
+from service.signals.read_ahead import read_ahead
 
 log = get_logger(__name__)
 
@@ -251,8 +252,6 @@ def _look_up_what_it_names(
     delivery_id: int,
     admin_for: Callable[[Shop], ShopifyAdmin] | None,
 ) -> None:
-    if admin_for is None:
-        return
     with sessions() as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None or delivery.body is None:
@@ -263,7 +262,9 @@ def _look_up_what_it_names(
             payload = _payload(delivery)
         except PermanentError:
             return
-    if shop_id is not None:
+    # The texts first, with no transaction open: the detector is the slow part of a handler.
+    read_ahead(topic_key=key, payload=payload)
+    if shop_id is not None and admin_for is not None:
         prepare_delivery(
             sessions=sessions,
             delivery_id=delivery_id,

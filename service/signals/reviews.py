@@ -195,14 +195,22 @@ def link_review(*, session: Session, shop: Shop, review: Review) -> Customer:
     return customer
 
 
+def review_reading(
+    title: str | None, body: str | None, rating: Decimal | None
+) -> tuple[str, float | None]:
+    """What the detector reads of a review: its words, and its stars as stored (2 decimals)."""
+    words = " ".join(part for part in (title, body) if part)
+    stars = float(rating.quantize(Decimal("0.01"))) if rating is not None else None
+    return words, stars
+
+
 def review_signal(
     *, session: Session, shop: Shop, review: Review, customer: Customer, now: datetime
 ) -> Raised | None:
     """The complaint detector's verdict on the review, as a signal when it is unhappy."""
     if review.status == "deleted":
         return None
-    words = " ".join(part for part in (review.title, review.body) if part)
-    stars = float(review.rating) if review.rating is not None else None
+    words, stars = review_reading(review.title, review.body, review.rating)
     verdict = text.analyse(words, stars=stars)
     review.analysis = verdict.as_dict()
     if not verdict.complaint:

@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from service.core.models import Customer, Delivery, Order, Refund, Shop
-from tests.support.clout import process_delivery_now, state
+from service.signals import text
+from tests.support.clout import process_delivery_now, record_delivery_now, state
 from tests.support.helpers import as_body, fixture_bytes, fixture_json, shopify_headers
 
 ORDER_GID = "gid://shopify/Order/820982911946154508"
@@ -151,3 +152,49 @@ def test_a_payload_without_an_id_fails_permanently_and_is_visible(
     assert failed.attempts == 1
     assert failed.last_error is not None
     assert "no usable id" in failed.last_error
+
+
+def test_texts_are_read_before_the_handlers_transaction_opens(
+    app: Flask, review_shop: Shop
+) -> None:
+    # given a long review and a refund with a long note, each its own delivery
+    long_words = "It arrived broken and nobody answers my emails. " * 400
+    review = {
+        "id": 81,
+        "rating": 2,
+        "comments": long_words,
+        "user": {"name": "Nora", "email_address": "nora@example.org"},
+    }
+    refund = {**fixture_json("shopify/refunds_create.json"), "note": long_words + " refund"}
+    deliveries = [
+        record_delivery_now(app, topic="reviews/reviewsio", payload=review, source="reviewsio"),
+        record_delivery_now(app, topic="refunds/create", payload=refund),
+    ]
+
+    # when a worker processes them, watching every transaction it opens
+    read_inside: list[int] = []
+    sessions = state(app).sessions
+
+    def began(session: Any, transaction: Any, connection: Any) -> None:
+        session.info["misses"] = text._analyse.cache_info().misses
+
+    def ended(session: Any) -> None:
+        if "misses" in session.info:
+            read_inside.append(text._analyse.cache_info().misses - session.info.pop("misses"))
+
+    text._analyse.cache_clear()
+    event.listen(sessions, "after_begin", began)
+    event.listen(sessions, "after_commit", ended)
+    event.listen(sessions, "after_rollback", ended)
+    try:
+        statuses = [process_delivery_now(app, d) for d in deliveries]
+    finally:
+        event.remove(sessions, "after_begin", began)
+        event.remove(sessions, "after_commit", ended)
+        event.remove(sessions, "after_rollback", ended)
+
+    # then both were handled, and no text was read while a transaction was open
+    assert statuses == ["done", "done"]
+    assert text._analyse.cache_info().misses >= 2  # they were read: before, outside
+    assert read_inside
+    assert set(read_inside) == {0}

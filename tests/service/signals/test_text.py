@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.cli import main
-from service.signals.text import analyse, parse_line
+from service.signals.text import (
+    _SARCASM,
+    INTENTS,
+    MAX_READ,
+    NEGATED,
+    analyse,
+    parse_line,
+    read_part,
+)
 
 
 @pytest.mark.parametrize(
@@ -91,3 +102,49 @@ def test_clout_text_prints_one_verdict_a_line() -> None:
     assert verdicts[0]["severity"] == "high"
     assert verdicts[2]["hidden_complaint"] is True
     assert all({"complaint", "severity", "reasons"} <= set(v) for v in verdicts)
+
+
+# --- bounded cost: what one text can make the detector do ------------------------------------
+
+ADVERSARIAL = ["problem ", "fixed ", "not bad ", "the shit ", "great, just ", "but the ", "no "]
+
+
+def _unbounded_repeats(pattern: str) -> list[str]:
+    """`*` or `+` in a pattern (a `{m,n}` bound is fine): an unbounded repeat followed by more
+    pattern is what makes a search backtrack over the rest of the text at every start."""
+    return re.findall(r"(?<!\\)[*+]", pattern)
+
+
+def test_every_detector_pattern_repeats_a_bounded_number_of_times() -> None:
+    patterns = [p for _, (_, group) in INTENTS.items() for p in group] + list(NEGATED)
+    patterns.append(_SARCASM.pattern)
+
+    assert [p for p in patterns if _unbounded_repeats(p)] == []
+
+
+@pytest.mark.parametrize("word", ADVERSARIAL)
+def test_a_text_far_beyond_the_limit_is_read_by_its_start_and_end(word: str) -> None:
+    # given 100 KB of one cue word, and the same ending in a real complaint
+    flood = word * (100_000 // len(word))
+    signed_off = flood + " It broke after two days and I want my money back."
+
+    # when the detector reads them
+    verdict = analyse(signed_off, stars=4)
+
+    # then it read a bounded part (the same verdict as for that part alone) and the complaint
+    # at the end was not lost
+    assert len(read_part(flood)) <= MAX_READ + 3
+    assert analyse(flood) == analyse(read_part(flood))
+    assert "refund" in verdict.reasons
+    assert verdict.hidden_complaint
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    words=st.lists(st.sampled_from([*ADVERSARIAL, "!", "?", ". ", "\n", "love "]), max_size=40),
+    repeat=st.integers(min_value=1, max_value=4000),
+)
+def test_any_long_text_reads_as_its_bounded_part(words: list[str], repeat: int) -> None:
+    text = "".join(words) * repeat
+    assert len(read_part(text)) <= MAX_READ + 3
+    assert analyse(text).as_dict() == analyse(read_part(text.strip())).as_dict()
