@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from service.shopify.scopes import APP_SCOPES
 
 
 def now() -> datetime:
@@ -131,6 +134,7 @@ class Order:
     cancel_reason: str | None = None
     tags: list[str] = field(default_factory=list)
     note: str | None = None
+    phone: str | None = None
     custom_attributes: list[tuple[str, str]] = field(default_factory=list)
     discount_codes: list[str] = field(default_factory=list)
     shipping_address: Address | None = None
@@ -147,6 +151,29 @@ class Order:
     @property
     def name(self) -> str:
         return f"#{self.number}"
+
+
+@dataclass
+class BulkRun:
+    """One bulk query operation: its query, where it stands, and its JSONL result."""
+
+    id: int
+    query: str
+    created_at: datetime
+    status: str = "CREATED"  # → RUNNING → COMPLETED, or FAILED
+    completed_at: datetime | None = None
+    error_code: str | None = None
+    result: bytes = b""
+    object_count: int = 0
+    root_object_count: int = 0
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/BulkOperation/{self.id}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("COMPLETED", "FAILED", "CANCELED", "EXPIRED")
 
 
 class DevStore:
@@ -168,6 +195,21 @@ class DevStore:
         self._ids = itertools.count(7_000_000_000_001)
         self._order_numbers = itertools.count(1001)
         self.listeners: list[Any] = []  # callables (topic, payload) for webhooks
+        # What `currentAppInstallation { accessScopes }` answers. (The emulator does not hide
+        # orders older than 60 days from an app without read_all_orders, as Shopify does.)
+        self.granted_scopes: list[str] = list(APP_SCOPES)
+        # Bulk query operations, newest last. Shopify lets an app run five at a time per shop
+        # from API 2026-01 (one before); a run takes `bulk_seconds` and fails with
+        # `bulk_fail_with` (a BulkOperationErrorCode) when that is set.
+        self.bulk_runs: dict[int, BulkRun] = {}
+        self.bulk_query_limit = 5
+        self.bulk_seconds = 0.0
+        self.bulk_fail_with: str | None = None
+        self.bulk_errors: list[str] = []  # why the last run failed, when the emulator failed it
+        # Where the emulator is served (`serving` sets it): results are downloaded from there,
+        # from signed URLs, as Shopify serves them from its storage.
+        self.public_url = ""
+        self.url_secret = secrets.token_hex(16)
 
     def next_id(self) -> int:
         with self.lock:
