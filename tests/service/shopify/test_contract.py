@@ -79,6 +79,7 @@ TOPIC_SCOPES = {
     "returns/request": "read_returns",
     "fulfillment_events/create": "read_fulfillments",
     "app/uninstalled": None,
+    "bulk_operations/finish": None,
 }
 
 
