@@ -228,7 +228,7 @@ def _wait(
     operation = BulkOperation.read(admin, gid)
     if operation is None:
         raise PermanentError(f"Shopify no longer knows the bulk operation {gid}")
-    if watch.preparing is not None:
+    if watch.preparing is not None and operation.running:
         watch.preparing(operation.object_count)
     with session_scope(sessions) as session:
         backfill = session.get(Backfill, backfill_id)

@@ -94,6 +94,10 @@ def describe(backfill: Backfill) -> str:
     return text
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def latest_backfill(*, session: Session, shop: Shop) -> Backfill | None:
     found: Backfill | None = session.scalar(
         select(Backfill).where(Backfill.shop_id == shop.id).order_by(Backfill.id.desc()).limit(1)
@@ -132,6 +136,24 @@ def request_backfill(
         raise BackfillRunning(domain=shop.domain, backfill=running) from None
     log.info("backfill_requested", shop=shop.domain, backfill_id=backfill.id)
     return backfill
+
+
+def request_on_connect(*, session: Session, shop: Shop, now: datetime) -> Backfill | None:
+    """A shop just connected (a custom app's token, an install, a token exchange): import its
+    history unless Clout already has it or is importing it. A reconnection after that keeps
+    what Clout has; `clout shops backfill` imports again on demand."""
+    imported = session.scalar(
+        select(Backfill.id).where(
+            Backfill.shop_id == shop.id,
+            (Backfill.status == BackfillStatus.COMPLETED) | Backfill.finished_at.is_(None),
+        )
+    )
+    if imported is not None:
+        return None
+    try:
+        return request_backfill(session=session, shop=shop, now=now)
+    except BackfillRunning:
+        return None
 
 
 class Enqueuer(Protocol):
