@@ -308,7 +308,11 @@ def import_lines(*, session: Session, shop: Shop, lines: Sequence[bytes]) -> Imp
     promises none without grouping): an order whose customer's line is still to come is linked
     to a placeholder that line fills in. A redacted customer's orders keep their facts, never
     their personal data."""
-    objects = [json.loads(line) for line in lines if line.strip()]
+    try:
+        objects = [json.loads(line) for line in lines if line.strip()]
+    except ValueError as error:
+        raise PermanentError("a line of Shopify's result is not JSON") from error
+    objects = [o for o in objects if isinstance(o, dict)]
     customer_gids = {o["id"] for o in objects if _kind(o.get("id")) == "Customer"}
     customer_gids |= {o["__parentId"] for o in objects if o.get("__parentId")}
     order_gids = [o["id"] for o in objects if _kind(o.get("id")) == "Order"]
@@ -316,16 +320,24 @@ def import_lines(*, session: Session, shop: Shop, lines: Sequence[bytes]) -> Imp
     orders = {o.shopify_id: o for o in _rows(session, shop, Order, order_gids)}
     counted = {"Customer": 0, "Order": 0}
     for item in objects:
-        kind = _kind(item.get("id"))
-        if kind == "Customer":
+        if _kind(item.get("id")) == "Customer":
             upsert_customer(
                 session=session, shop=shop, payload=admin_customer_payload(item), known=customers
             )
-        elif kind == "Order":
+            counted["Customer"] += 1
+    for parent in customer_gids - set(customers):  # their own line is in a later batch
+        upsert_customer(
+            session=session,
+            shop=shop,
+            payload={"admin_graphql_api_id": parent},
+            authoritative=False,
+            known=customers,
+        )
+    session.flush()  # once a batch: every customer an order names now has its id
+    for item in objects:
+        if _kind(item.get("id")) == "Order":
             _import_order(session=session, shop=shop, item=item, customers=customers, orders=orders)
-        else:
-            continue  # a kind the query does not ask for
-        counted[kind] += 1
+            counted["Order"] += 1
     return Imported(customers=counted["Customer"], orders=counted["Order"])
 
 
@@ -339,18 +351,9 @@ def _import_order(
 ) -> None:
     payload = admin_order_payload(item)
     order = upsert_order(session=session, shop=shop, payload=payload, known=orders)
-    parent = item.get("__parentId")
-    customer = None
-    if parent:
-        customer = customers.get(parent) or upsert_customer(
-            session=session,
-            shop=shop,
-            payload={"admin_graphql_api_id": parent},
-            authoritative=False,
-            known=customers,
-        )
-        if order.customer_id is None and order.customer is None:
-            order.customer = customer
+    customer = customers.get(item.get("__parentId") or "")
+    if customer is not None and order.customer_id is None:
+        order.customer_id = customer.id
     redacted = order.redacted_at or (customer.redacted_at if customer is not None else None)
     if redacted is not None:
         order.email = order.phone = order.note = None

@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from service.compliance import redact_customer
 from service.core.db import session_scope
 from service.core.errors import TransientError
 from service.core.models import (
@@ -340,3 +341,30 @@ def test_open_incidents_are_attended_again_once_the_history_is_in(
         assert loyal is not None
         assert loyal.email == "ada@example.org"
         assert loyal.number_of_orders == 7
+
+
+def test_a_redacted_customers_history_brings_back_no_personal_data(
+    store_app: Flask, shop: Shop, devstore: RunningDevStore
+) -> None:
+    people = history_of(devstore.store)
+    set_scopes(store_app, shop, ALL_ORDERS)
+    with session_scope(state(store_app).sessions) as session:
+        found = session.get(Shop, shop.id)
+        assert found is not None
+        redact_customer(
+            session=session,
+            shop=found,
+            customer_gid=people["loyal"].gid,
+            order_ids=[],
+            now=utcnow(),
+        )
+
+    run(store_app, request(store_app, shop))
+
+    with session_scope(state(store_app).sessions) as session:
+        loyal = session.scalar(select(Customer).where(Customer.shopify_id == people["loyal"].gid))
+        assert loyal is not None
+        assert (loyal.email, loyal.first_name) == (None, None)
+        orders = session.scalars(select(Order).where(Order.customer_id == loyal.id)).all()
+        assert len(orders) == 7  # the facts stay: seven orders, anonymous
+        assert {(o.email, o.redacted_at is not None) for o in orders} == {(None, True)}
