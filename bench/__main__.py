@@ -1,6 +1,6 @@
 """Every benchmark, one after another, each printing its figures beside its baseline:
 
-    python -m bench            # the sizes BENCHMARKS.md reports (about 15 minutes on 2 cores)
+    python -m bench            # the sizes BENCHMARKS.md reports (about 25 minutes on 2 cores)
     python -m bench --quick    # smaller sizes, the same figures, a few minutes
     python -m bench --only intake,profiles
 
@@ -26,6 +26,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "profiles": ([], ["--sizes", "2000:20000,20000:200000"]),
     "delivery_to_tag": ([], ["--rates", "0.5,1,2", "--seconds", "15"]),
     "intake": ([], ["--seconds", "4", "--rates", "100,500"]),
+    "backfill": ([], ["--sizes", "2000:20000,20000:200000"]),
 }
 
 

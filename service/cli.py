@@ -9,14 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_agent, save_agent
 from service.app import create_app
@@ -31,8 +31,10 @@ from service.compliance import redact_shop
 from service.core import db
 from service.core.config import ConfigError, Settings, load_settings
 from service.core.crypto import generate_key, vault_for
+from service.core.errors import TransientError
 from service.core.models import (
     Agent,
+    Backfill,
     Customer,
     DataRequest,
     Delivery,
@@ -43,10 +45,11 @@ from service.core.models import (
 )
 from service.core.state import stop_embedded_redis
 from service.core.vocabulary import DeliveryStatus
-from service.deliveries.lifecycle import enqueue_delivery, requeue
+from service.deliveries import backfill as history_import
+from service.deliveries.lifecycle import enqueue_attention, enqueue_delivery, requeue
 from service.influence import profiles
 from service.influence.klout import HttpKloutProvider
-from service.shopify import shops
+from service.shopify import history, shops
 from service.shopify.shops import find_shop
 from service.signals import text
 
@@ -299,7 +302,7 @@ def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
         raise click.ClickException(str(error)) from None
     db.upgrade(settings.database_url)
     with _session(settings) as session:
-        shops.register_shop(
+        shop = shops.register_shop(
             session=session,
             vault=vault_for(settings),
             domain=domain,
@@ -307,19 +310,173 @@ def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
             now=utcnow(),
             review_secrets=secrets,
         )
+        backfill = history.request_on_connect(session=session, shop=shop, now=utcnow())
     extra = f" with review secrets for {', '.join(sorted(secrets))}" if secrets else ""
     click.echo(f"connected {domain} ({name}){extra}")
     for line in subscribe_new_store(settings=settings, domain=domain):
         click.echo(line)
+    if backfill is not None:
+        # Rung now when a broker is configured; otherwise `clout serve`'s beat starts it.
+        if settings.redis_url is not None:
+            history.ring_backfill(celery=_celery(), backfill_id=backfill.id)
+        click.echo(
+            f"importing its history in the background (`clout shops backfill {domain} "
+            "--status` shows where it stands)"
+        )
 
 
 @shops_group.command("list")
 def shops_list() -> None:
-    """The connected stores."""
+    """The connected stores, and where the import of each one's history stands."""
     settings = _settings()
     with _session(settings) as session:
         for shop in session.scalars(select(Shop).order_by(Shop.domain)):
-            click.echo(f"{shop.domain}\t{shop.status}\tinstalled {shop.installed_at:%Y-%m-%d}")
+            latest = history.latest_backfill(session=session, shop=shop)
+            imported = history.describe(latest) if latest else "not imported"
+            click.echo(
+                f"{shop.domain}\t{shop.status}\tinstalled {shop.installed_at:%Y-%m-%d}"
+                f"\thistory {imported}"
+            )
+
+
+@shops_group.command("backfill")
+@click.argument("domain")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only orders placed on or after this day (YYYY-MM-DD); customers are all imported.",
+)
+@click.option("--status", "show_status", is_flag=True, help="Where the last import stands.")
+@click.option(
+    "--resume", is_flag=True, help="Carry on an unfinished import here instead of refusing."
+)
+def shops_backfill(domain: str, since: datetime | None, show_status: bool, resume: bool) -> None:
+    """Import DOMAIN's history (its customers and their orders) through one Shopify bulk
+    operation, here in the foreground, then rebuild its profiles.
+
+    An import cut short resumes where it stopped (`--resume`); while one is unfinished another
+    is refused. Without the read_all_orders permission Shopify shows only the last 60 days
+    of orders, and the import says so."""
+    settings = _settings()
+    engine = db.make_engine(settings.database_url)
+    sessions = db.make_session_factory(engine)
+    try:
+        with db.session_scope(sessions) as session:
+            shop = find_shop(session=session, domain=domain)
+            if shop is None:
+                raise click.BadParameter(f"{domain} is not connected", param_hint="DOMAIN")
+            if show_status:
+                _echo_backfill(history.latest_backfill(session=session, shop=shop), domain)
+                return
+            backfill_id = _backfill_to_run(
+                session=session,
+                shop=shop,
+                since=since.replace(tzinfo=UTC) if since else None,
+                resume=resume,
+            )
+        step = _run_backfill(settings=settings, sessions=sessions, backfill_id=backfill_id)
+        with db.session_scope(sessions) as session:
+            _echo_backfill(session.get(Backfill, backfill_id), domain)
+    finally:
+        engine.dispose()
+    if step.status == history.BackfillStatus.FAILED:
+        sys.exit(1)
+    if step.incidents:
+        rung = settings.redis_url is not None and all(
+            enqueue_attention(celery=_celery(), incident_id=i) for i in step.incidents
+        )
+        click.echo(
+            f"{len(step.incidents)} open incidents "
+            + ("queued for attendance" if rung else "flagged: the sweeper attends them")
+        )
+
+
+def _backfill_to_run(*, session: Session, shop: Shop, since: datetime | None, resume: bool) -> int:
+    try:
+        return history.request_backfill(session=session, shop=shop, now=utcnow(), since=since).id
+    except history.BackfillRunning as running:
+        if not resume:
+            raise click.ClickException(f"{running}; --resume carries it on here") from None
+        return running.backfill_id
+
+
+def _run_backfill(
+    *, settings: Settings, sessions: sessionmaker[Session], backfill_id: int
+) -> history_import.Step:
+    """Advance the import to its end in this process, with progress bars."""
+    bars: dict[str, Any] = {}
+    shown = ExitStack()
+
+    def preparing(objects: int) -> None:
+        click.echo(f"Shopify is preparing the file: {objects:,} objects so far", err=True)
+
+    def lines(done: int, total: int) -> None:
+        if "lines" not in bars:
+            bars["lines"] = shown.enter_context(
+                click.progressbar(length=total, label="Importing", file=sys.stderr, show_pos=True)
+            )
+        bars["lines"].update(done - bars["lines"].pos)
+
+    def profiled(count: int) -> None:
+        if "profiles" not in bars:
+            with db.session_scope(sessions) as session:
+                customers = session.scalar(
+                    select(func.count())
+                    .select_from(Customer)
+                    .join(Backfill, Backfill.shop_id == Customer.shop_id)
+                    .where(Backfill.id == backfill_id)
+                )
+            bars["profiles"] = shown.enter_context(
+                click.progressbar(
+                    length=customers or 0,
+                    label="Rebuilding profiles",
+                    file=sys.stderr,
+                    show_pos=True,
+                )
+            )
+        bars["profiles"].update(count)
+
+    watch = history_import.Watch(preparing=preparing, lines=lines, profiles=profiled)
+    klout = None
+    if settings.klout_provider_url:
+        klout = HttpKloutProvider(
+            url=settings.klout_provider_url, key=settings.klout_provider_key, cache=None
+        )
+    vault = vault_for(settings)
+    pause = 0.5  # a small store's file is ready in moments; a large one's, minutes or hours
+    with shops.http_client(timeout=30.0) as http, shown:
+        try:
+            while True:
+                step = history_import.advance(
+                    sessions=sessions,
+                    backfill_id=backfill_id,
+                    admin_for=lambda shop: shops.admin_for(
+                        shop=shop, settings=settings, vault=vault, budget=None, http=http
+                    ),
+                    http=http,
+                    klout=klout,
+                    opt_out_tag=settings.opt_out_tag,
+                    watch=watch,
+                )
+                if step.wait is None:
+                    return step
+                time.sleep(min(step.wait, pause))
+                pause = min(pause * 2, 5.0)
+        except TransientError as error:
+            raise click.ClickException(
+                f"{error}. What was imported is kept: `--resume` carries on from there."
+            ) from None
+
+
+def _echo_backfill(backfill: Backfill | None, domain: str) -> None:
+    if backfill is None:
+        click.echo(f"{domain}: its history was never imported (`clout shops backfill {domain}`)")
+        return
+    click.echo(f"{domain}: history {history.describe(backfill)}")
+    if backfill.since is not None:
+        click.echo(f"  orders placed since {backfill.since:%Y-%m-%d}")
+    if backfill.note:
+        click.echo(f"  note: {backfill.note}")
 
 
 @shops_group.command("remove")

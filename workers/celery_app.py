@@ -92,6 +92,7 @@ def init_celery(app: Flask) -> Celery:
                 "task": "clout.refresh_profiles",
                 "schedule": settings.profile_refresh_interval_seconds,
             },
+            "resume-backfills": {"task": "clout.resume_backfills", "schedule": 60.0},
         },
     )
     celery.set_default()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
 import redis
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from redis.exceptions import LockError
 from redis.lock import Lock
 from sqlalchemy import and_, or_, select
@@ -29,15 +32,16 @@ from service.attention.reconcile import reconcile_shop
 from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
-from service.core.models import Incident, Shop, utcnow
+from service.core.models import Backfill, Incident, Shop, utcnow
 from service.core.shop_settings import ShopConfig, shop_config
 from service.core.state import Clout, clout_state
 from service.core.vocabulary import ShopStatus, parse_floors
+from service.deliveries import backfill as history_import
 from service.deliveries import lifecycle
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.influence.klout import HttpKloutProvider
 from service.influence.profiles import ShopFactsCache, refresh_due_profiles
-from service.shopify import oauth, shops
+from service.shopify import history, oauth, shops
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.budget import CostBudget
 from service.signals.events import LateDeliveryRule, late_deliveries
@@ -131,6 +135,11 @@ def process_delivery(self: Any, delivery_id: int) -> str:
         tag_settings=tag_settings(state, worker_memory(self.app)),
     )
     then_attend(self.app, outcome.incidents)
+    for backfill_id in outcome.backfills:
+        # Shopify finished the file: the chain waiting on it goes on now, not at its next look.
+        history.ring_backfill(
+            celery=self.app, backfill_id=backfill_id, chain=_backfill_chain(state, backfill_id)
+        )
     if outcome.retry_in is not None:
         # The row already says `retrying` with its due time: if this message is lost, the
         # sweeper rings again.
@@ -329,3 +338,85 @@ def purge_payloads() -> int:
         return lifecycle.purge_payloads(
             session=session, now=utcnow(), retention_days=state.settings.payload_retention_days
         )
+
+
+# --- a store's history ---------------------------------------------------------------------
+
+BACKFILL_SLICE = 600.0  # seconds of importing per task run: the rest in the next run
+# Longer than a run may last (its time limit): the slice, then a shop's profiles rebuilt (about
+# a minute for 100,000 customers on SQLite, bench/profiles.py). Under the broker's one-hour
+# visibility timeout, so Redis never hands a running task to a second worker.
+BACKFILL_LEASE = 1900
+
+
+def _backfill_key(backfill_id: int) -> str:
+    return f"clout:backfill:{backfill_id}"
+
+
+def _backfill_chain(state: Clout, backfill_id: int) -> str | None:
+    """The chain of tasks now carrying the import, if one is alive."""
+    try:
+        current = state.redis.get(_backfill_key(backfill_id))
+    except redis.RedisError:
+        return None
+    return current.decode() if isinstance(current, bytes) else None
+
+
+@shared_task(
+    name=history.BACKFILL_TASK,
+    bind=True,
+    max_retries=None,
+    soft_time_limit=BACKFILL_LEASE - 100,
+    time_limit=BACKFILL_LEASE - 40,
+)
+def backfill(self: Any, backfill_id: int, chain: str | None = None) -> str:
+    """Carry a history import on: a slice of work, then this same task again (at once while
+    there are lines to import, later while Shopify builds the file). One chain of these runs
+    per import: a second ring finds the first one's lease and leaves it be; a chain that dies
+    (a worker killed) lets its lease run out, and the beat starts another."""
+    state = clout_state()
+    chain = chain or uuid.uuid4().hex
+    key = _backfill_key(backfill_id)
+    if not state.redis.set(key, chain, ex=BACKFILL_LEASE, nx=True):
+        if _backfill_chain(state, backfill_id) != chain:
+            return "another chain carries it"
+        state.redis.expire(key, BACKFILL_LEASE)
+    try:
+        step = history_import.advance(
+            sessions=state.sessions,
+            backfill_id=int(backfill_id),
+            admin_for=admin_factory(state),
+            http=state.http,
+            klout=klout_provider(state),
+            opt_out_tag=state.settings.opt_out_tag,
+            deadline=time.monotonic() + BACKFILL_SLICE,
+        )
+    except TransientError as error:
+        delay = min(600.0, max(error.retry_after or 0.0, 10.0 * 2 ** min(self.request.retries, 6)))
+        log.warning("backfill_retrying", backfill_id=backfill_id, retry_in=delay)
+        raise self.retry(args=[backfill_id, chain], countdown=delay) from None
+    except SoftTimeLimitExceeded:
+        # Cut mid-batch: that batch rolled back, the next run starts from the last one written.
+        raise self.retry(args=[backfill_id, chain], countdown=0) from None
+    then_attend(self.app, step.incidents)
+    if step.finished:
+        with contextlib.suppress(redis.RedisError):
+            state.redis.delete(key)
+        return str(step.status)
+    raise self.retry(args=[backfill_id, chain], countdown=step.wait or 0)
+
+
+@shared_task(name="clout.resume_backfills")
+def resume_backfills() -> int:
+    """Every unfinished import with no live chain gets one (after a restart, a lost message, or
+    a request recorded where no broker answered, as `clout shops add` without Redis)."""
+    state = clout_state()
+    with session_scope(state.sessions) as session:
+        unfinished = session.scalars(
+            select(Backfill.id).where(Backfill.finished_at.is_(None))
+        ).all()
+    rung = 0
+    for backfill_id in unfinished:
+        if _backfill_chain(state, backfill_id) is None:
+            rung += history.ring_backfill(celery=resume_backfills.app, backfill_id=backfill_id)
+    return rung

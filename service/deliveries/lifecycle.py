@@ -52,6 +52,8 @@ class DeliveryContext:
     erased: bool = field(default=False)
     # Incidents that gained a signal: attended to (priority, deadline, tags) after the commit.
     incidents: set[int] = field(default_factory=set)
+    # History imports to carry on (Shopify finished their bulk operation), after the commit.
+    backfills: set[int] = field(default_factory=set)
     # Clout's tags and deadlines, for handlers that read tags back (resolution, drift).
     tag_settings: TagSettings | None = None
 
@@ -160,6 +162,7 @@ class Outcome:
     status: DeliveryStatus | Literal["skipped"]  # skipped: another worker has it, or done
     retry_in: float | None = None
     incidents: tuple[int, ...] = ()  # to attend to (tags, deadline) now that it is committed
+    backfills: tuple[int, ...] = ()  # history imports to carry on now
 
 
 def backoff_seconds(attempt: int, *, rng: Callable[[], float] = random.random) -> float:
@@ -216,7 +219,7 @@ def process_delivery(
         if delivery is None:
             return Outcome(status="skipped")
         try:
-            status, incidents = _handle(
+            status, incidents, backfills = _handle(
                 session=session,
                 delivery=delivery,
                 handlers=handlers,
@@ -239,7 +242,11 @@ def process_delivery(
             error = caught
         else:
             log.info("delivery_processed", delivery_id=delivery_id, status=status)
-            return Outcome(status=status, incidents=tuple(sorted(incidents)))
+            return Outcome(
+                status=status,
+                incidents=tuple(sorted(incidents)),
+                backfills=tuple(sorted(backfills)),
+            )
 
     return _settle_failure(
         sessions=sessions, delivery_id=delivery_id, error=error, max_attempts=max_attempts, now=now
@@ -307,14 +314,14 @@ def _handle(
     handlers: Mapping[str, TopicHandler],
     now: datetime,
     tag_settings: ShopTagSettings | None = None,
-) -> tuple[DeliveryStatus, set[int]]:
+) -> tuple[DeliveryStatus, set[int], set[int]]:
     handler = handlers.get(handler_key(delivery.source, delivery.topic))
     shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
     if handler is None or shop is None or delivery.body is None:
         if shop is None:
             delivery.body = None  # a shop that is gone (erased, removed): keep none of its data
         _finish(delivery, DeliveryStatus.IGNORED, now)
-        return DeliveryStatus.IGNORED, set()
+        return DeliveryStatus.IGNORED, set(), set()
     payload = _payload(delivery)
     ctx = DeliveryContext(
         session=session,
@@ -335,7 +342,7 @@ def _handle(
         )
     if not ctx.erased:
         _finish(delivery, DeliveryStatus.DONE, now)
-    return DeliveryStatus.DONE, ctx.incidents
+    return DeliveryStatus.DONE, ctx.incidents, ctx.backfills
 
 
 def _without_nul(value: Any) -> Any:

@@ -8,7 +8,7 @@ from service import compliance
 from service.attention import attend
 from service.core.errors import PermanentError
 from service.core.logs import get_logger
-from service.core.models import Customer, Order
+from service.core.models import Backfill, Customer, Order
 from service.deliveries.lifecycle import DeliveryContext, TopicHandler
 from service.influence import profiles
 from service.shopify import payloads, shops
@@ -200,6 +200,23 @@ def customer_changed(ctx: DeliveryContext) -> None:
     )
 
 
+def bulk_operation_finished(ctx: DeliveryContext) -> None:
+    """Shopify finished a bulk operation: if it is the one a history import waits for, carry the
+    import on now instead of at its next look (which reads how it ended, well or not)."""
+    gid = ctx.payload.get("admin_graphql_api_id")
+    if not isinstance(gid, str) or not gid.startswith("gid://shopify/BulkOperation/"):
+        raise PermanentError("payload names no bulk operation")
+    waiting = ctx.session.scalar(
+        select(Backfill.id).where(
+            Backfill.shop_id == ctx.shop.id,
+            Backfill.bulk_operation_id == gid,
+            Backfill.finished_at.is_(None),
+        )
+    )
+    if waiting is not None:
+        ctx.backfills.add(waiting)
+
+
 def app_uninstalled(ctx: DeliveryContext) -> None:
     shops.mark_uninstalled(session=ctx.session, shop=ctx.shop, now=ctx.now)
 
@@ -253,6 +270,7 @@ TOPIC_HANDLERS: dict[str, TopicHandler] = {
     "returns/request": return_requested,
     "fulfillment_events/create": fulfillment_event,
     "app/uninstalled": app_uninstalled,
+    "bulk_operations/finish": bulk_operation_finished,
     "customers/data_request": customer_data_requested,
     "customers/redact": customer_redacted,
     "shop/redact": shop_redacted,

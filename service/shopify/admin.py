@@ -325,6 +325,22 @@ class ShopifyAdmin:
         """The scopes the merchant granted this app's token."""
         installation = self.execute(documents.ACCESS_SCOPES).get("currentAppInstallation") or {}
         return {str(s.get("handle")) for s in installation.get("accessScopes") or []}
+    def run_bulk_query(self, query: str) -> dict[str, Any]:
+        """`bulkOperationRunQuery`: Shopify starts running `query` in the background; returns
+        the BulkOperation (`documents.BULK_OPERATION_FIELDS`). Shopify's refusal — the query,
+        or as many bulk queries running as the API version allows — is a ShopifyUserErrors
+        carrying Shopify's codes."""
+        data = self.execute(documents.BULK_OPERATION_RUN_QUERY, {"query": query})
+        payload = data.get("bulkOperationRunQuery") or {}
+        if payload.get("userErrors") or not isinstance(payload.get("bulkOperation"), dict):
+            raise ShopifyUserErrors("bulkOperationRunQuery", payload.get("userErrors") or [])
+        operation: dict[str, Any] = payload["bulkOperation"]
+        return operation
+
+    def bulk_operation(self, gid: str) -> dict[str, Any] | None:
+        """A bulk operation by id: where it stands, how many objects, its result's URL."""
+        node = self.execute(documents.BULK_OPERATION, {"id": gid}).get("node")
+        return dict(node) if isinstance(node, dict) and node.get("id") else None
 
     def send_flow_trigger(self, handle: str, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         """`flowTriggerReceive`: starts the merchant's Flow workflows; returns Shopify's

@@ -53,6 +53,10 @@ SCHEMA_DIR = Path(__file__).parent / "schema"
 
 # Shopify refuses a single query whose requested cost is above this (docs: "API rate limits").
 MAX_QUERY_COST = 1000
+# A bulk operation's query: "at least one connection field and … up to five connections with a
+# maximum nesting depth of two levels" (bulkOperationRunQuery, 2026-07), one top-level field.
+BULK_MAX_CONNECTIONS = 5
+BULK_MAX_DEPTH = 2
 MUTATION_COST = 10
 _OWNER_WEIGHTS = {
     "Order": 10,
@@ -158,6 +162,89 @@ def shopify_errors(schema: GraphQLSchema, document: DocumentNode) -> list[dict[s
     return errors or [dict(p.formatted) for p in problems]
 
 
+def bulk_query_problems(schema: GraphQLSchema, document: DocumentNode) -> list[str]:
+    """What Shopify's bulk rules refuse in a bulk operation's query (the schema's own checks,
+    `shopify_errors`, come first): one top-level field, at least one connection, at most five,
+    nested at most two deep. Empty when Shopify would run it."""
+    operation = get_operation_ast(document)
+    if operation is None or schema.query_type is None:
+        return ["a bulk query is one query operation"]
+    if operation.operation != OperationType.QUERY:
+        return ["a bulk query is a query, not a mutation"]
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    top = [
+        s
+        for s in selected_fields(schema, schema.query_type, operation.selection_set, fragments)
+        if not s[1].name.value.startswith("__")
+    ]
+    problems = []
+    if len(top) != 1:
+        problems.append("a bulk query selects exactly one top-level field")
+    depths = list(_connection_depths(schema, schema.query_type, operation.selection_set, fragments))
+    if not depths:
+        problems.append("a bulk query must include at least one connection")
+    if len(depths) > BULK_MAX_CONNECTIONS:
+        problems.append(f"a bulk query may have at most {BULK_MAX_CONNECTIONS} connections")
+    if depths and max(depths) > BULK_MAX_DEPTH:
+        problems.append(f"a bulk query may nest connections at most {BULK_MAX_DEPTH} levels deep")
+    return problems
+
+
+def selected_fields(
+    schema: GraphQLSchema,
+    parent: GraphQLCompositeType,
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> list[tuple[GraphQLCompositeType, FieldNode]]:
+    """The fields a selection set selects, through its fragments, each with its parent type."""
+    found: list[tuple[GraphQLCompositeType, FieldNode]] = []
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            found.append((parent, selection))
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition.name.value if selection.type_condition else None
+            inner = selection.selection_set
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is None:
+                continue
+            condition, inner = fragment.type_condition.name.value, fragment.selection_set
+        else:
+            continue
+        target = composite_type(schema.get_type(condition)) if condition else parent
+        if target is not None:
+            found += selected_fields(schema, target, inner, fragments)
+    return found
+
+
+def _connection_depths(
+    schema: GraphQLSchema,
+    parent: GraphQLCompositeType,
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    depth: int = 0,
+) -> list[int]:
+    """The nesting depth of every connection selected (a top-level one is 1)."""
+    depths: list[int] = []
+    for owner, node in selected_fields(schema, parent, selection_set, fragments):
+        if isinstance(owner, GraphQLUnionType) or node.selection_set is None:
+            continue
+        definition = owner.fields.get(node.name.value)
+        named = composite_type(get_named_type(definition.type)) if definition else None
+        if named is None:
+            continue
+        if isinstance(named, GraphQLObjectType) and is_connection(named):
+            depths.append(depth + 1)
+            for item, inner in node_selections(named, node):
+                depths += _connection_depths(schema, item, inner, fragments, depth + 1)
+        else:
+            depths += _connection_depths(schema, named, node.selection_set, fragments, depth)
+    return depths
+
+
 def requested_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -256,14 +343,14 @@ class _Pricing:
         definition = parent.fields.get(name)
         if definition is None or node.selection_set is None:
             return 0  # unknown (validation says so) or a leaf: scalars and enums are free
-        named = _composite(get_named_type(definition.type))
+        named = composite_type(get_named_type(definition.type))
         if named is None:
             return 0
-        if isinstance(named, GraphQLObjectType) and _is_connection(named):
+        if isinstance(named, GraphQLObjectType) and is_connection(named):
             size = self._size(node)
             per_node = 1 + sum(
                 self.selection(node_type, inner)
-                for node_type, inner in _node_selections(named, node)
+                for node_type, inner in node_selections(named, node)
             )
             return 2 + size * per_node
         inner_cost = 1 + self.selection(named, node.selection_set)
@@ -287,7 +374,7 @@ class _Pricing:
         return value_from_ast_untyped(value)
 
 
-def _is_connection(named: Any) -> bool:
+def is_connection(named: Any) -> bool:
     return (
         isinstance(named, GraphQLObjectType)
         and named.name.endswith("Connection")
@@ -302,7 +389,7 @@ def _is_list(kind: GraphQLOutputType) -> bool:
     return isinstance(kind, GraphQLList)
 
 
-def _composite(kind: object) -> GraphQLCompositeType | None:
+def composite_type(kind: object) -> GraphQLCompositeType | None:
     return (
         kind
         if isinstance(kind, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType)
@@ -310,7 +397,7 @@ def _composite(kind: object) -> GraphQLCompositeType | None:
     )
 
 
-def _node_selections(
+def node_selections(
     connection: GraphQLObjectType, node: FieldNode
 ) -> list[tuple[GraphQLCompositeType, SelectionSetNode]]:
     """What is selected on each node of a connection, through `nodes` or `edges { node }`."""
@@ -319,7 +406,7 @@ def _node_selections(
         if not isinstance(selection, FieldNode) or selection.selection_set is None:
             continue
         if selection.name.value == "nodes" and "nodes" in connection.fields:
-            item = _composite(get_named_type(connection.fields["nodes"].type))
+            item = composite_type(get_named_type(connection.fields["nodes"].type))
             if item is not None:
                 found.append((item, selection.selection_set))
         elif selection.name.value == "edges" and "edges" in connection.fields:
@@ -332,7 +419,7 @@ def _node_selections(
                     and inner.name.value == "node"
                     and inner.selection_set
                 ):
-                    item = _composite(get_named_type(edge.fields["node"].type))
+                    item = composite_type(get_named_type(edge.fields["node"].type))
                     if item is not None:
                         found.append((item, inner.selection_set))
     return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 _OPERATION = re.compile(r"^\s*(query|mutation)\s+(\w+)")
@@ -178,6 +179,90 @@ WEBHOOK_SUBSCRIPTION_DELETE = AdminDocument(
     cost=10,
 )
 
+
+# --- a store's history, through one bulk operation ------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkQuery:
+    """The query a bulk operation runs (`bulkOperationRunQuery(query:)`): Shopify executes it in
+    the background with no page sizes and no cost limit, and writes the result as JSONL — one
+    line per object, the nodes of a nested connection on lines of their own carrying
+    `__parentId`. Shopify takes it as text, without variables, so the one thing that varies
+    (which orders) is written into it by `render`, never by a caller. The contract tests hold
+    every rendering to the schema like any document, and to Shopify's bulk rules: one top-level
+    field, at most five connections, nested at most two deep."""
+
+    template: str  # `ORDERS_ARGS` stands where the orders connection's arguments go
+
+    def render(self, *, orders_since: datetime | None = None) -> str:
+        arguments = ""
+        if orders_since is not None:
+            stamp = orders_since.astimezone(UTC).isoformat(timespec="seconds")
+            arguments = f"(query: \"created_at:>='{stamp.replace('+00:00', 'Z')}'\")"
+        return self.template.replace("ORDERS_ARGS", arguments)
+
+
+# Every customer with what profiles and linking read of them, and their orders with what
+# profiles, unhappiness rules and linking read of an order (`ORDER_FIELDS` without its line
+# items: a third level of connections is more than a bulk query may nest). The customer of
+# each order is its line's `__parentId`.
+HISTORY = BulkQuery(
+    """{
+  customers {
+    edges {
+      node {
+        id firstName lastName note tags state createdAt updatedAt numberOfOrders
+        amountSpent { amount currencyCode }
+        defaultEmailAddress { emailAddress }
+        defaultPhoneNumber { phoneNumber }
+        defaultAddress { firstName lastName address1 city zip countryCodeV2 }
+        orders ORDERS_ARGS {
+          edges {
+            node {
+              id name email phone createdAt updatedAt cancelledAt cancelReason
+              displayFinancialStatus displayFulfillmentStatus tags note
+              customAttributes { key value } discountCodes
+              shippingAddress { firstName lastName address1 city zip countryCodeV2 }
+              totalPriceSet { shopMoney { amount currencyCode } }
+              fulfillments { createdAt displayStatus }
+            }
+          }
+        }
+      }
+    }
+  }
+}"""
+)
+
+BULK_OPERATION_FIELDS = """
+fragment BulkOperationFields on BulkOperation {
+  id status errorCode objectCount rootObjectCount fileSize url partialDataUrl query
+  createdAt completedAt
+}
+"""
+
+BULK_OPERATION_RUN_QUERY = AdminDocument(
+    """mutation BulkOperationRunQuery($query: String!) {
+      bulkOperationRunQuery(query: $query) {
+        bulkOperation { ...BulkOperationFields }
+        userErrors { field message code }
+      }
+    }"""
+    + BULK_OPERATION_FIELDS,
+    cost=10,
+)
+
+BULK_OPERATION = AdminDocument(
+    """query BulkOperation($id: ID!) {
+      node(id: $id) { ... on BulkOperation { ...BulkOperationFields } }
+    }"""
+    + BULK_OPERATION_FIELDS,
+    cost=1,
+)
+
+# Which scopes the shop granted: a custom app's token says nothing about them, and without
+# `read_all_orders` Shopify shows an app only the last 60 days of orders.
 ACCESS_SCOPES = AdminDocument(
     "query AccessScopes { currentAppInstallation { accessScopes { handle } } }",
     cost=2,

@@ -10,7 +10,7 @@ install for embedded apps), stored encrypted like any other.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from shopify_app.exchange.token_exchange import token_exchange
 from shopify_app.helpers.app_home_patch_id_token import app_home_patch_id_token
 from shopify_app.types import AppConfig
@@ -20,6 +20,7 @@ from service.core.logs import get_logger
 from service.core.models import utcnow
 from service.core.state import Clout, clout_state
 from service.core.vocabulary import ShopStatus
+from service.shopify.history import request_on_connect, ring_backfill
 from service.shopify.oauth import Grant, _parse, oauth_http, store_grant
 from service.shopify.shops import find_shop
 
@@ -65,8 +66,14 @@ def ensure_offline_token(state: Clout, shop: str, id_token: object) -> bool:
         refresh_token_expires_at=_parse(token.refresh_token_expires),
     )
     with session_scope(state.sessions) as session:
-        store_grant(session=session, vault=state.vault, shop_domain=shop, grant=grant, now=utcnow())
+        installed = store_grant(
+            session=session, vault=state.vault, shop_domain=shop, grant=grant, now=utcnow()
+        )
+        session.flush()
+        backfill = request_on_connect(session=session, shop=installed, now=utcnow())
     log.info("shop_installed", shop=shop, via="token_exchange")
+    if backfill is not None:  # the store's history, imported in the background
+        ring_backfill(celery=current_app.extensions["celery"], backfill_id=backfill.id)
     return True
 
 

@@ -6,7 +6,17 @@ import hashlib
 import hmac
 from datetime import timedelta
 
-from flask import Blueprint, Flask, Response, jsonify, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.core.db import session_scope
@@ -14,6 +24,7 @@ from service.core.errors import TransientError
 from service.core.logs import get_logger
 from service.core.models import utcnow
 from service.core.state import clout_state
+from service.shopify.history import request_on_connect, ring_backfill
 from service.shopify.oauth import (
     InstallRefused,
     authorize_url,
@@ -90,8 +101,12 @@ def callback() -> tuple[Response, int]:
     except TransientError as error:
         return jsonify(outcome="unavailable", detail=str(error)), 503
     with session_scope(state.sessions) as db_session:
-        store_grant(
+        installed = store_grant(
             session=db_session, vault=state.vault, shop_domain=shop, grant=grant, now=utcnow()
         )
+        db_session.flush()
+        backfill = request_on_connect(session=db_session, shop=installed, now=utcnow())
     log.info("shop_installed", shop=shop)
+    if backfill is not None:  # the store's history, imported in the background
+        ring_backfill(celery=current_app.extensions["celery"], backfill_id=backfill.id)
     return jsonify(outcome="installed", shop=shop), 200

@@ -7,6 +7,7 @@ so replaying any mix of deliveries in any order ends in the same rows.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -71,21 +72,33 @@ def _is_stale(stored: datetime | None, incoming: datetime | None) -> bool:
 
 
 def upsert_customer(
-    *, session: Session, shop: Shop, payload: dict[str, Any], authoritative: bool = True
+    *,
+    session: Session,
+    shop: Shop,
+    payload: dict[str, Any],
+    authoritative: bool = True,
+    known: MutableMapping[str, Customer] | None = None,
 ) -> Customer:
     """Create or refresh a customer from a `customers/*` payload or an order's `customer` object.
 
     An order's embedded customer is a partial, often undated snapshot (`authoritative=False`):
     it only fills fields Clout does not know yet. A redacted customer's personal data is never
-    stored again, even if a late delivery still carries it.
+    stored again, even if a late delivery still carries it. `known` (GID → row), when given,
+    holds every row of the shop the caller may name, so nothing is looked up one at a time
+    (an import of many); rows made here are added to it.
     """
     gid = _gid("Customer", payload)
-    customer = session.scalar(
-        select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == gid)
-    )
+    if known is not None:
+        customer = known.get(gid)
+    else:
+        customer = session.scalar(
+            select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == gid)
+        )
     if customer is None:
         customer = Customer(shop_id=shop.id, shopify_id=gid)
         session.add(customer)
+        if known is not None:
+            known[gid] = customer
     if customer.redacted_at is not None:
         return customer
     incoming = parse_time(payload.get("updated_at"))
@@ -120,14 +133,27 @@ def upsert_customer(
     return customer
 
 
-def upsert_order(*, session: Session, shop: Shop, payload: dict[str, Any]) -> Order:
+def upsert_order(
+    *,
+    session: Session,
+    shop: Shop,
+    payload: dict[str, Any],
+    known: MutableMapping[str, Order] | None = None,
+) -> Order:
     """Create or refresh an order from an `orders/*` payload (create, updated and cancelled all
-    carry the whole order)."""
+    carry the whole order). `known` as for `upsert_customer`."""
     gid = _gid("Order", payload)
-    order = session.scalar(select(Order).where(Order.shop_id == shop.id, Order.shopify_id == gid))
+    if known is not None:
+        order = known.get(gid)
+    else:
+        order = session.scalar(
+            select(Order).where(Order.shop_id == shop.id, Order.shopify_id == gid)
+        )
     if order is None:
         order = Order(shop_id=shop.id, shopify_id=gid)
         session.add(order)
+        if known is not None:
+            known[gid] = order
     incoming = parse_time(payload.get("updated_at"))
     if _is_stale(order.shopify_updated_at, incoming):
         return order
@@ -248,25 +274,40 @@ def customer_ref_of_order(payload: dict[str, Any]) -> str | None:
     return None
 
 
-def upsert_order_from_admin(
-    *, session: Session, shop: Shop, node: dict[str, Any], customer: Customer | None
-) -> Order:
-    """An order as the Admin GraphQL API returns it (`documents.ORDER_FIELDS`), for linking and
-    reconciliation: the same row a webhook would have made."""
-    address = node.get("shippingAddress") or None
+def _admin_address(address: object) -> dict[str, Any] | None:
+    if not isinstance(address, dict) or not address:
+        return None
+    return {
+        "first_name": address.get("firstName"),
+        "last_name": address.get("lastName"),
+        "address1": address.get("address1"),
+        "city": address.get("city"),
+        "zip": address.get("zip"),
+        "country_code": address.get("countryCodeV2"),
+    }
+
+
+def _lower(value: object) -> str | None:
+    return str(value).lower() if value else None
+
+
+def admin_order_payload(node: dict[str, Any]) -> dict[str, Any]:
+    """An order as the Admin GraphQL API returns it (`documents.ORDER_FIELDS`, or a line of a
+    bulk operation's result), in the REST shape its webhooks carry: what `upsert_order` reads."""
     money = ((node.get("totalPriceSet") or {}).get("shopMoney")) or {}
     line_items = ((node.get("lineItems") or {}).get("nodes")) or []
     fulfillments = node.get("fulfillments") or []
-    payload: dict[str, Any] = {
+    return {
         "admin_graphql_api_id": node["id"],
         "name": node.get("name"),
         "email": node.get("email"),
+        "phone": node.get("phone"),
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
         "cancelled_at": node.get("cancelledAt"),
-        "cancel_reason": (node.get("cancelReason") or "").lower() or None,
-        "financial_status": (node.get("displayFinancialStatus") or "").lower() or None,
-        "fulfillment_status": (node.get("displayFulfillmentStatus") or "").lower() or None,
+        "cancel_reason": _lower(node.get("cancelReason")),
+        "financial_status": _lower(node.get("displayFinancialStatus")),
+        "fulfillment_status": _lower(node.get("displayFulfillmentStatus")),
         "total_price": money.get("amount"),
         "currency": money.get("currencyCode"),
         "tags": ", ".join(node.get("tags") or []),
@@ -276,16 +317,7 @@ def upsert_order_from_admin(
             for a in node.get("customAttributes") or []
         ],
         "discount_codes": [{"code": c} for c in node.get("discountCodes") or []],
-        "shipping_address": {
-            "first_name": address.get("firstName"),
-            "last_name": address.get("lastName"),
-            "address1": address.get("address1"),
-            "city": address.get("city"),
-            "zip": address.get("zip"),
-            "country_code": address.get("countryCodeV2"),
-        }
-        if address
-        else None,
+        "shipping_address": _admin_address(node.get("shippingAddress")),
         "line_items": [
             {"product_id": legacy_id(li["product"]["id"])}
             for li in line_items
@@ -300,7 +332,41 @@ def upsert_order_from_admin(
             if isinstance(f, dict)
         ],
     }
-    order = upsert_order(session=session, shop=shop, payload=payload)
+
+
+def admin_customer_payload(node: dict[str, Any]) -> dict[str, Any]:
+    """A customer as the Admin GraphQL API returns it (a line of a bulk operation's result), in
+    the REST shape of `customers/*` webhooks: what `upsert_customer` reads. Unlike today's
+    webhooks, the Admin API still has the customer's order count, spend and tags."""
+    spent = node.get("amountSpent") or {}
+    orders = node.get("numberOfOrders")  # UnsignedInt64: a string
+    payload: dict[str, Any] = {
+        "admin_graphql_api_id": node["id"],
+        "email": (node.get("defaultEmailAddress") or {}).get("emailAddress"),
+        "first_name": node.get("firstName"),
+        "last_name": node.get("lastName"),
+        "phone": (node.get("defaultPhoneNumber") or {}).get("phoneNumber"),
+        "state": _lower(node.get("state")),
+        "note": node.get("note"),
+        "default_address": _admin_address(node.get("defaultAddress")),
+        "currency": spent.get("currencyCode"),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+        "tags": ", ".join(node.get("tags") or []),
+    }
+    if isinstance(orders, str | int) and str(orders).isdigit():
+        payload["orders_count"] = int(orders)
+    if spent.get("amount") is not None:
+        payload["total_spent"] = spent["amount"]
+    return payload
+
+
+def upsert_order_from_admin(
+    *, session: Session, shop: Shop, node: dict[str, Any], customer: Customer | None
+) -> Order:
+    """An order as the Admin GraphQL API returns it (`documents.ORDER_FIELDS`), for linking and
+    reconciliation: the same row a webhook would have made."""
+    order = upsert_order(session=session, shop=shop, payload=admin_order_payload(node))
     if customer is not None and order.customer_id is None:
         session.flush()
         order.customer_id = customer.id

@@ -105,3 +105,52 @@ def test_an_unreachable_shopify_is_explained(
 
     assert result.exit_code == 1
     assert "could not reach Shopify" in result.output
+
+
+def _store_with_history(devstore: RunningDevStore) -> None:
+    store = devstore.store
+    ada = store.add_person("ada@example.org", "Ada", "Lovelace", days_ago=900)
+    bob = store.add_person("bob@example.org", "Bob", "Byte", days_ago=300)
+    for days in (800, 400, 100, 20):
+        store.add_purchase(ada, days_ago=days)
+    store.add_purchase(bob, days_ago=200)
+
+
+def test_a_store_connected_with_history_is_imported_and_the_cli_shows_it(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    _store_with_history(devstore)
+    devstore.store.granted_scopes.add("read_all_orders")
+    runner = cli(settings, devstore)
+
+    added = runner.invoke(main, ["shops", "add", SHOP, "--token", devstore.token])
+    again = runner.invoke(main, ["shops", "backfill", SHOP])
+    resumed = runner.invoke(main, ["shops", "backfill", SHOP, "--resume"])
+    status = runner.invoke(main, ["shops", "backfill", SHOP, "--status"])
+    listed = runner.invoke(main, ["shops", "list"])
+
+    assert added.exit_code == 0, added.output
+    assert "importing its history in the background" in added.output
+    # the import `shops add` asked for is still waiting for a worker: a second one is refused
+    assert again.exit_code == 1
+    assert "already being imported (requested" in again.output
+    assert resumed.exit_code == 0, resumed.output
+    assert "history completed" in resumed.output
+    assert "2 customers, 5 orders" in resumed.output
+    assert "Importing" in resumed.output  # the progress bar
+    assert "2 customers, 5 orders" in status.output
+    assert "history completed" in listed.output
+
+
+def test_without_read_all_orders_the_cli_says_only_60_days_were_read(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    _store_with_history(devstore)
+    runner = cli(settings, devstore)
+    runner.invoke(main, ["shops", "add", SHOP, "--token", devstore.token])
+
+    result = runner.invoke(main, ["shops", "backfill", SHOP, "--resume"])
+
+    assert result.exit_code == 0, result.output
+    assert "2 customers, 1 order" in result.output
+    assert "note: Shopify lets Clout read only the last 60 days of orders" in result.output

@@ -14,7 +14,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service.core.models import Customer, DataRequest, Delivery, Order, Refund, Shop, Signal
+from service.core.models import (
+    Backfill,
+    Customer,
+    DataRequest,
+    Delivery,
+    Order,
+    Refund,
+    Shop,
+    Signal,
+)
+from service.deliveries.lifecycle import process_delivery
+from service.deliveries.topics import TOPIC_HANDLERS
 from tests.support.clout import process_delivery_now, state
 from tests.support.helpers import SHOP, as_body, fixture_json, shopify_headers
 
@@ -171,6 +182,46 @@ def test_shopifys_app_uninstalled_sample_stops_the_shop(
         stored = session.scalar(select(Shop).where(Shop.domain == SHOP))
         assert stored is not None
         assert stored.status == "uninstalled"
+
+
+def test_shopifys_bulk_operation_sample_carries_the_import_waiting_on_it_on(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given a history import waiting on the bulk operation Shopify's sample names
+    with state(app).sessions() as session:
+        waiting = Backfill(
+            shop_id=shop.id,
+            status="running",
+            bulk_operation_id="gid://shopify/BulkOperation/147595010",
+        )
+        session.add(waiting)
+        session.commit()
+    body = as_body(sample("bulk_operations/finish"))
+    answer = client.post(
+        "/webhooks/shopify",
+        data=body,
+        headers=shopify_headers("bulk_operations/finish", body),
+    )
+
+    # when the worker processes the delivery
+    outcome = process_delivery(
+        sessions=state(app).sessions,
+        delivery_id=answer.json["delivery_id"],
+        handlers=TOPIC_HANDLERS,
+        max_attempts=1,
+        stale_after=600,
+    )
+
+    # then the import is rung on at once, the delivery done
+    assert (outcome.status, outcome.backfills) == ("done", (waiting.id,))
+
+
+def test_a_bulk_operation_no_import_waits_on_changes_nothing(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    assert deliver(client, app, "bulk_operations/finish", sample("bulk_operations/finish")) == (
+        "done"
+    )
 
 
 def test_shopifys_data_request_sample_is_recorded_for_the_merchant(

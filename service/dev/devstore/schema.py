@@ -16,7 +16,9 @@ import base64
 import json
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +34,7 @@ from graphql import (
     execute_sync,
 )
 
+from service.dev.devstore import bulk
 from service.dev.devstore.store import (
     Address,
     Customer,
@@ -65,6 +68,12 @@ def schema_for(version: str) -> GraphQLSchema:
     return admin_schema(version)
 
 
+# The schema the current request runs on (a bulk operation's query runs on the same one), and
+# whether it runs as a bulk operation: then connections are read whole, without page sizes.
+_SCHEMA: ContextVar[GraphQLSchema | None] = ContextVar("devstore_schema", default=None)
+_BULK: ContextVar[bool] = ContextVar("devstore_bulk", default=False)
+
+
 def execute(
     store: DevStore,
     schema: GraphQLSchema,
@@ -72,15 +81,36 @@ def execute(
     variables: Mapping[str, Any] | None,
     operation_name: str | None = None,
 ) -> ExecutionResult:
-    return execute_sync(
-        schema,
-        document,
-        context_value=store,
-        variable_values=dict(variables or {}),
-        operation_name=operation_name,
-        field_resolver=_resolve,
-        type_resolver=_type_of,
-    )
+    token = _SCHEMA.set(schema)
+    try:
+        return execute_sync(
+            schema,
+            document,
+            context_value=store,
+            variable_values=dict(variables or {}),
+            operation_name=operation_name,
+            field_resolver=_resolve,
+            type_resolver=_type_of,
+        )
+    finally:
+        _SCHEMA.reset(token)
+
+
+def current_schema() -> GraphQLSchema:
+    schema = _SCHEMA.get()
+    if schema is None:
+        raise GraphQLError("no schema: run documents through `execute`")
+    return schema
+
+
+@contextmanager
+def bulk_mode() -> Iterator[None]:
+    """Execute as a bulk operation does: every connection read whole."""
+    token = _BULK.set(True)
+    try:
+        yield
+    finally:
+        _BULK.reset(token)
 
 
 def _resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:  # type: ignore[type-arg]
@@ -162,10 +192,12 @@ def _page(
     if unsupported:
         raise NotEmulated(f"the connection argument(s) {', '.join(sorted(unsupported))}")
     if first is None and last is None:
-        raise GraphQLError("you must provide one of first or last")
+        if not _BULK.get():
+            raise GraphQLError("you must provide one of first or last")
+        first = len(items)  # a bulk operation pages through the whole connection itself
     size = first if first is not None else last
     assert size is not None
-    if size > MAX_PAGE or size < 0:
+    if (size > MAX_PAGE and not _BULK.get()) or size < 0:
         raise GraphQLError(f"first/last must be between 0 and {MAX_PAGE}")
     ordered = items[::-1] if reverse else items
     indexed = list(enumerate(ordered))
@@ -293,6 +325,7 @@ def order_view(store: DevStore, order: Order) -> dict[str, Any]:
         "legacyResourceId": str(order.id),
         "name": order.name,
         "email": order.email,
+        "phone": order.phone,
         "createdAt": iso(order.created_at),
         "updatedAt": iso(order.updated_at),
         "processedAt": iso(order.created_at),
@@ -340,6 +373,8 @@ def customer_view(store: DevStore, customer: Customer) -> dict[str, Any]:
         "lastName": customer.last_name,
         "displayName": f"{first_name} {last_name}".strip() or (customer.email or ""),
         "phone": customer.phone,
+        "defaultPhoneNumber": {"phoneNumber": customer.phone} if customer.phone else None,
+        "state": "ENABLED",
         "note": customer.note,
         "createdAt": iso(customer.created_at),
         "updatedAt": iso(customer.updated_at),
@@ -357,8 +392,8 @@ def customer_view(store: DevStore, customer: Customer) -> dict[str, Any]:
         "addressesV2": lambda **args: _page(
             [_address(a, customer.id) for a in customer.addresses], **args
         ),
-        "orders": lambda **args: _page(
-            _sorted_orders(orders, args.pop("sortKey", None)),
+        "orders": lambda *, query=None, sortKey=None, **args: _page(  # noqa: N803
+            _sorted_orders(_filter_orders(orders, query), sortKey),
             view=lambda o: order_view(store, o),
             **args,
         ),
@@ -377,8 +412,9 @@ def _view(store: DevStore, subject: Customer | Order | None) -> dict[str, Any] |
 # --- search queries: the subset of Shopify's search syntax Clout's documents use -------------
 
 _UPDATED_SINCE = re.compile(r"updated_at:\s*(>=?)\s*['\"]?([^'\"\s]+)['\"]?")
+_CREATED_SINCE = re.compile(r"created_at:\s*(>=?)\s*['\"]?([^'\"\s]+)['\"]?")
 _EMAIL = re.compile(r"email:\s*['\"]?([^'\"\s]+)")
-_KNOWN_FILTER = re.compile(r"^\s*(updated_at|email):")
+_KNOWN_FILTER = re.compile(r"^\s*(updated_at|created_at|email):")
 
 
 def _check_search(query: str | None) -> None:
@@ -401,20 +437,28 @@ def _sorted_orders(orders: list[Order], sort_key: str | None) -> list[Order]:
 
 
 def _orders_matching(store: DevStore, query: str | None) -> list[Order]:
-    _check_search(query)
     with store.lock:
         orders = list(store.orders.values())
-    if query:
-        match = _UPDATED_SINCE.search(query)
+    return _filter_orders(orders, query)
+
+
+def _filter_orders(orders: list[Order], query: str | None) -> list[Order]:
+    _check_search(query)
+    if not query:
+        return orders
+    for pattern, stamp in ((_UPDATED_SINCE, "updated_at"), (_CREATED_SINCE, "created_at")):
+        match = pattern.search(query)
         if match:
             inclusive = match.group(1) == ">="
             since = datetime.fromisoformat(match.group(2).replace("Z", "+00:00"))
             orders = [
-                o for o in orders if o.updated_at > since or (inclusive and o.updated_at == since)
+                o
+                for o in orders
+                if getattr(o, stamp) > since or (inclusive and getattr(o, stamp) == since)
             ]
-        email = _EMAIL.search(query)
-        if email:
-            orders = [o for o in orders if (o.email or "").lower() == email.group(1).lower()]
+    email = _EMAIL.search(query)
+    if email:
+        orders = [o for o in orders if (o.email or "").lower() == email.group(1).lower()]
     return orders
 
 
@@ -746,11 +790,40 @@ def _current_app_installation(store: DevStore) -> dict[str, Any]:
             for h in sorted(store.granted_scopes)
         ],
     }
+def _node(store: DevStore, *, id: str) -> dict[str, Any] | None:  # noqa: A002 - Shopify's name
+    if id.startswith("gid://shopify/BulkOperation/"):
+        return bulk.operation_view(store, id)
+    return _view(store, store.find(id))
+
+
+def _run_bulk_query(
+    store: DevStore,
+    *,
+    query: str,
+    groupObjects: bool = False,  # noqa: N803 - Shopify's argument name
+) -> dict[str, Any]:
+    schema = current_schema()
+    return bulk.run_query(
+        store,
+        schema,
+        query,
+        group_objects=groupObjects,
+        execute=lambda document: _execute_bulk(store, schema, document),
+    )
+
+
+def _execute_bulk(
+    store: DevStore, schema: GraphQLSchema, document: DocumentNode
+) -> ExecutionResult:
+    with bulk_mode():
+        return execute(store, schema, document, None)
 
 
 QUERIES: dict[str, Callable[..., Any]] = {
     "shop": _shop,
-    "node": lambda store, *, id: _view(store, store.find(id)),
+    "node": _node,
+    "bulkOperation": lambda store, *, id: bulk.operation_view(store, id),
+    "currentBulkOperation": lambda store, *, type="QUERY": bulk.current_view(store, type),
     "order": lambda store, *, id: _typed("Order", store, id),
     "customer": lambda store, *, id: _typed("Customer", store, id),
     "orders": _orders,
@@ -766,4 +839,5 @@ MUTATIONS: dict[str, Callable[..., Any]] = {
     "flowTriggerReceive": _flow_trigger,
     "webhookSubscriptionCreate": _webhook_subscription_create,
     "webhookSubscriptionDelete": _webhook_subscription_delete,
+    "bulkOperationRunQuery": _run_bulk_query,
 }

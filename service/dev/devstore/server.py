@@ -26,6 +26,7 @@ from graphql.utilities import get_operation_ast
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from service.core.config import DEFAULT_API_VERSION
+from service.dev.devstore import bulk
 from service.dev.devstore import schema as devschema
 from service.dev.devstore.store import DevStore
 from service.shopify.admin_schema import (
@@ -90,6 +91,9 @@ class Faults:
     throttle_style: str = "graphql"  # how a throttle shows: "graphql" (200 THROTTLED) or "http"
     only_tags: bool = False  # every call but tagsAdd / tagsRemove answers 500
     clock_offset: float = 0.0  # seconds Shopify's `Date` header is off from this machine's
+    # A bulk result's download breaks off after this many lines (0: never), as a dropped
+    # connection would: what an import must survive.
+    cut_download_after_lines: int = 0
     storm_until: float = field(default=0.0, repr=False)
 
 
@@ -335,6 +339,25 @@ class DevAdmin:
                 json.dumps(body), status=status, headers=headers, mimetype="application/json"
             )
 
+        @app.get("/devstore/bulk/<int:run_id>.jsonl")
+        def bulk_result(run_id: int) -> Response:
+            # A signed URL, as Shopify's storage serves one: no access token, the signature is
+            # the permission.
+            result = bulk.result_for(
+                self.store,
+                run_id,
+                request.args.get("Expires", ""),
+                request.args.get("Signature", ""),
+            )
+            if result is None:
+                return Response("AccessDenied", status=403, mimetype="application/xml")
+            cut = self.faults.cut_download_after_lines
+            return Response(
+                _lines(result, cut_after=cut),
+                headers={"Content-Length": str(len(result))},
+                mimetype="application/jsonl",
+            )
+
         @app.post("/admin/oauth/access_token")
         def access_token() -> Response:
             form = request.get_json(silent=True) or request.form.to_dict()
@@ -373,6 +396,17 @@ class DevAdmin:
         return app
 
 
+class DownloadCut(ConnectionError):
+    """The `cut_download_after_lines` fault: the connection drops mid-file."""
+
+
+def _lines(result: bytes, *, cut_after: int) -> Iterator[bytes]:
+    for sent, line in enumerate(result.splitlines(keepends=True)):
+        if cut_after and sent >= cut_after:
+            raise DownloadCut(f"download cut after {sent} lines")
+        yield line
+
+
 @contextmanager
 def serving(admin: DevAdmin, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve the emulator in a background thread; yields its base URL."""
@@ -386,6 +420,7 @@ def serving(admin: DevAdmin, *, host: str = "127.0.0.1", port: int = 0) -> Itera
     server: BaseWSGIServer = make_server(
         host, port, admin.wsgi(), threaded=True, request_handler=Stamped
     )
+    admin.store.public_url = f"http://{host}:{server.server_port}"
     # A short poll: stopping the emulator (every test that used it) should not cost half a second.
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="devstore", daemon=True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -133,6 +134,7 @@ class Order:
     cancel_reason: str | None = None
     tags: list[str] = field(default_factory=list)
     note: str | None = None
+    phone: str | None = None
     custom_attributes: list[tuple[str, str]] = field(default_factory=list)
     discount_codes: list[str] = field(default_factory=list)
     shipping_address: Address | None = None
@@ -151,6 +153,29 @@ class Order:
         return f"#{self.number}"
 
 
+@dataclass
+class BulkRun:
+    """One bulk query operation: its query, where it stands, and its JSONL result."""
+
+    id: int
+    query: str
+    created_at: datetime
+    status: str = "CREATED"  # → RUNNING → COMPLETED, or FAILED
+    completed_at: datetime | None = None
+    error_code: str | None = None
+    result: bytes = b""
+    object_count: int = 0
+    root_object_count: int = 0
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/BulkOperation/{self.id}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("COMPLETED", "FAILED", "CANCELED", "EXPIRED")
+
+
 class DevStore:
     """One shop's data. Every method takes the lock: the HTTP server is threaded."""
 
@@ -166,14 +191,27 @@ class DevStore:
         self.flow_triggers: list[dict[str, Any]] = []
         # Webhook subscriptions made through the Admin API: {id, topic (enum), uri, createdAt}.
         self.subscriptions: list[dict[str, Any]] = []
-        # The scopes the merchant granted the app (what currentAppInstallation answers).
-        self.granted_scopes: set[str] = set(APP_SCOPES)
         # A stand-in social-data provider: (network, handle) → followers, engagement, authenticity.
         self.social: dict[tuple[str, str], dict[str, float]] = {}
         self.discount_code_owners: dict[str, int] = {}
         self._ids = itertools.count(7_000_000_000_001)
         self._order_numbers = itertools.count(1001)
         self.listeners: list[Any] = []  # callables (topic, payload) for webhooks
+        # What `currentAppInstallation { accessScopes }` answers. (The emulator does not hide
+        # orders older than 60 days from an app without read_all_orders, as Shopify does.)
+        self.granted_scopes: set[str] = set(APP_SCOPES)
+        # Bulk query operations, newest last. Shopify lets an app run five at a time per shop
+        # from API 2026-01 (one before); a run takes `bulk_seconds` and fails with
+        # `bulk_fail_with` (a BulkOperationErrorCode) when that is set.
+        self.bulk_runs: dict[int, BulkRun] = {}
+        self.bulk_query_limit = 5
+        self.bulk_seconds = 0.0
+        self.bulk_fail_with: str | None = None
+        self.bulk_errors: list[str] = []  # why the last run failed, when the emulator failed it
+        # Where the emulator is served (`serving` sets it): results are downloaded from there,
+        # from signed URLs, as Shopify serves them from its storage.
+        self.public_url = ""
+        self.url_secret = secrets.token_hex(16)
 
     def next_id(self) -> int:
         with self.lock:

@@ -30,6 +30,7 @@ SAMPLES = {
     "disputes/create": None,
     "returns/request": None,
     "fulfillment_events/create": None,
+    "bulk_operations/finish": "shopify/bulk_operations_finish.json",
 }
 SMALL = {
     "customers/update": {

@@ -34,12 +34,13 @@ from service.shopify.admin_schema import (
     MAX_QUERY_COST,
     SCHEMA_DIR,
     admin_schema,
+    bulk_query_problems,
     requested_cost,
     required_scopes,
     schema_file,
     source_record,
 )
-from service.shopify.documents import AdminDocument
+from service.shopify.documents import AdminDocument, BulkQuery
 from service.shopify.scopes import APP_SCOPES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,6 +65,8 @@ MUTATION_SCOPES: dict[str, set[str]] = {
     "flowTriggerReceive": set(),
     "webhookSubscriptionCreate": set(),
     "webhookSubscriptionDelete": set(),
+    # What a bulk query reads is checked like any query (below); starting one needs no scope.
+    "bulkOperationRunQuery": set(),
 }
 
 # What each subscribed topic needs, from Shopify's webhook metadata (access_scopes, 2026-04).
@@ -79,11 +82,30 @@ TOPIC_SCOPES = {
     "returns/request": "read_returns",
     "fulfillment_events/create": "read_fulfillments",
     "app/uninstalled": None,
+    "bulk_operations/finish": None,
 }
 
 
 def production_documents() -> dict[str, AdminDocument]:
     return {n: d for n, d in vars(documents).items() if isinstance(d, AdminDocument)}
+
+
+# A bulk query is sent as text (bulkOperationRunQuery's `query`), each rendering of it a query
+# Shopify must accept: checked like any document, and against Shopify's bulk rules.
+RENDERINGS = {"all orders": {}, "orders since": {"orders_since": datetime(2026, 5, 1, tzinfo=UTC)}}
+
+
+def bulk_queries() -> dict[str, str]:
+    return {
+        f"{name} ({how})": query.render(**fill)
+        for name, query in vars(documents).items()
+        if isinstance(query, BulkQuery)
+        for how, fill in RENDERINGS.items()
+    }
+
+
+def every_query_text() -> dict[str, str]:
+    return {**{n: d.text for n, d in production_documents().items()}, **bulk_queries()}
 
 
 @pytest.fixture(scope="module")
@@ -110,20 +132,48 @@ def test_the_vendored_schema_is_the_file_shopify_published() -> None:
     assert (SCHEMA_DIR / "LICENSE.dev-mcp").read_text().startswith("ISC License")
 
 
-@pytest.mark.parametrize("name", sorted(production_documents()))
+@pytest.mark.parametrize("name", sorted(every_query_text()))
 def test_shopify_accepts_every_document_clout_sends(name: str, schema: GraphQLSchema) -> None:
-    document = parse(production_documents()[name].text)
+    document = parse(every_query_text()[name])
 
     problems = validate(schema, document)
 
     assert [p.message for p in problems] == []
 
 
-@pytest.mark.parametrize("name", sorted(production_documents()))
+@pytest.mark.parametrize("name", sorted(bulk_queries()))
+def test_every_bulk_query_keeps_to_shopifys_bulk_rules(name: str, schema: GraphQLSchema) -> None:
+    document = parse(bulk_queries()[name])
+
+    problems = bulk_query_problems(schema, document)
+
+    assert problems == []
+    # Shopify pages a bulk query itself: a page size would only cut the file short.
+    sized = [
+        f"{node.name.value}({argument.name.value})"
+        for node in _field_nodes(document)
+        for argument in node.arguments or ()
+        if argument.name.value in ("first", "last")
+    ]
+    assert sized == []
+
+
+def _field_nodes(document: DocumentNode) -> list[FieldNode]:
+    found: list[FieldNode] = []
+
+    class Fields(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            found.append(node)
+
+    visit(document, Fields())
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(every_query_text()))
 def test_no_document_reads_a_deprecated_field_without_a_dated_exception(
     name: str, schema: GraphQLSchema
 ) -> None:
-    document = parse(production_documents()[name].text)
+    document = parse(every_query_text()[name])
 
     found = [p.message for p in validate(schema, document, [NoDeprecatedCustomRule])]
 
@@ -199,8 +249,8 @@ def test_the_apps_scopes_cover_everything_the_documents_read_and_write(
     granted = granted_scopes()
     scopes = required_scopes(VERSION)
     missing: list[str] = []
-    for name, document in production_documents().items():
-        for type_name, field_name in _fields_read(schema, parse(document.text)):
+    for name, text in every_query_text().items():
+        for type_name, field_name in _fields_read(schema, parse(text)):
             if type_name == "Mutation":
                 needed = MUTATION_SCOPES.get(field_name)
                 if needed is None:

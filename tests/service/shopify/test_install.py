@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -9,9 +10,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from service.core.db import session_scope
-from service.core.models import Shop, utcnow
+from service.core.models import Backfill, Shop, utcnow
 from service.shopify.oauth import Grant, fresh_access_token, oauth_http, sign_query, store_grant
 from service.shopify.shops import find_shop
 from tests.support.clout import RunningDevStore, state
@@ -26,6 +28,17 @@ def public_app(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Fla
 
 def signed(**params: str) -> dict[str, str]:
     return sign_query({"timestamp": "1764064800", **params}, SECRET)
+
+
+def backfills_requested(app: Flask) -> int:
+    with state(app).sessions() as session:
+        return len(session.scalars(select(Backfill).where(Backfill.status == "requested")).all())
+
+
+def queued_tasks(app: Flask) -> list[str]:
+    """The names of the tasks waiting in Clout's queue in Redis (kombu's message format)."""
+    messages = state(app).redis.lrange("clout", 0, -1)
+    return [json.loads(m)["headers"]["task"] for m in messages]  # type: ignore[union-attr]
 
 
 def start_install(app: Flask, shop: str = SHOP) -> tuple[object, str]:
@@ -61,6 +74,9 @@ def test_an_install_ends_with_an_encrypted_working_token(
         assert token in devstore.store.tokens
         assert shop.access_token_expires_at is not None
         assert shop.refresh_token is not None
+    # and the store's history is on its way in, in the background
+    assert backfills_requested(public_app) == 1
+    assert "clout.backfill" in queued_tasks(public_app)
 
 
 def test_a_used_nonce_cannot_be_replayed(public_app: Flask, devstore: RunningDevStore) -> None:
@@ -211,6 +227,8 @@ def test_opening_the_embedded_app_exchanges_the_session_token_for_an_offline_tok
         assert shop is not None
         assert shop.access_token is not None
         assert state(app).vault.open(shop.access_token) in devstore.store.tokens
+    assert backfills_requested(app) == 1
+    assert "clout.backfill" in queued_tasks(app)
 
 
 def test_a_forged_session_token_gets_no_token_and_no_shop(
