@@ -325,6 +325,7 @@ class ShopifyAdmin:
         """The scopes the merchant granted this app's token."""
         installation = self.execute(documents.ACCESS_SCOPES).get("currentAppInstallation") or {}
         return {str(s.get("handle")) for s in installation.get("accessScopes") or []}
+
     def run_bulk_query(self, query: str) -> dict[str, Any]:
         """`bulkOperationRunQuery`: Shopify starts running `query` in the background; returns
         the BulkOperation (`documents.BULK_OPERATION_FIELDS`). Shopify's refusal — the query,

@@ -790,6 +790,8 @@ def _current_app_installation(store: DevStore) -> dict[str, Any]:
             for h in sorted(store.granted_scopes)
         ],
     }
+
+
 def _node(store: DevStore, *, id: str) -> dict[str, Any] | None:  # noqa: A002 - Shopify's name
     if id.startswith("gid://shopify/BulkOperation/"):
         return bulk.operation_view(store, id)
