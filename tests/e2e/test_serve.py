@@ -86,7 +86,9 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
         assert forged.status_code == 401
 
         wait_for(
-            lambda: "\tdone\t" in clout("deliveries", "list", cwd=tmp_path, env=env),
+            # (Shopify's sample order is unknown to the local store: its case is processed, and
+            # its tag stays "pending in Shopify")
+            lambda: "\tdone" in clout("deliveries", "list", cwd=tmp_path, env=env),
             timeout=30,
             every=0.5,
         )
