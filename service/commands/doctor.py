@@ -34,7 +34,7 @@ from service.core.models import Delivery, Incident, ReviewSecret, Shop, utcnow
 from service.core.shop_settings import shop_config
 from service.core.vocabulary import DeliveryStatus, ShopStatus
 from service.deliveries.topics import SHOPIFY_TOPICS
-from service.shopify import shops
+from service.shopify import history, shops
 from service.shopify.admin import (
     ShopifyAdmin,
     ShopifyRefused,
@@ -51,6 +51,8 @@ CLOCK_TOLERANCE = timedelta(seconds=10)
 STUCK_AFTER = timedelta(minutes=10)
 # Failed deliveries older than this were seen (and left) by someone already.
 FAILURES_WINDOW = timedelta(days=7)
+# An import of a store's history still unfinished after this long has probably stalled.
+STALLED_IMPORT = timedelta(hours=6)
 # A store that has sent nothing this long after connecting is probably not sending at all.
 QUIET_AFTER = timedelta(hours=24)
 
@@ -379,6 +381,33 @@ def check_deliveries(*, session: Session, shop: Shop, now: datetime) -> list[Fin
     return found
 
 
+def check_history(*, session: Session, shop: Shop, now: datetime) -> Finding:
+    """Where the import of the store's history stands: without it, clout means little."""
+    latest = history.latest_backfill(session=session, shop=shop)
+    if latest is None:
+        return warn(
+            "history",
+            "the store's past orders were never imported: clout rankings start from zero",
+            f"`clout shops backfill {shop.domain}`",
+        )
+    said = history.describe(latest) + (f" — {latest.note}" if latest.note else "")
+    if latest.status == history.BackfillStatus.FAILED:
+        return fail(
+            "history",
+            said,
+            f"`clout shops backfill {shop.domain}` starts a new import "
+            f"(`--status` shows the last one)",
+        )
+    if latest.finished_at is None and now - latest.requested_at > STALLED_IMPORT:
+        return warn(
+            "history",
+            f"{said}, since {_ago(now, latest.requested_at)}",
+            f"are the workers running? `clout shops backfill {shop.domain} --resume` carries "
+            "it on in the foreground",
+        )
+    return ok("history", said)
+
+
 def check_pending(
     *, session: Session, settings: Settings, vault: TokenVault, shop: Shop, now: datetime
 ) -> Finding:
@@ -415,6 +444,7 @@ def check_shop(
         found.append(check_subscriptions(settings=settings, shop=shop))
     with session_for(settings) as session:
         shop = connected_shop(session, domain)
+        found.append(check_history(session=session, shop=shop, now=now))
         found += check_deliveries(session=session, shop=shop, now=now)
         found.append(
             check_pending(session=session, settings=settings, vault=vault, shop=shop, now=now)

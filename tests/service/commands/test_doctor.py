@@ -16,7 +16,7 @@ from flask import Flask
 
 from service.cli import main
 from service.core import db
-from service.core.models import Delivery, Incident, utcnow
+from service.core.models import Backfill, Delivery, Incident, utcnow
 from service.core.vocabulary import DeliveryStatus
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now
 from tests.support.helpers import SHOP
@@ -64,7 +64,7 @@ def test_a_healthy_install_passes(environment: dict[str, str]) -> None:
 
     assert checked.exit_code == 0, checked.output
     assert "No problems" in checked.output
-    for subject in ("database", "redis", "token", "scopes", "webhooks", "tags", "clock"):
+    for subject in ("database", "redis", "token", "scopes", "webhooks", "history", "tags", "clock"):
         assert line_of(checked.output, subject).lstrip().startswith("ok"), checked.output
 
 
@@ -125,6 +125,17 @@ def stop_the_workers(env: dict[str, str], devstore: RunningDevStore) -> None:
     )
 
 
+def fail_the_history_import(env: dict[str, str], devstore: RunningDevStore) -> None:
+    execute(
+        env,
+        sa.update(Backfill).values(
+            status="failed",
+            error="Shopify's bulk operation ended FAILED (INTERNAL_SERVER_ERROR)",
+            finished_at=utcnow(),
+        ),
+    )
+
+
 PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str, str]] = {
     # fault: (plant, the line that names it, words of the fix)
     "revoked token": (revoke_token, "token", "clout shops add"),
@@ -135,6 +146,7 @@ PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str,
     "Redis down": (stop_redis, "redis", "start Redis"),
     "dead delivery": (let_a_delivery_die, "failures", "clout deliveries retry"),
     "no workers": (stop_the_workers, "workers", "clout worker"),
+    "failed history import": (fail_the_history_import, "history", "clout shops backfill"),
 }
 
 
