@@ -383,7 +383,7 @@ def shops_backfill(domain: str, since: datetime | None, show_status: bool, resum
         sys.exit(1)
     if step.incidents:
         rung = settings.redis_url is not None and all(
-            enqueue_attention(celery=_celery(), incident_id=i) for i in step.incidents
+            enqueue_attention(celery=_celery(), incident_id=i, shop=domain) for i in step.incidents
         )
         click.echo(
             f"{len(step.incidents)} open incidents "
@@ -812,8 +812,9 @@ def deliveries_retry(delivery_id: int) -> None:
     with _session(settings) as session:
         if not requeue(session=session, delivery_id=delivery_id):
             raise click.BadParameter("no failed or dead delivery with that id")
+        shop = session.scalar(select(Delivery.shop_domain).where(Delivery.id == delivery_id))
     enqueued = settings.redis_url is not None and enqueue_delivery(
-        celery=_celery(), delivery_id=delivery_id
+        celery=_celery(), delivery_id=delivery_id, shop=shop or ""
     )
     click.echo(
         f"delivery {delivery_id} queued"

@@ -92,7 +92,9 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
     if recorded.duplicate:
         return answer(200, "duplicate", delivery_id=recorded.delivery_id)
     enqueued = enqueue_delivery(
-        celery=current_app.extensions["celery"], delivery_id=recorded.delivery_id
+        celery=current_app.extensions["celery"],
+        delivery_id=recorded.delivery_id,
+        shop=shop_domain,
     )
     log.info(
         "delivery_accepted",

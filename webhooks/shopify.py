@@ -110,7 +110,9 @@ def shopify_delivery() -> tuple[Response, int]:  # noqa: PLR0911 - one answer pe
         log.info("delivery_duplicate", delivery_id=recorded.delivery_id, **context)
         return answer(200, "duplicate", delivery_id=recorded.delivery_id)
     enqueued = enqueue_delivery(
-        celery=current_app.extensions["celery"], delivery_id=recorded.delivery_id
+        celery=current_app.extensions["celery"],
+        delivery_id=recorded.delivery_id,
+        shop=shop_domain,
     )
     log.info("delivery_accepted", delivery_id=recorded.delivery_id, enqueued=enqueued, **context)
     return answer(200, "accepted", delivery_id=recorded.delivery_id)

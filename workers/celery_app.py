@@ -13,6 +13,7 @@ from celery import Celery, Task
 from flask import Flask
 
 from service.core.state import Clout
+from service.deliveries.dispatch import FairQueue
 from service.deliveries.lifecycle import QUEUE
 from service.influence.profiles import ShopFactsCache
 
@@ -32,6 +33,8 @@ class CloutCelery(Celery):  # type: ignore[misc]
 
     # A shop's facts for profiles, shared by this process's incidents for a minute.
     facts_cache: ShopFactsCache
+    # Where work waits, per lane and per shop (`service.deliveries.dispatch`).
+    fair: FairQueue
 
 
 def worker_memory(celery: object) -> ShopFactsCache | None:
@@ -50,6 +53,7 @@ def init_celery(app: Flask) -> Celery:
 
     celery = CloutCelery(app.name, task_cls=FlaskTask, include=["workers.tasks"])
     celery.facts_cache = ShopFactsCache()
+    celery.fair = FairQueue(state.redis)
     celery.conf.update(
         broker_url=broker_url(settings.redis_url or ""),
         broker_connection_retry_on_startup=True,

@@ -23,6 +23,7 @@ from service.attention.attend import (
     ShopTagSettings,
     TagSettings,
     attend_incident,
+    attend_later,
     shop_tag_settings,
 )
 from service.attention.escalation import escalate_overdue
@@ -38,12 +39,15 @@ from service.core.state import Clout, clout_state
 from service.core.vocabulary import ShopStatus, parse_floors
 from service.deliveries import backfill as history_import
 from service.deliveries import lifecycle
+from service.deliveries.dispatch import DELIVERY, FLOOR, LATER, WORK_TASK, Unit, fair_queue_of
+from service.deliveries.lifecycle import QUEUE
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.influence.klout import HttpKloutProvider
 from service.influence.profiles import ShopFactsCache, refresh_due_profiles
 from service.shopify import history, oauth, shops
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.budget import CostBudget
+from service.shopify.circuit import Circuit
 from service.signals.events import LateDeliveryRule, late_deliveries
 from workers.celery_app import worker_memory
 
@@ -106,13 +110,24 @@ def tag_settings(state: Clout, facts_cache: ShopFactsCache | None = None) -> Sho
 
 
 def then_attend(celery: Any, incident_ids: Iterable[int]) -> int:
-    """Ring attendance for each incident a job touched, once the job's transaction committed
-    (the sweeper rings again for any bell Redis lost)."""
-    rung = 0
-    for incident_id in incident_ids:
-        lifecycle.enqueue_attention(celery=celery, incident_id=incident_id)
-        rung += 1
-    return rung
+    """Ring attendance for each incident a job touched, in its shop's turn, once the job's
+    transaction committed (the sweeper rings again for any bell Redis lost)."""
+    wanted = list(dict.fromkeys(incident_ids))
+    if not wanted:
+        return 0
+    with session_scope(clout_state().sessions) as session:
+        shops_of = dict(
+            session.execute(
+                select(Incident.id, Shop.domain)
+                .join(Shop, Shop.id == Incident.shop_id)
+                .where(Incident.id.in_(wanted))
+            ).all()
+        )
+    for incident_id in wanted:
+        lifecycle.enqueue_attention(
+            celery=celery, incident_id=incident_id, shop=shops_of.get(incident_id, "")
+        )
+    return len(wanted)
 
 
 def job_then_attend(celery: Any, job: Callable[[Session], Iterable[int]]) -> int:
@@ -122,8 +137,22 @@ def job_then_attend(celery: Any, job: Callable[[Session], Iterable[int]]) -> int
     return then_attend(celery, touched)
 
 
-@shared_task(name=lifecycle.PROCESS_TASK, bind=True, max_retries=None)
-def process_delivery(self: Any, delivery_id: int) -> str:
+def _shop_of(incident_id: int) -> str:
+    with session_scope(clout_state().sessions) as session:
+        return (
+            session.scalar(
+                select(Shop.domain)
+                .join(Incident, Incident.shop_id == Shop.id)
+                .where(Incident.id == incident_id)
+            )
+            or ""
+        )
+
+
+# --- the work itself: one delivery, one floor, one case's later work -------------------------
+
+
+def _process(celery: Any, delivery_id: int) -> tuple[str, float | None]:
     state = clout_state()
     outcome = lifecycle.process_delivery(
         sessions=state.sessions,
@@ -132,25 +161,23 @@ def process_delivery(self: Any, delivery_id: int) -> str:
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
         admin_for=admin_factory(state),
-        tag_settings=tag_settings(state, worker_memory(self.app)),
+        tag_settings=tag_settings(state, worker_memory(celery)),
     )
-    then_attend(self.app, outcome.incidents)
+    then_attend(celery, outcome.incidents)
     for backfill_id in outcome.backfills:
         # Shopify finished the file: the chain waiting on it goes on now, not at its next look.
         history.ring_backfill(
-            celery=self.app, backfill_id=backfill_id, chain=_backfill_chain(state, backfill_id)
+            celery=celery, backfill_id=backfill_id, chain=_backfill_chain(state, backfill_id)
         )
-    if outcome.retry_in is not None:
-        # The row already says `retrying` with its due time: if this message is lost, the
-        # sweeper rings again.
-        raise self.retry(countdown=outcome.retry_in)
-    return outcome.status
+    return outcome.status, outcome.retry_in
 
 
-@shared_task(name=lifecycle.ATTEND_TASK, bind=True, max_retries=None)
-def attend(self: Any, incident_id: int) -> str:
-    """Bring Shopify up to date with one incident; Shopify being unwell means try again later
-    (the incident keeps `needs_attention` until it is done)."""
+class Busy(Exception):
+    """Another worker is attending this incident right now."""
+
+
+def _attend(celery: Any, incident_id: int, *, shop: str | None = None) -> str:
+    """Bring Shopify's floor up to date with one incident, then ring for its later work."""
     state = clout_state()
     # One attendance per incident at a time: two workers deciding from different snapshots
     # would undo each other's tags.
@@ -159,30 +186,137 @@ def attend(self: Any, incident_id: int) -> str:
     # waiting out a long lock while the customer waits for the floor.
     lock = state.redis.lock(f"clout:attend:{incident_id}", timeout=ATTEND_LEASE)
     if not lock.acquire(blocking_timeout=5):
-        raise self.retry(countdown=2, max_retries=None)
+        raise Busy
     done = threading.Event()
     renewer = threading.Thread(target=_renew, args=(lock, done), daemon=True)
     renewer.start()
     try:
-        return attend_incident(
+        result = attend_incident(
             sessions=state.sessions,
             incident_id=int(incident_id),
             admin=admin_factory(state),
-            shop_settings=tag_settings(state, worker_memory(self.app)),
+            shop_settings=tag_settings(state, worker_memory(celery)),
             now=utcnow(),
         )
-    except TransientError as error:
-        retries = self.request.retries
-        delay = min(300.0, max(error.retry_after or 0.0, 2.0 * 2**retries))
-        log.warning(
-            "attend_retrying", incident_id=incident_id, retry_in=delay, error=type(error).__name__
-        )
-        raise self.retry(countdown=delay, max_retries=20) from None
     finally:
         done.set()
         renewer.join()
         with contextlib.suppress(redis.RedisError, LockError):
             lock.release()
+    if result == "attended":
+        lifecycle.enqueue_later(
+            celery=celery, incident_id=incident_id, shop=shop or _shop_of(incident_id)
+        )
+    return result
+
+
+def _attend_later(celery: Any, incident_id: int) -> str:
+    state = clout_state()
+    lock = state.redis.lock(f"clout:attend:{incident_id}", timeout=ATTEND_LEASE)
+    if not lock.acquire(blocking_timeout=1):
+        return "busy"  # its floor is being attended; `later_due_at` brings this back
+    try:
+        return attend_later(
+            sessions=state.sessions,
+            incident_id=int(incident_id),
+            admin=admin_factory(state),
+            shop_settings=tag_settings(state, worker_memory(celery)),
+            now=utcnow(),
+            circuit=Circuit(state.redis),
+        )
+    finally:
+        with contextlib.suppress(redis.RedisError, LockError):
+            lock.release()
+
+
+def _attend_retry_delay(error: TransientError, retries: int) -> float:
+    return float(min(300.0, max(error.retry_after or 0.0, 2.0 * 2**retries)))
+
+
+def _next_unit(celery: Any) -> Unit | None:
+    fair = fair_queue_of(celery)
+    if fair is None:
+        return None
+    try:
+        return fair.pop()
+    except redis.RedisError:
+        return None  # the sweeper rings again for whatever waits in the database
+
+
+def _work_delivery(celery: Any, unit: Unit) -> str:
+    status, retry_in = _process(celery, unit.item)
+    if retry_in is not None:
+        celery.send_task(lifecycle.PROCESS_TASK, args=[unit.item], countdown=retry_in, queue=QUEUE)
+    return str(status)
+
+
+def _work_floor(celery: Any, unit: Unit) -> str:
+    try:
+        return _attend(celery, unit.item, shop=unit.shop)
+    except Busy:
+        celery.send_task(lifecycle.ATTEND_TASK, args=[unit.item], countdown=2, queue=QUEUE)
+        return "busy"
+    except TransientError as error:
+        delay = _attend_retry_delay(error, 0)
+        log.warning(
+            "attend_retrying", incident_id=unit.item, retry_in=delay, error=type(error).__name__
+        )
+        celery.send_task(lifecycle.ATTEND_TASK, args=[unit.item], countdown=delay, queue=QUEUE)
+        return "retrying"
+
+
+def _work_later(celery: Any, unit: Unit) -> str:
+    return _attend_later(celery, unit.item)
+
+
+LANE_WORK: dict[str, Callable[[Any, Unit], str]] = {
+    DELIVERY: _work_delivery,
+    FLOOR: _work_floor,
+    LATER: _work_later,
+}
+
+
+@shared_task(name=WORK_TASK, bind=True)
+def work(self: Any) -> str:
+    """A token: take the next unit of work — the first lane with any, the shop whose turn it
+    is — and do it. A unit that must be tried again later goes back as its own task."""
+    unit = _next_unit(self.app)
+    if unit is None:
+        return "idle"
+    return LANE_WORK[unit.lane](self.app, unit)
+
+
+@shared_task(name=lifecycle.PROCESS_TASK, bind=True, max_retries=None)
+def process_delivery(self: Any, delivery_id: int) -> str:
+    """One delivery by id: a retry (and what was queued before the fair queue existed)."""
+    status, retry_in = _process(self.app, delivery_id)
+    if retry_in is not None:
+        # The row already says `retrying` with its due time: if this message is lost, the
+        # sweeper rings again.
+        raise self.retry(countdown=retry_in)
+    return str(status)
+
+
+@shared_task(name=lifecycle.ATTEND_TASK, bind=True, max_retries=None)
+def attend(self: Any, incident_id: int) -> str:
+    """One incident's floor by id (a retry); Shopify being unwell means try again later (the
+    incident keeps `needs_attention` until it is done)."""
+    try:
+        return _attend(self.app, incident_id)
+    except Busy:
+        raise self.retry(countdown=2, max_retries=None) from None
+    except TransientError as error:
+        delay = _attend_retry_delay(error, self.request.retries)
+        log.warning(
+            "attend_retrying", incident_id=incident_id, retry_in=delay, error=type(error).__name__
+        )
+        raise self.retry(countdown=delay, max_retries=20) from None
+
+
+@shared_task(name=lifecycle.LATER_TASK, bind=True)
+def attend_later_task(self: Any, incident_id: int) -> str:
+    """One incident's best-effort work by id."""
+    return _attend_later(self.app, incident_id)
 
 
 ATTEND_LEASE = 20  # seconds
@@ -221,9 +355,24 @@ def sweep_deliveries() -> int:
             )
             .limit(500)
         ).all()
+        # Later work whose time has come (skipped work comes back here, never in a loop).
+        later = session.execute(
+            select(Incident.id, Shop.domain)
+            .join(Shop, Shop.id == Incident.shop_id)
+            .where(
+                Incident.later_due_at.is_not(None),
+                Incident.later_due_at <= now - waited,
+                Incident.needs_attention.is_(False),
+            )
+            .limit(500)
+        ).all()
     celery = process_delivery.app
     then_attend(celery, waiting)
-    return sum(lifecycle.enqueue_delivery(celery=celery, delivery_id=i) for i in due)
+    for incident_id, domain in later:
+        lifecycle.enqueue_later(celery=celery, incident_id=incident_id, shop=domain)
+    return sum(
+        lifecycle.enqueue_delivery(celery=celery, delivery_id=i, shop=domain) for i, domain in due
+    )
 
 
 @shared_task(name="clout.escalate_overdue")

@@ -192,7 +192,8 @@ def change_shop_settings() -> tuple[Response, int]:
             return no_store(jsonify(outcome="refused", detail=str(error))), 400
     celery = current_app.extensions["celery"]
     for incident_id in retagged:
-        enqueue_attention(celery=celery, incident_id=incident_id)  # else the sweeper will
+        # (else the sweeper will)
+        enqueue_attention(celery=celery, incident_id=incident_id, shop=viewer.shop.domain)
     log.info("settings_changed", shop=viewer.shop.domain, keys=[c.key for c in done])
     return (
         no_store(

@@ -396,6 +396,8 @@ def resolve(incident_id: int) -> tuple[Response, int]:
         status, resolved_by = incident.status, incident.resolved_by
     # After the commit: the worker adds the resolved tag and takes Clout's other tags off. If
     # Redis is down the incident's needs_attention flag is the record and the sweeper rings.
-    enqueue_attention(celery=current_app.extensions["celery"], incident_id=incident_id)
+    enqueue_attention(
+        celery=current_app.extensions["celery"], incident_id=incident_id, shop=viewer.shop.domain
+    )
     log.info("incident_resolved_on_page", incident_id=incident_id, by=viewer.who)
     return no_store(jsonify(outcome=status, id=incident_id, resolved_by=resolved_by)), 200

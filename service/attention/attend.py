@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,12 +40,17 @@ from service.influence.klout import KloutProvider
 from service.influence.profiles import ShopFactsCache, refresh_profile, stored_influence
 from service.influence.scoring import Influence
 from service.shopify.admin import ShopifyAdmin, ShopifyRefused, ShopifyUnavailable
+from service.shopify.budget import LATER_LANE
+from service.shopify.circuit import Circuit
 from service.signals.incidents import resolve_incident
 
 log = get_logger(__name__)
 
 FLOW_TRIGGER_HANDLE = "unhappy-customer-detected"
 MAX_DRIFT_REPAIRS = 3
+# Best-effort work that had to be skipped is tried again this much later (a circuit stays open
+# a minute): a few tries an hour per case at most, never a loop.
+LATER_RETRY = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,9 @@ class Pushed:
     drift_repaired: int = 0
     flow_sent: bool = False
     unavailable: TransientError | None = None  # Shopify could not be reached: try again later
+    # Best-effort calls not made now ("read_tags: circuit open", "flow: ShopifyUnavailable"):
+    # tried again at the incident's next `later_due_at`.
+    skipped: list[str] = field(default_factory=list)
 
 
 def push_floor(
@@ -342,64 +351,80 @@ def push_floor(
 
 
 def push_best_effort(
-    *, client: ShopifyAdmin, case: Case, plan: Plan, settings: TagSettings, now: datetime
+    *,
+    client: ShopifyAdmin,
+    case: Case,
+    plan: Plan,
+    settings: TagSettings,
+    now: datetime,
+    circuit: Circuit | None = None,
 ) -> Pushed:
     """Stale tags off, drift repaired, metafields, the Flow trigger. Nothing here may fail the
-    attendance: what cannot be done now is done at the next one."""
+    attendance: a call Shopify could not take now (or that an open circuit holds back) is
+    recorded in `skipped`, to be tried at the next due time; one Shopify refused is left."""
     pushed = Pushed()
+    missing_result = object()
+
+    def attempt(operation: str, call: Callable[[], Any]) -> Any:
+        if circuit is not None and not circuit.allows(client.shop, operation):
+            pushed.skipped.append(f"{operation}: circuit open")
+            return missing_result
+        try:
+            result = call()
+        except ShopifyUnavailable as error:
+            if circuit is not None:
+                circuit.failed(client.shop, operation)
+            pushed.skipped.append(f"{operation}: {type(error).__name__}")
+            return missing_result
+        except ShopifyRefused as error:
+            log.info(
+                "best_effort_refused",
+                incident_id=case.incident_id,
+                operation=operation,
+                error=str(error)[:200],
+            )
+            return missing_result
+        if circuit is not None:
+            circuit.succeeded(client.shop, operation)
+        return result
+
     repairs = case.drift_repairs
     for gid, wanted in plan.targets.items():
-        try:
-            present = set(client.tags_of(gid))
-        except (ShopifyUnavailable, ShopifyRefused):
-            continue  # reads failing never undo the floor; the next attendance tries again
+        # Read back what Shopify shows (a person may have changed it), then correct it.
+        present_tags = attempt("read_tags", partial(client.tags_of, gid))
+        if present_tags is missing_result:
+            continue  # reads failing never undo the floor
+        present = set(present_tags)
         stale = sorted(t for t in present if _managed(t, settings) and t not in wanted)
         missing = sorted(set(wanted) - present)
-        try:
-            if stale:
-                client.remove_tags(gid, stale)
-            if missing and repairs < MAX_DRIFT_REPAIRS:
-                repairs += 1
-                pushed.drift_repaired += 1
-                log.warning(
-                    "tag_drift_repaired", incident_id=case.incident_id, gid=gid, missing=missing
-                )
-                client.add_tags(gid, missing)
-            elif missing:
-                log.warning(
-                    "tag_drift_left", incident_id=case.incident_id, gid=gid, missing=missing
-                )
-        except (ShopifyUnavailable, ShopifyRefused):
+        if (
+            stale
+            and attempt("remove_tags", partial(client.remove_tags, gid, stale)) is missing_result
+        ):
             continue
+        if missing and repairs < MAX_DRIFT_REPAIRS:
+            repairs += 1
+            pushed.drift_repaired += 1
+            log.warning(
+                "tag_drift_repaired", incident_id=case.incident_id, gid=gid, missing=missing
+            )
+            if attempt("add_tags", partial(client.add_tags, gid, missing)) is missing_result:
+                continue
+        elif missing:
+            log.warning("tag_drift_left", incident_id=case.incident_id, gid=gid, missing=missing)
         pushed.written[gid] = {"tags": sorted(wanted), "written_at": now.isoformat()}
     if plan.metafields is not None:
         owner, fields = plan.metafields
-        try:
-            client.set_metafields(owner, fields)
-        except (ShopifyUnavailable, ShopifyRefused) as error:
-            log.info(
-                "metafields_not_written", incident_id=case.incident_id, error=type(error).__name__
-            )
+        attempt("metafields", partial(client.set_metafields, owner, fields))
     if plan.flow_payload is not None:
-        pushed.flow_sent = _push_flow_trigger(
-            client=client, incident_id=case.incident_id, payload=plan.flow_payload
-        )
+        payload = plan.flow_payload
+        errors = attempt("flow", partial(client.send_flow_trigger, FLOW_TRIGGER_HANDLE, payload))
+        if errors is not missing_result:
+            if errors:
+                log.info("flow_trigger_refused", incident_id=case.incident_id, errors=len(errors))
+            else:
+                pushed.flow_sent = True
     return pushed
-
-
-def _push_flow_trigger(
-    *, client: ShopifyAdmin, incident_id: int, payload: Mapping[str, Any]
-) -> bool:
-    """Shopify Flow's "Unhappy customer detected" trigger; True when Flow took it."""
-    try:
-        errors = client.send_flow_trigger(FLOW_TRIGGER_HANDLE, payload)
-    except (ShopifyUnavailable, ShopifyRefused) as error:
-        log.info("flow_trigger_not_sent", incident_id=incident_id, error=type(error).__name__)
-        return False
-    if errors:
-        log.info("flow_trigger_refused", incident_id=incident_id, errors=len(errors))
-        return False
-    return True
 
 
 def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -> None:
@@ -583,14 +608,61 @@ def attend_incident(
             now=now,
         )
 
-    # 2. Best effort from here, with a short-fused client: an unwell Shopify must not hold the
-    #    floor's next incident back.
-    best_client = dataclasses.replace(floor_client, max_attempts=2, max_wait=5.0)
-    done = push_best_effort(client=best_client, case=case, plan=plan, settings=settings, now=now)
+    # 2. The rest — read-back and drift repair, metafields, the Flow trigger — is the later
+    #    lane's: its own task, after every waiting floor, within what the floor leaves of the
+    #    shop's budget (`attend_later`).
+    with session_scope(sessions) as session:
+        record_attended(session=session, case=case, now=now)
+        incident = session.get(Incident, incident_id)
+        if incident is not None:
+            incident.later_due_at = now
+    return "attended"
+
+
+def attend_later(
+    *,
+    sessions: sessionmaker[Session],
+    incident_id: int,
+    admin: Callable[[Shop], ShopifyAdmin],
+    shop_settings: ShopTagSettings,
+    now: datetime,
+    circuit: Circuit | None = None,
+) -> str:
+    """An open case's best-effort work, once its floor has landed: stale tags off, drift
+    repaired, metafields, the Flow trigger. Takes only what the floor leaves of the shop's
+    budget; what cannot be done now (Shopify unwell, a circuit open, no budget to spare) is
+    recorded as skipped and tried again at `later_due_at`, never in a loop. Never raises for
+    Shopify's sake."""
+    with session_scope(sessions) as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None or incident.later_due_at is None:
+            return "nothing"
+        if incident.status != IncidentStatus.OPEN:
+            incident.later_due_at = None
+            return "closed"
+        settings = shop_settings(session, incident.shop_id)
+        case = read_case(session=session, incident_id=incident_id, settings=settings, now=now)
+        shop = session.get(Shop, incident.shop_id)
+        if case is None or shop is None or not case.shop_active:
+            incident.later_due_at = None
+            return "shop-inactive"
+        client = admin(shop)
+        plan = plan_attendance(case=case, settings=settings)
+    # A short fuse, and the later lane of the budget: an unwell Shopify, or a busy shop,
+    # must not hold a floor back.
+    later_client = dataclasses.replace(client, lane=LATER_LANE, max_attempts=2, max_wait=5.0)
+    done = push_best_effort(
+        client=later_client, case=case, plan=plan, settings=settings, now=now, circuit=circuit
+    )
     with session_scope(sessions) as session:
         record_pushed(session=session, incident_id=incident_id, pushed=done, now=now)
-        record_attended(session=session, case=case, now=now)
-    return "attended"
+        incident = session.get(Incident, incident_id)
+        if incident is not None:
+            incident.later_due_at = None if not done.skipped else now + LATER_RETRY
+    if done.skipped:
+        log.info("later_work_skipped", incident_id=incident_id, skipped=done.skipped)
+        return "postponed"
+    return "done"
 
 
 def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read

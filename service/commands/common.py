@@ -58,7 +58,7 @@ def connected_shop(session: Session, domain: str) -> Shop:
     return shop
 
 
-def ring_attendance(settings: Settings, incident_ids: list[int]) -> bool:
+def ring_attendance(settings: Settings, incident_ids: list[int], *, shop: str) -> bool:
     """Ask the workers to attend to these incidents now; False when no broker is configured or
     reachable (they are marked, so the sweeper gets to them anyway)."""
     if settings.redis_url is None or not incident_ids:
@@ -67,4 +67,4 @@ def ring_attendance(settings: Settings, incident_ids: list[int]) -> bool:
         celery = create_app().extensions["celery"]
     except ConfigError:
         return False
-    return all(enqueue_attention(celery=celery, incident_id=i) for i in incident_ids)
+    return all(enqueue_attention(celery=celery, incident_id=i, shop=shop) for i in incident_ids)

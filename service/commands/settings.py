@@ -52,6 +52,7 @@ def settings_set(shop: str, assignments: tuple[str, ...], by: str | None) -> Non
     who = by or f"cli:{click.get_current_context().find_root().info_name or 'clout'}"
     with session_for(settings) as session:
         found = connected_shop(session, shop)
+        domain = found.domain
         try:
             done, retagged = change_settings(
                 session=session,
@@ -69,7 +70,7 @@ def settings_set(shop: str, assignments: tuple[str, ...], by: str | None) -> Non
     if not done:
         click.echo("nothing changed")
     if retagged:
-        rung = ring_attendance(settings, retagged)
+        rung = ring_attendance(settings, retagged, shop=domain)
         click.echo(
             f"{len(retagged)} open case(s) are being retagged"
             + ("" if rung else " (the sweeper will pick them up within a minute or two)")

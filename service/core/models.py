@@ -342,6 +342,10 @@ class Incident(Base):
     flow_sent_at: Mapped[datetime | None]
     # When the operator was told the attention tag had not landed yet (once per incident).
     pending_alerted_at: Mapped[datetime | None]
+    # When its best-effort work (read-back and drift repair, metafields, the Flow trigger) is
+    # due: set once the floor has landed, pushed back when that work had to be skipped, cleared
+    # once done. The sweeper rings for it; nothing else waits on it.
+    later_due_at: Mapped[datetime | None] = mapped_column(index=True)
     drift_repairs: Mapped[int] = mapped_column(Integer, default=0)
     # What Clout last wrote: {gid: {"tags": [...], "written_at": iso}} for orders and customer.
     tag_state: Mapped[dict[str, Any] | None]

@@ -24,6 +24,7 @@ from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Delivery, Incident, Shop, UTCDateTime, utcnow
 from service.core.vocabulary import PENDING_DELIVERIES, DeliveryStatus
+from service.deliveries.dispatch import DELIVERY, FLOOR, LATER, Enqueuer, ring
 from service.deliveries.prepare import prepare_delivery
 from service.shopify.admin import ShopifyAdmin
 from service.signals.read_ahead import read_ahead
@@ -32,6 +33,7 @@ log = get_logger(__name__)
 
 PROCESS_TASK = "clout.process_delivery"
 ATTEND_TASK = "clout.attend_incident"
+LATER_TASK = "clout.attend_later"
 QUEUE = "clout"
 
 
@@ -131,30 +133,39 @@ def record_delivery(
     return Recorded(delivery_id=existing, duplicate=True)
 
 
-class Enqueuer(Protocol):
-    def send_task(self, name: str, args: Any = ..., **options: Any) -> Any: ...
+def enqueue_attention(*, celery: Enqueuer, incident_id: int, shop: str) -> bool:
+    """Ring for an incident whose attention floor must catch up in Shopify, in `shop`'s turn;
+    the incident's `needs_attention` flag is the record, so a lost bell is rung again by the
+    sweeper."""
+    return ring(
+        celery=celery,
+        queue=QUEUE,
+        lane=FLOOR,
+        shop=shop,
+        item=incident_id,
+        direct_task=ATTEND_TASK,
+    )
 
 
-def _ring(celery: Enqueuer, task: str, record_id: int, **context: int) -> bool:
-    # Any broker failure means the same: the database row is the record, the sweeper rings again.
-    try:
-        celery.send_task(task, args=[record_id], queue=QUEUE, retry=False)
-    except Exception as error:  # noqa: BLE001 - see above
-        log.warning("enqueue_failed", error=type(error).__name__, **context)
-        return False
-    return True
+def enqueue_later(*, celery: Enqueuer, incident_id: int, shop: str) -> bool:
+    """Ring for an incident's best-effort work (after its floor has landed); its
+    `later_due_at` is the record."""
+    return ring(
+        celery=celery, queue=QUEUE, lane=LATER, shop=shop, item=incident_id, direct_task=LATER_TASK
+    )
 
 
-def enqueue_attention(*, celery: Enqueuer, incident_id: int) -> bool:
-    """Ring for an incident whose Shopify tags must catch up; the incident's `needs_attention`
-    flag is the record, so a lost bell is rung again by the sweeper."""
-    return _ring(celery, ATTEND_TASK, incident_id, incident_id=incident_id)
-
-
-def enqueue_delivery(*, celery: Enqueuer, delivery_id: int) -> bool:
+def enqueue_delivery(*, celery: Enqueuer, delivery_id: int, shop: str) -> bool:
     """Ring the bell for a committed delivery. False when the broker is unreachable: the row stays
     `received` and the sweeper enqueues it once Redis is back, so the caller still answers 200."""
-    return _ring(celery, PROCESS_TASK, delivery_id, delivery_id=delivery_id)
+    return ring(
+        celery=celery,
+        queue=QUEUE,
+        lane=DELIVERY,
+        shop=shop,
+        item=delivery_id,
+        direct_task=PROCESS_TASK,
+    )
 
 
 @dataclass(frozen=True)
@@ -413,12 +424,13 @@ def _settle_failure(
 
 def due_for_sweep(
     *, session: Session, now: datetime, after: float, stale_after: float, limit: int = 500
-) -> list[int]:
-    """Deliveries the bell should ring for again: recorded but never picked up, a retry whose
-    time passed without a worker taking it, or a claim left behind by a dead worker."""
+) -> list[tuple[int, str]]:
+    """Deliveries the bell should ring for again, with their shops: recorded but never picked
+    up, a retry whose time passed without a worker taking it, or a claim left behind by a dead
+    worker."""
     waited = now - timedelta(seconds=after)
-    rows = session.scalars(
-        select(Delivery.id)
+    rows = session.execute(
+        select(Delivery.id, Delivery.shop_domain)
         .where(
             or_(
                 and_(Delivery.status == DeliveryStatus.RECEIVED, Delivery.received_at <= waited),
@@ -433,8 +445,8 @@ def due_for_sweep(
         )
         .order_by(Delivery.id)
         .limit(limit)
-    )
-    return list(rows)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 def requeue(*, session: Session, delivery_id: int) -> bool:

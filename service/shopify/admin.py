@@ -22,7 +22,7 @@ import httpx
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.shopify import documents
-from service.shopify.budget import CostBudget
+from service.shopify.budget import FLOOR_LANE, CostBudget
 from service.shopify.documents import AdminDocument
 
 log = get_logger(__name__)
@@ -74,6 +74,8 @@ class ShopifyAdmin:
     # each call, which happens with no database transaction open, so it may refresh and store
     # the token itself.
     token_source: Callable[[], str] | None = None
+    # Which lane of the shop's budget the calls take (`budget.FLOOR_LANE` or `LATER_LANE`).
+    lane: str = FLOOR_LANE
 
     @property
     def endpoint(self) -> str:
@@ -89,7 +91,7 @@ class ShopifyAdmin:
         if self.budget is None:
             return
         waited = 0.0
-        while (wait := self.budget.acquire(self.shop, cost)) > 0:
+        while (wait := self.budget.acquire(self.shop, cost, lane=self.lane)) > 0:
             if waited + wait > self.max_wait:
                 raise ShopifyUnavailable(
                     f"the shop's API budget needs {wait:.1f}s more", retry_after=wait

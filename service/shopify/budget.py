@@ -13,6 +13,14 @@ from typing import Any
 
 import redis
 
+# Two lanes share a shop's bucket. The floor (the attention tag) may use all of it; best-effort
+# work ("later": read-back, metafields, Flow) only what is above a reserve kept for floors —
+# a few seconds of the shop's restore rate, at most half the bucket — and waits otherwise.
+FLOOR_LANE = "floor"
+LATER_LANE = "later"
+RESERVE_SECONDS = 2.0
+RESERVE_SHARE = 0.5
+
 # Until Shopify has told us the shop's plan: the most conservative published bucket.
 DEFAULT_MAXIMUM = 1000.0
 DEFAULT_RESTORE_RATE = 50.0
@@ -35,8 +43,11 @@ _ACQUIRE = (
 -- A call dearer than the whole bucket goes when the bucket is full (Shopify caps single
 -- queries at 1000 points; a small plan's bucket can be smaller than that).
 local cost = math.min(tonumber(ARGV[1]), max)
+-- The later lane leaves the floor's reserve alone.
+local reserve = math.min(tonumber(ARGV[5]) * rate, max * tonumber(ARGV[6]))
+local need = math.min(cost + reserve, max)
 local wait = 0
-if available >= cost then available = available - cost else wait = (cost - available) / rate end
+if available >= need then available = available - cost else wait = (need - available) / rate end
 redis.call('HSET', KEYS[1], 'available', available, 'max', max, 'rate', rate, 'at', now)
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return tostring(wait)
@@ -67,11 +78,20 @@ class CostBudget:
     def key(shop: str) -> str:
         return f"clout:shopify-budget:{shop}"
 
-    def acquire(self, shop: str, cost: float) -> float:
-        """Take `cost` points now (returns 0) or say how many seconds until they are there."""
+    def acquire(self, shop: str, cost: float, *, lane: str = FLOOR_LANE) -> float:
+        """Take `cost` points now (returns 0) or say how many seconds until they are there
+        (for the later lane: there, above the floor's reserve)."""
+        later = lane == LATER_LANE
         wait = self._acquire(
             keys=[self.key(shop)],
-            args=[cost, DEFAULT_MAXIMUM, DEFAULT_RESTORE_RATE, _TTL_SECONDS],
+            args=[
+                cost,
+                DEFAULT_MAXIMUM,
+                DEFAULT_RESTORE_RATE,
+                _TTL_SECONDS,
+                RESERVE_SECONDS if later else 0,
+                RESERVE_SHARE if later else 0,
+            ],
         )
         return float(wait)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from service.attention.attend import attend_incident
+from service.attention.attend import attend_incident, attend_later
 from service.core import db
 from service.core.models import Shop, utcnow
 from service.core.state import Clout
@@ -99,11 +99,27 @@ def work_on(app: Flask, delivery_id: int) -> lifecycle.Outcome:
             tag_settings=tag_settings(clout),
         )
         for incident_id in outcome.incidents:
-            attend_incident(
-                sessions=clout.sessions,
-                incident_id=incident_id,
-                admin=admin_factory(clout),
-                shop_settings=tag_settings(clout),
-                now=utcnow(),
-            )
+            attend_now(app, incident_id)
     return outcome
+
+
+def attend_now(app: Flask, incident_id: int) -> str:
+    """Attend to an incident in this thread as the workers would: its floor, then (once that
+    landed) its later work; the floor's result."""
+    clout = state(app)
+    floor = attend_incident(
+        sessions=clout.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(clout),
+        shop_settings=tag_settings(clout),
+        now=utcnow(),
+    )
+    if floor == "attended":
+        attend_later(
+            sessions=clout.sessions,
+            incident_id=incident_id,
+            admin=admin_factory(clout),
+            shop_settings=tag_settings(clout),
+            now=utcnow(),
+        )
+    return floor

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,7 @@ from service.shopify.admin import (
     ShopifyUnavailable,
     admin_endpoint,
 )
-from service.shopify.budget import CostBudget
+from service.shopify.budget import FLOOR_LANE, LATER_LANE, CostBudget
 from service.shopify.documents import AdminDocument
 from tests.support.clout import RunningDevStore
 from tests.support.helpers import SHOP
@@ -268,7 +269,7 @@ def test_two_worker_processes_share_one_shops_budget(
         """
         import sys, httpx, redis
         from service.shopify.admin import ShopifyAdmin
-        from service.shopify.budget import CostBudget
+        from service.shopify.budget import FLOOR_LANE, LATER_LANE, CostBudget
         url, redis_url, *gids = sys.argv[1:]
         client = ShopifyAdmin(shop="test-shop.myshopify.com", access_token="t",
                               api_version="2026-07", http=httpx.Client(timeout=5),
@@ -291,3 +292,17 @@ def test_two_worker_processes_share_one_shops_budget(
     assert codes == [0, 0]
     assert all(o.tags == ["clout-attention"] for o in orders)
     assert admin.stats.throttled == 0
+
+
+def test_later_work_leaves_the_floors_reserve_in_the_bucket(budget: CostBudget) -> None:
+    # given a shop's bucket (1,000 points, 50 a second) nearly spent
+    shop = f"lanes-{uuid.uuid4().hex[:8]}.myshopify.com"
+    assert budget.acquire(shop, 920) == 0  # 80 points left; the floor's reserve is 100
+
+    # when best-effort work and a floor each ask for 20 points
+    later_wait = budget.acquire(shop, 20, lane=LATER_LANE)
+    floor_wait = budget.acquire(shop, 20, lane=FLOOR_LANE)
+
+    # then the later call waits until the reserve is whole again, the floor goes at once
+    assert later_wait > 0.5
+    assert floor_wait == 0

@@ -1,0 +1,120 @@
+"""Best-effort work runs after the floor, in its own step, and never becomes a retry storm: when
+Shopify answers tag writes but fails every read (a partial incident), every attention tag still
+lands, the reads are tried a few times, then skipped while a circuit is open, and done once
+Shopify is well again. Against the emulator over HTTP, with a real Redis and database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from sqlalchemy import select
+
+from service.attention.attend import attend_incident, attend_later
+from service.core.db import session_scope
+from service.core.models import Incident, utcnow
+from service.dev.devstore.webhooks import order_payload
+from service.shopify.circuit import Circuit
+from service.shopify.shops import register_shop
+from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.support.helpers import SHOP
+from workers.tasks import admin_factory, tag_settings
+
+ATTENTION = "clout-attention"
+
+
+@pytest.fixture
+def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    with session_scope(state(app).sessions) as session:
+        register_shop(
+            session=session,
+            vault=state(app).vault,
+            domain=SHOP,
+            access_token=devstore.token,
+            now=utcnow(),
+        )
+    return app
+
+
+def chargebacks(app: Flask, devstore: RunningDevStore, count: int) -> list[Any]:
+    orders = []
+    for n in range(count):
+        person = devstore.store.add_person(f"p{n}@example.org", f"P{n}", "Buyer")
+        order = devstore.store.add_purchase(person)
+        orders.append(order)
+        for topic, payload in (
+            ("orders/create", order_payload(devstore.store, order)),
+            ("disputes/create", {"id": 500 + n, "order_id": order.id, "type": "chargeback"}),
+        ):
+            assert process_delivery_now(app, record_delivery_now(app, topic=topic, payload=payload))
+    return orders
+
+
+def incident_ids(app: Flask) -> list[int]:
+    with session_scope(state(app).sessions) as session:
+        return list(session.scalars(select(Incident.id).order_by(Incident.id)))
+
+
+def floor(app: Flask, incident_id: int) -> str:
+    clout = state(app)
+    return attend_incident(
+        sessions=clout.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(clout),
+        shop_settings=tag_settings(clout),
+        now=utcnow(),
+    )
+
+
+def later(app: Flask, incident_id: int, circuit: Circuit) -> str:
+    clout = state(app)
+    return attend_later(
+        sessions=clout.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(clout),
+        shop_settings=tag_settings(clout),
+        now=utcnow(),
+        circuit=circuit,
+    )
+
+
+def test_reads_failing_cost_a_few_calls_then_wait_and_every_floor_still_lands(
+    clout: Flask, devstore: RunningDevStore, redis_url: str
+) -> None:
+    # given six chargebacks, and Shopify taking tag writes but failing everything else
+    orders = chargebacks(clout, devstore, 6)
+    clock = [time.time()]
+    circuit = Circuit(redis.Redis.from_url(redis_url), open_seconds=60, clock=lambda: clock[0])
+    devstore.admin.set_faults(only_tags=True)
+
+    # when each case's floor is attended, then its later work
+    floors = [floor(clout, i) for i in incident_ids(clout)]
+    before = devstore.admin.stats.server_errors
+    laters = [later(clout, i, circuit) for i in incident_ids(clout)]
+
+    # then every attention tag landed, the later work was put off, and failed calls stayed few:
+    # three per operation before its circuit opened (each tried twice), not one per case
+    assert floors == ["attended"] * 6
+    assert all(ATTENTION in devstore.store.orders[o.id].tags for o in orders)
+    assert laters == ["postponed"] * 6
+    failed_calls = devstore.admin.stats.server_errors - before
+    assert failed_calls <= 3 * 3 * 2  # read_tags, metafields, flow
+    with session_scope(state(clout).sessions) as session:
+        due = session.scalars(select(Incident.later_due_at)).all()
+    assert all(when is not None and when > utcnow() for when in due)
+
+    # when Shopify is well again and the circuits' minute has passed
+    devstore.admin.set_faults(only_tags=False)
+    clock[0] += 61
+    with session_scope(state(clout).sessions) as session:
+        for incident in session.scalars(select(Incident)):
+            incident.later_due_at = utcnow()  # as the sweeper finds it due
+
+    # then the later work is done: metafields and the Flow trigger reach Shopify
+    assert [later(clout, i, circuit) for i in incident_ids(clout)] == ["done"] * 6
+    assert len(devstore.store.flow_triggers) == 6
