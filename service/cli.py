@@ -22,6 +22,7 @@ from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_age
 from service.app import create_app
 from service.attention.fairness import fairness, warnings
 from service.attention.pending import is_pending
+from service.commands.common import celery_for, ring_attendance
 from service.commands.doctor import doctor
 from service.commands.incidents import incidents_group
 from service.commands.reviews import reviews_group
@@ -32,6 +33,7 @@ from service.core import db
 from service.core.config import ConfigError, Settings, load_settings
 from service.core.crypto import generate_key, vault_for
 from service.core.errors import TransientError
+from service.core.logs import configure_logging
 from service.core.models import (
     Agent,
     Backfill,
@@ -46,7 +48,7 @@ from service.core.models import (
 from service.core.state import stop_embedded_redis
 from service.core.vocabulary import DeliveryStatus
 from service.deliveries import backfill as history_import
-from service.deliveries.lifecycle import enqueue_attention, enqueue_delivery, requeue
+from service.deliveries.lifecycle import enqueue_delivery, requeue
 from service.influence import profiles
 from service.influence.klout import HttpKloutProvider
 from service.shopify import history, shops
@@ -74,6 +76,10 @@ def _session(settings: Settings) -> Iterator[Session]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Clout: every unhappy Shopify customer gets the attention tag, a priority and a deadline."""
+    # A command's own output is for the person who ran it: only warnings and errors are logged
+    # beside it (as JSON on stderr, scrubbed like the services' logs). The long-running
+    # commands set CLOUT_LOG_LEVEL's level when they build the app.
+    configure_logging(os.environ.get("CLOUT_LOG_LEVEL", "WARNING").upper())
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -283,7 +289,9 @@ def shops_group() -> None:
 def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
     """Connect SHOP.myshopify.com with a custom app's Admin API access token.
 
-    The token is checked with one Admin API call before it is stored (encrypted)."""
+    The token is checked with one Admin API call before it is stored (encrypted); then every
+    topic Clout handles is subscribed at CLOUT_PUBLIC_URL/webhooks/shopify, and the store's
+    history (customers and orders) is imported in the background (`clout shops backfill`)."""
     settings = _settings()
     try:
         domain = shops.normalise_shop_domain(domain)
@@ -317,8 +325,9 @@ def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
         click.echo(line)
     if backfill is not None:
         # Rung now when a broker is configured; otherwise `clout serve`'s beat starts it.
-        if settings.redis_url is not None:
-            history.ring_backfill(celery=_celery(), backfill_id=backfill.id)
+        celery = celery_for(settings)
+        if celery is not None:
+            history.ring_backfill(celery=celery, backfill_id=backfill.id)
         click.echo(
             f"importing its history in the background (`clout shops backfill {domain} "
             "--status` shows where it stands)"
@@ -382,9 +391,7 @@ def shops_backfill(domain: str, since: datetime | None, show_status: bool, resum
     if step.status == history.BackfillStatus.FAILED:
         sys.exit(1)
     if step.incidents:
-        rung = settings.redis_url is not None and all(
-            enqueue_attention(celery=_celery(), incident_id=i, shop=domain) for i in step.incidents
-        )
+        rung = ring_attendance(settings, list(step.incidents), shop=domain)
         click.echo(
             f"{len(step.incidents)} open incidents "
             + ("queued for attendance" if rung else "flagged: the sweeper attends them")
@@ -813,8 +820,9 @@ def deliveries_retry(delivery_id: int) -> None:
         if not requeue(session=session, delivery_id=delivery_id):
             raise click.BadParameter("no failed or dead delivery with that id")
         shop = session.scalar(select(Delivery.shop_domain).where(Delivery.id == delivery_id))
-    enqueued = settings.redis_url is not None and enqueue_delivery(
-        celery=_celery(), delivery_id=delivery_id, shop=shop or ""
+    celery = celery_for(settings)
+    enqueued = celery is not None and enqueue_delivery(
+        celery=celery, delivery_id=delivery_id, shop=shop or ""
     )
     click.echo(
         f"delivery {delivery_id} queued"

@@ -18,14 +18,22 @@ from service.core.shop_settings import Changed, change
 from service.core.vocabulary import IncidentStatus
 
 
-def retag_open_cases(*, session: Session, shop_id: int) -> list[int]:
-    """Mark the shop's open cases for attendance; their ids, to ring the workers with."""
+def retag_open_cases(
+    *, session: Session, shop_id: int, renamed: bool = True, now: datetime | None = None
+) -> list[int]:
+    """Mark the shop's open cases for attendance; their ids, to ring the workers with. With
+    `renamed`, the attention tag they carry is no longer the shop's: until the new name lands
+    each case is pending again, as it was before its first tag (not announced a second time:
+    the workers are on it within seconds, and `clout doctor` and the lists show it)."""
     cases = session.scalars(
         select(Incident).where(Incident.shop_id == shop_id, Incident.status == IncidentStatus.OPEN)
     ).all()
     for incident in cases:
         incident.needs_attention = True
-        # What Clout wrote does not include the new name: the floor's push adds it.
+        if renamed:
+            # What Clout wrote does not include the new name: the floor's push adds it.
+            incident.tagged_at = None
+            incident.pending_alerted_at = incident.pending_alerted_at or now
     return [incident.id for incident in cases]
 
 
@@ -52,4 +60,9 @@ def change_settings(
         now=now,
     )
     renamed = any(c.key == "attention_tag" for c in done)
-    return done, (retag_open_cases(session=session, shop_id=shop_id) if renamed else [])
+    # A new deadline applies to open cases too (only ever bringing one closer: a case never
+    # waits longer than it was promised).
+    redecide = renamed or any(c.key.startswith("deadline.") for c in done)
+    if not redecide:
+        return done, []
+    return done, retag_open_cases(session=session, shop_id=shop_id, renamed=renamed, now=now)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -58,13 +59,23 @@ def connected_shop(session: Session, domain: str) -> Shop:
     return shop
 
 
+def celery_for(settings: Settings) -> Any | None:
+    """The workers' Celery app — on CLOUT_REDIS_URL, or on the embedded Redis of a running
+    `clout serve` — to ring them from a command; None when there is no Redis to ring through
+    (the database still records the work, and the sweeper rings for it)."""
+    url = redis_url_for(settings)
+    if url is None:
+        return None
+    try:
+        return create_app({"CLOUT_REDIS_URL": url}).extensions["celery"]
+    except ConfigError:
+        return None
+
+
 def ring_attendance(settings: Settings, incident_ids: list[int], *, shop: str) -> bool:
     """Ask the workers to attend to these incidents now; False when no broker is configured or
     reachable (they are marked, so the sweeper gets to them anyway)."""
-    if settings.redis_url is None or not incident_ids:
-        return False
-    try:
-        celery = create_app().extensions["celery"]
-    except ConfigError:
+    celery = celery_for(settings) if incident_ids else None
+    if celery is None:
         return False
     return all(enqueue_attention(celery=celery, incident_id=i, shop=shop) for i in incident_ids)

@@ -30,6 +30,7 @@ from service.commands.subscriptions import check_store
 from service.core import db
 from service.core.config import Settings
 from service.core.crypto import TokenVault, vault_for
+from service.core.logs import configure_logging
 from service.core.models import Delivery, Incident, ReviewSecret, Shop, utcnow
 from service.core.shop_settings import shop_config
 from service.core.vocabulary import DeliveryStatus, ShopStatus
@@ -221,6 +222,21 @@ def _expired_token(*, shop: Shop, now: datetime, reconnect: str) -> Finding | No
     return ok("token", "expired an hour after issue, as public apps' do; workers refresh it")
 
 
+def _unavailable(error: ShopifyUnavailable, endpoint: str) -> Finding:
+    if "unreachable" in str(error):
+        return fail(
+            "token",
+            f"could not reach Shopify at {endpoint}: {error}",
+            "check this machine's network (and CLOUT_SHOPIFY_ADMIN_URL if it is set)",
+        )
+    return fail(
+        "shopify",
+        f"Shopify answers with errors or keeps throttling ({error}): it may be having an "
+        "incident; Clout keeps retrying and tags land when it recovers",
+        "see https://www.shopifystatus.com; nothing to change on Clout's side",
+    )
+
+
 def check_token_and_scopes(
     *, shop: Shop, settings: Settings, vault: TokenVault, http: httpx.Client, now: datetime
 ) -> list[Finding]:
@@ -248,13 +264,7 @@ def check_token_and_scopes(
     except ShopifyUnauthorized:
         return [fail("token", "Shopify refuses Clout's token (revoked or uninstalled)", reconnect)]
     except ShopifyUnavailable as error:
-        return [
-            fail(
-                "token",
-                f"could not reach Shopify at {client.endpoint}: {error}",
-                "check this machine's network (and CLOUT_SHOPIFY_ADMIN_URL if it is set)",
-            )
-        ]
+        return [_unavailable(error, client.endpoint)]
     except ShopifyRefused as error:
         return [fail("token", f"Shopify refused the check: {error}", reconnect)]
     found = [ok("token", f"accepted by Shopify ({name})")]
@@ -468,6 +478,8 @@ def _echo(finding: Finding) -> None:
 def doctor(shop: str | None) -> None:
     """Check this Clout and its stores; say what is wrong and how to fix it (exit 1 if so)."""
     settings = load()
+    # The checks' findings say what the retries' warnings would: keep the report readable.
+    configure_logging("ERROR")
     started = time.monotonic()
     findings: list[Finding] = []
 

@@ -47,6 +47,8 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
             query = query.where(Incident.id.in_(waiting) if waiting else Incident.id.is_(None))
         shown = 0
         for incident, shop_domain, customer in session.execute(query):
+            if not shown:
+                click.echo("id\tshop\tpriority\tseverity\tdeadline\tin Shopify\tcustomer")
             if incident.tagged_at is not None:
                 tag = f"tagged {incident.tagged_at:%Y-%m-%d %H:%M}Z"
             elif incident.id in waiting:

@@ -72,7 +72,7 @@ def settings_set(shop: str, assignments: tuple[str, ...], by: str | None) -> Non
     if retagged:
         rung = ring_attendance(settings, retagged, shop=domain)
         click.echo(
-            f"{len(retagged)} open case(s) are being retagged"
+            f"{len(retagged)} open case(s) are being brought up to date in Shopify"
             + ("" if rung else " (the sweeper will pick them up within a minute or two)")
         )
 

@@ -72,8 +72,24 @@ def subscribe_new_store(*, settings: Settings, domain: str) -> list[str]:
     plan, lines = check_store(settings=settings, domain=domain, fix=True)
     if plan is None:
         return lines
-    state = "subscribed" if plan.in_order else "NOT fully subscribed"
-    return [f"{domain} is {state}: {len(plan.present)} topics to {plan.uri}", *lines[1:]]
+    done = [line for line in lines if line.startswith(("  made", "  deleted", "  refused"))]
+    if plan.in_order:
+        made = sum(line.startswith("  made") for line in done)
+        kept = len(plan.present) - made
+        return [
+            (
+                f"{domain} is subscribed to {len(plan.present)} topics at {plan.uri} "
+                f"({made} made now, {kept} already there)"
+            ),
+            *[line for line in done if not line.startswith("  made")],
+        ]
+    return [
+        (
+            f"{domain} is NOT fully subscribed at {plan.uri}: "
+            f"`clout shops check {domain}` says what is missing"
+        ),
+        *done,
+    ]
 
 
 @click.command("check")

@@ -171,3 +171,43 @@ def test_a_case_with_nothing_in_shopify_is_not_pending(clout: Flask) -> None:
 def incidents(app: Flask) -> list[Incident]:
     with state(app).sessions() as session:
         return list(session.query(Incident).all())
+
+
+def test_a_renamed_attention_tag_is_pending_until_the_new_name_lands(
+    clout: Flask, devstore: RunningDevStore, settings: dict[str, Any]
+) -> None:
+    # given a chargeback whose attention tag has landed
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    delivery = record_delivery_now(
+        clout,
+        topic="disputes/create",
+        payload={"id": 52, "order_id": order.id, "type": "chargeback"},
+    )
+    process_delivery_now(clout, delivery, shopify=True)
+    [incident_id] = [i.id for i in incidents(clout)]
+    assert attend(clout, incident_id) == "attended"
+    settings = {**settings, "CLOUT_SHOPIFY_ADMIN_URL": devstore.url}
+    assert "PENDING" not in cli(settings, "incidents", "list")
+    due_before = incidents(clout)[0].deadline_at
+
+    # when the merchant renames the tag and shortens the deadline while Shopify is down
+    devstore.admin.set_faults(error_rate=1.0)
+    said = cli(settings, "settings", "set", SHOP, "attention_tag=needs-care", "deadline.critical=1")
+
+    # then the case is pending again (its tag in Shopify is no longer the shop's) ...
+    assert "1 open case(s)" in said
+    assert "PENDING" in cli(settings, "incidents", "list", "--pending")
+    with pytest.raises(TransientError):
+        attend(clout, incident_id)
+
+    # ... until Shopify is back: the new name lands, the old one comes off, the deadline is nearer
+    devstore.admin.set_faults(error_rate=0.0)
+    assert attend(clout, incident_id) == "attended"
+    assert "needs-care" in order.tags
+    assert "PENDING" not in cli(settings, "incidents", "list")
+    [case] = incidents(clout)
+    assert case.deadline_at is not None
+    assert due_before is not None
+    assert case.deadline_at < due_before
+    assert case.deadline_at <= case.opened_at + timedelta(hours=1, seconds=1)

@@ -87,6 +87,10 @@ def take_shopify_down(env: dict[str, str], devstore: RunningDevStore) -> None:
     devstore.admin.set_faults(error_rate=1.0)
 
 
+def cut_the_network(env: dict[str, str], devstore: RunningDevStore) -> None:
+    env["CLOUT_SHOPIFY_ADMIN_URL"] = "http://127.0.0.1:9"
+
+
 def drift_the_clock(env: dict[str, str], devstore: RunningDevStore) -> None:
     devstore.admin.set_faults(clock_offset=-90)
 
@@ -141,7 +145,8 @@ PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str,
     "revoked token": (revoke_token, "token", "clout shops add"),
     "missing scope": (withdraw_scope, "scopes", "read_shopify_payments_disputes"),
     "lost subscription": (lose_a_subscription, "webhooks", "--fix"),
-    "Shopify unreachable": (take_shopify_down, "token", "could not reach Shopify"),
+    "Shopify failing": (take_shopify_down, "shopify", "may be having an incident"),
+    "Shopify unreachable": (cut_the_network, "token", "could not reach Shopify"),
     "clock drift": (drift_the_clock, "clock", "s ahead of Shopify"),
     "Redis down": (stop_redis, "redis", "start Redis"),
     "dead delivery": (let_a_delivery_die, "failures", "clout deliveries retry"),

@@ -162,7 +162,7 @@ def test_renaming_the_attention_tag_retires_the_old_name_and_reopens_open_cases(
 
     renamed = run(settings, "settings", "set", SHOP, "attention_tag=needs-care")
 
-    assert "1 open case(s) are being retagged" in renamed.output
+    assert "1 open case(s) are being brought up to date in Shopify" in renamed.output
     base = TagSettings(
         attention_tag="clout-attention", resolved_tag="clout-resolved", floors=DEFAULT_FLOORS
     )

@@ -60,7 +60,9 @@ def test_connecting_a_store_subscribes_every_handled_topic_once(
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
     assert subscribed(devstore) == sorted((topic_enum(t), URI) for t in WANTED)
-    assert f"is subscribed: {len(WANTED)} topics to {URI}" in second.output
+    assert f"is subscribed to {len(WANTED)} topics at {URI} ({len(WANTED)} made now" in first.output
+    assert "missing" not in first.output
+    assert f"is subscribed to {len(WANTED)} topics at {URI} (0 made now" in second.output
 
 
 def test_without_a_public_url_the_merchant_is_told_what_to_set(
