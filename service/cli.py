@@ -617,7 +617,12 @@ def profiles_show(domain: str, top: int) -> None:
         ).all()
         for profile, customer in rows:
             klout = "unknown" if profile.klout_score is None else f"{profile.klout_score:.0f}"
-            click.echo(f"{customer.shopify_id}  clout {profile.clout_score:.0f}  Klout {klout}")
+            # The merchant's own view of their customer (this is the merchant's terminal).
+            name = " ".join(filter(None, (customer.first_name, customer.last_name)))
+            click.echo(
+                f"{name or customer.shopify_id}  ({customer.shopify_id})  "
+                f"clout {profile.clout_score:.0f}  Klout {klout}"
+            )
             for reason in (profile.reasons or {}).get("clout", []) + (profile.reasons or {}).get(
                 "klout", []
             ):
