@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, Response, jsonify
+from flask.testing import FlaskClient
 from werkzeug.exceptions import HTTPException
 
 import webhooks
@@ -18,6 +20,12 @@ from service.core.state import Clout, count_rejection, redis_client
 from service.shopify import embedded
 from service.shopify.install import init_install
 from workers.celery_app import init_celery
+
+
+class ClosingClient(FlaskClient):
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
@@ -34,6 +42,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     app = Flask("clout")
+    # Like a real server, the test client closes each response once it is read, so work set to
+    # run after the answer (`Response.call_on_close`: ringing the workers) runs in tests too.
+    app.test_client_class = ClosingClient
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["TESTING"] = bool((config or {}).get("TESTING", False))
     engine = make_engine(settings.database_url)

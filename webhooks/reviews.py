@@ -16,11 +16,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.core.logs import get_logger
 from service.core.models import ReviewSecret
 from service.core.state import clout_state, count_rejection, note_refused_review
-from service.deliveries.lifecycle import enqueue_delivery, record_delivery
+from service.deliveries.lifecycle import record_delivery
 from service.shopify.shops import REVIEW_PROVIDERS, find_shop, is_shop_domain
 from service.signals import platforms
 from webhooks import review_verify
-from webhooks.shopify import answer
+from webhooks.shopify import answer, ring_after_answer
 
 log = get_logger(__name__)
 blueprint = Blueprint("reviews", __name__, url_prefix="/webhooks/reviews")
@@ -91,16 +91,14 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
         return response, status
     if recorded.duplicate:
         return answer(200, "duplicate", delivery_id=recorded.delivery_id)
-    enqueued = enqueue_delivery(
+    log.info(
+        "delivery_accepted", source=provider, delivery_id=recorded.delivery_id, shop=shop_domain
+    )
+    response, status = answer(200, "accepted", delivery_id=recorded.delivery_id)
+    ring_after_answer(
+        response,
         celery=current_app.extensions["celery"],
         delivery_id=recorded.delivery_id,
         shop=shop_domain,
     )
-    log.info(
-        "delivery_accepted",
-        source=provider,
-        delivery_id=recorded.delivery_id,
-        enqueued=enqueued,
-        shop=shop_domain,
-    )
-    return answer(200, "accepted", delivery_id=recorded.delivery_id)
+    return response, status

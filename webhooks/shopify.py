@@ -33,6 +33,17 @@ def answer(status: int, outcome: str, **extra: Any) -> tuple[Response, int]:
     return jsonify(outcome=outcome, **extra), status
 
 
+def ring_after_answer(response: Response, *, celery: Any, delivery_id: int, shop: str) -> None:
+    """Ring the workers once the answer is on its way: the row is committed, so the sender's
+    200 does not wait on Redis (a lost bell is rung again by the sweeper)."""
+
+    def ring() -> None:
+        if not enqueue_delivery(celery=celery, delivery_id=delivery_id, shop=shop):
+            log.warning("delivery_not_rung", delivery_id=delivery_id, shop=shop)
+
+    response.call_on_close(ring)
+
+
 def reject(status: int, reason: str, detail: str) -> tuple[Response, int]:
     count_rejection(source="shopify", reason=reason)
     log.info("delivery_rejected", source="shopify", reason=reason, status=status)
@@ -109,10 +120,12 @@ def shopify_delivery() -> tuple[Response, int]:  # noqa: PLR0911 - one answer pe
     if recorded.duplicate:
         log.info("delivery_duplicate", delivery_id=recorded.delivery_id, **context)
         return answer(200, "duplicate", delivery_id=recorded.delivery_id)
-    enqueued = enqueue_delivery(
+    log.info("delivery_accepted", delivery_id=recorded.delivery_id, **context)
+    response, status = answer(200, "accepted", delivery_id=recorded.delivery_id)
+    ring_after_answer(
+        response,
         celery=current_app.extensions["celery"],
         delivery_id=recorded.delivery_id,
         shop=shop_domain,
     )
-    log.info("delivery_accepted", delivery_id=recorded.delivery_id, enqueued=enqueued, **context)
-    return answer(200, "accepted", delivery_id=recorded.delivery_id)
+    return response, status
