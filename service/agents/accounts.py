@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from service.core.models import Agent, Shop
 
 MIN_PASSWORD_LENGTH = 12
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # matched whole: fullmatch
 # Checked when no such agent exists, so a wrong email costs as long as a wrong password and the
 # answer's timing does not tell which emails have accounts.
 _NOBODY = generate_password_hash("not a password anyone has")
@@ -46,7 +46,7 @@ def save_agent(
 ) -> Agent:
     """Create the agent, or give an existing one a new password and these shops."""
     email = email.strip().lower()
-    if not EMAIL.match(email):
+    if not EMAIL.fullmatch(email):
         raise AgentError(f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AgentError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")

@@ -18,7 +18,7 @@ from service.core.vocabulary import parse_floors
 
 DEFAULT_API_VERSION = "2026-07"
 DEFAULT_ATTENTION_TAG = "clout-attention"
-_API_VERSION = re.compile(r"^\d{4}-\d{2}$|^unstable$")
+_API_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}|unstable")  # matched whole: fullmatch
 _MAX_TAG_LENGTH = 40
 
 
@@ -119,7 +119,7 @@ def load_settings(
             "Set it in the environment or in a .env file."
         )
     version = _text(values, "SHOPIFY_API_VERSION") or DEFAULT_API_VERSION
-    if not _API_VERSION.match(version):
+    if not _API_VERSION.fullmatch(version):
         raise ConfigError(f"SHOPIFY_API_VERSION must look like 2026-07, got {version!r}")
     tag = _text(values, "CLOUT_ATTENTION_TAG") or DEFAULT_ATTENTION_TAG
     if len(tag) > _MAX_TAG_LENGTH or "," in tag:
