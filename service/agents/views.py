@@ -9,7 +9,6 @@ of another shop is answered 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +41,7 @@ from service.agents.queue import (
     resolve_from_page,
 )
 from service.attention.fairness import BANDS
+from service.core.crypto import same_secret
 from service.core.db import session_scope
 from service.core.logs import get_logger
 from service.core.models import Shop, utcnow
@@ -179,7 +179,7 @@ def _check_csrf(viewer: Viewer) -> None:
         return  # a session token in a header is not something another site can make a browser send
     expected = session.get("csrf")
     given = request.headers.get("X-CSRF-Token", "")
-    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
+    if not isinstance(expected, str) or not same_secret(given, expected):
         raise Refused(403, "csrf_token_missing_or_wrong")
 
 
@@ -272,7 +272,7 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
         return page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
     expected = session.pop("login_csrf", None)
     given = request.form.get("csrf", "")
-    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
+    if not isinstance(expected, str) or not same_secret(given, expected):
         return redirect(url_for("dashboard.login"))
     if _login_blocked():
         session["login_csrf"] = secrets.token_urlsafe(32)
@@ -313,7 +313,7 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
 def logout() -> BaseResponse:
     expected = session.get("csrf")
     given = request.form.get("csrf", "")
-    if isinstance(expected, str) and hmac.compare_digest(expected.encode(), given.encode()):
+    if isinstance(expected, str) and same_secret(given, expected):
         session.clear()
     return redirect(url_for("dashboard.login"))
 

@@ -7,6 +7,7 @@ into the data directory, readable only by its owner.
 
 from __future__ import annotations
 
+import hmac
 import os
 from pathlib import Path
 
@@ -38,6 +39,15 @@ class TokenVault:
                 "a stored access token cannot be decrypted with CLOUT_ENCRYPTION_KEY: "
                 "was the key changed without keeping the old one in the list?"
             ) from None
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Whether a secret a request carried (a signature, a nonce, a CSRF token) is the expected
+    one, in constant time. On bytes: `hmac.compare_digest` refuses a `str` that is not ASCII
+    with a TypeError, and a request can carry any text."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def generate_key() -> str:

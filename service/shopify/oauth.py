@@ -25,7 +25,7 @@ from shopify_app.exchange.refresh_token import refresh_access_token
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.config import Settings
-from service.core.crypto import TokenVault
+from service.core.crypto import TokenVault, same_secret
 from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
@@ -50,7 +50,7 @@ def query_hmac_valid(params: Mapping[str, str], secret: str) -> bool:
         f"{k}={v}" for k, v in sorted(params.items()) if k not in {"hmac", "signature"}
     )
     expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-    return bool(sent) and hmac.compare_digest(expected, sent)
+    return bool(sent) and same_secret(sent, expected)
 
 
 def sign_query(params: Mapping[str, str], secret: str) -> dict[str, str]:
@@ -90,7 +90,7 @@ def check_install(params: Mapping[str, str], *, settings: Settings) -> str:
 def check_callback(params: Mapping[str, str], *, settings: Settings, nonce: str | None) -> str:
     shop = check_install(params, settings=settings)
     state = params.get("state", "")
-    if not nonce or not state or not hmac.compare_digest(state, nonce):
+    if not nonce or not state or not same_secret(state, nonce):
         raise InstallRefused("state does not match the install that was started here")
     if not params.get("code"):
         raise InstallRefused("no authorization code")

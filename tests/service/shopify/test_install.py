@@ -143,6 +143,30 @@ def test_an_install_request_with_a_bad_hmac_is_refused(public_app: Flask) -> Non
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("field", ["hmac", "state"])
+def test_a_query_value_that_is_not_ascii_is_refused_not_a_crash(
+    public_app: Flask, devstore: RunningDevStore, field: str
+) -> None:
+    # given an install started in this browser
+    devstore.store.oauth_codes.add("code-6")
+    client, nonce = start_install(public_app)
+    query = signed(shop=SHOP, code="code-6", state=nonce, host="x")
+
+    # when the callback's hmac or state is replaced by text that is not ASCII
+    query = {**query, field: "é" * len(query[field])}
+    if field == "state":
+        query = sign_query({k: v for k, v in query.items() if k != "hmac"}, SECRET)
+    callback = client.get("/auth/callback", query_string=query)  # type: ignore[attr-defined]
+    install = public_app.test_client().get(
+        "/auth/install", query_string={**signed(shop=SHOP), "hmac": "é" * 64}
+    )
+
+    # then both are plainly refused, and no token is asked for
+    assert (callback.status_code, callback.json["outcome"]) == (400, "refused")
+    assert (install.status_code, install.json["outcome"]) == (400, "refused")
+    assert devstore.admin.stats.token_grants == 0
+
+
 def test_an_expiring_token_raced_by_two_workers_is_refreshed_once(
     public_app: Flask, devstore: RunningDevStore
 ) -> None:
