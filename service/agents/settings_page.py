@@ -31,7 +31,7 @@ from service.core.models import Shop, utcnow
 from service.core.shop_settings import SettingsError, describe, history
 from service.core.state import clout_state
 from service.deliveries.lifecycle import enqueue_attention
-from service.shopify.embedded import ensure_offline_token
+from service.shopify.embedded import ensure_offline_token, verified_shop
 from service.shopify.review_apps import (
     REVIEW_APPS,
     NotTheirSecret,
@@ -145,7 +145,9 @@ def settings_page() -> BaseResponse | tuple[BaseResponse, int]:
         log.info("session_token_refused", code=result.log.code)
         answer = result.response
         return Response(answer.body, status=answer.status, headers=dict(answer.headers))
-    shop = f"{result.shop}.myshopify.com"
+    shop = verified_shop(result.shop)
+    if shop is None:
+        return jsonify(outcome="unauthorized"), 401
     if not ensure_offline_token(state, shop, result.id_token):
         return jsonify(outcome="unavailable", detail="Shopify did not grant a token; retry"), 503
     page = render_template(
@@ -154,9 +156,7 @@ def settings_page() -> BaseResponse | tuple[BaseResponse, int]:
         api_key=state.settings.shopify_api_key or "",
         app_bridge=APP_BRIDGE,
     )
-    return page_headers(
-        Response(page, mimetype="text/html"), embedded_headers=dict(result.response.headers)
-    )
+    return page_headers(Response(page, mimetype="text/html"), embedded_for=shop)
 
 
 @blueprint.get("/app/api/settings")

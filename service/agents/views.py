@@ -48,7 +48,13 @@ from service.core.models import Shop, utcnow
 from service.core.state import Clout, clout_state
 from service.core.vocabulary import Priority, ShopStatus
 from service.deliveries.lifecycle import enqueue_attention
-from service.shopify.embedded import PATCH_ID_TOKEN_PATH, app_config, ensure_offline_token
+from service.shopify.embedded import (
+    PATCH_ID_TOKEN_PATH,
+    app_config,
+    ensure_offline_token,
+    frame_ancestors,
+    verified_shop,
+)
 from service.shopify.shops import find_shop
 
 log = get_logger(__name__)
@@ -62,6 +68,9 @@ blueprint = Blueprint(
 LOGIN_FAILURES_ALLOWED = 10  # per client address per quarter hour
 LOGIN_WINDOW = timedelta(minutes=15)
 APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
+APP_BRIDGE_PRELOAD = (
+    f'<https://cdn.shopify.com>; rel="preconnect", <{APP_BRIDGE}>; rel="preload"; as="script"'
+)
 
 
 @dataclass(frozen=True)
@@ -90,15 +99,14 @@ def no_store(response: Response) -> Response:
     return response
 
 
-def page_headers(response: Response, *, embedded_headers: dict[str, str] | None) -> Response:
-    scripts = "'self'" + (" https://cdn.shopify.com" if embedded_headers is not None else "")
+def page_headers(response: Response, *, embedded_for: str | None) -> Response:
+    """A page's security headers; `embedded_for` is the checked shop domain whose admin may
+    frame it (the embedded app), None for Clout's own pages (framed by nobody)."""
+    scripts = "'self'" + (" https://cdn.shopify.com" if embedded_for is not None else "")
     ancestors = "'none'"
-    if embedded_headers is not None:
-        # Shopify's helper names the admin hosts allowed to frame the page.
-        policy = embedded_headers.get("Content-Security-Policy", "")
-        ancestors = policy.removeprefix("frame-ancestors ").rstrip(";") or "'none'"
-        if "Link" in embedded_headers:
-            response.headers["Link"] = embedded_headers["Link"]
+    if embedded_for is not None:
+        ancestors = frame_ancestors(embedded_for).removeprefix("frame-ancestors ").rstrip(";")
+        response.headers["Link"] = APP_BRIDGE_PRELOAD
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
         f"connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'"
@@ -141,7 +149,9 @@ def session_token_viewer() -> Viewer:
     if not result.ok or not result.shop:
         log.info("session_token_refused", code=result.log.code)
         raise Refused(401, "unauthorized", dict(result.response.headers))
-    domain = f"{result.shop}.myshopify.com"
+    domain = verified_shop(result.shop)
+    if domain is None:
+        raise Refused(401, "unauthorized")
     with session_scope(state.sessions) as db:
         shop = find_shop(session=db, domain=domain)
         if shop is None or shop.status != ShopStatus.ACTIVE:
@@ -207,7 +217,7 @@ def standalone_page() -> BaseResponse:
         app_bridge=None,
         choices=_choices(),
     )
-    return page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+    return page_headers(Response(page, mimetype="text/html"), embedded_for=None)
 
 
 @blueprint.get("/app")
@@ -220,7 +230,9 @@ def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
         log.info("session_token_refused", code=result.log.code)
         answer = result.response
         return Response(answer.body, status=answer.status, headers=dict(answer.headers))
-    shop = f"{result.shop}.myshopify.com"
+    shop = verified_shop(result.shop)
+    if shop is None:
+        return jsonify(outcome="unauthorized"), 401
     if not ensure_offline_token(state, shop, result.id_token):
         return jsonify(outcome="unavailable", detail="Shopify did not grant a token; retry"), 503
     page = render_template(
@@ -233,9 +245,7 @@ def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
         app_bridge=APP_BRIDGE,
         choices=_choices(),
     )
-    return page_headers(
-        Response(page, mimetype="text/html"), embedded_headers=dict(result.response.headers)
-    )
+    return page_headers(Response(page, mimetype="text/html"), embedded_for=shop)
 
 
 def _client_address() -> str:
@@ -269,7 +279,7 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
     if request.method == "GET":
         session["login_csrf"] = secrets.token_urlsafe(32)
         page = render_template("login.html", csrf=session["login_csrf"], error=None)
-        return page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+        return page_headers(Response(page, mimetype="text/html"), embedded_for=None)
     expected = session.pop("login_csrf", None)
     given = request.form.get("csrf", "")
     if not isinstance(expected, str) or not same_secret(given, expected):
@@ -281,7 +291,7 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
             csrf=session["login_csrf"],
             error="Too many failed attempts. Try again in a quarter of an hour.",
         )
-        answer = page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+        answer = page_headers(Response(page, mimetype="text/html"), embedded_for=None)
         answer.headers["Retry-After"] = str(int(LOGIN_WINDOW.total_seconds()))
         return answer, 429
     state = clout_state()
@@ -300,7 +310,7 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
         page = render_template(
             "login.html", csrf=session["login_csrf"], error="Wrong email or password."
         )
-        return page_headers(Response(page, mimetype="text/html"), embedded_headers=None), 401
+        return page_headers(Response(page, mimetype="text/html"), embedded_for=None), 401
     session.clear()  # a fresh session on login: no fixation
     session.permanent = True
     session["agent_id"] = agent_id
