@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter, ValidationError
 
 import webhooks
 from service import ops
@@ -18,6 +19,24 @@ from service.core.state import Clout, count_rejection, redis_client
 from service.shopify import embedded
 from service.shopify.install import init_install
 from workers.celery_app import init_celery
+
+
+class RowId(BaseConverter):
+    """`<id:name>` in a route: a row's id as the database stores it, 1 … 2⁶³−1 in ASCII digits.
+    Anything else matches no route (404): Werkzeug's `int` takes any Unicode digit, and a
+    number past 64 bits reaches the database driver as an OverflowError."""
+
+    regex = r"[0-9]{1,19}"
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= 2**63 - 1:
+            raise ValidationError
+        return number
+
+    def to_url(self, value: object) -> str:
+        return str(value)
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
@@ -34,6 +53,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     app = Flask("clout")
+    app.url_map.converters["id"] = RowId
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["TESTING"] = bool((config or {}).get("TESTING", False))
     engine = make_engine(settings.database_url)

@@ -388,7 +388,7 @@ def picture() -> Response:
     )
 
 
-@blueprint.post("/agents/api/incidents/<int:incident_id>/resolve")
+@blueprint.post("/agents/api/incidents/<id:incident_id>/resolve")
 def resolve(incident_id: int) -> tuple[Response, int]:
     viewer = current_viewer()
     _check_csrf(viewer)
