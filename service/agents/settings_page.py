@@ -22,6 +22,7 @@ from service.agents.views import (
     app_home_check,
     no_store,
     page_headers,
+    page_refused,
     session_token_viewer,
 )
 from service.attention.retag import change_settings
@@ -141,13 +142,9 @@ def _everything(shop_id: int) -> dict[str, Any]:
 def settings_page() -> BaseResponse | tuple[BaseResponse, int]:
     state = clout_state()
     result = app_home_check(state)
-    if not result.ok or not result.shop:
-        log.info("session_token_refused", code=result.log.code)
-        answer = result.response
-        return Response(answer.body, status=answer.status, headers=dict(answer.headers))
-    shop = verified_shop(result.shop)
+    shop = verified_shop(result.shop) if result.ok else None
     if shop is None:
-        return jsonify(outcome="unauthorized"), 401
+        return page_refused(result)
     if not ensure_offline_token(state, shop, result.id_token):
         return jsonify(outcome="unavailable", detail="Shopify did not grant a token; retry"), 503
     page = render_template(

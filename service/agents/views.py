@@ -116,6 +116,20 @@ def page_headers(response: Response, *, embedded_for: str | None) -> Response:
     return no_store(response)
 
 
+def page_refused(result: Any) -> BaseResponse | tuple[BaseResponse, int]:
+    """An embedded page load Shopify's check did not pass: its redirect to the patch-id-token
+    page as it is (to fetch a fresh token), any other refusal as Clout's JSON."""
+    log.info("session_token_refused", code=result.log.code)
+    answer = result.response
+    if answer.status == 302:
+        return Response("", status=302, headers=dict(answer.headers))
+    if answer.status >= 500:  # the helper's configuration errors: Clout's own, not the sender's
+        return jsonify(outcome="unavailable", detail=result.log.code), 503
+    refusal = jsonify(outcome="unauthorized")
+    refusal.headers.update(answer.headers)  # X-Shopify-Retry-Invalid-Session-Request
+    return refusal, 401
+
+
 def _choices() -> dict[str, Any]:
     return {
         "priorities": tuple(Priority),
@@ -226,13 +240,9 @@ def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
     exchange for an offline token)."""
     state = clout_state()
     result = app_home_check(state)
-    if not result.ok or not result.shop:
-        log.info("session_token_refused", code=result.log.code)
-        answer = result.response
-        return Response(answer.body, status=answer.status, headers=dict(answer.headers))
-    shop = verified_shop(result.shop)
+    shop = verified_shop(result.shop) if result.ok else None
     if shop is None:
-        return jsonify(outcome="unauthorized"), 401
+        return page_refused(result)
     if not ensure_offline_token(state, shop, result.id_token):
         return jsonify(outcome="unavailable", detail="Shopify did not grant a token; retry"), 503
     page = render_template(
