@@ -29,7 +29,12 @@ from flask import (
 from shopify_app.verify.app_home_req import verify_app_home_req
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.agents.accounts import active_agent, authenticate
+from service.agents.accounts import (
+    authenticate,
+    end_session,
+    session_agent,
+    start_session,
+)
 from service.agents.queue import (
     PAGE,
     QUADRANTS,
@@ -177,7 +182,7 @@ def session_token_viewer() -> Viewer:
 def _login_viewer() -> Viewer:
     state = clout_state()
     with session_scope(state.sessions) as db:
-        agent = active_agent(session=db, agent_id=session.get("agent_id"))
+        agent = session_agent(session=db, token=session.get("sid"), now=utcnow())
         if agent is None:
             raise Refused(401, "login_required")
         wanted = request.args.get("shop")
@@ -214,7 +219,7 @@ def _check_csrf(viewer: Viewer) -> None:
 def standalone_page() -> BaseResponse:
     state = clout_state()
     with session_scope(state.sessions) as db:
-        agent = active_agent(session=db, agent_id=session.get("agent_id"))
+        agent = session_agent(session=db, token=session.get("sid"), now=utcnow())
         if agent is None:
             return redirect(url_for("dashboard.login"))
         shops = [s.domain for s in agent.shops]
@@ -313,7 +318,8 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
             now=utcnow(),
         )
         agent_id = agent.id if agent is not None else None
-    if agent_id is None:
+        token = start_session(session=db, agent=agent, now=utcnow()) if agent else None
+    if agent_id is None or token is None:
         _count_failure()
         log.info("agent_login_refused")
         session["login_csrf"] = secrets.token_urlsafe(32)
@@ -323,7 +329,7 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
         return page_headers(Response(page, mimetype="text/html"), embedded_for=None), 401
     session.clear()  # a fresh session on login: no fixation
     session.permanent = True
-    session["agent_id"] = agent_id
+    session["sid"] = token  # the cookie holds the server session's token, nothing else of it
     session["csrf"] = secrets.token_urlsafe(32)
     log.info("agent_logged_in", agent_id=agent_id)
     return redirect(url_for("dashboard.standalone_page"))
@@ -334,6 +340,8 @@ def logout() -> BaseResponse:
     expected = session.get("csrf")
     given = request.form.get("csrf", "")
     if isinstance(expected, str) and same_secret(given, expected):
+        with session_scope(clout_state().sessions) as db:
+            end_session(session=db, token=session.get("sid"))  # copies of the cookie too
         session.clear()
     return redirect(url_for("dashboard.login"))
 

@@ -40,7 +40,7 @@ def init_install(app: Flask) -> None:
         SESSION_COOKIE_NAME="clout_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        # An agent's login lasts a working day.
+        # An agent's login lasts a working day (the server ends it then too: AgentSession).
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
     app.register_blueprint(blueprint)
