@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, ValidationError
 
 import webhooks
@@ -39,6 +41,16 @@ class RowId(BaseConverter):
         return str(value)
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked `Secure` whenever the request came over HTTPS (as a
+    trusted proxy says, with CLOUT_TRUSTED_PROXIES), so it is never sent back in clear text;
+    plain http on this machine (`clout serve`) still signs in."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        configured = bool(app.config["SESSION_COOKIE_SECURE"])
+        return configured or (has_request_context() and request.is_secure)
+
+
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build Clout. `config` takes the same names as the environment (`SHOPIFY_API_SECRET`,
     `CLOUT_DATABASE_URL`, …) and wins over it; anything missing or wrong raises ConfigError."""
@@ -54,6 +66,12 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     app = Flask("clout")
     app.url_map.converters["id"] = RowId
+    app.session_interface = SessionCookies()
+    if settings.trusted_proxies:
+        # Only the last `trusted_proxies` hops of X-Forwarded-For / -Proto are believed.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["TESTING"] = bool((config or {}).get("TESTING", False))
     engine = make_engine(settings.database_url)

@@ -66,6 +66,10 @@ class Settings:
     public_url: str | None = None
     notify_slack_url: str | None = None
     pending_alert_minutes: float = 15.0  # an attention tag not in Shopify this long: tell someone
+    # How many reverse proxies in front of Clout add X-Forwarded-For / X-Forwarded-Proto: only
+    # then are those headers believed (the client's address for login limits, https for the
+    # cookie); with none, they are anyone's to forge and are ignored.
+    trusted_proxies: int = 0
 
     @property
     def database_is_embedded(self) -> bool:
@@ -193,7 +197,17 @@ def load_settings(
         public_url=_public_url(values),
         notify_slack_url=_text(values, "CLOUT_NOTIFY_SLACK_URL"),
         pending_alert_minutes=_number(values, "CLOUT_PENDING_ALERT_MINUTES", 15.0, minimum=1),
+        trusted_proxies=_count(values, "CLOUT_TRUSTED_PROXIES"),
     )
+
+
+def _count(values: Mapping[str, object], name: str) -> int:
+    text = _text(values, name)
+    if text is None:
+        return 0
+    if not re.fullmatch(r"[0-9]", text):
+        raise ConfigError(f"{name} must be a whole number from 0 to 9, got {text!r}")
+    return int(text)
 
 
 def _public_url(values: Mapping[str, object]) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from service.cli import main
 from service.core.db import session_scope
 from service.core.models import AgentSession, Shop, utcnow
-from tests.support.agents_page import PASSWORD, add_agent, log_in, page_csrf
+from tests.support.agents_page import PASSWORD, add_agent, csrf_of, log_in, page_csrf
 from tests.support.clout import state
 from tests.support.helpers import SHOP
 
@@ -135,3 +135,50 @@ def test_a_cookie_from_before_server_sessions_is_refused(
     old = serializer.dumps({"agent_id": 1, "csrf": "x", "_permanent": True})
 
     assert with_cookie(app, old).get("/agents/api/queue").status_code == 401
+
+
+def login_cookie(client: FlaskClient, **request: Any) -> str:
+    """The Set-Cookie header of a successful sign-in made with `request` (base_url, headers)."""
+    form = client.get("/agents/login", **request).get_data(as_text=True)
+    answer = client.post(
+        "/agents/login",
+        data={"email": "agent@example.org", "password": PASSWORD, "csrf": csrf_of(form)},
+        **request,
+    )
+    assert answer.status_code == 302
+    return next(v for v in answer.headers.getlist("Set-Cookie") if v.startswith(f"{COOKIE}="))
+
+
+@pytest.fixture
+def agent_of_shop(app: Flask, shop: Shop) -> None:
+    add_agent(app, "agent@example.org", SHOP)
+
+
+@pytest.mark.usefixtures("agent_of_shop")
+def test_over_https_the_login_cookie_is_secure_httponly_and_same_site(app: Flask) -> None:
+    cookie = login_cookie(app.test_client(), base_url="https://clout.example.org")
+
+    assert "; Secure" in cookie
+    assert "; HttpOnly" in cookie
+    assert "; SameSite=Lax" in cookie
+
+
+@pytest.mark.usefixtures("agent_of_shop")
+def test_over_plain_http_on_this_machine_the_cookie_still_works(app: Flask) -> None:
+    cookie = login_cookie(app.test_client())
+
+    assert "; Secure" not in cookie
+    assert "; HttpOnly" in cookie
+
+
+@pytest.mark.usefixtures("agent_of_shop")
+def test_behind_a_trusted_proxy_its_https_makes_the_cookie_secure(
+    make_app: Callable[..., Flask], app: Flask
+) -> None:
+    # given the same Clout behind one proxy it trusts, and alone on the internet
+    proxied = make_app(CLOUT_TRUSTED_PROXIES="1")
+    forwarded = {"headers": {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}}
+
+    # then the proxy's word on the scheme counts only when the proxy is trusted
+    assert "; Secure" in login_cookie(proxied.test_client(), **forwarded)
+    assert "; Secure" not in login_cookie(app.test_client(), **forwarded)
