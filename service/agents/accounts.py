@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from service.core.db import session_scope
 from service.core.models import Agent, AgentSession, Shop
 
 MIN_PASSWORD_LENGTH = 12
@@ -89,18 +90,35 @@ def is_plausible_email(email: str) -> bool:
     return len(email) <= MAX_EMAIL_LENGTH and email.isprintable()
 
 
-def authenticate(*, session: Session, email: str, password: str, now: datetime) -> Agent | None:
+def sign_in(
+    *, sessions: sessionmaker[Session], email: str, password: str, now: datetime
+) -> tuple[int, str] | None:
+    """The agent with this email and password, and a new session's token; None for anyone
+    else.
+
+    The password is checked (scrypt, tens of milliseconds) between two short transactions, not
+    inside one: on SQLite a transaction holds the one write lock, and parallel sign-ins would
+    queue on it past the busy timeout."""
     email = email.strip().lower()
-    agent = None
+    found: tuple[int, str] | None = None
     if is_plausible_email(email) and len(password) <= MAX_PASSWORD_LENGTH:
-        agent = session.scalar(select(Agent).where(Agent.email == email))
-    if agent is None or agent.disabled_at is not None:
+        with session_scope(sessions) as session:
+            agent = session.scalar(
+                select(Agent).where(Agent.email == email, Agent.disabled_at.is_(None))
+            )
+            found = (agent.id, agent.password_hash) if agent is not None else None
+    if found is None:
         check_password_hash(_NOBODY, password)
         return None
-    if not check_password_hash(agent.password_hash, password):
+    agent_id, password_hash = found
+    if not check_password_hash(password_hash, password):
         return None
-    agent.last_login_at = now
-    return agent
+    with session_scope(sessions) as session:
+        agent = session.get(Agent, agent_id)
+        if agent is None or agent.disabled_at is not None or agent.password_hash != password_hash:
+            return None  # removed, or given a new password, while the password was checked
+        agent.last_login_at = now
+        return agent.id, start_session(session=session, agent=agent, now=now)
 
 
 def _hashed(token: str) -> str:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-import redis
 from flask import (
     Blueprint,
     Response,
@@ -29,12 +27,8 @@ from flask import (
 from shopify_app.verify.app_home_req import verify_app_home_req
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.agents.accounts import (
-    authenticate,
-    end_session,
-    session_agent,
-    start_session,
-)
+from service.agents.accounts import end_session, session_agent, sign_in
+from service.agents.limits import give_back, take_attempt
 from service.agents.queue import (
     PAGE,
     QUADRANTS,
@@ -70,8 +64,6 @@ blueprint = Blueprint(
     static_folder="static",
     static_url_path="/agents/static",
 )
-LOGIN_FAILURES_ALLOWED = 10  # per client address per quarter hour
-LOGIN_WINDOW = timedelta(minutes=15)
 APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 APP_BRIDGE_PRELOAD = (
     f'<https://cdn.shopify.com>; rel="preconnect", <{APP_BRIDGE}>; rel="preload"; as="script"'
@@ -264,69 +256,44 @@ def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
 
 
 def _client_address() -> str:
+    # The peer, or with CLOUT_TRUSTED_PROXIES the client the proxies name (ProxyFix).
     return request.remote_addr or "unknown"
 
 
-def _login_blocked() -> bool:
-    try:
-        failures = clout_state().redis.get(f"clout:login-failures:{_client_address()}")
-    except redis.RedisError:
-        # The limiter is a brake on guessing, not the lock itself: without Redis, passwords
-        # (scrypt, 12+ characters) still stand.
-        return False
-    return failures is not None and int(failures) >= LOGIN_FAILURES_ALLOWED
-
-
-def _count_failure() -> None:
-    key = f"clout:login-failures:{_client_address()}"
-    try:
-        with clout_state().redis.pipeline() as pipe:
-            # The window starts at the first failure (SET NX; EXPIRE NX needs Redis 7).
-            pipe.set(key, 0, ex=int(LOGIN_WINDOW.total_seconds()), nx=True)
-            pipe.incr(key)
-            pipe.execute()
-    except redis.RedisError as error:
-        log.warning("login_limiter_unavailable", error=type(error).__name__)
+def _login_form(*, error: str | None) -> Response:
+    session["login_csrf"] = secrets.token_urlsafe(32)
+    page = render_template("login.html", csrf=session["login_csrf"], error=error)
+    return page_headers(Response(page, mimetype="text/html"), embedded_for=None)
 
 
 @blueprint.route("/agents/login", methods=["GET", "POST"])
 def login() -> BaseResponse | tuple[BaseResponse, int]:
     if request.method == "GET":
-        session["login_csrf"] = secrets.token_urlsafe(32)
-        page = render_template("login.html", csrf=session["login_csrf"], error=None)
-        return page_headers(Response(page, mimetype="text/html"), embedded_for=None)
+        return _login_form(error=None)
     expected = session.pop("login_csrf", None)
     given = request.form.get("csrf", "")
     if not isinstance(expected, str) or not same_secret(given, expected):
         return redirect(url_for("dashboard.login"))
-    if _login_blocked():
-        session["login_csrf"] = secrets.token_urlsafe(32)
-        page = render_template(
-            "login.html",
-            csrf=session["login_csrf"],
-            error="Too many failed attempts. Try again in a quarter of an hour.",
-        )
-        answer = page_headers(Response(page, mimetype="text/html"), embedded_for=None)
-        answer.headers["Retry-After"] = str(int(LOGIN_WINDOW.total_seconds()))
-        return answer, 429
     state = clout_state()
-    with session_scope(state.sessions) as db:
-        agent = authenticate(
-            session=db,
-            email=request.form.get("email", ""),
-            password=request.form.get("password", ""),
-            now=utcnow(),
-        )
-        agent_id = agent.id if agent is not None else None
-        token = start_session(session=db, agent=agent, now=utcnow()) if agent else None
-    if agent_id is None or token is None:
-        _count_failure()
+    email = request.form.get("email", "")
+    # A place is taken before the password is checked, so parallel guesses cannot overrun it.
+    attempt = take_attempt(client=state.redis, address=_client_address(), email=email)
+    if not attempt.allowed:
+        log.info("agent_login_limited", retry_after=attempt.retry_after)
+        answer = _login_form(error="Too many failed attempts. Try again in a quarter of an hour.")
+        answer.headers["Retry-After"] = str(attempt.retry_after)
+        return answer, 429
+    signed_in = sign_in(
+        sessions=state.sessions,
+        email=email,
+        password=request.form.get("password", ""),
+        now=utcnow(),
+    )
+    if signed_in is None:
         log.info("agent_login_refused")
-        session["login_csrf"] = secrets.token_urlsafe(32)
-        page = render_template(
-            "login.html", csrf=session["login_csrf"], error="Wrong email or password."
-        )
-        return page_headers(Response(page, mimetype="text/html"), embedded_for=None), 401
+        return _login_form(error="Wrong email or password."), 401
+    give_back(client=state.redis, attempt=attempt)
+    agent_id, token = signed_in
     session.clear()  # a fresh session on login: no fixation
     session.permanent = True
     session["sid"] = token  # the cookie holds the server session's token, nothing else of it

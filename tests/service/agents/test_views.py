@@ -136,7 +136,7 @@ def test_a_wrong_password_is_refused_and_repeated_guessing_is_slowed(
     blocked = log_in(client, "agent@example.org", PASSWORD)
 
     assert blocked.status_code == 429
-    assert blocked.headers["Retry-After"] == "900"
+    assert 0 < int(blocked.headers["Retry-After"]) <= 900  # what is left of the quarter hour
     assert client.get("/agents/api/queue").status_code == 401
 
 
