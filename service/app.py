@@ -17,6 +17,7 @@ from service.core.config import ConfigError, load_settings
 from service.core.crypto import vault_for
 from service.core.db import make_engine, make_session_factory
 from service.core.logs import configure_logging
+from service.core.private import private_dir
 from service.core.state import Clout, count_rejection, redis_client
 from service.shopify import embedded
 from service.shopify.install import init_install
@@ -62,7 +63,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
             "CLOUT_REDIS_URL=redis://localhost:6379/0"
         )
     configure_logging(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # the token key, the beat schedule, the embedded Redis
 
     app = Flask("clout")
     app.url_map.converters["id"] = RowId

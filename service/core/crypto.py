@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from service.core.config import ConfigError, Settings
+from service.core.private import private_dir
 
 KEY_FILE = "encryption.key"
 
@@ -64,7 +65,7 @@ def vault_for(settings: Settings) -> TokenVault:
 
 
 def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     # O_EXCL: two processes starting together must not each write a different key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
