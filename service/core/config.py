@@ -70,6 +70,8 @@ class Settings:
     # then are those headers believed (the client's address for login limits, https for the
     # cookie); with none, they are anyone's to forge and are ignored.
     trusted_proxies: int = 0
+    # Who may read /metrics: a request bearing this token; without one, only this machine.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def database_is_embedded(self) -> bool:
@@ -198,7 +200,18 @@ def load_settings(
         notify_slack_url=_text(values, "CLOUT_NOTIFY_SLACK_URL"),
         pending_alert_minutes=_number(values, "CLOUT_PENDING_ALERT_MINUTES", 15.0, minimum=1),
         trusted_proxies=_count(values, "CLOUT_TRUSTED_PROXIES"),
+        metrics_token=_metrics_token(values),
     )
+
+
+def _metrics_token(values: Mapping[str, object]) -> str | None:
+    token = _text(values, "CLOUT_METRICS_TOKEN")
+    if token is not None and (len(token) < 16 or not token.isascii() or not token.isprintable()):
+        raise ConfigError(
+            "CLOUT_METRICS_TOKEN must be at least 16 printable ASCII characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    return token
 
 
 def _count(values: Mapping[str, object], name: str) -> int:
