@@ -55,7 +55,7 @@ def refused(reason: str) -> tuple[Response, int]:
 def install() -> BaseResponse | tuple[Response, int]:
     state = clout_state()
     try:
-        shop = check_install(request.args, settings=state.settings)
+        shop = check_install(request.args, settings=state.settings, now=utcnow())
         target, nonce = authorize_url(
             settings=state.settings,
             shop=shop,
@@ -74,7 +74,7 @@ def callback() -> tuple[Response, int]:
     nonce = session.pop("oauth_nonce", None)
     started_for = session.pop("oauth_shop", None)
     try:
-        shop = check_callback(request.args, settings=state.settings, nonce=nonce)
+        shop = check_callback(request.args, settings=state.settings, nonce=nonce, now=utcnow())
         if shop != started_for:
             raise InstallRefused("the callback is for another shop than the install")  # noqa: TRY301
         with oauth_http(state.settings) as http:
