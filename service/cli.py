@@ -149,11 +149,18 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
 
 @main.command()
 @click.option("--port", default=8000, show_default=True)
-@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a server's job
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on: this machine only unless told (0.0.0.0 behind the proxy).",
+)
 @click.option("--workers", default=4, show_default=True, help="gunicorn worker processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
 def web(port: int, host: str, workers: int, threads: int) -> None:
-    """The web app under gunicorn (production)."""
+    """The web app under gunicorn (production), meant to sit behind a reverse proxy that
+    buffers whole requests (deploy/nginx/): a gthread worker gives a connection a thread until
+    its request is whole, so clients sending slowly can hold every thread."""
     # Only `clout web` runs gunicorn; the other commands should not pay for importing it.
     from gunicorn.app.base import BaseApplication  # noqa: PLC0415
 
