@@ -280,7 +280,11 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
     attempt = take_attempt(client=state.redis, address=_client_address(), email=email)
     if not attempt.allowed:
         log.info("agent_login_limited", retry_after=attempt.retry_after)
-        answer = _login_form(error="Too many failed attempts. Try again in a quarter of an hour.")
+        minutes = -(-attempt.retry_after // 60)
+        answer = _login_form(
+            error=f"Too many failed attempts. Try again in {minutes} minute"
+            + ("s." if minutes != 1 else ".")
+        )
         answer.headers["Retry-After"] = str(attempt.retry_after)
         return answer, 429
     signed_in = sign_in(
