@@ -9,4 +9,5 @@ RUN pip install --no-cache-dir . && useradd --create-home clout
 USER clout
 ENV CLOUT_DATA_DIR=/home/clout/data
 EXPOSE 8000
-CMD ["clout", "web", "--port", "8000"]
+# Every address of the container: the proxy in front reaches it over the compose network.
+CMD ["clout", "web", "--host", "0.0.0.0", "--port", "8000"]

@@ -27,6 +27,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "delivery_to_tag": ([], ["--rates", "0.5,1,2", "--seconds", "15"]),
     "intake": ([], ["--seconds", "4", "--rates", "100,500"]),
     "backfill": ([], ["--sizes", "2000:20000,20000:200000"]),
+    "slow_clients": ([], ["--slow", "0,8", "--probes", "5"]),
 }
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import BaseConverter, ValidationError
 
 import webhooks
 from service import ops
@@ -16,6 +19,7 @@ from service.core.config import ConfigError, load_settings
 from service.core.crypto import vault_for
 from service.core.db import make_engine, make_session_factory
 from service.core.logs import configure_logging
+from service.core.private import private_dir
 from service.core.state import Clout, count_rejection, redis_client
 from service.shopify import embedded
 from service.shopify.install import init_install
@@ -26,6 +30,34 @@ class ClosingClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("buffered", True)
         return super().open(*args, **kwargs)
+
+
+class RowId(BaseConverter):
+    """`<id:name>` in a route: a row's id as the database stores it, 1 … 2⁶³−1 in ASCII digits.
+    Anything else matches no route (404): Werkzeug's `int` takes any Unicode digit, and a
+    number past 64 bits reaches the database driver as an OverflowError."""
+
+    regex = r"[0-9]{1,19}"
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= 2**63 - 1:
+            raise ValidationError
+        return number
+
+    def to_url(self, value: object) -> str:
+        return str(value)
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked `Secure` whenever the request came over HTTPS (as a
+    trusted proxy says, with CLOUT_TRUSTED_PROXIES), so it is never sent back in clear text;
+    plain http on this machine (`clout serve`) still signs in."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        configured = bool(app.config["SESSION_COOKIE_SECURE"])
+        return configured or (has_request_context() and request.is_secure)
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
@@ -39,12 +71,19 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
             "CLOUT_REDIS_URL=redis://localhost:6379/0"
         )
     configure_logging(settings.log_level)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # the token key, the beat schedule, the embedded Redis
 
     app = Flask("clout")
     # Like a real server, the test client closes each response once it is read, so work set to
     # run after the answer (`Response.call_on_close`: ringing the workers) runs in tests too.
     app.test_client_class = ClosingClient
+    app.url_map.converters["id"] = RowId
+    app.session_interface = SessionCookies()
+    if settings.trusted_proxies:
+        # Only the last `trusted_proxies` hops of X-Forwarded-For / -Proto are believed.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["TESTING"] = bool((config or {}).get("TESTING", False))
     engine = make_engine(settings.database_url)

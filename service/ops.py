@@ -1,4 +1,11 @@
-"""Operator endpoints: /healthz (alive), /readyz (database and Redis reachable), /metrics."""
+"""Operator endpoints: /healthz (alive), /readyz (database and Redis reachable), /metrics.
+
+/healthz and /readyz answer anyone (they say nothing but up or down). /metrics tells how many
+deliveries each shop's topics brought, what is failing and what is waiting: with
+CLOUT_METRICS_TOKEN set it needs `Authorization: Bearer <token>` from everywhere; without one,
+only a request made on this machine directly (a loopback address, and no proxy's
+X-Forwarded-For or Forwarded: a proxy here forwards requests from anywhere) is answered.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import redis
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -16,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.attention.fairness import fairness
 from service.attention.pending import pending_figures
+from service.core.crypto import same_secret
 from service.core.models import utcnow
 from service.core.state import REJECTIONS_KEY, Clout, clout_state
 from service.deliveries.lifecycle import QUEUE, delivery_stats
@@ -165,8 +173,34 @@ class DeliveryCollector(Collector):
         yield turned
 
 
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def metrics_refusal(token: str | None) -> tuple[Response, int] | None:
+    """Why this request may not read /metrics, or None when it may."""
+    if token is not None:
+        given = request.headers.get("Authorization", "")
+        if given.startswith("Bearer ") and same_secret(given.removeprefix("Bearer "), token):
+            return None
+        refusal = jsonify(outcome="unauthorized", detail="Authorization: Bearer <token> needed")
+        refusal.headers["WWW-Authenticate"] = 'Bearer realm="clout-metrics"'
+        return refusal, 401
+    forwarded = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    if request.remote_addr in LOOPBACK and not forwarded:
+        return None
+    return jsonify(
+        outcome="forbidden",
+        detail="only this machine may read /metrics: set CLOUT_METRICS_TOKEN to scrape it "
+        "from elsewhere (Authorization: Bearer <token>)",
+    ), 403
+
+
 @blueprint.get("/metrics")
-def metrics() -> Response:
+def metrics() -> Response | tuple[Response, int]:
+    state = clout_state()
+    refused = metrics_refusal(state.settings.metrics_token)
+    if refused is not None:
+        return refused
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DeliveryCollector(clout_state()))
+    registry.register(DeliveryCollector(state))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

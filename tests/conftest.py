@@ -165,6 +165,17 @@ def worker(app: Flask) -> Iterator[Any]:
 
 
 @pytest.fixture
+def world_readable_umask() -> Iterator[None]:
+    """The umask most systems start with (022: new files readable by everyone), as an operator
+    may well run Clout with; restored afterwards."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.fixture
 def devstore() -> Iterator[RunningDevStore]:
     """The project's Admin API emulator on a free port, with one shop and its token."""
     store = DevStore(SHOP)

@@ -61,8 +61,11 @@ def parse_json_object(raw: bytes) -> dict[str, Any] | None:
 
 
 def _header(name: str) -> str | None:
+    """A Shopify header's value, or None when it is missing, too long, or carries anything but
+    printable text (NUL, which PostgreSQL refuses; an escape sequence a terminal would obey
+    when an operator lists deliveries)."""
     value = request.headers.get(name, "").strip()
-    return value if 0 < len(value) <= MAX_HEADER_LENGTH else None
+    return value if 0 < len(value) <= MAX_HEADER_LENGTH and value.isprintable() else None
 
 
 @blueprint.post("/shopify")

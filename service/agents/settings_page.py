@@ -22,6 +22,7 @@ from service.agents.views import (
     app_home_check,
     no_store,
     page_headers,
+    page_refused,
     session_token_viewer,
 )
 from service.attention.retag import change_settings
@@ -31,7 +32,7 @@ from service.core.models import Shop, utcnow
 from service.core.shop_settings import SettingsError, describe, history
 from service.core.state import clout_state
 from service.deliveries.lifecycle import enqueue_attention
-from service.shopify.embedded import ensure_offline_token
+from service.shopify.embedded import ensure_offline_token, verified_shop
 from service.shopify.review_apps import (
     REVIEW_APPS,
     NotTheirSecret,
@@ -141,11 +142,9 @@ def _everything(shop_id: int) -> dict[str, Any]:
 def settings_page() -> BaseResponse | tuple[BaseResponse, int]:
     state = clout_state()
     result = app_home_check(state)
-    if not result.ok or not result.shop:
-        log.info("session_token_refused", code=result.log.code)
-        answer = result.response
-        return Response(answer.body, status=answer.status, headers=dict(answer.headers))
-    shop = f"{result.shop}.myshopify.com"
+    shop = verified_shop(result.shop) if result.ok else None
+    if shop is None:
+        return page_refused(result)
     if not ensure_offline_token(state, shop, result.id_token):
         return jsonify(outcome="unavailable", detail="Shopify did not grant a token; retry"), 503
     page = render_template(
@@ -154,9 +153,7 @@ def settings_page() -> BaseResponse | tuple[BaseResponse, int]:
         api_key=state.settings.shopify_api_key or "",
         app_bridge=APP_BRIDGE,
     )
-    return page_headers(
-        Response(page, mimetype="text/html"), embedded_headers=dict(result.response.headers)
-    )
+    return page_headers(Response(page, mimetype="text/html"), embedded_for=shop)
 
 
 @blueprint.get("/app/api/settings")

@@ -9,13 +9,10 @@ of another shop is answered 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-import redis
 from flask import (
     Blueprint,
     Response,
@@ -30,7 +27,8 @@ from flask import (
 from shopify_app.verify.app_home_req import verify_app_home_req
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.agents.accounts import active_agent, authenticate
+from service.agents.accounts import end_session, session_agent, sign_in
+from service.agents.limits import give_back, take_attempt
 from service.agents.queue import (
     PAGE,
     QUADRANTS,
@@ -42,13 +40,20 @@ from service.agents.queue import (
     resolve_from_page,
 )
 from service.attention.fairness import BANDS
+from service.core.crypto import same_secret
 from service.core.db import session_scope
 from service.core.logs import get_logger
 from service.core.models import Shop, utcnow
 from service.core.state import Clout, clout_state
 from service.core.vocabulary import Priority, ShopStatus
 from service.deliveries.lifecycle import enqueue_attention
-from service.shopify.embedded import PATCH_ID_TOKEN_PATH, app_config, ensure_offline_token
+from service.shopify.embedded import (
+    PATCH_ID_TOKEN_PATH,
+    app_config,
+    ensure_offline_token,
+    frame_ancestors,
+    verified_shop,
+)
 from service.shopify.shops import find_shop
 
 log = get_logger(__name__)
@@ -59,9 +64,10 @@ blueprint = Blueprint(
     static_folder="static",
     static_url_path="/agents/static",
 )
-LOGIN_FAILURES_ALLOWED = 10  # per client address per quarter hour
-LOGIN_WINDOW = timedelta(minutes=15)
 APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
+APP_BRIDGE_PRELOAD = (
+    f'<https://cdn.shopify.com>; rel="preconnect", <{APP_BRIDGE}>; rel="preload"; as="script"'
+)
 
 
 @dataclass(frozen=True)
@@ -90,15 +96,14 @@ def no_store(response: Response) -> Response:
     return response
 
 
-def page_headers(response: Response, *, embedded_headers: dict[str, str] | None) -> Response:
-    scripts = "'self'" + (" https://cdn.shopify.com" if embedded_headers is not None else "")
+def page_headers(response: Response, *, embedded_for: str | None) -> Response:
+    """A page's security headers; `embedded_for` is the checked shop domain whose admin may
+    frame it (the embedded app), None for Clout's own pages (framed by nobody)."""
+    scripts = "'self'" + (" https://cdn.shopify.com" if embedded_for is not None else "")
     ancestors = "'none'"
-    if embedded_headers is not None:
-        # Shopify's helper names the admin hosts allowed to frame the page.
-        policy = embedded_headers.get("Content-Security-Policy", "")
-        ancestors = policy.removeprefix("frame-ancestors ").rstrip(";") or "'none'"
-        if "Link" in embedded_headers:
-            response.headers["Link"] = embedded_headers["Link"]
+    if embedded_for is not None:
+        ancestors = frame_ancestors(embedded_for).removeprefix("frame-ancestors ").rstrip(";")
+        response.headers["Link"] = APP_BRIDGE_PRELOAD
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
         f"connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'"
@@ -106,6 +111,20 @@ def page_headers(response: Response, *, embedded_headers: dict[str, str] | None)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     return no_store(response)
+
+
+def page_refused(result: Any) -> BaseResponse | tuple[BaseResponse, int]:
+    """An embedded page load Shopify's check did not pass: its redirect to the patch-id-token
+    page as it is (to fetch a fresh token), any other refusal as Clout's JSON."""
+    log.info("session_token_refused", code=result.log.code)
+    answer = result.response
+    if answer.status == 302:
+        return Response("", status=302, headers=dict(answer.headers))
+    if answer.status >= 500:  # the helper's configuration errors: Clout's own, not the sender's
+        return jsonify(outcome="unavailable", detail=result.log.code), 503
+    refusal = jsonify(outcome="unauthorized")
+    refusal.headers.update(answer.headers)  # X-Shopify-Retry-Invalid-Session-Request
+    return refusal, 401
 
 
 def _choices() -> dict[str, Any]:
@@ -141,7 +160,9 @@ def session_token_viewer() -> Viewer:
     if not result.ok or not result.shop:
         log.info("session_token_refused", code=result.log.code)
         raise Refused(401, "unauthorized", dict(result.response.headers))
-    domain = f"{result.shop}.myshopify.com"
+    domain = verified_shop(result.shop)
+    if domain is None:
+        raise Refused(401, "unauthorized")
     with session_scope(state.sessions) as db:
         shop = find_shop(session=db, domain=domain)
         if shop is None or shop.status != ShopStatus.ACTIVE:
@@ -153,7 +174,7 @@ def session_token_viewer() -> Viewer:
 def _login_viewer() -> Viewer:
     state = clout_state()
     with session_scope(state.sessions) as db:
-        agent = active_agent(session=db, agent_id=session.get("agent_id"))
+        agent = session_agent(session=db, token=session.get("sid"), now=utcnow())
         if agent is None:
             raise Refused(401, "login_required")
         wanted = request.args.get("shop")
@@ -179,7 +200,7 @@ def _check_csrf(viewer: Viewer) -> None:
         return  # a session token in a header is not something another site can make a browser send
     expected = session.get("csrf")
     given = request.headers.get("X-CSRF-Token", "")
-    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
+    if not isinstance(expected, str) or not same_secret(given, expected):
         raise Refused(403, "csrf_token_missing_or_wrong")
 
 
@@ -190,7 +211,7 @@ def _check_csrf(viewer: Viewer) -> None:
 def standalone_page() -> BaseResponse:
     state = clout_state()
     with session_scope(state.sessions) as db:
-        agent = active_agent(session=db, agent_id=session.get("agent_id"))
+        agent = session_agent(session=db, token=session.get("sid"), now=utcnow())
         if agent is None:
             return redirect(url_for("dashboard.login"))
         shops = [s.domain for s in agent.shops]
@@ -207,7 +228,7 @@ def standalone_page() -> BaseResponse:
         app_bridge=None,
         choices=_choices(),
     )
-    return page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+    return page_headers(Response(page, mimetype="text/html"), embedded_for=None)
 
 
 @blueprint.get("/app")
@@ -216,11 +237,9 @@ def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
     exchange for an offline token)."""
     state = clout_state()
     result = app_home_check(state)
-    if not result.ok or not result.shop:
-        log.info("session_token_refused", code=result.log.code)
-        answer = result.response
-        return Response(answer.body, status=answer.status, headers=dict(answer.headers))
-    shop = f"{result.shop}.myshopify.com"
+    shop = verified_shop(result.shop) if result.ok else None
+    if shop is None:
+        return page_refused(result)
     if not ensure_offline_token(state, shop, result.id_token):
         return jsonify(outcome="unavailable", detail="Shopify did not grant a token; retry"), 503
     page = render_template(
@@ -233,77 +252,55 @@ def embedded_page() -> BaseResponse | tuple[BaseResponse, int]:
         app_bridge=APP_BRIDGE,
         choices=_choices(),
     )
-    return page_headers(
-        Response(page, mimetype="text/html"), embedded_headers=dict(result.response.headers)
-    )
+    return page_headers(Response(page, mimetype="text/html"), embedded_for=shop)
 
 
 def _client_address() -> str:
+    # The peer, or with CLOUT_TRUSTED_PROXIES the client the proxies name (ProxyFix).
     return request.remote_addr or "unknown"
 
 
-def _login_blocked() -> bool:
-    try:
-        failures = clout_state().redis.get(f"clout:login-failures:{_client_address()}")
-    except redis.RedisError:
-        # The limiter is a brake on guessing, not the lock itself: without Redis, passwords
-        # (scrypt, 12+ characters) still stand.
-        return False
-    return failures is not None and int(failures) >= LOGIN_FAILURES_ALLOWED
-
-
-def _count_failure() -> None:
-    key = f"clout:login-failures:{_client_address()}"
-    try:
-        with clout_state().redis.pipeline() as pipe:
-            # The window starts at the first failure (SET NX; EXPIRE NX needs Redis 7).
-            pipe.set(key, 0, ex=int(LOGIN_WINDOW.total_seconds()), nx=True)
-            pipe.incr(key)
-            pipe.execute()
-    except redis.RedisError as error:
-        log.warning("login_limiter_unavailable", error=type(error).__name__)
+def _login_form(*, error: str | None) -> Response:
+    session["login_csrf"] = secrets.token_urlsafe(32)
+    page = render_template("login.html", csrf=session["login_csrf"], error=error)
+    return page_headers(Response(page, mimetype="text/html"), embedded_for=None)
 
 
 @blueprint.route("/agents/login", methods=["GET", "POST"])
 def login() -> BaseResponse | tuple[BaseResponse, int]:
     if request.method == "GET":
-        session["login_csrf"] = secrets.token_urlsafe(32)
-        page = render_template("login.html", csrf=session["login_csrf"], error=None)
-        return page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
+        return _login_form(error=None)
     expected = session.pop("login_csrf", None)
     given = request.form.get("csrf", "")
-    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
+    if not isinstance(expected, str) or not same_secret(given, expected):
         return redirect(url_for("dashboard.login"))
-    if _login_blocked():
-        session["login_csrf"] = secrets.token_urlsafe(32)
-        page = render_template(
-            "login.html",
-            csrf=session["login_csrf"],
-            error="Too many failed attempts. Try again in a quarter of an hour.",
-        )
-        answer = page_headers(Response(page, mimetype="text/html"), embedded_headers=None)
-        answer.headers["Retry-After"] = str(int(LOGIN_WINDOW.total_seconds()))
-        return answer, 429
     state = clout_state()
-    with session_scope(state.sessions) as db:
-        agent = authenticate(
-            session=db,
-            email=request.form.get("email", ""),
-            password=request.form.get("password", ""),
-            now=utcnow(),
+    email = request.form.get("email", "")
+    # A place is taken before the password is checked, so parallel guesses cannot overrun it.
+    attempt = take_attempt(client=state.redis, address=_client_address(), email=email)
+    if not attempt.allowed:
+        log.info("agent_login_limited", retry_after=attempt.retry_after)
+        minutes = -(-attempt.retry_after // 60)
+        answer = _login_form(
+            error=f"Too many failed attempts. Try again in {minutes} minute"
+            + ("s." if minutes != 1 else ".")
         )
-        agent_id = agent.id if agent is not None else None
-    if agent_id is None:
-        _count_failure()
+        answer.headers["Retry-After"] = str(attempt.retry_after)
+        return answer, 429
+    signed_in = sign_in(
+        sessions=state.sessions,
+        email=email,
+        password=request.form.get("password", ""),
+        now=utcnow(),
+    )
+    if signed_in is None:
         log.info("agent_login_refused")
-        session["login_csrf"] = secrets.token_urlsafe(32)
-        page = render_template(
-            "login.html", csrf=session["login_csrf"], error="Wrong email or password."
-        )
-        return page_headers(Response(page, mimetype="text/html"), embedded_headers=None), 401
+        return _login_form(error="Wrong email or password."), 401
+    give_back(client=state.redis, attempt=attempt)
+    agent_id, token = signed_in
     session.clear()  # a fresh session on login: no fixation
     session.permanent = True
-    session["agent_id"] = agent_id
+    session["sid"] = token  # the cookie holds the server session's token, nothing else of it
     session["csrf"] = secrets.token_urlsafe(32)
     log.info("agent_logged_in", agent_id=agent_id)
     return redirect(url_for("dashboard.standalone_page"))
@@ -313,7 +310,9 @@ def login() -> BaseResponse | tuple[BaseResponse, int]:
 def logout() -> BaseResponse:
     expected = session.get("csrf")
     given = request.form.get("csrf", "")
-    if isinstance(expected, str) and hmac.compare_digest(expected.encode(), given.encode()):
+    if isinstance(expected, str) and same_secret(given, expected):
+        with session_scope(clout_state().sessions) as db:
+            end_session(session=db, token=session.get("sid"))  # copies of the cookie too
         session.clear()
     return redirect(url_for("dashboard.login"))
 
@@ -378,7 +377,7 @@ def picture() -> Response:
     )
 
 
-@blueprint.post("/agents/api/incidents/<int:incident_id>/resolve")
+@blueprint.post("/agents/api/incidents/<id:incident_id>/resolve")
 def resolve(incident_id: int) -> tuple[Response, int]:
     viewer = current_viewer()
     _check_csrf(viewer)

@@ -18,7 +18,7 @@ from service.core.vocabulary import parse_floors
 
 DEFAULT_API_VERSION = "2026-07"
 DEFAULT_ATTENTION_TAG = "clout-attention"
-_API_VERSION = re.compile(r"^\d{4}-\d{2}$|^unstable$")
+_API_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}|unstable")  # matched whole: fullmatch
 _MAX_TAG_LENGTH = 40
 
 
@@ -66,6 +66,12 @@ class Settings:
     public_url: str | None = None
     notify_slack_url: str | None = None
     pending_alert_minutes: float = 15.0  # an attention tag not in Shopify this long: tell someone
+    # How many reverse proxies in front of Clout add X-Forwarded-For / X-Forwarded-Proto: only
+    # then are those headers believed (the client's address for login limits, https for the
+    # cookie); with none, they are anyone's to forge and are ignored.
+    trusted_proxies: int = 0
+    # Who may read /metrics: a request bearing this token; without one, only this machine.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def database_is_embedded(self) -> bool:
@@ -119,7 +125,7 @@ def load_settings(
             "Set it in the environment or in a .env file."
         )
     version = _text(values, "SHOPIFY_API_VERSION") or DEFAULT_API_VERSION
-    if not _API_VERSION.match(version):
+    if not _API_VERSION.fullmatch(version):
         raise ConfigError(f"SHOPIFY_API_VERSION must look like 2026-07, got {version!r}")
     tag = _text(values, "CLOUT_ATTENTION_TAG") or DEFAULT_ATTENTION_TAG
     if len(tag) > _MAX_TAG_LENGTH or "," in tag:
@@ -193,7 +199,28 @@ def load_settings(
         public_url=_public_url(values),
         notify_slack_url=_text(values, "CLOUT_NOTIFY_SLACK_URL"),
         pending_alert_minutes=_number(values, "CLOUT_PENDING_ALERT_MINUTES", 15.0, minimum=1),
+        trusted_proxies=_count(values, "CLOUT_TRUSTED_PROXIES"),
+        metrics_token=_metrics_token(values),
     )
+
+
+def _metrics_token(values: Mapping[str, object]) -> str | None:
+    token = _text(values, "CLOUT_METRICS_TOKEN")
+    if token is not None and (len(token) < 16 or not token.isascii() or not token.isprintable()):
+        raise ConfigError(
+            "CLOUT_METRICS_TOKEN must be at least 16 printable ASCII characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    return token
+
+
+def _count(values: Mapping[str, object], name: str) -> int:
+    text = _text(values, name)
+    if text is None:
+        return 0
+    if not re.fullmatch(r"[0-9]", text):
+        raise ConfigError(f"{name} must be a whole number from 0 to 9, got {text!r}")
+    return int(text)
 
 
 def _public_url(values: Mapping[str, object]) -> str | None:

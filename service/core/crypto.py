@@ -7,12 +7,14 @@ into the data directory, readable only by its owner.
 
 from __future__ import annotations
 
+import hmac
 import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from service.core.config import ConfigError, Settings
+from service.core.private import private_dir
 
 KEY_FILE = "encryption.key"
 
@@ -40,6 +42,15 @@ class TokenVault:
             ) from None
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Whether a secret a request carried (a signature, a nonce, a CSRF token) is the expected
+    one, in constant time. On bytes: `hmac.compare_digest` refuses a `str` that is not ASCII
+    with a TypeError, and a request can carry any text."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def generate_key() -> str:
     return Fernet.generate_key().decode()
 
@@ -54,7 +65,7 @@ def vault_for(settings: Settings) -> TokenVault:
 
 
 def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     # O_EXCL: two processes starting together must not each write a different key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

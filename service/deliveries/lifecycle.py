@@ -60,9 +60,15 @@ class DeliveryContext:
     tag_settings: TagSettings | None = None
 
 
-def handler_key(source: str, topic: str) -> str:
-    """Shopify deliveries are handled by topic; a review platform's by platform."""
-    return topic if source == "shopify" else f"reviews/{source}"
+REVIEW_KEY_PREFIX = "reviews/"
+
+
+def handler_key(source: str, topic: str) -> str | None:
+    """Shopify deliveries are handled by topic; a review platform's by platform. A Shopify
+    topic never names a review platform's handler (None: nothing handles it)."""
+    if source == "shopify":
+        return None if topic.startswith(REVIEW_KEY_PREFIX) else topic
+    return f"{REVIEW_KEY_PREFIX}{source}"
 
 
 class TopicHandler(Protocol):
@@ -280,6 +286,8 @@ def _look_up_what_it_names(
             payload = _payload(delivery)
         except PermanentError:
             return
+    if key is None:
+        return  # no handler would read it
     # The texts first, with no transaction open: the detector is the slow part of a handler.
     read_ahead(topic_key=key, payload=payload)
     if shop_id is not None and admin_for is not None:
@@ -326,7 +334,8 @@ def _handle(
     now: datetime,
     tag_settings: ShopTagSettings | None = None,
 ) -> tuple[DeliveryStatus, set[int], set[int]]:
-    handler = handlers.get(handler_key(delivery.source, delivery.topic))
+    key = handler_key(delivery.source, delivery.topic)
+    handler = handlers.get(key) if key is not None else None
     shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
     if handler is None or shop is None or delivery.body is None:
         if shop is None:

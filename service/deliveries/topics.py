@@ -9,7 +9,12 @@ from service.attention import attend
 from service.core.errors import PermanentError
 from service.core.logs import get_logger
 from service.core.models import Backfill, Customer, Order
-from service.deliveries.lifecycle import DeliveryContext, TopicHandler
+from service.deliveries.lifecycle import (
+    REVIEW_KEY_PREFIX,
+    DeliveryContext,
+    TopicHandler,
+    handler_key,
+)
 from service.influence import profiles
 from service.shopify import payloads, shops
 from service.shopify.ids import event_ref, to_gid
@@ -274,9 +279,10 @@ TOPIC_HANDLERS: dict[str, TopicHandler] = {
     "customers/data_request": customer_data_requested,
     "customers/redact": customer_redacted,
     "shop/redact": shop_redacted,
-    **{f"reviews/{provider}": review_delivered for provider in platforms.NORMALISERS},
+    **{f"{REVIEW_KEY_PREFIX}{provider}": review_delivered for provider in platforms.NORMALISERS},
 }
 
-# The Shopify topics Clout handles; intake answers "ignored" to any other (shopify.app.toml
-# subscribes exactly these, a test keeps the two equal).
-SHOPIFY_TOPICS = frozenset(t for t in TOPIC_HANDLERS if not t.startswith("reviews/"))
+# The Shopify topics Clout handles, read from the table the way a worker reads it; intake
+# answers "ignored" to any other and records nothing (shopify.app.toml subscribes exactly
+# these, a test keeps the two equal).
+SHOPIFY_TOPICS = frozenset(t for t in TOPIC_HANDLERS if handler_key("shopify", t) == t)

@@ -10,7 +10,7 @@ install for embedded apps), stored encrypted like any other.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from shopify_app.exchange.token_exchange import token_exchange
 from shopify_app.helpers.app_home_patch_id_token import app_home_patch_id_token
 from shopify_app.types import AppConfig
@@ -22,7 +22,7 @@ from service.core.state import Clout, clout_state
 from service.core.vocabulary import ShopStatus
 from service.shopify.history import request_on_connect, ring_backfill
 from service.shopify.oauth import Grant, _parse, oauth_http, store_grant
-from service.shopify.shops import find_shop
+from service.shopify.shops import find_shop, is_shop_domain
 
 log = get_logger(__name__)
 blueprint = Blueprint("embedded", __name__)
@@ -36,10 +36,6 @@ def app_config(state: Clout) -> AppConfig:
         "client_secret": settings.shopify_api_secret,
         "old_client_secret": settings.shopify_api_secret_old,
     }
-
-
-def _as_response(status: int, body: str, headers: dict[str, str]) -> Response:
-    return Response(body, status=status, headers=headers)
 
 
 def ensure_offline_token(state: Clout, shop: str, id_token: object) -> bool:
@@ -77,10 +73,53 @@ def ensure_offline_token(state: Clout, shop: str, id_token: object) -> bool:
     return True
 
 
+def verified_shop(shop_name: str | None) -> str | None:
+    """The shop a verified session token names (`shopifyapp` gives the part before
+    `.myshopify.com`), as a checked `*.myshopify.com` domain, or None."""
+    domain = f"{shop_name}.myshopify.com"
+    return domain if shop_name and is_shop_domain(domain) else None
+
+
+def frame_ancestors(shop: str) -> str:
+    """Who may frame a page of the embedded app: the shop's own admin and Shopify's. `shop`
+    must already be a checked `*.myshopify.com` domain: this goes into a response header."""
+    return f"frame-ancestors https://{shop} https://admin.shopify.com;"
+
+
+def is_app_path(value: str) -> bool:
+    """A path on this site (`/app?…`), never another origin (`//evil`, `/\\evil`, a URL)."""
+    return (
+        value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and value.isprintable()
+        and len(value) <= 2048
+    )
+
+
 @blueprint.get(PATCH_ID_TOKEN_PATH)
-def patch_id_token() -> Response:
+def patch_id_token() -> tuple[Response, int]:
+    """The page App Bridge uses to fetch a fresh session token, then go back to
+    `shopify-reload`. The query is anyone's to write, so it is checked before it is used."""
+    state = clout_state()
+    shop = request.args.get("shop", "")
+    if not is_shop_domain(shop) or not is_app_path(request.args.get("shopify-reload", "")):
+        return jsonify(
+            outcome="bad_request",
+            detail="shop must be a *.myshopify.com domain and shopify-reload a path of this app",
+        ), 400
+    if not state.settings.shopify_api_key:
+        return jsonify(
+            outcome="unavailable", detail="SHOPIFY_API_KEY is not set: the app is not embedded"
+        ), 503
     page = app_home_patch_id_token(
         {"method": "GET", "url": request.url, "headers": dict(request.headers), "body": ""},
-        app_config(clout_state()),
+        app_config(state),
     )
-    return _as_response(page.response.status, page.response.body, dict(page.response.headers))
+    if not page.ok:
+        return jsonify(outcome="bad_request", detail=page.log.code), 400
+    headers = dict(page.response.headers)
+    # Named from the checked value, not from whatever the helper parsed out of the URL.
+    headers["Content-Security-Policy"] = frame_ancestors(shop)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Cache-Control"] = "no-store"
+    return Response(page.response.body, headers=headers), 200

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_GID = re.compile(r"^gid://shopify/(?P<type>[A-Za-z]+)/(?P<id>\d+)$")
+# ASCII digits only (`\d` is any Unicode digit), matched whole (`$` allows a final newline).
+_GID = re.compile(r"gid://shopify/(?P<type>[A-Za-z]+)/(?P<id>[0-9]+)")
+_NUMBER = re.compile(r"[0-9]+")
 
 
 def to_gid(resource: str, value: object) -> str:
@@ -21,12 +23,12 @@ def to_gid(resource: str, value: object) -> str:
             raise ValueError(f"{resource} id must be positive")
         return f"gid://shopify/{resource}/{value}"
     if isinstance(value, str):
-        match = _GID.match(value)
+        match = _GID.fullmatch(value)
         if match:
             if match["type"] != resource:
                 raise ValueError(f"expected a {resource} GID, got a {match['type']} GID")
             return value
-        if value.isdigit() and int(value) > 0:
+        if _NUMBER.fullmatch(value) and int(value) > 0:
             return f"gid://shopify/{resource}/{value}"
     raise ValueError(f"not a {resource} id: {value!r}")
 

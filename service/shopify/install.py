@@ -51,7 +51,7 @@ def init_install(app: Flask) -> None:
         SESSION_COOKIE_NAME="clout_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        # An agent's login lasts a working day.
+        # An agent's login lasts a working day (the server ends it then too: AgentSession).
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
     app.register_blueprint(blueprint)
@@ -66,7 +66,7 @@ def refused(reason: str) -> tuple[Response, int]:
 def install() -> BaseResponse | tuple[Response, int]:
     state = clout_state()
     try:
-        shop = check_install(request.args, settings=state.settings)
+        shop = check_install(request.args, settings=state.settings, now=utcnow())
         target, nonce = authorize_url(
             settings=state.settings,
             shop=shop,
@@ -85,7 +85,7 @@ def callback() -> tuple[Response, int]:
     nonce = session.pop("oauth_nonce", None)
     started_for = session.pop("oauth_shop", None)
     try:
-        shop = check_callback(request.args, settings=state.settings, nonce=nonce)
+        shop = check_callback(request.args, settings=state.settings, nonce=nonce, now=utcnow())
         if shop != started_for:
             raise InstallRefused("the callback is for another shop than the install")  # noqa: TRY301
         with oauth_http(state.settings) as http:

@@ -1,7 +1,8 @@
 """Public-app installs: OAuth (authorization code grant) and expiring offline tokens.
 
 The install request and the callback are checked as Shopify documents: the query HMAC (hex, over
-the sorted parameters without `hmac`), the `state` nonce against the signed cookie that was set
+the sorted parameters without `hmac`), the `timestamp` within `TIMESTAMP_TOLERANCE` of now (a
+signed link is not good for ever), the `state` nonce against the signed cookie that was set
 when the merchant was sent to the grant screen, and the shop domain against Shopify's pattern.
 Offline tokens of new public apps expire after an hour and their refresh tokens are single-use:
 refreshes go through `shopifyapp.refresh_access_token` under a per-shop Redis lock, so two
@@ -25,7 +26,7 @@ from shopify_app.exchange.refresh_token import refresh_access_token
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.config import Settings
-from service.core.crypto import TokenVault
+from service.core.crypto import TokenVault, same_secret
 from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
@@ -38,6 +39,10 @@ log = get_logger(__name__)
 
 SCOPES = ",".join(APP_SCOPES)
 REFRESH_MARGIN = timedelta(minutes=5)
+# How far a signed install or callback link's `timestamp` may be from now, either side: long
+# enough for a merchant's click and a clock a little off, short enough that a link copied from
+# a log or a browser history is of no use.
+TIMESTAMP_TOLERANCE = timedelta(minutes=5)
 
 
 class InstallRefused(Exception):
@@ -50,7 +55,7 @@ def query_hmac_valid(params: Mapping[str, str], secret: str) -> bool:
         f"{k}={v}" for k, v in sorted(params.items()) if k not in {"hmac", "signature"}
     )
     expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-    return bool(sent) and hmac.compare_digest(expected, sent)
+    return bool(sent) and same_secret(sent, expected)
 
 
 def sign_query(params: Mapping[str, str], secret: str) -> dict[str, str]:
@@ -78,19 +83,29 @@ def authorize_url(*, settings: Settings, shop: str, redirect_uri: str) -> tuple[
     return f"https://{shop}/admin/oauth/authorize?{query}", nonce
 
 
-def check_install(params: Mapping[str, str], *, settings: Settings) -> str:
+def _fresh(timestamp: str, now: datetime) -> bool:
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    return abs(now.timestamp() - int(timestamp)) <= TIMESTAMP_TOLERANCE.total_seconds()
+
+
+def check_install(params: Mapping[str, str], *, settings: Settings, now: datetime) -> str:
     shop = params.get("shop", "").lower()
     if not is_shop_domain(shop):
         raise InstallRefused("shop is not a myshopify.com domain")
     if not any(query_hmac_valid(params, s) for s in settings.webhook_secrets):
         raise InstallRefused("the request's hmac does not match")
+    if not _fresh(params.get("timestamp", ""), now):
+        raise InstallRefused("the request's timestamp is missing or not within 5 minutes of now")
     return shop
 
 
-def check_callback(params: Mapping[str, str], *, settings: Settings, nonce: str | None) -> str:
-    shop = check_install(params, settings=settings)
+def check_callback(
+    params: Mapping[str, str], *, settings: Settings, nonce: str | None, now: datetime
+) -> str:
+    shop = check_install(params, settings=settings, now=now)
     state = params.get("state", "")
-    if not nonce or not state or not hmac.compare_digest(state, nonce):
+    if not nonce or not state or not same_secret(state, nonce):
         raise InstallRefused("state does not match the install that was started here")
     if not params.get("code"):
         raise InstallRefused("no authorization code")

@@ -24,12 +24,13 @@ from service.shopify.budget import CostBudget
 from service.shopify.review_apps import REVIEW_APPS, connect_review_app
 from service.shopify.scopes import APP_SCOPES
 
-_SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
+# Matched whole (`fullmatch`): a pattern ending in `$` also matches before a final newline.
+_SHOP_DOMAIN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com")
 
 
 def is_shop_domain(value: str) -> bool:
     """Shopify's own rule for a shop's permanent domain (the OAuth docs' regular expression)."""
-    return bool(_SHOP_DOMAIN.match(value)) and len(value) <= 255
+    return isinstance(value, str) and len(value) <= 255 and bool(_SHOP_DOMAIN.fullmatch(value))
 
 
 def normalise_shop_domain(value: str) -> str:

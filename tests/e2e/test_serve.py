@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -24,6 +25,16 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def owner_only(directory: Path) -> list[str]:
+    """What under `directory` (itself included) others could read: none should be."""
+    found = [directory, *directory.rglob("*")]
+    return [f"{p} {mode(p):o}" for p in found if mode(p) != (0o700 if p.is_dir() else 0o600)]
 
 
 def clout(*args: str, cwd: Path, env: dict[str, str]) -> str:
@@ -53,6 +64,7 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        umask=0o022,  # what most shells start with: files readable by everyone
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -86,12 +98,16 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
         assert forged.status_code == 401
 
         wait_for(
-            # (Shopify's sample order is unknown to the local store: its case is processed, and
-            # its tag stays "pending in Shopify")
+            # "done", or "done, tag pending in Shopify": the emulator knows no such order
             lambda: "\tdone" in clout("deliveries", "list", cwd=tmp_path, env=env),
             timeout=30,
             every=0.5,
         )
+        # what it keeps — customers, tokens, the queue — is the owner's alone
+        assert owner_only(tmp_path / ".clout") == []
+        for database_file in ("clout.db", "clout.db-wal", "clout.db-shm"):
+            assert mode(tmp_path / database_file) == 0o600, database_file
+        assert (tmp_path / ".clout" / "appendonly.aof").exists()
     finally:
         server.send_signal(signal.SIGINT)
         try:

@@ -1,9 +1,12 @@
-"""`clout shops …`: connecting a store the way a merchant with a custom app does."""
+"""`clout shops …`: connecting a store the way a merchant with a custom app does; and where
+`clout serve` and `clout web` listen."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -154,3 +157,13 @@ def test_without_read_all_orders_the_cli_says_only_60_days_were_read(
     assert result.exit_code == 0, result.output
     assert "2 customers, 1 order" in result.output
     assert "note: Shopify lets Clout read only the last 60 days of orders" in result.output
+
+
+@pytest.mark.parametrize("command", ["serve", "web"])
+def test_clout_serve_and_web_listen_on_this_machine_unless_told_otherwise(command: str) -> None:
+    shown = CliRunner().invoke(main, [command, "--help"])
+
+    assert shown.exit_code == 0
+    host = re.search(r"--host TEXT\b.*?\[default: ([^\]]+)\]", shown.output, re.DOTALL)
+    assert host is not None, shown.output
+    assert host.group(1) == "127.0.0.1"

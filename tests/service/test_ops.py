@@ -81,3 +81,43 @@ def test_logs_carry_ids_but_no_customer_personal_data(
         "shpat_test_token",
     ):
         assert personal not in logged
+
+
+ELSEWHERE = {"REMOTE_ADDR": "203.0.113.9"}
+
+
+def test_without_a_token_metrics_answer_only_this_machine(client: FlaskClient) -> None:
+    # given no CLOUT_METRICS_TOKEN: a Prometheus on this machine, or `curl` in a terminal here
+    here = client.get("/metrics")
+    here_v6 = client.get("/metrics", environ_base={"REMOTE_ADDR": "::1"})
+    elsewhere = client.get("/metrics", environ_base=ELSEWHERE)
+    # a proxy on this machine forwards requests from anywhere: those are not this machine's
+    through_a_proxy = client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+
+    assert (here.status_code, here_v6.status_code) == (200, 200)
+    assert elsewhere.status_code == 403
+    assert "CLOUT_METRICS_TOKEN" in elsewhere.json["detail"]
+    assert through_a_proxy.status_code == 403
+
+
+def test_with_a_token_metrics_need_it_from_anywhere(make_app: Callable[..., Flask]) -> None:
+    client = make_app(CLOUT_METRICS_TOKEN="scrape-me-0123456789").test_client()
+
+    missing = client.get("/metrics")
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer scrape-me-é"})
+    right = client.get(
+        "/metrics", headers={"Authorization": "Bearer scrape-me-0123456789"}, environ_base=ELSEWHERE
+    )
+
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401
+    assert right.status_code == 200
+    assert "clout_up" in right.get_data(as_text=True)
+
+
+def test_health_and_readiness_stay_open_to_anyone(make_app: Callable[..., Flask]) -> None:
+    client = make_app(CLOUT_METRICS_TOKEN="scrape-me-0123456789").test_client()
+
+    assert client.get("/healthz", environ_base=ELSEWHERE).status_code == 200
+    assert client.get("/readyz", environ_base=ELSEWHERE).status_code == 200

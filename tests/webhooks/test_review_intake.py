@@ -191,3 +191,17 @@ def test_an_oversize_review_gets_413(make_app: Callable[..., Flask], review_shop
     body = b'{"review": {"body": "' + b"x" * 4000 + b'"}}'
 
     assert post(small, "judgeme", body).status_code == 413
+
+
+def test_a_shop_domain_with_a_trailing_newline_is_no_shop_domain(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    # given a review signed for the connected shop, posted to its URL with "\n" appended
+    body = fixture_bytes(FIXTURES["judgeme"])
+    headers, _ = signed_review("judgeme", body)
+
+    response = client.post(f"/webhooks/reviews/judgeme/{SHOP}%0A", data=body, headers=headers)
+
+    # then the address names no shop at all, and nothing is recorded
+    assert (response.status_code, response.json["outcome"]) == (404, "not_found")
+    assert recorded(app) == []

@@ -171,6 +171,34 @@ def test_a_delivery_without_shopify_headers_gets_400(
     assert deliveries(app) == []
 
 
+@pytest.mark.parametrize("control", ["\x00", "\x1b[31m", "\x7f", "\u2028"])
+def test_a_webhook_id_with_control_characters_gets_400_and_nothing_is_recorded(
+    client: FlaskClient, app: Flask, shop: Shop, control: str
+) -> None:
+    # given a signed delivery whose id carries a character no id has (PostgreSQL refuses NUL,
+    # a terminal obeys an escape sequence when an operator lists deliveries)
+    body = fixture_bytes("shopify/orders_create.json")
+    headers = shopify_headers("orders/create", body, webhook_id=f"delivery-{control}-1")
+
+    response = client.post("/webhooks/shopify", data=body, headers=headers)
+
+    assert (response.status_code, response.json["outcome"]) == (400, "bad_request")
+    assert deliveries(app) == []
+
+
+def test_an_optional_header_with_control_characters_is_not_kept(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    body = fixture_bytes("shopify/orders_create.json")
+    headers = {**shopify_headers("orders/create", body), "X-Shopify-Event-Id": "event\x001"}
+
+    response = client.post("/webhooks/shopify", data=body, headers=headers)
+
+    assert (response.status_code, response.json["outcome"]) == (200, "accepted")
+    [kept] = deliveries(app)
+    assert kept.event_id is None
+
+
 def test_a_repeated_webhook_id_answers_200_and_is_recorded_once(
     client: FlaskClient, app: Flask, shop: Shop
 ) -> None:

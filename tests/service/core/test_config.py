@@ -47,6 +47,8 @@ def test_settings_come_from_a_dot_env_file_and_the_environment_wins(tmp_path: Pa
     [
         ("CLOUT_ATTENTION_TAG", "x" * 41, "at most 40 characters"),
         ("CLOUT_ATTENTION_TAG", "a,b", "no comma"),
+        ("CLOUT_TRUSTED_PROXIES", "yes", "whole number from 0 to 9"),
+        ("CLOUT_METRICS_TOKEN", "short", "at least 16 printable ASCII"),
         ("SHOPIFY_API_VERSION", "latest", "2026-07"),
         ("CLOUT_MAX_BODY_BYTES", "lots", "must be a number"),
     ],

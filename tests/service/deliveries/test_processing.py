@@ -5,13 +5,16 @@ retries and outages)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
-from service.core.models import Customer, Delivery, Order, Refund, Shop
+from service.core.models import Customer, Delivery, Order, Refund, Shop, Signal
+from service.shopify.shops import REVIEW_PROVIDERS
 from service.signals import text
 from tests.support.clout import process_delivery_now, record_delivery_now, state
 from tests.support.helpers import as_body, fixture_bytes, fixture_json, shopify_headers
@@ -198,3 +201,24 @@ def test_texts_are_read_before_the_handlers_transaction_opens(
     assert text._analyse.cache_info().misses >= 2  # they were read: before, outside
     assert read_inside
     assert set(read_inside) == {0}
+
+
+@pytest.mark.parametrize("topic", sorted(f"reviews/{p}" for p in REVIEW_PROVIDERS))
+def test_a_shopify_delivery_never_reaches_a_review_platforms_handler(
+    client: FlaskClient, app: Flask, shop: Shop, topic: str
+) -> None:
+    # given a signed Shopify delivery whose topic names a review platform's handler, sent now
+    # and one an earlier Clout recorded
+    body = as_body({"review": {"id": 1, "rating": 1, "body": "awful", "email": "a@example.org"}})
+    sent = client.post("/webhooks/shopify", data=body, headers=shopify_headers(topic, body))
+    kept = record_delivery_now(app, topic=topic, payload=json.loads(body))
+
+    # when intake answers and a worker takes the recorded one
+    done = processed(app, kept)
+
+    # then intake ignored it, and the worker left it alone: no review, no signal, no failure
+    assert (sent.status_code, sent.json["outcome"]) == (200, "ignored")
+    assert done.status == "ignored"
+    with state(app).sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 1
+        assert session.scalar(select(func.count()).select_from(Signal)) == 0

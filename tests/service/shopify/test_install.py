@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -26,8 +27,10 @@ def public_app(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Fla
     return make_app(SHOPIFY_API_KEY=CLIENT_ID, CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
 
 
-def signed(**params: str) -> dict[str, str]:
-    return sign_query({"timestamp": "1764064800", **params}, SECRET)
+def signed(*, at: float | None = None, **params: str) -> dict[str, str]:
+    """A query signed as Shopify signs it, at `at` (seconds since the epoch; now by default)."""
+    moment = time.time() if at is None else at
+    return sign_query({"timestamp": str(int(moment)), **params}, SECRET)
 
 
 def backfills_requested(app: Flask) -> int:
@@ -157,6 +160,84 @@ def test_an_install_request_with_a_bad_hmac_is_refused(public_app: Flask) -> Non
     )
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("field", ["hmac", "state"])
+def test_a_query_value_that_is_not_ascii_is_refused_not_a_crash(
+    public_app: Flask, devstore: RunningDevStore, field: str
+) -> None:
+    # given an install started in this browser
+    devstore.store.oauth_codes.add("code-6")
+    client, nonce = start_install(public_app)
+    query = signed(shop=SHOP, code="code-6", state=nonce, host="x")
+
+    # when the callback's hmac or state is replaced by text that is not ASCII
+    query = {**query, field: "é" * len(query[field])}
+    if field == "state":
+        query = sign_query({k: v for k, v in query.items() if k != "hmac"}, SECRET)
+    callback = client.get("/auth/callback", query_string=query)  # type: ignore[attr-defined]
+    install = public_app.test_client().get(
+        "/auth/install", query_string={**signed(shop=SHOP), "hmac": "é" * 64}
+    )
+
+    # then both are plainly refused, and no token is asked for
+    assert (callback.status_code, callback.json["outcome"]) == (400, "refused")
+    assert (install.status_code, install.json["outcome"]) == (400, "refused")
+    assert devstore.admin.stats.token_grants == 0
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        pytest.param(lambda now: now - 3600, id="an-hour-old"),
+        pytest.param(lambda now: now - 301, id="just-over-five-minutes-old"),
+        pytest.param(lambda now: now + 600, id="ten-minutes-ahead"),
+    ],
+)
+def test_an_install_link_signed_outside_five_minutes_of_now_is_refused(
+    public_app: Flask, moment: Callable[[float], float]
+) -> None:
+    # given a correctly signed install link, replayed (or from a clock far off)
+    query = signed(shop=SHOP, at=moment(time.time()))
+
+    response = public_app.test_client().get("/auth/install", query_string=query)
+
+    assert (response.status_code, response.json["outcome"]) == (400, "refused")
+    assert "timestamp" in response.json["detail"]
+
+
+@pytest.mark.parametrize("timestamp", ["", "soon", "1e9", "٣", "1764064800\n"])
+def test_an_install_link_without_a_usable_timestamp_is_refused(
+    public_app: Flask, timestamp: str
+) -> None:
+    query = sign_query({"shop": SHOP, "timestamp": timestamp}, SECRET)
+
+    response = public_app.test_client().get("/auth/install", query_string=query)
+
+    assert (response.status_code, response.json["outcome"]) == (400, "refused")
+
+
+def test_an_install_link_from_a_clock_a_little_off_is_accepted(public_app: Flask) -> None:
+    for skew in (-240, 240):
+        response = public_app.test_client().get(
+            "/auth/install", query_string=signed(shop=SHOP, at=time.time() + skew)
+        )
+        assert response.status_code == 302, response.json
+
+
+def test_a_callback_signed_an_hour_ago_is_refused_and_asks_for_no_token(
+    public_app: Flask, devstore: RunningDevStore
+) -> None:
+    devstore.store.oauth_codes.add("code-7")
+    client, nonce = start_install(public_app)
+
+    response = client.get(  # type: ignore[attr-defined]
+        "/auth/callback",
+        query_string=signed(shop=SHOP, code="code-7", state=nonce, at=time.time() - 3600),
+    )
+
+    assert (response.status_code, response.json["outcome"]) == (400, "refused")
+    assert devstore.admin.stats.token_grants == 0
 
 
 def test_an_expiring_token_raced_by_two_workers_is_refreshed_once(
