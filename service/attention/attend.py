@@ -48,6 +48,10 @@ log = get_logger(__name__)
 
 FLOW_TRIGGER_HANDLE = "unhappy-customer-detected"
 MAX_DRIFT_REPAIRS = 3
+# The floor's calls retry errors for up to 5 s (then the task is rung again after a back-off):
+# bounded by time, not by a count that means different waits at different back-offs.
+FLOOR_ATTEMPTS = 1_000
+FLOOR_RETRY_SECONDS = 5.0
 # Best-effort work that had to be skipped is tried again this much later (a circuit stays open
 # a minute): a few tries an hour per case at most, never a loop.
 LATER_RETRY = timedelta(minutes=2)
@@ -583,9 +587,12 @@ def attend_incident(
         return "cleared"
 
     # 1. The floor: every order and the customer get the attention tag (with the rest of
-    #    Clout's tags in the same additive call). A few quick tries; a longer outage is the
-    #    task queue's to wait out. Only this step may fail the attendance.
-    floor_client = dataclasses.replace(client, max_attempts=3, max_wait=20.0)
+    #    Clout's tags in the same additive call). Retried for a few seconds; a longer outage
+    #    is the task queue's to wait out (a worker is not held for it). Only this step may
+    #    fail the attendance.
+    floor_client = dataclasses.replace(
+        client, max_attempts=FLOOR_ATTEMPTS, time_limit=FLOOR_RETRY_SECONDS, max_wait=20.0
+    )
     written = dict(case.written)
     landed = push_floor(
         client=floor_client, incident_id=incident_id, plan=plan, written=written, now=now

@@ -76,6 +76,9 @@ class ShopifyAdmin:
     token_source: Callable[[], str] | None = None
     # Which lane of the shop's budget the calls take (`budget.FLOOR_LANE` or `LATER_LANE`).
     lane: str = FLOOR_LANE
+    # Seconds one call may spend retrying errors (None: bounded by `max_attempts` alone). The
+    # floor's calls are bounded this way, by time rather than by a count of attempts.
+    time_limit: float | None = None
 
     @property
     def endpoint(self) -> str:
@@ -86,6 +89,9 @@ class ShopifyAdmin:
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
         return float(ceiling * (0.5 + self.rng() / 2))
+
+    def _learned(self, document: AdminDocument) -> float:
+        return self.budget.learned(document.name) if self.budget is not None else 0.0
 
     def _take_budget(self, cost: float) -> None:
         if self.budget is None:
@@ -99,25 +105,30 @@ class ShopifyAdmin:
             self.sleep(wait)
             waited += wait
 
-    def execute(  # noqa: PLR0915 - one loop that reads as Shopify's rate-limit rules
+    def execute(  # noqa: PLR0912, PLR0915 - one loop that reads as Shopify's rate-limit rules
         self, document: AdminDocument, variables: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """Run one of Clout's documents and return its `data`, pacing on the document's
         requested cost against the shop's shared budget."""
-        cost = float(document.cost)
-        failures = 0  # errors (5xx, unreachable): bounded by max_attempts
+        cost = max(float(document.cost), self._learned(document))
+        failures = 0  # errors (5xx, unreachable): bounded by max_attempts (and time_limit)
         throttled_for = 0.0  # flow control (THROTTLED, 429): bounded by max_wait
         last_wait = 1.0
+        started = time.monotonic()
 
         def failed(reason: str, **context: object) -> None:
             nonlocal failures, last_wait
             failures += 1
-            if failures >= self.max_attempts:
+            wait = self._backoff(failures)
+            out_of_time = (
+                self.time_limit is not None and time.monotonic() - started + wait > self.time_limit
+            )
+            if failures >= self.max_attempts or out_of_time:
                 raise ShopifyUnavailable(
                     f"Shopify did not answer after {failures} attempts ({reason})",
                     retry_after=last_wait,
                 )
-            last_wait = self._backoff(failures)
+            last_wait = wait
             event = "shopify_" + reason
             log.warning(event, shop=self.shop, attempt=failures, **context)
             self.sleep(last_wait)
@@ -171,6 +182,10 @@ class ShopifyAdmin:
                 continue
             extensions = (body.get("extensions") or {}).get("cost") or {}
             is_throttled = _has_code(body, "THROTTLED")
+            if self.budget is not None and extensions.get("requestedQueryCost"):
+                # What Shopify charged up front for this operation: ask for that next time,
+                # so the shared budget does not run short of what Shopify will take.
+                self.budget.learn(document.name, float(extensions["requestedQueryCost"]))
             if self.budget is not None and extensions.get("throttleStatus"):
                 actual = extensions.get("actualQueryCost")
                 requested = extensions.get("requestedQueryCost") or cost

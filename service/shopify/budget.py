@@ -9,6 +9,7 @@ to the shop's bucket instead of each discovering it by being throttled.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import redis
@@ -25,6 +26,7 @@ RESERVE_SHARE = 0.5
 DEFAULT_MAXIMUM = 1000.0
 DEFAULT_RESTORE_RATE = 50.0
 _TTL_SECONDS = 3600
+LEARNED_KEY = "clout:shopify-cost"  # operation name → Shopify's last requestedQueryCost
 
 _REFILL = """
 local t = redis.call('TIME')
@@ -71,12 +73,26 @@ return tostring(available)
 
 class CostBudget:
     def __init__(self, client: redis.Redis) -> None:
+        self._client = client
         self._acquire = client.register_script(_ACQUIRE)
         self._observe = client.register_script(_OBSERVE)
 
     @staticmethod
     def key(shop: str) -> str:
         return f"clout:shopify-budget:{shop}"
+
+    def learn(self, operation: str, requested: float) -> None:
+        """Remember what Shopify last charged up front for an operation (its cost comes from the
+        schema and the variables: `metafieldsSet` grows with its owners)."""
+        with contextlib.suppress(redis.RedisError):
+            self._client.hset(LEARNED_KEY, operation, str(requested))
+
+    def learned(self, operation: str) -> float:
+        """What Shopify last charged for `operation` (0 when it never said)."""
+        with contextlib.suppress(redis.RedisError, ValueError):
+            found = self._client.hget(LEARNED_KEY, operation)
+            return float(found) if found is not None else 0.0
+        return 0.0
 
     def acquire(self, shop: str, cost: float, *, lane: str = FLOOR_LANE) -> float:
         """Take `cost` points now (returns 0) or say how many seconds until they are there

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -306,3 +307,42 @@ def test_later_work_leaves_the_floors_reserve_in_the_bucket(budget: CostBudget) 
     # then the later call waits until the reserve is whole again, the floor goes at once
     assert later_wait > 0.5
     assert floor_wait == 0
+
+
+def test_the_budget_asks_what_shopify_last_charged_for_an_operation(
+    devstore: RunningDevStore, budget: CostBudget
+) -> None:
+    # given metafields written on a customer (Shopify prices metafieldsSet by its owners)
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    client = client_for(devstore, budget)
+
+    client.set_metafields(maya.gid, {"attention_priority": ("single_line_text_field", "urgent")})
+
+    # then the budget remembers Shopify's own up-front price for that operation
+    assert budget.learned("MetafieldsSet") >= 10
+    assert budget.learned("NeverSent") == 0
+
+
+def test_the_floors_retries_are_bounded_by_time_not_by_a_count(
+    devstore: RunningDevStore, budget: CostBudget
+) -> None:
+    # given Shopify failing every call, and a client allowed a thousand attempts but half a
+    # second of retrying
+    order = devstore.store.add_purchase(devstore.store.add_person("a@example.org", "A", "B"))
+    devstore.admin.set_faults(error_rate=1.0)
+    client = dataclasses.replace(
+        client_for(devstore, budget),
+        max_attempts=1_000,
+        time_limit=0.5,
+        backoff_base=0.1,
+        backoff_cap=0.1,
+    )
+    before = devstore.admin.stats.server_errors
+
+    # when the attention tag is pushed
+    with pytest.raises(ShopifyUnavailable):
+        client.add_tags(order.gid, ["clout-attention"])
+
+    # then it gave up after the time ran out: a handful of tries, not a thousand
+    tries = devstore.admin.stats.server_errors - before
+    assert 2 <= tries <= 12
