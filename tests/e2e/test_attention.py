@@ -88,7 +88,7 @@ def test_a_new_order_that_reveals_online_reach_raises_an_open_cases_priority(
     )
     pipeline.sender.send("refunds/create", refund_payload(first))
     pipeline.tagged(first, "clout-priority-high")
-    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+    wait_for(pipeline.settled)
 
     # when she orders again and gives her Instagram at checkout, which has a large following
     pipeline.dev.store.social[("instagram", "maya.makes")] = {
@@ -197,7 +197,7 @@ def test_clouts_own_tag_writes_echo_back_without_a_loop(pipeline: Pipeline) -> N
     pipeline.tagged(order)
     # Clout's tagsAdd made the store send orders/updated back; let every echo be processed
     wait_for(pipeline.sender.idle, timeout=20)
-    wait_for(lambda: all(i.needs_attention is False for i in pipeline.incidents()), timeout=20)
+    wait_for(pipeline.settled, timeout=20)
     before = dict(pipeline.dev.admin.stats.mutations)
 
     # then a quiet while passes with no further writes
@@ -213,7 +213,7 @@ def test_a_person_adding_the_resolved_tag_resolves_and_clout_tidies_up(pipeline:
     order = pipeline.order(pipeline.customer())
     pipeline.sender.send("disputes/create", {"id": 8, "order_id": order.id, "type": "chargeback"})
     pipeline.tagged(order, "clout-priority-urgent")
-    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+    wait_for(pipeline.settled)
 
     _change_tags(
         pipeline.dev.store, order.gid, ["clout-resolved"], add=True
@@ -257,7 +257,7 @@ def test_resolving_on_the_agents_page_does_what_the_resolved_tag_does(pipeline: 
     order = pipeline.order(maya)
     pipeline.sender.send("disputes/create", {"id": 9, "order_id": order.id, "type": "chargeback"})
     pipeline.tagged(order, "clout-priority-urgent")
-    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+    wait_for(pipeline.settled)
     add_agent(pipeline.app, "agent@example.org", SHOP)
     agent = pipeline.app.test_client()
     log_in(agent, "agent@example.org")
@@ -284,7 +284,7 @@ def test_another_app_removing_a_clout_tag_gets_it_back(pipeline: Pipeline) -> No
     order = pipeline.order(pipeline.customer())
     pipeline.sender.send("disputes/create", {"id": 9, "order_id": order.id, "type": "chargeback"})
     pipeline.tagged(order, "clout-reason-dispute")
-    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+    wait_for(pipeline.settled)
 
     _change_tags(pipeline.dev.store, order.gid, ["clout-reason-dispute"], add=False)
 
@@ -375,7 +375,7 @@ def test_an_overdue_incident_escalates_and_notifies(pipeline: Pipeline) -> None:
         "fulfillment_events/create", {"id": 12, "order_id": order.id, "status": "failure"}
     )
     pipeline.tagged(order, "clout-priority-high")
-    wait_for(lambda: all(not i.needs_attention for i in pipeline.incidents()))
+    wait_for(pipeline.settled)
 
     # when the clock passes the deadline (an injected "now", a day and a bit later)
     clout = state(pipeline.app)

@@ -58,6 +58,11 @@ class Pipeline:
         with state(self.app).sessions() as session:
             return list(session.scalars(select(Incident).order_by(Incident.id)))
 
+    def settled(self) -> bool:
+        """Every incident attended, floor and later work both: what a test waits for before it
+        counts Shopify writes (the later work lands after the floor, in its own lane)."""
+        return all(not i.needs_attention and i.later_due_at is None for i in self.incidents())
+
 
 @contextmanager
 def running_pipeline(
