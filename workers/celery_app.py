@@ -15,7 +15,6 @@ from flask import Flask
 from service.core.state import Clout
 from service.deliveries.dispatch import FairQueue
 from service.deliveries.lifecycle import QUEUE
-from service.influence.profiles import ShopFactsCache
 
 SWEEP_TASK = "clout.sweep_deliveries"
 PURGE_TASK = "clout.purge_payloads"
@@ -31,15 +30,8 @@ def broker_url(redis_url: str) -> str:
 class CloutCelery(Celery):  # type: ignore[misc]
     """Celery, with what one worker process keeps between tasks."""
 
-    # A shop's facts for profiles, shared by this process's incidents for a minute.
-    facts_cache: ShopFactsCache
     # Where work waits, per lane and per shop (`service.deliveries.dispatch`).
     fair: FairQueue
-
-
-def worker_memory(celery: object) -> ShopFactsCache | None:
-    """The running Celery app's per-process facts cache (None outside a Clout worker)."""
-    return celery.facts_cache if isinstance(celery, CloutCelery) else None
 
 
 def init_celery(app: Flask) -> Celery:
@@ -52,7 +44,6 @@ def init_celery(app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     celery = CloutCelery(app.name, task_cls=FlaskTask, include=["workers.tasks"])
-    celery.facts_cache = ShopFactsCache()
     celery.fair = FairQueue(state.redis)
     celery.conf.update(
         broker_url=broker_url(settings.redis_url or ""),
@@ -97,6 +88,8 @@ def init_celery(app: Flask) -> Celery:
                 "schedule": settings.profile_refresh_interval_seconds,
             },
             "resume-backfills": {"task": "clout.resume_backfills", "schedule": 60.0},
+            # The percentile tables profiles are ranked against (`influence.profiles`).
+            "refresh-norms": {"task": "clout.refresh_norms", "schedule": 900.0},
         },
     )
     celery.set_default()

@@ -43,13 +43,18 @@ from service.deliveries.dispatch import DELIVERY, FLOOR, LATER, WORK_TASK, Unit,
 from service.deliveries.lifecycle import QUEUE
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.influence.klout import HttpKloutProvider
-from service.influence.profiles import ShopFactsCache, refresh_due_profiles
+from service.influence.profiles import (
+    NORMS_MAX_AGE,
+    compute_norms,
+    keep_norms,
+    refresh_due_profiles,
+    shops_due_for_norms,
+)
 from service.shopify import history, oauth, shops
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.budget import CostBudget
 from service.shopify.circuit import Circuit
 from service.signals.events import LateDeliveryRule, late_deliveries
-from workers.celery_app import worker_memory
 
 log = get_logger(__name__)
 
@@ -96,7 +101,7 @@ def klout_provider(state: Clout) -> HttpKloutProvider | None:
     )
 
 
-def tag_settings(state: Clout, facts_cache: ShopFactsCache | None = None) -> ShopTagSettings:
+def tag_settings(state: Clout) -> ShopTagSettings:
     """Each shop's tag settings: its own (shop settings) over the install-wide ones."""
     base = TagSettings(
         attention_tag=state.settings.attention_tag,
@@ -104,7 +109,6 @@ def tag_settings(state: Clout, facts_cache: ShopFactsCache | None = None) -> Sho
         floors=parse_floors(state.settings.deadline_hours),
         opt_out_tag=state.settings.opt_out_tag,
         klout=klout_provider(state),
-        facts_cache=facts_cache,
     )
     return shop_tag_settings(base=base, defaults=state.settings, vault=state.vault)
 
@@ -161,7 +165,7 @@ def _process(celery: Any, delivery_id: int) -> tuple[str, float | None]:
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
         admin_for=admin_factory(state),
-        tag_settings=tag_settings(state, worker_memory(celery)),
+        tag_settings=tag_settings(state),
     )
     then_attend(celery, outcome.incidents)
     for backfill_id in outcome.backfills:
@@ -195,7 +199,7 @@ def _attend(celery: Any, incident_id: int, *, shop: str | None = None) -> str:
             sessions=state.sessions,
             incident_id=int(incident_id),
             admin=admin_factory(state),
-            shop_settings=tag_settings(state, worker_memory(celery)),
+            shop_settings=tag_settings(state),
             now=utcnow(),
         )
     finally:
@@ -220,7 +224,7 @@ def _attend_later(celery: Any, incident_id: int) -> str:
             sessions=state.sessions,
             incident_id=int(incident_id),
             admin=admin_factory(state),
-            shop_settings=tag_settings(state, worker_memory(celery)),
+            shop_settings=tag_settings(state),
             now=utcnow(),
             circuit=Circuit(state.redis),
         )
@@ -478,6 +482,29 @@ def refresh_profiles() -> int:
             retry_after=timedelta(seconds=state.settings.profile_retry_seconds),
         ),
     )
+
+
+@shared_task(name="clout.refresh_norms")
+def refresh_norms() -> int:
+    """The shops' percentile tables, summarised again once they are an hour old: each shop read
+    in a session that writes nothing, then kept in a short transaction of its own (no write
+    lock held while a large shop is read)."""
+    state = clout_state()
+    now = utcnow()
+    with session_scope(state.sessions) as session:
+        due = shops_due_for_norms(session=session, now=now, max_age=NORMS_MAX_AGE)
+    for shop_id in due:
+        with session_scope(state.sessions) as session:
+            shop = session.get(Shop, shop_id)
+            if shop is None:
+                continue
+            norms = compute_norms(session=session, shop=shop)
+        with session_scope(state.sessions) as session:
+            shop = session.get(Shop, shop_id)
+            if shop is not None:
+                keep_norms(session=session, shop=shop, norms=norms, now=now)
+        log.info("norms_refreshed", shop_id=shop_id, customers=norms.customers)
+    return len(due)
 
 
 @shared_task(name="clout.purge_payloads")

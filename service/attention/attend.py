@@ -37,7 +37,7 @@ from service.core.models import Customer, Incident, InfluenceProfile, Order, Sho
 from service.core.shop_settings import shop_config
 from service.core.vocabulary import Floor, IncidentStatus, Severity, ShopStatus, SignalKind
 from service.influence.klout import KloutProvider
-from service.influence.profiles import ShopFactsCache, refresh_profile, stored_influence
+from service.influence.profiles import refresh_profile, stored_influence
 from service.influence.scoring import Influence
 from service.shopify.admin import ShopifyAdmin, ShopifyRefused, ShopifyUnavailable
 from service.shopify.budget import LATER_LANE
@@ -64,7 +64,6 @@ class TagSettings:
     floors: Mapping[Severity, Floor]
     opt_out_tag: str = "clout-opt-out"
     klout: KloutProvider | None = None  # when an online-reach provider is configured
-    facts_cache: ShopFactsCache | None = None  # kept by the worker process between incidents
     profile_max_age: timedelta = timedelta(hours=1)
     # Attention tags the shop used before a rename: still Clout's to take off open cases.
     retired_tags: frozenset[str] = frozenset()
@@ -505,7 +504,6 @@ def _refresh_influence(
                 klout=settings.klout,
                 opt_out_tag=settings.opt_out_tag,
                 now=now,
-                cache=settings.facts_cache,
             )
     except Exception as error:  # noqa: BLE001 - enrichment must never block the attention floor
         log.warning("profile_not_computed", incident_id=incident_id, error=type(error).__name__)

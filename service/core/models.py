@@ -26,13 +26,18 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    delete,
+    event,
     false,
+    insert,
+    inspect,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from service.core import people
 from service.core.vocabulary import (
     DeliveryStatus,
     IncidentStatus,
@@ -177,7 +182,15 @@ class Delivery(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
-    __table_args__ = (UniqueConstraint("shop_id", "shopify_id", name="uq_customers_shop_shopify"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "shopify_id", name="uq_customers_shop_shopify"),
+        # Who is who, for one customer's profile without a scan of the shop (`core.people`).
+        Index("ix_customers_shop_name_key", "shop_id", "name_key"),
+        Index("ix_customers_shop_first_name_key", "shop_id", "first_name_key"),
+        Index("ix_customers_shop_email_key", "shop_id", "email_key"),
+        Index("ix_customers_shop_workplace", "shop_id", "workplace_domain"),
+        Index("ix_customers_shop_home_key", "shop_id", "home_key"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
@@ -196,6 +209,12 @@ class Customer(Base):
     shopify_created_at: Mapped[datetime | None]
     shopify_updated_at: Mapped[datetime | None]
     redacted_at: Mapped[datetime | None]
+    # Derived from the fields above on every flush (`keep_people_keys`); never written by hand.
+    name_key: Mapped[str | None] = mapped_column(String(320))
+    first_name_key: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    workplace_domain: Mapped[str | None] = mapped_column(String(320))
+    home_key: Mapped[str | None] = mapped_column(String(320))
 
     orders: Mapped[list[Order]] = relationship(back_populates="customer")
 
@@ -205,6 +224,7 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "shopify_id", name="uq_orders_shop_shopify"),
         Index("ix_orders_customer_id", "customer_id"),
+        Index("ix_orders_shop_ship_key", "shop_id", "ship_key"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -233,8 +253,43 @@ class Order(Base):
     last_carrier_update_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     product_ids: Mapped[dict[str, Any] | None]  # {"ids": [product GIDs]}, to link reviews
+    # Derived on every flush (`keep_people_keys`): where it went and to whom.
+    ship_key: Mapped[str | None] = mapped_column(String(320))
+    ship_name: Mapped[str | None] = mapped_column(String(320))
 
     customer: Mapped[Customer | None] = relationship(back_populates="orders")
+    # Written by `_order_mentions` below, not through this collection; deleted with the order.
+    mentions: Mapped[list[OrderMention]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class OrderMention(Base):
+    """Someone an order names: a referral code's first name, or who the buyer heard of the shop
+    from (`core.people.mentions`). Derived from the order on every flush."""
+
+    __tablename__ = "order_mentions"
+    __table_args__ = (Index("ix_order_mentions_shop_kind_key", "shop_id", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(320))
+
+
+class NormsSummary(Base):
+    """The shop's percentile tables for each clout component: a summary of every customer,
+    refreshed on a schedule and after a backfill, so that one profile never scans the shop."""
+
+    __tablename__ = "shop_norms"
+
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )
+    computed_at: Mapped[datetime]
+    customers: Mapped[int] = mapped_column(Integer)
+    tables: Mapped[dict[str, Any]]
 
 
 class Refund(Base):
@@ -513,3 +568,51 @@ class Backfill(Base):
     error: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+# The derived keys (`core.people`) are kept in step with the rows they come from, whichever code
+# path wrote the row (webhooks, imports, redaction, tests), as each row is written: mapper events
+# touch only the rows being flushed, so a session holding many rows pays nothing for the rest.
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+def _customer_keys(_mapper: object, _connection: Connection, customer: Customer) -> None:
+    customer.name_key = people.name_key(customer.first_name, customer.last_name)
+    customer.first_name_key = people.first_name_key(customer.first_name)
+    customer.email_key = people.email_key(customer.email)
+    customer.workplace_domain = people.workplace_domain(customer.email)
+    customer.home_key = people.address_key(customer.default_address)
+
+
+@event.listens_for(Order, "before_insert")
+@event.listens_for(Order, "before_update")
+def _order_keys(_mapper: object, _connection: Connection, order: Order) -> None:
+    order.ship_key = people.address_key(order.shipping_address)
+    order.ship_name = people.recipient_key(order.shipping_address)
+
+
+@event.listens_for(Order, "after_insert")
+def _new_order_mentions(_mapper: object, connection: Connection, order: Order) -> None:
+    _write_mentions(connection, order)
+
+
+@event.listens_for(Order, "after_update")
+def _changed_order_mentions(_mapper: object, connection: Connection, order: Order) -> None:
+    state = inspect(order)
+    if any(
+        state.attrs[name].history.has_changes() for name in ("discount_codes", "note_attributes")
+    ):
+        connection.execute(delete(OrderMention).where(OrderMention.order_id == order.id))
+        _write_mentions(connection, order)
+
+
+def _write_mentions(connection: Connection, order: Order) -> None:
+    found = [
+        {"shop_id": order.shop_id, "order_id": order.id, "kind": kind, "key": key}
+        for kind, key in people.mentions(
+            discount_codes=order.discount_codes, note_attributes=order.note_attributes
+        )
+    ]
+    if found:
+        connection.execute(insert(OrderMention), found)

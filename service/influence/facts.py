@@ -15,31 +15,26 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from service.core.models import Customer, Order, Shop
+from service.core.models import Customer, Order, OrderMention, Shop
+from service.core.people import (
+    HEARD_FROM,
+    REFERRAL,
+    address_key,
+    attributes_of,
+    email_key,
+    first_name_key,
+    is_gift,
+    mentions,
+    name_key,
+    recipient_key,
+    workplace_domain,
+)
 from service.influence.social import SOCIAL_NETWORKS, clean_handle
 
-FREEMAIL = {
-    "gmail.com",
-    "googlemail.com",
-    "yahoo.com",
-    "hotmail.com",
-    "outlook.com",
-    "live.com",
-    "icloud.com",
-    "me.com",
-    "aol.com",
-    "proton.me",
-    "protonmail.com",
-    "gmx.com",
-    "mail.com",
-    "msn.com",
-    "yandex.com",
-    "zoho.com",
-}
-HEARD_FROM_KEYS = ("referred_by", "how_did_you_hear", "heard_about_us_from", "referrer")
+HOUSEHOLD_MOST = 8  # more people at one address is a warehouse or a pick-up point, not a home
 
 
 @dataclass
@@ -57,31 +52,8 @@ class Facts:
     household: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     domain_of: dict[int, str] = field(default_factory=dict)
     handles: dict[int, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    currency: dict[int, str] = field(default_factory=dict)  # the one their money is told in
     customers: list[int] = field(default_factory=list)
-
-
-def _norm_address(address: dict[str, Any] | None) -> str | None:
-    if not address or not address.get("address1"):
-        return None
-    return re.sub(
-        r"\W+", " ", f"{address.get('address1')} {address.get('zip') or ''}".lower()
-    ).strip()
-
-
-def _person(address: dict[str, Any] | None) -> str | None:
-    if not address:
-        return None
-    name = (
-        address.get("name") or f"{address.get('first_name') or ''} {address.get('last_name') or ''}"
-    )
-    return re.sub(r"\s+", " ", str(name).lower()).strip() or None
-
-
-def referral_first_name(code: str) -> str | None:
-    """A referral code is a customer's own when it is their first name and two to four digits
-    and exactly one customer has that first name (no guessing between two Annas)."""
-    match = re.fullmatch(r"([A-Z]+)\d{2,4}", code.upper())
-    return match.group(1) if match else None
 
 
 class CustomerRow(NamedTuple):
@@ -91,6 +63,10 @@ class CustomerRow(NamedTuple):
     last_name: str | None
     default_address: dict[str, Any] | None
     note: str | None
+    # What Shopify counts (numberOfOrders, amountSpent), which includes orders Clout never saw.
+    number_of_orders: int | None = None
+    amount_spent: Decimal | None = None
+    currency: str | None = None
 
 
 class OrderRow(NamedTuple):
@@ -101,19 +77,36 @@ class OrderRow(NamedTuple):
     note_attributes: dict[str, Any] | None
     created_at: datetime | None
     cancelled_at: datetime | None
+    currency: str | None = None
+
+
+CUSTOMER_COLUMNS = (
+    Customer.id,
+    Customer.email,
+    Customer.first_name,
+    Customer.last_name,
+    Customer.default_address,
+    Customer.note,
+    Customer.number_of_orders,
+    Customer.amount_spent,
+    Customer.currency,
+)
+ORDER_COLUMNS = (
+    Order.customer_id,
+    Order.total_price,
+    Order.shipping_address,
+    Order.discount_codes,
+    Order.note_attributes,
+    Order.shopify_created_at,
+    Order.cancelled_at,
+    Order.currency,
+)
 
 
 def customer_rows(*, session: Session, shop: Shop) -> Iterator[CustomerRow]:
     """The shop's customers, streamed in batches (memory stays flat as the shop grows)."""
     rows = session.execute(
-        select(
-            Customer.id,
-            Customer.email,
-            Customer.first_name,
-            Customer.last_name,
-            Customer.default_address,
-            Customer.note,
-        )
+        select(*CUSTOMER_COLUMNS)
         .where(Customer.shop_id == shop.id)
         .execution_options(yield_per=2000)
     )
@@ -124,15 +117,7 @@ def customer_rows(*, session: Session, shop: Shop) -> Iterator[CustomerRow]:
 def order_rows(*, session: Session, shop: Shop) -> Iterator[OrderRow]:
     """The shop's orders that have a customer, streamed in batches."""
     rows = session.execute(
-        select(
-            Order.customer_id,
-            Order.total_price,
-            Order.shipping_address,
-            Order.discount_codes,
-            Order.note_attributes,
-            Order.shopify_created_at,
-            Order.cancelled_at,
-        )
+        select(*ORDER_COLUMNS)
         .where(Order.shop_id == shop.id, Order.customer_id.is_not(None))
         .execution_options(yield_per=5000)
     )
@@ -141,7 +126,8 @@ def order_rows(*, session: Session, shop: Shop) -> Iterator[OrderRow]:
 
 
 def gather_facts(*, session: Session, shop: Shop) -> Facts:
-    """The whole shop's facts: its rows, read as `facts_from` reads them."""
+    """The whole shop's facts: its rows, read as `facts_from` reads them. For the shop's norms
+    and a rebuild of every profile; one customer's profile reads `customer_facts`."""
     return facts_from(
         customer_rows(session=session, shop=shop), order_rows(session=session, shop=shop)
     )
@@ -151,7 +137,10 @@ def facts_from(customers: Iterable[CustomerRow], orders: Iterable[OrderRow]) -> 
     """What the rows say about each customer: spend, gifts, referrals, word of mouth, circles
     and handles. Pure, and one pass over each iterable (they may be streamed from the
     database): cost grows linearly with the shop. Customers first: orders are read against
-    who the customers are (a gift is an order shipped to someone else's name and address)."""
+    who the customers are (a gift is an order shipped to someone else's name and address).
+
+    A name, an email or a first name points at a customer only when exactly one customer has
+    it: Clout does not guess between two Annas."""
     reading = _Reading()
     for customer in customers:
         reading.customer(customer)
@@ -161,102 +150,123 @@ def facts_from(customers: Iterable[CustomerRow], orders: Iterable[OrderRow]) -> 
     return reading.finish()
 
 
+def _only(ids: list[int] | None) -> int | None:
+    return ids[0] if ids and len(ids) == 1 else None
+
+
 class _Reading:
     """The state of one `facts_from` pass: indexes of who is who, filled as rows go by."""
 
     def __init__(self) -> None:
         self.facts = Facts()
-        self.by_email: dict[str, int] = {}
-        self.by_name: dict[str, int] = {}
+        self.by_email: dict[str, list[int]] = defaultdict(list)
+        self.by_name: dict[str, list[int]] = defaultdict(list)
         self.by_first_name: dict[str, list[int]] = defaultdict(list)
         self.home: dict[int, str] = {}
         self.own_name: dict[int, str] = {}
         self.addresses: dict[str, set[int]] = defaultdict(set)
         self.redemptions: list[tuple[int, str, float]] = []
+        self.heard: list[tuple[int, str]] = []
+        self.shopify: dict[int, tuple[int, float]] = {}
 
     def customer(self, row: CustomerRow) -> None:
         cid, facts = row.id, self.facts
         facts.customers.append(cid)
-        if row.email:
-            self.by_email[row.email.lower()] = cid
-            domain = row.email.lower().rsplit("@", 1)[-1]
-            if domain not in FREEMAIL:
-                facts.domain_of[cid] = domain
-        full = f"{row.first_name or ''} {row.last_name or ''}".strip().lower()
+        email = email_key(row.email)
+        if email:
+            self.by_email[email].append(cid)
+        domain = workplace_domain(row.email)
+        if domain:
+            facts.domain_of[cid] = domain
+        full = name_key(row.first_name, row.last_name)
         if full:
-            self.by_name[full] = cid
+            self.by_name[full].append(cid)
             self.own_name[cid] = full
-        if row.first_name:
-            self.by_first_name[row.first_name.upper()].append(cid)
-        spot = _norm_address(row.default_address)
+        first = first_name_key(row.first_name)
+        if first:
+            self.by_first_name[first].append(cid)
+        spot = address_key(row.default_address)
         if spot:
             self.home[cid] = spot
-        for network, handle in _handles_in_text(row.note or ""):
+        for network, handle in handles_in_note(row.note or ""):
             facts.handles[cid].append((network, handle))
+        if row.currency:
+            facts.currency[cid] = row.currency
+        if row.number_of_orders or row.amount_spent:
+            self.shopify[cid] = (row.number_of_orders or 0, float(row.amount_spent or 0))
 
     def order(self, row: OrderRow) -> None:
         cid, facts = row.customer_id, self.facts
         amount = float(row.total_price or Decimal(0))
         facts.spend[cid] += amount
         facts.orders[cid] += 1
+        if row.currency:
+            facts.currency.setdefault(cid, row.currency)
         self._shipping(cid, row.shipping_address)
-        for code in (row.discount_codes or {}).get("codes") or []:
-            text = str(code.get("code") if isinstance(code, dict) else code).upper()
-            self.redemptions.append((cid, text, amount))
-        for attribute in (row.note_attributes or {}).get("attributes") or []:
-            if isinstance(attribute, dict):
-                self._attribute(cid, attribute)
+        for kind, key in mentions(
+            discount_codes=row.discount_codes, note_attributes=row.note_attributes
+        ):
+            if kind == "referral":
+                self.redemptions.append((cid, key, amount))
+            else:
+                self.heard.append((cid, key))
+        facts.handles[cid].extend(handles_in_attributes(row.note_attributes))
+        if not facts.handles[cid]:
+            del facts.handles[cid]
 
     def _shipping(self, cid: int, shipping: dict[str, Any] | None) -> None:
-        recipient, spot = _person(shipping), _norm_address(shipping)
-        own = self.own_name.get(cid)
-        gift = bool(recipient and own and recipient != own and spot != self.home.get(cid))
+        recipient, spot = recipient_key(shipping), address_key(shipping)
+        gift = is_gift(
+            recipient=recipient, spot=spot, own_name=self.own_name.get(cid), home=self.home.get(cid)
+        )
         if spot and not gift:
             self.addresses[spot].add(cid)  # where they live: a gift's address is someone else's
         if gift and recipient:
             self.facts.gift_recipients[cid].add(recipient)
-            other = self.by_name.get(recipient)
+            other = _only(self.by_name.get(recipient))
             if other is not None and other != cid:
                 self.facts.gift_recipients_who_buy[cid].add(other)
 
-    def _attribute(self, cid: int, attribute: dict[str, Any]) -> None:
-        key = str(attribute.get("name") or attribute.get("key") or "").lower()
-        value = str(attribute.get("value") or "").strip()
-        if not value:
-            return
-        if key in HEARD_FROM_KEYS:
-            named = self.by_email.get(value.lower()) or self.by_name.get(value.lower())
-            if named is not None and named != cid:
-                self.facts.named_by[named].add(cid)
-        if key in SOCIAL_NETWORKS:
-            handle = clean_handle(key, value)
-            if handle is not None:
-                self.facts.handles[cid].append((key, handle))
+    def _named(self, value: str) -> int | None:
+        if value in self.by_email:
+            return _only(self.by_email[value])
+        return _only(self.by_name.get(value))
 
     def finish(self) -> Facts:
         facts = self.facts
-        for cid, code, amount in self.redemptions:
-            name = referral_first_name(code)
-            owners = self.by_first_name.get(name, []) if name else []
-            if len(owners) == 1 and owners[0] != cid:
-                facts.referred[owners[0]].add(cid)
-                facts.referred_revenue[owners[0]] += amount
+        for cid, name, amount in self.redemptions:
+            owner = _only(self.by_first_name.get(name))
+            if owner is not None and owner != cid:
+                facts.referred[owner].add(cid)
+                facts.referred_revenue[owner] += amount
+        for cid, value in self.heard:
+            named = self._named(value)
+            if named is not None and named != cid:
+                facts.named_by[named].add(cid)
+        self._circles()
+        for cid, (count, spent) in self.shopify.items():
+            facts.orders[cid] = max(facts.orders.get(cid, 0), count)
+            facts.spend[cid] = max(facts.spend.get(cid, 0.0), spent)
+        return facts
+
+    def _circles(self) -> None:
+        facts = self.facts
         by_domain: dict[str, set[int]] = defaultdict(set)
         for cid, domain in facts.domain_of.items():
             by_domain[domain].add(cid)
         for members in by_domain.values():
             for cid in members:
-                facts.colleagues[cid] = members - {cid}
+                if len(members) > 1:
+                    facts.colleagues[cid] = members - {cid}
         for cid, spot in self.home.items():
             self.addresses[spot].add(cid)
         for members in self.addresses.values():
-            if 1 < len(members) <= 8:  # a household, not a warehouse or a pick-up point
+            if 1 < len(members) <= HOUSEHOLD_MOST:
                 for cid in members:
                     facts.household[cid] |= members - {cid}
-        return facts
 
 
-def _handles_in_text(text: str) -> Iterable[tuple[str, str]]:
+def handles_in_note(text: str) -> Iterable[tuple[str, str]]:
     for network, handle in re.findall(
         r"\b(instagram|tiktok|youtube|twitter|facebook|pinterest)\s*[:=]\s*@?([A-Za-z0-9_.]{2,40})",
         text,
@@ -265,3 +275,193 @@ def _handles_in_text(text: str) -> Iterable[tuple[str, str]]:
         cleaned = clean_handle(network, handle)
         if cleaned is not None:
             yield network.lower(), cleaned
+
+
+def handles_in_attributes(note_attributes: dict[str, Any] | None) -> list[tuple[str, str]]:
+    found = []
+    for attribute in attributes_of(note_attributes):
+        key = str(attribute.get("name") or attribute.get("key") or "").lower()
+        value = str(attribute.get("value") or "").strip()
+        if key in SOCIAL_NETWORKS and value:
+            handle = clean_handle(key, value)
+            if handle is not None:
+                found.append((key, handle))
+    return found
+
+
+# --- one customer, from indexed queries ----------------------------------------------------------
+
+
+def customer_facts(*, session: Session, customer: Customer) -> Facts:
+    """The same facts `facts_from` finds for this customer in a pass over the whole shop, read
+    with indexed queries on the customer's own orders and on the keys that point at them
+    (`core.people`): the cost follows the customer's circle, not the shop's size."""
+    cid, shop_id = customer.id, customer.shop_id
+    facts = Facts(customers=[cid])
+    home = customer.home_key
+    spots = {home} if home else set()
+    recipients = _own_orders(session=session, customer=customer, facts=facts, spots=spots)
+    if recipients:
+        facts.gift_recipients[cid] = recipients
+        for recipient in recipients:
+            other = _only_holder(session, shop_id, Customer.name_key, recipient)
+            if other is not None and other != cid:
+                facts.gift_recipients_who_buy[cid].add(other)
+    _referrals(session=session, customer=customer, facts=facts)
+    _named_by(session=session, customer=customer, facts=facts)
+    if customer.workplace_domain:
+        facts.domain_of[cid] = customer.workplace_domain
+        colleagues = set(
+            session.scalars(
+                select(Customer.id).where(
+                    Customer.shop_id == shop_id,
+                    Customer.workplace_domain == customer.workplace_domain,
+                    Customer.id != cid,
+                )
+            )
+        )
+        if colleagues:
+            facts.colleagues[cid] = colleagues
+    for spot in spots:
+        members = _living_at(session=session, shop_id=shop_id, spot=spot)
+        if 1 < len(members) <= HOUSEHOLD_MOST and cid in members:
+            facts.household[cid] |= members - {cid}
+    return facts
+
+
+def _own_orders(*, session: Session, customer: Customer, facts: Facts, spots: set[str]) -> set[str]:
+    """Spend, orders and handles from the customer's own orders; the places they ship to in
+    their own name join `spots`; returns the people they send gifts to."""
+    cid, own_name, home = customer.id, customer.name_key, customer.home_key
+    recipients: set[str] = set()
+    for handle in handles_in_note(customer.note or ""):
+        facts.handles[cid].append(handle)
+    own = session.execute(
+        select(
+            Order.total_price,
+            Order.ship_key,
+            Order.ship_name,
+            Order.note_attributes,
+            Order.currency,
+        )
+        .where(Order.customer_id == cid, Order.cancelled_at.is_(None))
+        .order_by(Order.id)
+    )
+    if customer.currency:
+        facts.currency[cid] = customer.currency
+    for total, spot, recipient, attributes, currency in own:
+        facts.spend[cid] += float(total or Decimal(0))
+        facts.orders[cid] += 1
+        if currency:
+            facts.currency.setdefault(cid, currency)
+        if is_gift(recipient=recipient, spot=spot, own_name=own_name, home=home):
+            recipients.add(recipient)
+        elif spot:
+            spots.add(spot)
+        facts.handles[cid].extend(handles_in_attributes(attributes))
+    if customer.number_of_orders or customer.amount_spent:
+        facts.orders[cid] = max(facts.orders.get(cid, 0), customer.number_of_orders or 0)
+        facts.spend[cid] = max(facts.spend.get(cid, 0.0), float(customer.amount_spent or 0))
+    if not facts.handles[cid]:
+        del facts.handles[cid]
+    return recipients
+
+
+def _only_holder(session: Session, shop_id: int, column: Any, key: str) -> int | None:
+    """The one customer whose `column` is `key`; None for nobody or more than one."""
+    found = session.scalars(
+        select(Customer.id).where(Customer.shop_id == shop_id, column == key).limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
+
+
+def _mentioning(*, shop_id: int, kind: str, keys: list[str], cid: int) -> Any:
+    return (
+        select(Order.customer_id, Order.total_price)
+        .join(OrderMention, OrderMention.order_id == Order.id)
+        .where(
+            OrderMention.shop_id == shop_id,
+            OrderMention.kind == kind,
+            OrderMention.key.in_(keys),
+            Order.cancelled_at.is_(None),
+            Order.customer_id.is_not(None),
+            Order.customer_id != cid,
+        )
+    )
+
+
+def _referrals(*, session: Session, customer: Customer, facts: Facts) -> None:
+    first = customer.first_name_key
+    if not first or _only_holder(session, customer.shop_id, Customer.first_name_key, first) is None:
+        return
+    cid = customer.id
+    for buyer, total in session.execute(
+        _mentioning(shop_id=customer.shop_id, kind=REFERRAL, keys=[first], cid=cid)
+    ):
+        facts.referred[cid].add(buyer)
+        facts.referred_revenue[cid] += float(total or Decimal(0))
+
+
+def _named_by(*, session: Session, customer: Customer, facts: Facts) -> None:
+    """Who named this customer when asked how they heard of the shop: by email when only they
+    have it, else by name when only they have it and it is nobody's email."""
+    shop_id, keys = customer.shop_id, []
+    if (
+        customer.email_key
+        and _only_holder(session, shop_id, Customer.email_key, customer.email_key) is not None
+    ):
+        keys.append(customer.email_key)
+    if (
+        customer.name_key
+        and _only_holder(session, shop_id, Customer.name_key, customer.name_key) is not None
+        and not session.scalar(
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.shop_id == shop_id, Customer.email_key == customer.name_key)
+        )
+    ):
+        keys.append(customer.name_key)
+    if keys:
+        named = session.execute(
+            _mentioning(shop_id=shop_id, kind=HEARD_FROM, keys=keys, cid=customer.id)
+        )
+        for buyer, _total in named:
+            facts.named_by[customer.id].add(buyer)
+
+
+def _living_at(*, session: Session, shop_id: int, spot: str) -> set[int]:
+    """Who lives at a place, up to one more than a household can hold: customers whose home it
+    is, and customers who ship there in their own name or to their own home."""
+    enough = HOUSEHOLD_MOST + 1
+    homes = set(
+        session.scalars(
+            select(Customer.id)
+            .where(Customer.shop_id == shop_id, Customer.home_key == spot)
+            .limit(enough)
+        )
+    )
+    gift = and_(
+        Order.ship_name.is_not(None),
+        Order.ship_name != "",
+        Customer.name_key.is_not(None),
+        Customer.name_key != "",
+        Order.ship_name != Customer.name_key,
+        or_(Customer.home_key.is_(None), Customer.home_key != spot),
+    )
+    shippers = {
+        cid
+        for cid in session.scalars(
+            select(Order.customer_id)
+            .join(Customer, Customer.id == Order.customer_id)
+            .where(
+                Order.shop_id == shop_id,
+                Order.ship_key == spot,
+                Order.cancelled_at.is_(None),
+                not_(gift),
+            )
+            .distinct()
+            .limit(enough)
+        )
+        if cid is not None
+    }
+    return homes | shippers

@@ -21,8 +21,6 @@ who are unhappy right now.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -32,9 +30,17 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.core.logs import get_logger
-from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop
+from service.core.models import (
+    Customer,
+    Incident,
+    InfluenceProfile,
+    NormsSummary,
+    Order,
+    Shop,
+)
+from service.core.people import referral_first_name
 from service.core.vocabulary import IncidentStatus, ShopStatus
-from service.influence.facts import Facts, gather_facts, referral_first_name
+from service.influence.facts import Facts, customer_facts, gather_facts
 from service.influence.klout import KloutProvider, KloutUnavailable
 from service.influence.scoring import (
     THIN_SHOP,
@@ -74,13 +80,15 @@ def build_profile(
     shop: Shop,
     customer: Customer,
     facts: Facts,
-    norms: ShopNorms,
+    norms: ShopNorms | None,
     unhappy: set[int],
     klout: KloutProvider | None,
     opt_out_tag: str,
     now: datetime,
-    currency: str = "",
 ) -> InfluenceProfile:
+    """The customer's profile from their facts and the shop's norms. Without norms (a large
+    shop whose history Clout is still reading) clout is unknown, never zero, and the profile
+    is incomplete, so the sweep computes it again once the norms are there."""
     profile = session.scalar(
         select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id)
     )
@@ -98,40 +106,29 @@ def build_profile(
         profile.unknown = {"inputs": ["opted out of profiling"]}
         profile.complete = True
         return profile
-    clout = clout_score(facts=facts, norms=norms, customer_id=customer.id, currency=currency)
     unknown: list[str] = []
-    if norms.customers < THIN_SHOP:
+    complete = True
+    clout = None
+    if norms is None:
+        complete = False
+        unknown.append("Clout is still reading your shop's history: clout unknown for now")
+    else:
+        currency = facts.currency.get(customer.id, "")
+        clout = clout_score(facts=facts, norms=norms, customer_id=customer.id, currency=currency)
+    if norms is not None and norms.customers < THIN_SHOP:
         # A shop connected recently: Clout has seen few of its customers, so rankings among
         # them are rough until history arrives (orders, reconciliation).
         unknown.append(
             f"Clout knows {norms.customers} of your customers so far: rankings are rough"
         )
-    reaches: list[tuple[str, str, Reach]] = []
-    complete = True
     handles = facts.handles.get(customer.id, [])
-    if not handles:
-        unknown.append("no social handle shared: Klout unknown")
-    elif klout is None:
-        unknown.append("no social-data provider configured: Klout unknown")
-    else:
-        for network, handle in handles:
-            try:
-                reach = klout.lookup(network, handle)
-            except KloutUnavailable:
-                complete = False
-                unknown.append(f"{network.title()} lookup failed: will retry")
-                continue
-            if reach is not None:
-                reaches.append((network, handle, reach))
-    klout_value: float | None = None
-    klout_reasons: list[str] = []
-    if reaches:
-        klout_value, klout_reasons = klout_score(reaches)
-    profile.clout_score = clout.score
+    klout_value, klout_reasons, klout_complete = _klout_of(handles, klout, unknown)
+    complete = complete and klout_complete
+    profile.clout_score = clout.score if clout else None
     profile.klout_score = klout_value
     profile.contagion = contagion_of(facts=facts, customer_id=customer.id, unhappy=unhappy)
-    profile.components = clout.components
-    profile.reasons = {"clout": clout.reasons, "klout": klout_reasons}
+    profile.components = clout.components if clout else None
+    profile.reasons = {"clout": list(clout.reasons) if clout else [], "klout": klout_reasons}
     if profile.contagion:
         profile.reasons["clout"].append(
             f"{profile.contagion} people close to them are unhappy with you right now"
@@ -140,10 +137,38 @@ def build_profile(
     profile.complete = complete
     profile.sources = {
         "orders": facts.orders.get(customer.id, 0),
-        "shop_customers": norms.customers,
+        "shop_customers": norms.customers if norms else None,
         "handles": [f"{n}:{h}" for n, h in handles],
     }
     return profile
+
+
+def _klout_of(
+    handles: list[tuple[str, str]], klout: KloutProvider | None, unknown: list[str]
+) -> tuple[float | None, list[str], bool]:
+    """Klout from the handles the customer gave: score, reasons, and whether every lookup
+    answered; what cannot be known is said in `unknown`."""
+    if not handles:
+        unknown.append("no social handle shared: Klout unknown")
+        return None, [], True
+    if klout is None:
+        unknown.append("no social-data provider configured: Klout unknown")
+        return None, [], True
+    reaches: list[tuple[str, str, Reach]] = []
+    complete = True
+    for network, handle in handles:
+        try:
+            reach = klout.lookup(network, handle)
+        except KloutUnavailable:
+            complete = False
+            unknown.append(f"{network.title()} lookup failed: will retry")
+            continue
+        if reach is not None:
+            reaches.append((network, handle, reach))
+    if not reaches:
+        return None, [], complete
+    value, reasons = klout_score(reaches)
+    return value, reasons, complete
 
 
 def unhappy_customers(*, session: Session, shop: Shop) -> set[int]:
@@ -166,9 +191,11 @@ def rebuild_shop(
     progress: Callable[[int], None] | None = None,
     batch: int = 500,
 ) -> int:
-    """Profiles for every customer of the shop, in batches (memory stays flat)."""
+    """Profiles for every customer of the shop, in batches (memory stays flat); the shop's
+    norms are kept from the same pass."""
     facts = gather_facts(session=session, shop=shop)
     norms = shop_norms(facts)
+    keep_norms(session=session, shop=shop, norms=norms, now=now)
     unhappy = unhappy_customers(session=session, shop=shop)
     done = 0
     ids = list(facts.customers)
@@ -196,34 +223,65 @@ def rebuild_shop(
     return done
 
 
-class ShopFactsCache:
-    """A shop's facts and norms, kept for a short while in this process, so that a burst of
-    incidents in one shop scans it once rather than once each. What it serves is at most `ttl`
-    seconds old; the profile sweep (new orders, failed lookups) always scans afresh."""
+# --- the shop's norms: a summary, not a scan per profile ---------------------------------------
 
-    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self.clock = clock
-        self.scans = 0
-        self._kept: dict[int, tuple[float, Facts, ShopNorms]] = {}
-        self._lock = threading.Lock()
+NORMS_MAX_AGE = timedelta(hours=1)  # how stale the percentile tables may get before a new pass
+SMALL_SHOP = 5000  # customers: a shop this small has its first norms computed on the spot
 
-    def get(self, *, session: Session, shop: Shop) -> tuple[Facts, ShopNorms]:
-        now = self.clock()
-        with self._lock:
-            # Drop what has expired, whichever shop it was: a big shop's facts are not kept
-            # in memory once nobody needs them.
-            for shop_id in [k for k, (until, _, _) in self._kept.items() if until <= now]:
-                del self._kept[shop_id]
-            kept = self._kept.get(shop.id)
-        if kept is not None:
-            return kept[1], kept[2]
-        facts = gather_facts(session=session, shop=shop)
-        norms = shop_norms(facts)
-        with self._lock:
-            self.scans += 1
-            self._kept[shop.id] = (now + self.ttl, facts, norms)
-        return facts, norms
+
+def keep_norms(*, session: Session, shop: Shop, norms: ShopNorms, now: datetime) -> None:
+    summary = session.get(NormsSummary, shop.id)
+    if summary is None:
+        summary = NormsSummary(shop_id=shop.id)
+        session.add(summary)
+    summary.computed_at = now
+    summary.customers = norms.customers
+    summary.tables = norms.summary()
+
+
+def stored_norms(*, session: Session, shop: Shop) -> ShopNorms | None:
+    summary = session.get(NormsSummary, shop.id)
+    if summary is None:
+        return None
+    return ShopNorms.from_summary(summary.tables, customers=summary.customers)
+
+
+def norms_for_profile(*, session: Session, shop: Shop, now: datetime) -> ShopNorms | None:
+    """The shop's norms as last summarised. A small shop without a summary yet gets one now
+    (its pass costs milliseconds); a large one waits for the scheduled pass (`refresh_norms`)
+    rather than scanning on the attendance path: None, and clout stays unknown until then."""
+    norms = stored_norms(session=session, shop=shop)
+    if norms is not None:
+        return norms
+    customers = session.scalar(
+        select(func.count()).select_from(Customer).where(Customer.shop_id == shop.id)
+    )
+    if (customers or 0) > SMALL_SHOP:
+        return None
+    norms = shop_norms(gather_facts(session=session, shop=shop))
+    keep_norms(session=session, shop=shop, norms=norms, now=now)
+    return norms
+
+
+def shops_due_for_norms(*, session: Session, now: datetime, max_age: timedelta) -> list[int]:
+    """Active shops whose summary is missing or older than `max_age`."""
+    return list(
+        session.scalars(
+            select(Shop.id)
+            .outerjoin(NormsSummary, NormsSummary.shop_id == Shop.id)
+            .where(
+                Shop.status == ShopStatus.ACTIVE,
+                or_(NormsSummary.shop_id.is_(None), NormsSummary.computed_at <= now - max_age),
+            )
+            .order_by(Shop.id)
+        )
+    )
+
+
+def compute_norms(*, session: Session, shop: Shop) -> ShopNorms:
+    """One pass over the shop (read only); the caller keeps it (`keep_norms`) in a short
+    transaction of its own, so no write lock is held while the shop is read."""
+    return shop_norms(gather_facts(session=session, shop=shop))
 
 
 def refresh_profile(
@@ -234,20 +292,15 @@ def refresh_profile(
     klout: KloutProvider | None,
     opt_out_tag: str,
     now: datetime,
-    cache: ShopFactsCache | None = None,
 ) -> InfluenceProfile:
-    """One customer's profile, now (a new signal arrived)."""
-    if cache is not None:
-        facts, norms = cache.get(session=session, shop=shop)
-    else:
-        facts = gather_facts(session=session, shop=shop)
-        norms = shop_norms(facts)
+    """One customer's profile, now (a new signal arrived): their facts from indexed queries and
+    the shop's norms from its summary, so the cost follows the customer, not the shop."""
     return build_profile(
         session=session,
         shop=shop,
         customer=customer,
-        facts=facts,
-        norms=norms,
+        facts=customer_facts(session=session, customer=customer),
+        norms=norms_for_profile(session=session, shop=shop, now=now),
         unhappy=unhappy_customers(session=session, shop=shop),
         klout=klout,
         opt_out_tag=opt_out_tag,
@@ -314,7 +367,7 @@ def refresh_due_profiles(
     retry_after: timedelta,
     limit: int = 500,
 ) -> list[int]:
-    """Recompute stale profiles and incomplete ones, one scan per shop however many are due.
+    """Recompute stale profiles and incomplete ones, each from its customer's own facts.
     Returns the open incidents whose customer's influence changed: their priority may rise."""
     due = session.execute(
         _due_profiles(now=now, retry_after=retry_after)
@@ -329,8 +382,7 @@ def refresh_due_profiles(
         shop = session.get(Shop, shop_id)
         if shop is None or shop.status != ShopStatus.ACTIVE:
             continue
-        facts = gather_facts(session=session, shop=shop)
-        norms = shop_norms(facts)
+        norms = norms_for_profile(session=session, shop=shop, now=now)
         unhappy = unhappy_customers(session=session, shop=shop)
         for customer in session.scalars(select(Customer).where(Customer.id.in_(customer_ids))):
             profile = session.scalar(
@@ -341,7 +393,7 @@ def refresh_due_profiles(
                 session=session,
                 shop=shop,
                 customer=customer,
-                facts=facts,
+                facts=customer_facts(session=session, customer=customer),
                 norms=norms,
                 unhappy=unhappy,
                 klout=klout,

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from service.core.vocabulary import InfluenceBand
 from service.influence.facts import Facts
@@ -49,22 +51,45 @@ SHRINK = 2.0  # pseudo-observations pulling a thin record toward the shop's medi
 
 
 class Distribution:
-    """Sorted log-scaled values of one component over the shop's customers."""
+    """How one component is spread over the shop's customers: how many customers have each
+    log-scaled value (rounded to three decimals, so that a million customers fit in a summary of
+    a few hundred entries — a spend known to 0.1 %)."""
 
-    def __init__(self, values: Iterable[float]) -> None:
-        self.sorted = sorted(math.log1p(max(0.0, v)) for v in values)
-        self.median = (
-            self.percentile_of_log(self.sorted[len(self.sorted) // 2]) if self.sorted else 0.0
-        )
+    def __init__(self, values: Iterable[float] = ()) -> None:
+        self._count(Counter(_log(v) for v in values))
+
+    @classmethod
+    def from_table(cls, table: Iterable[Sequence[float]]) -> Distribution:
+        """Back from `table()`: [[log value, customers], …]."""
+        made = cls()
+        made._count(Counter({float(value): int(count) for value, count in table}))
+        return made
+
+    def table(self) -> list[list[float]]:
+        return [[value, self._below[i + 1] - self._below[i]] for i, value in enumerate(self._keys)]
+
+    def _count(self, counts: Counter[float]) -> None:
+        self._keys = sorted(counts)
+        self._below = [0]
+        for key in self._keys:
+            self._below.append(self._below[-1] + counts[key])
+        self.total = self._below[-1]
+        middle = self.total // 2  # the median customer, as the share of customers below them
+        at = bisect.bisect_right(self._below, middle) - 1
+        self.median = self._below[at] / self.total if self.total else 0.0
 
     def percentile_of_log(self, value: float) -> float:
-        if not self.sorted:
+        if not self.total:
             return 0.0
-        return bisect.bisect_left(self.sorted, value) / len(self.sorted)
+        return self._below[bisect.bisect_left(self._keys, value)] / self.total
 
     def percentile(self, raw: float) -> float:
         """The share of customers with less: zero for the many who have none."""
-        return self.percentile_of_log(math.log1p(max(0.0, raw)))
+        return self.percentile_of_log(_log(raw))
+
+
+def _log(value: float) -> float:
+    return round(math.log1p(max(0.0, value)), 3)
 
 
 def shrunk(percentile: float, evidence: float, median: float) -> float:
@@ -79,6 +104,20 @@ class ShopNorms:
     word_of_mouth: Distribution
     circles: Distribution
     customers: int
+
+    def summary(self) -> dict[str, list[list[float]]]:
+        """What `ShopNorms` rows keep (`from_summary` reads it back)."""
+        return {name: getattr(self, name).table() for name in COMPONENTS}
+
+    @classmethod
+    def from_summary(cls, tables: dict[str, Any], *, customers: int) -> ShopNorms:
+        return cls(
+            **{name: Distribution.from_table(tables.get(name) or []) for name in COMPONENTS},
+            customers=customers,
+        )
+
+
+COMPONENTS = ("value", "gifts", "referrals", "word_of_mouth", "circles")
 
 
 def shop_norms(facts: Facts) -> ShopNorms:

@@ -10,7 +10,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from service.cli import main
@@ -19,11 +19,15 @@ from service.core.models import Customer, InfluenceProfile, Order, Shop, utcnow
 from service.influence.facts import gather_facts
 from service.influence.klout import HttpKloutProvider
 from service.influence.profiles import (
-    ShopFactsCache,
+    NORMS_MAX_AGE,
+    SMALL_SHOP,
+    compute_norms,
+    keep_norms,
     mark_stale_after_order,
     rebuild_shop,
     refresh_due_profiles,
     refresh_profile,
+    shops_due_for_norms,
 )
 from service.influence.scoring import Distribution, shop_norms, shrunk
 from tests.support.clout import RunningDevStore, state
@@ -356,40 +360,91 @@ def test_a_new_order_makes_the_buyers_and_the_referrers_profiles_stale_until_the
     assert "brought 1 new customer through referrals" in " ".join((maya_now.reasons or {})["clout"])
 
 
-def test_a_burst_of_incidents_in_one_shop_scans_it_once_a_minute(built: ShopBuilder) -> None:
+def test_a_profile_ranks_against_the_shops_summary_until_the_scheduled_refresh(
+    built: ShopBuilder,
+) -> None:
+    # given a shop whose norms were summarised when Lena was its biggest spender
     b = built
-    people = everyone_else(b, 12)
+    everyone_else(b, 30)
+    lena = b.customer("Lena", "Park", "lena@gmail.com")
+    b.order(lena, total="400.00")
     b.session.flush()
-    clock = [0.0]
-    cache = ShopFactsCache(ttl=60, clock=lambda: clock[0])
-
-    def profile(person: Customer) -> None:
-        refresh_profile(
-            session=b.session,
-            shop=b.shop,
-            customer=person,
-            klout=None,
-            opt_out_tag="x",
-            now=utcnow(),
-            cache=cache,
-        )
-
-    for person in people[:5]:
-        profile(person)
-    in_the_minute = cache.scans
-    clock[0] = 61.0
-    profile(people[5])
-
-    assert in_the_minute == 1
-    assert cache.scans == 2
-    # the cached scan gives the same answer a fresh one does
-    cached = profile_of(b, people[0]).clout_score
     refresh_profile(
+        session=b.session, shop=b.shop, customer=lena, klout=None, opt_out_tag="x", now=START
+    )
+    before = profile_of(b, lena).components or {}
+
+    # when fifty bigger spenders arrive, and her profile is refreshed before the summary is
+    for i in range(50):
+        b.order(b.customer(f"Big{i}", "Spender", f"big{i}@gmail.com"), total="5000.00")
+    b.session.flush()
+    later = START + timedelta(minutes=10)
+    refresh_profile(
+        session=b.session, shop=b.shop, customer=lena, klout=None, opt_out_tag="x", now=later
+    )
+    between = profile_of(b, lena).components or {}
+    due_early = shops_due_for_norms(session=b.session, now=later, max_age=NORMS_MAX_AGE)
+    due_late = shops_due_for_norms(
+        session=b.session, now=START + NORMS_MAX_AGE + timedelta(seconds=1), max_age=NORMS_MAX_AGE
+    )
+    keep_norms(
         session=b.session,
         shop=b.shop,
-        customer=people[0],
-        klout=None,
-        opt_out_tag="x",
-        now=utcnow(),
+        norms=compute_norms(session=b.session, shop=b.shop),
+        now=later,
     )
-    assert profile_of(b, people[0]).clout_score == cached
+    refresh_profile(
+        session=b.session, shop=b.shop, customer=lena, klout=None, opt_out_tag="x", now=later
+    )
+    after = profile_of(b, lena).components or {}
+
+    # then the summary, not a scan, ranked her until it was an hour old and refreshed
+    assert between["value"]["percentile"] == before["value"]["percentile"]
+    assert due_early == []
+    assert due_late == [b.shop.id]
+    assert after["value"]["percentile"] < before["value"]["percentile"]
+
+
+def test_a_large_shop_without_norms_yet_leaves_clout_unknown_not_zero(built: ShopBuilder) -> None:
+    # given a shop larger than Clout ranks on the spot, whose norms were never summarised
+    b = built
+    b.session.execute(
+        insert(Customer),
+        [
+            {"shop_id": b.shop.id, "shopify_id": f"gid://shopify/Customer/{900000 + i}"}
+            for i in range(SMALL_SHOP + 1)
+        ],
+    )
+    maya = b.customer("Maya", "Ortiz", "maya@gmail.com")
+    b.order(maya)
+    b.session.flush()
+
+    # when her profile is refreshed on the attendance path
+    refresh_profile(
+        session=b.session, shop=b.shop, customer=maya, klout=None, opt_out_tag="x", now=START
+    )
+
+    # then clout is unknown (never zero), said so, and the sweep will compute it again
+    profile = profile_of(b, maya)
+    assert profile.clout_score is None
+    assert not profile.complete
+    assert any("still reading" in line for line in (profile.unknown or {})["inputs"])
+
+
+def test_what_shopify_counts_shows_even_when_clout_saw_one_order(built: ShopBuilder) -> None:
+    # given a customer Shopify says has 12 orders and 960.00 spent, of which Clout holds one
+    b = built
+    everyone_else(b, 10)
+    maya = b.customer("Maya", "Ortiz", "maya@gmail.com")
+    maya.number_of_orders, maya.amount_spent, maya.currency = 12, Decimal("960.00"), "EUR"
+    b.order(maya, total="80.00")
+    b.session.flush()
+
+    # when her profile is computed
+    refresh_profile(
+        session=b.session, shop=b.shop, customer=maya, klout=None, opt_out_tag="x", now=START
+    )
+
+    # then the reasons tell Shopify's figures, in her currency
+    reasons = " ".join((profile_of(b, maya).reasons or {})["clout"])
+    assert "12 orders, 960 EUR spent" in reasons
