@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from sqlalchemy.engine import make_url
 
 from service.core import db
 from service.core.models import Base
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -66,3 +69,65 @@ def test_the_models_and_the_migrations_agree(empty_database: str) -> None:
     engine.dispose()
 
     assert differences == []
+
+
+def test_upgrading_to_people_keys_fills_the_keys_of_rows_already_stored(
+    empty_database: str,
+) -> None:
+    # given a database at 0010 holding a customer and an order that used her referral code
+    db.upgrade(empty_database, "0010")
+    engine = sa.create_engine(empty_database)
+    meta = sa.MetaData()
+    with engine.begin() as connection:
+        meta.reflect(connection, only=["shops", "customers", "orders"])
+        shops, customers, orders = (meta.tables[n] for n in ("shops", "customers", "orders"))
+        connection.execute(
+            sa.insert(shops).values(
+                id=1, domain="old.myshopify.com", status="active", installed_at=NOW
+            )
+        )
+        connection.execute(
+            sa.insert(customers).values(
+                id=1,
+                shop_id=1,
+                shopify_id="gid://shopify/Customer/1",
+                first_name="Maya",
+                last_name="Lind",
+                email="Maya@Acme.example",
+                default_address={"address1": "1 Elm St", "zip": "1000"},
+            )
+        )
+        connection.execute(
+            sa.insert(orders).values(
+                id=1,
+                shop_id=1,
+                shopify_id="gid://shopify/Order/1",
+                customer_id=1,
+                discount_codes={"codes": [{"code": "MAYA10"}]},
+                shipping_address={"name": "Rosa Lind", "address1": "9 Oak Rd", "zip": "2000"},
+            )
+        )
+
+    # when it is upgraded
+    db.upgrade(empty_database)
+
+    # then the stored rows carry their keys, and the order its mention
+    with engine.connect() as connection:
+        keys = connection.execute(
+            sa.text(
+                "SELECT name_key, first_name_key, email_key, workplace_domain, home_key"
+                " FROM customers"
+            )
+        ).one()
+        shipped = connection.execute(sa.text("SELECT ship_key, ship_name FROM orders")).one()
+        mentions = connection.execute(sa.text("SELECT kind, key FROM order_mentions")).all()
+    engine.dispose()
+    assert tuple(keys) == (
+        "maya lind",
+        "MAYA",
+        "maya@acme.example",
+        "acme.example",
+        "1 elm st 1000",
+    )
+    assert tuple(shipped) == ("9 oak rd 2000", "rosa lind")
+    assert [tuple(m) for m in mentions] == [("referral", "MAYA")]
