@@ -22,6 +22,7 @@ from service.core.models import (
     DataRequest,
     Delivery,
     Incident,
+    IncidentEvent,
     InfluenceProfile,
     Order,
     Refund,
@@ -76,6 +77,17 @@ def assemble_customer_export(
         if customer is not None
         else []
     )
+    # The cases' trails: what Clout and the store's people did about the customer, and when.
+    trail = (
+        session.scalars(
+            select(IncidentEvent)
+            .join(Incident, Incident.id == IncidentEvent.incident_id)
+            .where(Incident.customer_id == customer.id)
+            .order_by(IncidentEvent.at, IncidentEvent.id)
+        ).all()
+        if customer is not None
+        else []
+    )
     profile = (
         session.scalar(select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id))
         if customer is not None
@@ -105,6 +117,16 @@ def assemble_customer_export(
                 "created_at": _iso(r.platform_created_at),
             }
             for r in reviews
+        ],
+        "case_events": [
+            {
+                "case": e.incident_id,
+                "at": _iso(e.at),
+                "what": e.kind,
+                "by": e.by,
+                "detail": e.detail,
+            }
+            for e in trail
         ],
         "signals": [
             {
@@ -229,6 +251,23 @@ def redact_customer(
         update(Review)
         .where(Review.shop_id == shop.id, Review.customer_id == customer.id)
         .values(title=None, body=None, reviewer_email=None, reviewer_name=None, analysis=None)
+        .execution_options(synchronize_session=False)
+    )
+    # An agent's note may quote the customer: it goes with their other words.
+    their_cases = select(Incident.id).where(Incident.customer_id == customer.id)
+    session.execute(
+        update(Incident)
+        .where(Incident.id.in_(their_cases))
+        .values(resolution_note=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(IncidentEvent)
+        .where(
+            IncidentEvent.incident_id.in_(their_cases),
+            IncidentEvent.kind.in_(("resolved", "not_a_complaint")),
+        )
+        .values(detail=None)
         .execution_options(synchronize_session=False)
     )
     session.execute(

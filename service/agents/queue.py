@@ -11,14 +11,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.attention.fairness import BANDS, BandFigures, fairness
 from service.attention.pending import tag_state
-from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop, Signal
+from service.core.audit import case_events
+from service.core.models import (
+    Customer,
+    Incident,
+    InfluenceProfile,
+    Order,
+    Refund,
+    Review,
+    Shop,
+    Signal,
+)
 from service.core.vocabulary import IncidentStatus, Priority
-from service.signals.incidents import resolve_incident
 
 PAGE = "page:"  # resolved_by prefix of a resolution made on the agents' page
 REASONS = ("review", "refund", "dispute", "return", "delivery", "cancellation", "note")
@@ -36,21 +45,43 @@ class FilterError(ValueError):
     """A filter value the queue does not know."""
 
 
+MAX_PER_PAGE = 100
+MAX_SEARCH = 100
+ASSIGNED = ("me", "nobody")
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     priority: str | None = None
     reason: str | None = None
     overdue: bool | None = None
     band: str | None = None
+    # Words to find in the customer's name or email, or an order's name ("#1001").
+    search: str | None = None
+    # None: waiting now (snoozed cases out of the way); True: only the snoozed ones.
+    snoozed: bool | None = None
+    assigned: str | None = None  # "me" or "nobody"
+    me: str | None = None  # who "me" is
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
             ("priority", self.priority, tuple(Priority)),
             ("reason", self.reason, REASONS),
             ("band", self.band, BANDS),
+            ("assigned", self.assigned, ASSIGNED),
         ):
             if value is not None and value not in allowed:
                 raise FilterError(f"{name} must be one of {', '.join(allowed)}")
+        if self.search is not None and len(self.search) > MAX_SEARCH:
+            raise FilterError(f"search is at most {MAX_SEARCH} characters")
+
+    @property
+    def any(self) -> bool:
+        """Whether anything narrows the queue (an empty queue then says so)."""
+        return any(
+            v is not None
+            for v in (self.priority, self.reason, self.overdue, self.band, self.search)
+        ) or bool(self.snoozed or self.assigned)
 
 
 def admin_link(shop_domain: str, gid: str | None) -> str | None:
@@ -132,7 +163,13 @@ def _profile_view(profile: InfluenceProfile | None, incident: Incident) -> dict[
     }
 
 
-def _open_incidents(*, session: Session, shop_id: int, filters: QueueFilters, now: datetime) -> Any:
+def _like(words: str) -> str:
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def _matching(*, shop_id: int, filters: QueueFilters, now: datetime) -> Any:
+    """The open cases the filters let through, before snoozing is considered."""
     query = select(Incident).where(
         Incident.shop_id == shop_id, Incident.status == IncidentStatus.OPEN
     )
@@ -143,20 +180,129 @@ def _open_incidents(*, session: Session, shop_id: int, filters: QueueFilters, no
     elif filters.overdue is False:
         query = query.where(or_(Incident.deadline_at.is_(None), Incident.deadline_at >= now))
     if filters.band is not None:
+        # A case not decided yet has no band stored: it is "unknown", as its card says.
         band = func.coalesce(Incident.influence["band"].as_string(), "unknown")
         query = query.where(band == filters.band)
     if filters.reason is not None:
         query = query.where(
             exists().where(Signal.incident_id == Incident.id, Signal.kind == filters.reason)
         )
+    if filters.assigned == "nobody":
+        query = query.where(Incident.assigned_to.is_(None))
+    elif filters.assigned == "me":
+        query = query.where(Incident.assigned_to == (filters.me or ""))
+    words = (filters.search or "").strip()
+    if words:
+        like = _like(words)
+        name = func.lower(
+            func.coalesce(Customer.first_name, "") + " " + func.coalesce(Customer.last_name, "")
+        )
+        query = query.where(
+            or_(
+                exists().where(
+                    Customer.id == Incident.customer_id,
+                    Customer.redacted_at.is_(None),
+                    or_(
+                        name.like(like, escape="\\"),
+                        func.lower(Customer.email).like(like, escape="\\"),
+                    ),
+                ),
+                exists().where(
+                    Signal.incident_id == Incident.id,
+                    Order.id == Signal.order_id,
+                    func.lower(Order.name).like(like, escape="\\"),
+                ),
+            )
+        )
+    return query
+
+
+def _snoozed(now: datetime) -> Any:
+    return and_(Incident.snoozed_until.is_not(None), Incident.snoozed_until > now)
+
+
+def _open_incidents(*, session: Session, shop_id: int, filters: QueueFilters, now: datetime) -> Any:
+    query = _matching(shop_id=shop_id, filters=filters, now=now)
+    query = query.where(_snoozed(now) if filters.snoozed else not_(_snoozed(now)))
     # Soonest deadline first; a case not yet decided (no deadline) is the most urgent of all.
     return query.order_by(
         Incident.deadline_at.is_not(None), Incident.deadline_at, Incident.opened_at, Incident.id
     )
 
 
+@dataclass(frozen=True)
+class QueuePage:
+    entries: list[dict[str, Any]]
+    page: int
+    per_page: int
+    # Counts that follow the filters: the cases shown over all pages, how many of them are
+    # overdue, how many the filters match but are snoozed; and every open case of the shop.
+    matching: int
+    overdue: int
+    snoozed: int
+    open_total: int
+    filtered: bool
+
+
+def queue_page(
+    *,
+    session: Session,
+    shop: Shop,
+    now: datetime,
+    filters: QueueFilters,
+    page: int = 1,
+    per_page: int = 25,
+) -> QueuePage:
+    """One page of the queue, and counts that agree with what the filters show."""
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise FilterError(f"page starts at 1; per_page is 1 to {MAX_PER_PAGE}")
+    listed = _open_incidents(session=session, shop_id=shop.id, filters=filters, now=now)
+    counted = listed.order_by(None).subquery()
+    matching, overdue = session.execute(
+        select(
+            func.count(),
+            func.count().filter(counted.c.deadline_at < now),
+        ).select_from(counted)
+    ).one()
+    other = _matching(shop_id=shop.id, filters=filters, now=now).where(
+        not_(_snoozed(now)) if filters.snoozed else _snoozed(now)
+    )
+    snoozed = session.scalar(select(func.count()).select_from(other.subquery())) or 0
+    if filters.snoozed:
+        snoozed = matching
+    open_total = session.scalar(
+        select(func.count())
+        .select_from(Incident)
+        .where(Incident.shop_id == shop.id, Incident.status == IncidentStatus.OPEN)
+    )
+    entries = attention_queue(
+        session=session,
+        shop=shop,
+        now=now,
+        filters=filters,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
+    return QueuePage(
+        entries=entries,
+        page=page,
+        per_page=per_page,
+        matching=matching or 0,
+        overdue=overdue or 0,
+        snoozed=snoozed,
+        open_total=open_total or 0,
+        filtered=filters.any,
+    )
+
+
 def attention_queue(
-    *, session: Session, shop: Shop, now: datetime, filters: QueueFilters, limit: int = 500
+    *,
+    session: Session,
+    shop: Shop,
+    now: datetime,
+    filters: QueueFilters,
+    limit: int = 500,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Open incidents of one shop, soonest deadline first, each with everything an agent needs
     to act: who, why (the signal timeline), both scores and their reasons, time left."""
@@ -165,6 +311,7 @@ def attention_queue(
             _open_incidents(session=session, shop_id=shop.id, filters=filters, now=now)
             .options(selectinload(Incident.signals))
             .limit(limit)
+            .offset(offset)
         )
     )
     customers = _by_id(session, Customer, {i.customer_id for i in incidents})
@@ -225,13 +372,19 @@ def _entry(
             }
         )
     left = (incident.deadline_at - now).total_seconds() if incident.deadline_at else None
+    present = customer is not None and customer.redacted_at is None
     return {
         "id": incident.id,
         "customer": {
             "name": _name(customer),
-            "email": customer.email if customer and customer.redacted_at is None else None,
+            "email": customer.email if customer and present else None,
+            "orders_count": customer.number_of_orders if customer and present else None,
             "admin_url": admin_link(shop.domain, customer.shopify_id if customer else None),
         },
+        # The band the decision used: what the influence filter matches.
+        "band": (incident.influence or {}).get("band", "unknown"),
+        "assigned_to": incident.assigned_to,
+        "snoozed_until": _iso(incident.snoozed_until),
         "severity": incident.severity,
         "priority": incident.priority,
         "deadline_at": _iso(incident.deadline_at),
@@ -251,7 +404,12 @@ def _entry(
         "reasons": sorted({s.kind for s in incident.signals}),
         "timeline": timeline,
         "orders": [
-            {"name": _order_name(o), "admin_url": admin_link(shop.domain, o.shopify_id)}
+            {
+                "name": _order_name(o),
+                "admin_url": admin_link(shop.domain, o.shopify_id),
+                "total": None if o.total_price is None else f"{o.total_price:.2f}",
+                "currency": o.currency,
+            }
             for o in incident_orders.values()
         ],
         "influence": _profile_view(profile, incident),
@@ -307,19 +465,137 @@ def influence_picture(*, session: Session, shop: Shop, now: datetime) -> Picture
     )
 
 
-def resolve_from_page(
-    *, session: Session, shop: Shop, incident_id: int, by: str, now: datetime
-) -> Incident | None:
-    """An agent resolved the case on the page: the same as the resolved tag. None when the
-    incident is not this shop's (another shop's ids are not even acknowledged)."""
-    if not by.startswith(PAGE):
-        raise ValueError("a resolution from the page is recorded as page:<who>")
+def _signal_words(
+    signal: Signal, *, order: Order | None, reviews: dict[str, Review], refunds: dict[str, Refund]
+) -> dict[str, Any]:
+    """The customer's own words behind a signal, and where they came from. Redaction has
+    already emptied what was theirs; what is left (a rating, an amount) is not personal."""
+    detail = signal.detail or {}
+    words: dict[str, Any] = {"source": signal.source}
+    if signal.kind == "review":
+        review = reviews.get(signal.source_ref.removeprefix("review:"))
+        if review is not None:
+            words |= {
+                "platform": review.provider,
+                "stars": None if review.rating is None else float(review.rating),
+                "title": review.title,
+                "text": review.body,
+                "product": review.product_title,
+            }
+        elif detail.get("stars") is not None:
+            words["stars"] = detail["stars"]
+    elif signal.kind == "refund":
+        refund = refunds.get(signal.source_ref)
+        words |= {
+            "amount": detail.get("amount"),
+            "currency": detail.get("currency"),
+            "note": refund.note if refund is not None else None,
+        }
+    elif signal.kind == "dispute":
+        words |= {"dispute_type": detail.get("type"), "dispute_reason": detail.get("why")}
+    elif signal.kind == "note" and order is not None:
+        words["note"] = order.note
+    elif signal.kind == "cancellation" and order is not None:
+        words["cancel_reason"] = order.cancel_reason
+    return words
+
+
+def case_in_full(
+    *, session: Session, shop: Shop, incident_id: int, now: datetime
+) -> dict[str, Any] | None:
+    """One case with everything behind it: each signal with the customer's own words, the
+    orders with their value, and the trail of what Clout and people did. None when it is not
+    this shop's."""
     incident = session.scalar(
-        select(Incident).where(Incident.id == incident_id, Incident.shop_id == shop.id)
+        select(Incident)
+        .where(Incident.id == incident_id, Incident.shop_id == shop.id)
+        .options(selectinload(Incident.signals))
     )
     if incident is None:
         return None
-    if resolve_incident(session=session, incident=incident, by=by[:32], now=now):
-        # The worker writes the resolved tag to Shopify and takes Clout's other tags off.
-        incident.needs_attention = True
-    return incident
+    customer = session.get(Customer, incident.customer_id)
+    profile = session.scalar(
+        select(InfluenceProfile).where(InfluenceProfile.customer_id == incident.customer_id)
+    )
+    orders = _by_id(session, Order, {s.order_id for s in incident.signals if s.order_id})
+    review_ids = [
+        s.source_ref.removeprefix("review:") for s in incident.signals if s.kind == "review"
+    ]
+    reviews = {
+        r.platform_review_id: r
+        for r in session.scalars(
+            select(Review).where(
+                Review.shop_id == shop.id, Review.platform_review_id.in_(review_ids)
+            )
+        )
+    }
+    refunds = {
+        r.shopify_id: r
+        for r in session.scalars(
+            select(Refund).where(
+                Refund.shop_id == shop.id,
+                Refund.shopify_id.in_([s.source_ref for s in incident.signals]),
+            )
+        )
+    }
+    entry = _entry(incident, shop=shop, customer=customer, profile=profile, orders=orders, now=now)
+    for item, signal in zip(entry["timeline"], incident.signals, strict=True):
+        order = orders.get(signal.order_id) if signal.order_id else None
+        item["words"] = _signal_words(signal, order=order, reviews=reviews, refunds=refunds)
+    entry |= {
+        "status": incident.status,
+        "resolution": incident.resolution,
+        "resolution_note": incident.resolution_note,
+        "resolved_at": _iso(incident.resolved_at),
+        "resolved_by": incident.resolved_by,
+        "trail": [
+            {"at": _iso(e.at), "what": e.kind, "by": e.by, "detail": e.detail or {}}
+            for e in case_events(session=session, incident_ids=[incident.id])[incident.id]
+        ],
+    }
+    return entry
+
+
+def resolved_cases(
+    *, session: Session, shop: Shop, page: int = 1, per_page: int = 25
+) -> tuple[list[dict[str, Any]], int]:
+    """Closed cases, latest first, with how long each took to resolve; and how many in all."""
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise FilterError(f"page starts at 1; per_page is 1 to {MAX_PER_PAGE}")
+    closed = (Incident.shop_id == shop.id, Incident.status == IncidentStatus.RESOLVED)
+    total = session.scalar(select(func.count()).select_from(Incident).where(*closed)) or 0
+    rows = session.execute(
+        select(Incident, Customer)
+        .join(Customer, Customer.id == Incident.customer_id)
+        .where(*closed)
+        .order_by(Incident.resolved_at.desc(), Incident.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    cases = []
+    for incident, customer in rows:
+        started = incident.first_seen_at or incident.opened_at
+        took = (
+            (incident.resolved_at - started).total_seconds() / 3600
+            if incident.resolved_at is not None
+            else None
+        )
+        cases.append(
+            {
+                "id": incident.id,
+                "customer": {"name": _name(customer)},
+                "severity": incident.severity,
+                "priority": incident.priority,
+                "resolution": incident.resolution or "resolved",
+                "note": incident.resolution_note,
+                "resolved_at": _iso(incident.resolved_at),
+                "resolved_by": incident.resolved_by,
+                "hours_to_resolve": None if took is None else round(took, 2),
+                "met_deadline": (
+                    None
+                    if incident.deadline_at is None or incident.resolved_at is None
+                    else incident.resolved_at <= incident.deadline_at
+                ),
+            }
+        )
+    return cases, total

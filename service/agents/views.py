@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -28,6 +29,15 @@ from shopify_app.verify.app_home_req import verify_app_home_req
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.agents.accounts import end_session, session_agent, sign_in
+from service.agents.desk import (
+    DeskRefused,
+    Done,
+    assign_case,
+    assign_cases,
+    close_case,
+    close_cases,
+    snooze_case,
+)
 from service.agents.limits import give_back, take_attempt
 from service.agents.queue import (
     PAGE,
@@ -35,15 +45,16 @@ from service.agents.queue import (
     REASONS,
     FilterError,
     QueueFilters,
-    attention_queue,
+    case_in_full,
     influence_picture,
-    resolve_from_page,
+    queue_page,
+    resolved_cases,
 )
 from service.attention.fairness import BANDS
 from service.core.crypto import same_secret
 from service.core.db import session_scope
 from service.core.logs import get_logger
-from service.core.models import Shop, utcnow
+from service.core.models import Incident, Shop, utcnow
 from service.core.state import Clout, clout_state
 from service.core.vocabulary import Priority, ShopStatus
 from service.deliveries.lifecycle import enqueue_attention
@@ -331,6 +342,15 @@ def _flag(name: str) -> bool | None:
     raise Refused(400, f"{name} must be true or false")
 
 
+def _number(name: str, default: int) -> int:
+    value = request.args.get(name, "")
+    if value == "":
+        return default
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
+        raise Refused(400, f"{name} must be a whole number")
+    return int(value)
+
+
 @blueprint.get("/agents/api/queue")
 def queue() -> Response:
     viewer = current_viewer()
@@ -340,13 +360,66 @@ def queue() -> Response:
             reason=request.args.get("reason") or None,
             overdue=_flag("overdue"),
             band=request.args.get("band") or None,
+            search=request.args.get("q") or None,
+            snoozed=_flag("snoozed"),
+            assigned=request.args.get("assigned") or None,
+            me=viewer.who,
         )
+        now = utcnow()
+        with session_scope(clout_state().sessions) as db:
+            found = queue_page(
+                session=db,
+                shop=viewer.shop,
+                now=now,
+                filters=filters,
+                page=_number("page", 1),
+                per_page=_number("per_page", 25),
+            )
     except FilterError as error:
         raise Refused(400, str(error)) from error
-    now = utcnow()
+    return no_store(
+        jsonify(
+            shop=viewer.shop.domain,
+            now=now.isoformat(),
+            me=viewer.who,
+            page=found.page,
+            per_page=found.per_page,
+            counts={
+                "matching": found.matching,
+                "overdue": found.overdue,
+                "snoozed": found.snoozed,
+                "open": found.open_total,
+            },
+            filtered=found.filtered,
+            incidents=found.entries,
+        )
+    )
+
+
+@blueprint.get("/agents/api/incidents/<id:incident_id>")
+def case(incident_id: int) -> Response:
+    viewer = current_viewer()
     with session_scope(clout_state().sessions) as db:
-        entries = attention_queue(session=db, shop=viewer.shop, now=now, filters=filters)
-    return no_store(jsonify(shop=viewer.shop.domain, now=now.isoformat(), incidents=entries))
+        found = case_in_full(session=db, shop=viewer.shop, incident_id=incident_id, now=utcnow())
+    if found is None:
+        raise Refused(404, "not_found")
+    return no_store(jsonify(found))
+
+
+@blueprint.get("/agents/api/resolved")
+def resolved() -> Response:
+    viewer = current_viewer()
+    try:
+        with session_scope(clout_state().sessions) as db:
+            cases, total = resolved_cases(
+                session=db,
+                shop=viewer.shop,
+                page=_number("page", 1),
+                per_page=_number("per_page", 25),
+            )
+    except FilterError as error:
+        raise Refused(400, str(error)) from error
+    return no_store(jsonify(shop=viewer.shop.domain, total=total, incidents=cases))
 
 
 @blueprint.get("/agents/api/picture")
@@ -377,26 +450,164 @@ def picture() -> Response:
     )
 
 
-@blueprint.post("/agents/api/incidents/<id:incident_id>/resolve")
-def resolve(incident_id: int) -> tuple[Response, int]:
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(body, dict):
+        raise Refused(400, "the body must be a JSON object")
+    return body
+
+
+def _text_field(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise Refused(400, f"{name} must be text")
+    return value
+
+
+def _ring(done: list[Done], shop: Shop) -> None:
+    """After the commit: the worker brings Shopify in step (resolved tag, Clout's tags and
+    metafields off). If Redis is down the needs_attention flag is the record and the sweeper
+    rings."""
+    for one in done:
+        enqueue_attention(
+            celery=current_app.extensions["celery"], incident_id=one.incident_id, shop=shop.domain
+        )
+
+
+def _close(incident_id: int, *, not_a_complaint: bool) -> tuple[Response, int]:
     viewer = current_viewer()
     _check_csrf(viewer)
-    state = clout_state()
-    with session_scope(state.sessions) as db:
-        incident = resolve_from_page(
-            session=db,
-            shop=viewer.shop,
-            incident_id=incident_id,
-            by=PAGE + viewer.who,
-            now=utcnow(),
-        )
-        if incident is None:
-            raise Refused(404, "not_found")
-        status, resolved_by = incident.status, incident.resolved_by
-    # After the commit: the worker adds the resolved tag and takes Clout's other tags off. If
-    # Redis is down the incident's needs_attention flag is the record and the sweeper rings.
-    enqueue_attention(
-        celery=current_app.extensions["celery"], incident_id=incident_id, shop=viewer.shop.domain
-    )
-    log.info("incident_resolved_on_page", incident_id=incident_id, by=viewer.who)
-    return no_store(jsonify(outcome=status, id=incident_id, resolved_by=resolved_by)), 200
+    note = _text_field(_body(), "note")
+    try:
+        with session_scope(clout_state().sessions) as db:
+            done = close_case(
+                session=db,
+                shop=viewer.shop,
+                incident_id=incident_id,
+                by=PAGE + viewer.who,
+                now=utcnow(),
+                note=note,
+                not_a_complaint=not_a_complaint,
+            )
+            if done is None:
+                raise Refused(404, "not_found")
+            resolved_by = db.get(Incident, incident_id).resolved_by  # type: ignore[union-attr]
+    except DeskRefused as error:
+        raise Refused(400, str(error)) from error
+    if done.outcome != "already_closed":
+        _ring([done], viewer.shop)
+    log.info("incident_closed_on_page", incident_id=incident_id, by=viewer.who, how=done.outcome)
+    outcome = "resolved" if done.outcome == "already_closed" else done.outcome
+    return no_store(jsonify(outcome=outcome, id=incident_id, resolved_by=resolved_by)), 200
+
+
+@blueprint.post("/agents/api/incidents/<id:incident_id>/resolve")
+def resolve(incident_id: int) -> tuple[Response, int]:
+    return _close(incident_id, not_a_complaint=False)
+
+
+@blueprint.post("/agents/api/incidents/<id:incident_id>/not-a-complaint")
+def not_a_complaint(incident_id: int) -> tuple[Response, int]:
+    return _close(incident_id, not_a_complaint=True)
+
+
+def _assignee(body: dict[str, Any], viewer: Viewer) -> str | None:
+    to = _text_field(body, "to")
+    if to in (None, ""):
+        return None
+    if to == "me":
+        return viewer.who
+    raise Refused(400, 'to must be "me" or empty (nobody)')
+
+
+@blueprint.post("/agents/api/incidents/<id:incident_id>/assign")
+def assign(incident_id: int) -> tuple[Response, int]:
+    viewer = current_viewer()
+    _check_csrf(viewer)
+    to = _assignee(_body(), viewer)
+    try:
+        with session_scope(clout_state().sessions) as db:
+            done = assign_case(
+                session=db,
+                shop=viewer.shop,
+                incident_id=incident_id,
+                to=to,
+                by=PAGE + viewer.who,
+                now=utcnow(),
+            )
+    except DeskRefused as error:
+        raise Refused(409, str(error)) from error
+    if done is None:
+        raise Refused(404, "not_found")
+    return no_store(jsonify(outcome="assigned", id=incident_id, assigned_to=to)), 200
+
+
+@blueprint.post("/agents/api/incidents/<id:incident_id>/snooze")
+def snooze(incident_id: int) -> tuple[Response, int]:
+    viewer = current_viewer()
+    _check_csrf(viewer)
+    hours = _body().get("hours")
+    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float)):
+        raise Refused(400, "hours must be a number (0 or none: wake it now)")
+    now = utcnow()
+    until: datetime | None = now + timedelta(hours=float(hours)) if hours else None
+    try:
+        with session_scope(clout_state().sessions) as db:
+            done = snooze_case(
+                session=db,
+                shop=viewer.shop,
+                incident_id=incident_id,
+                until=until,
+                by=PAGE + viewer.who,
+                now=now,
+            )
+    except DeskRefused as error:
+        raise Refused(409 if error.outcome == "closed" else 400, str(error)) from error
+    if done is None:
+        raise Refused(404, "not_found")
+    return no_store(
+        jsonify(outcome="snoozed", id=incident_id, until=until.isoformat() if until else None)
+    ), 200
+
+
+@blueprint.post("/agents/api/incidents/bulk")
+def bulk() -> tuple[Response, int]:
+    viewer = current_viewer()
+    _check_csrf(viewer)
+    body = _body()
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids
+    ):
+        raise Refused(400, "ids must be a list of case ids")
+    action = body.get("action")
+    try:
+        with session_scope(clout_state().sessions) as db:
+            if action == "resolve":
+                done = close_cases(
+                    session=db,
+                    shop=viewer.shop,
+                    incident_ids=ids,
+                    by=PAGE + viewer.who,
+                    now=utcnow(),
+                    note=_text_field(body, "note"),
+                )
+            elif action == "assign":
+                done = assign_cases(
+                    session=db,
+                    shop=viewer.shop,
+                    incident_ids=ids,
+                    to=_assignee(body, viewer),
+                    by=PAGE + viewer.who,
+                    now=utcnow(),
+                )
+            else:
+                raise Refused(400, 'action must be "resolve" or "assign"')
+    except DeskRefused as error:
+        raise Refused(400, str(error)) from error
+    if action == "resolve":
+        _ring([d for d in done if d.outcome != "already_closed"], viewer.shop)
+    log.info("incidents_bulk_on_page", action=action, count=len(done), by=viewer.who)
+    return no_store(
+        jsonify(outcome="done", results=[{"id": d.incident_id, "outcome": d.outcome} for d in done])
+    ), 200

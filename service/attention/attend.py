@@ -28,21 +28,37 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.attention.policy import Decision, customer_tags, decide, is_clout_tag
+from service.core.audit import CLOUT, record_event
 from service.core.config import Settings
 from service.core.crypto import TokenVault
 from service.core.db import session_scope
 from service.core.errors import TransientError
 from service.core.logs import get_logger
-from service.core.models import Customer, Incident, InfluenceProfile, Order, Shop, Signal
+from service.core.models import (
+    Customer,
+    Incident,
+    IncidentEvent,
+    InfluenceProfile,
+    Order,
+    Shop,
+    Signal,
+)
 from service.core.shop_settings import shop_config
-from service.core.vocabulary import Floor, IncidentStatus, Severity, ShopStatus, SignalKind
+from service.core.vocabulary import (
+    CaseEvent,
+    Floor,
+    IncidentStatus,
+    Severity,
+    ShopStatus,
+    SignalKind,
+)
 from service.influence.klout import KloutProvider
 from service.influence.profiles import refresh_profile, stored_influence
 from service.influence.scoring import Influence
 from service.shopify.admin import ShopifyAdmin, ShopifyRefused, ShopifyUnavailable
 from service.shopify.budget import LATER_LANE
 from service.shopify.circuit import Circuit
-from service.signals.incidents import resolve_incident
+from service.signals.incidents import NOT_A_COMPLAINT, resolve_incident
 
 log = get_logger(__name__)
 
@@ -55,6 +71,14 @@ FLOOR_RETRY_SECONDS = 5.0
 # Best-effort work that had to be skipped is tried again this much later (a circuit stays open
 # a minute): a few tries an hour per case at most, never a loop.
 LATER_RETRY = timedelta(minutes=2)
+# The customer metafields that describe an open case; they come off when it closes (the
+# influence ones stay: they are still true of the customer).
+CASE_METAFIELDS = (
+    "attention_deadline",
+    "attention_priority",
+    "attention_severity",
+    "attention_reasons",
+)
 
 
 @dataclass(frozen=True)
@@ -137,6 +161,7 @@ class Case:
     flow_sent: bool
     drift_repairs: int
     resolved_by: str | None
+    resolution: str | None = None
 
 
 def read_case(
@@ -186,6 +211,7 @@ def read_case(
         flow_sent=incident.flow_sent_at is not None,
         drift_repairs=incident.drift_repairs,
         resolved_by=incident.resolved_by,
+        resolution=incident.resolution,
     )
 
 
@@ -322,6 +348,7 @@ class Pushed:
     drift_repaired: int = 0
     flow_sent: bool = False
     unavailable: TransientError | None = None  # Shopify could not be reached: try again later
+    refused: dict[str, str] = field(default_factory=dict)  # gid → why Shopify refused its tags
     # Best-effort calls not made now ("read_tags: circuit open", "flow: ShopifyUnavailable"):
     # tried again at the incident's next `later_due_at`.
     skipped: list[str] = field(default_factory=list)
@@ -341,6 +368,7 @@ def push_floor(
             client.add_tags(gid, list(tags))
         except ShopifyRefused as error:
             log.warning("tag_refused", incident_id=incident_id, gid=gid, error=str(error)[:200])
+            pushed.refused[gid] = str(error)[:200]
             continue
         except TransientError as error:
             pushed.unavailable = error
@@ -430,47 +458,162 @@ def push_best_effort(
     return pushed
 
 
-def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -> None:
+@dataclass
+class Cleared:
+    """What closing a case changed in Shopify."""
+
+    removed: dict[str, list[str]] = field(default_factory=dict)  # gid → Clout's tags taken off
+    added: dict[str, list[str]] = field(default_factory=dict)  # gid → the resolved tag
+    refused: dict[str, str] = field(default_factory=dict)  # gid → why Shopify refused
+    metafields_cleared: bool = False
+
+
+def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -> Cleared:
     """A resolved case: Clout's priority, reason and overdue tags off (the attention tag too,
-    unless a person's resolved tag is the record of it)."""
-    from_page = (case.resolved_by or "").startswith("page:")
+    unless a person's resolved tag is the record of it), and the case's metafields off the
+    customer. A case closed as not a complaint gets no resolved tag: there was nothing to
+    resolve."""
+    cleared = Cleared()
+    by_desk = (case.resolved_by or "").startswith(("page:", "cli:"))
     for gid in case.written:
         try:
-            if from_page and _shopify_gid(gid, "Order/"):
-                # Resolved on the agents' page: leave the same record in Shopify as a person
-                # adding the resolved tag would, for the admin and for Flow.
+            if by_desk and case.resolution != NOT_A_COMPLAINT and _shopify_gid(gid, "Order/"):
+                # Resolved on the agents' page or the CLI: leave the same record in Shopify as
+                # a person adding the resolved tag would, for the admin and for Flow.
                 client.add_tags(gid, [settings.resolved_tag])
+                cleared.added[gid] = [settings.resolved_tag]
             present = client.tags_of(gid)
             stale = [t for t in present if _managed(t, settings)]
             if stale:
                 client.remove_tags(gid, stale)
-        except ShopifyRefused:
+                cleared.removed[gid] = sorted(stale)
+        except ShopifyRefused as error:
+            cleared.refused[gid] = str(error)[:200]
             continue
+    if case.customer_gid is not None:
+        try:
+            client.delete_metafields(case.customer_gid, CASE_METAFIELDS)
+            cleared.metafields_cleared = True
+        except ShopifyRefused as error:
+            cleared.refused[case.customer_gid] = str(error)[:200]
+    return cleared
 
 
 # --- record: what was decided, what landed --------------------------------------------------------
 
 
-def record_decision(*, session: Session, incident_id: int, plan: Plan) -> None:
+def record_decision(*, session: Session, incident_id: int, plan: Plan, now: datetime) -> None:
     incident = session.get(Incident, incident_id)
     if incident is None:
         return
+    before = (incident.priority, incident.deadline_at)
     incident.priority = plan.decision.priority
     # Deadlines only ever come closer.
     incident.deadline_at = min(filter(None, (incident.deadline_at, plan.decision.deadline_at)))
     incident.influence = dict(plan.influence_snapshot)
+    if (incident.priority, incident.deadline_at) != before:
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.DECIDED,
+            by=CLOUT,
+            at=now,
+            detail={
+                "priority": incident.priority.value,
+                "deadline_at": incident.deadline_at.isoformat() if incident.deadline_at else None,
+                "raised_by": list(plan.decision.raised_by),
+            },
+        )
 
 
 def record_pushed(*, session: Session, incident_id: int, pushed: Pushed, now: datetime) -> None:
     incident = session.get(Incident, incident_id)
     if incident is None:
         return
-    incident.tag_state = {**(incident.tag_state or {}), **pushed.written}
+    before = incident.tag_state or {}
+    for gid, now_written in pushed.written.items():
+        had = set((before.get(gid) or {}).get("tags") or [])
+        has = set(now_written["tags"])
+        for kind, tags in ((CaseEvent.TAGGED, has - had), (CaseEvent.UNTAGGED, had - has)):
+            if tags:
+                record_event(
+                    session=session,
+                    incident=incident,
+                    kind=kind,
+                    by=CLOUT,
+                    at=now,
+                    detail={"gid": gid, "tags": sorted(tags)},
+                )
+    for gid, why in pushed.refused.items():
+        if _refused_before(session=session, incident_id=incident_id, gid=gid, why=why):
+            continue  # the same refusal again (a retry, a fresh decision): said once is enough
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.TAG_REFUSED,
+            by=CLOUT,
+            at=now,
+            detail={"gid": gid, "why": why},
+        )
+    incident.tag_state = {**before, **pushed.written}
     if pushed.floor_landed and incident.tagged_at is None:
         incident.tagged_at = now
     incident.drift_repairs += pushed.drift_repaired
     if pushed.flow_sent and incident.flow_sent_at is None:
         incident.flow_sent_at = now
+
+
+def _refused_before(*, session: Session, incident_id: int, gid: str, why: str) -> bool:
+    said = session.scalars(
+        select(IncidentEvent.detail).where(
+            IncidentEvent.incident_id == incident_id,
+            IncidentEvent.kind == CaseEvent.TAG_REFUSED.value,
+        )
+    )
+    return any((d or {}).get("gid") == gid and (d or {}).get("why") == why for d in said)
+
+
+def record_cleared(*, session: Session, incident_id: int, cleared: Cleared, now: datetime) -> None:
+    """A closed case's clearance, in its trail."""
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return
+    for gid, tags in cleared.added.items():
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.TAGGED,
+            by=CLOUT,
+            at=now,
+            detail={"gid": gid, "tags": tags},
+        )
+    for gid, tags in cleared.removed.items():
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.UNTAGGED,
+            by=CLOUT,
+            at=now,
+            detail={"gid": gid, "tags": tags},
+        )
+    for gid, why in cleared.refused.items():
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.TAG_REFUSED,
+            by=CLOUT,
+            at=now,
+            detail={"gid": gid, "why": why},
+        )
+    if cleared.metafields_cleared:
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.METAFIELDS_CLEARED,
+            by=CLOUT,
+            at=now,
+            detail={"keys": list(CASE_METAFIELDS)},
+        )
 
 
 def record_attended(*, session: Session, case: Case, now: datetime) -> None:
@@ -532,7 +675,7 @@ def _with_fresh_influence(
         if fresh is not None and fresh.open:
             case = dataclasses.replace(fresh, signal_count=case.signal_count)
             plan = plan_attendance(case=case, settings=settings)
-            record_decision(session=session, incident_id=incident_id, plan=plan)
+            record_decision(session=session, incident_id=incident_id, plan=plan, now=now)
     landed = push_floor(client=client, incident_id=incident_id, plan=plan, written=written, now=now)
     with session_scope(sessions) as session:
         record_pushed(session=session, incident_id=incident_id, pushed=landed, now=now)
@@ -574,10 +717,11 @@ def attend_incident(
             # The floor first, on what is known now: a profile may take a while, and the
             # attention tag must not wait for it.
             plan = plan_attendance(case=case, settings=settings)
-            record_decision(session=session, incident_id=incident_id, plan=plan)
+            record_decision(session=session, incident_id=incident_id, plan=plan, now=now)
     if not case.open:
-        push_clearance(client=client, case=case, settings=settings)
+        cleared = push_clearance(client=client, case=case, settings=settings)
         with session_scope(sessions) as session:
+            record_cleared(session=session, incident_id=incident_id, cleared=cleared, now=now)
             incident = session.get(Incident, incident_id)
             if incident is not None:
                 incident.needs_attention = False

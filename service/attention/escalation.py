@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.attention.notify import Notifier
+from service.core.audit import CLOUT, record_event
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, Order, Shop
-from service.core.vocabulary import Floor, IncidentStatus, Priority, Severity
+from service.core.vocabulary import CaseEvent, Floor, IncidentStatus, Priority, Severity
 from service.shopify.ids import legacy_id
 
 log = get_logger(__name__)
@@ -74,6 +75,27 @@ def escalate_overdue(
                 "admin_url": link,
             },
         )
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.ESCALATED,
+            by=CLOUT,
+            at=now,
+            detail={
+                "priority": incident.priority.value,
+                "deadline_at": incident.deadline_at.isoformat(),
+                "escalations": incident.escalations,
+            },
+        )
+        if channels:
+            record_event(
+                session=session,
+                incident=incident,
+                kind=CaseEvent.NOTIFIED,
+                by=CLOUT,
+                at=now,
+                detail={"channels": list(channels)},
+            )
         log.warning(
             "incident_overdue",
             incident_id=incident.id,

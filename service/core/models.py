@@ -406,6 +406,15 @@ class Incident(Base):
     tag_state: Mapped[dict[str, Any] | None]
     # The influence the decision used: {"clout": .., "klout": .., "band": .., "reasons": [..]}.
     influence: Mapped[dict[str, Any] | None]
+    # The support desk's hand on the case. How it closed: "resolved", or "not_a_complaint" (a
+    # person's label the complaint detector is evaluated against); a person's note with it.
+    resolution: Mapped[str | None] = mapped_column(String(24))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    # Who is answering it ("agent-3", "staff-…"), and until when it is out of the agent's way.
+    # A snooze only hides the case from the queue's default view: its deadline, priority and
+    # tags stay exactly as the floor set them.
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    snoozed_until: Mapped[datetime | None]
 
     signals: Mapped[list[Signal]] = relationship(
         back_populates="incident", order_by="Signal.occurred_at"
@@ -436,6 +445,24 @@ class Signal(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     incident: Mapped[Incident] = relationship(back_populates="signals")
+
+
+class IncidentEvent(Base):
+    """The case's audit trail: one row for each thing that happened to it and who did it —
+    signals arriving, decisions, tags landing in Shopify (or refused, and why), escalations,
+    notifications, and every action of an agent or of Shopify staff through tags. Shown as the
+    case's timeline on the agents' page and exported with the customer's data request."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (Index("ix_incident_events_incident_at", "incident_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # see service.core.audit.EventKind
+    by: Mapped[str] = mapped_column(String(64))  # "clout", "page:agent-3", "resolved-tag", …
+    detail: Mapped[dict[str, Any] | None]
 
 
 class InfluenceProfile(Base):

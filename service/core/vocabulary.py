@@ -130,3 +130,20 @@ def parse_floors(text: str | None) -> dict[Severity, Floor]:
             raise ValueError("deadlines must be positive")
         floors[severity] = Floor(floors[severity].priority, value)
     return floors
+
+
+class CaseEvent(StrEnum):
+    """What can happen to a case, as its audit trail (`incident_events`) records it."""
+
+    SIGNAL = "signal"  # a sign of unhappiness arrived
+    DECIDED = "decided"  # priority and deadline set or changed (by the floor, or influence)
+    TAGGED = "tagged"  # tags landed in Shopify on an order or the customer
+    TAG_REFUSED = "tag_refused"  # Shopify refused a tag write: it never reached Shopify
+    UNTAGGED = "untagged"  # Clout's tags taken off (the case closed)
+    METAFIELDS_CLEARED = "metafields_cleared"  # the customer's clout.attention_* removed
+    ESCALATED = "escalated"  # overdue: a priority step up, a closer deadline
+    NOTIFIED = "notified"  # the store's channels were told
+    RESOLVED = "resolved"  # a person closed it (page, CLI, or a tag in the Shopify admin)
+    NOT_A_COMPLAINT = "not_a_complaint"  # a person closed it as never a complaint
+    ASSIGNED = "assigned"
+    SNOOZED = "snoozed"

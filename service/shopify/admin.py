@@ -262,6 +262,21 @@ class ShopifyAdmin:
         if payload.get("userErrors"):
             raise ShopifyUserErrors("metafieldsSet", payload["userErrors"])
 
+    def delete_metafields(self, owner_gid: str, keys: Sequence[str]) -> None:
+        """`metafieldsDelete` of these keys in the `clout` namespace (one not there is fine)."""
+        data = self.execute(
+            documents.METAFIELDS_DELETE,
+            {
+                "metafields": [
+                    {"ownerId": owner_gid, "namespace": METAFIELD_NAMESPACE, "key": key}
+                    for key in keys
+                ]
+            },
+        )
+        payload = data.get("metafieldsDelete") or {}
+        if payload.get("userErrors"):
+            raise ShopifyUserErrors("metafieldsDelete", payload["userErrors"])
+
     def customer(self, gid: str) -> dict[str, Any] | None:
         """A customer with the statistics Shopify keeps (orders, spend, RFM group, tiers)."""
         customer: dict[str, Any] | None = self.execute(documents.CUSTOMER, {"id": gid}).get(

@@ -95,6 +95,18 @@ METAFIELDS_SET = AdminDocument(
     priced_with={"metafields": [{"ownerId": "gid://shopify/Customer/1", "key": "k", "value": "v"}]},
 )
 
+# A closed case's attention_* metafields come off the customer, so a Flow or a segment reading
+# them does not go on seeing `attention_priority=high` after a person resolved it.
+METAFIELDS_DELETE = AdminDocument(
+    """mutation MetafieldsDelete($metafields: [MetafieldIdentifierInput!]!) {
+      metafieldsDelete(metafields: $metafields) {
+        deletedMetafields { key }
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
 CUSTOMER = AdminDocument(
     """query Customer($id: ID!) { customer(id: $id) {
       id firstName lastName createdAt updatedAt tags numberOfOrders

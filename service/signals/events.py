@@ -224,6 +224,8 @@ def dispute_signal(
             source="shopify",
             source_ref=_event_ref(payload),
             occurred_at=parse_time(payload.get("initiated_at")) or now,
+            # The bank's words, kept apart for the agents' page (the sentence runs them in).
+            extra={"type": kind, "why": why or None},
         ),
     )
 

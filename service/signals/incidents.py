@@ -16,8 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.core.audit import record_event
 from service.core.models import Customer, Incident, Order, Shop, Signal
-from service.core.vocabulary import IncidentStatus, Severity, SignalKind
+from service.core.vocabulary import CaseEvent, IncidentStatus, Severity, SignalKind
+
+NOT_A_COMPLAINT = "not_a_complaint"
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,14 @@ def raise_signal(
         recorded_at=now,
     )
     session.add(signal)
+    record_event(
+        session=session,
+        incident=incident,
+        kind=CaseEvent.SIGNAL,
+        by=draft.source,
+        at=now,
+        detail={"kind": draft.kind.value, "reason": draft.reason, "severity": draft.severity.value},
+    )
     session.flush()
     return Raised(signal, incident, new_signal=True, new_incident=new_incident)
 
@@ -145,13 +156,34 @@ def open_incident(*, session: Session, shop: Shop, customer: Customer) -> Incide
     )
 
 
-def resolve_incident(*, session: Session, incident: Incident, by: str, now: datetime) -> bool:
+def resolve_incident(
+    *,
+    session: Session,
+    incident: Incident,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+    resolution: str = "resolved",
+) -> bool:
     """Close the case (a person added the resolved tag, removed the attention tag, or used the
-    agents' page). False if it was already resolved."""
+    agents' page or the CLI), with who, when and their note in the case's trail. `resolution`
+    "not_a_complaint" is a person saying it never was one: the label the complaint detector is
+    evaluated against. False if it was already closed."""
     if incident.status != IncidentStatus.OPEN:
         return False
     incident.status = IncidentStatus.RESOLVED
     incident.resolved_at = now
-    incident.resolved_by = by
+    incident.resolved_by = by[:32]
+    incident.resolution = resolution
+    incident.resolution_note = note or None
+    incident.snoozed_until = None
+    record_event(
+        session=session,
+        incident=incident,
+        kind=CaseEvent.NOT_A_COMPLAINT if resolution == NOT_A_COMPLAINT else CaseEvent.RESOLVED,
+        by=by,
+        at=now,
+        detail={"note": note} if note else None,
+    )
     session.flush()
     return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask
@@ -53,11 +54,14 @@ def open_case(
             first_name=first,
             last_name=last,
             email=f"{first.lower()}@example.org",
+            number_of_orders=3,
         )
         order = Order(
             shop_id=shop.id,
             shopify_id=f"gid://shopify/Order/{7000 + number}",
             name=f"#{1000 + number}",
+            total_price=Decimal("84.50"),
+            currency="EUR",
         )
         session.add_all([customer, order])
         session.flush()

@@ -32,13 +32,16 @@
     return sent;
   }
 
-  async function call(path, params = {}, method = "GET") {
+  async function call(path, params = {}, method = "GET", payload = undefined) {
     const query = new URLSearchParams(params);
     if (!embedded && shop()) query.set("shop", shop());
+    const sent = await headers(method !== "GET");
+    if (payload !== undefined) sent["Content-Type"] = "application/json";
     const response = await fetch(`${api}${path}?${query}`, {
       method,
-      headers: await headers(method !== "GET"),
+      headers: sent,
       credentials: "same-origin",
+      body: payload === undefined ? undefined : JSON.stringify(payload),
     });
     if (response.status === 401 && !embedded) {
       window.location.assign("/agents/login");
@@ -106,6 +109,8 @@
     card.querySelector(".reasons").append(
       ...entry.reasons.map((reason) => text("span", reason, "chip")),
       text("span", ` ${entry.severity}`, "muted small"),
+      text("span", ` · influence ${entry.band}`, "muted small band"),
+      text("span", entry.assigned_to ? ` · assigned to ${entry.assigned_to}` : "", "muted small"),
     );
     const influence = entry.influence;
     card.querySelector(".scores").textContent =
@@ -120,8 +125,11 @@
         text("time", new Date(signal.occurred_at).toLocaleString(), "muted small"),
         text("strong", ` ${signal.kind}`),
         text("span", signal.order ? ` on ${signal.order}` : ""),
-        text("span", signal.sentences.length ? ` — ${signal.sentences.join(" ")}` : ""),
       );
+      // Each sentence on its own line: run together they read as one.
+      const said = text("ul", "", "sentences");
+      for (const sentence of signal.sentences) said.append(text("li", sentence));
+      item.append(said);
       timeline.append(item);
     }
     const why = card.querySelector(".influence");
@@ -144,23 +152,91 @@
       link.rel = "noopener";
       orders.append(link, " ");
     }
-    card.querySelector(".resolve").addEventListener("click", () => resolve(entry.id, card));
+    const confirm = card.querySelector(".confirm");
+    let closing = "resolve";
+    for (const [selector, how] of [[".resolve", "resolve"], [".not-complaint", "not-a-complaint"]]) {
+      card.querySelector(selector).addEventListener("click", () => {
+        closing = how;
+        confirm.querySelector(".confirm-close").textContent =
+          how === "resolve" ? "Confirm: resolve" : "Confirm: not a complaint";
+        confirm.hidden = false;
+        confirm.querySelector("textarea").focus();
+      });
+    }
+    confirm.querySelector(".cancel").addEventListener("click", () => (confirm.hidden = true));
+    confirm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      act(entry.id, card, closing, { note: confirm.querySelector("textarea").value });
+    });
+    card.querySelector(".assign").addEventListener("click", () => act(entry.id, card, "assign", { to: "me" }));
+    card.querySelector(".snooze").addEventListener("click", () => act(entry.id, card, "snooze", { hours: 4 }));
+    card.querySelector("details").addEventListener("toggle", (event) => {
+      if (event.target.open) loadTrail(entry.id, card).catch(() => {});
+    });
     return card;
   }
 
-  async function resolve(id, card) {
-    const button = card.querySelector(".resolve");
-    button.disabled = true;
-    button.textContent = "Resolving…";
+  function describe(event) {
+    const d = event.detail || {};
+    const where = d.gid ? (d.gid.includes("/Order/") ? " on the order" : " on the customer") : "";
+    switch (event.what) {
+      case "signal": return `${d.kind} signal arrived (${d.severity})`;
+      case "decided": return `priority ${d.priority}, due ${new Date(d.deadline_at).toLocaleString()}`;
+      case "tagged": return `tags added in Shopify${where}: ${d.tags.join(", ")}`;
+      case "untagged": return `tags removed in Shopify${where}: ${d.tags.join(", ")}`;
+      case "tag_refused": return `NOT in Shopify: tags refused${where} (${d.why})`;
+      case "metafields_cleared": return "case metafields cleared on the customer";
+      case "escalated": return `overdue: escalated to ${d.priority}`;
+      case "notified": return `notified: ${d.channels.join(", ")}`;
+      case "resolved": return `resolved${d.note ? `: “${d.note}”` : ""}`;
+      case "not_a_complaint": return `closed as not a complaint${d.note ? `: “${d.note}”` : ""}`;
+      case "assigned": return d.to ? `assigned to ${d.to}` : "unassigned";
+      case "snoozed": return d.until ? `snoozed until ${new Date(d.until).toLocaleString()}` : "woken";
+      default: return event.what;
+    }
+  }
+
+  function words(w) {
+    const parts = [];
+    if (w.stars !== undefined && w.stars !== null) parts.push(`${w.stars}★${w.platform ? ` on ${w.platform}` : ""}`);
+    if (w.title) parts.push(`“${w.title}”`);
+    if (w.text) parts.push(`“${w.text}”`);
+    if (w.note) parts.push(`note: “${w.note}”`);
+    if (w.dispute_reason) parts.push(`bank's reason: ${w.dispute_reason}`);
+    if (w.cancel_reason) parts.push(`cancel reason: ${w.cancel_reason}`);
+    return parts;
+  }
+
+  async function loadTrail(id, card) {
+    const full = await call(`/incidents/${id}`);
+    const items = card.querySelectorAll(".timeline > li");
+    full.timeline.forEach((signal, index) => {
+      const said = words(signal.words || {});
+      if (items[index] && said.length) items[index].append(text("blockquote", said.join(" · "), "words"));
+    });
+    card.querySelector(".trail").replaceChildren(
+      ...full.trail.map((event) => {
+        const item = text("li", "");
+        item.append(
+          text("time", new Date(event.at).toLocaleString(), "muted small"),
+          text("span", ` ${describe(event)} `),
+          text("span", `— ${event.by}`, "muted small"),
+        );
+        return item;
+      }),
+    );
+  }
+
+  async function act(id, card, action, payload) {
+    const status = document.getElementById("queue-status");
+    for (const button of card.querySelectorAll("button")) button.disabled = true;
     try {
-      await call(`/incidents/${id}/resolve`, {}, "POST");
-      card.classList.add("resolved");
-      button.textContent = "Resolved";
-      setTimeout(() => refresh(), 400);
+      await call(`/incidents/${id}/${action}`, {}, "POST", payload);
+      if (action === "resolve" || action === "not-a-complaint") card.classList.add("resolved");
+      setTimeout(() => refresh(), 200);
     } catch (error) {
-      button.disabled = false;
-      button.textContent = "Resolve";
-      document.getElementById("queue-status").textContent = `Could not resolve: ${error.message}`;
+      for (const button of card.querySelectorAll("button")) button.disabled = false;
+      status.textContent = `Could not ${action.replaceAll("-", " ")}: ${error.message}`;
     }
   }
 
@@ -169,10 +245,16 @@
     const list = document.getElementById("queue");
     const data = await call("/queue", filters());
     list.replaceChildren(...data.incidents.map(renderCard));
-    const overdue = data.incidents.filter((e) => e.overdue).length;
-    status.textContent = data.incidents.length
-      ? `${data.incidents.length} waiting${overdue ? `, ${overdue} overdue` : ""}`
-      : "Nobody is waiting with these filters.";
+    const c = data.counts;
+    const snoozed = c.snoozed ? `, ${c.snoozed} snoozed` : "";
+    // Counts follow the filters; an empty queue says whether the filters or the shop emptied it.
+    status.textContent = c.matching
+      ? `${c.matching} ${data.filtered ? `of ${c.open} open match` : "waiting"}` +
+        `${c.overdue ? `, ${c.overdue} overdue` : ""}${snoozed}` +
+        (c.matching > data.incidents.length ? ` (first ${data.incidents.length} shown)` : "")
+      : data.filtered
+        ? `No case matches these filters (${c.open} open in all).`
+        : `Nobody is waiting${snoozed}.`;
     body.dataset.queueLoaded = String(Date.now());
   }
 
@@ -338,7 +420,23 @@
     }
   }
 
-  document.getElementById("filters").addEventListener("change", () => loadQueue().catch(() => {}));
+  function failed(error) {
+    // Say so, and offer a retry: stale cards must not pass for current ones.
+    const status = document.getElementById("queue-status");
+    status.textContent = `Could not load the queue (${error.message}). `;
+    const retry = text("button", "Retry", "link");
+    retry.type = "button";
+    retry.addEventListener("click", () => loadQueue().catch(failed));
+    status.append(retry);
+    document.getElementById("queue").replaceChildren();
+  }
+
+  const form = document.getElementById("filters");
+  form.addEventListener("change", () => loadQueue().catch(failed));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadQueue().catch(failed);
+  });
   const picker = document.getElementById("shop");
   if (picker) picker.addEventListener("change", refresh);
   refresh();

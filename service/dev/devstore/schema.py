@@ -600,6 +600,30 @@ def _metafields_set(store: DevStore, metafields: list[dict[str, Any]]) -> dict[s
     return {"metafields": written, "userErrors": []}
 
 
+def _metafields_delete(store: DevStore, metafields: list[dict[str, Any]]) -> dict[str, Any]:
+    """Shopify's metafieldsDelete: a metafield that is not there is no error (null in
+    `deletedMetafields`); an owner that does not exist is."""
+    deleted: list[dict[str, Any] | None] = []
+    for index, item in enumerate(metafields):
+        owner = store.find(item["ownerId"])
+        if owner is None:
+            return {
+                "deletedMetafields": [],
+                "userErrors": [
+                    {"field": ["metafields", str(index), "ownerId"], "message": "Owner not found"}
+                ],
+            }
+        with store.lock:
+            key = (item.get("namespace") or "$app", item["key"])
+            gone = owner.metafields.pop(key, None)
+        deleted.append(
+            None
+            if gone is None
+            else {"key": key[1], "namespace": key[0], "ownerId": item["ownerId"]}
+        )
+    return {"deletedMetafields": deleted, "userErrors": []}
+
+
 def _value_problem(kind: str, value: str) -> str | None:
     """Shopify checks a value against its metafield type (a few common types emulated)."""
     checks: dict[str, Callable[[str], bool]] = {
@@ -838,6 +862,7 @@ MUTATIONS: dict[str, Callable[..., Any]] = {
     "tagsAdd": lambda store, *, id, tags: _change_tags(store, id, tags, add=True),
     "tagsRemove": lambda store, *, id, tags: _change_tags(store, id, tags, add=False),
     "metafieldsSet": _metafields_set,
+    "metafieldsDelete": _metafields_delete,
     "flowTriggerReceive": _flow_trigger,
     "webhookSubscriptionCreate": _webhook_subscription_create,
     "webhookSubscriptionDelete": _webhook_subscription_delete,

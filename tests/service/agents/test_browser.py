@@ -168,6 +168,9 @@ def test_an_agent_works_the_queue_in_a_real_browser(
     assert "clout 98 · Klout unknown" in first.locator(".scores").inner_text()
     first.locator("summary").click()
     assert "brought 5 new customers through referrals" in first.inner_text()
+    # and the case's trail says what happened, one line each
+    expect(first.locator(".trail li").first).to_contain_text("refund signal arrived")
+    assert first.locator(".timeline .sentences li").count() == 1
 
     # and both charts are drawn, with the quadrants named
     assert drawn_pixels(page, "influence-chart") > 5000
@@ -190,6 +193,8 @@ def test_an_agent_works_the_queue_in_a_real_browser(
     expect(page.locator("#queue .card")).to_have_count(6)
     ada = page.locator("#queue .card", has_text="Ada Park")
     ada.locator("button.resolve").click()
+    ada.locator("textarea[name=note]").fill("Called her; refund on its way.")
+    ada.locator("button.confirm-close").click()
     expect(page.locator("#queue .card")).to_have_count(5)
 
     # then Ada has left the queue and her incident is resolved, by this agent
@@ -199,6 +204,7 @@ def test_an_agent_works_the_queue_in_a_real_browser(
         assert incident is not None
         assert incident.status == "resolved"
         assert incident.resolved_by == "page:agent-1"
+        assert incident.resolution_note == "Called her; refund on its way."
 
     # and nothing came from anywhere but Clout itself, and the page raised no error
     assert all(url.startswith(served.base) for url in watched.requests), watched.requests

@@ -63,7 +63,17 @@ def test_the_queue_puts_the_soonest_deadline_first_with_reasons_scores_and_links
     assert maya["reasons"] == ["refund"]
     assert maya["timeline"][0]["sentences"] == ["Arrived broken."]
     assert maya["timeline"][0]["order"] == "#1001"
-    assert maya["orders"] == [{"name": "#1001", "admin_url": f"https://{SHOP}/admin/orders/7001"}]
+    assert maya["orders"] == [
+        {
+            "name": "#1001",
+            "admin_url": f"https://{SHOP}/admin/orders/7001",
+            "total": "84.50",
+            "currency": "EUR",
+        }
+    ]
+    assert maya["customer"]["email"] == "maya@example.org"
+    assert maya["customer"]["orders_count"] == 3
+    assert maya["band"] == "high"
     assert maya["customer"]["admin_url"] == f"https://{SHOP}/admin/customers/9001"
     assert maya["influence"]["clout"] == 98
     assert maya["influence"]["klout"] is None  # unknown, never zero

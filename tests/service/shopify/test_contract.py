@@ -56,12 +56,14 @@ DEPRECATED_ALLOWED: dict[str, tuple[str, date]] = {}
 
 # Shopify's schema lists the access scope of each type it guards; mutations name theirs only in
 # the reference docs: tagsAdd/tagsRemove need write access to the resource tagged (Clout tags
-# orders and customers), metafieldsSet to the owner (customers), flowTriggerReceive none, and
+# orders and customers), metafieldsSet and metafieldsDelete to the owner (customers),
+# flowTriggerReceive none, and
 # an app manages its own webhook subscriptions with no scope of its own.
 MUTATION_SCOPES: dict[str, set[str]] = {
     "tagsAdd": {"write_orders", "write_customers"},
     "tagsRemove": {"write_orders", "write_customers"},
     "metafieldsSet": {"write_customers"},
+    "metafieldsDelete": {"write_customers"},
     "flowTriggerReceive": set(),
     "webhookSubscriptionCreate": set(),
     "webhookSubscriptionDelete": set(),

@@ -1,0 +1,189 @@
+"""The support desk's actions on a case: resolve with a note, close as not a complaint, assign,
+snooze — the same functions behind the agents' page and `clout incidents`, so each has the
+same effect wherever it is done (the tag in the Shopify admin arrives at the same
+`resolve_incident`).
+
+The attention floor holds through all of them: while a case is open it keeps its attention
+tag, priority and deadline. A snooze only takes the case out of the queue's default view until
+a time; it never moves the deadline, and escalation still runs on it. Closing a case is an
+explicit decision of a named person, recorded with who, when and their note in the case's
+trail; the worker then takes Clout's tags and metafields off in Shopify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.core.audit import record_event
+from service.core.models import Incident, Shop
+from service.core.vocabulary import CaseEvent, IncidentStatus
+from service.signals.incidents import NOT_A_COMPLAINT, resolve_incident
+
+MAX_NOTE = 2_000
+MAX_SNOOZE = timedelta(days=14)
+MAX_BULK = 100
+DESK_ACTORS = ("page:", "cli:")
+
+
+class DeskRefused(ValueError):
+    """An action the desk cannot take as asked (a closed case, a snooze in the past…)."""
+
+    def __init__(self, outcome: str, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class Done:
+    incident_id: int
+    outcome: str  # resolved, not_a_complaint, assigned, snoozed, already_closed
+
+
+def _case(*, session: Session, shop: Shop, incident_id: int) -> Incident | None:
+    # Another shop's case is answered exactly like one that does not exist.
+    return session.scalar(
+        select(Incident).where(Incident.id == incident_id, Incident.shop_id == shop.id)
+    )
+
+
+def _checked(by: str, note: str | None) -> str | None:
+    if not by.startswith(DESK_ACTORS):
+        raise ValueError("a desk action is recorded as page:<who> or cli:<who>")
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise DeskRefused("note_too_long", f"a note is at most {MAX_NOTE} characters")
+    return note
+
+
+def close_case(
+    *,
+    session: Session,
+    shop: Shop,
+    incident_id: int,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+    not_a_complaint: bool = False,
+) -> Done | None:
+    """Resolve the case, or close it as never a complaint (the label the detector is measured
+    against). None when it is not this shop's. Closing a closed case changes nothing."""
+    note = _checked(by, note)
+    incident = _case(session=session, shop=shop, incident_id=incident_id)
+    if incident is None:
+        return None
+    resolution = NOT_A_COMPLAINT if not_a_complaint else "resolved"
+    if not resolve_incident(
+        session=session, incident=incident, by=by, now=now, note=note, resolution=resolution
+    ):
+        return Done(incident.id, "already_closed")
+    # The worker writes the resolved tag (not for "not a complaint") and takes Clout's tags
+    # and the case's metafields off in Shopify.
+    incident.needs_attention = True
+    return Done(incident.id, resolution)
+
+
+def _open_case(*, session: Session, shop: Shop, incident_id: int) -> Incident | None:
+    incident = _case(session=session, shop=shop, incident_id=incident_id)
+    if incident is not None and incident.status != IncidentStatus.OPEN:
+        raise DeskRefused("closed", "the case is closed")
+    return incident
+
+
+def assign_case(
+    *, session: Session, shop: Shop, incident_id: int, to: str | None, by: str, now: datetime
+) -> Done | None:
+    """Give the case to a person (`to`: who they are on the desk), or to nobody (None)."""
+    _checked(by, None)
+    incident = _open_case(session=session, shop=shop, incident_id=incident_id)
+    if incident is None:
+        return None
+    to = (to or "").strip()[:64] or None
+    if incident.assigned_to != to:
+        incident.assigned_to = to
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.ASSIGNED,
+            by=by,
+            at=now,
+            detail={"to": to},
+        )
+    return Done(incident.id, "assigned")
+
+
+def snooze_case(
+    *,
+    session: Session,
+    shop: Shop,
+    incident_id: int,
+    until: datetime | None,
+    by: str,
+    now: datetime,
+) -> Done | None:
+    """Out of the queue's default view until `until` (None: back now). The deadline, priority
+    and tags stay as the floor set them, so a snoozed case still escalates when it is due."""
+    _checked(by, None)
+    if until is not None and not now < until <= now + MAX_SNOOZE:
+        raise DeskRefused("snooze_out_of_range", "snooze until a time within the next 14 days")
+    incident = _open_case(session=session, shop=shop, incident_id=incident_id)
+    if incident is None:
+        return None
+    incident.snoozed_until = until
+    record_event(
+        session=session,
+        incident=incident,
+        kind=CaseEvent.SNOOZED,
+        by=by,
+        at=now,
+        detail={"until": until.isoformat() if until else None},
+    )
+    return Done(incident.id, "snoozed")
+
+
+def close_cases(
+    *,
+    session: Session,
+    shop: Shop,
+    incident_ids: Iterable[int],
+    by: str,
+    now: datetime,
+    note: str | None = None,
+) -> list[Done]:
+    """Resolve several cases in one decision (each recorded on its own); ids that are not
+    this shop's are left out of the answer, as if they did not exist."""
+    wanted = list(dict.fromkeys(incident_ids))
+    if not 0 < len(wanted) <= MAX_BULK:
+        raise DeskRefused("bulk_size", f"choose between 1 and {MAX_BULK} cases")
+    done = [
+        close_case(session=session, shop=shop, incident_id=i, by=by, now=now, note=note)
+        for i in wanted
+    ]
+    return [d for d in done if d is not None]
+
+
+def assign_cases(
+    *,
+    session: Session,
+    shop: Shop,
+    incident_ids: Iterable[int],
+    to: str | None,
+    by: str,
+    now: datetime,
+) -> list[Done]:
+    wanted = list(dict.fromkeys(incident_ids))
+    if not 0 < len(wanted) <= MAX_BULK:
+        raise DeskRefused("bulk_size", f"choose between 1 and {MAX_BULK} cases")
+    done = []
+    for i in wanted:
+        try:
+            one = assign_case(session=session, shop=shop, incident_id=i, to=to, by=by, now=now)
+        except DeskRefused:
+            one = Done(i, "already_closed")
+        if one is not None:
+            done.append(one)
+    return done
