@@ -989,9 +989,11 @@ def _metafield_definitions(
     key: str | None = None,
     **args: Any,
 ) -> dict[str, Any]:
-    for unsupported in ("query", "pinnedStatus", "sortKey", "constraintStatus"):
-        if args.pop(unsupported, None) is not None:
-            raise NotEmulated(f"metafieldDefinitions' {unsupported}")
+    # Shopify's defaults (every definition, any pinning, by id) are what the emulator does.
+    neutral = {"pinnedStatus": "ANY", "sortKey": "ID", "constraintStatus": None, "query": None}
+    for argument, default in neutral.items():
+        if args.pop(argument, default) not in (None, default):
+            raise NotEmulated(f"metafieldDefinitions' {argument}")
     args.pop("constraintSubtype", None)
     with store.lock:
         found = [
@@ -1174,7 +1176,7 @@ def _segment_problem(store: DevStore, query: str) -> str | None:
 
 
 def _segments(store: DevStore, *, query: str | None = None, **args: Any) -> dict[str, Any]:
-    if query is not None or args.pop("sortKey", None) is not None:
+    if query is not None or args.pop("sortKey", "CREATION_DATE") not in (None, "CREATION_DATE"):
         raise NotEmulated("searching or sorting segments")
     with store.lock:
         found = list(store.segments)
