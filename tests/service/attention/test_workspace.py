@@ -254,7 +254,8 @@ def test_connecting_twice_makes_everything_once(devstore: RunningDevStore) -> No
 
     # then the store has each view, definition and segment once, and the second run made none
     store = devstore.store
-    assert first.in_order and second.in_order, first_lines
+    assert first.in_order, first_lines
+    assert second.in_order, second_lines
     assert sorted(s["name"] for s in store.saved_searches) == sorted(
         v.name for v in order_views(attention_tag="a", resolved_tag="b")
     )
@@ -355,10 +356,8 @@ def test_mending_reports_what_shopify_refused_and_goes_on(devstore: RunningDevSt
 
     # then everything else is made, and the conflict is left to a person, in words
     assert not plan.in_order
-    assert (
-        plan.conflicts
-        and "clout.klout_score is defined as single_line_text_field" in (plan.conflicts[0])
-    )
+    assert len(plan.conflicts) == 1
+    assert "clout.klout_score is defined as single_line_text_field" in plan.conflicts[0]
     assert len(devstore.store.segments) == 2
     assert len(devstore.store.saved_searches) == 4
     assert any(line.startswith("  conflict") for line in lines)
