@@ -97,6 +97,8 @@ def init_celery(app: Flask) -> Celery:
                 "schedule": settings.profile_refresh_interval_seconds,
             },
             "resume-backfills": {"task": "clout.resume_backfills", "schedule": 60.0},
+            # Views, definitions and segments a merchant deleted, or a bell that was lost.
+            "tend-workspaces": {"task": "clout.tend_workspaces", "schedule": 6 * 3600.0},
         },
     )
     celery.set_default()

@@ -43,6 +43,8 @@ URGENT_TAG = f"clout-priority-{Priority.URGENT}"
 OVERDUE_TAG = "clout-overdue"
 HIDDEN_INFLUENCER_TAG = "clout-hidden-influencer"
 RESOLVED_WINDOW = "-30d"  # the segment language's date offset: the last 30 days
+# The shop settings the views and segments are written in: a change to one rewrites them.
+WORKSPACE_KEYS = frozenset({"attention_tag", "resolved_tag"})
 
 
 @dataclass(frozen=True)
