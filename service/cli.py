@@ -26,7 +26,7 @@ from service.commands.doctor import doctor
 from service.commands.incidents import incidents_group
 from service.commands.reviews import reviews_group
 from service.commands.settings import settings_group
-from service.commands.subscriptions import shops_check, subscribe_new_store
+from service.commands.subscriptions import shops_check, subscribe_new_store, workspace_summary
 from service.compliance import redact_shop
 from service.core import db
 from service.core.config import ConfigError, Settings, load_settings
@@ -316,6 +316,8 @@ def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
     extra = f" with review secrets for {', '.join(sorted(secrets))}" if secrets else ""
     click.echo(f"connected {domain} ({name}){extra}")
     for line in subscribe_new_store(settings=settings, domain=domain):
+        click.echo(line)
+    for line in workspace_summary(settings=settings, domain=domain):
         click.echo(line)
     if backfill is not None:
         # Rung now when a broker is configured; otherwise `clout serve`'s beat starts it.

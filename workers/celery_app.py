@@ -90,6 +90,8 @@ def init_celery(app: Flask) -> Celery:
             "resume-backfills": {"task": "clout.resume_backfills", "schedule": 60.0},
             # The percentile tables profiles are ranked against (`influence.profiles`).
             "refresh-norms": {"task": "clout.refresh_norms", "schedule": 900.0},
+            # Views, definitions and segments a merchant deleted, or a bell that was lost.
+            "tend-workspaces": {"task": "clout.tend_workspaces", "schedule": 6 * 3600.0},
         },
     )
     celery.set_default()

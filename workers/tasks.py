@@ -30,6 +30,7 @@ from service.attention.escalation import escalate_overdue
 from service.attention.notify import Notifier
 from service.attention.pending import alert_pending
 from service.attention.reconcile import reconcile_shop
+from service.attention.workspace import tend_workspace
 from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
@@ -596,3 +597,48 @@ def resume_backfills() -> int:
         if _backfill_chain(state, backfill_id) is None:
             rung += history.ring_backfill(celery=resume_backfills.app, backfill_id=backfill_id)
     return rung
+
+
+# --- Clout's views, metafield definitions and segments in the store's admin ------------------
+
+
+@shared_task(name=history.WORKSPACE_TASK, bind=True, max_retries=8)
+def tend_workspace_task(self: Any, shop_id: int) -> str:
+    """Make or mend one store's saved views, definitions and segments, in its tag names of now.
+    Idempotent: what is there as wanted is left alone; Shopify unreachable retries, a refusal
+    is logged (`clout shops check` says it in words)."""
+    state = clout_state()
+    with session_scope(state.sessions) as session:
+        shop = session.get(Shop, int(shop_id))
+        if shop is None or shop.status != ShopStatus.ACTIVE:
+            return "shop-inactive"
+        config = shop_config(
+            session=session, shop_id=shop.id, defaults=state.settings, vault=state.vault
+        )
+        client = admin_factory(state)(shop)
+        domain = shop.domain
+    try:
+        plan, lines = tend_workspace(
+            client=client,
+            attention_tag=config.attention_tag,
+            resolved_tag=config.resolved_tag,
+            fix=True,
+        )
+    except TransientError as error:
+        delay = min(3600.0, max(error.retry_after or 0.0, 30.0 * 2**self.request.retries))
+        raise self.retry(countdown=delay) from None
+    except PermanentError as error:
+        log.warning("workspace_refused", shop=domain, error=str(error)[:300])
+        return "refused"
+    if not plan.in_order:
+        log.warning("workspace_not_in_order", shop=domain, lines=lines[-10:])
+        return "not-in-order"
+    return "in-order"
+
+
+@shared_task(name="clout.tend_workspaces")
+def tend_workspaces() -> int:
+    """Ring `tend_workspace` for every active store."""
+    with session_scope(clout_state().sessions) as session:
+        active = session.scalars(select(Shop.id).where(Shop.status == ShopStatus.ACTIVE)).all()
+    return sum(history.ring_workspace(celery=tend_workspaces.app, shop_id=i) for i in active)

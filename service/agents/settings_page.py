@@ -26,6 +26,7 @@ from service.agents.views import (
     session_token_viewer,
 )
 from service.attention.retag import change_settings
+from service.attention.workspace import WORKSPACE_KEYS
 from service.core.db import session_scope
 from service.core.logs import get_logger
 from service.core.models import Shop, utcnow
@@ -33,6 +34,7 @@ from service.core.shop_settings import SettingsError, describe, history
 from service.core.state import clout_state
 from service.deliveries.lifecycle import enqueue_attention
 from service.shopify.embedded import ensure_offline_token, verified_shop
+from service.shopify.history import ring_workspace
 from service.shopify.review_apps import (
     REVIEW_APPS,
     NotTheirSecret,
@@ -191,6 +193,9 @@ def change_shop_settings() -> tuple[Response, int]:
     for incident_id in retagged:
         # (else the sweeper will)
         enqueue_attention(celery=celery, incident_id=incident_id, shop=viewer.shop.domain)
+    if any(c.key in WORKSPACE_KEYS for c in done):
+        # The saved views and the segment name the tags: rewritten by a worker.
+        ring_workspace(celery=celery, shop_id=viewer.shop.id)
     log.info("settings_changed", shop=viewer.shop.domain, keys=[c.key for c in done])
     return (
         no_store(

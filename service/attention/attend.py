@@ -16,8 +16,8 @@ added or removed with `tagsAdd` / `tagsRemove`. What Clout wrote is remembered p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -162,6 +162,7 @@ class Case:
     drift_repairs: int
     resolved_by: str | None
     resolution: str | None = None
+    resolved_at: datetime | None = None
 
 
 def read_case(
@@ -212,6 +213,7 @@ def read_case(
         drift_repairs=incident.drift_repairs,
         resolved_by=incident.resolved_by,
         resolution=incident.resolution,
+        resolved_at=incident.resolved_at,
     )
 
 
@@ -282,7 +284,12 @@ def customer_metafields(
         "attention_deadline": ("date_time", decision.deadline_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
         "attention_priority": ("single_line_text_field", decision.priority.value),
         "attention_severity": ("single_line_text_field", case.severity.value),
-        "attention_reasons": ("json", json.dumps(list(case.sentences[:20]))),
+        # Text, one reason a line, as its definition says (`workspace.DEFINITIONS`): the
+        # admin shows it as the customer said it.
+        "attention_reasons": (
+            "multi_line_text_field",
+            "\n".join(" ".join(s.split()) for s in case.sentences[:20]) or case.severity.value,
+        ),
         "influence_band": ("single_line_text_field", str(influence.get("band", "unknown"))),
     }
     for key in ("clout", "klout"):
@@ -496,6 +503,11 @@ def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -
             cleared.metafields_cleared = True
         except ShopifyRefused as error:
             cleared.refused[case.customer_gid] = str(error)[:200]
+    if case.customer_gid is not None and case.resolved_at is not None:
+        # When it was resolved, for the "Resolved in the last 30 days" segment; best effort.
+        stamp = case.resolved_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        with contextlib.suppress(ShopifyRefused):
+            client.set_metafields(case.customer_gid, {"resolved_at": ("date_time", stamp)})
     return cleared
 
 

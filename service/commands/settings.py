@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from service.attention.retag import change_settings
+from service.attention.workspace import WORKSPACE_KEYS
 from service.commands.common import connected_shop, load, ring_attendance, session_for
+from service.commands.subscriptions import check_workspace
 from service.core.crypto import vault_for
 from service.core.models import utcnow
 from service.core.shop_settings import KNOBS, SettingsError, describe, history
@@ -75,6 +77,14 @@ def settings_set(shop: str, assignments: tuple[str, ...], by: str | None) -> Non
             f"{len(retagged)} open case(s) are being brought up to date in Shopify"
             + ("" if rung else " (the sweeper will pick them up within a minute or two)")
         )
+    if any(item.key in WORKSPACE_KEYS for item in done):
+        # The saved views and the segment name the tags: rewritten now, in the new names.
+        plan, lines = check_workspace(settings=settings, domain=domain, fix=True)
+        rewritten = [line.strip() for line in lines if line.lstrip().startswith("rewrote")]
+        for line in rewritten:
+            click.echo(line)
+        if plan is None or not plan.in_order:
+            click.echo(f"the saved views are not all up to date: run `clout shops check {domain}`")
 
 
 @settings_group.command("history")

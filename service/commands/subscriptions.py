@@ -1,13 +1,17 @@
-"""Webhook subscriptions of a store connected with a custom-app token: made at `clout shops
-add`, compared and mended by `clout shops check SHOP [--fix]`."""
+"""Webhook subscriptions of a store connected with a custom-app token, and every store's saved
+views, metafield definitions and segments (`attention.workspace`): made at `clout shops add`,
+compared and mended by `clout shops check SHOP [--fix]`, Clout's views and segments taken out by
+`clout shops check SHOP --remove` before uninstalling."""
 
 from __future__ import annotations
 
 import click
 
+from service.attention.workspace import WorkspacePlan, remove_workspace, tend_workspace
 from service.commands.common import connected_shop, load, session_for
 from service.core.config import Settings
 from service.core.crypto import vault_for
+from service.core.shop_settings import shop_config
 from service.deliveries.topics import SHOPIFY_TOPICS
 from service.shopify import shops
 from service.shopify.admin import ShopifyRefused, ShopifyUnavailable
@@ -65,6 +69,51 @@ def check_store(
     return plan, lines
 
 
+def check_workspace(
+    *, settings: Settings, domain: str, fix: bool
+) -> tuple[WorkspacePlan | None, list[str]]:
+    """Compare the store's saved views, metafield definitions and segments with Clout's, in
+    the store's own tag names (and mend them with `fix`)."""
+    with session_for(settings) as session:
+        shop = connected_shop(session, domain)
+        vault = vault_for(settings)
+        config = shop_config(session=session, shop_id=shop.id, defaults=settings, vault=vault)
+        http = shops.http_client()
+        client = shops.admin_for(shop=shop, settings=settings, vault=vault, budget=None, http=http)
+    try:
+        with http:
+            return tend_workspace(
+                client=client,
+                attention_tag=config.attention_tag,
+                resolved_tag=config.resolved_tag,
+                fix=fix,
+            )
+    except (ShopifyUnavailable, ShopifyRefused) as error:
+        return None, [f"could not read {domain}'s views, definitions and segments: {error}"]
+
+
+def workspace_summary(*, settings: Settings, domain: str) -> list[str]:
+    """Right after connecting: make the views, definitions and segments, and say so."""
+    plan, lines = check_workspace(settings=settings, domain=domain, fix=True)
+    if plan is None:
+        return [*lines, f"`clout shops check {domain} --fix` makes them once Shopify answers"]
+    if plan.in_order:
+        made = sum(line.lstrip().startswith("made") for line in lines)
+        return [
+            (
+                f"{domain} has Clout's order views, metafield definitions and segments "
+                f"({made} made now)"
+            )
+        ]
+    return [
+        (
+            f"{domain} is missing some of Clout's views, definitions or segments: "
+            f"`clout shops check {domain}` says which"
+        ),
+        *[line for line in lines if line.startswith(("  refused", "  conflict"))],
+    ]
+
+
 def subscribe_new_store(*, settings: Settings, domain: str) -> list[str]:
     """Right after `clout shops add`: make the subscriptions, and say what was done."""
     if settings.public_url is None:
@@ -95,12 +144,41 @@ def subscribe_new_store(*, settings: Settings, domain: str) -> list[str]:
 @click.command("check")
 @click.argument("shop")
 @click.option("--fix", is_flag=True, help="Make what is missing and delete what is extra.")
-def shops_check(shop: str, fix: bool) -> None:
-    """Compare a store's webhook subscriptions with the topics Clout handles."""
-    plan, lines = check_store(settings=load(), domain=shop, fix=fix)
-    for line in lines:
+@click.option(
+    "--remove",
+    is_flag=True,
+    help="Take Clout's saved views and segments out of the store (before uninstalling).",
+)
+def shops_check(shop: str, fix: bool, remove: bool) -> None:
+    """Compare a store's webhook subscriptions, saved views, metafield definitions and segments
+    with what Clout needs."""
+    settings = load()
+    if remove:
+        removed = _remove(settings=settings, domain=shop)
+        for line in removed:
+            click.echo(line)
+        return
+    plan, lines = check_store(settings=settings, domain=shop, fix=fix)
+    workspace, workspace_lines = check_workspace(settings=settings, domain=shop, fix=fix)
+    for line in [*lines, *workspace_lines]:
         click.echo(line)
-    if plan is not None and not plan.in_order:
+    wrong = (plan is not None and not plan.in_order) or workspace is None or not workspace.in_order
+    if wrong:
         if not fix:
             click.echo(f"run `clout shops check {shop} --fix` to mend it")
         raise SystemExit(1)
+
+
+def _remove(*, settings: Settings, domain: str) -> list[str]:
+    with session_for(settings) as session:
+        shop = connected_shop(session, domain)
+        http = shops.http_client()
+        client = shops.admin_for(
+            shop=shop, settings=settings, vault=vault_for(settings), budget=None, http=http
+        )
+    try:
+        with http:
+            removed = remove_workspace(client=client)
+    except (ShopifyUnavailable, ShopifyRefused) as error:
+        raise click.ClickException(f"could not remove them from {domain}: {error}") from None
+    return [f"removed  {what}" for what in removed] or ["nothing of Clout's to remove"]

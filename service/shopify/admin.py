@@ -353,6 +353,92 @@ class ShopifyAdmin:
         if payload.get("userErrors"):
             raise ShopifyUserErrors("webhookSubscriptionDelete", payload["userErrors"])
 
+    # --- what Clout keeps in the merchant's admin (`attention.workspace`) ----------------
+
+    def _payload(
+        self, document: AdminDocument, mutation: str, variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Run a mutation; its payload, or ShopifyUserErrors when Shopify refused the input."""
+        payload: dict[str, Any] = self.execute(document, variables).get(mutation) or {}
+        if payload.get("userErrors"):
+            raise ShopifyUserErrors(mutation, payload["userErrors"])
+        return payload
+
+    def _every(self, document: AdminDocument, root: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            page = self.execute(document, {"after": after})[root]
+            found += page["nodes"]
+            if not page["pageInfo"]["hasNextPage"]:
+                return found
+            after = page["pageInfo"]["endCursor"]
+
+    def order_saved_searches(self) -> list[dict[str, Any]]:
+        """The saved views on the store's orders index, each {id, name, query, resourceType}."""
+        return self._every(documents.ORDER_SAVED_SEARCHES, "orderSavedSearches")
+
+    def create_order_view(self, name: str, query: str) -> str:
+        payload = self._payload(
+            documents.SAVED_SEARCH_CREATE,
+            "savedSearchCreate",
+            {"input": {"name": name, "query": query, "resourceType": "ORDER"}},
+        )
+        return str((payload.get("savedSearch") or {}).get("id"))
+
+    def update_saved_search(self, saved_search_id: str, name: str, query: str) -> None:
+        self._payload(
+            documents.SAVED_SEARCH_UPDATE,
+            "savedSearchUpdate",
+            {"input": {"id": saved_search_id, "name": name, "query": query}},
+        )
+
+    def delete_saved_search(self, saved_search_id: str) -> None:
+        self._payload(
+            documents.SAVED_SEARCH_DELETE, "savedSearchDelete", {"input": {"id": saved_search_id}}
+        )
+
+    def metafield_definitions(self, owner_type: str, namespace: str) -> list[dict[str, Any]]:
+        """The definitions in one namespace of one owner type (one page: see the document)."""
+        data = self.execute(
+            documents.METAFIELD_DEFINITIONS, {"ownerType": owner_type, "namespace": namespace}
+        )
+        return list(data["metafieldDefinitions"]["nodes"])
+
+    def create_metafield_definition(self, definition: Mapping[str, Any]) -> None:
+        self._payload(
+            documents.METAFIELD_DEFINITION_CREATE,
+            "metafieldDefinitionCreate",
+            {"definition": dict(definition)},
+        )
+
+    def update_metafield_definition(self, definition: Mapping[str, Any]) -> None:
+        self._payload(
+            documents.METAFIELD_DEFINITION_UPDATE,
+            "metafieldDefinitionUpdate",
+            {"definition": dict(definition)},
+        )
+
+    def segments(self) -> list[dict[str, Any]]:
+        """The store's customer segments, each {id, name, query}."""
+        return self._every(documents.SEGMENTS, "segments")
+
+    def create_segment(self, name: str, query: str) -> str:
+        payload = self._payload(
+            documents.SEGMENT_CREATE, "segmentCreate", {"name": name, "query": query}
+        )
+        return str((payload.get("segment") or {}).get("id"))
+
+    def update_segment(self, segment_id: str, name: str, query: str) -> None:
+        self._payload(
+            documents.SEGMENT_UPDATE,
+            "segmentUpdate",
+            {"id": segment_id, "name": name, "query": query},
+        )
+
+    def delete_segment(self, segment_id: str) -> None:
+        self._payload(documents.SEGMENT_DELETE, "segmentDelete", {"id": segment_id})
+
     def access_scopes(self) -> set[str]:
         """The scopes the merchant granted this app's token."""
         installation = self.execute(documents.ACCESS_SCOPES).get("currentAppInstallation") or {}

@@ -279,3 +279,130 @@ ACCESS_SCOPES = AdminDocument(
     "query AccessScopes { currentAppInstallation { accessScopes { handle } } }",
     cost=2,
 )
+
+
+# --- what Clout keeps in the merchant's admin: saved order views, customer metafield
+# definitions, customer segments (`attention.workspace` plans them) ---------------------------
+
+ORDER_SAVED_SEARCHES = AdminDocument(
+    """query OrderSavedSearches($after: String) {
+      orderSavedSearches(first: 50, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id name query resourceType }
+      }
+    }""",
+    cost=52,
+)
+
+SAVED_SEARCH_CREATE = AdminDocument(
+    """mutation SavedSearchCreate($input: SavedSearchCreateInput!) {
+      savedSearchCreate(input: $input) {
+        savedSearch { id name query resourceType }
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
+SAVED_SEARCH_UPDATE = AdminDocument(
+    """mutation SavedSearchUpdate($input: SavedSearchUpdateInput!) {
+      savedSearchUpdate(input: $input) {
+        savedSearch { id name query resourceType }
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
+SAVED_SEARCH_DELETE = AdminDocument(
+    """mutation SavedSearchDelete($input: SavedSearchDeleteInput!) {
+      savedSearchDelete(input: $input) {
+        deletedSavedSearchId
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
+# What Clout compares of a definition: its type and words, whether it is pinned, the values it
+# allows, and who outside the admin may read it.
+METAFIELD_DEFINITION_FIELDS = """
+fragment MetafieldDefinitionFields on MetafieldDefinition {
+  id namespace key name description ownerType pinnedPosition
+  type { name }
+  validations { name value }
+  access { storefront customerAccount }
+}
+"""
+
+METAFIELD_DEFINITIONS = AdminDocument(
+    """query MetafieldDefinitions($ownerType: MetafieldOwnerType!, $namespace: String) {
+      metafieldDefinitions(first: 25, ownerType: $ownerType, namespace: $namespace) {
+        nodes { ...MetafieldDefinitionFields }
+      }
+    }"""
+    + METAFIELD_DEFINITION_FIELDS,
+    cost=102,  # one page: Clout defines fewer than 25 in its namespace (a test keeps it so)
+)
+
+METAFIELD_DEFINITION_CREATE = AdminDocument(
+    """mutation MetafieldDefinitionCreate($definition: MetafieldDefinitionInput!) {
+      metafieldDefinitionCreate(definition: $definition) {
+        createdDefinition { ...MetafieldDefinitionFields }
+        userErrors { field message code }
+      }
+    }"""
+    + METAFIELD_DEFINITION_FIELDS,
+    cost=10,
+)
+
+METAFIELD_DEFINITION_UPDATE = AdminDocument(
+    """mutation MetafieldDefinitionUpdate($definition: MetafieldDefinitionUpdateInput!) {
+      metafieldDefinitionUpdate(definition: $definition) {
+        updatedDefinition { ...MetafieldDefinitionFields }
+        userErrors { field message code }
+      }
+    }"""
+    + METAFIELD_DEFINITION_FIELDS,
+    cost=10,
+)
+
+SEGMENTS = AdminDocument(
+    """query Segments($after: String) {
+      segments(first: 50, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id name query }
+      }
+    }""",
+    cost=52,
+)
+
+SEGMENT_CREATE = AdminDocument(
+    """mutation SegmentCreate($name: String!, $query: String!) {
+      segmentCreate(name: $name, query: $query) {
+        segment { id name query }
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
+SEGMENT_UPDATE = AdminDocument(
+    """mutation SegmentUpdate($id: ID!, $name: String, $query: String) {
+      segmentUpdate(id: $id, name: $name, query: $query) {
+        segment { id name query }
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)
+
+SEGMENT_DELETE = AdminDocument(
+    """mutation SegmentDelete($id: ID!) {
+      segmentDelete(id: $id) {
+        deletedSegmentId
+        userErrors { field message }
+      }
+    }""",
+    cost=10,
+)

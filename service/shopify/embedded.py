@@ -20,7 +20,7 @@ from service.core.logs import get_logger
 from service.core.models import utcnow
 from service.core.state import Clout, clout_state
 from service.core.vocabulary import ShopStatus
-from service.shopify.history import request_on_connect, ring_backfill
+from service.shopify.history import request_on_connect, ring_backfill, ring_workspace
 from service.shopify.oauth import Grant, _parse, oauth_http, store_grant
 from service.shopify.shops import find_shop, is_shop_domain
 
@@ -67,9 +67,12 @@ def ensure_offline_token(state: Clout, shop: str, id_token: object) -> bool:
         )
         session.flush()
         backfill = request_on_connect(session=session, shop=installed, now=utcnow())
+        shop_id = installed.id
     log.info("shop_installed", shop=shop, via="token_exchange")
     if backfill is not None:  # the store's history, imported in the background
         ring_backfill(celery=current_app.extensions["celery"], backfill_id=backfill.id)
+    # The saved views, metafield definitions and segments, in the background (idempotent).
+    ring_workspace(celery=current_app.extensions["celery"], shop_id=shop_id)
     return True
 
 

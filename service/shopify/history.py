@@ -174,6 +174,22 @@ def ring_backfill(*, celery: Enqueuer, backfill_id: int, chain: str | None = Non
     return True
 
 
+# Clout's saved views, metafield definitions and segments in the store's admin
+# (`attention.workspace`): made at connect and after a tag rename, rung like the import.
+WORKSPACE_TASK = "clout.tend_workspace"
+
+
+def ring_workspace(*, celery: Enqueuer, shop_id: int) -> bool:
+    """Ask a worker to make or mend the store's views, definitions and segments. Idempotent;
+    a lost bell is rung again by the beat (`clout.tend_workspaces`)."""
+    try:
+        celery.send_task(WORKSPACE_TASK, args=[shop_id], queue=QUEUE, retry=False)
+    except Exception as error:  # noqa: BLE001 - any broker failure: the beat rings again
+        log.warning("enqueue_failed", error=type(error).__name__, shop_id=shop_id)
+        return False
+    return True
+
+
 # --- which orders ------------------------------------------------------------------------------
 
 

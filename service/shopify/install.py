@@ -24,7 +24,7 @@ from service.core.errors import TransientError
 from service.core.logs import get_logger
 from service.core.models import utcnow
 from service.core.state import clout_state
-from service.shopify.history import request_on_connect, ring_backfill
+from service.shopify.history import request_on_connect, ring_backfill, ring_workspace
 from service.shopify.oauth import (
     InstallRefused,
     authorize_url,
@@ -106,7 +106,10 @@ def callback() -> tuple[Response, int]:
         )
         db_session.flush()
         backfill = request_on_connect(session=db_session, shop=installed, now=utcnow())
+        shop_id = installed.id
     log.info("shop_installed", shop=shop)
     if backfill is not None:  # the store's history, imported in the background
         ring_backfill(celery=current_app.extensions["celery"], backfill_id=backfill.id)
+    # The saved views, metafield definitions and segments, in the background (idempotent).
+    ring_workspace(celery=current_app.extensions["celery"], shop_id=shop_id)
     return jsonify(outcome="installed", shop=shop), 200

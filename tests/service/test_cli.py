@@ -45,7 +45,13 @@ def test_a_store_is_connected_with_a_checked_token_and_review_secrets(
 
     assert result.exit_code == 0, result.output
     assert "connected test-shop.myshopify.com" in result.output
-    assert devstore.admin.stats.calls == 1  # the one cheap check
+    # the one cheap check, and otherwise only the admin workspace made once (read, made, read)
+    assert devstore.admin.stats.mutations == {
+        "savedSearchCreate": 4,
+        "metafieldDefinitionCreate": 8,
+        "segmentCreate": 2,
+    }
+    assert devstore.admin.stats.calls == 1 + 3 + 14 + 3
     settings_obj = load_settings({k: v for k, v in settings.items() if k != "TESTING"})
     engine = make_engine(settings_obj.database_url)
     with make_session_factory(engine)() as session:

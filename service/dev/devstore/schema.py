@@ -417,8 +417,28 @@ _EMAIL = re.compile(r"email:\s*['\"]?([^'\"\s]+)")
 _KNOWN_FILTER = re.compile(r"^\s*(updated_at|created_at|email):")
 
 
+_TAG_TERM = re.compile(
+    r"(?P<negated>NOT\s+|-)?tag:(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s'\"]+)"
+)
+
+
+def _search_terms(query: str) -> list[tuple[bool, str]] | None:
+    """A query of tag terms joined by AND (`tag:'a' AND NOT tag:'b'`, what saved views hold) as
+    (negated, tag) pairs; None when it is not one (an unclosed quote, another filter)."""
+    terms = []
+    for part in re.split(r"\s+AND\s+", query.strip()):
+        match = _TAG_TERM.fullmatch(part)
+        if match is None:
+            return None
+        value = match.group("value")
+        if value[0] in "'\"":
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        terms.append((match.group("negated") is not None, value))
+    return terms
+
+
 def _check_search(query: str | None) -> None:
-    if query and not _KNOWN_FILTER.match(query):
+    if query and not _KNOWN_FILTER.match(query) and _search_terms(query) is None:
         raise NotEmulated(f"the search query {query!r}")
 
 
@@ -459,6 +479,8 @@ def _filter_orders(orders: list[Order], query: str | None) -> list[Order]:
     email = _EMAIL.search(query)
     if email:
         orders = [o for o in orders if (o.email or "").lower() == email.group(1).lower()]
+    for negated, tag in _search_terms(query) or []:
+        orders = [o for o in orders if (tag in o.tags) != negated]
     return orders
 
 
@@ -583,6 +605,10 @@ def _metafields_set(store: DevStore, metafields: list[dict[str, Any]]) -> dict[s
             errors.append(error(index, "type", "can't be blank", "BLANK"))
         elif problem := _value_problem(item["type"], item["value"]):
             errors.append(error(index, "value", problem, "INVALID_VALUE"))
+        elif refusal := _refusal_by_definition(store, item, namespace):
+            # A defined metafield takes only its definition's type and values.
+            code = "INVALID_TYPE" if refusal.startswith("Type") else "INVALID_VALUE"
+            errors.append(error(index, "value", refusal, code))
     if errors:  # Shopify's metafieldsSet is atomic: nothing is written when any input is wrong
         return {"metafields": [], "userErrors": errors}
     written = []
@@ -845,6 +871,402 @@ def _execute_bulk(
         return execute(store, schema, document, None)
 
 
+# --- what an app keeps in the merchant's admin: saved searches, metafield definitions,
+# segments ------------------------------------------------------------------------------------
+
+# The metafield types a definition may take that the emulator knows (Shopify lists more: those
+# answer "not emulated" rather than a guess), and the validations each accepts.
+_DEFINITION_TYPES: dict[str, frozenset[str]] = {
+    "single_line_text_field": frozenset({"choices", "min", "max", "regex"}),
+    "multi_line_text_field": frozenset({"min", "max", "regex"}),
+    "number_integer": frozenset({"min", "max"}),
+    "number_decimal": frozenset({"min", "max", "max_precision"}),
+    "date_time": frozenset({"min", "max"}),
+    "date": frozenset({"min", "max"}),
+    "boolean": frozenset(),
+    "json": frozenset({"schema"}),
+}
+_DEFINITION_KEY = re.compile(r"[A-Za-z0-9_-]{2,64}")
+_DEFINITION_NAMESPACE = re.compile(r"\$?[A-Za-z0-9_:-]{3,255}")
+# Customer segments filter on a metafield only through a definition of these types (Shopify's
+# "Metafield-based customer segment filters": date and time, number, text, true or false).
+_SEGMENT_METAFIELD_TYPES = frozenset(
+    {"date_time", "date", "number_integer", "number_decimal", "single_line_text_field", "boolean"}
+)
+
+
+def _saved_search_view(search: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "__typename": "SavedSearch",
+        "id": search["id"],
+        "legacyResourceId": search["id"].rsplit("/", 1)[1],
+        "name": search["name"],
+        "query": search["query"],
+        "resourceType": search["resourceType"],
+    }
+
+
+def _saved_search_problem(name: str | None, query: str | None) -> dict[str, Any] | None:
+    if name is not None and not name.strip():
+        return {"field": ["input", "name"], "message": "Name can't be blank"}
+    if query is not None and _search_terms(query) is None:
+        return {"field": ["input", "query"], "message": "Query is invalid"}
+    return None
+
+
+def _order_saved_searches(store: DevStore, **args: Any) -> dict[str, Any]:
+    with store.lock:
+        found = [s for s in store.saved_searches if s["resourceType"] == "ORDER"]
+    return _page(found, view=_saved_search_view, **args)
+
+
+def _saved_search_create(store: DevStore, *, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    if input["resourceType"] != "ORDER":
+        # Customer saved searches are deprecated in 2026-07 ("use `segments` instead").
+        raise NotEmulated(f"saved searches of {input['resourceType']}")
+    problem = _saved_search_problem(input["name"], input["query"])
+    if problem is not None:
+        return {"savedSearch": None, "userErrors": [problem]}
+    search = {
+        "id": f"gid://shopify/SavedSearch/{store.next_id()}",
+        "name": input["name"],
+        "query": input["query"],
+        "resourceType": input["resourceType"],
+    }
+    with store.lock:
+        store.saved_searches.append(search)
+    return {"savedSearch": _saved_search_view(search), "userErrors": []}
+
+
+def _saved_search_update(store: DevStore, *, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    problem = _saved_search_problem(input.get("name"), input.get("query"))
+    if problem is not None:
+        return {"savedSearch": None, "userErrors": [problem]}
+    with store.lock:
+        search = next((s for s in store.saved_searches if s["id"] == input["id"]), None)
+        if search is None:
+            return {
+                "savedSearch": None,
+                "userErrors": [{"field": ["input", "id"], "message": "Saved Search not found"}],
+            }
+        for key in ("name", "query"):
+            if input.get(key) is not None:
+                search[key] = input[key]
+    return {"savedSearch": _saved_search_view(search), "userErrors": []}
+
+
+def _saved_search_delete(store: DevStore, *, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    with store.lock:
+        kept = [s for s in store.saved_searches if s["id"] != input["id"]]
+        gone = len(kept) != len(store.saved_searches)
+        store.saved_searches = kept
+    if not gone:
+        return {
+            "deletedSavedSearchId": None,
+            "shop": _shop(store),
+            "userErrors": [{"field": ["input", "id"], "message": "Saved Search not found"}],
+        }
+    return {"deletedSavedSearchId": input["id"], "shop": _shop(store), "userErrors": []}
+
+
+def _definition_view(definition: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "__typename": "MetafieldDefinition",
+        "id": definition["id"],
+        "namespace": definition["namespace"],
+        "key": definition["key"],
+        "name": definition["name"],
+        "description": definition["description"],
+        "ownerType": definition["ownerType"],
+        "pinnedPosition": definition["pinnedPosition"],
+        "type": {"__typename": "MetafieldDefinitionType", "name": definition["type"]},
+        "validations": [
+            {"name": n, "value": v, "type": definition["type"]}
+            for n, v in definition["validations"]
+        ],
+        "access": {
+            "storefront": definition["access"].get("storefront") or "NONE",
+            "customerAccount": definition["access"].get("customerAccount") or "NONE",
+            "admin": definition["access"].get("admin"),
+        },
+    }
+
+
+def defined(store: DevStore, owner_type: str, namespace: str, key: str) -> dict[str, Any] | None:
+    """The definition of a metafield, when there is one."""
+    with store.lock:
+        return next(
+            (
+                d
+                for d in store.metafield_definitions
+                if (d["ownerType"], d["namespace"], d["key"]) == (owner_type, namespace, key)
+            ),
+            None,
+        )
+
+
+def _metafield_definitions(
+    store: DevStore,
+    *,
+    ownerType: str,  # noqa: N803 - Shopify's argument name
+    namespace: str | None = None,
+    key: str | None = None,
+    **args: Any,
+) -> dict[str, Any]:
+    # Shopify's defaults (every definition, any pinning, by id) are what the emulator does.
+    neutral = {"pinnedStatus": "ANY", "sortKey": "ID", "constraintStatus": None, "query": None}
+    for argument, default in neutral.items():
+        if args.pop(argument, default) not in (None, default):
+            raise NotEmulated(f"metafieldDefinitions' {argument}")
+    args.pop("constraintSubtype", None)
+    with store.lock:
+        found = [
+            d
+            for d in store.metafield_definitions
+            if d["ownerType"] == ownerType
+            and (namespace is None or d["namespace"] == namespace)
+            and (key is None or d["key"] == key)
+        ]
+    return _page(found, view=_definition_view, **args)
+
+
+def _definition_problems(definition: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
+    def error(name: str, message: str, code: str) -> dict[str, Any]:
+        return {"field": ["definition", name], "message": message, "code": code}
+
+    problems = []
+    namespace = definition.get("namespace") or "$app"
+    if (definition.get("access") or {}).get("admin") and not namespace.startswith("$app"):
+        problems.append(
+            error(
+                "access",
+                "Admin access can only be specified for app-owned metafield definitions.",
+                "ADMIN_ACCESS_INPUT_NOT_ALLOWED",
+            )
+        )
+    if "name" in definition and not (definition.get("name") or "").strip():
+        problems.append(error("name", "Name can't be blank", "BLANK"))
+    allowed = _DEFINITION_TYPES.get(kind, frozenset())
+    for index, validation in enumerate(definition.get("validations") or []):
+        if validation["name"] not in allowed:
+            problems.append(
+                error(
+                    "validations",
+                    f"Validations {index}: {validation['name']} is not a valid option for {kind}",
+                    "INVALID_OPTION",
+                )
+            )
+        elif validation["name"] == "choices" and not _is_json(validation["value"]):
+            problems.append(error("validations", "Choices must be a list", "INVALID_OPTION"))
+    return problems
+
+
+def _pin_position(store: DevStore, owner_type: str) -> int:
+    pinned = [
+        d["pinnedPosition"]
+        for d in store.metafield_definitions
+        if d["ownerType"] == owner_type and d["pinnedPosition"] is not None
+    ]
+    return max(pinned, default=0) + 1
+
+
+def _metafield_definition_create(store: DevStore, *, definition: dict[str, Any]) -> dict[str, Any]:
+    kind, key = definition["type"], definition["key"]
+    namespace = definition.get("namespace") or "$app"
+    if kind not in _DEFINITION_TYPES:
+        raise NotEmulated(f"metafield definitions of type {kind}")
+    if definition.get("capabilities") or definition.get("constraints"):
+        raise NotEmulated("metafield definition capabilities and constraints")
+
+    def refused(name: str, message: str, code: str) -> dict[str, Any]:
+        error = {"field": ["definition", name], "message": message, "code": code}
+        return {"createdDefinition": None, "userErrors": [error]}
+
+    if not _DEFINITION_KEY.fullmatch(key):
+        return refused("key", "Key is invalid", "INVALID")
+    if not _DEFINITION_NAMESPACE.fullmatch(namespace):
+        return refused("namespace", "Namespace is invalid", "INVALID")
+    problems = _definition_problems(definition, kind)
+    if problems:
+        return {"createdDefinition": None, "userErrors": problems}
+    if defined(store, definition["ownerType"], namespace, key) is not None:
+        return refused(
+            "key", "Key is in use for Customer metafields on the 'clout' namespace.", "TAKEN"
+        )
+    with store.lock:
+        created = {
+            "id": f"gid://shopify/MetafieldDefinition/{store.next_id()}",
+            "namespace": namespace,
+            "key": key,
+            "ownerType": definition["ownerType"],
+            "type": kind,
+            "name": definition["name"],
+            "description": definition.get("description"),
+            "pinnedPosition": _pin_position(store, definition["ownerType"])
+            if definition.get("pin")
+            else None,
+            "validations": [(v["name"], v["value"]) for v in definition.get("validations") or []],
+            "access": dict(definition.get("access") or {}),
+        }
+        store.metafield_definitions.append(created)
+    return {"createdDefinition": _definition_view(created), "userErrors": []}
+
+
+def _metafield_definition_update(store: DevStore, *, definition: dict[str, Any]) -> dict[str, Any]:
+    namespace = definition.get("namespace") or "$app"
+    found = defined(store, definition["ownerType"], namespace, definition["key"])
+    if found is None:
+        error = {"field": ["definition"], "message": "Definition not found.", "code": "NOT_FOUND"}
+        return {"updatedDefinition": None, "userErrors": [error], "validationJob": None}
+    if definition.get("capabilities") or definition.get("constraintsUpdates"):
+        raise NotEmulated("metafield definition capabilities and constraints")
+    problems = _definition_problems(definition, found["type"])
+    if problems:
+        return {"updatedDefinition": None, "userErrors": problems, "validationJob": None}
+    with store.lock:
+        for field_name in ("name", "description"):
+            if definition.get(field_name) is not None:
+                found[field_name] = definition[field_name]
+        if definition.get("validations") is not None:
+            found["validations"] = [(v["name"], v["value"]) for v in definition["validations"]]
+        if definition.get("access") is not None:
+            found["access"] = {**found["access"], **definition["access"]}
+        if definition.get("pin") is True and found["pinnedPosition"] is None:
+            found["pinnedPosition"] = _pin_position(store, found["ownerType"])
+        elif definition.get("pin") is False:
+            found["pinnedPosition"] = None
+    return {"updatedDefinition": _definition_view(found), "userErrors": [], "validationJob": None}
+
+
+def _refusal_by_definition(store: DevStore, item: Mapping[str, Any], namespace: str) -> str | None:
+    owner = store.find(item["ownerId"])
+    if owner is None:
+        return None
+    owner_type = "ORDER" if isinstance(owner, Order) else "CUSTOMER"
+    definition = defined(store, owner_type, namespace, item["key"])
+    if definition is None:
+        return None
+    return _definition_refusal(definition, item["type"], item["value"])
+
+
+def _definition_refusal(definition: Mapping[str, Any], kind: str, value: str) -> str | None:
+    """How a value strays from its definition: its type, then its validations."""
+    if kind != definition["type"]:
+        return (
+            f"Type '{kind}' must be consistent with the definition's type: '{definition['type']}'."
+        )
+    for name, rule in definition["validations"]:
+        if name == "choices" and value not in json.loads(rule):
+            return f"Value does not exist in provided choices: {rule}."
+        if name in ("min", "max") and definition["type"] == "number_integer":
+            number, bound = int(value), int(rule)
+            if (name == "min" and number < bound) or (name == "max" and number > bound):
+                return f"Value must be {'at least' if name == 'min' else 'at most'} {rule}."
+    return None
+
+
+def _segment_view(segment: Mapping[str, Any]) -> dict[str, Any]:
+    return {"__typename": "Segment", **segment}
+
+
+_SEGMENT_CLAUSE = re.compile(
+    r"\s*(?P<attribute>[a-z_]+(?:\.[A-Za-z0-9_$:-]+\.[A-Za-z0-9_-]+)?)\s+"
+    r"(?P<operator>NOT CONTAINS|CONTAINS|>=|<=|!=|=|>|<|IS NOT NULL|IS NULL)"
+    r"\s*(?P<value>'(?:[^'\\]|\\.)*'|-?\d+[dwmy]|\S+)?\s*"
+)
+
+
+def _segment_problem(store: DevStore, query: str) -> str | None:
+    """Shopify checks a segment's query when it is saved. The emulator knows the clauses Clout
+    writes (tags, metafields) joined by AND; any other attribute is not emulated."""
+    for clause in re.split(r"\s+AND\s+", query.strip()):
+        match = _SEGMENT_CLAUSE.fullmatch(clause)
+        if match is None:
+            return f"Query Line 1: '{clause}' is not a valid condition"
+        attribute, operator = match.group("attribute"), match.group("operator")
+        if attribute == "customer_tags":
+            if operator not in ("CONTAINS", "NOT CONTAINS") or not (
+                match.group("value") or ""
+            ).startswith("'"):
+                return "Query Line 1: customer_tags takes CONTAINS 'a tag'"
+        elif attribute.startswith("metafields."):
+            _, namespace, key = attribute.split(".")
+            definition = defined(store, "CUSTOMER", namespace, key)
+            if definition is None or definition["type"] not in _SEGMENT_METAFIELD_TYPES:
+                return f"Query Line 1: '{attribute}' filter cannot be found."
+        else:
+            raise NotEmulated(f"the segment attribute {attribute}")
+    return None
+
+
+def _segments(store: DevStore, *, query: str | None = None, **args: Any) -> dict[str, Any]:
+    if query is not None or args.pop("sortKey", "CREATION_DATE") not in (None, "CREATION_DATE"):
+        raise NotEmulated("searching or sorting segments")
+    with store.lock:
+        found = list(store.segments)
+    return _page(found, view=_segment_view, **args)
+
+
+def _segment_create(store: DevStore, *, name: str, query: str) -> dict[str, Any]:
+    def refused(field_name: str, message: str) -> dict[str, Any]:
+        return {"segment": None, "userErrors": [{"field": [field_name], "message": message}]}
+
+    if not name.strip():
+        return refused("name", "Name can't be blank")
+    problem = _segment_problem(store, query)
+    if problem is not None:
+        return refused("query", problem)
+    with store.lock:
+        if any(s["name"] == name for s in store.segments):
+            return refused("name", "Name has already been taken")
+        segment = {
+            "id": f"gid://shopify/Segment/{store.next_id()}",
+            "name": name,
+            "query": query,
+            "creationDate": iso(now()),
+            "lastEditDate": iso(now()),
+        }
+        store.segments.append(segment)
+    return {"segment": _segment_view(segment), "userErrors": []}
+
+
+def _segment_update(
+    store: DevStore,
+    *,
+    id: str,  # noqa: A002 - Shopify's argument name
+    name: str | None = None,
+    query: str | None = None,
+) -> dict[str, Any]:
+    def refused(field_name: str, message: str) -> dict[str, Any]:
+        return {"segment": None, "userErrors": [{"field": [field_name], "message": message}]}
+
+    if query is not None and (problem := _segment_problem(store, query)) is not None:
+        return refused("query", problem)
+    with store.lock:
+        segment = next((s for s in store.segments if s["id"] == id), None)
+        if segment is None:
+            return refused("id", "Segment does not exist")
+        if name is not None:
+            segment["name"] = name
+        if query is not None:
+            segment["query"] = query
+        segment["lastEditDate"] = iso(now())
+    return {"segment": _segment_view(segment), "userErrors": []}
+
+
+def _segment_delete(store: DevStore, *, id: str) -> dict[str, Any]:  # noqa: A002
+    with store.lock:
+        kept = [s for s in store.segments if s["id"] != id]
+        gone = len(kept) != len(store.segments)
+        store.segments = kept
+    if not gone:
+        return {
+            "deletedSegmentId": None,
+            "userErrors": [{"field": ["id"], "message": "Segment does not exist"}],
+        }
+    return {"deletedSegmentId": id, "userErrors": []}
+
+
 QUERIES: dict[str, Callable[..., Any]] = {
     "shop": _shop,
     "node": _node,
@@ -856,6 +1278,9 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "customers": _customers,
     "webhookSubscriptions": _webhook_subscriptions,
     "currentAppInstallation": _current_app_installation,
+    "orderSavedSearches": _order_saved_searches,
+    "metafieldDefinitions": _metafield_definitions,
+    "segments": _segments,
 }
 
 MUTATIONS: dict[str, Callable[..., Any]] = {
@@ -867,4 +1292,12 @@ MUTATIONS: dict[str, Callable[..., Any]] = {
     "webhookSubscriptionCreate": _webhook_subscription_create,
     "webhookSubscriptionDelete": _webhook_subscription_delete,
     "bulkOperationRunQuery": _run_bulk_query,
+    "savedSearchCreate": _saved_search_create,
+    "savedSearchUpdate": _saved_search_update,
+    "savedSearchDelete": _saved_search_delete,
+    "metafieldDefinitionCreate": _metafield_definition_create,
+    "metafieldDefinitionUpdate": _metafield_definition_update,
+    "segmentCreate": _segment_create,
+    "segmentUpdate": _segment_update,
+    "segmentDelete": _segment_delete,
 }

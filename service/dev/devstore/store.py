@@ -191,6 +191,12 @@ class DevStore:
         self.flow_triggers: list[dict[str, Any]] = []
         # Webhook subscriptions made through the Admin API: {id, topic (enum), uri, createdAt}.
         self.subscriptions: list[dict[str, Any]] = []
+        # What an app keeps in the merchant's admin: saved searches {id, name, query,
+        # resourceType}, metafield definitions (see `schema._definition_view`), segments
+        # {id, name, query, creationDate, lastEditDate}.
+        self.saved_searches: list[dict[str, Any]] = []
+        self.metafield_definitions: list[dict[str, Any]] = []
+        self.segments: list[dict[str, Any]] = []
         # A stand-in social-data provider: (network, handle) → followers, engagement, authenticity.
         self.social: dict[tuple[str, str], dict[str, float]] = {}
         self.discount_code_owners: dict[str, int] = {}

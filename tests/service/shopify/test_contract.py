@@ -69,6 +69,18 @@ MUTATION_SCOPES: dict[str, set[str]] = {
     "webhookSubscriptionDelete": set(),
     # What a bulk query reads is checked like any query (below); starting one needs no scope.
     "bulkOperationRunQuery": set(),
+    # Saved views: the reference names no scope; Clout's are views of orders, which it may
+    # write, so it asks no more than write_orders of them.
+    "savedSearchCreate": {"write_orders"},
+    "savedSearchUpdate": {"write_orders"},
+    "savedSearchDelete": {"write_orders"},
+    # "access to the namespace and the resource type" of the definition: customers.
+    "metafieldDefinitionCreate": {"write_customers"},
+    "metafieldDefinitionUpdate": {"write_customers"},
+    # Segments are customers' (the schema's own scope list names write_customers).
+    "segmentCreate": {"write_customers"},
+    "segmentUpdate": {"write_customers"},
+    "segmentDelete": {"write_customers"},
 }
 
 # What each subscribed topic needs, from Shopify's webhook metadata (access_scopes, 2026-04).

@@ -1,0 +1,82 @@
+"""`clout shops add`, `clout shops check` and `clout settings set` keep the store's saved views,
+metafield definitions and segments — against the emulator, over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from click.testing import CliRunner
+
+from service.attention.workspace import DEFINITIONS
+from service.cli import main
+from tests.support.clout import RunningDevStore
+from tests.support.helpers import SHOP
+
+
+def run(settings: dict[str, Any], devstore: RunningDevStore, *args: str) -> Any:
+    environment = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    environment.update(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    return CliRunner(env=environment).invoke(main, list(args))
+
+
+def views(devstore: RunningDevStore) -> dict[str, str]:
+    return {s["name"]: s["query"] for s in devstore.store.saved_searches}
+
+
+def test_check_finds_a_deleted_view_and_fix_makes_it_again(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    # given a connected store, whose merchant then deleted one of Clout's views
+    added = run(settings, devstore, "shops", "add", SHOP, "--token", devstore.token)
+    assert added.exit_code == 0, added.output
+    assert "has Clout's order views, metafield definitions and segments (" in added.output
+    devstore.store.saved_searches = [
+        s for s in devstore.store.saved_searches if s["name"] != "Clout · overdue"
+    ]
+
+    # when the operator checks, mends, and checks again
+    checked = run(settings, devstore, "shops", "check", SHOP)
+    mended = run(settings, devstore, "shops", "check", SHOP, "--fix")
+    again = run(settings, devstore, "shops", "check", SHOP)
+
+    # then the check named it, the fix made it once, and all is in order
+    assert checked.exit_code == 1
+    assert "missing  order view “Clout · overdue”" in checked.output
+    assert mended.exit_code == 0, mended.output
+    assert "made     order view “Clout · overdue”" in mended.output
+    assert again.exit_code == 0, again.output
+    assert len(views(devstore)) == 4
+    assert len(devstore.store.metafield_definitions) == len(DEFINITIONS)
+    assert len(devstore.store.segments) == 2
+
+
+def test_renaming_the_tags_rewrites_the_views_in_the_new_names(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    run(settings, devstore, "shops", "add", SHOP, "--token", devstore.token)
+
+    # when the merchant renames the attention and resolved tags
+    renamed = run(
+        settings, devstore, "settings", "set", SHOP, "attention_tag=needs-care", "resolved_tag=done"
+    )
+
+    # then every view and the open-case segment name the new tags, and none was duplicated
+    assert renamed.exit_code == 0, renamed.output
+    assert "rewrote  order view “Clout · needs attention”" in renamed.output
+    assert views(devstore)["Clout · needs attention"] == "tag:'needs-care' AND NOT tag:'done'"
+    assert len(views(devstore)) == 4
+    segments = {s["name"]: s["query"] for s in devstore.store.segments}
+    assert segments["Unhappy customers (Clout)"] == "customer_tags CONTAINS 'needs-care'"
+
+
+def test_remove_takes_clouts_views_and_segments_out(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    run(settings, devstore, "shops", "add", SHOP, "--token", devstore.token)
+
+    removed = run(settings, devstore, "shops", "check", SHOP, "--remove")
+
+    assert removed.exit_code == 0, removed.output
+    assert "removed  order view “Clout · urgent”" in removed.output
+    assert devstore.store.saved_searches == []
+    assert devstore.store.segments == []
