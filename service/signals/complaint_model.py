@@ -75,8 +75,8 @@ class ComplaintModel:
     def probability(self, sentence: str) -> float:
         """How sure the model is that `sentence` is a complaint, 0 … 1."""
         found = features(sentence)
-        if not found:
-            return 0.0
+        if not any(f.startswith("w:") and f[2:] not in "!?" for f in found):
+            return 0.0  # punctuation alone ("!!! ???") is no sentence to judge
         weights = self.weights
         total = sum(weights.get(f, 0.0) for f in found)
         z = self.bias + total / math.sqrt(len(found))

@@ -17,7 +17,7 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from service.signals import complaint_model
+from service.signals import complaint_model, languages
 
 # Reason code → (sentence for the merchant, patterns). Patterns are matched on lower-cased text.
 INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -60,17 +60,28 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
             r"tracking (?:hasn'?t|has not|doesn'?t|does not|not) (?:updated|moved|changed|work)",
             r"took (?:forever|ages|weeks|over a month)",
             r"\bnever (?:got|received|came)",
-            r"\bmissing (?:item|package|order|parts?|pieces?)",
+            r"\bmissing (?:package|parcel|order)",
             r"\bwrong address",
             r"waiting (?:over |for )?(?:a|an|one|two|three|four|five|six|several|\d{1,4}) (?:days|weeks?|months?)",
             r"(?:took|takes|taking|take) (?:over |almost |nearly )?(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|\d{1,4}) (?:whole )?(?:days|weeks?|months?)",
             r"(?:a|one|two|three|\d{1,4}) (?:days?|weeks?|months?) (?:to (?:deliver|arrive|ship|come)|after (?:the|it|my)|later)",
             r"(?:hasn'?t|has not|not yet|wasn'?t|was not|not been|never) (?:shipped|dispatched|sent|delivered)",
             r"nothing (?:has )?(?:arrived|come|turned up)",
-            r"\barrived (?:empty|soaked|wet|open(?:ed)?|torn)",
-            r"\bonly (?:one|two|three|half|some|part) of\b",
+            r"\barrived (?:soaked|wet|open(?:ed)?|torn)",
             r"\bchas(?:e|ed|ing) (?:the|my|up)",
             r"\bstill (?:says|shows|showing)\b",
+        ),
+    ),
+    "missing_item": (
+        "something is missing from the order",
+        (
+            r"\b(?:arrived|came) empty",
+            r"\b(?:box|package|parcel) (?:was|came|arrived) empty",
+            r"\bmissing (?:items?|parts?|pieces?|from (?:the|my))",
+            r"\bonly (?:one|two|three|half|some|part) of\b",
+            r"\bhalf (?:of )?(?:my|the) order",
+            r"\bcame without\b",
+            r"\bincomplete order",
         ),
     ),
     "broken": (
@@ -121,8 +132,6 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
             r"wrong (?:item|size|colou?r|product|order|one|thing|model)",
             r"not what i (?:ordered|paid for|asked for)",
             r"(?:sent|shipped|received|got) (?:me )?the wrong",
-            r"\bmissing from (?:the|my) (?:box|package|order)",
-            r"\bincomplete order",
             r"not as (?:described|pictured|advertised|shown)",
             r"looks nothing like",
             r"\bdoesn'?t (?:fit|match)",
@@ -134,7 +143,6 @@ INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
             r"someone else'?s",
             r"\b(?:completely |totally )?different (?:model|colou?r|size|item|product|version|from)",
             r"\bnot the (?:one|product|item|colou?r|size|version|model)",
-            r"\bcame without\b",
         ),
     ),
     "poor_quality": (
@@ -308,6 +316,7 @@ class Verdict:
     hidden_complaint: bool = False  # 4–5 stars, complaint text
     disagreement: bool = False  # 1–2 stars, glowing text
     model: float | None = None  # the trained second signal's probability of a complaint
+    language: str = "en"  # a code for the languages read, a name for one that was not
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -417,25 +426,38 @@ def combine(
 
 @lru_cache(maxsize=512)
 def _analyse(text: str, stars: float | None, second_signal: bool = True) -> Verdict:
-    rules = rule_reading(text)
-    tone, found = rules.tone, rules.cues
+    written_in = languages.language(text) if text else languages.ENGLISH
     probability: float | None = None
-    if second_signal and text:
-        trained = complaint_model.model()
-        probability, _ = trained.strongest(text)
-        text_complaint = combine(
-            probability=probability,
-            rules=rules.complaint,
-            threshold=trained.threshold,
-            cue_threshold=trained.cue_threshold,
-            strong=bool(STRONG.intersection(found)),
+    unread = False
+    if written_in != languages.ENGLISH:
+        # VADER, the English cues and the model read English only: another store language is
+        # read by its own cues, and any other is said to be unread (the stars still decide).
+        tone = 0.0
+        found = (
+            languages.cues(text, language_code=written_in) if written_in in languages.READ else []
         )
+        unread = written_in not in languages.READ
+        text_complaint = bool(found)
     else:
-        text_complaint = rules.complaint
+        rules = rule_reading(text)
+        tone, found = rules.tone, rules.cues
+        if second_signal and text:
+            trained = complaint_model.model()
+            probability, _ = trained.strongest(text)
+            text_complaint = combine(
+                probability=probability,
+                rules=rules.complaint,
+                threshold=trained.threshold,
+                cue_threshold=trained.cue_threshold,
+                strong=bool(STRONG.intersection(found)),
+            )
+        else:
+            text_complaint = rules.complaint
     low_stars = stars is not None and stars <= 2
     mid_stars = stars is not None and 2 < stars < 4
-    # A 3-star rating is itself lukewarm: any cue or a dim tone is enough beside it.
-    complaint = text_complaint or low_stars or (mid_stars and (bool(found) or tone < 0))
+    # A 3-star rating is itself lukewarm: any cue, a dim tone or words nobody could read are
+    # enough beside it.
+    complaint = text_complaint or low_stars or (mid_stars and (bool(found) or tone < 0 or unread))
     if not complaint:
         found = []  # a cue the verdict overruled is no reason to show anyone
     sarcastic = bool(found) and tone > 0 and bool(_SARCASM.search(text.lower()))
@@ -446,6 +468,8 @@ def _analyse(text: str, stars: float | None, second_signal: bool = True) -> Verd
             if probability is not None
             else "writes in negative terms"
         )
+    if unread:
+        sentences.append(f"text not read (language: {written_in})")
     if low_stars:
         sentences.insert(0, f"gave {stars:g} star{'s' if stars != 1 else ''}")
     hidden = stars is not None and stars >= 4 and text_complaint
@@ -466,6 +490,7 @@ def _analyse(text: str, stars: float | None, second_signal: bool = True) -> Verd
         hidden_complaint=hidden,
         disagreement=disagreement,
         model=None if probability is None else round(probability, 4),
+        language=written_in,
     )
 
 
