@@ -477,12 +477,14 @@ def _analyse(text: str, stars: float | None, second_signal: bool = True) -> Verd
     if hidden:
         sentences.append(f"the {stars:g}-star rating hides a complaint")
     if disagreement:
-        sentences.append("rating and text disagree")
+        sentences.append("rating and text disagree: check the rating")
     if sarcastic:
         sentences.append("sounds sarcastic")
     return Verdict(
         complaint=complaint,
-        severity=_severity(found, tone, stars, complaint),
+        # Glowing words under one star are most often a slip of the rating: a case still (the
+        # floor), but a low one, not the high a real one-star complaint gets.
+        severity="low" if disagreement else _severity(found, tone, stars, complaint),
         reasons=found,
         sentences=sentences,
         sentiment=round(tone, 4),
