@@ -73,7 +73,8 @@ def test_a_one_star_review_with_glowing_text_is_still_a_signal() -> None:
 
     assert verdict.complaint
     assert verdict.disagreement
-    assert "rating and text disagree" in verdict.sentences
+    assert "rating and text disagree: check the rating" in verdict.sentences
+    assert verdict.severity == "low"
 
 
 def test_severity_rises_with_stronger_complaints() -> None:

@@ -1,0 +1,180 @@
+"""Which language a customer wrote in, and the complaint cues of the store languages Shopify
+merchants use most after English (Spanish, French, German, Italian, Dutch, Portuguese).
+
+VADER, the English rules and the trained model read English only: a Spanish 5★ "llegó roto"
+read by them is a happy review, and a French 2★ is flagged on its stars alone with no reason.
+So the language is told first, by the function words a text is made of (a handful of the most
+frequent words of each language, which every sentence uses and no cue list needs), and by the
+script for the languages not written in Latin letters. A text in one of the six is read with
+that language's cues; a text in any other language is said to be unread, so a case never
+turns into a silent "not a complaint".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ENGLISH = "en"
+# The most frequent function words of each language (no word shared by two of the lists).
+_FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        (
+            "the and is it this that to of my i you with for not but have are they very at "
+            "will be so on we me just all as from would their our your he she there what when if "
+            "or an had has were got"
+        ).split()
+    ),
+    "es": frozenset("el los las es muy pero y del para con una mi por que lo llegó está".split()),
+    "fr": frozenset("le les est et très mais je pas une du pour avec mon ce qui des été".split()),
+    "de": frozenset("der die das ist und nicht sehr aber ich ein eine mit für war mein zu".split()),
+    "it": frozenset("il lo gli è e non molto ma della per con una mio che sono arrivato".split()),
+    "nl": frozenset("de het is en niet zeer maar ik een met voor was mijn dat van heel".split()),
+    "pt": frozenset("o os as é e não muito mas um uma com para meu que do chegou foi".split()),
+}
+# Words two lists would share are settled by the rest of the sentence.
+_SHARED = frozenset({"de", "e", "a", "que", "die", "en", "is", "un", "la", "was", "been", "me"})
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+# Cue patterns per language: reason code → pattern, matched on lower-cased text with accents
+# kept. The codes are the English rules' codes, so a case reads the same whatever the language.
+_CUES: dict[str, dict[str, str]] = {
+    "es": {
+        "broken": r"\b(?:roto|rota|rotos|rotas|dañad[oa]s?|estropead[oa]|defectuos[oa]|no funciona|rajad[oa])\b",
+        "late_delivery": r"\b(?:no (?:ha )?llegad?o|no llegó|todavía no|aún no|retras[oa]|tarde|dónde está mi (?:pedido|paquete))",
+        "missing_item": r"\b(?:falta(?:ba|n)?|vacía|vacío|incomplet[oa])\b",
+        "wrong_item": r"\b(?:equivocad[oa]|incorrect[oa]|no es (?:lo|el) que pedí|talla (?:equivocada|incorrecta)|no corresponde|demasiado (?:pequeñ|grande|ajustad)[oa])",
+        "refund": r"\b(?:reembolso|devolver el dinero|devuelvan mi dinero|quiero mi dinero)",
+        "return": r"\b(?:devolución|devolverlo|devolverla|devolver)\b",
+        "never_again": r"\b(?:nunca más|no (?:lo )?recomiendo|no vuelvo a comprar|no volveré)",
+        "no_reply": r"\b(?:no (?:me )?(?:contestan|responden|respondieron|contestaron)|sin respuesta|nadie (?:responde|contesta))",
+        "poor_quality": r"\b(?:mala calidad|p[ée]sim[oa]|horrible|decepcionad[oa]|decepción|basura|fatal|malísim[oa]|estafa)\b",
+    },
+    "fr": {
+        "broken": r"\b(?:cassée?s?|abîmée?s?|endommagée?s?|défectueu(?:x|se)|ne (?:marche|fonctionne) (?:pas|plus)|fissurée?)",
+        "late_delivery": r"\b(?:pas (?:encore )?(?:reçu|arrivée?|livrée?)|jamais (?:reçu|arrivée?)|en retard|retard|où est ma commande)",
+        "missing_item": r"\b(?:manqu(?:e|ait|ant|ent)|vide|incomplète?)\b",
+        "wrong_item": r"\b(?:mauvaise? (?:taille|couleur|article|produit)|pas ce que j'ai commandé|erreur de (?:commande|taille)|trop (?:petite?|grande?|serrée?)s?\b)",
+        "refund": r"\b(?:rembours(?:ement|er|ez)|rendez-moi mon argent)",
+        "return": r"\b(?:retourner|renvoyer|retour)\b",
+        "never_again": r"\b(?:plus jamais|je ne recommande pas|à éviter|ne recommande pas)",
+        "no_reply": r"\b(?:aucune réponse|pas de réponse|sans réponse|personne ne répond|ne répondent pas)",
+        "poor_quality": r"\b(?:mauvaise qualité|nul(?:le)?|horrible|déçue?|décevant|arnaque|médiocre|catastrophique)\b",
+    },
+    "de": {
+        "broken": r"\b(?:kaputt|beschädigt|defekt|zerbrochen|gebrochen|funktioniert nicht|gerissen)",
+        "late_delivery": r"\b(?:nicht (?:angekommen|geliefert|erhalten)|noch nicht|nie angekommen|verspät|zu spät|wo ist meine bestellung)",
+        "missing_item": r"\b(?:fehlt|fehlen|fehlte|leer|unvollständig)\b",
+        "wrong_item": r"\b(?:falsche[nrs]? (?:größe|farbe|artikel|produkt)|nicht (?:das|was) ich bestellt|zu (?:klein|groß|eng)\b)",
+        "refund": r"\b(?:rückerstattung|geld zurück|erstattung)",
+        "return": r"\b(?:zurückschicken|zurücksenden|rücksendung|retoure)\b",
+        "never_again": r"\b(?:nie wieder|nicht zu empfehlen|nicht empfehlenswert|keine empfehlung)",
+        "no_reply": r"\b(?:keine antwort|antwortet niemand|nie geantwortet|keine rückmeldung)",
+        "poor_quality": r"\b(?:schlechte qualität|schlecht|enttäuscht|enttäuschend|mies|schrott|billig verarbeitet|abzocke)\b",
+    },
+    "it": {
+        "broken": r"\b(?:rott[oaie]|danneggiat[oaie]|difettos[oaie]|non funziona|rovinat[oaie])\b",
+        "late_delivery": r"\b(?:non (?:è )?(?:ancora )?arrivat[oa]|mai arrivat[oa]|in ritardo|ritardo|dov'è il mio ordine)",
+        "missing_item": r"\b(?:manca(?:va|no)?|mancante|vuot[oa]|incomplet[oa])\b",
+        "wrong_item": r"\b(?:sbagliat[oa]|taglia sbagliata|non è quello che ho ordinato|troppo (?:piccol|grand|strett)[oaie])",
+        "refund": r"\b(?:rimborso|rimborsare|soldi indietro)",
+        "return": r"\b(?:reso|restituire|rimandare indietro)\b",
+        "never_again": r"\b(?:mai più|non (?:lo )?consiglio|sconsiglio)",
+        "no_reply": r"\b(?:nessuna risposta|non rispondono|nessuno risponde)",
+        "poor_quality": r"\b(?:pessim[oa]|scadente|delus[oa]|deludente|orribile|truffa)\b",
+    },
+    "nl": {
+        "broken": r"\b(?:kapot|beschadigd|defect|gebroken|werkt niet)\b",
+        "late_delivery": r"\b(?:niet (?:aangekomen|geleverd|ontvangen)|nog (?:steeds )?niet|te laat|vertraging|waar is mijn bestelling)",
+        "missing_item": r"\b(?:ontbr(?:eekt|eken|ak)|leeg|onvolledig)\b",
+        "wrong_item": r"\b(?:verkeerde (?:maat|kleur|artikel|product)|niet wat ik besteld|te (?:klein|groot|krap)\b)",
+        "refund": r"\b(?:terugbetaling|geld terug|terugstorting)",
+        "return": r"\b(?:terugsturen|retour(?:neren)?)\b",
+        "never_again": r"\b(?:nooit meer|niet aan te raden|geen aanrader|raad het af)",
+        "no_reply": r"\b(?:geen (?:antwoord|reactie)|reageren niet|niemand reageert)",
+        "poor_quality": r"\b(?:slechte kwaliteit|slecht|teleurgesteld|teleurstellend|waardeloos|oplichting)\b",
+    },
+    "pt": {
+        "broken": r"\b(?:quebrad[oa]s?|partid[oa]s?|danificad[oa]s?|defeituos[oa]|com defeito|não funciona|estragad[oa])",
+        "late_delivery": r"\b(?:não (?:chegou|recebi|foi entregue)|ainda não|nunca chegou|atrasad[oa]|atraso|cadê meu pedido|onde está (?:o )?meu pedido)",
+        "missing_item": r"\b(?:falt(?:a|ou|ando|aram)|vazi[oa]|incomplet[oa])\b",
+        "wrong_item": r"\b(?:errad[oa]|tamanho errado|não é o que (?:eu )?pedi)",
+        "refund": r"\b(?:reembolso|estorno|meu dinheiro de volta|dinheiro de volta)",
+        "return": r"\b(?:devolução|devolver)\b",
+        "never_again": r"\b(?:nunca mais|não recomendo)",
+        "no_reply": r"\b(?:sem resposta|ninguém responde|não respondem|não responderam)",
+        "poor_quality": r"\b(?:péssim[oa]|horrível|decepcionad[oa]|decepção|má qualidade|qualidade ruim|ruim|lixo|golpe)\b",
+    },
+}
+READ = frozenset(_CUES) | {ENGLISH}
+_COMPILED = {
+    language: {code: re.compile(pattern) for code, pattern in cues.items()}
+    for language, cues in _CUES.items()
+}
+
+# Scripts told by their letters' Unicode names, for the languages no list above covers.
+_SCRIPTS = (
+    ("HIRAGANA", "Japanese"),
+    ("KATAKANA", "Japanese"),
+    ("HANGUL", "Korean"),
+    ("CJK", "Chinese"),
+    ("CYRILLIC", "a Cyrillic-script language"),
+    ("ARABIC", "Arabic"),
+    ("HEBREW", "Hebrew"),
+    ("GREEK", "Greek"),
+    ("THAI", "Thai"),
+    ("DEVANAGARI", "Hindi"),
+)
+# Read at most this much to tell the language: a sentence or two is enough.
+_SAMPLE = 1_000
+
+
+def language(text: str) -> str:
+    """The language `text` is written in: a code for the languages read (en, es, fr, de, it,
+    nl, pt), a name for another script, and "en" when nothing says otherwise (a short
+    English text like "Never again." has no function word to count)."""
+    sample = text[:_SAMPLE].lower().replace("’", "'")
+    letters = [c for c in sample if c.isalpha()]
+    if not letters:
+        return ENGLISH
+    other_script = _script(letters)
+    if other_script is not None:
+        return other_script
+    words = _WORD.findall(sample)
+    counts = {
+        code: sum(1 for w in words if w in vocabulary and w not in _SHARED)
+        for code, vocabulary in _FUNCTION_WORDS.items()
+    }
+    best = max(counts, key=lambda code: counts[code])
+    # One function word decides a short text ("Het pakket was kapot.") or one with no English
+    # function word at all; otherwise it takes two, so a place name ("Los Angeles") does not
+    # turn an English sentence Spanish.
+    needed = 1 if len(words) <= 4 or counts[ENGLISH] == 0 else 2
+    if best == ENGLISH or counts[best] < needed or counts[best] <= counts[ENGLISH]:
+        return ENGLISH
+    return best
+
+
+def _script(letters: list[str]) -> str | None:
+    tally: dict[str, int] = {}
+    for c in letters:
+        if c.isascii():
+            continue
+        name = unicodedata.name(c, "")
+        for prefix, label in _SCRIPTS:
+            if name.startswith(prefix):
+                tally[label] = tally.get(label, 0) + 1
+                break
+    if not tally:
+        return None
+    label = max(tally, key=lambda k: tally[k])
+    # Japanese mixes kana and Chinese characters: any kana says Japanese.
+    if "Japanese" in tally:
+        label = "Japanese"
+    return label if tally[label] * 2 >= len(letters) or label == "Japanese" else None
+
+
+def cues(text: str, *, language_code: str) -> list[str]:
+    """The complaint reasons `text` states in one of the six languages read by cues."""
+    lowered = text.lower().replace("’", "'")
+    return [code for code, pattern in _COMPILED[language_code].items() if pattern.search(lowered)]

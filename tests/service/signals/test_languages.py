@@ -1,0 +1,86 @@
+"""Texts in other languages: read in the six most common store languages, and never a silent
+"not a complaint" in any other."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.signals.languages import language
+from service.signals.text import analyse
+
+
+@pytest.mark.parametrize("words", ["", "   ", "12345", "!!! ???", "😡😡😡", "\u200b\u200b"])
+def test_text_without_letters_is_treated_as_english_and_not_a_complaint(words: str) -> None:
+    # given a text with nothing a language can be told from
+    # when it is read
+    verdict = analyse(words)
+
+    # then nothing is invented: no language is claimed, no complaint
+    assert verdict.language == "en"
+    assert not verdict.complaint
+
+
+@pytest.mark.parametrize(
+    ("stars", "words", "code", "reason"),
+    [
+        (5, "Me encanta el diseño pero llegó roto.", "es", "broken"),
+        (2, "Le colis est arrivé cassé et je veux un remboursement.", "fr", "refund"),
+        (2, "Très joli, mais la taille est trop petite.", "fr", "wrong_item"),
+        (5, "Das Paket ist leider nicht angekommen.", "de", "late_delivery"),
+        (4, "Il prodotto è arrivato rotto, pessimo.", "it", "broken"),
+        (5, "Het pakket was kapot.", "nl", "broken"),
+        (5, "Chegou quebrado e ninguém responde.", "pt", "no_reply"),
+    ],
+)
+def test_a_complaint_in_a_common_store_language_is_read_with_its_reason(
+    stars: int, words: str, code: str, reason: str
+) -> None:
+    # given a review in one of the six store languages read by cues
+    # when the detector reads it
+    verdict = analyse(words, stars=stars)
+
+    # then it is a complaint for the reason written, not on the stars alone
+    assert verdict.language == code
+    assert verdict.complaint
+    assert reason in verdict.reasons
+    assert verdict.hidden_complaint == (stars >= 4)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Me encanta, llegó muy rápido y es precioso.",
+        "Très bon produit, je suis ravie.",
+        "Alles super, sehr schnelle Lieferung.",
+    ],
+)
+def test_a_happy_review_in_another_store_language_is_not_a_complaint(words: str) -> None:
+    assert not analyse(words, stars=5).complaint
+
+
+def test_an_unread_language_is_said_and_the_stars_decide() -> None:
+    # given reviews in a language no cue list covers
+    glowing_low = analyse("素晴らしい商品です", stars=1)
+    lukewarm = analyse("まあまあです", stars=3)
+    five = analyse("配送が遅れて、箱が壊れていました。", stars=5)
+
+    # then every verdict says the text was not read, and the stars decide
+    for verdict in (glowing_low, lukewarm, five):
+        assert verdict.language == "Japanese"
+        assert "text not read (language: Japanese)" in verdict.sentences
+    assert glowing_low.complaint
+    assert lukewarm.complaint
+    assert not five.complaint
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Never again.",
+        "Where is my order??",
+        "Great tacos at El Pollo Loco, will be back!",
+        "Their network coverage in Los Angeles is horrible.",
+    ],
+)
+def test_english_with_foreign_names_stays_english(words: str) -> None:
+    assert language(words) == "en"
