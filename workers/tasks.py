@@ -160,6 +160,7 @@ def _process(celery: Any, delivery_id: int) -> tuple[str, float | None]:
         handlers=TOPIC_HANDLERS,
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
+        lease=state.settings.delivery_lease_seconds,
         admin_for=admin_factory(state),
         tag_settings=tag_settings(state, worker_memory(celery)),
     )

@@ -169,6 +169,9 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
+    # Until when the worker that claimed it holds it: renewed while its handler runs, so a
+    # worker that died is known within seconds (`lifecycle.claim`), not after a long stall.
+    lease_until: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
     # The customer the delivery is about, filled in by its handler: what redaction looks for.
