@@ -27,7 +27,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.attention.policy import Decision, customer_tags, decide, is_clout_tag
+from service.attention.policy import (
+    INFLUENCE_TAGS,
+    Decision,
+    Held,
+    customer_tags,
+    decide,
+    is_clout_tag,
+)
 from service.core.config import Settings
 from service.core.crypto import TokenVault
 from service.core.db import session_scope
@@ -138,6 +145,27 @@ class Case:
     flow_sent: bool
     drift_repairs: int
     resolved_by: str | None
+    # What the open case already shows (priority, deadline, influence tags): never taken back.
+    held: Held = field(default_factory=Held)
+
+
+def held_by(incident: Incident) -> Held:
+    """What an open incident shows now, for the next decision to keep."""
+    if incident.status != IncidentStatus.OPEN:
+        return Held()
+    shown = {
+        tag
+        for written in (incident.tag_state or {}).values()
+        for tag in written.get("tags", [])
+        if tag in INFLUENCE_TAGS
+    }
+    raised_by = (incident.influence or {}).get("raised_by") or []
+    return Held(
+        priority=incident.priority,
+        deadline_at=incident.deadline_at,
+        tags=frozenset(shown),
+        raised_by=tuple(str(reason) for reason in raised_by),
+    )
 
 
 def read_case(
@@ -187,6 +215,7 @@ def read_case(
         flow_sent=incident.flow_sent_at is not None,
         drift_repairs=incident.drift_repairs,
         resolved_by=incident.resolved_by,
+        held=held_by(incident),
     )
 
 
@@ -212,6 +241,7 @@ def plan_attendance(*, case: Case, settings: TagSettings) -> Plan:
         floors=settings.floors,
         escalations=case.escalations,
         overdue=case.overdue,
+        held=case.held,
     )
     targets: dict[str, tuple[str, ...]] = dict.fromkeys(case.order_gids, decision.tags)
     if case.customer_gid is not None:
@@ -456,7 +486,10 @@ def record_decision(*, session: Session, incident_id: int, plan: Plan) -> None:
     incident = session.get(Incident, incident_id)
     if incident is None:
         return
-    incident.priority = plan.decision.priority
+    # Within an open case priority only rises (the plan kept what was held; a decision made
+    # from an older snapshot must not undo a raise recorded meanwhile, by escalation say).
+    if incident.priority is None or plan.decision.priority.rank >= incident.priority.rank:
+        incident.priority = plan.decision.priority
     # Deadlines only ever come closer.
     incident.deadline_at = min(filter(None, (incident.deadline_at, plan.decision.deadline_at)))
     incident.influence = dict(plan.influence_snapshot)
