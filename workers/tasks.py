@@ -19,6 +19,7 @@ from redis.lock import Lock
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from service.attention import outbox
 from service.attention.attend import (
     ShopTagSettings,
     TagSettings,
@@ -356,6 +357,9 @@ def sweep_deliveries() -> int:
             )
             .limit(500)
         ).all()
+        # Sends whose worker died mid-send, to receivers that cannot tell a repeat: for a
+        # person to check, never sent again.
+        outbox.mark_uncertain(session=session, now=now)
         # Later work whose time has come (skipped work comes back here, never in a loop).
         later = session.execute(
             select(Incident.id, Shop.domain)

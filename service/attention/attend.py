@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.attention import outbox
 from service.attention.policy import (
     INFLUENCE_TAGS,
     Decision,
@@ -352,6 +353,7 @@ class Pushed:
     floor_landed: bool = False  # an order or the customer carries the attention tag now
     drift_repaired: int = 0
     flow_sent: bool = False
+    flow_outcome: outbox.Outcome | None = None  # None: no trigger was sent this time
     unavailable: TransientError | None = None  # Shopify could not be reached: try again later
     # Best-effort calls not made now ("read_tags: circuit open", "flow: ShopifyUnavailable"):
     # tried again at the incident's next `later_due_at`.
@@ -451,14 +453,37 @@ def push_best_effort(
         owner, fields = plan.metafields
         attempt("metafields", partial(client.set_metafields, owner, fields))
     if plan.flow_payload is not None:
-        payload = plan.flow_payload
-        errors = attempt("flow", partial(client.send_flow_trigger, FLOW_TRIGGER_HANDLE, payload))
-        if errors is not missing_result:
-            if errors:
-                log.info("flow_trigger_refused", incident_id=case.incident_id, errors=len(errors))
-            else:
-                pushed.flow_sent = True
+        _send_flow(
+            attempt=attempt,
+            call=partial(client.send_flow_trigger, FLOW_TRIGGER_HANDLE, plan.flow_payload),
+            pushed=pushed,
+            missing=missing_result,
+            incident_id=case.incident_id,
+        )
     return pushed
+
+
+def _send_flow(
+    *,
+    attempt: Callable[[str, Callable[[], Any]], Any],
+    call: Callable[[], Any],
+    pushed: Pushed,
+    missing: object,
+    incident_id: int,
+) -> None:
+    """The Flow trigger, and what came of it for its outbox row."""
+    skipped = len(pushed.skipped)
+    errors = attempt("flow", call)
+    if errors is missing:
+        # Seen not to land (unavailable, a circuit open): tried again later. Refused: final.
+        unseen = len(pushed.skipped) > skipped
+        pushed.flow_outcome = outbox.Outcome.RETRY if unseen else outbox.Outcome.REFUSED
+    elif errors:
+        log.info("flow_trigger_refused", incident_id=incident_id, errors=len(errors))
+        pushed.flow_outcome = outbox.Outcome.REFUSED
+    else:
+        pushed.flow_sent = True
+        pushed.flow_outcome = outbox.Outcome.SENT
 
 
 def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -> None:
@@ -688,6 +713,11 @@ def attend_later(
             return "shop-inactive"
         client = admin(shop)
         plan = plan_attendance(case=case, settings=settings)
+        flow = flow_key(incident_id)
+        if plan.flow_payload is not None and not _take_flow(
+            session=session, case=case, payload=plan.flow_payload, key=flow, now=now
+        ):
+            plan = dataclasses.replace(plan, flow_payload=None)
     # A short fuse, and the later lane of the budget: an unwell Shopify, or a busy shop,
     # must not hold a floor back.
     later_client = dataclasses.replace(client, lane=LATER_LANE, max_attempts=2, max_wait=5.0)
@@ -696,6 +726,8 @@ def attend_later(
     )
     with session_scope(sessions) as session:
         record_pushed(session=session, incident_id=incident_id, pushed=done, now=now)
+        if done.flow_outcome is not None:
+            outbox.settle(session=session, key=flow, outcome=done.flow_outcome, now=now)
         incident = session.get(Incident, incident_id)
         if incident is not None:
             incident.later_due_at = None if not done.skipped else now + LATER_RETRY
@@ -703,6 +735,29 @@ def attend_later(
         log.info("later_work_skipped", incident_id=incident_id, skipped=done.skipped)
         return "postponed"
     return "done"
+
+
+def flow_key(incident_id: int) -> str:
+    """One Flow trigger per case: the key its outbox row is recorded under."""
+    return f"flow:incident:{incident_id}"
+
+
+def _take_flow(
+    *, session: Session, case: Case, payload: Mapping[str, Any], key: str, now: datetime
+) -> bool:
+    """Record the case's Flow trigger and take it for sending, committed before the call: False
+    when it was sent, or was being sent by a worker that died (Flow cannot tell a repeat, so
+    the merchant's automation must not run twice: at most once)."""
+    outbox.stage(
+        session=session,
+        shop_id=case.shop_id,
+        incident_id=case.incident_id,
+        kind=outbox.EffectKind.FLOW,
+        key=key,
+        payload=payload,
+        now=now,
+    )
+    return outbox.take(session=session, key=key, now=now) is not None
 
 
 def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
