@@ -27,7 +27,7 @@ from service.attention.attend import (
     attend_later,
     shop_tag_settings,
 )
-from service.attention.escalation import escalate_overdue
+from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
 from service.attention.pending import alert_pending
 from service.attention.reconcile import reconcile_shop
@@ -399,7 +399,22 @@ def escalate() -> int:
             ),
         )
 
-    return job_then_attend(escalate.app, job)
+    touched = job_then_attend(escalate.app, job)
+    deliver_notices(
+        sessions=state.sessions,
+        notifier=lambda shop_id: notifier_of(state, shop_id),
+        now=utcnow,
+    )
+    return touched
+
+
+def notifier_of(state: Clout, shop_id: int) -> Notifier:
+    """A shop's channels, read when a notice is sent (secrets stay out of the outbox)."""
+    with session_scope(state.sessions) as session:
+        config = shop_config(
+            session=session, shop_id=shop_id, defaults=state.settings, vault=state.vault
+        )
+    return Notifier.for_shop(config=config, defaults=state.settings)
 
 
 @shared_task(name="clout.alert_pending")

@@ -57,10 +57,12 @@ class Outcome(StrEnum):
     SENT = "sent"
     RETRY = "retry"  # seen not to have landed: try again
     REFUSED = "refused"  # the receiver said no: final
+    UNCERTAIN = "uncertain"  # may have landed, and the receiver cannot tell a repeat
 
 
 @dataclass(frozen=True)
 class Effect:
+    shop_id: int
     key: str
     kind: EffectKind
     payload: Mapping[str, Any]
@@ -125,7 +127,11 @@ def take(*, session: Session, key: str, now: datetime) -> Effect | None:
         return None
     row = session.scalars(select(OutboundEffect).where(OutboundEffect.key == key)).one()
     return Effect(
-        key=row.key, kind=EffectKind(row.kind), payload=dict(row.payload), attempts=row.attempts
+        shop_id=row.shop_id,
+        key=row.key,
+        kind=EffectKind(row.kind),
+        payload=dict(row.payload),
+        attempts=row.attempts,
     )
 
 
@@ -140,6 +146,9 @@ def settle(
     row.error = error[:500] if error else None
     if outcome == Outcome.SENT:
         row.status = "sent"
+    elif outcome == Outcome.UNCERTAIN:
+        row.status = "uncertain"
+        log.error("effect_uncertain", key=key, kind=row.kind, incident_id=row.incident_id)
     elif outcome == Outcome.RETRY and row.attempts < MAX_ATTEMPTS:
         row.status = "pending"
     else:
