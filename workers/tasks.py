@@ -19,6 +19,7 @@ from redis.lock import Lock
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from service.attention import outbox
 from service.attention.attend import (
     ShopTagSettings,
     TagSettings,
@@ -26,7 +27,7 @@ from service.attention.attend import (
     attend_later,
     shop_tag_settings,
 )
-from service.attention.escalation import escalate_overdue
+from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
 from service.attention.pending import alert_pending
 from service.attention.reconcile import reconcile_shop
@@ -165,6 +166,7 @@ def _process(celery: Any, delivery_id: int) -> tuple[str, float | None]:
         handlers=TOPIC_HANDLERS,
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
+        lease=state.settings.delivery_lease_seconds,
         admin_for=admin_factory(state),
         tag_settings=tag_settings(state),
     )
@@ -360,6 +362,9 @@ def sweep_deliveries() -> int:
             )
             .limit(500)
         ).all()
+        # Sends whose worker died mid-send, to receivers that cannot tell a repeat: for a
+        # person to check, never sent again.
+        outbox.mark_uncertain(session=session, now=now)
         # Later work whose time has come (skipped work comes back here, never in a loop).
         later = session.execute(
             select(Incident.id, Shop.domain)
@@ -399,7 +404,22 @@ def escalate() -> int:
             ),
         )
 
-    return job_then_attend(escalate.app, job)
+    touched = job_then_attend(escalate.app, job)
+    deliver_notices(
+        sessions=state.sessions,
+        notifier=lambda shop_id: notifier_of(state, shop_id),
+        now=utcnow,
+    )
+    return touched
+
+
+def notifier_of(state: Clout, shop_id: int) -> Notifier:
+    """A shop's channels, read when a notice is sent (secrets stay out of the outbox)."""
+    with session_scope(state.sessions) as session:
+        config = shop_config(
+            session=session, shop_id=shop_id, defaults=state.settings, vault=state.vault
+        )
+    return Notifier.for_shop(config=config, defaults=state.settings)
 
 
 @shared_task(name="clout.alert_pending")

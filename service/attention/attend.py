@@ -27,7 +27,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.attention.policy import Decision, customer_tags, decide, is_clout_tag
+from service.attention import outbox
+from service.attention.policy import (
+    INFLUENCE_TAGS,
+    Decision,
+    Held,
+    customer_tags,
+    decide,
+    is_clout_tag,
+)
 from service.core.audit import CLOUT, record_event
 from service.core.config import Settings
 from service.core.crypto import TokenVault
@@ -163,6 +171,27 @@ class Case:
     resolved_by: str | None
     resolution: str | None = None
     resolved_at: datetime | None = None
+    # What the open case already shows (priority, deadline, influence tags): never taken back.
+    held: Held = field(default_factory=Held)
+
+
+def held_by(incident: Incident) -> Held:
+    """What an open incident shows now, for the next decision to keep."""
+    if incident.status != IncidentStatus.OPEN:
+        return Held()
+    shown = {
+        tag
+        for written in (incident.tag_state or {}).values()
+        for tag in written.get("tags", [])
+        if tag in INFLUENCE_TAGS
+    }
+    raised_by = (incident.influence or {}).get("raised_by") or []
+    return Held(
+        priority=incident.priority,
+        deadline_at=incident.deadline_at,
+        tags=frozenset(shown),
+        raised_by=tuple(str(reason) for reason in raised_by),
+    )
 
 
 def read_case(
@@ -214,6 +243,7 @@ def read_case(
         resolved_by=incident.resolved_by,
         resolution=incident.resolution,
         resolved_at=incident.resolved_at,
+        held=held_by(incident),
     )
 
 
@@ -239,6 +269,7 @@ def plan_attendance(*, case: Case, settings: TagSettings) -> Plan:
         floors=settings.floors,
         escalations=case.escalations,
         overdue=case.overdue,
+        held=case.held,
     )
     targets: dict[str, tuple[str, ...]] = dict.fromkeys(case.order_gids, decision.tags)
     if case.customer_gid is not None:
@@ -354,6 +385,7 @@ class Pushed:
     floor_landed: bool = False  # an order or the customer carries the attention tag now
     drift_repaired: int = 0
     flow_sent: bool = False
+    flow_outcome: outbox.Outcome | None = None  # None: no trigger was sent this time
     unavailable: TransientError | None = None  # Shopify could not be reached: try again later
     refused: dict[str, str] = field(default_factory=dict)  # gid → why Shopify refused its tags
     # Best-effort calls not made now ("read_tags: circuit open", "flow: ShopifyUnavailable"):
@@ -455,14 +487,37 @@ def push_best_effort(
         owner, fields = plan.metafields
         attempt("metafields", partial(client.set_metafields, owner, fields))
     if plan.flow_payload is not None:
-        payload = plan.flow_payload
-        errors = attempt("flow", partial(client.send_flow_trigger, FLOW_TRIGGER_HANDLE, payload))
-        if errors is not missing_result:
-            if errors:
-                log.info("flow_trigger_refused", incident_id=case.incident_id, errors=len(errors))
-            else:
-                pushed.flow_sent = True
+        _send_flow(
+            attempt=attempt,
+            call=partial(client.send_flow_trigger, FLOW_TRIGGER_HANDLE, plan.flow_payload),
+            pushed=pushed,
+            missing=missing_result,
+            incident_id=case.incident_id,
+        )
     return pushed
+
+
+def _send_flow(
+    *,
+    attempt: Callable[[str, Callable[[], Any]], Any],
+    call: Callable[[], Any],
+    pushed: Pushed,
+    missing: object,
+    incident_id: int,
+) -> None:
+    """The Flow trigger, and what came of it for its outbox row."""
+    skipped = len(pushed.skipped)
+    errors = attempt("flow", call)
+    if errors is missing:
+        # Seen not to land (unavailable, a circuit open): tried again later. Refused: final.
+        unseen = len(pushed.skipped) > skipped
+        pushed.flow_outcome = outbox.Outcome.RETRY if unseen else outbox.Outcome.REFUSED
+    elif errors:
+        log.info("flow_trigger_refused", incident_id=incident_id, errors=len(errors))
+        pushed.flow_outcome = outbox.Outcome.REFUSED
+    else:
+        pushed.flow_sent = True
+        pushed.flow_outcome = outbox.Outcome.SENT
 
 
 @dataclass
@@ -519,7 +574,10 @@ def record_decision(*, session: Session, incident_id: int, plan: Plan, now: date
     if incident is None:
         return
     before = (incident.priority, incident.deadline_at)
-    incident.priority = plan.decision.priority
+    # Within an open case priority only rises (the plan kept what was held; a decision made
+    # from an older snapshot must not undo a raise recorded meanwhile, by escalation say).
+    if incident.priority is None or plan.decision.priority.rank >= incident.priority.rank:
+        incident.priority = plan.decision.priority
     # Deadlines only ever come closer.
     incident.deadline_at = min(filter(None, (incident.deadline_at, plan.decision.deadline_at)))
     incident.influence = dict(plan.influence_snapshot)
@@ -809,6 +867,11 @@ def attend_later(
             return "shop-inactive"
         client = admin(shop)
         plan = plan_attendance(case=case, settings=settings)
+        flow = flow_key(incident_id)
+        if plan.flow_payload is not None and not _take_flow(
+            session=session, case=case, payload=plan.flow_payload, key=flow, now=now
+        ):
+            plan = dataclasses.replace(plan, flow_payload=None)
     # A short fuse, and the later lane of the budget: an unwell Shopify, or a busy shop,
     # must not hold a floor back.
     later_client = dataclasses.replace(client, lane=LATER_LANE, max_attempts=2, max_wait=5.0)
@@ -817,6 +880,8 @@ def attend_later(
     )
     with session_scope(sessions) as session:
         record_pushed(session=session, incident_id=incident_id, pushed=done, now=now)
+        if done.flow_outcome is not None:
+            outbox.settle(session=session, key=flow, outcome=done.flow_outcome, now=now)
         incident = session.get(Incident, incident_id)
         if incident is not None:
             incident.later_due_at = None if not done.skipped else now + LATER_RETRY
@@ -824,6 +889,29 @@ def attend_later(
         log.info("later_work_skipped", incident_id=incident_id, skipped=done.skipped)
         return "postponed"
     return "done"
+
+
+def flow_key(incident_id: int) -> str:
+    """One Flow trigger per case: the key its outbox row is recorded under."""
+    return f"flow:incident:{incident_id}"
+
+
+def _take_flow(
+    *, session: Session, case: Case, payload: Mapping[str, Any], key: str, now: datetime
+) -> bool:
+    """Record the case's Flow trigger and take it for sending, committed before the call: False
+    when it was sent, or was being sent by a worker that died (Flow cannot tell a repeat, so
+    the merchant's automation must not run twice: at most once)."""
+    outbox.stage(
+        session=session,
+        shop_id=case.shop_id,
+        incident_id=case.incident_id,
+        kind=outbox.EffectKind.FLOW,
+        key=key,
+        payload=payload,
+        now=now,
+    )
+    return outbox.take(session=session, key=key, now=now) is not None
 
 
 def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read

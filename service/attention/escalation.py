@@ -1,4 +1,5 @@
-"""Overdue incidents escalate: one priority step up, a shorter deadline, a notification."""
+"""Overdue incidents escalate: one priority step up, a shorter deadline, a notification
+(recorded in the outbox with the escalation, sent once it has committed)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from service.attention import outbox
 from service.attention.notify import Notifier
 from service.core.audit import CLOUT, record_event
+from service.core.db import session_scope
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, Order, Shop
 from service.core.vocabulary import CaseEvent, Floor, IncidentStatus, Priority, Severity
@@ -59,12 +62,12 @@ def escalate_overdue(
             if shop and customer and customer.shopify_id.startswith("gid://shopify/Customer/")
             else None
         )
-        channels = notifier(incident.shop_id).notify(
-            subject=f"Overdue: unhappy customer waiting "
+        notice = {
+            "subject": f"Overdue: unhappy customer waiting "
             f"({incident.severity}, now {incident.priority})",
-            message=f"Orders {names}. Why: {'; '.join(reasons[:5]) or 'see Clout'}."
+            "message": f"Orders {names}. Why: {'; '.join(reasons[:5]) or 'see Clout'}."
             + (f"\n{link}" if link else ""),
-            data={
+            "data": {
                 "incident": incident.id,
                 "shop": shop.domain if shop else None,
                 "severity": incident.severity,
@@ -74,7 +77,20 @@ def escalate_overdue(
                 "reasons": reasons[:10],
                 "admin_url": link,
             },
-        )
+        }
+        # Recorded here, in the escalation's own transaction, and sent after it commits
+        # (`deliver_notices`): one notice per escalation and channel, whatever crashes when.
+        channels = notifier(incident.shop_id).channels()
+        for kind in channels:
+            outbox.stage(
+                session=session,
+                shop_id=incident.shop_id,
+                incident_id=incident.id,
+                kind=kind,
+                key=f"escalation:{incident.id}:{incident.escalations}:{kind}",
+                payload=notice,
+                now=now,
+            )
         record_event(
             session=session,
             incident=incident,
@@ -88,19 +104,42 @@ def escalate_overdue(
             },
         )
         if channels:
+            # The notices are in the outbox, sent once this transaction commits.
             record_event(
                 session=session,
                 incident=incident,
                 kind=CaseEvent.NOTIFIED,
                 by=CLOUT,
                 at=now,
-                detail={"channels": list(channels)},
+                detail={"channels": [str(kind) for kind in channels]},
             )
         log.warning(
             "incident_overdue",
             incident_id=incident.id,
             escalations=incident.escalations,
-            notified=channels,
+            notifying=[str(kind) for kind in channels],
         )
         escalated.append(incident.id)
     return escalated
+
+
+def deliver_notices(
+    *,
+    sessions: sessionmaker[Session],
+    notifier: Callable[[int], Notifier],
+    now: Callable[[], datetime],
+) -> int:
+    """Send every notice waiting in the outbox (just recorded, or left by a worker that died
+    before sending), each on its channel; how many were sent."""
+    with session_scope(sessions) as session:
+        keys = outbox.due(session=session, now=now())
+    sent = 0
+    for key in keys:
+        outcome = outbox.send_effect(
+            sessions=sessions,
+            key=key,
+            send=lambda effect: notifier(effect.shop_id).deliver(effect),
+            now=now,
+        )
+        sent += outcome == outbox.Outcome.SENT
+    return sent

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlparse
 
 import requests
 
+from service.attention.outbox import AT_LEAST_ONCE, Effect, EffectKind, Outcome
 from service.core.config import Settings
 from service.core.logs import get_logger
 from service.core.shop_settings import ShopConfig
@@ -85,10 +86,14 @@ class Notifier:
                 log.warning("notify_email_failed", error=type(error).__name__)
         return sent
 
-    def _email(self, subject: str, message: str) -> None:
+    def _email(self, subject: str, message: str, *, message_id: str | None = None) -> None:
         url = urlparse(self.smtp_url or "")
         mail = EmailMessage()
         mail["Subject"], mail["From"], mail["To"] = subject, self.email_from, self.email_to
+        if message_id:
+            # The same effect keeps one Message-ID: a mail system that sees it twice may drop
+            # the repeat.
+            mail["Message-ID"] = f"<{message_id.replace(':', '.')}@clout>"
         mail.set_content(message)
         secure = url.scheme == "smtps"
         client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
@@ -100,3 +105,57 @@ class Notifier:
             if url.username:
                 client.login(unquote(url.username), unquote(url.password or ""))
             client.send_message(mail)
+
+    def channels(self) -> tuple[EffectKind, ...]:
+        """The channels this merchant configured, as outbox kinds."""
+        configured = (
+            (EffectKind.SLACK, bool(self.slack_url)),
+            (EffectKind.WEBHOOK, bool(self.webhook_url)),
+            (EffectKind.EMAIL, bool(self.smtp_url and self.email_to)),
+        )
+        return tuple(kind for kind, on in configured if on)
+
+    def deliver(self, effect: Effect) -> Outcome:
+        """Send one recorded notification (`attention.outbox`) on its channel. A failure seen
+        before the receiver could have taken it is tried again; one that may have landed (a
+        timeout after the request went out) is tried again only where the receiver can tell
+        a repeat by the effect's key."""
+        subject = str(effect.payload.get("subject", ""))
+        message = str(effect.payload.get("message", ""))
+        data = effect.payload.get("data") or {}
+        again = Outcome.RETRY if effect.kind in AT_LEAST_ONCE else Outcome.UNCERTAIN
+        try:
+            if effect.kind == EffectKind.EMAIL:
+                self._email(subject, message, message_id=effect.key)
+                return Outcome.SENT
+            if effect.kind == EffectKind.SLACK and self.slack_url:
+                answer = requests.post(
+                    self.slack_url, json={"text": f"{subject}\n{message}"}, timeout=self.timeout
+                )
+            elif effect.kind == EffectKind.WEBHOOK and self.webhook_url:
+                body = json.dumps({"text": f"{subject}\n{message}", "clout": data}).encode()
+                headers = {"Content-Type": "application/json", "X-Clout-Effect-Key": effect.key}
+                if self.webhook_secret:
+                    headers["X-Clout-Signature"] = (
+                        "sha256="
+                        + hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+                    )
+                answer = requests.post(
+                    self.webhook_url, data=body, headers=headers, timeout=self.timeout
+                )
+            else:
+                return Outcome.REFUSED  # the channel was turned off since
+        except requests.ConnectionError as error:
+            log.warning("notify_failed", channel=effect.kind, error=type(error).__name__)
+            return Outcome.RETRY  # never reached the receiver
+        except (requests.RequestException, OSError, smtplib.SMTPException) as error:
+            log.warning("notify_failed", channel=effect.kind, error=type(error).__name__)
+            return again
+        if answer.ok:
+            return Outcome.SENT
+        log.warning("notify_failed", channel=effect.kind, status=answer.status_code)
+        return (
+            Outcome.RETRY
+            if answer.status_code >= 500 or answer.status_code == 429
+            else (Outcome.REFUSED)
+        )

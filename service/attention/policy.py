@@ -21,6 +21,10 @@ Tags Clout writes (each at most 40 characters; the attention tag is configurable
 
 A person resolves a case by adding the resolved tag (`clout-resolved` by default) or removing
 the attention tag.
+
+Within an open case nothing falls: a profile recomputed lower (a score that moved, a klout that
+became known) may raise the case, never lower its priority, push its deadline back or take off
+an influence tag an agent has already seen (`Held`). Only resolving the case ends it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,19 @@ from service.influence.scoring import HIGH_SCORE, LOW_SCORE, UNKNOWN, Influence
 
 TAG_PREFIX = "clout-"
 MAX_TAG_LENGTH = 40
+# What influence adds to a case: once shown on an open case, kept until it is resolved.
+INFLUENCE_TAGS = frozenset({"clout-influence-high", "clout-hidden-influencer", "clout-contagion"})
+
+
+@dataclass(frozen=True)
+class Held:
+    """What an open case already shows, which a new decision may add to but never take back:
+    its priority, its deadline, the influence tags on its orders and why it was raised."""
+
+    priority: Priority | None = None
+    deadline_at: datetime | None = None
+    tags: frozenset[str] = frozenset()
+    raised_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,9 +81,10 @@ def decide(
     floors: Mapping[Severity, Floor] = DEFAULT_FLOORS,
     escalations: int = 0,
     overdue: bool = False,
+    held: Held | None = None,
 ) -> Decision:
     """Priority, deadline and tags for an incident. The floor comes first; influence and
-    escalation may only raise it."""
+    escalation may only raise it; what the open case already shows (`held`) stays."""
     floor = floors[severity]
     influence = influence or UNKNOWN
     raised_by: list[str] = []
@@ -87,6 +105,14 @@ def decide(
     # Each step halves the time left; nothing ever pushes the deadline past the floor's.
     hours = floor.hours * 0.5 ** len(raised_by)
     deadline = opened_at + timedelta(hours=min(hours, floor.hours))
+    if held is not None:
+        # An agent saw this case raised: a lower profile now must not quietly demote it.
+        if held.priority is not None and held.priority.rank > priority.rank:
+            priority = held.priority
+        if held.deadline_at is not None:
+            deadline = min(deadline, held.deadline_at)
+        tags += sorted(held.tags & INFLUENCE_TAGS - set(tags))
+        raised_by += [reason for reason in held.raised_by if reason not in raised_by]
     tags.append(f"clout-priority-{priority}")
     tags += sorted({f"clout-reason-{kind}" for kind in kinds})
     if overdue:

@@ -43,6 +43,7 @@ class Settings:
     sweep_interval_seconds: float = 30.0
     sweep_after_seconds: float = 60.0
     stale_processing_seconds: float = 600.0
+    delivery_lease_seconds: float = 15.0
     payload_retention_days: float = 7.0
     log_level: str = "INFO"
     resolved_tag: str = "clout-resolved"
@@ -169,6 +170,9 @@ def load_settings(
         ),
         stale_processing_seconds=_number(
             values, "CLOUT_STALE_PROCESSING_SECONDS", Settings.stale_processing_seconds, minimum=1
+        ),
+        delivery_lease_seconds=_number(
+            values, "CLOUT_DELIVERY_LEASE_SECONDS", Settings.delivery_lease_seconds, minimum=1
         ),
         payload_retention_days=_number(
             values, "CLOUT_PAYLOAD_RETENTION_DAYS", Settings.payload_retention_days, minimum=0

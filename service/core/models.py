@@ -174,6 +174,9 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
+    # Until when the worker that claimed it holds it: renewed while its handler runs, so a
+    # worker that died is known within seconds (`lifecycle.claim`), not after a long stall.
+    lease_until: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
     # The customer the delivery is about, filled in by its handler: what redaction looks for.
@@ -463,6 +466,34 @@ class IncidentEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))  # see service.core.audit.EventKind
     by: Mapped[str] = mapped_column(String(64))  # "clout", "page:agent-3", "resolved-tag", …
     detail: Mapped[dict[str, Any] | None]
+
+
+class OutboundEffect(Base):
+    """One thing Clout tells the outside world that it cannot take back — a Flow trigger, a
+    notification, an email — recorded under a stable key before it is sent and settled after
+    (`attention.outbox`): a crash between the two can neither lose it nor, where the receiver
+    cannot tell a repeat, send it twice."""
+
+    __tablename__ = "outbound_effects"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_outbound_effects_key"),
+        Index("ix_outbound_effects_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # flow, webhook, slack, email
+    key: Mapped[str] = mapped_column(String(160))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    # pending → sending → sent; or failed (refused, out of attempts), or uncertain (a crash
+    # after sending began, for a receiver that cannot tell a repeat: never sent again).
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    staged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempted_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class InfluenceProfile(Base):

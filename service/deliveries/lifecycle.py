@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import LargeBinary, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import ColumnElement, LargeBinary, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +41,9 @@ QUEUE = "clout"
 
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 600.0  # stays well under Redis's 1 h visibility timeout
+# How long a claim holds without renewal (CLOUT_DELIVERY_LEASE_SECONDS): a third of it between
+# renewals leaves two chances for a renewal that met a busy database.
+DEFAULT_LEASE_SECONDS = 15.0
 
 
 @dataclass
@@ -188,26 +193,99 @@ def backoff_seconds(attempt: int, *, rng: Callable[[], float] = random.random) -
     return float(max(1.0, ceiling * (0.5 + rng() / 2)))
 
 
-def claim(*, session: Session, delivery_id: int, now: datetime, stale_after: float) -> bool:
-    """Take the delivery for this worker, counting the attempt; False if someone else has it
-    or it is finished. A `processing` claim older than `stale_after` belonged to a dead worker."""
+def _taken_over(now: datetime, stale_after: float) -> ColumnElement[bool]:
+    """A `processing` claim whose worker is gone: its lease ran out, or (a claim made before
+    leases existed) it is older than `stale_after`."""
+    return and_(
+        Delivery.status == DeliveryStatus.PROCESSING,
+        or_(
+            Delivery.lease_until <= now,
+            and_(
+                Delivery.lease_until.is_(None),
+                Delivery.claimed_at <= now - timedelta(seconds=stale_after),
+            ),
+        ),
+    )
+
+
+def claim(
+    *,
+    session: Session,
+    delivery_id: int,
+    now: datetime,
+    stale_after: float,
+    lease: float = DEFAULT_LEASE_SECONDS,
+) -> bool:
+    """Take the delivery for this worker for `lease` seconds, counting the attempt; False if
+    someone else holds it or it is finished. A claim whose lease ran out belonged to a worker
+    that died (its renewals stopped)."""
     result = session.execute(
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
             or_(
                 Delivery.status.in_((DeliveryStatus.RECEIVED, DeliveryStatus.RETRYING)),
-                and_(
-                    Delivery.status == DeliveryStatus.PROCESSING,
-                    Delivery.claimed_at < now - timedelta(seconds=stale_after),
-                ),
+                _taken_over(now, stale_after),
             ),
         )
-        .values(status=DeliveryStatus.PROCESSING, claimed_at=now, attempts=Delivery.attempts + 1)
+        .values(
+            status=DeliveryStatus.PROCESSING,
+            claimed_at=now,
+            lease_until=now + timedelta(seconds=lease),
+            attempts=Delivery.attempts + 1,
+        )
         .execution_options(synchronize_session=False)
     )
     session.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew_lease(*, session: Session, delivery_id: int, now: datetime, lease: float) -> bool:
+    """Push the lease of a delivery still being handled `lease` seconds on; False once it is
+    settled (nothing to hold)."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PROCESSING)
+        .values(lease_until=now + timedelta(seconds=lease))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def holding_lease(
+    *,
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    lease: float,
+    now: Callable[[], datetime] = utcnow,
+) -> Iterator[None]:
+    """Renew the delivery's lease every third of it while the body runs. A worker that dies
+    (SIGKILL, OOM, a lost machine) stops renewing, and the sweeper hands the delivery to
+    another worker once the lease has run out: seconds, not the old ten-minute stall."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(lease / 3):
+            try:
+                with sessions() as session:
+                    if not renew_lease(
+                        session=session, delivery_id=delivery_id, now=now(), lease=lease
+                    ):
+                        return
+            except OperationalError:
+                # The write lock is busy (SQLite: this worker's own handler may hold it);
+                # the next renewal comes well before the lease runs out.
+                continue
+
+    renewer = threading.Thread(target=renew, name=f"lease-{delivery_id}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
 
 
 def process_delivery(
@@ -220,11 +298,40 @@ def process_delivery(
     now: Callable[[], datetime] = utcnow,
     admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
     tag_settings: ShopTagSettings | None = None,
+    lease: float = DEFAULT_LEASE_SECONDS,
 ) -> Outcome:
     """Claim, handle and settle one delivery. Safe to call any number of times for the same id."""
     with sessions() as session:
-        if not claim(session=session, delivery_id=delivery_id, now=now(), stale_after=stale_after):
+        if not claim(
+            session=session,
+            delivery_id=delivery_id,
+            now=now(),
+            stale_after=stale_after,
+            lease=lease,
+        ):
             return Outcome(status="skipped")
+    with holding_lease(sessions=sessions, delivery_id=delivery_id, lease=lease, now=now):
+        return _process_claimed(
+            sessions=sessions,
+            delivery_id=delivery_id,
+            handlers=handlers,
+            max_attempts=max_attempts,
+            now=now,
+            admin_for=admin_for,
+            tag_settings=tag_settings,
+        )
+
+
+def _process_claimed(
+    *,
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    handlers: Mapping[str, TopicHandler],
+    max_attempts: int,
+    now: Callable[[], datetime],
+    admin_for: Callable[[Shop], ShopifyAdmin] | None,
+    tag_settings: ShopTagSettings | None,
+) -> Outcome:
 
     # What the delivery names and Clout lacks is read from Shopify first, outside the
     # handler's transaction; a body that cannot be read is the handler's to refuse.
@@ -436,7 +543,7 @@ def due_for_sweep(
 ) -> list[tuple[int, str]]:
     """Deliveries the bell should ring for again, with their shops: recorded but never picked
     up, a retry whose time passed without a worker taking it, or a claim left behind by a dead
-    worker."""
+    worker (its lease ran out)."""
     waited = now - timedelta(seconds=after)
     rows = session.execute(
         select(Delivery.id, Delivery.shop_domain)
@@ -446,10 +553,7 @@ def due_for_sweep(
                 and_(
                     Delivery.status == DeliveryStatus.RETRYING, Delivery.next_attempt_at <= waited
                 ),
-                and_(
-                    Delivery.status == DeliveryStatus.PROCESSING,
-                    Delivery.claimed_at <= now - timedelta(seconds=stale_after),
-                ),
+                _taken_over(now, stale_after),
             )
         )
         .order_by(Delivery.id)

@@ -98,13 +98,22 @@ LOOKUPS: Mapping[str, Callable[[Mapping[str, Any]], Lookups]] = {
 
 
 def missing(*, session: Session, shop_id: int, wanted: Lookups) -> Lookups:
-    """The orders Clout does not have with their customer, and the emails of no customer."""
+    """The orders Clout has never read from Shopify, and the emails of no customer.
+
+    An order is asked for once: a row made only to hang a signal on (a placeholder, whose
+    signals sit on `guest:<order>`) is asked for again, but one Clout has read — from its
+    webhook or an earlier lookup — is not, even when its buyer is a guest: Shopify would only
+    say so again."""
     orders = []
     for gid in wanted.order_gids:
-        known = session.scalar(
-            select(Order.customer_id).where(Order.shop_id == shop_id, Order.shopify_id == gid)
+        read = session.scalar(
+            select(Order.id).where(
+                Order.shop_id == shop_id,
+                Order.shopify_id == gid,
+                Order.shopify_created_at.is_not(None),
+            )
         )
-        if known is None:
+        if read is None:
             orders.append(gid)
     emails = []
     for email in wanted.customer_emails:

@@ -129,6 +129,8 @@ def refund_created(ctx: DeliveryContext) -> None:
             Order.shop_id == ctx.shop.id, Order.shopify_id == refund.order_shopify_id
         )
     )
+    if order is not None:
+        _relink(ctx, order)  # `prepare` may just have learnt whose it is
     if order is not None and order.customer is not None:
         ctx.delivery.customer_ref = order.customer.shopify_id
     if order is not None:

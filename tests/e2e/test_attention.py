@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from service.attention.escalation import escalate_overdue
+from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
 from service.core.db import session_scope
 from service.core.models import Customer, InfluenceProfile, utcnow
@@ -389,6 +389,7 @@ def test_an_overdue_incident_escalates_and_notifies(pipeline: Pipeline) -> None:
             floors=lambda _shop_id: DEFAULT_FLOORS,
             notifier=lambda _shop_id: notifier,
         )
+    deliver_notices(sessions=clout.sessions, notifier=lambda _shop_id: notifier, now=utcnow)
     for incident_id in escalated:
         pipeline.app.extensions["celery"].send_task(
             "clout.attend_incident", args=[incident_id], queue="clout"

@@ -154,6 +154,44 @@ def test_a_worker_killed_mid_task_loses_nothing(running: Running) -> None:
     wait_for(lambda: not deliveries_lost(running.app), timeout=30, every=0.5)
 
 
+def delivery_status(app: Flask, delivery_id: int) -> str | None:
+    with app.extensions["clout"].sessions() as session:
+        found = session.get(Delivery, delivery_id)
+        return None if found is None else str(found.status)
+
+
+def test_a_worker_killed_mid_handler_is_taken_over_within_seconds(running: Running) -> None:
+    # given the default ten-minute stale-claim rule, a 3-second lease, and a chargeback on an
+    # order Clout has not seen, whose lookup in a slow Shopify keeps the worker in the handler
+    running.kill("beat")
+    running.env |= {"CLOUT_STALE_PROCESSING_SECONDS": "600", "CLOUT_DELIVERY_LEASE_SECONDS": "3"}
+    running.start("beat")
+    order = running.unhappy_order(1)
+    running.dev.admin.set_faults(latency=4)
+    running.start("worker")
+    body = as_body({"id": order.id + 1, "order_id": order.id, "type": "chargeback"})
+    answer = running.app.test_client().post(
+        "/webhooks/shopify", data=body, headers=shopify_headers("disputes/create", body)
+    )
+    assert answer.status_code == 200
+    delivery_id = answer.json["delivery_id"]
+    wait_for(lambda: delivery_status(running.app, delivery_id) == "processing", timeout=30)
+
+    # when the worker is killed mid-handler, and a new one starts
+    running.kill("worker")
+    killed = time.monotonic()
+    running.dev.admin.set_faults(latency=0)
+    running.start("worker")
+
+    # then the new worker takes the delivery over once the lease has run out — well inside a
+    # minute, not after the ten-minute stall — and the order gets its tag, once
+    wait_for(lambda: running.all_tagged([order]), timeout=60, every=0.2)
+    taken_over = time.monotonic() - killed
+    assert delivery_status(running.app, delivery_id) == "done"
+    assert order.tags.count("clout-attention") == 1
+    print(f"takeover: tagged {taken_over:.1f} s after the kill (lease 3 s, stale rule 600 s)")
+
+
 def test_redis_restarted_mid_stream_loses_nothing(running: Running) -> None:
     orders = [running.unhappy_order(n) for n in range(8)]
     running.start("worker")

@@ -5,12 +5,13 @@ later than the floor's."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.attention.policy import decide
+from service.attention.policy import INFLUENCE_TAGS, Decision, Held, decide
 from service.core.vocabulary import DEFAULT_FLOORS, Severity, parse_floors
 from service.influence.scoring import Influence
 
@@ -127,3 +128,83 @@ def test_deadlines_are_configurable_and_checked() -> None:
         parse_floors("urgent=1")
     with pytest.raises(ValueError, match="positive"):
         parse_floors("high=0")
+
+
+def held_from(decision: Decision) -> Held:
+    """What an open case shows after a decision landed: what the next one must keep."""
+    return Held(
+        priority=decision.priority,
+        deadline_at=decision.deadline_at,
+        tags=frozenset(decision.tags),
+        raised_by=decision.raised_by,
+    )
+
+
+def test_a_profile_recomputed_lower_does_not_demote_an_open_case() -> None:
+    # given a case raised to urgent by a high clout score and two unhappy friends
+    opened = datetime(2026, 11, 25, tzinfo=UTC)
+    raised = decide(
+        severity="high",
+        opened_at=opened,
+        influence=Influence(clout=95, klout=None, contagion=3),
+        kinds=["refund"],
+        attention_tag="clout-attention",
+    )
+    assert raised.priority == "urgent"
+
+    # when the profile is recomputed and now reads low
+    again = decide(
+        severity="high",
+        opened_at=opened,
+        influence=Influence(clout=4, klout=3),
+        kinds=["refund"],
+        attention_tag="clout-attention",
+        held=held_from(raised),
+    )
+
+    # then the agent still sees it urgent, as soon, and why it was raised
+    assert again.priority == "urgent"
+    assert "clout-priority-urgent" in again.tags
+    assert "clout-priority-normal" not in again.tags
+    assert again.deadline_at == raised.deadline_at
+    assert {"clout-influence-high", "clout-contagion"} <= set(again.tags)
+    assert set(raised.raised_by) <= set(again.raised_by)
+
+
+@given(
+    severity=st.sampled_from(Severity),
+    opened_at=moments,
+    steps=st.lists(st.tuples(influences, st.booleans()), min_size=1, max_size=12),
+)
+def test_within_an_open_case_nothing_falls_and_no_tag_flaps(
+    severity: str, opened_at: datetime, steps: list[tuple[Influence | None, bool]]
+) -> None:
+    # given an open case attended again after each change of the customer's profile (and now
+    # and then an escalation), each decision keeping what the last one showed
+    shown: list[Decision] = []
+    escalations = 0
+    for influence, escalated in steps:
+        escalations = min(3, escalations + escalated)
+        shown.append(
+            decide(
+                severity=severity,
+                opened_at=opened_at,
+                influence=influence,
+                kinds=["review"],
+                attention_tag="clout-attention",
+                escalations=escalations,
+                overdue=escalations > 0,
+                held=held_from(shown[-1]) if shown else None,
+            )
+        )
+
+    # then priority never falls, the deadline never moves later, influence tags never leave,
+    # and a tag that left never comes back (the priority tag moves up only)
+    for before, after in pairwise(shown):
+        assert after.priority.rank >= before.priority.rank
+        assert after.deadline_at <= before.deadline_at
+        assert set(before.tags) & INFLUENCE_TAGS <= set(after.tags)
+    for tag in {tag for decision in shown for tag in decision.tags}:
+        present = [tag in decision.tags for decision in shown]
+        first, last = present.index(True), len(present) - 1 - present[::-1].index(True)
+        assert all(present[first : last + 1]), f"{tag} flapped: {present}"

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from service.core.db import session_scope
 from service.core.models import Customer, Order, Refund, Signal, utcnow
 from service.dev.devstore.store import Refund as DevRefund
-from service.dev.devstore.webhooks import refund_payload
+from service.dev.devstore.webhooks import order_payload, refund_payload
 from service.shopify.shops import register_shop
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
 from tests.support.helpers import SHOP
@@ -113,3 +113,72 @@ def test_what_clout_already_has_is_not_asked_for_again(
     assert devstore.admin.stats.calls == asked
     with state(clout).sessions() as session:
         assert session.scalars(select(Refund)).all() == []
+
+
+def test_a_refund_whose_order_shopify_cannot_name_still_opens_a_case(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given Maya's refunded order, unseen by Clout, and Shopify answering 503 to everything
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya, total=Decimal("40.00"))
+    order.refunds.append(
+        DevRefund(id=devstore.store.next_id(), created_at=utcnow(), note=None, amount=order.total)
+    )
+    devstore.admin.set_faults(error_rate=1.0)
+
+    # when the refund's webhook arrives
+    assert send(clout, "refunds/create", refund_payload(order)) == "done"
+
+    # then the case opens at once on the order's placeholder (its tag does not wait)
+    assert customer_of_signal(clout, "refund") == f"guest:{order.gid}"
+
+    # and when the order's own webhook arrives, the refund moves to Maya
+    devstore.admin.set_faults(error_rate=0.0)
+    assert send(clout, "orders/create", order_payload(devstore.store, order)) == "done"
+    assert customer_of_signal(clout, "refund") == maya.gid
+
+
+def test_a_refund_after_a_placeholder_dispute_looks_the_order_up_and_moves_both(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a chargeback on Maya's unseen order, kept on a placeholder while Shopify was down
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya, total=Decimal("40.00"))
+    devstore.admin.set_faults(error_rate=1.0)
+    send(clout, "disputes/create", {"id": 44, "order_id": order.id, "type": "chargeback"})
+    assert customer_of_signal(clout, "dispute") == f"guest:{order.gid}"
+    devstore.admin.set_faults(error_rate=0.0)
+
+    # when a refund on the same order arrives, Shopify well again
+    order.refunds.append(
+        DevRefund(id=devstore.store.next_id(), created_at=utcnow(), note=None, amount=order.total)
+    )
+    assert send(clout, "refunds/create", refund_payload(order)) == "done"
+
+    # then Clout looked the order up and both signals are Maya's, in one case
+    assert customer_of_signal(clout, "refund") == maya.gid
+    assert customer_of_signal(clout, "dispute") == maya.gid
+    with state(clout).sessions() as session:
+        assert len(set(session.scalars(select(Signal.incident_id)))) == 1
+
+
+def test_a_guest_checkout_is_looked_up_once(clout: Flask, devstore: RunningDevStore) -> None:
+    # given a guest checkout (no customer in Shopify) whose order Clout had from its webhook
+    guest = devstore.store.add_purchase(None, total=Decimal("40.00"), email="guest@example.org")
+    send(clout, "orders/create", order_payload(devstore.store, guest))
+    asked = devstore.admin.stats.calls
+
+    # when two refunds on it arrive
+    for _ in range(2):
+        guest.refunds.append(
+            DevRefund(id=devstore.store.next_id(), created_at=utcnow(), note=None, amount=1)
+        )
+        send(clout, "refunds/create", refund_payload(guest))
+
+    # then Shopify was not asked again: the order is known, its buyer is a guest
+    assert devstore.admin.stats.calls == asked
+    with state(clout).sessions() as session:
+        buyers = session.scalars(
+            select(Customer.shopify_id).join(Signal, Signal.customer_id == Customer.id)
+        ).all()
+    assert buyers == [f"guest:{guest.gid}"] * 2

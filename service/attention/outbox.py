@@ -1,0 +1,208 @@
+"""Side effects Clout cannot take back, sent once: record → send → settle.
+
+A Flow trigger runs the merchant's automation; a notification pages a person. Each is first
+recorded (`stage`) under a stable key — the incident and what happened to it, never a random
+id — in the same transaction as the decision that causes it, so a second decision about the
+same thing finds the key and adds nothing. Sending takes the row (`take`: pending → sending,
+committed before the network call), and what came of it is settled after. A crash can fall
+between the send and the settlement; what happens then depends on whether the receiver can
+tell a repeat:
+
+- **at least once** (`webhook`): the signed webhook carries the key in `X-Clout-Effect-Key`,
+  so its receiver can drop a repeat; a row left `sending` is sent again, with the same key.
+- **at most once** (`flow`, `slack`, `email`): Shopify's `flowTriggerReceive` takes no
+  idempotency key, Slack's incoming webhooks and SMTP servers have none that receivers honour,
+  so a repeat would run the automation, or page the person, twice. A row left `sending` is
+  never sent again: after `UNCERTAIN_AFTER` it is marked `uncertain` and logged for a person.
+
+A failure that is seen (Shopify unavailable, a channel answering an error) puts the row back
+to `pending` for another try, up to `MAX_ATTEMPTS`; a refusal is final (`failed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.core.db import session_scope
+from service.core.logs import get_logger
+from service.core.models import OutboundEffect
+
+log = get_logger(__name__)
+
+MAX_ATTEMPTS = 5
+# A `sending` row older than this belonged to a worker that died mid-send.
+UNCERTAIN_AFTER = timedelta(minutes=5)
+
+
+class EffectKind(StrEnum):
+    FLOW = "flow"
+    WEBHOOK = "webhook"
+    SLACK = "slack"
+    EMAIL = "email"
+
+
+# The receivers that can tell a repeat by the key: sent again after a crash.
+AT_LEAST_ONCE = frozenset({EffectKind.WEBHOOK})
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # seen not to have landed: try again
+    REFUSED = "refused"  # the receiver said no: final
+    UNCERTAIN = "uncertain"  # may have landed, and the receiver cannot tell a repeat
+
+
+@dataclass(frozen=True)
+class Effect:
+    shop_id: int
+    key: str
+    kind: EffectKind
+    payload: Mapping[str, Any]
+    attempts: int
+
+
+def stage(
+    *,
+    session: Session,
+    shop_id: int,
+    incident_id: int | None,
+    kind: EffectKind,
+    key: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> bool:
+    """Record an effect to send, once per key; False when the key was recorded already."""
+    if session.scalar(select(OutboundEffect.id).where(OutboundEffect.key == key)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                OutboundEffect(
+                    shop_id=shop_id,
+                    incident_id=incident_id,
+                    kind=kind.value,
+                    key=key,
+                    payload=dict(payload),
+                    status="pending",
+                    attempts=0,
+                    staged_at=now,
+                )
+            )
+    except IntegrityError:
+        return False  # another worker recorded it in the meantime
+    return True
+
+
+def _stale_send(now: datetime) -> Any:
+    return and_(
+        OutboundEffect.status == "sending",
+        OutboundEffect.kind.in_([kind.value for kind in AT_LEAST_ONCE]),
+        OutboundEffect.attempted_at <= now - UNCERTAIN_AFTER,
+    )
+
+
+def take(*, session: Session, key: str, now: datetime) -> Effect | None:
+    """Take the effect for sending (pending → sending, committed before any network call);
+    None when it is sent, being sent, or — for a receiver that cannot tell a repeat — was being
+    sent when its worker died."""
+    result = session.execute(
+        update(OutboundEffect)
+        .where(
+            OutboundEffect.key == key,
+            or_(OutboundEffect.status == "pending", _stale_send(now)),
+        )
+        .values(status="sending", attempted_at=now, attempts=OutboundEffect.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    row = session.scalars(select(OutboundEffect).where(OutboundEffect.key == key)).one()
+    return Effect(
+        shop_id=row.shop_id,
+        key=row.key,
+        kind=EffectKind(row.kind),
+        payload=dict(row.payload),
+        attempts=row.attempts,
+    )
+
+
+def settle(
+    *, session: Session, key: str, outcome: Outcome, now: datetime, error: str | None = None
+) -> None:
+    """Record what came of a send."""
+    row = session.scalars(select(OutboundEffect).where(OutboundEffect.key == key)).one_or_none()
+    if row is None or row.status != "sending":
+        return
+    row.settled_at = now
+    row.error = error[:500] if error else None
+    if outcome == Outcome.SENT:
+        row.status = "sent"
+    elif outcome == Outcome.UNCERTAIN:
+        row.status = "uncertain"
+        log.error("effect_uncertain", key=key, kind=row.kind, incident_id=row.incident_id)
+    elif outcome == Outcome.RETRY and row.attempts < MAX_ATTEMPTS:
+        row.status = "pending"
+    else:
+        row.status = "failed"
+        log.error("effect_failed", key=key, kind=row.kind, attempts=row.attempts, error=error)
+
+
+def send_effect(
+    *,
+    sessions: sessionmaker[Session],
+    key: str,
+    send: Callable[[Effect], Outcome],
+    now: Callable[[], datetime],
+) -> Outcome | None:
+    """Take, send (no session open) and settle one effect; None when it was not to be sent."""
+    with session_scope(sessions) as session:
+        effect = take(session=session, key=key, now=now())
+    if effect is None:
+        return None
+    outcome = send(effect)
+    with session_scope(sessions) as session:
+        settle(session=session, key=key, outcome=outcome, now=now())
+    return outcome
+
+
+def due(*, session: Session, now: datetime, limit: int = 200) -> list[str]:
+    """Effects to send now: recorded but never taken (their worker died before sending, or a
+    seen failure put them back), and at-least-once sends whose worker died mid-send. Flow
+    triggers are sent by their incident's later work, not from here."""
+    return list(
+        session.scalars(
+            select(OutboundEffect.key)
+            .where(
+                OutboundEffect.kind != EffectKind.FLOW.value,
+                or_(OutboundEffect.status == "pending", _stale_send(now)),
+            )
+            .order_by(OutboundEffect.id)
+            .limit(limit)
+        )
+    )
+
+
+def mark_uncertain(*, session: Session, now: datetime) -> list[str]:
+    """At-most-once sends whose worker died mid-send: they may or may not have landed, and
+    sending again could double them. Marked for a person, never sent again."""
+    stuck = session.scalars(
+        select(OutboundEffect).where(
+            OutboundEffect.status == "sending",
+            OutboundEffect.kind.not_in([kind.value for kind in AT_LEAST_ONCE]),
+            OutboundEffect.attempted_at <= now - UNCERTAIN_AFTER,
+        )
+    ).all()
+    for row in stuck:
+        row.status = "uncertain"
+        row.settled_at = now
+        log.error("effect_uncertain", key=row.key, kind=row.kind, incident_id=row.incident_id)
+    return [row.key for row in stuck]

@@ -1,0 +1,259 @@
+"""Side effects sent once, whatever dies when: a worker killed between Shopify's answer to a
+Flow trigger and the record of it does not make the merchant's automation run twice. Against
+the emulator over HTTP, with a real Redis and database; the crash is injected at the edge (the
+HTTP transport), after Shopify has answered."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from service.attention import outbox
+from service.attention.attend import attend_incident, attend_later, flow_key
+from service.attention.escalation import deliver_notices, escalate_overdue
+from service.attention.notify import Notifier
+from service.core.db import session_scope
+from service.core.models import Incident, OutboundEffect, Shop, utcnow
+from service.core.vocabulary import DEFAULT_FLOORS
+from service.dev.devstore.webhooks import order_payload
+from service.shopify.admin import ShopifyAdmin
+from service.shopify.shops import register_shop
+from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.support.helpers import SHOP
+from workers.tasks import admin_factory, tag_settings
+
+
+class WorkerKilled(BaseException):
+    """The process dying: nothing after this line of the worker runs."""
+
+
+@pytest.fixture
+def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    with session_scope(state(app).sessions) as session:
+        register_shop(
+            session=session,
+            vault=state(app).vault,
+            domain=SHOP,
+            access_token=devstore.token,
+            now=utcnow(),
+        )
+    return app
+
+
+def a_chargeback(app: Flask, devstore: RunningDevStore) -> int:
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    for topic, payload in (
+        ("orders/create", order_payload(devstore.store, order)),
+        ("disputes/create", {"id": 500, "order_id": order.id, "type": "chargeback"}),
+    ):
+        assert process_delivery_now(app, record_delivery_now(app, topic=topic, payload=payload))
+    with session_scope(state(app).sessions) as session:
+        return session.scalars(select(Incident.id)).one()
+
+
+def later(app: Flask, incident_id: int, admin: Callable[[Shop], ShopifyAdmin]) -> str:
+    clout = state(app)
+    return attend_later(
+        sessions=clout.sessions,
+        incident_id=incident_id,
+        admin=admin,
+        shop_settings=tag_settings(clout),
+        now=utcnow(),
+    )
+
+
+def flow_triggers(devstore: RunningDevStore) -> int:
+    return devstore.admin.stats.mutations.get("flowTriggerReceive", 0)
+
+
+def effect(app: Flask, key: str) -> OutboundEffect:
+    with session_scope(state(app).sessions) as session:
+        return session.scalars(select(OutboundEffect).where(OutboundEffect.key == key)).one()
+
+
+def test_a_worker_killed_after_flow_answered_does_not_trigger_it_twice(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a chargeback whose attention tag has landed
+    incident_id = a_chargeback(clout, devstore)
+    app_state = state(clout)
+    attend_incident(
+        sessions=app_state.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(app_state),
+        shop_settings=tag_settings(app_state),
+        now=utcnow(),
+    )
+
+    # when the worker sending its Flow trigger dies the moment Shopify has answered
+    def hook(response: httpx.Response) -> None:
+        if b"flowTriggerReceive" in response.request.content:
+            response.read()
+            raise WorkerKilled
+
+    with httpx.Client(event_hooks={"response": [hook]}) as dying:
+
+        def dying_admin(shop: Shop) -> ShopifyAdmin:
+            return dataclasses.replace(admin_factory(app_state)(shop), http=dying)
+
+        with pytest.raises(WorkerKilled):
+            later(clout, incident_id, dying_admin)
+    assert flow_triggers(devstore) == 1
+
+    # and a restarted worker takes the case's later work up again
+    assert later(clout, incident_id, admin_factory(app_state)) == "done"
+
+    # then Flow ran once; the send is left for a person to check, never repeated
+    assert flow_triggers(devstore) == 1
+    assert effect(clout, flow_key(incident_id)).status == "sending"
+    with session_scope(app_state.sessions) as session:
+        marked = outbox.mark_uncertain(
+            session=session, now=utcnow() + outbox.UNCERTAIN_AFTER + timedelta(seconds=1)
+        )
+    assert marked == [flow_key(incident_id)]
+    assert later(clout, incident_id, admin_factory(app_state)) in {"done", "nothing"}
+    assert flow_triggers(devstore) == 1
+
+
+def test_a_flow_trigger_shopify_could_not_take_is_sent_later_once(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a chargeback whose tag landed, and Shopify failing every call for now
+    incident_id = a_chargeback(clout, devstore)
+    app_state = state(clout)
+    attend_incident(
+        sessions=app_state.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(app_state),
+        shop_settings=tag_settings(app_state),
+        now=utcnow(),
+    )
+    devstore.admin.set_faults(error_rate=1.0)
+
+    # when the later work is tried while Shopify is down, then again once it is well
+    assert later(clout, incident_id, admin_factory(app_state)) == "postponed"
+    devstore.admin.set_faults(error_rate=0.0)
+    assert later(clout, incident_id, admin_factory(app_state)) == "done"
+    assert later(clout, incident_id, admin_factory(app_state)) == "nothing"
+
+    # then the trigger was sent once, and recorded as sent
+    assert flow_triggers(devstore) == 1
+    assert effect(clout, flow_key(incident_id)).status == "sent"
+
+
+@pytest.fixture
+def channel() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A merchant's notification endpoint on this machine (the edge): what it received."""
+    received: list[dict[str, str]] = []
+
+    def endpoint(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        received.append({"key": environ.get("HTTP_X_CLOUT_EFFECT_KEY", "")})
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = make_server("127.0.0.1", 0, endpoint)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/", received
+    server.shutdown()
+
+
+def overdue_case(app: Flask, devstore: RunningDevStore, notifier: Notifier) -> int:
+    """A chargeback past its deadline, escalated: its notices recorded, not yet sent."""
+    incident_id = a_chargeback(app, devstore)
+    app_state = state(app)
+    attend_incident(
+        sessions=app_state.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(app_state),
+        shop_settings=tag_settings(app_state),
+        now=utcnow(),
+    )
+    with session_scope(app_state.sessions) as session:
+        escalated = escalate_overdue(
+            session=session,
+            now=utcnow() + timedelta(hours=5),
+            floors=lambda _shop_id: DEFAULT_FLOORS,
+            notifier=lambda _shop_id: notifier,
+        )
+    assert escalated == [incident_id]
+    return incident_id
+
+
+def die_after_sending(notifier: Notifier) -> Callable[[outbox.Effect], outbox.Outcome]:
+    def send(effect: outbox.Effect) -> outbox.Outcome:
+        notifier.deliver(effect)
+        raise WorkerKilled
+
+    return send
+
+
+@pytest.mark.parametrize(
+    ("kind", "times"),
+    [("slack", 1), ("webhook", 2)],  # Slack cannot tell a repeat; the webhook's receiver can
+)
+def test_a_worker_killed_after_a_notice_went_out(
+    clout: Flask,
+    devstore: RunningDevStore,
+    channel: tuple[str, list[dict[str, str]]],
+    kind: str,
+    times: int,
+) -> None:
+    # given an overdue case whose notice to the merchant's channel is recorded
+    url, received = channel
+    notifier = Notifier(slack_url=url) if kind == "slack" else Notifier(webhook_url=url)
+    incident_id = overdue_case(clout, devstore, notifier)
+    key = f"escalation:{incident_id}:1:{kind}"
+    sessions = state(clout).sessions
+
+    # when the worker dies right after the channel took the notice, before recording it
+    with pytest.raises(WorkerKilled):
+        outbox.send_effect(sessions=sessions, key=key, send=die_after_sending(notifier), now=utcnow)
+
+    # and the notices are delivered again, now and once the send is long overdue (the
+    # sweeper having looked for sends cut short in between)
+    overdue = utcnow() + outbox.UNCERTAIN_AFTER + timedelta(seconds=1)
+    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+    with session_scope(sessions) as session:
+        outbox.mark_uncertain(session=session, now=overdue)
+    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=lambda: overdue)
+
+    # then Slack heard of it once (the send is left for a person to check); the webhook
+    # heard of it again, with the same key, so its receiver drops the repeat
+    assert len(received) == times
+    if kind == "webhook":
+        assert [r["key"] for r in received] == [key, key]
+        assert effect(clout, key).status == "sent"
+    else:
+        assert effect(clout, key).status == "uncertain"
+
+
+def test_a_notice_recorded_before_a_crash_is_sent_after_it(
+    clout: Flask, devstore: RunningDevStore, channel: tuple[str, list[dict[str, str]]]
+) -> None:
+    # given an escalation whose notice was recorded, the worker dying before it sent anything
+    url, received = channel
+    notifier = Notifier(slack_url=url)
+    incident_id = overdue_case(clout, devstore, notifier)
+
+    # when the next escalation run delivers what waits
+    sent = deliver_notices(
+        sessions=state(clout).sessions, notifier=lambda _shop_id: notifier, now=utcnow
+    )
+
+    # then the notice goes out once
+    assert sent == 1
+    assert len(received) == 1
+    assert effect(clout, f"escalation:{incident_id}:1:slack").status == "sent"
