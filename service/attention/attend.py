@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.attention import outbox
@@ -391,6 +391,8 @@ class Pushed:
     # Best-effort calls not made now ("read_tags: circuit open", "flow: ShopifyUnavailable"):
     # tried again at the incident's next `later_due_at`.
     skipped: list[str] = field(default_factory=list)
+    # Operations whose circuit this attendance found answering again (its probe succeeded).
+    recovered: list[str] = field(default_factory=list)
 
 
 def push_floor(
@@ -454,8 +456,8 @@ def push_best_effort(
                 error=str(error)[:200],
             )
             return missing_result
-        if circuit is not None:
-            circuit.succeeded(client.shop, operation)
+        if circuit is not None and circuit.succeeded(client.shop, operation):
+            pushed.recovered.append(operation)
         return result
 
     repairs = case.drift_repairs
@@ -885,6 +887,19 @@ def attend_later(
         incident = session.get(Incident, incident_id)
         if incident is not None:
             incident.later_due_at = None if not done.skipped else now + LATER_RETRY
+            if done.recovered:
+                # This one's probe found Shopify answering again: the shop's other cases put
+                # off meanwhile come back at the sweeper's next pass, not a whole retry later.
+                session.execute(
+                    update(Incident)
+                    .where(
+                        Incident.shop_id == incident.shop_id,
+                        Incident.id != incident_id,
+                        Incident.later_due_at > now,
+                    )
+                    .values(later_due_at=now)
+                )
+                log.info("later_work_resumed", shop_id=incident.shop_id, after=done.recovered)
     if done.skipped:
         log.info("later_work_skipped", incident_id=incident_id, skipped=done.skipped)
         return "postponed"

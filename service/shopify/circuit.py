@@ -71,9 +71,15 @@ class Circuit:
                 self.client.hset(key, "open_until", str(self.clock() + self.open_seconds))
             self.client.expire(key, _TTL)
 
-    def succeeded(self, shop: str, operation: str) -> None:
+    def succeeded(self, shop: str, operation: str) -> bool:
+        """Close the circuit; True when it had been open (this call was the probe that found
+        Shopify answering again), so work put off meanwhile can come back now."""
         with contextlib.suppress(redis.RedisError):
-            self.client.delete(self.key(shop, operation))
+            key = self.key(shop, operation)
+            was_open = self.client.hget(key, "open_until") is not None
+            self.client.delete(key)
+            return was_open
+        return False
 
     def is_open(self, shop: str, operation: str) -> bool:
         with contextlib.suppress(redis.RedisError):

@@ -118,3 +118,29 @@ def test_reads_failing_cost_a_few_calls_then_wait_and_every_floor_still_lands(
     # then the later work is done: metafields and the Flow trigger reach Shopify
     assert [later(clout, i, circuit) for i in incident_ids(clout)] == ["done"] * 6
     assert len(devstore.store.flow_triggers) == 6
+
+
+def test_the_probe_that_finds_shopify_well_brings_the_shops_other_cases_back(
+    clout: Flask, devstore: RunningDevStore, redis_url: str
+) -> None:
+    # given four cases whose later work was put off while Shopify failed every read
+    chargebacks(clout, devstore, 4)
+    clock = [time.time()]
+    circuit = Circuit(redis.Redis.from_url(redis_url), open_seconds=60, clock=lambda: clock[0])
+    devstore.admin.set_faults(only_tags=True)
+    for incident_id in incident_ids(clout):
+        floor(clout, incident_id)
+        later(clout, incident_id, circuit)
+    devstore.admin.set_faults(only_tags=False)
+    clock[0] += 61
+    first, *others = incident_ids(clout)
+    with session_scope(state(clout).sessions) as session:
+        session.get(Incident, first).later_due_at = utcnow()  # the first one comes due
+
+    # when its later work probes Shopify and finds it answering
+    assert later(clout, first, circuit) == "done"
+
+    # then the others are due now, not a whole retry interval later
+    with session_scope(state(clout).sessions) as session:
+        due = [session.get(Incident, i).later_due_at for i in others]
+    assert all(when is not None and when <= utcnow() for when in due)
