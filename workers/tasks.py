@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from service.attention import outbox
 from service.attention.attend import (
+    LATER_GRACE,
     ShopTagSettings,
     TagSettings,
     attend_incident,
@@ -371,7 +372,8 @@ def sweep_deliveries() -> int:
             .join(Shop, Shop.id == Incident.shop_id)
             .where(
                 Incident.later_due_at.is_not(None),
-                Incident.later_due_at <= now - waited,
+                # Its own due time: put-off work already waited its retry interval.
+                Incident.later_due_at <= now - LATER_GRACE,
                 Incident.needs_attention.is_(False),
             )
             .limit(500)

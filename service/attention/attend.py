@@ -78,7 +78,10 @@ FLOOR_ATTEMPTS = 1_000
 FLOOR_RETRY_SECONDS = 5.0
 # Best-effort work that had to be skipped is tried again this much later (a circuit stays open
 # a minute): a few tries an hour per case at most, never a loop.
-LATER_RETRY = timedelta(minutes=2)
+# Put-off later work comes back after this long; the circuits keep a retry from storming.
+LATER_RETRY = timedelta(minutes=1)
+# Later work rung at once (after its floor) but not yet taken is rung again after this long.
+LATER_GRACE = timedelta(seconds=5)
 # The customer metafields that describe an open case; they come off when it closes (the
 # influence ones stay: they are still true of the customer).
 CASE_METAFIELDS = (

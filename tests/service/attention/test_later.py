@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,12 +18,13 @@ from sqlalchemy import select
 from service.attention.attend import attend_incident, attend_later
 from service.core.db import session_scope
 from service.core.models import Incident, utcnow
+from service.deliveries.dispatch import LATER, FairQueue
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.circuit import Circuit
 from service.shopify.shops import register_shop
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
 from tests.support.helpers import SHOP
-from workers.tasks import admin_factory, tag_settings
+from workers.tasks import admin_factory, sweep_deliveries, tag_settings
 
 ATTENTION = "clout-attention"
 
@@ -144,3 +146,39 @@ def test_the_probe_that_finds_shopify_well_brings_the_shops_other_cases_back(
     with session_scope(state(clout).sessions) as session:
         due = [session.get(Incident, i).later_due_at for i in others]
     assert all(when is not None and when <= utcnow() for when in due)
+
+
+def test_put_off_work_is_rung_by_the_sweeper_at_its_own_due_time(
+    make_app: Callable[..., Flask], devstore: RunningDevStore
+) -> None:
+    # given a Clout whose sweeper gives lost bells five minutes, and two cases: one whose
+    # put-off later work came due a few seconds ago, one due in a minute
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_SWEEP_AFTER_SECONDS="300")
+    with session_scope(state(app).sessions) as session:
+        register_shop(
+            session=session,
+            vault=state(app).vault,
+            domain=SHOP,
+            access_token=devstore.token,
+            now=utcnow(),
+        )
+    chargebacks(app, devstore, 2)
+    due, waiting = incident_ids(app)
+    with session_scope(state(app).sessions) as session:
+        for incident_id, when in ((due, -10), (waiting, 60)):
+            incident = session.get(Incident, incident_id)
+            incident.needs_attention = False
+            incident.later_due_at = utcnow() + timedelta(seconds=when)
+    fair = FairQueue(state(app).redis)
+    while fair.pop() is not None:  # what the deliveries rang on their way in
+        pass
+
+    # when the sweeper runs
+    with app.app_context():
+        sweep_deliveries()
+
+    # then the due one is rung in the later lane (not five minutes later), the other not yet
+    rung = []
+    while (unit := fair.pop()) is not None:
+        rung.append((unit.lane, unit.item))
+    assert rung == [(LATER, due)]
