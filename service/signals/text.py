@@ -170,14 +170,15 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bdoesn'?t fit",
             r"does not fit",
             r"\bdidn'?t fit",
-            r"(?:smaller|bigger|larger|thinner|shorter|longer|tighter|looser) than (?:i |we )?(?:expected|thought|imagined|hoped|it looks|the (?:picture|photo))",
-            r"(?:way |waa+y |far |much )?too (?:small|big|large|tight|short|long|narrow|wide|loose)",
+            r"(?:wa{1,6}y |far |much )?too (?:small|big|large|tight|short|long|narrow|wide|loose)",
             r"\bfits? (?:badly|poorly)",
             r"\bnot the (?:right )?size",
             r"\bdoesn'?t stay (?:in|on)",
         ),
         (
-            # Sizing advice in a happy review ("runs small, order a size up") is no complaint.
+            # Sizing advice in a happy review ("runs small, order a size up", "smaller than I
+            # thought but lovely") is no complaint.
+            r"(?:smaller|bigger|larger|thinner|shorter|tighter|looser) than (?:i |we )?(?:expected|thought|imagined|hoped|it looks|the (?:picture|photo))",
             r"\bsize chart",
             r"\bruns? (?:small|large|big|narrow)",
             r"\bfits? (?:small|big|large|tight)",
@@ -541,21 +542,23 @@ def combine(
 
 
 # Under 4–5 stars the customer has already said they are happy, and most of what reads like a
-# complaint there is not one (one cue alone is wrong more often than right: "runs small, love
-# it", "the only problem is I want more"). There the words count only when they ask for
-# something (a refund, "never again", no reply), when the model is sure, or when a cue that
-# names the problem is there and the model agrees with it more than a little. Chosen on the
-# validation split's starred sentences (`bench/complaint_detector.py` prints the effect).
-HIDDEN_CUE_MODEL = 0.30
+# complaint there is not one: one generic cue or a dim tone is wrong more often than right
+# ("the only problem is I want more"), and the model, trained on general sentiment, is sure of
+# negated words ("Nothing broken", "I can't fault it"). There the words count only when they
+# ask for something (a refund, "never again", no reply), when a reason names the problem and
+# the model agrees at least a little, or when the model is surer than anywhere else. Chosen on
+# the validation split's starred sentences (`bench/data/ecommerce_reviews.tsv`): every flag the
+# model alone raised there between 0.90 and 0.96 was wrong.
+HIDDEN_MODEL_ALONE = 0.97
 
 
-def hidden_complaint(*, probability: float, rules: RuleReading, threshold: float) -> bool:
+def hidden_complaint(*, probability: float, rules: RuleReading, cue_threshold: float) -> bool:
     """Whether the words of a 4–5★ review are a complaint despite the stars."""
     named = [r for r in rules.cues if r not in GENERIC]
     return (
         rules.strong
-        or probability >= threshold
-        or (bool(named) and probability >= HIDDEN_CUE_MODEL)
+        or probability >= HIDDEN_MODEL_ALONE
+        or (bool(named) and probability >= cue_threshold)
     )
 
 
@@ -577,7 +580,7 @@ def _read_english(text: str, stars: float | None, second_signal: bool) -> _Engli
     probability, _ = trained.strongest(text)
     if stars is not None and stars >= 4:
         complaint = hidden_complaint(
-            probability=probability, rules=rules, threshold=trained.threshold
+            probability=probability, rules=rules, cue_threshold=trained.cue_threshold
         )
     else:
         complaint = combine(
