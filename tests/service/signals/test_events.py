@@ -36,7 +36,7 @@ from tests.support.helpers import (
 
 JANE = "jane@example.org"
 # No cue of the rules names it; the trained model is sure it is a complaint.
-MODEL_ONLY_NOTE = "This is the third time I have asked and it is ridiculous."
+MODEL_ONLY_NOTE = "This is pathetic."
 
 
 def settle(app: Flask, delivery_id: int, *, shopify: bool = False) -> Delivery:
@@ -424,12 +424,12 @@ def test_a_complaint_in_the_order_note_is_a_signal(
 def test_a_note_with_a_dim_tone_but_no_complaint_is_no_signal(
     client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
-    # given an order note that only sounds worried
+    # given an order note that only sounds sombre
     shopify(
         client,
         app,
         "orders/updated",
-        an_order(1009, note="Sadly I will not be home on Friday, please leave it next door."),
+        an_order(1009, note="It is for a funeral, please no bright wrapping."),
     )
 
     # then nobody is told about an unhappy customer
