@@ -24,7 +24,7 @@ sentences): TPR·π / (TPR·π + FPR·(1−π)).
 Reasons (issue 18: reasons shown to agents right > 90 %): `bench/data/complaint_reasons.tsv`,
 complaint sentences labelled with every reason an agent may rightly be shown. "right" is the
 share of the reasons shown that are among them; "main found" the share of sentences whose main
-reason is shown; before = every cue the rules read (the detector's reasons before this change).
+reason is shown; the baseline is every cue the rules read, all shown (no generic-last rule).
 
     python bench/complaint_detector.py
 """
