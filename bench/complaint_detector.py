@@ -172,7 +172,7 @@ def reasons_report() -> None:
     print(f"Reasons: {len(items)} complaint sentences labelled with their right reasons")
     for name, reasons_of in (
         (
-            "every cue (before)",
+            "every cue read (baseline)",
             lambda w, s: text.intents(w) if text.analyse(w, stars=s).complaint else [],
         ),
         ("reasons shown (shipped)", lambda w, s: text.analyse(w, stars=s).reasons),
