@@ -14,6 +14,18 @@ Not held out, shown for continuity:
 For each detector: precision / recall / F1 of "is a complaint", and texts per second on one core
 (verdict cache cleared, every text read once).
 
+Hidden complaints (issue 18: flags on 4–5★ reviews at least half right). Only (b) has stars, and
+it is the set the 4–5★ rule (`text.hidden_complaint`) was chosen on, so the held-out sets are
+also read as if every sentence came with 4★: the rule's precision and recall there, beside the
+same detector reading the words alone (the detector before the rule), and the precision that
+would follow at the mix the issue measured on real 4–5★ reviews (106 complaints in 1,249
+sentences): TPR·π / (TPR·π + FPR·(1−π)).
+
+Reasons (issue 18: reasons shown to agents right > 90 %): `bench/data/complaint_reasons.tsv`,
+complaint sentences labelled with every reason an agent may rightly be shown. "right" is the
+share of the reasons shown that are among them; "main found" the share of sentences whose main
+reason is shown; the baseline is every cue the rules read, all shown (no generic-last rule).
+
     python bench/complaint_detector.py
 """
 
@@ -123,13 +135,74 @@ def report(title: str, items: list[Item]) -> None:
     print()
 
 
+# The issue's measured mix of 4–5★ review sentences: 106 complaints among 1,249.
+HIDDEN_MIX = 106 / 1249
+
+
+def as_if_starred(title: str, items: list[Item]) -> None:
+    """The 4–5★ rule on sentences nobody here wrote, read as if each came with 4 stars."""
+    truth = [t for t, _, _ in items]
+    print(f"{title}: read as if each came with 4★ (text alone vs the 4–5★ rule)")
+    for name, stars in (("words alone (before)", None), ("4–5★ rule (shipped)", 4.0)):
+        text._analyse.cache_clear()
+        predicted = [text.analyse(words, stars=stars).complaint for _, _, words in items]
+        p, r, _ = scores(truth, predicted)
+        negatives = sum(1 for t in truth if not t)
+        fpr = sum(1 for t, f in zip(truth, predicted, strict=True) if f and not t) / negatives
+        at_mix = r * HIDDEN_MIX / (r * HIDDEN_MIX + fpr * (1 - HIDDEN_MIX)) if r or fpr else 0.0
+        print(
+            f"  {name:<26}precision {p:.3f}  recall {r:.3f}  false flags {fpr:.3f}"
+            f"  precision at the issue's 4–5★ mix {at_mix:.2f}"
+        )
+    print()
+
+
+def reason_items() -> list[tuple[list[str], float | None, str]]:
+    items = []
+    for line in (DATA / "complaint_reasons.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        codes, stars, _, words = line.split("\t", 3)
+        items.append((codes.split(","), float(stars) if stars else None, words))
+    return items
+
+
+def reasons_report() -> None:
+    items = reason_items()
+    print(f"Reasons: {len(items)} complaint sentences labelled with their right reasons")
+    for name, reasons_of in (
+        (
+            "every cue read (baseline)",
+            lambda w, s: text.intents(w) if text.analyse(w, stars=s).complaint else [],
+        ),
+        ("reasons shown (shipped)", lambda w, s: text.analyse(w, stars=s).reasons),
+    ):
+        shown = right = main_found = with_reason = 0
+        for codes, stars, words in items:
+            given = reasons_of(words, stars)
+            shown += len(given)
+            right += sum(1 for r in given if r in codes)
+            main_found += codes[0] in given
+            with_reason += bool(given)
+        print(
+            f"  {name:<26}right {right}/{shown} = {right / max(1, shown):.3f}"
+            f"   main found {main_found}/{len(items)} = {main_found / len(items):.3f}"
+            f"   sentences with a reason {with_reason}/{len(items)}"
+        )
+    print()
+
+
 def main() -> None:
     complaint_model.model()  # read once per process, as a worker does, before any timing
+    reasons_report()
     report("(c) held out — UCI Amazon product-review sentences", uci("amazon_cells"))
     report("(d) held out — UCI Yelp restaurant-review sentences", uci("yelp"))
     report("(e) held out — UCI IMDb movie-review sentences", uci("imdb"))
     report("(a) trained on — Hutto & Gilbert Amazon sentences", hutto_amazon())
     report("(b) validation — Clout's e-commerce set (with stars)", ecommerce())
+    as_if_starred("(c) UCI Amazon", uci("amazon_cells"))
+    as_if_starred("(d) UCI Yelp", uci("yelp"))
+    as_if_starred("(e) UCI IMDb", uci("imdb"))
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ from service.influence import profiles
 from service.influence.klout import HttpKloutProvider
 from service.shopify import history, shops
 from service.shopify.shops import find_shop
-from service.signals import text
+from service.signals import labels, text
 
 
 def _settings(**overrides: object) -> Settings:
@@ -659,11 +659,14 @@ def report_fairness(days: int) -> None:
 # --- text ----------------------------------------------------------------------------------
 
 
-@main.command("text")
-def text_command() -> None:
+@main.group("text", invoke_without_command=True)
+@click.pass_context
+def text_command(ctx: click.Context) -> None:
     """Read review texts on standard input, one a line (`STARS<TAB>TEXT` when the rating is
     known), and print one JSON verdict a line: complaint, severity, reasons — the detector the
-    workers use."""
+    workers use. `clout text export-labels` prints what the support desk labelled."""
+    if ctx.invoked_subcommand is not None:
+        return
     for line in sys.stdin:
         stripped = line.rstrip("\n")
         if not stripped.strip():
@@ -671,6 +674,36 @@ def text_command() -> None:
         words, stars = text.parse_line(stripped)
         verdict = text.analyse(words, stars=stars)
         click.echo(json.dumps({"text": words, **verdict.as_dict()}, ensure_ascii=False))
+
+
+@text_command.command("export-labels")
+@click.option(
+    "--shop", "domain", default=None, help="One store (SHOP.myshopify.com); all by default."
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only cases closed on or after this day (UTC).",
+)
+def text_export_labels(domain: str | None, since: datetime | None) -> None:
+    """Print the customers' words of every closed case, one JSON object a line, labelled by the
+    person who closed it: `complaint` false for "not a complaint", true for a resolved one. For
+    the next training run (`tools/train_complaint_model.py --labels FILE`); redacted customers'
+    words are never in it."""
+    settings = _settings()
+    with _session(settings) as session:
+        shop = None
+        if domain is not None:
+            shop = find_shop(session=session, domain=domain)
+            if shop is None:
+                raise click.UsageError(f"{domain} is not a store Clout knows (clout shops list)")
+        start = since.replace(tzinfo=UTC) if since is not None else None
+        count = 0
+        for example in labels.labelled_texts(session=session, shop=shop, since=start):
+            click.echo(json.dumps(example.as_dict(), ensure_ascii=False))
+            count += 1
+    click.echo(f"{count} labelled texts", err=True)
 
 
 # --- demo ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python tools/train_complaint_model.py [--hutto ../shared/datasets/hutto2014]
+        [--labels desk_labels.jsonl]   # from `clout text export-labels`: a store's own cases
 
 Data (every source's licence allows shipping the weights; see service/signals/complaint_model.md):
   the four sets of Hutto & Gilbert 2014 (MIT): Amazon review sentences, tweets, movie-review
@@ -11,6 +12,10 @@ Data (every source's licence allows shipping the weights; see service/signals/co
   (bench/data/ecommerce_reviews.tsv) joins the validation split, so the thresholds are chosen on
   shop-like sentences too. The UCI sets in bench/data/uci_sentiment/ are the benchmark's
   held-out sets: this script never opens them.
+  --labels: what a store's support desk labelled (`clout text export-labels`): cases closed as
+  "not a complaint" and cases resolved as real ones, the customers' words. Split like the rest
+  (15 % joins the validation split the thresholds are chosen on). They are the store's own
+  customers' words: a model trained on them is that store's, not one to ship with Clout.
 
 Writes service/signals/complaint_model.json.gz (weights and the two thresholds) and prints the
 validation figures for the model card. One core, about a minute.
@@ -76,6 +81,19 @@ def read_ecommerce() -> list[tuple[str, bool, float | None]]:
     return items
 
 
+def read_desk_labels(path: Path) -> list[Item]:
+    """`clout text export-labels` output: one JSON object a line, `text` and `complaint`."""
+    items: list[Item] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        words = str(row.get("text") or "").strip()
+        if words and isinstance(row.get("complaint"), bool):
+            items.append((words, row["complaint"]))
+    return items
+
+
 def split(items: list[Item], rng: random.Random) -> tuple[list[Item], list[Item]]:
     """Seeded, stratified: the same share of complaints in both halves."""
     train: list[Item] = []
@@ -129,6 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hutto", type=Path, default=ROOT.parent / "shared/datasets/hutto2014")
     parser.add_argument("--out", type=Path, default=complaint_model.MODEL_FILE)
+    parser.add_argument(
+        "--labels", type=Path, default=None, help="clout text export-labels output (JSON lines)"
+    )
     args = parser.parse_args()
     rng = random.Random(SEED)
 
@@ -142,6 +163,12 @@ def main() -> None:
         if name in REVIEW_LIKE:
             review_validation += b
         print(f"{name:<8} train {len(a):>6}  validation {len(b):>5}")
+    if args.labels is not None:
+        a, b = split(read_desk_labels(args.labels), rng)
+        train += a
+        validation += b
+        review_validation += b
+        print(f"{'desk':<8} train {len(a):>6}  validation {len(b):>5}")
     shop = read_ecommerce()
     print(f"train {len(train)} sentences ({sum(y for _, y in train)} complaints)")
 
@@ -184,8 +211,7 @@ def main() -> None:
     readings = []
     for sentence in val_texts:
         rules = text.rule_reading(sentence)
-        strong = bool(text.STRONG.intersection(rules.cues))
-        readings.append((shipped.strongest(sentence)[0], rules.complaint, strong))
+        readings.append((shipped.strongest(sentence)[0], rules.complaint, rules.strong))
 
     def decide(t: float, cue: float) -> list[bool]:
         return [

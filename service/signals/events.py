@@ -186,8 +186,11 @@ def note_signal(*, session: Session, shop: Shop, order: Order, now: datetime) ->
     if not order.note:
         return None
     verdict = text.analyse(order.note)
-    if not verdict.complaint or not verdict.reasons:
-        return None  # a note with a dim tone but no complaint is not a signal on its own
+    # A dim tone alone is no signal ("a bit worried it won't fit"); a cue that names the
+    # problem is, and so is a note the trained model is sure is a complaint, worded without any
+    # listed cue ("third time asking, this is ridiculous"): the model's score is its reason.
+    if not verdict.complaint or not (verdict.reasons or verdict.by_model):
+        return None
     return _raise(
         session=session,
         shop=shop,
@@ -201,7 +204,7 @@ def note_signal(*, session: Session, shop: Shop, order: Order, now: datetime) ->
             source="shopify",
             source_ref=f"{order.shopify_id}:note",
             occurred_at=order.shopify_updated_at or now,
-            extra={"reasons": verdict.reasons},
+            extra={"reasons": verdict.reasons, "model": verdict.model},
         ),
     )
 

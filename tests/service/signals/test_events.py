@@ -35,6 +35,8 @@ from tests.support.helpers import (
 )
 
 JANE = "jane@example.org"
+# No cue of the rules names it; the trained model is sure it is a complaint.
+MODEL_ONLY_NOTE = "This is pathetic."
 
 
 def settle(app: Flask, delivery_id: int, *, shopify: bool = False) -> Delivery:
@@ -417,6 +419,35 @@ def test_a_complaint_in_the_order_note_is_a_signal(
 
     [signal] = signals(app)
     assert signal.reason == "note_complaint"
+
+
+def test_a_note_with_a_dim_tone_but_no_complaint_is_no_signal(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given an order note that only sounds sombre
+    shopify(
+        client,
+        app,
+        "orders/updated",
+        an_order(1009, note="It is for a funeral, please no bright wrapping."),
+    )
+
+    # then nobody is told about an unhappy customer
+    assert signals(app) == []
+
+
+def test_a_note_only_the_model_reads_as_a_complaint_is_a_signal_with_its_reason(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given a note complaining in words no cue lists
+    shopify(client, app, "orders/updated", an_order(1010, note=MODEL_ONLY_NOTE))
+
+    # then it is a signal, and the agent reads why: the model's own score
+    [signal] = signals(app)
+    assert signal.reason == "note_complaint"
+    assert signal.detail is not None
+    [sentence] = signal.detail["sentences"]
+    assert sentence.startswith("wrote in the order note: the model reads this as a complaint: 0.9")
 
 
 def test_orders_not_shipped_in_time_are_late(client: FlaskClient, app: Flask, shop: Shop) -> None:

@@ -25,7 +25,7 @@ def test_text_without_letters_is_treated_as_english_and_not_a_complaint(words: s
     [
         (5, "Me encanta el diseño pero llegó roto.", "es", "broken"),
         (2, "Le colis est arrivé cassé et je veux un remboursement.", "fr", "refund"),
-        (2, "Très joli, mais la taille est trop petite.", "fr", "wrong_item"),
+        (2, "Très joli, mais la taille est trop petite.", "fr", "size_fit"),
         (5, "Das Paket ist leider nicht angekommen.", "de", "late_delivery"),
         (4, "Il prodotto è arrivato rotto, pessimo.", "it", "broken"),
         (5, "Het pakket was kapot.", "nl", "broken"),
