@@ -60,7 +60,7 @@ def block(embedded: Flask, busy: dict[str, int]) -> FlaskClient:
         {},  # no token at all
         {"Authorization": "Basic YWRtaW46YWRtaW4="},
         bearer(lifetime=-30),  # expired half a minute ago
-        bearer(secret="a-secret-that-is-not-the-apps"),  # forged
+        bearer(secret="a-secret-that-is-not-the-apps-0123456789"),  # forged
         bearer(audience="another-apps-client-id"),  # minted for another app
     ],
 )
@@ -83,7 +83,7 @@ def test_a_forged_token_cannot_resolve_a_case(block: FlaskClient, busy: dict[str
     answer = block.post(
         f"/admin-blocks/api/cases/{busy['Maya Ortiz']}/resolve",
         json={"note": "closing it for you"},
-        headers=bearer(secret="a-secret-that-is-not-the-apps"),
+        headers=bearer(secret="a-secret-that-is-not-the-apps-0123456789"),
     )
     # then nothing changes
     assert answer.status_code == 401

@@ -50,7 +50,7 @@ def read(value: str, *, now: float = NOW, secrets: tuple[str, ...] = (SECRET,)) 
 @pytest.mark.parametrize(
     ("forged", "code"),
     [
-        (token(secret="not-the-app-secret"), "bad_signature"),  # signed by someone else
+        (token(secret="someone-elses-secret-0123456789abcdef"), "bad_signature"),  # not ours
         (token()[:-10] + "tampered00", "bad_signature"),  # signature altered
         (jwt.encode(claims(), key=None, algorithm="none"), "bad_signature"),  # unsigned
         (token(aud="another-apps-client-id"), "another_app"),  # minted for another app
