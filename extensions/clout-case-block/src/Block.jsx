@@ -1,3 +1,5 @@
+/// <reference types="@shopify/ui-extensions/admin.order-details.block.render" />
+/// <reference types="@shopify/ui-extensions/admin.customer-details.block.render" />
 // The Clout block on the order and customer details pages. Drawing only: what it shows and
 // does is src/case.js. Shopify's admin gives `shopify.data.selected` (the page's order or
 // customer) and a `fetch` that adds its session token to requests to Clout.
@@ -25,10 +27,14 @@ function CloutCase() {
     load();
   }, [gid]);
 
-  /** @param {"resolve"|"not-a-complaint"|"assign"} action @param {Record<string, string>} body */
-  async function take(action, body) {
+  /**
+   * @param {number} caseId
+   * @param {"resolve"|"not-a-complaint"|"assign"} action
+   * @param {Record<string, string>} body
+   */
+  async function take(caseId, action, body) {
     setBusy(true);
-    const done = await act(fetch, shown.id, action, body);
+    const done = await act(fetch, caseId, action, body);
     setSaid(done.error ?? `Done: ${done.outcome.replaceAll("_", " ")}.`);
     setBusy(false);
     if (!done.error) {
@@ -86,13 +92,13 @@ function CloutCase() {
               onInput={(event) => setNote(event.currentTarget.value)}
             />
             <s-stack direction="inline" gap="small">
-              <s-button variant="primary" disabled={busy} onClick={() => take("resolve", { note })}>
+              <s-button variant="primary" disabled={busy} onClick={() => take(shown.id, "resolve", { note })}>
                 Resolve
               </s-button>
-              <s-button disabled={busy} onClick={() => take("not-a-complaint", { note })}>
+              <s-button disabled={busy} onClick={() => take(shown.id, "not-a-complaint", { note })}>
                 Not a complaint
               </s-button>
-              <s-button disabled={busy} onClick={() => take("assign", { to: shown.assigned ? "" : "me" })}>
+              <s-button disabled={busy} onClick={() => take(shown.id, "assign", { to: shown.assigned ? "" : "me" })}>
                 {shown.assigned ? `Unassign (${shown.assigned})` : "Assign to me"}
               </s-button>
             </s-stack>

@@ -56,6 +56,8 @@ export function scoreLine(score, reasons) {
   return why.length ? `${Math.round(score)} — ${why.join("; ")}` : `${Math.round(score)}`;
 }
 
+/** @typedef {"critical"|"warning"|"info"|"success"} Tone */
+/** @type {Record<string, Tone>} */
 const TONES = { urgent: "critical", high: "warning", normal: "info" };
 
 /** What Clout and people did, in words, newest last. */
@@ -87,7 +89,7 @@ export function view(found, { recent = 4 } = {}) {
     id: found.id,
     open,
     heading: open ? `Unhappy customer · ${found.priority}` : "Case closed",
-    tone: open ? TONES[/** @type {keyof typeof TONES} */ (found.priority)] ?? "info" : "success",
+    tone: /** @type {Tone} */ (open ? (TONES[found.priority] ?? "info") : "success"),
     deadline: open ? timeLeft(found.seconds_left) : `closed by ${found.resolved_by ?? "someone"}`,
     overdue: open && found.overdue,
     why: words.length ? words : found.timeline.map((signal) => signal.kind),
