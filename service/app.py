@@ -14,7 +14,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 import webhooks
 from service import ops
-from service.agents import settings_page, views
+from service.agents import blocks, settings_page, views
 from service.core.config import ConfigError, load_settings
 from service.core.crypto import vault_for
 from service.core.db import make_engine, make_session_factory
@@ -102,6 +102,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(embedded.blueprint)
     app.register_blueprint(views.blueprint)
     app.register_blueprint(settings_page.blueprint)
+    app.register_blueprint(blocks.blueprint)
     init_celery(app)
 
     @app.errorhandler(HTTPException)

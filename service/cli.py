@@ -26,7 +26,12 @@ from service.commands.doctor import doctor
 from service.commands.incidents import incidents_group
 from service.commands.reviews import reviews_group
 from service.commands.settings import settings_group
-from service.commands.subscriptions import shops_check, subscribe_new_store, workspace_summary
+from service.commands.subscriptions import (
+    shops_check,
+    subscribe_new_store,
+    take_workspace_out,
+    workspace_summary,
+)
 from service.compliance import redact_shop
 from service.core import db
 from service.core.config import ConfigError, Settings, load_settings
@@ -485,11 +490,18 @@ def _echo_backfill(backfill: Backfill | None, domain: str) -> None:
 @shops_group.command("remove")
 @click.argument("domain")
 def shops_remove(domain: str) -> None:
-    """Disconnect a store and erase everything Clout holds about it."""
+    """Take Clout's saved views and segments out of the store, then disconnect it and erase
+    everything Clout holds about it."""
     settings = _settings()
     with _session(settings) as session:
+        if find_shop(session=session, domain=domain) is None:
+            raise click.BadParameter(f"{domain} is not connected", param_hint="DOMAIN")
+    # First, while the token still works: after the erasure Clout cannot reach the store.
+    for line in take_workspace_out(settings=settings, domain=domain):
+        click.echo(line)
+    with _session(settings) as session:
         shop = find_shop(session=session, domain=domain)
-        if shop is None:
+        if shop is None:  # removed meanwhile by another command
             raise click.BadParameter(f"{domain} is not connected", param_hint="DOMAIN")
         redact_shop(session=session, shop=shop)
     click.echo(f"removed {domain}")

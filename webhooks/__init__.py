@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webhooks import reviews
+from webhooks import flow_actions, reviews
 from webhooks.shopify import blueprint
 
 
@@ -12,3 +12,4 @@ def register(app: Flask) -> None:
     """Mount the intake on the app."""
     app.register_blueprint(blueprint)
     app.register_blueprint(reviews.blueprint)
+    app.register_blueprint(flow_actions.blueprint)

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 
 from service.core.audit import record_event
 from service.core.models import Incident, Shop
-from service.core.vocabulary import CaseEvent, IncidentStatus
+from service.core.vocabulary import DESK_ACTORS, CaseEvent, IncidentStatus
 from service.signals.incidents import NOT_A_COMPLAINT, resolve_incident
 
 MAX_NOTE = 2_000
 MAX_SNOOZE = timedelta(days=14)
 MAX_BULK = 100
-DESK_ACTORS = ("page:", "cli:")
 
 
 class DeskRefused(ValueError):
@@ -53,7 +52,7 @@ def _case(*, session: Session, shop: Shop, incident_id: int) -> Incident | None:
 
 def _checked(by: str, note: str | None) -> str | None:
     if not by.startswith(DESK_ACTORS):
-        raise ValueError("a desk action is recorded as page:<who> or cli:<who>")
+        raise ValueError(f"a desk action is recorded as one of {DESK_ACTORS} and who")
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
         raise DeskRefused("note_too_long", f"a note is at most {MAX_NOTE} characters")

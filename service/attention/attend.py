@@ -53,6 +53,7 @@ from service.core.models import (
 )
 from service.core.shop_settings import shop_config
 from service.core.vocabulary import (
+    DESK_ACTORS,
     CaseEvent,
     Floor,
     IncidentStatus,
@@ -541,12 +542,12 @@ def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -
     customer. A case closed as not a complaint gets no resolved tag: there was nothing to
     resolve."""
     cleared = Cleared()
-    by_desk = (case.resolved_by or "").startswith(("page:", "cli:"))
+    by_desk = (case.resolved_by or "").startswith(DESK_ACTORS)
     for gid in case.written:
         try:
             if by_desk and case.resolution != NOT_A_COMPLAINT and _shopify_gid(gid, "Order/"):
-                # Resolved on the agents' page or the CLI: leave the same record in Shopify as
-                # a person adding the resolved tag would, for the admin and for Flow.
+                # Resolved through the desk (page, CLI, admin block, Flow): leave the same
+                # record in Shopify as a person adding the resolved tag would.
                 client.add_tags(gid, [settings.resolved_tag])
                 cleared.added[gid] = [settings.resolved_tag]
             present = client.tags_of(gid)

@@ -169,6 +169,19 @@ def shops_check(shop: str, fix: bool, remove: bool) -> None:
         raise SystemExit(1)
 
 
+def take_workspace_out(*, settings: Settings, domain: str) -> list[str]:
+    """Before a store is disconnected: its saved views and segments out of its admin, while
+    Clout's token still works. A store that no longer answers (the app uninstalled, the token
+    revoked) is said in words and does not stop the disconnection."""
+    try:
+        return _remove(settings=settings, domain=domain)
+    except click.ClickException as error:
+        return [
+            error.message,
+            "remove Clout's saved views and segments in the Shopify admin if they are still there",
+        ]
+
+
 def _remove(*, settings: Settings, domain: str) -> list[str]:
     with session_for(settings) as session:
         shop = connected_shop(session, domain)

@@ -147,3 +147,10 @@ class CaseEvent(StrEnum):
     NOT_A_COMPLAINT = "not_a_complaint"  # a person closed it as never a complaint
     ASSIGNED = "assigned"
     SNOOZED = "snoozed"
+
+
+# Who closes a case through the desk's actions, as the prefix of who the trail records: the
+# agents' page, the CLI, a block on an order or customer page in the Shopify admin, a Shopify
+# Flow workflow. A case closed by any of them gets the resolved tag in Shopify, as if a person
+# had added it (`attend.push_clearance`).
+DESK_ACTORS = ("page:", "cli:", "admin:", "flow:")

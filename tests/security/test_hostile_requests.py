@@ -210,7 +210,7 @@ def _sign(method_path: str, request: Asked) -> tuple[dict[str, str], dict[str, s
     if method_path.startswith("GET /auth/"):
         query.setdefault("timestamp", str(int(time.time())))
         query = sign_query({k: v for k, v in query.items() if k != "hmac"}, SECRET)
-    elif method_path == "POST /webhooks/shopify":
+    elif method_path in ("POST /webhooks/shopify", "POST /flow/actions/resolve-case"):
         digest = hmac.new(SECRET.encode(), request.body, hashlib.sha256).digest()
         headers["X-Shopify-Hmac-Sha256"] = base64.b64encode(digest).decode()
     elif method_path.startswith("POST /webhooks/reviews/"):

@@ -82,7 +82,10 @@ def _signed(case: Any, body: bytes) -> dict[str, str]:
     headers["Content-Type"] = "application/json"
     if len(body) % 2 == 0:  # half of them: a forged or missing signature stays as generated
         return headers
-    if case.path == "/webhooks/shopify":
+    if case.path == "/flow/actions/resolve-case":
+        digest = hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
+        headers["X-Shopify-Hmac-Sha256"] = base64.b64encode(digest).decode()
+    elif case.path == "/webhooks/shopify":
         digest = hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
         headers["X-Shopify-Hmac-Sha256"] = base64.b64encode(digest).decode()
         # A connected shop and a topic Clout handles: the body goes on to be recorded.
@@ -114,7 +117,7 @@ def test_no_generated_request_gets_a_500_or_an_undocumented_answer(
         case.path_parameters = {**(case.path_parameters or {}), "shop_domain": SHOP}
     path = case.formatted_path
     query = _with_tail(case.query, tail)
-    if case.method.upper() == "POST" and case.path.startswith("/webhooks/"):
+    if case.method.upper() == "POST" and case.path.startswith(("/webhooks/", "/flow/actions/")):
         body = _raw(case.body)
         headers = _signed(case, body)
         # the signed half keeps Shopify's headers whole, so its bodies reach recording

@@ -80,3 +80,42 @@ def test_remove_takes_clouts_views_and_segments_out(
     assert "removed  order view “Clout · urgent”" in removed.output
     assert devstore.store.saved_searches == []
     assert devstore.store.segments == []
+
+
+def test_shops_remove_of_a_store_that_revoked_the_token_still_erases_it_and_says_so(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    # given a connected store that has since revoked Clout's token (the app was uninstalled)
+    run(settings, devstore, "shops", "add", SHOP, "--token", devstore.token)
+    devstore.store.tokens.discard(devstore.token)
+
+    # when the operator disconnects it
+    removed = run(settings, devstore, "shops", "remove", SHOP)
+
+    # then Clout erases it all the same, and says the views and segments may still be there
+    assert removed.exit_code == 0, removed.output
+    assert f"could not remove them from {SHOP}" in removed.output
+    assert "remove Clout's saved views and segments in the Shopify admin" in removed.output
+    assert f"removed {SHOP}" in removed.output
+    listed = run(settings, devstore, "shops", "list")
+    assert SHOP not in listed.output
+
+
+def test_shops_remove_takes_the_views_and_segments_out_before_disconnecting(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    # given a connected store with Clout's views, definitions and segments in its admin
+    run(settings, devstore, "shops", "add", SHOP, "--token", devstore.token)
+    assert devstore.store.saved_searches
+    assert devstore.store.segments
+
+    # when the operator disconnects it
+    removed = run(settings, devstore, "shops", "remove", SHOP)
+
+    # then its admin no longer shows Clout's views or segments, and the store is gone from Clout
+    assert removed.exit_code == 0, removed.output
+    assert "removed  order view “Clout · urgent”" in removed.output
+    assert devstore.store.saved_searches == []
+    assert devstore.store.segments == []
+    assert f"removed {SHOP}" in removed.output
+    assert SHOP not in run(settings, devstore, "shops", "list").output

@@ -1,0 +1,104 @@
+/// <reference types="@shopify/ui-extensions/admin.order-details.block.render" />
+// The block as Shopify's extension tester renders it on an order's page. The admin's fetch is
+// the edge: a stand-in answers as Clout's /admin-blocks/api does (tests/service/agents/
+// test_blocks.py holds Clout to those answers).
+import { fireEvent, waitFor } from "@testing-library/preact";
+import { getExtension } from "@shopify/ui-extensions-tester";
+import { afterEach, beforeEach, expect, test } from "vitest";
+
+const extension = getExtension("admin.order-details.block.render");
+const ORDER = "gid://shopify/Order/7001";
+const MAYA = {
+  id: 12,
+  status: "open",
+  priority: "urgent",
+  severity: "critical",
+  deadline_at: "2026-11-29T10:00:00+00:00",
+  seconds_left: -5400,
+  overdue: true,
+  assigned_to: null,
+  timeline: [{ kind: "refund", sentences: ["Arrived broken."], order: "#1001" }],
+  influence: { clout: 98, klout: null, clout_reasons: ["brought 5 new customers through referrals"], klout_reasons: [] },
+  trail: [{ what: "signal", by: "clout", at: "2026-11-29T08:00:00+00:00" }],
+};
+
+/** @type {{ path: string, init?: RequestInit }[]} */
+let asked = [];
+
+/** Clout's answers, in the order the block asks. @param {[number, unknown][]} answers */
+function clout(answers) {
+  asked = [];
+  extension.fetch = async (path, init) => {
+    asked.push({ path: String(path), init });
+    const [status, body] = answers.shift() ?? [503, {}];
+    return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+  };
+}
+
+beforeEach(() => {
+  extension.setUp();
+  extension.shopify.data.selected = [{ id: ORDER }];
+});
+
+afterEach(() => {
+  extension.tearDown();
+});
+
+const text = () => document.body.textContent ?? "";
+
+// --- bad input first -------------------------------------------------------------------------
+
+test("a refused session token says so instead of showing an empty case", async () => {
+  clout([[401, { outcome: "unauthorized" }]]);
+  await extension.render();
+  await waitFor(() => expect(text()).toContain("sign-in to Clout did not work"));
+  expect(document.body.querySelector("s-button")).toBeNull();
+});
+
+test("an order Clout never saw shows that nothing was noticed, and no actions", async () => {
+  clout([[200, { me: "staff-42", case: null }]]);
+  await extension.render();
+  await waitFor(() => expect(text()).toContain("No unhappiness noticed here."));
+  expect(asked[0].path).toBe("/admin-blocks/api/orders/7001/case");
+  expect(document.body.querySelector("s-button")).toBeNull();
+});
+
+// --- the case at a glance --------------------------------------------------------------------
+
+test("an open case shows priority, time left, the customer's words and both scores", async () => {
+  clout([[200, { me: "staff-42", case: MAYA }]]);
+  await extension.render();
+  await waitFor(() => expect(text()).toContain("Unhappy customer · urgent"));
+  expect(text()).toContain("overdue by 1 h 30 min");
+  expect(text()).toContain("“Arrived broken.”");
+  expect(text()).toContain("Clout (real-world influence): 98 — brought 5 new customers through referrals");
+  expect(text()).toContain("Klout (online reach): unknown");
+  expect(document.body.querySelector("s-badge")?.getAttribute("tone")).toBe("critical");
+});
+
+// --- the desk's actions ----------------------------------------------------------------------
+
+test("resolving with a note posts it to the desk and shows the case closed", async () => {
+  const closed = { ...MAYA, status: "resolved", resolved_by: "admin:staff-42", resolution_note: "Refunded." };
+  clout([
+    [200, { me: "staff-42", case: MAYA }],
+    [200, { outcome: "resolved", id: 12 }],
+    [200, { me: "staff-42", case: closed }],
+  ]);
+  await extension.render();
+  await waitFor(() => expect(document.body.querySelector("s-text-area")).not.toBeNull());
+
+  const note = /** @type {HTMLElement & { value: string }} */ (document.body.querySelector("s-text-area"));
+  note.value = "Refunded.";
+  fireEvent.input(note);
+  const resolve = [...document.body.querySelectorAll("s-button")].find((b) => b.textContent?.includes("Resolve"));
+  fireEvent.click(/** @type {Element} */ (resolve));
+
+  await waitFor(() => expect(text()).toContain("Case closed"));
+  expect(asked[1].path).toBe("/admin-blocks/api/cases/12/resolve");
+  expect(asked[1].init?.method).toBe("POST");
+  expect(JSON.parse(String(asked[1].init?.body))).toEqual({ note: "Refunded." });
+  expect(text()).toContain("closed by admin:staff-42");
+  expect(text()).toContain("Done: resolved.");
+  expect(document.body.querySelector("s-button")).toBeNull();
+});

@@ -1,0 +1,323 @@
+"""The blocks on the order and customer pages of the Shopify admin, over HTTP: only a session
+token Shopify minted for this app and this shop opens a case; the block shows the case at a
+glance; resolving in a block is the desk's resolution, recorded with the staff member's name,
+and Shopify ends up with the same tags as when a case is resolved on the agents' page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from service.attention.attend import attend_incident, attend_later
+from service.core.audit import case_events
+from service.core.db import session_scope
+from service.core.models import Customer, Incident, Shop, utcnow
+from service.core.vocabulary import Severity, SignalKind
+from service.dev.devstore.webhooks import order_payload
+from service.shopify.shops import register_shop
+from service.signals.incidents import SignalDraft, raise_signal
+from tests.support.agents_page import BUSY_DAY, connect_shop, open_case
+from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.support.helpers import CLIENT_ID, SHOP, session_token
+from workers.tasks import admin_factory, tag_settings
+
+OTHER_SHOP = "other-shop.myshopify.com"
+MAYA_ORDER, MAYA = 7001, 9001  # BUSY_DAY's second case: urgent, overdue, known clout
+
+
+def bearer(**claims: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session_token(**claims)}"}
+
+
+@pytest.fixture
+def embedded(make_app: Callable[..., Flask]) -> Flask:
+    app = make_app(SHOPIFY_API_KEY=CLIENT_ID)
+    connect_shop(app, SHOP)
+    return app
+
+
+@pytest.fixture
+def busy(embedded: Flask) -> dict[str, int]:
+    return {case.name: open_case(embedded, SHOP, case, number=n) for n, case in enumerate(BUSY_DAY)}
+
+
+@pytest.fixture
+def block(embedded: Flask, busy: dict[str, int]) -> FlaskClient:
+    return embedded.test_client()
+
+
+# --- bad input first --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # no token at all
+        {"Authorization": "Basic YWRtaW46YWRtaW4="},
+        bearer(lifetime=-30),  # expired half a minute ago
+        bearer(secret="a-secret-that-is-not-the-apps-0123456789"),  # forged
+        bearer(audience="another-apps-client-id"),  # minted for another app
+    ],
+)
+def test_a_block_without_a_good_session_token_sees_nothing_and_is_told_to_retry(
+    block: FlaskClient, headers: dict[str, str]
+) -> None:
+    # given an order page whose case is open
+    # when the block asks without a token Shopify minted for Clout, alive, for this shop
+    answer = block.get(f"/admin-blocks/api/orders/{MAYA_ORDER}/case", headers=headers)
+    # then it is refused, and Shopify's admin is told to fetch a fresh token and try once more
+    assert answer.status_code == 401
+    assert answer.json == {"outcome": "unauthorized"}
+    assert answer.headers["X-Shopify-Retry-Invalid-Session-Request"] == "1"
+    assert "Maya" not in answer.get_data(as_text=True)
+
+
+def test_a_forged_token_cannot_resolve_a_case(block: FlaskClient, busy: dict[str, int]) -> None:
+    # given Maya's open case
+    # when someone without the app's secret asks to resolve it
+    answer = block.post(
+        f"/admin-blocks/api/cases/{busy['Maya Ortiz']}/resolve",
+        json={"note": "closing it for you"},
+        headers=bearer(secret="a-secret-that-is-not-the-apps-0123456789"),
+    )
+    # then nothing changes
+    assert answer.status_code == 401
+    with session_scope(state(block.application).sessions) as session:
+        assert session.get(Incident, busy["Maya Ortiz"]).status == "open"  # type: ignore[union-attr]
+
+
+def test_another_shops_token_sees_nothing_of_this_shops_customers(
+    embedded: Flask, busy: dict[str, int]
+) -> None:
+    # given a second connected shop, whose staff hold a good token for their own shop
+    connect_shop(embedded, OTHER_SHOP)
+    client = embedded.test_client()
+    theirs = bearer(shop=OTHER_SHOP)
+
+    # when they ask for this shop's order, customer, and case by its id
+    order = client.get(f"/admin-blocks/api/orders/{MAYA_ORDER}/case", headers=theirs)
+    customer = client.get(f"/admin-blocks/api/customers/{MAYA}/case", headers=theirs)
+    resolve = client.post(
+        f"/admin-blocks/api/cases/{busy['Maya Ortiz']}/resolve", json={}, headers=theirs
+    )
+    assign = client.post(
+        f"/admin-blocks/api/cases/{busy['Maya Ortiz']}/assign", json={"to": "me"}, headers=theirs
+    )
+
+    # then their shop has no such case, and this shop's case stays as it was
+    assert (order.status_code, order.json["case"]) == (200, None)
+    assert (customer.status_code, customer.json["case"]) == (200, None)
+    assert (resolve.status_code, assign.status_code) == (404, 404)
+    with session_scope(state(embedded).sessions) as session:
+        incident = session.get(Incident, busy["Maya Ortiz"])
+        assert incident is not None
+        assert (incident.status, incident.assigned_to) == ("open", None)
+
+
+def test_a_token_for_a_shop_clout_is_not_connected_to_is_refused(block: FlaskClient) -> None:
+    answer = block.get(
+        f"/admin-blocks/api/orders/{MAYA_ORDER}/case",
+        headers=bearer(shop="stranger.myshopify.com"),
+    )
+    assert (answer.status_code, answer.json) == (403, {"outcome": "shop_not_installed"})
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "problem"),
+    [
+        ("assign", {"to": "somebody-else"}, 'to must be "me" or empty (nobody)'),
+        ("resolve", {"note": 42}, "note must be text"),
+        ("resolve", {"note": "x" * 2_001}, "a note is at most 2000 characters"),
+        ("resolve", ["not", "an", "object"], "the body must be a JSON object"),
+    ],
+)
+def test_an_action_the_desk_cannot_take_is_a_clear_400(
+    block: FlaskClient, busy: dict[str, int], path: str, body: Any, problem: str
+) -> None:
+    answer = block.post(
+        f"/admin-blocks/api/cases/{busy['Maya Ortiz']}/{path}", json=body, headers=bearer()
+    )
+    assert (answer.status_code, answer.json["outcome"]) == (400, problem)
+
+
+def test_the_admin_may_ask_from_its_extension_origin(block: FlaskClient) -> None:
+    # given the block runs on Shopify's extension origin, not Clout's
+    # when the browser asks first whether it may send its token
+    answer = block.options(
+        f"/admin-blocks/api/cases/{MAYA_ORDER}/resolve",
+        headers={
+            "Origin": "https://extensions.shopifycdn.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    # then it may, with the token in a header (no cookies are involved)
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
+    assert "POST" in answer.headers["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Credentials" not in answer.headers
+
+
+# --- the case at a glance ---------------------------------------------------------------------
+
+
+def test_the_order_page_shows_the_case_priority_deadline_words_and_both_scores(
+    block: FlaskClient,
+) -> None:
+    # given Maya's urgent case, overdue, her clout known and why, her Klout unknown
+    # when the block on her order's page asks
+    answer = block.get(f"/admin-blocks/api/orders/{MAYA_ORDER}/case", headers=bearer())
+
+    # then it shows what an agent needs at a glance
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.json["me"] == "staff-42"
+    case = answer.json["case"]
+    assert (case["status"], case["priority"], case["overdue"]) == ("open", "urgent", True)
+    assert case["deadline_at"] is not None
+    assert case["timeline"][0]["sentences"] == ["Arrived broken."]
+    assert case["influence"]["clout"] == 98
+    assert case["influence"]["clout_reasons"] == ["brought 5 new customers through referrals"]
+    assert case["influence"]["klout"] is None  # unknown, never zero
+    assert case["trail"][0]["what"] == "signal"
+
+
+def test_the_customer_page_shows_the_same_case(block: FlaskClient, busy: dict[str, int]) -> None:
+    answer = block.get(f"/admin-blocks/api/customers/{MAYA}/case", headers=bearer())
+    assert answer.json["case"]["id"] == busy["Maya Ortiz"]
+
+
+def test_an_order_clout_never_saw_shows_no_case(block: FlaskClient) -> None:
+    answer = block.get("/admin-blocks/api/orders/123456789/case", headers=bearer())
+    assert (answer.status_code, answer.json["case"]) == (200, None)
+
+
+def test_after_a_case_closes_and_a_new_one_opens_the_page_shows_the_open_one(
+    embedded: Flask, block: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's case resolved from the block
+    first = busy["Maya Ortiz"]
+    block.post(f"/admin-blocks/api/cases/{first}/resolve", json={}, headers=bearer())
+    closed = block.get(f"/admin-blocks/api/customers/{MAYA}/case", headers=bearer())
+    # when she is unhappy again (a review: a new case opens)
+    with session_scope(state(embedded).sessions) as session:
+        shop = session.scalars(select(Shop).where(Shop.domain == SHOP)).one()
+        customer = session.scalars(
+            select(Customer).where(Customer.shopify_id == f"gid://shopify/Customer/{MAYA}")
+        ).one()
+        again = raise_signal(
+            session=session,
+            shop=shop,
+            customer=customer,
+            order=None,
+            draft=SignalDraft(
+                kind=SignalKind.REVIEW,
+                reason="review_negative",
+                severity=Severity.HIGH,
+                sentences=("Still broken.",),
+                source="judgeme",
+                source_ref="review:77",
+                occurred_at=utcnow(),
+            ),
+            now=utcnow(),
+        ).incident.id
+    # then her page showed the closed case, and now shows the open one
+    assert closed.json["case"]["id"] == first
+    assert closed.json["case"]["status"] == "resolved"
+    current = block.get(f"/admin-blocks/api/customers/{MAYA}/case", headers=bearer())
+    assert current.json["case"]["id"] == again != first
+
+
+# --- the desk's actions -----------------------------------------------------------------------
+
+
+def test_assigning_to_me_in_a_block_names_the_staff_member(
+    block: FlaskClient, busy: dict[str, int]
+) -> None:
+    answer = block.post(
+        f"/admin-blocks/api/cases/{busy['Ada Park']}/assign",
+        json={"to": "me"},
+        headers=bearer(user_id="77"),
+    )
+    assert answer.json == {"outcome": "assigned", "id": busy["Ada Park"], "assigned_to": "staff-77"}
+    shown = block.get(f"/admin-blocks/api/orders/{7003}/case", headers=bearer())
+    assert shown.json["case"]["assigned_to"] == "staff-77"
+
+
+@pytest.fixture
+def live(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
+    """Clout with the Shopify admin's blocks, talking to the emulator."""
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, SHOPIFY_API_KEY=CLIENT_ID)
+    with session_scope(state(app).sessions) as session:
+        register_shop(
+            session=session,
+            vault=state(app).vault,
+            domain=SHOP,
+            access_token=devstore.token,
+            now=utcnow(),
+        )
+    return app
+
+
+def attend(app: Flask, incident_id: int) -> str:
+    clout = state(app)
+    common: dict[str, Any] = {
+        "sessions": clout.sessions,
+        "incident_id": incident_id,
+        "admin": admin_factory(clout),
+        "shop_settings": tag_settings(clout),
+        "now": utcnow(),
+    }
+    outcome = attend_incident(**common)
+    attend_later(**common)
+    return outcome
+
+
+def test_resolving_in_the_block_tags_shopify_as_the_agents_page_does(
+    live: Flask, devstore: RunningDevStore
+) -> None:
+    # given a chargeback on Maya's order, attended: her order carries Clout's tags
+    person = devstore.store.add_person("mother@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(person)
+    for topic, payload in (
+        ("orders/create", order_payload(devstore.store, order)),
+        ("disputes/create", {"id": 501, "order_id": order.id, "type": "chargeback"}),
+    ):
+        assert process_delivery_now(live, record_delivery_now(live, topic=topic, payload=payload))
+    with session_scope(state(live).sessions) as session:
+        incident_id = session.scalars(select(Incident.id)).one()
+    attend(live, incident_id)
+    assert "clout-attention" in order.tags
+    client = live.test_client()
+
+    # when a staff member opens her order and resolves the case in the block, with a note
+    shown = client.get(f"/admin-blocks/api/orders/{order.id}/case", headers=bearer(user_id="7"))
+    assert shown.json["case"]["id"] == incident_id
+    answer = client.post(
+        f"/admin-blocks/api/cases/{incident_id}/resolve",
+        json={"note": "Called her; refund on its way."},
+        headers=bearer(user_id="7"),
+    )
+    assert answer.json == {"outcome": "resolved", "id": incident_id}
+    assert attend(live, incident_id) == "cleared"
+
+    # then Shopify shows a resolved case, as when it is resolved on the agents' page
+    assert "clout-resolved" in order.tags
+    assert not [t for t in order.tags if t.startswith("clout-") and t != "clout-resolved"]
+    # and the trail names who resolved it, where, and their note
+    with session_scope(state(live).sessions) as session:
+        events = case_events(session=session, incident_ids=[incident_id])[incident_id]
+        resolved = [(e.by, e.detail) for e in events if e.kind == "resolved"]
+        incident = session.get(Incident, incident_id)
+        assert incident is not None
+        assert incident.resolved_by == "admin:staff-7"
+    assert resolved == [("admin:staff-7", {"note": "Called her; refund on its way."})]
+    # and resolving it again changes nothing
+    again = client.post(f"/admin-blocks/api/cases/{incident_id}/resolve", headers=bearer())
+    assert again.json == {"outcome": "already_closed", "id": incident_id}
