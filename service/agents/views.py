@@ -36,6 +36,7 @@ from service.agents.desk import (
     assign_cases,
     close_case,
     close_cases,
+    reopen_case,
     snooze_case,
 )
 from service.agents.limits import give_back, take_attempt
@@ -509,6 +510,29 @@ def resolve(incident_id: int) -> tuple[Response, int]:
 @blueprint.post("/agents/api/incidents/<id:incident_id>/not-a-complaint")
 def not_a_complaint(incident_id: int) -> tuple[Response, int]:
     return _close(incident_id, not_a_complaint=True)
+
+
+@blueprint.post("/agents/api/incidents/<id:incident_id>/reopen")
+def reopen(incident_id: int) -> tuple[Response, int]:
+    """Undo a close: open again, the resolved tag off and Clout's tags back (by the worker)."""
+    viewer = current_viewer()
+    _check_csrf(viewer)
+    try:
+        with session_scope(clout_state().sessions) as db:
+            done = reopen_case(
+                session=db,
+                shop=viewer.shop,
+                incident_id=incident_id,
+                by=PAGE + viewer.who,
+                now=utcnow(),
+            )
+    except DeskRefused as error:
+        return no_store(jsonify(outcome=error.outcome, detail=str(error))), 409
+    if done is None:
+        raise Refused(404, "not_found")
+    _ring([done], viewer.shop)
+    log.info("incident_reopened_on_page", incident_id=incident_id, by=viewer.who)
+    return no_store(jsonify(outcome="reopened", id=incident_id)), 200
 
 
 def _assignee(body: dict[str, Any], viewer: Viewer) -> str | None:
