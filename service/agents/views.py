@@ -42,6 +42,7 @@ from service.agents.desk import (
 from service.agents.limits import give_back, take_attempt
 from service.agents.queue import (
     PAGE,
+    QUADRANT_SPLIT,
     QUADRANTS,
     REASONS,
     FilterError,
@@ -352,20 +353,25 @@ def _number(name: str, default: int) -> int:
     return int(value)
 
 
+def _queue_filters(viewer: Viewer) -> QueueFilters:
+    """The queue's filters from the query (the picture reads the same ones)."""
+    return QueueFilters(
+        priority=request.args.get("priority") or None,
+        reason=request.args.get("reason") or None,
+        overdue=_flag("overdue"),
+        band=request.args.get("band") or None,
+        search=request.args.get("q") or None,
+        snoozed=_flag("snoozed"),
+        assigned=request.args.get("assigned") or None,
+        me=viewer.who,
+    )
+
+
 @blueprint.get("/agents/api/queue")
 def queue() -> Response:
     viewer = current_viewer()
     try:
-        filters = QueueFilters(
-            priority=request.args.get("priority") or None,
-            reason=request.args.get("reason") or None,
-            overdue=_flag("overdue"),
-            band=request.args.get("band") or None,
-            search=request.args.get("q") or None,
-            snoozed=_flag("snoozed"),
-            assigned=request.args.get("assigned") or None,
-            me=viewer.who,
-        )
+        filters = _queue_filters(viewer)
         now = utcnow()
         with session_scope(clout_state().sessions) as db:
             found = queue_page(
@@ -425,12 +431,19 @@ def resolved() -> Response:
 
 @blueprint.get("/agents/api/picture")
 def picture() -> Response:
+    """The picture of the cases the queue's filters show (same query parameters)."""
     viewer = current_viewer()
+    try:
+        filters = _queue_filters(viewer)
+    except FilterError as error:
+        raise Refused(400, str(error)) from error
     with session_scope(clout_state().sessions) as db:
-        drawn = influence_picture(session=db, shop=viewer.shop, now=utcnow())
+        drawn = influence_picture(session=db, shop=viewer.shop, now=utcnow(), filters=filters)
     return no_store(
         jsonify(
             shop=viewer.shop.domain,
+            filtered=drawn.filtered,
+            split={"clout": drawn.clout_split, "klout": QUADRANT_SPLIT},
             points=drawn.points,
             not_placed=drawn.not_placed,
             quadrants=[
