@@ -29,6 +29,7 @@ from shopify_app.verify.app_home_req import verify_app_home_req
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.agents.accounts import end_session, session_agent, sign_in
+from service.agents.assets import YEAR, accepts_gzip, asset
 from service.agents.desk import (
     DeskRefused,
     Done,
@@ -124,6 +125,31 @@ def page_headers(response: Response, *, embedded_for: str | None) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     return no_store(response)
+
+
+@blueprint.app_template_global()
+def asset_url(filename: str) -> str:
+    """A static file's fingerprinted URL (kept a year by browsers; a new release, a new URL)."""
+    found = asset(filename)
+    if found is None:
+        return url_for("dashboard.static", filename=filename)
+    return url_for("dashboard.fingerprinted", digest=found.digest, filename=filename)
+
+
+@blueprint.get("/agents/assets/<digest>/<path:filename>")
+def fingerprinted(digest: str, filename: str) -> Response:
+    found = asset(filename)
+    if found is None or digest != found.digest:
+        # An old release's URL, or none at all: not these bytes, and not to be kept.
+        return no_store(Response("not found\n", status=404, mimetype="text/plain"))
+    gzipped = found.gzipped is not None and accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    response = Response(found.gzipped if gzipped else found.raw, mimetype=found.mimetype)
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def page_refused(result: Any) -> BaseResponse | tuple[BaseResponse, int]:
