@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from service.agents.accounts import end_session, session_agent, sign_in
 from service.agents.assets import YEAR, accepts_gzip, asset
 from service.agents.desk import (
+    MAX_SNOOZE,
     DeskRefused,
     Done,
     assign_case,
@@ -612,6 +613,9 @@ def snooze(incident_id: int) -> tuple[Response, int]:
     hours = _body().get("hours")
     if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float)):
         raise Refused(400, "hours must be a number (0 or none: wake it now)")
+    if hours is not None and not 0 <= hours <= MAX_SNOOZE / timedelta(hours=1):
+        # Refused before a timedelta can overflow (1e300 hours) or a NaN slips through.
+        raise Refused(400, "snooze until a time within the next 14 days")
     now = utcnow()
     until: datetime | None = now + timedelta(hours=float(hours)) if hours else None
     try:

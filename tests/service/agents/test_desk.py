@@ -83,6 +83,7 @@ def test_a_query_the_queue_cannot_read_is_a_clear_400(
         ("snooze", {"hours": -1}, "within the next 14 days"),
         ("snooze", {"hours": 24 * 15}, "within the next 14 days"),
         ("snooze", {"hours": "soon"}, "hours must be a number"),
+        ("snooze", {"hours": 1e300}, "within the next 14 days"),  # no overflow, no 500
         ("assign", {"to": "someone-else"}, 'to must be "me"'),
     ],
 )
