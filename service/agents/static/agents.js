@@ -213,7 +213,8 @@
       case "tag_refused": return `NOT in Shopify: tags refused${where} (${d.why})`;
       case "metafields_cleared": return "case metafields cleared on the customer";
       case "escalated": return `overdue: escalated to ${d.priority}`;
-      case "notified": return `notified: ${d.channels.join(", ")}`;
+      case "notified":
+        return `${d.why === "pending" ? "told that its tag is not in Shopify yet" : "notified"}: ${d.channels.join(", ")}`;
       case "resolved": return `resolved${d.note ? `: “${d.note}”` : ""}`;
       case "not_a_complaint": return `closed as not a complaint${d.note ? `: “${d.note}”` : ""}`;
       case "reopened": return "reopened: the close was undone";
