@@ -285,7 +285,6 @@ def test_after_an_undo_a_person_can_still_resolve_the_case_by_tag(
     assert status_of(clout, incident_id) == "open"
 
     # when a person adds the resolved tag in the Shopify admin
-    devstore.store.listeners.clear()
     order.tags = sorted({*order.tags, "clout-resolved"})
     order.updated_at = datetime.now(UTC)
     deliver_tags_echo(clout, order_payload(devstore.store, order))
