@@ -766,5 +766,9 @@
   if (picker) picker.addEventListener("change", refilter);
   refresh();
   // A busy day: the queue keeps itself current.
-  setInterval(() => loadQueue().catch(() => {}), 30000);
+  // Not while the agent is on a card or writing a note: a redraw would take their place away.
+  setInterval(() => {
+    const busy = document.activeElement && document.activeElement.closest("#queue");
+    if (!busy && !resolvedView()) loadQueue().catch(failed);
+  }, 30000);
 })();
