@@ -94,6 +94,8 @@ def test_the_page_asks_for_fingerprinted_files_that_browsers_keep_for_a_year(
         assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert "Content-Encoding" not in answer.headers
         assert answer.headers["Vary"] == "Accept-Encoding"
+        # and no session cookie that a shared cache could hand to someone else
+        assert "Set-Cookie" not in answer.headers
 
 
 def test_chartjs_goes_gzipped_to_a_browser_that_takes_it(agent: FlaskClient) -> None:
