@@ -764,6 +764,9 @@
   });
   const picker = document.getElementById("shop");
   if (picker) picker.addEventListener("change", refilter);
+  // Offline, say so at once rather than on the next failed call; back online, catch up.
+  window.addEventListener("offline", () => failed(new Error("this device is offline")));
+  window.addEventListener("online", refresh);
   refresh();
   // A busy day: the queue keeps itself current.
   // Not while the agent is on a card or writing a note: a redraw would take their place away.

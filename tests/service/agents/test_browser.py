@@ -502,3 +502,35 @@ def test_the_picture_follows_the_filters_and_a_point_opens_its_case(
     expect(dialog).to_be_visible()
     expect(dialog.locator("#case-dialog-title")).to_have_text("Maya Ortiz")
     expect(dialog.locator("#case-dialog-trail")).to_contain_text("refund signal arrived")
+
+
+def test_a_failed_load_says_so_offers_a_retry_and_keeps_no_stale_cards(
+    browser: Browser, served: Served
+) -> None:
+    axe = axe_path()
+    # given an agent on the page
+    page = signed_in(browser, served, width=1400, bypass_csp=True)
+    expect(page.locator("#queue .card")).to_have_count(6)
+
+    # when Clout stops answering and the agent changes a filter
+    page.route("**/agents/api/**", lambda route: route.fulfill(status=503, body="{}"))
+    page.select_option("select[name=priority]", "urgent")
+
+    # then the page says the queue could not be loaded, shows no stale cards, offers a retry,
+    # and that state too has no accessibility violation
+    status = page.locator("#queue-status")
+    expect(status).to_contain_text("Could not load the queue")
+    expect(page.locator("#queue .card")).to_have_count(0)
+    assert axe_violations(page, axe) == []
+
+    # when Clout is back and the agent retries, the filtered queue is there
+    page.unroute("**/agents/api/**")
+    status.locator("button", has_text="Retry").click()
+    expect(page.locator("#queue .card")).to_have_count(2)
+
+    # when the device goes offline, it says so at once
+    page.context.set_offline(True)
+    expect(status).to_contain_text("offline")
+    page.context.set_offline(False)
+    expect(page.locator("#queue .card")).to_have_count(2)
+    page.context.close()
