@@ -414,6 +414,7 @@
         borderColor: colours,
         backgroundColor: filled ? colours : "rgba(255,255,255,0.9)",
         borderWidth: 2,
+        clip: false, // a customer who has just arrived sits on the axis, drawn whole
         pointRadius: points.map((p) => (p.quadrant === "word-of-mouth" ? 7 : 5)),
         pointHoverRadius: 9,
       };
@@ -443,6 +444,23 @@
         },
         plugins: {
           cloutSplit: { split },
+          legend: {
+            labels: {
+              usePointStyle: true,
+              // The legend explains the mark (filled or hollow), not one customer's colour.
+              generateLabels: (chart) =>
+                chart.data.datasets.map((dataset, index) => ({
+                  text: dataset.label,
+                  datasetIndex: index,
+                  hidden: !chart.isDatasetVisible(index),
+                  pointStyle: "circle",
+                  fillStyle: index === 0 ? "#3d4852" : "#fff",
+                  strokeStyle: "#3d4852",
+                  lineWidth: 2,
+                  fontColor: "#3d4852",
+                })),
+            },
+          },
           tooltip: {
             callbacks: {
               label: (item) =>
