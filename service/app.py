@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, has_request_context, jsonify, request
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask.testing import FlaskClient
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -58,6 +58,13 @@ class SessionCookies(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         configured = bool(app.config["SESSION_COOKIE_SECURE"])
         return configured or (has_request_context() and request.is_secure)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        # A response any cache may keep (the page's fingerprinted files) carries nobody's
+        # cookie, and does not vary by one: a shared cache must not hand a session around.
+        if response.cache_control.public:
+            return
+        super().save_session(app, session, response)
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from service.core.audit import record_event
 from service.core.models import Incident, Shop
 from service.core.vocabulary import DESK_ACTORS, CaseEvent, IncidentStatus
-from service.signals.incidents import NOT_A_COMPLAINT, resolve_incident
+from service.signals.incidents import NOT_A_COMPLAINT, reopen_incident, resolve_incident
 
 MAX_NOTE = 2_000
 MAX_SNOOZE = timedelta(days=14)
@@ -40,7 +40,7 @@ class DeskRefused(ValueError):
 @dataclass(frozen=True)
 class Done:
     incident_id: int
-    outcome: str  # resolved, not_a_complaint, assigned, snoozed, already_closed
+    outcome: str  # resolved, not_a_complaint, reopened, assigned, snoozed, already_closed
 
 
 def _case(*, session: Session, shop: Shop, incident_id: int) -> Incident | None:
@@ -84,6 +84,27 @@ def close_case(
     # and the case's metafields off in Shopify.
     incident.needs_attention = True
     return Done(incident.id, resolution)
+
+
+def reopen_case(
+    *, session: Session, shop: Shop, incident_id: int, by: str, now: datetime
+) -> Done | None:
+    """Undo a close (the page's Undo, a resolved case reopened): open again with the priority
+    and deadline it had — the customer has been waiting all along, so the deadline is not
+    pushed out — and the worker takes the resolved tag off, then puts Clout's tags back. None
+    when it is not this shop's."""
+    _checked(by, None)
+    incident = _case(session=session, shop=shop, incident_id=incident_id)
+    if incident is None:
+        return None
+    if incident.status == IncidentStatus.OPEN:
+        raise DeskRefused("already_open", "the case is open already")
+    if not reopen_incident(session=session, incident=incident, by=by, now=now):
+        raise DeskRefused(
+            "customer_has_open_case",
+            "this customer has a newer open case: work that one instead",
+        )
+    return Done(incident.id, "reopened")
 
 
 def _open_case(*, session: Session, shop: Shop, incident_id: int) -> Incident | None:

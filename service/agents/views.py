@@ -29,18 +29,22 @@ from shopify_app.verify.app_home_req import verify_app_home_req
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.agents.accounts import end_session, session_agent, sign_in
+from service.agents.assets import YEAR, accepts_gzip, asset
 from service.agents.desk import (
+    MAX_SNOOZE,
     DeskRefused,
     Done,
     assign_case,
     assign_cases,
     close_case,
     close_cases,
+    reopen_case,
     snooze_case,
 )
 from service.agents.limits import give_back, take_attempt
 from service.agents.queue import (
     PAGE,
+    QUADRANT_SPLIT,
     QUADRANTS,
     REASONS,
     FilterError,
@@ -122,6 +126,31 @@ def page_headers(response: Response, *, embedded_for: str | None) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     return no_store(response)
+
+
+@blueprint.app_template_global()
+def asset_url(filename: str) -> str:
+    """A static file's fingerprinted URL (kept a year by browsers; a new release, a new URL)."""
+    found = asset(filename)
+    if found is None:
+        return url_for("dashboard.static", filename=filename)
+    return url_for("dashboard.fingerprinted", digest=found.digest, filename=filename)
+
+
+@blueprint.get("/agents/assets/<digest>/<path:filename>")
+def fingerprinted(digest: str, filename: str) -> Response:
+    found = asset(filename)
+    if found is None or digest != found.digest:
+        # An old release's URL, or none at all: not these bytes, and not to be kept.
+        return no_store(Response("not found\n", status=404, mimetype="text/plain"))
+    gzipped = found.gzipped is not None and accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    response = Response(found.gzipped if gzipped else found.raw, mimetype=found.mimetype)
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def page_refused(result: Any) -> BaseResponse | tuple[BaseResponse, int]:
@@ -351,20 +380,25 @@ def _number(name: str, default: int) -> int:
     return int(value)
 
 
+def _queue_filters(viewer: Viewer) -> QueueFilters:
+    """The queue's filters from the query (the picture reads the same ones)."""
+    return QueueFilters(
+        priority=request.args.get("priority") or None,
+        reason=request.args.get("reason") or None,
+        overdue=_flag("overdue"),
+        band=request.args.get("band") or None,
+        search=request.args.get("q") or None,
+        snoozed=_flag("snoozed"),
+        assigned=request.args.get("assigned") or None,
+        me=viewer.who,
+    )
+
+
 @blueprint.get("/agents/api/queue")
 def queue() -> Response:
     viewer = current_viewer()
     try:
-        filters = QueueFilters(
-            priority=request.args.get("priority") or None,
-            reason=request.args.get("reason") or None,
-            overdue=_flag("overdue"),
-            band=request.args.get("band") or None,
-            search=request.args.get("q") or None,
-            snoozed=_flag("snoozed"),
-            assigned=request.args.get("assigned") or None,
-            me=viewer.who,
-        )
+        filters = _queue_filters(viewer)
         now = utcnow()
         with session_scope(clout_state().sessions) as db:
             found = queue_page(
@@ -424,12 +458,19 @@ def resolved() -> Response:
 
 @blueprint.get("/agents/api/picture")
 def picture() -> Response:
+    """The picture of the cases the queue's filters show (same query parameters)."""
     viewer = current_viewer()
+    try:
+        filters = _queue_filters(viewer)
+    except FilterError as error:
+        raise Refused(400, str(error)) from error
     with session_scope(clout_state().sessions) as db:
-        drawn = influence_picture(session=db, shop=viewer.shop, now=utcnow())
+        drawn = influence_picture(session=db, shop=viewer.shop, now=utcnow(), filters=filters)
     return no_store(
         jsonify(
             shop=viewer.shop.domain,
+            filtered=drawn.filtered,
+            split={"clout": drawn.clout_split, "klout": QUADRANT_SPLIT},
             points=drawn.points,
             not_placed=drawn.not_placed,
             quadrants=[
@@ -511,6 +552,29 @@ def not_a_complaint(incident_id: int) -> tuple[Response, int]:
     return _close(incident_id, not_a_complaint=True)
 
 
+@blueprint.post("/agents/api/incidents/<id:incident_id>/reopen")
+def reopen(incident_id: int) -> tuple[Response, int]:
+    """Undo a close: open again, the resolved tag off and Clout's tags back (by the worker)."""
+    viewer = current_viewer()
+    _check_csrf(viewer)
+    try:
+        with session_scope(clout_state().sessions) as db:
+            done = reopen_case(
+                session=db,
+                shop=viewer.shop,
+                incident_id=incident_id,
+                by=PAGE + viewer.who,
+                now=utcnow(),
+            )
+    except DeskRefused as error:
+        return no_store(jsonify(outcome=error.outcome, detail=str(error))), 409
+    if done is None:
+        raise Refused(404, "not_found")
+    _ring([done], viewer.shop)
+    log.info("incident_reopened_on_page", incident_id=incident_id, by=viewer.who)
+    return no_store(jsonify(outcome="reopened", id=incident_id)), 200
+
+
 def _assignee(body: dict[str, Any], viewer: Viewer) -> str | None:
     to = _text_field(body, "to")
     if to in (None, ""):
@@ -549,6 +613,9 @@ def snooze(incident_id: int) -> tuple[Response, int]:
     hours = _body().get("hours")
     if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float)):
         raise Refused(400, "hours must be a number (0 or none: wake it now)")
+    if hours is not None and not 0 <= hours <= MAX_SNOOZE / timedelta(hours=1):
+        # Refused before a timedelta can overflow (1e300 hours) or a NaN slips through.
+        raise Refused(400, "snooze until a time within the next 14 days")
     now = utcnow()
     until: datetime | None = now + timedelta(hours=float(hours)) if hours else None
     try:

@@ -67,7 +67,12 @@ from service.influence.scoring import Influence
 from service.shopify.admin import ShopifyAdmin, ShopifyRefused, ShopifyUnavailable
 from service.shopify.budget import LATER_LANE
 from service.shopify.circuit import Circuit
-from service.signals.incidents import NOT_A_COMPLAINT, resolve_incident
+from service.signals.incidents import (
+    CLEAR_RESOLVED,
+    NOT_A_COMPLAINT,
+    REOPENED_AT,
+    resolve_incident,
+)
 
 log = get_logger(__name__)
 
@@ -534,6 +539,7 @@ class Cleared:
     added: dict[str, list[str]] = field(default_factory=dict)  # gid → the resolved tag
     refused: dict[str, str] = field(default_factory=dict)  # gid → why Shopify refused
     metafields_cleared: bool = False
+    settled: list[str] = field(default_factory=list)  # records a reopening is done with
 
 
 def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -> Cleared:
@@ -570,6 +576,49 @@ def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -
         with contextlib.suppress(ShopifyRefused):
             client.set_metafields(case.customer_gid, {"resolved_at": ("date_time", stamp)})
     return cleared
+
+
+def push_reopening(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -> Cleared:
+    """A reopened case, before its floor: the resolved tag off each order (so no view, Flow or
+    person reads the case as closed while the attention tag is back) and the customer's
+    `resolved_at` off. Shopify unavailable raises (the floor would not land either); a refusal
+    is final and recorded, and the floor goes ahead regardless."""
+    cleared = Cleared()
+    for gid, written in case.written.items():
+        if not written.get(CLEAR_RESOLVED):
+            continue
+        try:
+            if _shopify_gid(gid, "Order/"):
+                if settings.resolved_tag in client.tags_of(gid):
+                    client.remove_tags(gid, [settings.resolved_tag])
+                    cleared.removed[gid] = [settings.resolved_tag]
+            elif gid == case.customer_gid:
+                client.delete_metafields(gid, ("resolved_at",))
+        except ShopifyRefused as error:
+            cleared.refused[gid] = str(error)[:200]
+        cleared.settled.append(gid)
+    return cleared
+
+
+def record_reopening(
+    *, session: Session, incident_id: int, cleared: Cleared, now: datetime
+) -> None:
+    """What taking a reopened case's resolved tag off did, in its trail; those records need
+    it no more (REOPENED_AT stays until Shopify is seen in step: `note_order_tags`)."""
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return
+    record_cleared(
+        session=session,
+        incident_id=incident_id,
+        cleared=dataclasses.replace(cleared, metafields_cleared=False),
+        now=now,
+    )
+    state = dict(incident.tag_state or {})
+    for gid in cleared.settled:
+        if gid in state:
+            state[gid] = {k: v for k, v in state[gid].items() if k != CLEAR_RESOLVED}
+    incident.tag_state = state
 
 
 # --- record: what was decided, what landed --------------------------------------------------------
@@ -631,7 +680,11 @@ def record_pushed(*, session: Session, incident_id: int, pushed: Pushed, now: da
             at=now,
             detail={"gid": gid, "why": why},
         )
-    incident.tag_state = {**before, **pushed.written}
+    # Merged per record: what else is noted on one (a reopening's marks) stays.
+    incident.tag_state = {
+        **before,
+        **{gid: {**(before.get(gid) or {}), **w} for gid, w in pushed.written.items()},
+    }
     if pushed.floor_landed and incident.tagged_at is None:
         incident.tagged_at = now
     incident.drift_repairs += pushed.drift_repaired
@@ -811,6 +864,11 @@ def attend_incident(
     floor_client = dataclasses.replace(
         client, max_attempts=FLOOR_ATTEMPTS, time_limit=FLOOR_RETRY_SECONDS, max_wait=20.0
     )
+    if any(w.get(CLEAR_RESOLVED) for w in case.written.values()):
+        # Reopened: the resolved tag comes off before the attention tag goes back on.
+        reopening = push_reopening(client=floor_client, case=case, settings=settings)
+        with session_scope(sessions) as session:
+            record_reopening(session=session, incident_id=incident_id, cleared=reopening, now=now)
     written = dict(case.written)
     landed = push_floor(
         client=floor_client, incident_id=incident_id, plan=plan, written=written, now=now
@@ -963,6 +1021,18 @@ def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
     if updated_at is not None and updated_at < written_at - timedelta(seconds=2):
         return None  # the state before Clout's own write, delivered late
     present = set(tags)
+    if written.get(REOPENED_AT) is not None:
+        return _note_reopening(
+            incident=incident,
+            gid=order.shopify_id,
+            written=written,
+            present=present,
+            updated_at=updated_at,
+            settings=settings,
+        )
+    seen = written.get("in_step_at")
+    if updated_at is not None and seen is not None and updated_at <= datetime.fromisoformat(seen):
+        return None  # an older state than one already seen in step (webhooks are unordered)
     if settings.resolved_tag in present:
         resolve_incident(session=session, incident=incident, by="resolved-tag", now=now)
         incident.needs_attention = True
@@ -975,3 +1045,28 @@ def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
         return None  # Clout's own write echoing back: nothing to do (no loop)
     incident.needs_attention = True  # another app or a person removed one of Clout's tags
     return incident
+
+
+def _note_reopening(
+    *,
+    incident: Incident,
+    gid: str,
+    written: Mapping[str, Any],
+    present: set[str],
+    updated_at: datetime | None,
+    settings: TagSettings,
+) -> Incident | None:
+    """An order of a reopened case, while Clout is putting it back (resolved tag off, then
+    its tags on): the states in between — the resolved tag still there, or neither tag — are
+    Clout's own work echoing, never a person closing it again. Once Shopify shows the
+    attention tag back without the resolved tag, the order is in step: from then on the
+    usual reading applies, to deliveries newer than that one (Shopify's own clock on both
+    sides, so no allowance for skew)."""
+    if settings.attention_tag not in present or settings.resolved_tag in present:
+        return None
+    state = dict(incident.tag_state or {})
+    state[gid] = {k: v for k, v in written.items() if k != REOPENED_AT}
+    if updated_at is not None:
+        state[gid]["in_step_at"] = updated_at.isoformat()
+    incident.tag_state = state
+    return None

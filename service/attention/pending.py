@@ -18,10 +18,11 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service.attention.notify import Notifier
+from service.core.audit import CLOUT, record_event
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, Order, Shop, Signal
 from service.core.shop_settings import ShopConfig
-from service.core.vocabulary import IncidentStatus
+from service.core.vocabulary import CaseEvent, IncidentStatus
 
 log = get_logger(__name__)
 
@@ -123,4 +124,14 @@ def alert_pending(
         for case in cases:
             case.pending_alerted_at = now
             announced.append(case.id)
+            if channels:
+                # In each case's trail too: who was told that its tag is not in Shopify yet.
+                record_event(
+                    session=session,
+                    incident=case,
+                    kind=CaseEvent.NOTIFIED,
+                    by=CLOUT,
+                    at=now,
+                    detail={"channels": [str(kind) for kind in channels], "why": "pending"},
+                )
     return announced

@@ -1,12 +1,28 @@
-"""`clout incidents list`: the open cases, and whether their tag has reached Shopify."""
+"""`clout incidents`: the open cases and whether their tag has reached Shopify (`list`), and
+the support desk's actions, the same functions the agents' page calls (`resolve`, `reopen`,
+`assign`, `snooze`): each recorded in the case's trail as `cli:<who>`."""
 
 from __future__ import annotations
 
+import getpass
+from collections.abc import Callable
+from datetime import timedelta
+
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from service.agents.desk import (
+    MAX_SNOOZE,
+    DeskRefused,
+    Done,
+    assign_case,
+    close_case,
+    reopen_case,
+    snooze_case,
+)
 from service.attention.pending import pending_ids
-from service.commands.common import connected_shop, load, session_for
+from service.commands.common import connected_shop, load, ring_attendance, session_for
 from service.core.models import Customer, Incident, Shop, utcnow
 from service.core.vocabulary import IncidentStatus
 
@@ -71,3 +87,130 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
             f"{len(waiting)} case(s) not tagged in Shopify yet; `clout doctor` says why",
             err=True,
         )
+
+
+# --- the desk -------------------------------------------------------------------------------
+
+DeskAction = Callable[[Session, Shop, int, str], Done | None]
+
+by_option = click.option(
+    "--by", "who", help="Who is acting, for the case's trail (default: your login name)."
+)
+shop_option = click.option(
+    "--shop", "domain", required=True, help="The store the cases belong to (SHOP.myshopify.com)."
+)
+
+
+def _desk(domain: str, ids: tuple[int, ...], who: str | None, action: DeskAction) -> None:
+    """Run one desk action per case, each in its own transaction, one line each; exit 1 if any
+    was refused or is not this store's. Closing and reopening ring the workers, which bring
+    Shopify in step (or the sweeper does, when no broker answers)."""
+    settings = load()
+    by = "cli:" + (who or getpass.getuser() or "operator")[:60]
+    failed = False
+    rung: list[int] = []
+    for incident_id in ids:
+        try:
+            with session_for(settings) as session:
+                shop = connected_shop(session, domain)
+                done = action(session, shop, incident_id, by)
+        except DeskRefused as error:
+            click.echo(f"{incident_id}\trefused\t{error}")
+            failed = True
+            continue
+        if done is None:
+            click.echo(f"{incident_id}\tnot found\tno such case in {domain}")
+            failed = True
+            continue
+        click.echo(f"{incident_id}\t{done.outcome}")
+        if done.outcome in ("resolved", "not_a_complaint", "reopened"):
+            rung.append(incident_id)
+    if rung and not ring_attendance(settings, rung, shop=domain):
+        click.echo("no worker answered: the sweeper brings Shopify in step shortly", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+@incidents_group.command("resolve")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@shop_option
+@click.option("--note", default=None, help="A note for the record (at most 2,000 characters).")
+@click.option("--not-a-complaint", is_flag=True, help="It never was one (kept as a label).")
+@by_option
+def incidents_resolve(
+    ids: tuple[int, ...], domain: str, note: str | None, not_a_complaint: bool, who: str | None
+) -> None:
+    """Close cases, as the agents' page and the resolved tag do."""
+    _desk(
+        domain,
+        ids,
+        who,
+        lambda session, shop, incident_id, by: close_case(
+            session=session,
+            shop=shop,
+            incident_id=incident_id,
+            by=by,
+            now=utcnow(),
+            note=note,
+            not_a_complaint=not_a_complaint,
+        ),
+    )
+
+
+@incidents_group.command("reopen")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@shop_option
+@by_option
+def incidents_reopen(ids: tuple[int, ...], domain: str, who: str | None) -> None:
+    """Undo a close: the case opens again with its priority and deadline, and the workers take
+    the resolved tag off before putting Clout's tags back."""
+    _desk(
+        domain,
+        ids,
+        who,
+        lambda session, shop, incident_id, by: reopen_case(
+            session=session, shop=shop, incident_id=incident_id, by=by, now=utcnow()
+        ),
+    )
+
+
+@incidents_group.command("assign")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@shop_option
+@click.option("--to", "to", default=None, help="Who takes the cases (omit for nobody).")
+@by_option
+def incidents_assign(ids: tuple[int, ...], domain: str, to: str | None, who: str | None) -> None:
+    """Give open cases to a person, or to nobody."""
+    _desk(
+        domain,
+        ids,
+        who,
+        lambda session, shop, incident_id, by: assign_case(
+            session=session, shop=shop, incident_id=incident_id, to=to, by=by, now=utcnow()
+        ),
+    )
+
+
+@incidents_group.command("snooze")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@shop_option
+@click.option(
+    "--hours",
+    type=float,
+    required=True,
+    help="Out of the queue's default view for this long (0 wakes it); never moves a deadline.",
+)
+@by_option
+def incidents_snooze(ids: tuple[int, ...], domain: str, hours: float, who: str | None) -> None:
+    """Snooze open cases: their deadline, priority and tags stay, and escalation still runs."""
+
+    def snooze(session: Session, shop: Shop, incident_id: int, by: str) -> Done | None:
+        if not 0 <= hours <= MAX_SNOOZE / timedelta(hours=1):  # NaN too; no overflow below
+            raise DeskRefused("snooze_out_of_range", "snooze for 0 to 336 hours (14 days)")
+        now = utcnow()
+        until = now + timedelta(hours=hours) if hours else None
+        return snooze_case(
+            session=session, shop=shop, incident_id=incident_id, until=until, by=by, now=now
+        )
+
+    _desk(domain, ids, who, snooze)

@@ -145,6 +145,7 @@ class CaseEvent(StrEnum):
     NOTIFIED = "notified"  # the store's channels were told
     RESOLVED = "resolved"  # a person closed it (page, CLI, or a tag in the Shopify admin)
     NOT_A_COMPLAINT = "not_a_complaint"  # a person closed it as never a complaint
+    REOPENED = "reopened"  # a person undid a close: the case is open again, tags going back
     ASSIGNED = "assigned"
     SNOOZED = "snoozed"
 

@@ -21,6 +21,14 @@ from service.core.models import Customer, Incident, Order, Shop, Signal
 from service.core.vocabulary import CaseEvent, IncidentStatus, Severity, SignalKind
 
 NOT_A_COMPLAINT = "not_a_complaint"
+# Marks a reopened case leaves on each Shopify record in `Incident.tag_state`, read by
+# attendance (`attention.attend`): REOPENED_AT says Clout is putting the case back, so until an
+# `orders/updated` shows the attention tag back and the resolved tag gone, what Shopify reports
+# is Clout's own work in flight, not a person closing the case again; CLEAR_RESOLVED says the
+# resolved tag (and the customer's `resolved_at` metafield) still has to come off, before the
+# attention tag goes back on.
+REOPENED_AT = "reopened_at"
+CLEAR_RESOLVED = "clear_resolved"
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,46 @@ def resolve_incident(
         by=by,
         at=now,
         detail={"note": note} if note else None,
+    )
+    session.flush()
+    return True
+
+
+def reopen_incident(*, session: Session, incident: Incident, by: str, now: datetime) -> bool:
+    """Undo a close: the case is open again with what it held (priority, deadline, signals,
+    who it was assigned to), and Shopify is to be brought back in step — the resolved tag off
+    first, then Clout's tags on again. False if it was not closed, or if the customer has
+    another open case already (a signal after the close opened it): that one is the case now.
+    """
+    if incident.status == IncidentStatus.OPEN:
+        return False
+    other = session.scalar(
+        select(Incident.id).where(
+            Incident.shop_id == incident.shop_id,
+            Incident.customer_id == incident.customer_id,
+            Incident.status == IncidentStatus.OPEN,
+        )
+    )
+    if other is not None:
+        return False
+    was = {"resolution": incident.resolution, "resolved_by": incident.resolved_by}
+    incident.status = IncidentStatus.OPEN
+    incident.resolved_at = None
+    incident.resolved_by = None
+    incident.resolution = None
+    incident.resolution_note = None
+    # Clearance took Clout's tags off: nothing of Clout's is known to be there now, so the
+    # floor writes them all again (after the resolved tag is off).
+    stamp = now.isoformat()
+    incident.tag_state = {
+        gid: {"tags": [], "written_at": stamp, REOPENED_AT: stamp, CLEAR_RESOLVED: True}
+        for gid in (incident.tag_state or {})
+    }
+    # Pending until the attention tag has landed again: nothing silent.
+    incident.tagged_at = None
+    incident.needs_attention = True
+    record_event(
+        session=session, incident=incident, kind=CaseEvent.REOPENED, by=by, at=now, detail=was
     )
     session.flush()
     return True

@@ -7,13 +7,17 @@
   const body = document.body;
   const api = body.dataset.api;
   const embedded = body.dataset.mode === "embedded";
-  const PRIORITY_COLOURS = { urgent: "#c0392b", high: "#e67e22", normal: "#2e86c1" };
+  // The same colours as the page's badges (agents.css), dark enough for white text on them.
+  const PRIORITY_COLOURS = { urgent: "#b03226", high: "#9a4a00", normal: "#1f6391" };
   const BAND_ORDER = ["unknown", "opted-out", "low", "medium", "high"];
-  // Customers with no known online presence are drawn in a strip left of zero, spread out a
-  // little (by incident id, so they stay put between refreshes) rather than piled on one line.
-  const UNKNOWN_STRIP = [-19, -3];
+  const PER_PAGE = 25;
   let influenceChart = null;
   let fairnessChart = null;
+  let page = 1;
+  let resolvedPage = 1;
+  const selected = new Set();
+  // The last close on this page, for Undo (the button, or the u key).
+  let lastClosed = null;
 
   function shop() {
     const picker = document.getElementById("shop");
@@ -85,7 +89,16 @@
   function renderCard(entry) {
     const card = document.getElementById("card").content.firstElementChild.cloneNode(true);
     card.dataset.incident = entry.id;
+    card.dataset.name = entry.customer.name;
     card.dataset.deadline = entry.deadline_at || "";
+    const pick = card.querySelector(".pick");
+    pick.checked = selected.has(entry.id);
+    pick.setAttribute("aria-label", `Select ${entry.customer.name}`);
+    pick.addEventListener("change", () => {
+      if (pick.checked) selected.add(entry.id);
+      else selected.delete(entry.id);
+      showBulk();
+    });
     card.classList.add(`priority-${entry.priority || "deciding"}`);
     if (entry.overdue) card.classList.add("overdue");
     card.querySelector(".priority").textContent = entry.priority || "new";
@@ -137,7 +150,7 @@
       ["Clout", influence.clout_reasons],
       ["Klout", influence.klout_reasons],
     ]) {
-      why.append(text("h4", `${label}: ${score(influence[label.toLowerCase()])}`));
+      why.append(text("h3", `${label}: ${score(influence[label.toLowerCase()])}`, "sub"));
       const list = text("ul", "");
       for (const sentence of sentences.length ? sentences : ["nothing known"]) list.append(text("li", sentence));
       why.append(list);
@@ -163,7 +176,20 @@
         confirm.querySelector("textarea").focus();
       });
     }
-    confirm.querySelector(".cancel").addEventListener("click", () => (confirm.hidden = true));
+    const cancel = () => {
+      confirm.hidden = true;
+      card.focus();
+    };
+    confirm.querySelector(".cancel").addEventListener("click", cancel);
+    confirm.querySelector("textarea").addEventListener("keydown", (event) => {
+      // Enter confirms (Shift+Enter for a new line), Escape steps back: the keyboard path.
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        confirm.requestSubmit();
+      } else if (event.key === "Escape") {
+        cancel();
+      }
+    });
     confirm.addEventListener("submit", (event) => {
       event.preventDefault();
       act(entry.id, card, closing, { note: confirm.querySelector("textarea").value });
@@ -187,9 +213,11 @@
       case "tag_refused": return `NOT in Shopify: tags refused${where} (${d.why})`;
       case "metafields_cleared": return "case metafields cleared on the customer";
       case "escalated": return `overdue: escalated to ${d.priority}`;
-      case "notified": return `notified: ${d.channels.join(", ")}`;
+      case "notified":
+        return `${d.why === "pending" ? "told that its tag is not in Shopify yet" : "notified"}: ${d.channels.join(", ")}`;
       case "resolved": return `resolved${d.note ? `: “${d.note}”` : ""}`;
       case "not_a_complaint": return `closed as not a complaint${d.note ? `: “${d.note}”` : ""}`;
+      case "reopened": return "reopened: the close was undone";
       case "assigned": return d.to ? `assigned to ${d.to}` : "unassigned";
       case "snoozed": return d.until ? `snoozed until ${new Date(d.until).toLocaleString()}` : "woken";
       default: return event.what;
@@ -227,96 +255,171 @@
     );
   }
 
+  const DONE = {
+    resolve: "Resolved",
+    "not-a-complaint": "Closed as not a complaint:",
+    assign: "Assigned to you:",
+    snooze: "Snoozed for 4 hours:",
+  };
+
+  function announce(message, undo) {
+    // A live region: screen readers hear what the action did, and Undo sits next to it.
+    const region = document.getElementById("announce");
+    region.replaceChildren(text("span", `${message} `));
+    if (undo) {
+      const button = text("button", "Undo", "undo");
+      button.type = "button";
+      button.setAttribute("aria-keyshortcuts", "u");
+      button.addEventListener("click", undo);
+      region.append(button);
+    }
+  }
+
   async function act(id, card, action, payload) {
-    const status = document.getElementById("queue-status");
     for (const button of card.querySelectorAll("button")) button.disabled = true;
     try {
       await call(`/incidents/${id}/${action}`, {}, "POST", payload);
-      if (action === "resolve" || action === "not-a-complaint") card.classList.add("resolved");
-      setTimeout(() => refresh(), 200);
+      const name = card.dataset.name;
+      const closing = action === "resolve" || action === "not-a-complaint";
+      if (closing) {
+        card.classList.add("resolved");
+        selected.delete(id);
+        lastClosed = { ids: [id], name };
+      }
+      announce(`${DONE[action] || action} ${name}.`, closing ? undoLastClose : null);
+      await refresh();
     } catch (error) {
       for (const button of card.querySelectorAll("button")) button.disabled = false;
-      status.textContent = `Could not ${action.replaceAll("-", " ")}: ${error.message}`;
+      announce(`Could not ${action.replaceAll("-", " ")} ${card.dataset.name}: ${error.message}`);
+    }
+  }
+
+  async function undoLastClose() {
+    if (!lastClosed) return;
+    const { ids, name } = lastClosed;
+    lastClosed = null;
+    const failed = [];
+    for (const id of ids) {
+      try {
+        await call(`/incidents/${id}/reopen`, {}, "POST", {});
+      } catch (error) {
+        failed.push(error.message);
+      }
+    }
+    announce(failed.length ? `Could not reopen: ${failed.join(", ")}` : `Reopened ${name}.`);
+    await refresh();
+    if (resolvedView()) await loadResolved();
+  }
+
+  function showBulk() {
+    const bar = document.getElementById("bulk");
+    bar.hidden = selected.size === 0;
+    document.getElementById("bulk-count").textContent =
+      `${selected.size} case${selected.size === 1 ? "" : "s"} selected`;
+  }
+
+  async function bulk(action) {
+    const ids = [...selected];
+    if (!ids.length) return;
+    try {
+      const done = await call("/incidents/bulk", {}, "POST", { action, ids, to: "me" });
+      selected.clear();
+      showBulk();
+      const count = done.results.length;
+      const what = `${count} case${count === 1 ? "" : "s"}`;
+      if (action === "resolve") {
+        lastClosed = { ids: done.results.filter((r) => r.outcome === "resolved").map((r) => r.id), name: what };
+        announce(`Resolved ${what}.`, undoLastClose);
+      } else {
+        announce(`Assigned ${what} to you.`);
+      }
+      await refresh();
+    } catch (error) {
+      announce(`Could not ${action} the selected cases: ${error.message}`);
     }
   }
 
   async function loadQueue() {
     const status = document.getElementById("queue-status");
     const list = document.getElementById("queue");
-    const data = await call("/queue", filters());
+    const data = await call("/queue", { ...filters(), page, per_page: PER_PAGE });
+    const pages = Math.max(1, Math.ceil(data.counts.matching / PER_PAGE));
+    if (page > pages) {
+      // The last page emptied (cases resolved): show the one before.
+      page = pages;
+      return loadQueue();
+    }
     list.replaceChildren(...data.incidents.map(renderCard));
+    document.getElementById("page-of").textContent = `page ${page} of ${pages}`;
+    document.getElementById("prev").disabled = page <= 1;
+    document.getElementById("next").disabled = page >= pages;
     const c = data.counts;
     const snoozed = c.snoozed ? `, ${c.snoozed} snoozed` : "";
     // Counts follow the filters; an empty queue says whether the filters or the shop emptied it.
     status.textContent = c.matching
       ? `${c.matching} ${data.filtered ? `of ${c.open} open match` : "waiting"}` +
         `${c.overdue ? `, ${c.overdue} overdue` : ""}${snoozed}` +
-        (c.matching > data.incidents.length ? ` (first ${data.incidents.length} shown)` : "")
+        (pages > 1 ? ` (${(page - 1) * PER_PAGE + 1}–${(page - 1) * PER_PAGE + data.incidents.length} shown)` : "")
       : data.filtered
         ? `No case matches these filters (${c.open} open in all).`
         : `Nobody is waiting${snoozed}.`;
     body.dataset.queueLoaded = String(Date.now());
   }
 
-  // Quadrant backgrounds and names, drawn under the points.
-  const quadrantPlugin = {
-    id: "cloutQuadrants",
+  // The clout line, drawn under the points. Its words are in the text above the chart and the
+  // groups below it, never on the canvas, where points would hide them.
+  const splitPlugin = {
+    id: "cloutSplit",
     beforeDatasetsDraw(chart, _args, options) {
       const { ctx, chartArea, scales } = chart;
-      const midX = scales.x.getPixelForValue(options.split);
-      const midY = scales.y.getPixelForValue(options.split);
-      const zero = scales.x.getPixelForValue(0);
-      const areas = [
-        ["word-of-mouth", chartArea.left, chartArea.top, midX, midY, "rgba(192,57,43,0.07)"],
-        ["everywhere", midX, chartArea.top, chartArea.right, midY, "rgba(142,68,173,0.06)"],
-        ["everyday", chartArea.left, midY, midX, chartArea.bottom, "rgba(127,140,141,0.05)"],
-        ["online-only", midX, midY, chartArea.right, chartArea.bottom, "rgba(41,128,185,0.06)"],
-      ];
+      const y = scales.y.getPixelForValue(options.split);
       ctx.save();
-      ctx.font = "12px system-ui, sans-serif";
-      ctx.fillStyle = "#555";
-      for (const [key, x1, y1, x2, y2, fill] of areas) {
-        ctx.fillStyle = fill;
-        ctx.fillRect(x1, y1, x2 - x1, y2 - y1);
-        ctx.fillStyle = "#444";
-        ctx.fillText(options.names[key] || key, x1 + 6, y1 + 16);
-      }
-      // The strip of customers with no known online presence.
-      ctx.fillStyle = "rgba(0,0,0,0.04)";
-      ctx.fillRect(chartArea.left, chartArea.top, zero - chartArea.left, chartArea.bottom - chartArea.top);
+      ctx.fillStyle = "rgba(192,57,43,0.06)";
+      ctx.fillRect(chartArea.left, chartArea.top, chartArea.right - chartArea.left, y - chartArea.top);
+      ctx.strokeStyle = "#8a4b00";
+      ctx.setLineDash([6, 4]);
+      ctx.beginPath();
+      ctx.moveTo(chartArea.left, y);
+      ctx.lineTo(chartArea.right, y);
+      ctx.stroke();
       ctx.restore();
     },
   };
 
-  function unknownX(id) {
-    const [low, high] = UNKNOWN_STRIP;
-    const spread = ((id * 2654435761) % 1000) / 1000;
-    return low + spread * (high - low);
-  }
-
-  function shortName(label) {
-    return label.split(":")[0];
+  function waited(hours) {
+    return hours >= 48 ? `${Math.round(hours / 24)} d` : hours >= 1 ? `${Math.round(hours)} h` : `${Math.round(hours * 60)} min`;
   }
 
   function drawPicture(data) {
-    const names = Object.fromEntries(data.quadrants.map((q) => [q.key, shortName(q.label)]));
-    const byPriority = {};
-    for (const point of data.points) {
-      (byPriority[point.priority || "normal"] ||= []).push({
-        x: point.klout === null ? unknownX(point.incident_id) : point.klout,
-        y: point.clout,
-        name: point.name,
-        klout: point.klout,
-        quadrant: point.quadrant,
-      });
-    }
-    const datasets = Object.entries(byPriority).map(([priority, points]) => ({
-      label: priority,
-      data: points,
-      backgroundColor: PRIORITY_COLOURS[priority] || "#555",
-      pointRadius: points.map((p) => (p.quadrant === "word-of-mouth" ? 7 : 4)),
-      pointStyle: points.map((p) => (p.klout === null ? "rectRot" : "circle")),
-    }));
+    const names = Object.fromEntries(data.quadrants.map((q) => [q.key, q.label.split(":")[0]]));
+    const split = data.split.clout;
+    // Klout is the mark: filled where it is known, hollow where it is not (most customers).
+    const kinds = [
+      ["Klout known", (p) => p.klout !== null, true],
+      ["Klout not known", (p) => p.klout === null, false],
+    ];
+    const datasets = kinds.map(([label, belongs, filled]) => {
+      const points = data.points.filter(belongs).map((p) => ({
+        x: p.hours_waiting,
+        y: p.clout,
+        id: p.incident_id,
+        name: p.name,
+        klout: p.klout,
+        quadrant: p.quadrant,
+      }));
+      const colours = points.map((p) => PRIORITY_COLOURS[data.points.find((q) => q.incident_id === p.id).priority] || "#555");
+      return {
+        label,
+        data: points,
+        borderColor: colours,
+        backgroundColor: filled ? colours : "rgba(255,255,255,0.9)",
+        borderWidth: 2,
+        clip: false, // a customer who has just arrived sits on the axis, drawn whole
+        pointRadius: points.map((p) => (p.quadrant === "word-of-mouth" ? 7 : 5)),
+        pointHoverRadius: 9,
+      };
+    });
+    const longestWait = Math.max(1, ...data.points.map((p) => p.hours_waiting));
     const config = {
       type: "scatter",
       data: { datasets },
@@ -325,28 +428,59 @@
         maintainAspectRatio: false,
         scales: {
           x: {
-            min: -20,
-            max: 100,
-            title: { display: true, text: "Klout — online reach (◆ left of 0: none known)" },
-            ticks: { stepSize: 10, maxRotation: 0, callback: (v) => (v === -10 ? "none" : v < 0 ? "" : v) },
+            min: 0,
+            suggestedMax: longestWait * 1.05,
+            title: { display: true, text: "time waiting (hours)" },
           },
           y: { min: 0, max: 100, title: { display: true, text: "clout — pull among your customers" } },
         },
+        onClick: (_event, elements) => {
+          if (!elements.length) return;
+          const { datasetIndex, index } = elements[0];
+          openCase(influenceChart.data.datasets[datasetIndex].data[index].id);
+        },
+        onHover: (event, elements) => {
+          event.native.target.style.cursor = elements.length ? "pointer" : "default";
+        },
         plugins: {
-          cloutQuadrants: { split: 50, names },
+          cloutSplit: { split },
+          legend: {
+            labels: {
+              usePointStyle: true,
+              // The legend explains the mark (filled or hollow), not one customer's colour.
+              generateLabels: (chart) =>
+                chart.data.datasets.map((dataset, index) => ({
+                  text: dataset.label,
+                  datasetIndex: index,
+                  hidden: !chart.isDatasetVisible(index),
+                  pointStyle: "circle",
+                  fillStyle: index === 0 ? "#3d4852" : "#fff",
+                  strokeStyle: "#3d4852",
+                  lineWidth: 2,
+                  fontColor: "#3d4852",
+                })),
+            },
+          },
           tooltip: {
             callbacks: {
               label: (item) =>
-                `${item.raw.name}: clout ${Math.round(item.raw.y)}, Klout ${item.raw.klout === null ? "unknown" : Math.round(item.raw.klout)}`,
+                `${item.raw.name}: clout ${Math.round(item.raw.y)}, Klout ${item.raw.klout === null ? "not known" : Math.round(item.raw.klout)}, waiting ${waited(item.raw.x)}`,
             },
           },
         },
       },
-      plugins: [quadrantPlugin],
+      plugins: [splitPlugin],
     };
     if (influenceChart) influenceChart.destroy();
     influenceChart = new window.Chart(document.getElementById("influence-chart"), config);
 
+    const placed = data.points.length;
+    document.getElementById("split-note").textContent =
+      `Shaded, above the dashed line: clout ${split} or more — ` +
+      (split > 50
+        ? "the top quarter of this shop's unhappy customers. "
+        : "the upper half of the scale (too few scores known to take this shop's quarter). ") +
+      `Online reach counts from Klout ${data.split.klout}.`;
     const quadrants = document.getElementById("quadrants");
     quadrants.replaceChildren(
       ...data.quadrants.map((q) => {
@@ -357,8 +491,32 @@
       }),
     );
     if (data.not_placed) {
-      quadrants.append(text("li", `${data.not_placed} not placed: influence not known yet or opted out`, "muted"));
+      quadrants.append(text("li", `${data.not_placed} not placed: clout not known yet, or opted out`, "muted"));
     }
+    if (!placed && !data.not_placed) {
+      quadrants.append(text("li", data.filtered ? "No customer matches these filters." : "Nobody is waiting.", "muted"));
+    }
+    // The same data as a table, for screen readers and for anyone who prefers numbers.
+    const rows = data.points.slice().sort((a, b) => b.clout - a.clout || b.hours_waiting - a.hours_waiting);
+    document.querySelector("#picture-table tbody").replaceChildren(
+      ...rows.map((p) => {
+        const row = document.createElement("tr");
+        const who = document.createElement("td");
+        const open = text("button", p.name, "link");
+        open.type = "button";
+        open.addEventListener("click", () => openCase(p.incident_id));
+        who.append(open);
+        row.append(
+          who,
+          text("td", String(Math.round(p.clout))),
+          text("td", p.klout === null ? "not known" : String(Math.round(p.klout))),
+          text("td", waited(p.hours_waiting)),
+          text("td", p.priority || "deciding"),
+          text("td", names[p.quadrant] || p.quadrant),
+        );
+        return row;
+      }),
+    );
 
     const bands = data.fairness.slice().sort((a, b) => BAND_ORDER.indexOf(a.band) - BAND_ORDER.indexOf(b.band));
     // Hours on a normal day; minutes when cases close within the hour (a demo, a quiet shop).
@@ -407,7 +565,8 @@
   }
 
   async function loadPicture() {
-    drawPicture(await call("/picture"));
+    // The picture follows the filters: it shows the cases the queue does.
+    drawPicture(await call("/picture", filters()));
   }
 
   async function refresh() {
@@ -416,7 +575,7 @@
       const status = document.getElementById("queue-status").textContent;
       document.getElementById("summary").textContent = `${shop()} · ${status}`;
     } catch (error) {
-      document.getElementById("queue-status").textContent = `Could not load: ${error.message}`;
+      failed(error);
     }
   }
 
@@ -426,20 +585,211 @@
     status.textContent = `Could not load the queue (${error.message}). `;
     const retry = text("button", "Retry", "link");
     retry.type = "button";
-    retry.addEventListener("click", () => loadQueue().catch(failed));
+    retry.addEventListener("click", refresh);
     status.append(retry);
     document.getElementById("queue").replaceChildren();
   }
 
+  // --- resolved cases -----------------------------------------------------------------------
+
+  function resolvedView() {
+    return !document.getElementById("resolved-view").hidden;
+  }
+
+  function renderResolved(entry) {
+    const item = text("li", "", "card closed");
+    item.dataset.incident = entry.id;
+    const head = document.createElement("header");
+    head.append(
+      text("strong", entry.customer.name, "name"),
+      text("span", entry.resolution === "not_a_complaint" ? "not a complaint" : "resolved", "chip"),
+    );
+    const took = entry.hours_to_resolve === null ? "" : ` after ${waited(entry.hours_to_resolve)}`;
+    const deadline = entry.met_deadline === null ? "" : entry.met_deadline ? ", within its deadline" : ", past its deadline";
+    item.append(
+      head,
+      text(
+        "p",
+        `${new Date(entry.resolved_at).toLocaleString()} by ${entry.resolved_by}${took}${deadline}`,
+        "muted small",
+      ),
+    );
+    if (entry.note) item.append(text("blockquote", `“${entry.note}”`, "words"));
+    const reopen = text("button", "Reopen", "reopen");
+    reopen.type = "button";
+    reopen.setAttribute("aria-label", `Reopen ${entry.customer.name}'s case`);
+    reopen.addEventListener("click", async () => {
+      reopen.disabled = true;
+      try {
+        await call(`/incidents/${entry.id}/reopen`, {}, "POST", {});
+        announce(`Reopened ${entry.customer.name}.`);
+        await Promise.all([loadResolved(), refresh()]);
+      } catch (error) {
+        reopen.disabled = false;
+        announce(`Could not reopen ${entry.customer.name}: ${error.message}`);
+      }
+    });
+    const foot = document.createElement("footer");
+    foot.append(reopen);
+    item.append(foot);
+    return item;
+  }
+
+  async function loadResolved() {
+    const status = document.getElementById("resolved-status");
+    try {
+      const data = await call("/resolved", { page: resolvedPage, per_page: PER_PAGE });
+      const pages = Math.max(1, Math.ceil(data.total / PER_PAGE));
+      document.getElementById("resolved").replaceChildren(...data.incidents.map(renderResolved));
+      document.getElementById("resolved-page-of").textContent = `page ${resolvedPage} of ${pages}`;
+      document.getElementById("resolved-prev").disabled = resolvedPage <= 1;
+      document.getElementById("resolved-next").disabled = resolvedPage >= pages;
+      status.textContent = data.total ? `${data.total} closed cases, latest first` : "No case closed yet.";
+    } catch (error) {
+      status.textContent = `Could not load resolved cases (${error.message}). `;
+      const retry = text("button", "Retry", "link");
+      retry.type = "button";
+      retry.addEventListener("click", loadResolved);
+      status.append(retry);
+    }
+  }
+
+  function showView(resolved) {
+    document.getElementById("waiting-view").hidden = resolved;
+    document.getElementById("resolved-view").hidden = !resolved;
+    document.getElementById("show-waiting").setAttribute("aria-pressed", String(!resolved));
+    document.getElementById("show-resolved").setAttribute("aria-pressed", String(resolved));
+    if (resolved) loadResolved();
+  }
+
+  // --- the case, from the picture or the table ----------------------------------------------
+
+  async function openCase(id) {
+    const dialog = document.getElementById("case-dialog");
+    try {
+      const full = await call(`/incidents/${id}`);
+      document.getElementById("case-dialog-title").textContent = full.customer.name;
+      document.getElementById("case-dialog-summary").textContent = [
+        full.status === "open" ? `${full.priority || "new"} · ${timeLeft(full.seconds_left)}` : full.status,
+        full.customer.email,
+        full.orders.map((o) => `${o.name}${o.total ? ` ${o.total} ${o.currency || ""}` : ""}`).join(", "),
+      ]
+        .filter(Boolean)
+        .join(" · ");
+      document.getElementById("case-dialog-signals").replaceChildren(
+        ...full.timeline.map((signal) =>
+          text("li", `${signal.kind}${signal.order ? ` on ${signal.order}` : ""}: ${[...signal.sentences, ...words(signal.words || {})].join(" · ")}`),
+        ),
+      );
+      document.getElementById("case-dialog-trail").replaceChildren(
+        ...full.trail.map((event) => text("li", `${new Date(event.at).toLocaleString()} ${describe(event)} — ${event.by}`)),
+      );
+      if (!dialog.open) dialog.showModal();
+    } catch (error) {
+      announce(`Could not open the case: ${error.message}`);
+    }
+  }
+
+  // --- keyboard -----------------------------------------------------------------------------
+
+  function cards() {
+    return [...document.querySelectorAll("#queue > .card")];
+  }
+
+  function currentCard() {
+    const active = document.activeElement;
+    return active && active.closest ? active.closest("#queue > .card") : null;
+  }
+
+  function move(step) {
+    const all = cards();
+    if (!all.length) return;
+    const at = all.indexOf(currentCard());
+    const next = all[Math.min(all.length - 1, Math.max(0, at === -1 ? 0 : at + step))];
+    next.focus();
+    next.scrollIntoView({ block: "nearest" });
+  }
+
+  const KEYS = {
+    j: () => move(1),
+    k: () => move(-1),
+    "/": () => document.querySelector("#filters input[name=q]").focus(),
+    "[": () => !document.getElementById("prev").disabled && document.getElementById("prev").click(),
+    "]": () => !document.getElementById("next").disabled && document.getElementById("next").click(),
+    u: () => undoLastClose(),
+  };
+  const CARD_KEYS = {
+    o: (card) => {
+      const details = card.querySelector("details");
+      details.open = !details.open;
+    },
+    x: (card) => card.querySelector(".pick").click(),
+    r: (card) => card.querySelector(".resolve").click(),
+    n: (card) => card.querySelector(".not-complaint").click(),
+    a: (card) => card.querySelector(".assign").click(),
+    s: (card) => card.querySelector(".snooze").click(),
+  };
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    // Typing in a field is typing, not a command.
+    if (target.closest && target.closest("input:not([type=checkbox]), textarea, select, dialog")) return;
+    if (resolvedView()) return;
+    const card = currentCard();
+    const action = KEYS[event.key] || (card && CARD_KEYS[event.key] ? () => CARD_KEYS[event.key](card) : null);
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+
+  // --- wiring -------------------------------------------------------------------------------
+
   const form = document.getElementById("filters");
-  form.addEventListener("change", () => loadQueue().catch(failed));
+  const refilter = () => {
+    page = 1; // a new question starts on its first page
+    refresh();
+  };
+  form.addEventListener("change", refilter);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    refilter();
+  });
+  document.getElementById("prev").addEventListener("click", () => {
+    page = Math.max(1, page - 1);
     loadQueue().catch(failed);
   });
+  document.getElementById("next").addEventListener("click", () => {
+    page += 1;
+    loadQueue().catch(failed);
+  });
+  document.getElementById("resolved-prev").addEventListener("click", () => {
+    resolvedPage = Math.max(1, resolvedPage - 1);
+    loadResolved();
+  });
+  document.getElementById("resolved-next").addEventListener("click", () => {
+    resolvedPage += 1;
+    loadResolved();
+  });
+  document.getElementById("show-waiting").addEventListener("click", () => showView(false));
+  document.getElementById("show-resolved").addEventListener("click", () => showView(true));
+  document.getElementById("bulk-resolve").addEventListener("click", () => bulk("resolve"));
+  document.getElementById("bulk-assign").addEventListener("click", () => bulk("assign"));
+  document.getElementById("bulk-clear").addEventListener("click", () => {
+    selected.clear();
+    for (const box of document.querySelectorAll("#queue .pick")) box.checked = false;
+    showBulk();
+  });
   const picker = document.getElementById("shop");
-  if (picker) picker.addEventListener("change", refresh);
+  if (picker) picker.addEventListener("change", refilter);
+  // Offline, say so at once rather than on the next failed call; back online, catch up.
+  window.addEventListener("offline", () => failed(new Error("this device is offline")));
+  window.addEventListener("online", refresh);
   refresh();
   // A busy day: the queue keeps itself current.
-  setInterval(() => loadQueue().catch(() => {}), 30000);
+  // Not while the agent is on a card or writing a note: a redraw would take their place away.
+  setInterval(() => {
+    const busy = document.activeElement && document.activeElement.closest("#queue");
+    if (!busy && !resolvedView()) loadQueue().catch(failed);
+  }, 30000);
 })();

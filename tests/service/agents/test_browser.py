@@ -308,3 +308,229 @@ def test_a_merchant_changes_settings_and_connects_a_review_app_in_the_admin(
     # (the refused save is the one 400 the browser saw)
     assert [p for p in watched.problems if "status of 400" not in p] == []
     context.close()
+
+
+# --- the desk by keyboard, pages, the resolved view, the picture, accessibility --------------
+
+REPO = Path(__file__).resolve().parents[3]
+AXE_INSTALL = "npm install --prefix .cache/axe axe-core@4.10.3"
+
+
+def axe_path() -> Path:
+    """axe-core's browser build: CLOUT_TEST_AXE, or where `.ci/run` installs it with npm."""
+    for candidate in (
+        os.environ.get("CLOUT_TEST_AXE"),
+        REPO / ".cache/axe/node_modules/axe-core/axe.min.js",
+    ):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    pytest.skip(
+        f"axe-core is not installed: run `{AXE_INSTALL}` (.ci/run does where npm is), or set "
+        "CLOUT_TEST_AXE to an axe.min.js"
+    )
+
+
+def axe_violations(page: Page, axe: Path) -> list[str]:
+    """What axe-core finds wrong with the page as it stands (WCAG 2.1 AA and best practice)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(axe))
+    found: list[str] = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, { resultTypes: ["violations"] });
+            const where = (v) => v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ");
+            return result.violations.map((v) => `${v.id} (${v.impact}): ${where(v)}`);
+        }"""
+    )
+    return found
+
+
+def signed_in(browser: Browser, served: Served, *, width: int, **context: object) -> Page:
+    page = browser.new_context(viewport={"width": width, "height": 900}, **context).new_page()
+    page.goto(f"{served.base}/agents/login")
+    page.fill("input[name=email]", "agent@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-charts-drawn]")
+    return page
+
+
+def status_of(served: Served, name: str) -> str:
+    with state(served.app).sessions() as session:
+        incident = session.get(Incident, served.incidents[name])
+        assert incident is not None
+        return str(incident.status)
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_page_has_no_accessibility_violations_on_a_desktop_or_a_phone(
+    browser: Browser, served: Served, width: int
+) -> None:
+    axe = axe_path()
+    # given an agent on the page (the CSP set aside for this context only, so axe can run)
+    page = signed_in(browser, served, width=width, bypass_csp=True)
+    watched = watch(page)
+    problems: dict[str, list[str]] = {}
+
+    # then nothing is wider than the screen, and Sign out is on it
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    box = page.locator("button", has_text="Sign out").bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= width
+
+    # when axe-core checks each state the page can be in
+    problems["queue"] = axe_violations(page, axe)
+    page.locator("#queue .card").first.locator("summary").click()
+    expect(page.locator("#queue .card").first.locator(".trail li").first).not_to_contain_text(
+        "Loading"
+    )
+    page.locator("#picture-table-box summary").click()
+    problems["case details and the table"] = axe_violations(page, axe)
+    page.locator("#picture-table button", has_text="Maya Ortiz").click()
+    expect(page.locator("#case-dialog")).to_be_visible()
+    problems["a case opened from the picture"] = axe_violations(page, axe)
+    page.locator("#case-dialog button", has_text="Close").click()
+    page.click("#show-resolved")
+    expect(page.locator("#resolved-status")).to_contain_text("No case closed yet")
+    problems["the resolved view"] = axe_violations(page, axe)
+    page.click("#show-waiting")
+    page.fill("input[name=q]", "nobody-like-this")
+    page.press("input[name=q]", "Enter")
+    expect(page.locator("#queue-status")).to_contain_text("No case matches")
+    problems["no case matching"] = axe_violations(page, axe)
+
+    # then none of them has a violation
+    assert {state: found for state, found in problems.items() if found} == {}
+    assert watched.problems == []
+    page.context.close()
+
+
+def test_an_agent_resolves_by_keyboard_and_undoes_it(browser: Browser, served: Served) -> None:
+    # given an agent on the page
+    page = signed_in(browser, served, width=1400)
+
+    # when they move to the second case with j, press r, type a note and Enter
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    ada = page.locator("#queue .card", has_text="Ada Park")
+    expect(ada).to_be_focused()
+    page.keyboard.press("r")
+    expect(ada.locator("textarea[name=note]")).to_be_focused()
+    page.keyboard.type("Refund on its way.")
+    page.keyboard.press("Enter")
+
+    # then Ada's case is resolved, and the page says so where a screen reader hears it
+    expect(page.locator("#queue .card", has_text="Ada Park")).to_have_count(0)
+    expect(page.locator("#announce")).to_contain_text("Resolved Ada Park.")
+    assert status_of(served, "Ada Park") == "resolved"
+
+    # when they press u (undo)
+    page.keyboard.press("u")
+
+    # then the case is back in the queue, open, and its trail says it was reopened
+    expect(page.locator("#announce")).to_contain_text("Reopened Ada Park.")
+    expect(page.locator("#queue .card", has_text="Ada Park")).to_have_count(1)
+    assert status_of(served, "Ada Park") == "open"
+    ada = page.locator("#queue .card", has_text="Ada Park")
+    ada.locator("summary").click()
+    expect(ada.locator(".trail")).to_contain_text("reopened")
+
+
+def test_bulk_selection_pages_and_the_resolved_view(browser: Browser, served: Served) -> None:
+    # given a long queue: 26 more customers waiting than the busy day's six
+    for n in range(26):
+        extra = Case(f"Extra {n:02d}", "review", "normal", "normal", 90)
+        open_case(served.app, SHOP, extra, number=50 + n)
+    page = signed_in(browser, served, width=1400)
+
+    # then the queue comes a page at a time
+    expect(page.locator("#page-of")).to_have_text("page 1 of 2")
+    expect(page.locator("#queue .card")).to_have_count(25)
+    page.click("#next")
+    expect(page.locator("#queue .card")).to_have_count(7)
+    page.click("#prev")
+    expect(page.locator("#queue .card")).to_have_count(25)
+
+    # when the agent ticks two cases and resolves them together
+    for name in ("Ivy Chen", "Sam Lee"):
+        page.locator("#queue .card", has_text=name).locator(".pick").check()
+    expect(page.locator("#bulk-count")).to_have_text("2 cases selected")
+    page.click("#bulk-resolve")
+
+    # then both are closed and listed as resolved, and one can be reopened from there
+    expect(page.locator("#announce")).to_contain_text("Resolved 2 cases.")
+    assert {status_of(served, "Ivy Chen"), status_of(served, "Sam Lee")} == {"resolved"}
+    page.click("#show-resolved")
+    expect(page.locator("#resolved .card")).to_have_count(2)
+    page.locator("#resolved .card", has_text="Sam Lee").locator("button.reopen").click()
+    expect(page.locator("#resolved .card")).to_have_count(1)
+    assert status_of(served, "Sam Lee") == "open"
+
+
+def test_the_picture_follows_the_filters_and_a_point_opens_its_case(
+    browser: Browser, served: Served
+) -> None:
+    # given an agent on the page: five customers placed (Ada's clout is not known yet)
+    page = signed_in(browser, served, width=1400)
+    count = "() => Chart.getChart('influence-chart').data.datasets.flatMap(d => d.data).length"
+    assert page.evaluate(count) == 5
+    # and the line between real pull and not is stated: the top quarter of these customers
+    expect(page.locator("#split-note")).to_contain_text("clout 98 or more")
+    expect(page.locator("#split-note")).to_contain_text("top quarter")
+
+    # when they filter the queue to urgent cases
+    page.select_option("select[name=priority]", "urgent")
+
+    # then the picture shows the urgent customers only: Maya (Ada is not placed)
+    expect(page.locator("#picture-table tbody tr")).to_have_count(1)
+    assert page.evaluate(count) == 1
+
+    # when they click Maya's point on the chart
+    x, y = page.evaluate(
+        """() => {
+            const chart = Chart.getChart('influence-chart');
+            const metas = chart.data.datasets.map((_, i) => chart.getDatasetMeta(i));
+            const meta = metas.find((m) => m.data.length);
+            const box = chart.canvas.getBoundingClientRect();
+            return [box.left + meta.data[0].x, box.top + meta.data[0].y];
+        }"""
+    )
+    page.mouse.click(x, y)
+
+    # then her case opens, with what she said and what was done
+    dialog = page.locator("#case-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#case-dialog-title")).to_have_text("Maya Ortiz")
+    expect(dialog.locator("#case-dialog-trail")).to_contain_text("refund signal arrived")
+
+
+def test_a_failed_load_says_so_offers_a_retry_and_keeps_no_stale_cards(
+    browser: Browser, served: Served
+) -> None:
+    axe = axe_path()
+    # given an agent on the page
+    page = signed_in(browser, served, width=1400, bypass_csp=True)
+    expect(page.locator("#queue .card")).to_have_count(6)
+
+    # when Clout stops answering and the agent changes a filter
+    page.route("**/agents/api/**", lambda route: route.fulfill(status=503, body="{}"))
+    page.select_option("select[name=priority]", "urgent")
+
+    # then the page says the queue could not be loaded, shows no stale cards, offers a retry,
+    # and that state too has no accessibility violation
+    status = page.locator("#queue-status")
+    expect(status).to_contain_text("Could not load the queue")
+    expect(page.locator("#queue .card")).to_have_count(0)
+    assert axe_violations(page, axe) == []
+
+    # when Clout is back and the agent retries, the filtered queue is there
+    page.unroute("**/agents/api/**")
+    status.locator("button", has_text="Retry").click()
+    expect(page.locator("#queue .card")).to_have_count(2)
+
+    # when the device goes offline, it says so at once
+    page.context.set_offline(True)
+    expect(status).to_contain_text("offline")
+    page.context.set_offline(False)
+    expect(page.locator("#queue .card")).to_have_count(2)
+    page.context.close()

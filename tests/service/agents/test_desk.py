@@ -83,6 +83,7 @@ def test_a_query_the_queue_cannot_read_is_a_clear_400(
         ("snooze", {"hours": -1}, "within the next 14 days"),
         ("snooze", {"hours": 24 * 15}, "within the next 14 days"),
         ("snooze", {"hours": "soon"}, "hours must be a number"),
+        ("snooze", {"hours": 1e300}, "within the next 14 days"),  # no overflow, no 500
         ("assign", {"to": "someone-else"}, 'to must be "me"'),
     ],
 )
@@ -310,3 +311,106 @@ def test_assigning_to_me_and_bulk_resolving(agent: FlaskClient, busy: dict[str, 
     assert names(agent.get("/agents/api/queue")) == ["Maya Ortiz", "Ada Park"]
     assigned_closed = act(agent, f"incidents/{busy['Sam Lee']}/assign", {"to": "me"})
     assert assigned_closed.status_code == 409
+
+
+# --- reopening (undo) -----------------------------------------------------------------------
+
+
+def test_reopening_a_case_that_is_open_is_refused_and_changes_nothing(
+    agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Sam's case is open
+    # when an agent asks to reopen it
+    answer = act(agent, f"incidents/{busy['Sam Lee']}/reopen")
+
+    # then it is a clear 409 and the trail holds only its signal
+    assert answer.status_code == 409
+    assert answer.json["outcome"] == "already_open"
+    case = agent.get(f"/agents/api/incidents/{busy['Sam Lee']}").json
+    assert [e["what"] for e in case["trail"]] == ["signal"]
+
+
+def test_reopening_another_shops_case_is_not_found(app: Flask, agent: FlaskClient) -> None:
+    # given a resolved case of another shop
+    connect_shop(app, "other-shop.myshopify.com")
+    theirs = open_case(
+        app, "other-shop.myshopify.com", Case("Zoe Other", "refund", "high", "high", 5), number=9
+    )
+    with session_scope(state(app).sessions) as session:
+        incident = session.get(Incident, theirs)
+        assert incident is not None
+        incident.status = "resolved"  # type: ignore[assignment]
+
+    # when this shop's agent tries to reopen it, then it does not exist for them
+    assert act(agent, f"incidents/{theirs}/reopen").status_code == 404
+    with session_scope(state(app).sessions) as session:
+        assert session.get(Incident, theirs).status == "resolved"  # type: ignore[union-attr]
+
+
+def test_a_closed_case_is_not_reopened_over_the_customers_newer_open_case(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's case was resolved, and a new complaint since opened a second case for her
+    act(agent, f"incidents/{busy['Maya Ortiz']}/resolve")
+    with session_scope(state(app).sessions) as session:
+        shop = session.query(Shop).filter_by(domain=SHOP).one()
+        maya = session.query(Customer).filter_by(first_name="Maya").one()
+        newer = raise_signal(
+            session=session,
+            shop=shop,
+            customer=maya,
+            order=None,
+            draft=SignalDraft(
+                kind=SignalKind.REVIEW,
+                reason="review_low_rating",
+                severity=Severity.HIGH,
+                sentences=("Still nothing.",),
+                source="judgeme",
+                source_ref="later-review",
+                occurred_at=utcnow(),
+            ),
+            now=utcnow(),
+        ).incident.id
+
+    # when an agent tries to undo the first resolve
+    answer = act(agent, f"incidents/{busy['Maya Ortiz']}/reopen")
+
+    # then the desk points at the newer case instead, and the old one stays closed
+    assert answer.status_code == 409
+    assert answer.json["outcome"] == "customer_has_open_case"
+    assert agent.get(f"/agents/api/incidents/{busy['Maya Ortiz']}").json["status"] == "resolved"
+    assert agent.get(f"/agents/api/incidents/{newer}").json["status"] == "open"
+
+
+def test_undoing_a_resolve_puts_the_case_back_as_it_was_with_the_undo_in_its_trail(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's case, with its priority and deadline, resolved with a note by mistake
+    with session_scope(state(app).sessions) as session:
+        before = session.get(Incident, busy["Maya Ortiz"])
+        assert before is not None
+        priority, deadline = before.priority, before.deadline_at
+    act(agent, f"incidents/{busy['Maya Ortiz']}/resolve", {"note": "Wrong customer."})
+
+    # when the agent undoes it
+    answer = act(agent, f"incidents/{busy['Maya Ortiz']}/reopen")
+
+    # then the case is open again, first in the queue, with the same priority and deadline (the
+    # floor: the customer has been waiting all along), nothing left of the resolve, and the
+    # worker asked to bring Shopify back in step
+    assert answer.status_code == 200
+    assert answer.json["outcome"] == "reopened"
+    assert names(agent.get("/agents/api/queue"))[0] == "Maya Ortiz"
+    assert agent.get("/agents/api/resolved").json["total"] == 0
+    case = agent.get(f"/agents/api/incidents/{busy['Maya Ortiz']}").json
+    assert case["status"] == "open"
+    assert case["resolution_note"] is None
+    trail = [(e["what"], e["by"]) for e in case["trail"]]
+    assert [what for what, _ in trail] == ["signal", "resolved", "reopened"]
+    assert trail[-1][1].startswith("page:agent-")
+    with session_scope(state(app).sessions) as session:
+        after = session.get(Incident, busy["Maya Ortiz"])
+        assert after is not None
+        assert (after.priority, after.deadline_at) == (priority, deadline)
+        assert after.needs_attention is True
+        assert after.tagged_at is None  # pending until the attention tag lands again

@@ -3,7 +3,9 @@ filters, logins, one shop never seeing another's customers, and resolving from t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,8 +13,9 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from service.agents.queue import clout_split
 from service.cli import main
-from service.core.models import Incident, Shop
+from service.core.models import Incident, Shop, utcnow
 from tests.support.agents_page import (
     BUSY_DAY,
     PASSWORD,
@@ -123,6 +126,70 @@ def test_the_picture_places_customers_in_named_quadrants(agent: FlaskClient) -> 
     assert first["label"].startswith("Word-of-mouth influencers")
 
 
+def test_a_filter_the_picture_cannot_read_is_a_clear_400(agent: FlaskClient) -> None:
+    answer = agent.get("/agents/api/picture", query_string={"band": "famous"})
+
+    assert answer.status_code == 400
+    assert "band must be one of" in answer.json["outcome"]
+
+
+@pytest.mark.parametrize(
+    ("scores", "split"),
+    [
+        ([], 50.0),  # nothing known: the middle of the scale
+        ([98.0, 12.0, 20.0], 50.0),  # too few to speak of a distribution
+        ([float(s) for s in range(10, 100, 10)], 80.0),  # 9 scores: the top 2 (a quarter)
+        ([70.0] * 8, 70.1),  # all tied: none stands out, so nobody is above the line
+        ([10.0, 20.0, 30.0, 40.0], 50.0),  # never below the middle of the scale
+    ],
+)
+def test_the_clout_line_lets_at_most_a_quarter_of_unhappy_customers_above_it(
+    scores: list[float], split: float
+) -> None:
+    assert clout_split(scores) == split
+    if len(scores) >= 4:
+        assert sum(1 for s in scores if s >= split) <= len(scores) // 4
+
+
+def test_on_a_real_shop_with_klout_mostly_unknown_the_picture_still_tells_customers_apart(
+    app: Flask, shop: Shop
+) -> None:
+    # given a real shop's day: 34 unhappy customers, Klout known for one, clout spread out and
+    # mostly above the middle (unhappy customers are often good ones), each waiting a while
+    now = utcnow()
+    for n in range(34):
+        clout = 30.0 + 2 * n  # 30 … 96: 24 of 34 at or above 50
+        case = Case(f"Customer {n:02d}", "review", "high", "high", 24, clout=clout, klout=None)
+        if n == 33:
+            case = Case("Online Star", "review", "high", "urgent", 2, clout=40.0, klout=91.0)
+        open_case(app, SHOP, case, number=n, now=now - timedelta(hours=n))
+    add_agent(app, "agent@example.org", SHOP)
+    agent = app.test_client()
+    log_in(agent, "agent@example.org")
+
+    # when an agent looks at the picture
+    drawn = agent.get("/agents/api/picture").json
+
+    # then the line between real pull and not is stated, and puts at most a quarter above it
+    split = drawn["split"]["clout"]
+    above = [p for p in drawn["points"] if p["clout"] >= split]
+    assert split > 50
+    assert 0 < len(above) <= 34 // 4
+    by_key = {q["key"]: q["customers"] for q in drawn["quadrants"]}
+    assert by_key["word-of-mouth"] == len(above)
+    # and customers whose Klout is unknown do not pile up on one line: each is placed by how
+    # long they have waited, with Klout as their mark
+    assert len({p["hours_waiting"] for p in drawn["points"]}) == 34
+    star = next(p for p in drawn["points"] if p["name"] == "Online Star")
+    assert (star["klout"], star["quadrant"]) == (91.0, "online-only")
+
+    # when the agent filters the queue to urgent cases, the picture follows, the line stays
+    urgent = agent.get("/agents/api/picture", query_string={"priority": "urgent"}).json
+    assert [p["name"] for p in urgent["points"]] == ["Online Star"]
+    assert urgent["filtered"] is True
+    assert urgent["split"]["clout"] == split
+
+
 def test_without_a_login_the_page_sends_you_to_sign_in_and_the_api_says_401(
     app: Flask, busy: dict[str, int]
 ) -> None:
@@ -157,7 +224,9 @@ def test_the_page_is_served_with_a_strict_content_security_policy(agent: FlaskCl
     policy = page.headers["Content-Security-Policy"]
     assert "script-src 'self';" in policy  # the chart library is served by Clout, no CDN
     assert "frame-ancestors 'none'" in policy
-    assert "/agents/static/vendor/chart.umd.min.js" in page.get_data(as_text=True)
+    assert re.search(
+        r'src="/agents/assets/[0-9a-f]{12}/vendor/chart\.umd\.min\.js"', page.get_data(as_text=True)
+    )
     library = agent.get("/agents/static/vendor/chart.umd.min.js")
     assert library.status_code == 200
     assert library.get_data().startswith(b"/*!\n * Chart.js v4")

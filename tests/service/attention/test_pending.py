@@ -146,6 +146,11 @@ def test_a_shopify_outage_shows_pending_everywhere_then_alerts_once_then_clears(
     [alert] = channel[1]
     assert "have not reached Shopify" in alert["text"]
     assert alert["clout"]["pending"] == 1
+    # and the case's trail says its channels were told why
+    case = agent.get(f"/agents/api/incidents/{incident_id}").json
+    notified = [e for e in case["trail"] if e["what"] == "notified"]
+    assert [(e["by"], e["detail"]["why"]) for e in notified] == [("clout", "pending")]
+    assert notified[0]["detail"]["channels"]
 
     # when Shopify is back and the case is attended, nothing is pending any more
     devstore.admin.set_faults(error_rate=0.0)

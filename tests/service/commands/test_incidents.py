@@ -1,0 +1,128 @@
+"""`clout incidents resolve / reopen / assign / snooze`: the desk's actions from the command
+line, with the same effect and the same trail as on the agents' page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+
+from service.cli import main
+from service.core.audit import case_events
+from service.core.db import session_scope
+from service.core.models import Incident, Shop
+from tests.support.agents_page import BUSY_DAY, Case, connect_shop, open_case
+from tests.support.clout import state
+from tests.support.helpers import SHOP
+
+
+@pytest.fixture
+def busy(app: Flask, shop: Shop) -> dict[str, int]:
+    return {case.name: open_case(app, SHOP, case, number=n) for n, case in enumerate(BUSY_DAY)}
+
+
+@pytest.fixture
+def clout(settings: dict[str, Any]) -> Any:
+    env = {k: str(v) for k, v in settings.items() if k.startswith(("CLOUT_", "SHOPIFY_"))}
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, ["incidents", *args], env=env)
+
+    return run
+
+
+def case_of(app: Flask, incident_id: int) -> tuple[Incident, list[tuple[str, str, dict[str, Any]]]]:
+    with session_scope(state(app).sessions) as session:
+        incident = session.get(Incident, incident_id)
+        assert incident is not None
+        session.expunge(incident)
+        events = case_events(session=session, incident_ids=[incident_id])[incident_id]
+        return incident, [(e.kind, e.by, e.detail or {}) for e in events]
+
+
+# --- bad input first -------------------------------------------------------------------------
+
+
+def test_a_case_of_another_store_is_not_found_and_left_alone(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    # given a case of another connected store
+    connect_shop(app, "other-shop.myshopify.com")
+    theirs = open_case(
+        app, "other-shop.myshopify.com", Case("Zoe Other", "refund", "high", "high", 5), number=9
+    )
+
+    # when an operator resolves it naming this store
+    answer = clout("resolve", str(theirs), "--shop", SHOP, "--by", "ops")
+
+    # then it is not found there, the exit code says so, and the case is still open
+    assert answer.exit_code == 1
+    assert f"{theirs}\tnot found" in answer.output
+    assert case_of(app, theirs)[0].status == "open"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("snooze", "--hours", "1e9"), "0 to 336 hours"),
+        (("snooze", "--hours", "nan"), "0 to 336 hours"),
+        (("snooze", "--hours", "-2"), "0 to 336 hours"),
+        (("reopen",), "open already"),
+    ],
+)
+def test_an_action_the_desk_cannot_take_is_refused_with_its_reason(
+    app: Flask, clout: Any, busy: dict[str, int], args: tuple[str, ...], said: str
+) -> None:
+    # given Sam's open case
+    sam = busy["Sam Lee"]
+
+    # when the operator asks for something the desk cannot do
+    answer = clout(args[0], str(sam), "--shop", SHOP, *args[1:])
+
+    # then it is refused with the reason, exit 1, and nothing is added to the case's trail
+    assert answer.exit_code == 1
+    assert said in answer.output
+    incident, trail = case_of(app, sam)
+    assert (incident.status, incident.snoozed_until) == ("open", None)
+    assert [kind for kind, _, _ in trail] == ["signal"]
+
+
+# --- the desk's actions ------------------------------------------------------------------
+
+
+def test_resolve_reopen_assign_and_snooze_from_the_command_line(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    maya, sam = busy["Maya Ortiz"], busy["Sam Lee"]
+
+    # when an operator resolves two cases with a note
+    resolved = clout(
+        "resolve", str(maya), str(sam), "--shop", SHOP, "--note", "Refunded.", "--by", "ops"
+    )
+
+    # then each is closed, by cli:ops with the note, and the workers are to clear Shopify
+    assert resolved.exit_code == 0, resolved.output
+    assert resolved.output.splitlines()[:2] == [f"{maya}\tresolved", f"{sam}\tresolved"]
+    incident, trail = case_of(app, maya)
+    assert (incident.status, incident.resolved_by, incident.needs_attention) == (
+        "resolved",
+        "cli:ops",
+        True,
+    )
+    assert trail[-1] == ("resolved", "cli:ops", {"note": "Refunded."})
+
+    # when they undo Maya's, give it to Sam the agent and snooze it for two hours
+    reopened = clout("reopen", str(maya), "--shop", SHOP, "--by", "ops")
+    assigned = clout("assign", str(maya), "--shop", SHOP, "--to", "sam", "--by", "ops")
+    snoozed = clout("snooze", str(maya), "--shop", SHOP, "--hours", "2", "--by", "ops")
+
+    # then the case is open again with its deadline, assigned and snoozed, all in its trail
+    assert [r.exit_code for r in (reopened, assigned, snoozed)] == [0, 0, 0]
+    incident, trail = case_of(app, maya)
+    assert (incident.status, incident.assigned_to) == ("open", "sam")
+    assert incident.deadline_at is not None
+    assert incident.snoozed_until is not None
+    assert [kind for kind, _, _ in trail][-4:] == ["resolved", "reopened", "assigned", "snoozed"]
+    assert {by for _, by, _ in trail[-3:]} == {"cli:ops"}
