@@ -36,6 +36,7 @@ log = get_logger(__name__)
 PROCESS_TASK = "clout.process_delivery"
 ATTEND_TASK = "clout.attend_incident"
 LATER_TASK = "clout.attend_later"
+SWEEP_TASK = "clout.sweep_deliveries"
 QUEUE = "clout"
 
 
@@ -560,6 +561,21 @@ def due_for_sweep(
         .limit(limit)
     ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def last_lease_end(*, session: Session, now: datetime) -> datetime | None:
+    """When the last lease still running ends: after a restart, the moment every claim a dead
+    worker held has become free to take over (None when no lease is running)."""
+    found = session.scalar(
+        select(func.max(Delivery.lease_until)).where(
+            Delivery.status == DeliveryStatus.PROCESSING, Delivery.lease_until > now
+        )
+    )
+    if isinstance(found, str):  # SQLite's max() bypasses the column type
+        found = datetime.fromisoformat(found)
+    if found is not None and found.tzinfo is None:
+        found = found.replace(tzinfo=now.tzinfo)
+    return found
 
 
 def requeue(*, session: Session, delivery_id: int) -> bool:
