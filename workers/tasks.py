@@ -168,6 +168,7 @@ def _process(celery: Any, delivery_id: int) -> tuple[str, float | None]:
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
         lease=state.settings.delivery_lease_seconds,
+        keep_body=state.settings.payload_retention_days > 0,
         admin_for=admin_factory(state),
         tag_settings=tag_settings(state),
     )

@@ -46,7 +46,10 @@ class Settings:
     sweep_after_seconds: float = 60.0
     stale_processing_seconds: float = 600.0
     delivery_lease_seconds: float = 15.0
-    payload_retention_days: float = 7.0
+    # How long a finished delivery's raw body is kept, for an operator to read or replay: 0
+    # drops it in the transaction that finishes the delivery (the rows it became hold what
+    # Clout needs), so the database grows with customers, not with traffic.
+    payload_retention_days: float = 0.0
     log_level: str = "INFO"
     resolved_tag: str = "clout-resolved"
     opt_out_tag: str = "clout-opt-out"

@@ -300,8 +300,12 @@ def process_delivery(
     admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
     tag_settings: ShopTagSettings | None = None,
     lease: float = DEFAULT_LEASE_SECONDS,
+    keep_body: bool = False,
 ) -> Outcome:
-    """Claim, handle and settle one delivery. Safe to call any number of times for the same id."""
+    """Claim, handle and settle one delivery. Safe to call any number of times for the same id.
+    The raw body goes in the transaction that finishes the delivery unless `keep_body` (a
+    replay window, CLOUT_PAYLOAD_RETENTION_DAYS, then `purge_payloads`): once the rows it
+    became are committed, nothing reads it, and kept it made the database grow with traffic."""
     with sessions() as session:
         if not claim(
             session=session,
@@ -320,6 +324,7 @@ def process_delivery(
             now=now,
             admin_for=admin_for,
             tag_settings=tag_settings,
+            keep_body=keep_body,
         )
 
 
@@ -332,6 +337,7 @@ def _process_claimed(
     now: Callable[[], datetime],
     admin_for: Callable[[Shop], ShopifyAdmin] | None,
     tag_settings: ShopTagSettings | None,
+    keep_body: bool,
 ) -> Outcome:
 
     # What the delivery names and Clout lacks is read from Shopify first, outside the
@@ -350,6 +356,7 @@ def _process_claimed(
                 handlers=handlers,
                 now=now(),
                 tag_settings=tag_settings,
+                keep_body=keep_body,
             )
             session.commit()
         except (TransientError, PermanentError, OperationalError) as caught:
@@ -441,6 +448,7 @@ def _handle(
     handlers: Mapping[str, TopicHandler],
     now: datetime,
     tag_settings: ShopTagSettings | None = None,
+    keep_body: bool = False,
 ) -> tuple[DeliveryStatus, set[int], set[int]]:
     key = handler_key(delivery.source, delivery.topic)
     handler = handlers.get(key) if key is not None else None
@@ -448,7 +456,7 @@ def _handle(
     if handler is None or shop is None or delivery.body is None:
         if shop is None:
             delivery.body = None  # a shop that is gone (erased, removed): keep none of its data
-        _finish(delivery, DeliveryStatus.IGNORED, now)
+        _finish(delivery, DeliveryStatus.IGNORED, now, keep_body=keep_body)
         return DeliveryStatus.IGNORED, set(), set()
     payload = _payload(delivery)
     ctx = DeliveryContext(
@@ -469,7 +477,7 @@ def _handle(
             .execution_options(synchronize_session=False)
         )
     if not ctx.erased:
-        _finish(delivery, DeliveryStatus.DONE, now)
+        _finish(delivery, DeliveryStatus.DONE, now, keep_body=keep_body)
     return DeliveryStatus.DONE, ctx.incidents, ctx.backfills
 
 
@@ -485,7 +493,9 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _finish(delivery: Delivery, status: DeliveryStatus, now: datetime) -> None:
+def _finish(delivery: Delivery, status: DeliveryStatus, now: datetime, *, keep_body: bool) -> None:
+    if not keep_body:
+        delivery.body = None
     delivery.status = status
     delivery.processed_at = now
     delivery.next_attempt_at = None
