@@ -456,7 +456,8 @@ def notifier_of(state: Clout, shop_id: int) -> Notifier:
 
 @shared_task(name="clout.alert_pending")
 def alert_pending_tags() -> int:
-    """Announce attention tags that have not reached Shopify in time (once per case)."""
+    """Announce attention tags that have not reached Shopify in time (once per case): the
+    alerts are recorded with the cases, then sent once that has committed."""
     state = clout_state()
     with session_scope(state.sessions) as session:
 
@@ -465,16 +466,20 @@ def alert_pending_tags() -> int:
                 session=session, shop_id=shop_id, defaults=state.settings, vault=state.vault
             )
 
-        return len(
-            alert_pending(
-                session=session,
-                now=utcnow(),
-                config_of=config,
-                notifier_of=lambda shop_id: Notifier.for_shop(
-                    config=config(shop_id), defaults=state.settings
-                ),
-            )
+        announced = alert_pending(
+            session=session,
+            now=utcnow(),
+            config_of=config,
+            notifier_of=lambda shop_id: Notifier.for_shop(
+                config=config(shop_id), defaults=state.settings
+            ),
         )
+    deliver_notices(
+        sessions=state.sessions,
+        notifier=lambda shop_id: notifier_of(state, shop_id),
+        now=utcnow,
+    )
+    return len(announced)
 
 
 @shared_task(name="clout.check_late_deliveries")
