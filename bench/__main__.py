@@ -29,6 +29,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "backfill": ([], ["--sizes", "2000:20000,20000:200000"]),
     "slow_clients": ([], ["--slow", "0,8", "--probes", "5"]),
     "storage": ([], ["--deliveries", "800"]),
+    "soak": ([], ["--minutes", "1"]),
 }
 
 
