@@ -107,7 +107,7 @@ def test_the_server_stops_when_the_process_that_started_it_is_killed(tmp_path: P
                 from pathlib import Path
                 from service.core.embedded_redis import start_embedded_redis
                 server = start_embedded_redis(Path({str(data)!r}))
-                print(server.process.pid, flush=True)
+                print("PID", server.process.pid, flush=True)
                 time.sleep(120)
                 """
             ),
@@ -117,7 +117,12 @@ def test_the_server_stops_when_the_process_that_started_it_is_killed(tmp_path: P
     )
     try:
         assert owner.stdout is not None
-        redis_pid = int(owner.stdout.readline())
+        # (its own log lines may come first)
+        line = ""
+        while not line.startswith("PID "):
+            line = owner.stdout.readline()
+            assert line, "the owner exited before starting Redis"
+        redis_pid = int(line.split()[1])
         assert not gone(redis_pid)
 
         # when that process is killed with SIGKILL (no clean-up of its own can run)
