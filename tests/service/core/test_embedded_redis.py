@@ -136,3 +136,5 @@ def test_the_server_stops_when_the_process_that_started_it_is_killed(tmp_path: P
         if owner.poll() is None:
             owner.kill()
             owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()

@@ -70,18 +70,6 @@ def test_a_finished_delivery_keeps_no_body_by_default(
         assert session.scalar(select(Order.id).where(Order.shopify_id == ORDER_GID)) is not None
 
 
-def test_a_topic_clout_ignores_keeps_no_body(app: Flask, client: FlaskClient, shop: Shop) -> None:
-    # given a delivery of a topic Clout has no handler for
-    delivery_id = post(client, "products/update", b'{"id": 1, "title": "Mug"}')
-
-    # when a worker takes it
-    found = worked(app, delivery_id)
-
-    # then it is ignored and nothing of it is kept
-    assert found.status == "ignored"
-    assert found.body is None
-
-
 def test_a_replay_window_keeps_the_body_until_the_purge_after_it(
     make_app: Callable[..., Flask], shop: Shop
 ) -> None:
