@@ -405,7 +405,7 @@ def main() -> None:
     minutes = (samples[-1].minute if samples else 0) or 1
     print(f"\nanswers: {dict(sender.answered)}; sent {sent} in {args.minutes:g} min")
     print(
-        f"processed {done} ({done / minutes / 60:.1f}/s against {args.rate:g}/s offered); "
+        f"finished {done} deliveries (the resends are duplicates: recorded once); "
         f"backlog drained in {drained:.0f} s after intake stopped; "
         f"answered 200 but not done: {not_done}"
     )
