@@ -402,7 +402,6 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             os.killpg(serve.pid, signal.SIGKILL)
 
-    minutes = (samples[-1].minute if samples else 0) or 1
     print(f"\nanswers: {dict(sender.answered)}; sent {sent} in {args.minutes:g} min")
     print(
         f"finished {done} deliveries (the resends are duplicates: recorded once); "
