@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -139,6 +140,7 @@ def run(count: int, *, keep_body: bool) -> tuple[float, float, float]:
         sizes.append(file_bytes(engine, database))
     seconds = (time.perf_counter() - started) / (2 * count)
     engine.dispose()
+    shutil.rmtree(workdir, ignore_errors=True)
     return (sizes[1] - sizes[0]) / count, (sizes[2] - sizes[1]) / count, seconds
 
 
