@@ -28,6 +28,8 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "intake": ([], ["--seconds", "4", "--rates", "100,500"]),
     "backfill": ([], ["--sizes", "2000:20000,20000:200000"]),
     "slow_clients": ([], ["--slow", "0,8", "--probes", "5"]),
+    "storage": ([], ["--deliveries", "800"]),
+    "soak": ([], ["--minutes", "1"]),
 }
 
 

@@ -36,6 +36,7 @@ from service.compliance import redact_shop
 from service.core import db
 from service.core.config import ConfigError, Settings, load_settings
 from service.core.crypto import generate_key, vault_for
+from service.core.embedded_redis import start_embedded_redis
 from service.core.errors import TransientError
 from service.core.logs import configure_logging
 from service.core.models import (
@@ -50,7 +51,6 @@ from service.core.models import (
     utcnow,
 )
 from service.core.private import private_dir
-from service.core.state import start_embedded_redis, stop_embedded_redis
 from service.core.vocabulary import DeliveryStatus
 from service.deliveries import backfill as history_import
 from service.deliveries.lifecycle import enqueue_delivery, requeue
@@ -143,7 +143,7 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
     finally:
         _stop_children(children)
         if redis_server is not None:
-            stop_embedded_redis(redis_server)
+            redis_server.stop()
     if not stopping:
         sys.exit(1)
 

@@ -31,6 +31,7 @@ from service.dev.devstore.server import DevAdmin, Plan, serving
 from service.dev.devstore.store import DevStore
 from tests.support.clout import DEVSTORE_TOKEN, RunningDevStore, connect_test_shop, state
 from tests.support.helpers import REVIEW_SECRETS, SECRET, SHOP
+from tests.support.smtp import serving_smtp
 
 TEST_DATABASE_URL = os.environ.get("CLOUT_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("CLOUT_TEST_REDIS_URL")
@@ -183,3 +184,10 @@ def devstore() -> Iterator[RunningDevStore]:
     admin = DevAdmin(store, plan=Plan(maximum=1000, restore_rate=50))
     with serving(admin) as url:
         yield RunningDevStore(store=store, admin=admin, url=url, token=DEVSTORE_TOKEN)
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """A merchant's mail server at the edge, on this machine: `.messages` holds what it took."""
+    with serving_smtp() as server:
+        yield server

@@ -14,9 +14,8 @@ from flask import Flask
 
 from service.core.state import Clout
 from service.deliveries.dispatch import FairQueue
-from service.deliveries.lifecycle import QUEUE
+from service.deliveries.lifecycle import QUEUE, SWEEP_TASK
 
-SWEEP_TASK = "clout.sweep_deliveries"
 PURGE_TASK = "clout.purge_payloads"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import redis
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import beat_init, worker_ready
 from redis.exceptions import LockError
 from redis.lock import Lock
 from sqlalchemy import and_, or_, select
@@ -43,7 +44,7 @@ from service.core.vocabulary import ShopStatus, parse_floors
 from service.deliveries import backfill as history_import
 from service.deliveries import lifecycle
 from service.deliveries.dispatch import DELIVERY, FLOOR, LATER, WORK_TASK, Unit, fair_queue_of
-from service.deliveries.lifecycle import QUEUE
+from service.deliveries.lifecycle import QUEUE, SWEEP_TASK
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.influence.klout import HttpKloutProvider
 from service.influence.profiles import (
@@ -168,6 +169,7 @@ def _process(celery: Any, delivery_id: int) -> tuple[str, float | None]:
         max_attempts=state.settings.delivery_max_attempts,
         stale_after=state.settings.stale_processing_seconds,
         lease=state.settings.delivery_lease_seconds,
+        keep_body=state.settings.payload_retention_days > 0,
         admin_for=admin_factory(state),
         tag_settings=tag_settings(state),
     )
@@ -336,19 +338,25 @@ def _renew(lock: Lock, done: threading.Event) -> None:
             lock.reacquire()
 
 
-@shared_task(name="clout.sweep_deliveries")
-def sweep_deliveries() -> int:
+@shared_task(name=SWEEP_TASK)
+def sweep_deliveries(at_start: bool = False) -> int:
+    """Ring again for what waits in the database without a bell. `at_start` (a worker or the
+    beat has just started): whatever was recorded before may have lost its bell with the
+    processes or the Redis that a crash took down, so nothing is given time to be picked up;
+    and one more sweep is rung for the moment the last lease a dead worker held runs out, so
+    its delivery is taken over then, not one interval later."""
     state = clout_state()
     now = utcnow()
     # An incident waiting this long for its tags has lost its bell (or its worker died).
-    waited = timedelta(seconds=max(state.settings.sweep_after_seconds, 5.0))
+    waited = timedelta(seconds=0 if at_start else max(state.settings.sweep_after_seconds, 5.0))
     with session_scope(state.sessions) as session:
         due = lifecycle.due_for_sweep(
             session=session,
             now=now,
-            after=state.settings.sweep_after_seconds,
+            after=0 if at_start else state.settings.sweep_after_seconds,
             stale_after=state.settings.stale_processing_seconds,
         )
+        lease_end = lifecycle.last_lease_end(session=session, now=now) if at_start else None
         waiting = session.scalars(
             select(Incident.id)
             .where(
@@ -379,12 +387,36 @@ def sweep_deliveries() -> int:
             .limit(500)
         ).all()
     celery = process_delivery.app
+    if lease_end is not None:
+        # A lease is renewed only while its worker lives: none lasts longer than one lease
+        # from now, whatever a wrong clock wrote.
+        wait = min((lease_end - now).total_seconds(), state.settings.delivery_lease_seconds)
+        celery.send_task(SWEEP_TASK, countdown=wait + 0.5, queue=QUEUE)
     then_attend(celery, waiting)
     for incident_id, domain in later:
         lifecycle.enqueue_later(celery=celery, incident_id=incident_id, shop=domain)
     return sum(
         lifecycle.enqueue_delivery(celery=celery, delivery_id=i, shop=domain) for i, domain in due
     )
+
+
+def sweep_at_start(celery: Any) -> None:
+    """Ring the start's sweep: the beat's own first sweep comes only one interval after it
+    starts, and a restart is when bells are most likely to have been lost."""
+    try:
+        celery.send_task(SWEEP_TASK, kwargs={"at_start": True}, queue=QUEUE, retry=False)
+    except Exception as error:  # noqa: BLE001 - any broker failure: the beat's sweep follows
+        log.warning("start_sweep_not_rung", error=type(error).__name__)
+
+
+@worker_ready.connect
+def _sweep_when_a_worker_starts(sender: Any, **_: Any) -> None:
+    sweep_at_start(sender.app)
+
+
+@beat_init.connect
+def _sweep_when_the_beat_starts(sender: Any, **_: Any) -> None:
+    sweep_at_start(sender.app)
 
 
 @shared_task(name="clout.escalate_overdue")
@@ -426,7 +458,8 @@ def notifier_of(state: Clout, shop_id: int) -> Notifier:
 
 @shared_task(name="clout.alert_pending")
 def alert_pending_tags() -> int:
-    """Announce attention tags that have not reached Shopify in time (once per case)."""
+    """Announce attention tags that have not reached Shopify in time (once per case): the
+    alerts are recorded with the cases, then sent once that has committed."""
     state = clout_state()
     with session_scope(state.sessions) as session:
 
@@ -435,16 +468,20 @@ def alert_pending_tags() -> int:
                 session=session, shop_id=shop_id, defaults=state.settings, vault=state.vault
             )
 
-        return len(
-            alert_pending(
-                session=session,
-                now=utcnow(),
-                config_of=config,
-                notifier_of=lambda shop_id: Notifier.for_shop(
-                    config=config(shop_id), defaults=state.settings
-                ),
-            )
+        announced = alert_pending(
+            session=session,
+            now=utcnow(),
+            config_of=config,
+            notifier_of=lambda shop_id: Notifier.for_shop(
+                config=config(shop_id), defaults=state.settings
+            ),
         )
+    deliver_notices(
+        sessions=state.sessions,
+        notifier=lambda shop_id: notifier_of(state, shop_id),
+        now=utcnow,
+    )
+    return len(announced)
 
 
 @shared_task(name="clout.check_late_deliveries")

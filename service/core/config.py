@@ -40,11 +40,16 @@ class Settings:
     data_dir: Path = Path(".clout")
     max_body_bytes: int = 2 * 1024 * 1024
     delivery_max_attempts: int = 8
-    sweep_interval_seconds: float = 30.0
+    # With the 15 s lease, a delivery whose worker died is taken over within 25 s (a lease plus
+    # one interval); after a restart, the start's sweep takes it when its lease ends.
+    sweep_interval_seconds: float = 10.0
     sweep_after_seconds: float = 60.0
     stale_processing_seconds: float = 600.0
     delivery_lease_seconds: float = 15.0
-    payload_retention_days: float = 7.0
+    # How long a finished delivery's raw body is kept, for an operator to read or replay: 0
+    # drops it in the transaction that finishes the delivery (the rows it became hold what
+    # Clout needs), so the database grows with customers, not with traffic.
+    payload_retention_days: float = 0.0
     log_level: str = "INFO"
     resolved_tag: str = "clout-resolved"
     opt_out_tag: str = "clout-opt-out"

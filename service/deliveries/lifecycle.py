@@ -36,6 +36,7 @@ log = get_logger(__name__)
 PROCESS_TASK = "clout.process_delivery"
 ATTEND_TASK = "clout.attend_incident"
 LATER_TASK = "clout.attend_later"
+SWEEP_TASK = "clout.sweep_deliveries"
 QUEUE = "clout"
 
 
@@ -299,8 +300,12 @@ def process_delivery(
     admin_for: Callable[[Shop], ShopifyAdmin] | None = None,
     tag_settings: ShopTagSettings | None = None,
     lease: float = DEFAULT_LEASE_SECONDS,
+    keep_body: bool = False,
 ) -> Outcome:
-    """Claim, handle and settle one delivery. Safe to call any number of times for the same id."""
+    """Claim, handle and settle one delivery. Safe to call any number of times for the same id.
+    The raw body goes in the transaction that finishes the delivery unless `keep_body` (a
+    replay window, CLOUT_PAYLOAD_RETENTION_DAYS, then `purge_payloads`): once the rows it
+    became are committed, nothing reads it, and kept it made the database grow with traffic."""
     with sessions() as session:
         if not claim(
             session=session,
@@ -319,6 +324,7 @@ def process_delivery(
             now=now,
             admin_for=admin_for,
             tag_settings=tag_settings,
+            keep_body=keep_body,
         )
 
 
@@ -331,6 +337,7 @@ def _process_claimed(
     now: Callable[[], datetime],
     admin_for: Callable[[Shop], ShopifyAdmin] | None,
     tag_settings: ShopTagSettings | None,
+    keep_body: bool,
 ) -> Outcome:
 
     # What the delivery names and Clout lacks is read from Shopify first, outside the
@@ -349,6 +356,7 @@ def _process_claimed(
                 handlers=handlers,
                 now=now(),
                 tag_settings=tag_settings,
+                keep_body=keep_body,
             )
             session.commit()
         except (TransientError, PermanentError, OperationalError) as caught:
@@ -440,6 +448,7 @@ def _handle(
     handlers: Mapping[str, TopicHandler],
     now: datetime,
     tag_settings: ShopTagSettings | None = None,
+    keep_body: bool = False,
 ) -> tuple[DeliveryStatus, set[int], set[int]]:
     key = handler_key(delivery.source, delivery.topic)
     handler = handlers.get(key) if key is not None else None
@@ -447,7 +456,7 @@ def _handle(
     if handler is None or shop is None or delivery.body is None:
         if shop is None:
             delivery.body = None  # a shop that is gone (erased, removed): keep none of its data
-        _finish(delivery, DeliveryStatus.IGNORED, now)
+        _finish(delivery, DeliveryStatus.IGNORED, now, keep_body=keep_body)
         return DeliveryStatus.IGNORED, set(), set()
     payload = _payload(delivery)
     ctx = DeliveryContext(
@@ -468,7 +477,7 @@ def _handle(
             .execution_options(synchronize_session=False)
         )
     if not ctx.erased:
-        _finish(delivery, DeliveryStatus.DONE, now)
+        _finish(delivery, DeliveryStatus.DONE, now, keep_body=keep_body)
     return DeliveryStatus.DONE, ctx.incidents, ctx.backfills
 
 
@@ -484,7 +493,9 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _finish(delivery: Delivery, status: DeliveryStatus, now: datetime) -> None:
+def _finish(delivery: Delivery, status: DeliveryStatus, now: datetime, *, keep_body: bool) -> None:
+    if not keep_body:
+        delivery.body = None
     delivery.status = status
     delivery.processed_at = now
     delivery.next_attempt_at = None
@@ -560,6 +571,21 @@ def due_for_sweep(
         .limit(limit)
     ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def last_lease_end(*, session: Session, now: datetime) -> datetime | None:
+    """When the last lease still running ends: after a restart, the moment every claim a dead
+    worker held has become free to take over (None when no lease is running)."""
+    found = session.scalar(
+        select(func.max(Delivery.lease_until)).where(
+            Delivery.status == DeliveryStatus.PROCESSING, Delivery.lease_until > now
+        )
+    )
+    if isinstance(found, str):  # SQLite's max() bypasses the column type
+        found = datetime.fromisoformat(found)
+    if found is not None and found.tzinfo is None:
+        found = found.replace(tzinfo=now.tzinfo)
+    return found
 
 
 def requeue(*, session: Session, delivery_id: int) -> bool:

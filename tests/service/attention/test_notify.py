@@ -5,60 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socketserver
 import threading
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from werkzeug.serving import make_server
 
 from service.attention.notify import Notifier
-
-
-class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough of SMTP (RFC 5321) to accept one message: the mail server at the edge."""
-
-    def handle(self) -> None:
-        self.wfile.write(b"220 localhost test SMTP\r\n")
-        lines: list[str] = []
-        in_data = False
-        while True:
-            raw = self.rfile.readline()
-            if not raw:
-                return
-            line = raw.decode().rstrip("\r\n")
-            if in_data:
-                if line == ".":
-                    in_data = False
-                    self.server.messages.append("\n".join(lines))  # type: ignore[attr-defined]
-                    lines = []
-                    self.wfile.write(b"250 queued\r\n")
-                else:
-                    lines.append(line)
-                continue
-            verb = line.split(" ", 1)[0].upper()
-            if verb in {"EHLO", "HELO"}:
-                self.wfile.write(b"250 localhost\r\n")
-            elif verb == "DATA":
-                in_data = True
-                self.wfile.write(b"354 go ahead\r\n")
-            elif verb == "QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
-@pytest.fixture
-def smtp() -> Iterator[Any]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
-    server.messages = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_an_overdue_case_is_emailed_and_posted_signed(smtp: Any) -> None:

@@ -21,8 +21,10 @@ from service.attention import outbox
 from service.attention.attend import attend_incident, attend_later, flow_key
 from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
+from service.attention.pending import alert_pending
 from service.core.db import session_scope
 from service.core.models import Incident, OutboundEffect, Shop, utcnow
+from service.core.shop_settings import shop_config
 from service.core.vocabulary import DEFAULT_FLOORS
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.admin import ShopifyAdmin
@@ -257,3 +259,87 @@ def test_a_notice_recorded_before_a_crash_is_sent_after_it(
     assert sent == 1
     assert len(received) == 1
     assert effect(clout, f"escalation:{incident_id}:1:slack").status == "sent"
+
+
+def pending_alert(app: Flask, devstore: RunningDevStore, notifier: Notifier) -> str:
+    """A chargeback whose attention tag has not reached Shopify for an hour, announced: the
+    alert to the merchant's channels recorded, not yet sent; its key, less the channel."""
+    incident_id = a_chargeback(app, devstore)
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        shop_id = session.scalars(select(Shop.id)).one()
+        announced = alert_pending(
+            session=session,
+            now=utcnow() + timedelta(hours=1),
+            config_of=lambda shop: shop_config(
+                session=session, shop_id=shop, defaults=clout.settings, vault=clout.vault
+            ),
+            notifier_of=lambda _shop: notifier,
+        )
+    assert announced == [incident_id]
+    return f"pending:{shop_id}:{incident_id}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "times"),
+    # Slack and a mail server cannot tell a repeat; the signed webhook's receiver can
+    [("slack", 1), ("email", 1), ("webhook", 2)],
+)
+def test_a_worker_killed_after_a_pending_alert_went_out(
+    clout: Flask,
+    devstore: RunningDevStore,
+    channel: tuple[str, list[dict[str, str]]],
+    smtp: Any,
+    kind: str,
+    times: int,
+) -> None:
+    # given a case whose tag has waited an hour, its alert to the merchant's channel recorded
+    url, received = channel
+    notifier = {
+        "slack": Notifier(slack_url=url),
+        "webhook": Notifier(webhook_url=url),
+        "email": Notifier(
+            smtp_url=f"smtp://127.0.0.1:{smtp.server_address[1]}", email_to="owner@example.org"
+        ),
+    }[kind]
+    key = f"{pending_alert(clout, devstore, notifier)}:{kind}"
+    sessions = state(clout).sessions
+
+    # when the worker dies right after the channel took the alert, before recording it
+    with pytest.raises(WorkerKilled):
+        outbox.send_effect(sessions=sessions, key=key, send=die_after_sending(notifier), now=utcnow)
+
+    # and what waits is delivered again, now and once the send is long overdue (the sweeper
+    # having looked for sends cut short in between)
+    overdue = utcnow() + outbox.UNCERTAIN_AFTER + timedelta(seconds=1)
+    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+    with session_scope(sessions) as session:
+        outbox.mark_uncertain(session=session, now=overdue)
+    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=lambda: overdue)
+
+    # then Slack and the mailbox heard of it once (the send is left for a person to check);
+    # the webhook heard of it again with the same key, for its receiver to drop the repeat
+    heard = len(smtp.messages) if kind == "email" else len(received)
+    assert heard == times
+    assert effect(clout, key).status == ("sent" if kind == "webhook" else "uncertain")
+    if kind == "webhook":
+        assert [r["key"] for r in received] == [key, key]
+
+
+def test_a_pending_alert_recorded_before_a_crash_is_sent_after_it_once(
+    clout: Flask, devstore: RunningDevStore, channel: tuple[str, list[dict[str, str]]]
+) -> None:
+    # given an alert recorded with its case, the worker dying before it sent anything
+    url, received = channel
+    notifier = Notifier(slack_url=url)
+    key = f"{pending_alert(clout, devstore, notifier)}:slack"
+    sessions = state(clout).sessions
+
+    # when the next runs deliver what waits
+    first = deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+    second = deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+
+    # then the alert goes out once
+    assert (first, second) == (1, 0)
+    assert len(received) == 1
+    assert effect(clout, key).status == "sent"

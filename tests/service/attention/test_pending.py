@@ -15,6 +15,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from service.attention.attend import attend_incident
+from service.attention.escalation import deliver_notices
 from service.attention.notify import Notifier
 from service.attention.pending import alert_pending
 from service.cli import main
@@ -26,7 +27,7 @@ from service.shopify.shops import register_shop
 from tests.support.agents_page import add_agent, log_in
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
 from tests.support.helpers import SHOP
-from workers.tasks import admin_factory, tag_settings
+from workers.tasks import admin_factory, notifier_of, tag_settings
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def announce(app: Flask, minutes_later: float) -> list[int]:
                 session=session, shop_id=shop_id, defaults=clout.settings, vault=clout.vault
             )
 
-        return alert_pending(
+        announced = alert_pending(
             session=session,
             now=utcnow() + timedelta(minutes=minutes_later),
             config_of=config,
@@ -103,6 +104,11 @@ def announce(app: Flask, minutes_later: float) -> list[int]:
                 config=config(shop_id), defaults=clout.settings
             ),
         )
+    # recorded with the cases above; sent once that committed, as the beat task does
+    deliver_notices(
+        sessions=clout.sessions, notifier=lambda shop_id: notifier_of(clout, shop_id), now=utcnow
+    )
+    return announced
 
 
 def test_a_shopify_outage_shows_pending_everywhere_then_alerts_once_then_clears(

@@ -11,7 +11,8 @@ import redis
 from sqlalchemy import text
 
 from service.core.db import make_engine
-from service.core.state import start_embedded_redis, stop_embedded_redis
+from service.core.embedded_redis import start_embedded_redis
+from service.core.state import stop_embedded_redis
 
 pytestmark = pytest.mark.usefixtures("world_readable_umask")
 

@@ -159,3 +159,33 @@ def test_a_worker_longer_than_its_lease_keeps_its_delivery(
     assert second.status == "skipped"
     assert outcomes == ["done"]
     assert row(app, delivery_id).attempts == 1
+
+
+def test_no_running_lease_means_no_moment_to_wait_for(app: Flask, shop: object) -> None:
+    # given a delivery whose lease ran out (its worker died long ago), and one never claimed
+    stale = dispute(app)
+    dispute(app, order_id=1)
+    assert claim_at(app, stale, -2 * LEASE)
+
+    # when the start's sweep asks when the last running lease ends
+    with state(app).sessions() as session:
+        found = lifecycle.last_lease_end(session=session, now=utcnow())
+
+    # then there is none: everything is free to take now
+    assert found is None
+
+
+def test_the_start_sweep_knows_when_a_dead_workers_lease_ends(app: Flask, shop: object) -> None:
+    # given a delivery claimed by a worker that died just after renewing its lease
+    delivery_id = dispute(app)
+    assert claim_at(app, delivery_id, 0)
+
+    # when the start's sweep asks when the last running lease ends
+    now = utcnow()
+    with state(app).sessions() as session:
+        found = lifecycle.last_lease_end(session=session, now=now)
+
+    # then it is that lease's end, and the sweep then hands the delivery over
+    assert found is not None
+    assert timedelta(seconds=LEASE - 1) < found - now <= timedelta(seconds=LEASE)
+    assert delivery_id in swept_at(app, (found - now).total_seconds() + 0.5)
