@@ -5,8 +5,8 @@ The block runs in Shopify's admin, on Shopify's extension origin, and calls Clou
 session token Shopify gives it (`shopify.session_tokens`, read strictly: another shop's token,
 an expired or forged one proves nobody). What it shows is the agents' page's own view of a
 case (`queue.case_in_full`); what it does goes through the desk (`desk.close_case`,
-`desk.assign_case`), so a case closed from a block is recorded with the staff member's name and
-gets the resolved tag in Shopify exactly as if it were closed on the agents' page.
+`desk.reopen_case`, `desk.assign_case`), so a case closed or reopened from a block is recorded
+with the staff member's name and gets the same tags in Shopify as on the agents' page.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
-from service.agents.desk import DeskRefused, assign_case, close_case
+from service.agents.desk import DeskRefused, assign_case, close_case, reopen_case
 from service.agents.queue import case_in_full
 from service.agents.views import Refused, Viewer, no_store
 from service.core.db import session_scope
@@ -200,6 +200,35 @@ def resolve(incident_id: int) -> tuple[Response, int]:
 @blueprint.post("/cases/<id:incident_id>/not-a-complaint")
 def not_a_complaint(incident_id: int) -> tuple[Response, int]:
     return _close(incident_id, not_a_complaint=True)
+
+
+@blueprint.post("/cases/<id:incident_id>/reopen")
+def reopen(incident_id: int) -> tuple[Response, int]:
+    """Undo a close, as the agents' page does: open again with its priority and deadline; the
+    worker takes the resolved tag off in Shopify before the attention tag goes back on."""
+    viewer = staff_viewer()
+    try:
+        with session_scope(clout_state().sessions) as db:
+            done = reopen_case(
+                session=db,
+                shop=viewer.shop,
+                incident_id=incident_id,
+                by=ADMIN + viewer.who,
+                now=utcnow(),
+            )
+    except DeskRefused as error:
+        # Open already, or the customer has a newer open case: work that one instead.
+        raise Refused(409, str(error)) from error
+    if done is None:
+        raise Refused(404, "not_found")
+    # After the commit, as for a close: the worker brings Shopify back in step.
+    enqueue_attention(
+        celery=current_app.extensions["celery"],
+        incident_id=done.incident_id,
+        shop=viewer.shop.domain,
+    )
+    log.info("incident_reopened_in_block", incident_id=incident_id, by=viewer.who)
+    return jsonify(outcome=done.outcome, id=incident_id), 200
 
 
 @blueprint.post("/cases/<id:incident_id>/assign")

@@ -1,7 +1,7 @@
 """The blocks on the order and customer pages of the Shopify admin, over HTTP: only a session
 token Shopify minted for this app and this shop opens a case; the block shows the case at a
-glance; resolving in a block is the desk's resolution, recorded with the staff member's name,
-and Shopify ends up with the same tags as when a case is resolved on the agents' page."""
+glance; resolving or reopening in a block is the desk's, recorded with the staff member's
+name, and Shopify ends up with the same tags as when it is done on the agents' page."""
 
 from __future__ import annotations
 
@@ -49,6 +49,31 @@ def busy(embedded: Flask) -> dict[str, int]:
 @pytest.fixture
 def block(embedded: Flask, busy: dict[str, int]) -> FlaskClient:
     return embedded.test_client()
+
+
+def new_complaint(app: Flask) -> int:
+    """Maya unhappy again (a negative review): the id of the case it opens."""
+    with session_scope(state(app).sessions) as session:
+        shop = session.scalars(select(Shop).where(Shop.domain == SHOP)).one()
+        customer = session.scalars(
+            select(Customer).where(Customer.shopify_id == f"gid://shopify/Customer/{MAYA}")
+        ).one()
+        return raise_signal(
+            session=session,
+            shop=shop,
+            customer=customer,
+            order=None,
+            draft=SignalDraft(
+                kind=SignalKind.REVIEW,
+                reason="review_negative",
+                severity=Severity.HIGH,
+                sentences=("Still broken.",),
+                source="judgeme",
+                source_ref="review:77",
+                occurred_at=utcnow(),
+            ),
+            now=utcnow(),
+        ).incident.id
 
 
 # --- bad input first --------------------------------------------------------------------------
@@ -145,6 +170,74 @@ def test_an_action_the_desk_cannot_take_is_a_clear_400(
     assert (answer.status_code, answer.json["outcome"]) == (400, problem)
 
 
+def test_another_shops_token_cannot_reopen_this_shops_closed_case(
+    embedded: Flask, block: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's case, resolved in this shop's block
+    maya = busy["Maya Ortiz"]
+    resolved = block.post(f"/admin-blocks/api/cases/{maya}/resolve", headers=bearer())
+    assert resolved.status_code == 200
+    # when staff of another connected shop, with a good token for their own shop, reopen it
+    connect_shop(embedded, OTHER_SHOP)
+    answer = block.post(f"/admin-blocks/api/cases/{maya}/reopen", headers=bearer(shop=OTHER_SHOP))
+    # then their shop has no such case, and this one stays resolved with nothing in its trail
+    assert (answer.status_code, answer.json) == (404, {"outcome": "not_found"})
+    with session_scope(state(embedded).sessions) as session:
+        assert session.get(Incident, maya).status == "resolved"  # type: ignore[union-attr]
+        trail = case_events(session=session, incident_ids=[maya])[maya]
+        assert "reopened" not in [event.kind for event in trail]
+
+
+def test_a_forged_token_cannot_reopen_a_case(block: FlaskClient, busy: dict[str, int]) -> None:
+    maya = busy["Maya Ortiz"]
+    block.post(f"/admin-blocks/api/cases/{maya}/resolve", headers=bearer())
+    answer = block.post(
+        f"/admin-blocks/api/cases/{maya}/reopen",
+        headers=bearer(secret="a-secret-that-is-not-the-apps-0123456789"),
+    )
+    assert answer.status_code == 401
+    with session_scope(state(block.application).sessions) as session:
+        assert session.get(Incident, maya).status == "resolved"  # type: ignore[union-attr]
+
+
+def test_reopening_a_case_that_is_open_already_is_a_clear_409_and_changes_nothing(
+    block: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Sam's case is open
+    sam = busy["Sam Lee"]
+    # when the block asks to reopen it
+    answer = block.post(f"/admin-blocks/api/cases/{sam}/reopen", headers=bearer())
+    # then the desk says why not, and the trail holds only its signal
+    assert (answer.status_code, answer.json) == (409, {"outcome": "the case is open already"})
+    shown = block.get(f"/admin-blocks/api/cases/{sam}/reopen", headers=bearer())
+    assert shown.status_code == 405  # only POST reopens
+    with session_scope(state(block.application).sessions) as session:
+        trail = case_events(session=session, incident_ids=[sam])[sam]
+        assert [event.kind for event in trail] == ["signal"]
+
+
+def test_reopening_an_unknown_case_is_not_found(block: FlaskClient) -> None:
+    answer = block.post("/admin-blocks/api/cases/987654321/reopen", headers=bearer())
+    assert (answer.status_code, answer.json) == (404, {"outcome": "not_found"})
+
+
+def test_a_closed_case_is_not_reopened_in_a_block_over_the_customers_newer_open_case(
+    embedded: Flask, block: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's case resolved, and a new complaint since opened a second case for her
+    first = busy["Maya Ortiz"]
+    block.post(f"/admin-blocks/api/cases/{first}/resolve", headers=bearer())
+    newer = new_complaint(embedded)
+    # when the block tries to reopen the first
+    answer = block.post(f"/admin-blocks/api/cases/{first}/reopen", headers=bearer())
+    # then the desk points at the newer case, and the first stays closed
+    assert answer.status_code == 409
+    assert answer.json == {"outcome": "this customer has a newer open case: work that one instead"}
+    with session_scope(state(embedded).sessions) as session:
+        assert session.get(Incident, first).status == "resolved"  # type: ignore[union-attr]
+        assert session.get(Incident, newer).status == "open"  # type: ignore[union-attr]
+
+
 def test_the_admin_may_ask_from_its_extension_origin(block: FlaskClient) -> None:
     # given the block runs on Shopify's extension origin, not Clout's
     # when the browser asks first whether it may send its token
@@ -206,27 +299,7 @@ def test_after_a_case_closes_and_a_new_one_opens_the_page_shows_the_open_one(
     block.post(f"/admin-blocks/api/cases/{first}/resolve", json={}, headers=bearer())
     closed = block.get(f"/admin-blocks/api/customers/{MAYA}/case", headers=bearer())
     # when she is unhappy again (a review: a new case opens)
-    with session_scope(state(embedded).sessions) as session:
-        shop = session.scalars(select(Shop).where(Shop.domain == SHOP)).one()
-        customer = session.scalars(
-            select(Customer).where(Customer.shopify_id == f"gid://shopify/Customer/{MAYA}")
-        ).one()
-        again = raise_signal(
-            session=session,
-            shop=shop,
-            customer=customer,
-            order=None,
-            draft=SignalDraft(
-                kind=SignalKind.REVIEW,
-                reason="review_negative",
-                severity=Severity.HIGH,
-                sentences=("Still broken.",),
-                source="judgeme",
-                source_ref="review:77",
-                occurred_at=utcnow(),
-            ),
-            now=utcnow(),
-        ).incident.id
+    again = new_complaint(embedded)
     # then her page showed the closed case, and now shows the open one
     assert closed.json["case"]["id"] == first
     assert closed.json["case"]["status"] == "resolved"
@@ -321,3 +394,53 @@ def test_resolving_in_the_block_tags_shopify_as_the_agents_page_does(
     # and resolving it again changes nothing
     again = client.post(f"/admin-blocks/api/cases/{incident_id}/resolve", headers=bearer())
     assert again.json == {"outcome": "already_closed", "id": incident_id}
+
+
+def test_reopening_in_the_block_tags_shopify_as_the_agents_page_does(
+    live: Flask, devstore: RunningDevStore
+) -> None:
+    # given a chargeback on Maya's order, attended, then resolved in the block: her order
+    # carries the resolved tag
+    person = devstore.store.add_person("mother@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(person)
+    for topic, payload in (
+        ("orders/create", order_payload(devstore.store, order)),
+        ("disputes/create", {"id": 502, "order_id": order.id, "type": "chargeback"}),
+    ):
+        assert process_delivery_now(live, record_delivery_now(live, topic=topic, payload=payload))
+    with session_scope(state(live).sessions) as session:
+        incident_id = session.scalars(select(Incident.id)).one()
+    attend(live, incident_id)
+    client = live.test_client()
+    resolved = client.post(
+        f"/admin-blocks/api/cases/{incident_id}/resolve", headers=bearer(user_id="7")
+    )
+    assert resolved.json == {"outcome": "resolved", "id": incident_id}
+    attend(live, incident_id)
+    assert "clout-resolved" in order.tags
+    assert "clout-attention" not in order.tags
+    shown = client.get(f"/admin-blocks/api/orders/{order.id}/case", headers=bearer(user_id="8"))
+    assert (shown.json["case"]["id"], shown.json["case"]["status"]) == (incident_id, "resolved")
+
+    # when another staff member, on her order's page, reopens the case in the block
+    answer = client.post(
+        f"/admin-blocks/api/cases/{incident_id}/reopen", headers=bearer(user_id="8")
+    )
+    assert (answer.status_code, answer.json) == (200, {"outcome": "reopened", "id": incident_id})
+    assert attend(live, incident_id) == "attended"
+
+    # then Shopify shows an open case again, as after an undo on the agents' page: the
+    # attention tag back on the order and the resolved tag off it
+    assert "clout-attention" in order.tags
+    assert "clout-resolved" not in order.tags
+    # and the block shows it open, the trail naming who reopened it, and where
+    again = client.get(f"/admin-blocks/api/orders/{order.id}/case", headers=bearer(user_id="8"))
+    assert again.json["case"]["status"] == "open"
+    with session_scope(state(live).sessions) as session:
+        events = case_events(session=session, incident_ids=[incident_id])[incident_id]
+    kinds = [event.kind for event in events]
+    reopened = kinds.index("reopened")
+    assert events[reopened].by == "admin:staff-8"
+    # and reopening it again is refused: it is open already
+    twice = client.post(f"/admin-blocks/api/cases/{incident_id}/reopen", headers=bearer())
+    assert twice.status_code == 409
