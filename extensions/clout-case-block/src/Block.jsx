@@ -29,8 +29,8 @@ function CloutCase() {
 
   /**
    * @param {number} caseId
-   * @param {"resolve"|"not-a-complaint"|"assign"} action
-   * @param {Record<string, string>} body
+   * @param {import("./case.js").Action} action
+   * @param {Record<string, string>} [body]
    */
   async function take(caseId, action, body) {
     setBusy(true);
@@ -84,7 +84,7 @@ function CloutCase() {
         </s-stack>
         {shown.note ? <s-paragraph>Note: {shown.note}</s-paragraph> : null}
         {said ? <s-banner tone="info">{said}</s-banner> : null}
-        {shown.open ? (
+        {shown.actions.includes("resolve") ? (
           <s-stack gap="small">
             <s-text-area
               label="Note for the case"
@@ -102,6 +102,13 @@ function CloutCase() {
                 {shown.assigned ? `Unassign (${shown.assigned})` : "Assign to me"}
               </s-button>
             </s-stack>
+          </s-stack>
+        ) : null}
+        {shown.actions.includes("reopen") ? (
+          <s-stack direction="inline" gap="small">
+            <s-button disabled={busy} onClick={() => take(shown.id, "reopen")}>
+              Reopen
+            </s-button>
           </s-stack>
         ) : null}
       </s-stack>

@@ -20,10 +20,12 @@ export function casePath(gid) {
   return `${API}/${OWNERS[/** @type {"Order"|"Customer"} */ (found[1])]}/${found[2]}/case`;
 }
 
+/** @typedef {"resolve"|"not-a-complaint"|"assign"|"reopen"} Action */
+
 /**
  * The path of a desk action on a case.
  * @param {number} caseId
- * @param {"resolve"|"not-a-complaint"|"assign"} action
+ * @param {Action} action
  */
 export function actionPath(caseId, action) {
   return `${API}/cases/${caseId}/${action}`;
@@ -74,6 +76,7 @@ const DONE = {
   not_a_complaint: "closed as not a complaint",
   assigned: "assigned",
   snoozed: "snoozed",
+  reopened: "reopened",
 };
 
 /**
@@ -97,6 +100,9 @@ export function view(found, { recent = 4 } = {}) {
     klout: scoreLine(found.influence?.klout, found.influence?.klout_reasons),
     assigned: found.assigned_to,
     note: found.resolution_note ?? null,
+    // A closed case can be reopened (an undo, or the customer is not happy after all); an open
+    // one is resolved, closed as not a complaint, or assigned.
+    actions: /** @type {Action[]} */ (open ? ["resolve", "not-a-complaint", "assign"] : ["reopen"]),
     done: found.trail.slice(-recent).map((step) => `${DONE[/** @type {keyof typeof DONE} */ (step.what)] ?? step.what} · ${step.by}`),
   };
 }
@@ -120,17 +126,20 @@ export async function readCase(fetcher, gid) {
  * Take a desk action on the case; the answer says what happened or why not.
  * @param {typeof fetch} fetcher
  * @param {number} caseId
- * @param {"resolve"|"not-a-complaint"|"assign"} action
- * @param {Record<string, string>} body
+ * @param {Action} action
+ * @param {Record<string, string>} [body]
  */
 export async function act(fetcher, caseId, action, body) {
   const answer = await fetcher(actionPath(caseId, action), {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
+    body: JSON.stringify(body ?? {}),
   });
   const said = await answer.json().catch(() => ({}));
-  if (!answer.ok) return { error: said.outcome && answer.status === 400 ? said.outcome : refusal(answer.status) };
+  // A 400 or 409 carries the desk's own reason ("the case is open already", "this customer
+  // has a newer open case: work that one instead"): say it as the desk said it.
+  const reasoned = (answer.status === 400 || answer.status === 409) && typeof said.outcome === "string";
+  if (!answer.ok) return { error: reasoned ? said.outcome : refusal(answer.status) };
   return said;
 }
 
@@ -139,6 +148,6 @@ function refusal(status) {
   if (status === 401) return "Shopify's sign-in to Clout did not work; reload the page.";
   if (status === 403) return "Clout is not connected to this store.";
   if (status === 404) return "Clout has no such case in this store.";
-  if (status === 409) return "The case is closed.";
+  if (status === 409) return "The desk cannot do that to the case as it is now; reload the page.";
   return "Clout did not answer; try again in a moment.";
 }

@@ -45,6 +45,9 @@ afterEach(() => {
 });
 
 const text = () => document.body.textContent ?? "";
+const buttons = () => [...document.body.querySelectorAll("s-button")].map((b) => b.textContent?.trim());
+/** @param {string} label */
+const button = (label) => [...document.body.querySelectorAll("s-button")].find((b) => b.textContent?.trim() === label);
 
 // --- bad input first -------------------------------------------------------------------------
 
@@ -100,5 +103,57 @@ test("resolving with a note posts it to the desk and shows the case closed", asy
   expect(JSON.parse(String(asked[1].init?.body))).toEqual({ note: "Refunded." });
   expect(text()).toContain("closed by admin:staff-42");
   expect(text()).toContain("Done: resolved.");
-  expect(document.body.querySelector("s-button")).toBeNull();
+  // and the only action left on a closed case is to reopen it
+  expect(buttons()).toEqual(["Reopen"]);
+  expect(document.body.querySelector("s-text-area")).toBeNull();
+});
+
+test("a refused reopen shows the desk's reason and leaves the case as it was", async () => {
+  const closed = { ...MAYA, status: "resolved", resolved_by: "admin:staff-7" };
+  clout([
+    [200, { me: "staff-42", case: closed }],
+    [409, { outcome: "this customer has a newer open case: work that one instead" }],
+  ]);
+  await extension.render();
+  await waitFor(() => expect(buttons()).toEqual(["Reopen"]));
+
+  fireEvent.click(/** @type {Element} */ (button("Reopen")));
+
+  await waitFor(() => expect(text()).toContain("this customer has a newer open case: work that one instead"));
+  expect(asked.map((a) => a.path)).toEqual(["/admin-blocks/api/orders/7001/case", "/admin-blocks/api/cases/12/reopen"]);
+  expect(text()).toContain("Case closed");
+  expect(buttons()).toEqual(["Reopen"]);
+});
+
+test("reopening a closed case posts to the desk and shows the case open again", async () => {
+  const closed = {
+    ...MAYA,
+    status: "resolved",
+    resolved_by: "admin:staff-7",
+    resolution_note: "Wrong customer.",
+    trail: [...MAYA.trail, { what: "resolved", by: "admin:staff-7", at: "2026-11-29T09:00:00+00:00" }],
+  };
+  const reopened = {
+    ...MAYA,
+    trail: [...closed.trail, { what: "reopened", by: "admin:staff-42", at: "2026-11-29T09:05:00+00:00" }],
+  };
+  clout([
+    [200, { me: "staff-42", case: closed }],
+    [200, { outcome: "reopened", id: 12 }],
+    [200, { me: "staff-42", case: reopened }],
+  ]);
+  await extension.render();
+  await waitFor(() => expect(text()).toContain("Case closed"));
+  expect(buttons()).toEqual(["Reopen"]);
+
+  fireEvent.click(/** @type {Element} */ (button("Reopen")));
+
+  await waitFor(() => expect(text()).toContain("Unhappy customer · urgent"));
+  expect(asked[1].path).toBe("/admin-blocks/api/cases/12/reopen");
+  expect(asked[1].init?.method).toBe("POST");
+  expect(JSON.parse(String(asked[1].init?.body))).toEqual({});
+  expect(text()).toContain("Done: reopened.");
+  expect(text()).toContain("reopened · admin:staff-42");
+  expect(text()).toContain("overdue by 1 h 30 min"); // the deadline it had: she has been waiting
+  expect(buttons()).toEqual(["Resolve", "Not a complaint", "Assign to me"]);
 });

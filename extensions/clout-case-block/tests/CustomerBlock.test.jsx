@@ -43,7 +43,7 @@ test("a page that is not an order or a customer asks Clout nothing", async () =>
   expect(asked).toEqual([]);
 });
 
-test("a customer's page shows their latest case, closed by a workflow, without actions", async () => {
+test("a customer's page shows their latest case, closed by a workflow, with only Reopen", async () => {
   extension.shopify.data.selected = [{ id: "gid://shopify/Customer/9001" }];
   await extension.render();
   await waitFor(() => expect(document.body.textContent).toContain("Case closed"));
@@ -51,5 +51,7 @@ test("a customer's page shows their latest case, closed by a workflow, without a
   expect(document.body.textContent).toContain("closed by flow:0a6b2c3d");
   expect(document.body.textContent).toContain("Clout (real-world influence): unknown");
   expect(document.body.textContent).toContain("Klout (online reach): 64 — 12k followers");
-  expect(document.body.querySelector("s-button")).toBeNull();
+  const buttons = [...document.body.querySelectorAll("s-button")].map((b) => b.textContent?.trim());
+  expect(buttons).toEqual(["Reopen"]);
+  expect(document.body.querySelector("s-text-area")).toBeNull();
 });

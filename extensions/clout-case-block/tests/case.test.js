@@ -71,6 +71,24 @@ test("an action the desk refuses shows the desk's reason", async () => {
   assert.deepEqual(answer, { error: "a note is at most 2000 characters" });
 });
 
+test("a refused reopen shows the desk's reason: open already, or a newer case to work", async () => {
+  for (const reason of ["the case is open already", "this customer has a newer open case: work that one instead"]) {
+    const { fetcher, asked } = clout(409, { outcome: reason });
+    const answer = await act(fetcher, 12, "reopen");
+    assert.deepEqual(answer, { error: reason });
+    assert.equal(asked[0].path, "/admin-blocks/api/cases/12/reopen");
+  }
+});
+
+test("a refused action without the desk's reason is still said in words", async () => {
+  const conflict = await act(clout(409, {}).fetcher, 12, "reopen");
+  assert.match(conflict.error, /cannot do that to the case as it is now/);
+  const unknown = await act(clout(404, { outcome: "not_found" }).fetcher, 987654321, "reopen");
+  assert.match(unknown.error, /no such case/);
+  const other = await act(clout(401, { outcome: "unauthorized" }).fetcher, 12, "reopen");
+  assert.match(other.error, /sign-in to Clout did not work/);
+});
+
 // --- what the block shows ------------------------------------------------------------------
 
 test("the order page asks for its order's case, the customer page for its customer's", () => {
@@ -115,6 +133,18 @@ test("a closed case says who closed it; no case shows nothing", () => {
   assert.equal(view(null), null);
 });
 
+test("an open case offers resolve, not a complaint and assign; a closed one only reopen", () => {
+  assert.deepEqual(view(MAYA).actions, ["resolve", "not-a-complaint", "assign"]);
+  assert.deepEqual(view({ ...MAYA, status: "resolved", resolved_by: "admin:staff-7" }).actions, ["reopen"]);
+  const notAComplaint = view({ ...MAYA, status: "resolved", resolution: "not_a_complaint", resolved_by: "page:agent-3" });
+  assert.deepEqual(notAComplaint.actions, ["reopen"]);
+});
+
+test("a reopen in the trail reads as one", () => {
+  const trail = [...MAYA.trail, { what: "resolved", by: "admin:staff-7", at: "x" }, { what: "reopened", by: "admin:staff-8", at: "y" }];
+  assert.deepEqual(view({ ...MAYA, trail }, { recent: 2 }).done, ["resolved · admin:staff-7", "reopened · admin:staff-8"]);
+});
+
 // --- what the block does -------------------------------------------------------------------
 
 test("resolving sends the note to the desk's resolve and reports what Clout did", async () => {
@@ -124,4 +154,14 @@ test("resolving sends the note to the desk's resolve and reports what Clout did"
   assert.equal(asked[0].path, "/admin-blocks/api/cases/12/resolve");
   assert.equal(asked[0].init.method, "POST");
   assert.deepEqual(JSON.parse(asked[0].init.body), { note: "Refunded, and a card." });
+});
+
+test("reopening posts to the desk's reopen with no note and reports it", async () => {
+  const { fetcher, asked } = clout(200, { outcome: "reopened", id: 12 });
+  const answer = await act(fetcher, 12, "reopen");
+  assert.deepEqual(answer, { outcome: "reopened", id: 12 });
+  assert.equal(asked[0].path, "/admin-blocks/api/cases/12/reopen");
+  assert.equal(asked[0].init.method, "POST");
+  assert.deepEqual(JSON.parse(asked[0].init.body), {});
+  assert.equal(actionPath(12, "reopen"), "/admin-blocks/api/cases/12/reopen");
 });
