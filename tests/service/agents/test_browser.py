@@ -15,6 +15,7 @@ from flask import Flask
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
+    Locator,
     Page,
     Request,
     Route,
@@ -23,10 +24,13 @@ from playwright.sync_api import (
 )
 from werkzeug.serving import make_server
 
-from service.core.models import Incident
+from service.core.models import Customer, Incident
+from service.dev.devstore.store import Customer as DevCustomer
+from service.dev.devstore.store import Order as DevOrder
 from tests.support.agents_page import BUSY_DAY, PASSWORD, Case, add_agent, connect_shop, open_case
-from tests.support.clout import state
-from tests.support.helpers import CLIENT_ID, SHOP, session_token
+from tests.support.clout import RunningDevStore, state
+from tests.support.helpers import CLIENT_ID, SHOP, session_token, wait_for
+from tests.support.pipeline import ATTENTION, Pipeline, running_pipeline
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM_FLAGS = [
@@ -534,3 +538,175 @@ def test_a_failed_load_says_so_offers_a_retry_and_keeps_no_stale_cards(
     page.context.set_offline(False)
     expect(page.locator("#queue .card")).to_have_count(2)
     page.context.close()
+
+
+# --- each action end to end: the page, a real worker, and the Shopify emulator ---------------
+
+RESOLVED = "clout-resolved"
+URGENT = "clout-priority-urgent"
+
+
+def clouts_tags(tags: list[str]) -> list[str]:
+    """The tags Clout manages on an order or customer (the resolved tag is the merchant's)."""
+    return [t for t in tags if t.startswith("clout-") and t != RESOLVED]
+
+
+@dataclass
+class Desk:
+    """An agent's page on a Clout with a real worker, wired to the Shopify emulator."""
+
+    pipeline: Pipeline
+    page: Page
+    base: str
+    people: dict[str, DevCustomer]
+    orders: dict[str, DevOrder]
+    ids: dict[str, int]
+
+    def card(self, name: str) -> Locator:
+        return self.page.locator("#queue .card", has_text=name)
+
+    def announced(self, message: str) -> None:
+        expect(self.page.locator("#announce")).to_contain_text(message)
+
+    def incident(self, name: str) -> Incident:
+        with state(self.pipeline.app).sessions() as session:
+            found = session.get(Incident, self.ids[name])
+            assert found is not None
+            return found
+
+    def settled(self) -> None:
+        wait_for(self.pipeline.settled, timeout=30)
+
+
+@pytest.mark.e2e
+def test_each_desk_action_on_the_page_lands_in_shopify(
+    browser: Browser, make_app: Callable[..., Flask], devstore: RunningDevStore
+) -> None:
+    with running_pipeline(make_app, devstore) as pipeline:
+        desk = three_chargebacks_on_the_page(browser, pipeline)
+        watched = watch(desk.page)
+        resolve_with_a_note_then_undo(desk)
+        close_as_not_a_complaint(desk)
+        assign_and_snooze(desk)
+        # and the page raised no error along the way
+        assert watched.problems == []
+        desk.page.context.close()
+
+
+def three_chargebacks_on_the_page(browser: Browser, pipeline: Pipeline) -> Desk:
+    """Three chargebacks sent as the store's webhooks, tagged in Shopify by the worker, and an
+    agent signed in to the page Clout serves."""
+    people = {
+        name: pipeline.dev.store.add_person(f"{name.split()[0].lower()}@example.org", *name.split())
+        for name in ("Maya Ortiz", "Ada Park", "Ivy Chen")
+    }
+    orders = {name: pipeline.order(person) for name, person in people.items()}
+    for n, order in enumerate(orders.values()):
+        pipeline.sender.send(
+            "disputes/create", {"id": 40 + n, "order_id": order.id, "type": "chargeback"}
+        )
+    for order in orders.values():
+        pipeline.tagged(order, URGENT, timeout=30)
+    wait_for(pipeline.settled, timeout=30)
+    with state(pipeline.app).sessions() as session:
+        names = {c.id: f"{c.first_name} {c.last_name}" for c in session.query(Customer)}
+    ids = {names[i.customer_id]: i.id for i in pipeline.incidents()}
+    add_agent(pipeline.app, "agent@example.org", SHOP)
+    base = pipeline.intake.removesuffix("/webhooks/shopify")
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.goto(f"{base}/agents/login")
+    page.fill("input[name=email]", "agent@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-charts-drawn]")
+    expect(page.locator("#queue .card")).to_have_count(3)
+    return Desk(pipeline, page, base, people, orders, ids)
+
+
+def resolve_with_a_note_then_undo(desk: Desk) -> None:
+    maya, order = desk.people["Maya Ortiz"], desk.orders["Maya Ortiz"]
+
+    # when the agent resolves Maya's case with a note
+    card = desk.card("Maya Ortiz")
+    card.locator("button.resolve").click()
+    card.locator("textarea[name=note]").fill("Called her; refund on its way.")
+    card.locator("button.confirm-close").click()
+    desk.announced("Resolved Maya Ortiz.")
+
+    # then her order in Shopify carries the resolved tag and none of Clout's, nor does she
+    wait_for(lambda: RESOLVED in order.tags and not clouts_tags(order.tags), timeout=30)
+    wait_for(lambda: not clouts_tags(maya.tags), timeout=30)
+    desk.settled()
+    assert ATTENTION not in order.tags
+    assert desk.incident("Maya Ortiz").resolution_note == "Called her; refund on its way."
+
+    # when they undo it
+    desk.page.locator("#announce button.undo").click()
+    desk.announced("Reopened Maya Ortiz.")
+
+    # then the attention tag is back on the order, the resolved tag gone, the case waiting
+    wait_for(lambda: ATTENTION in order.tags and RESOLVED not in order.tags, timeout=30)
+    desk.settled()
+    assert URGENT in order.tags
+    assert desk.incident("Maya Ortiz").status == "open"
+    expect(desk.card("Maya Ortiz")).to_have_count(1)
+
+
+def close_as_not_a_complaint(desk: Desk) -> None:
+    ada, order = desk.people["Ada Park"], desk.orders["Ada Park"]
+
+    # when the agent closes Ada's case as not a complaint
+    card = desk.card("Ada Park")
+    card.locator("button.not-complaint").click()
+    card.locator("textarea[name=note]").fill("A bank error, she says; not about us.")
+    card.locator("button.confirm-close").click()
+    desk.announced("Closed as not a complaint: Ada Park.")
+
+    # then Clout's tags come off her order and her, and no resolved tag is added
+    wait_for(lambda: not clouts_tags(order.tags), timeout=30)
+    wait_for(lambda: not clouts_tags(ada.tags), timeout=30)
+    desk.settled()
+    assert RESOLVED not in order.tags
+    closed = desk.incident("Ada Park")
+    assert (closed.status, closed.resolution) == ("resolved", "not_a_complaint")
+
+
+def assign_and_snooze(desk: Desk) -> None:
+    ivy, order = desk.people["Ivy Chen"], desk.orders["Ivy Chen"]
+    tags_before = sorted(order.tags)
+    deadline_before = ivy.metafields[("clout", "attention_deadline")].value
+    due_before = desk.incident("Ivy Chen").deadline_at
+
+    # when the agent assigns Ivy's case to themselves and snoozes it
+    desk.card("Ivy Chen").locator("button.assign").click()
+    desk.announced("Assigned to you: Ivy Chen.")
+    desk.card("Ivy Chen").locator("button.snooze").click()
+    desk.announced("Snoozed for 4 hours: Ivy Chen.")
+
+    # then the case leaves the waiting queue, and among the snoozed its trail shows both
+    expect(desk.card("Ivy Chen")).to_have_count(0)
+    desk.page.check("input[name=snoozed]")
+    card = desk.card("Ivy Chen")
+    expect(card).to_have_count(1)
+    expect(card.locator(".reasons")).to_contain_text("assigned to agent-1")
+    card.locator("summary").click()
+    expect(card.locator(".trail")).to_contain_text("assigned to agent-1")
+    expect(card.locator(".trail")).to_contain_text("snoozed until")
+    # and so does the case's JSON
+    answer = desk.page.request.get(f"{desk.base}/agents/api/incidents/{desk.ids['Ivy Chen']}")
+    assert answer.ok
+    found = answer.json()
+    assert found["assigned_to"] == "agent-1"
+    assert found["snoozed_until"] is not None
+    assert [e["what"] for e in found["trail"]][-2:] == ["assigned", "snoozed"]
+
+    # and in Shopify its attention tag, priority and deadline all stay as they were
+    desk.settled()
+    wait_for(desk.pipeline.sender.idle, timeout=30)
+    assert sorted(order.tags) == tags_before
+    assert ATTENTION in order.tags
+    assert URGENT in order.tags
+    assert ivy.metafields[("clout", "attention_deadline")].value == deadline_before
+    incident = desk.incident("Ivy Chen")
+    assert incident.status == "open"
+    assert incident.deadline_at == due_before
