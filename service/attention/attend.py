@@ -707,33 +707,21 @@ def record_cleared(*, session: Session, incident_id: int, cleared: Cleared, now:
     incident = session.get(Incident, incident_id)
     if incident is None:
         return
-    for gid, tags in cleared.added.items():
-        record_event(
-            session=session,
-            incident=incident,
-            kind=CaseEvent.TAGGED,
-            by=CLOUT,
-            at=now,
-            detail={"gid": gid, "tags": tags},
-        )
-    for gid, tags in cleared.removed.items():
-        record_event(
-            session=session,
-            incident=incident,
-            kind=CaseEvent.UNTAGGED,
-            by=CLOUT,
-            at=now,
-            detail={"gid": gid, "tags": tags},
-        )
-    for gid, why in cleared.refused.items():
-        record_event(
-            session=session,
-            incident=incident,
-            kind=CaseEvent.TAG_REFUSED,
-            by=CLOUT,
-            at=now,
-            detail={"gid": gid, "why": why},
-        )
+    changes: list[tuple[CaseEvent, str, Mapping[str, Any]]] = [
+        (CaseEvent.TAGGED, "tags", cleared.added),
+        (CaseEvent.UNTAGGED, "tags", cleared.removed),
+        (CaseEvent.TAG_REFUSED, "why", cleared.refused),
+    ]
+    for kind, field_name, by_gid in changes:
+        for gid, value in by_gid.items():
+            record_event(
+                session=session,
+                incident=incident,
+                kind=kind,
+                by=CLOUT,
+                at=now,
+                detail={"gid": gid, field_name: value},
+            )
     if cleared.metafields_cleared:
         record_event(
             session=session,
