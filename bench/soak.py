@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 import psutil
 
+from service.core.config import DEFAULT_ATTENTION_TAG
 from service.core.models import utcnow
 from service.dev.demo import connect_local_shop
 from service.dev.devstore.seed import seed_store
@@ -83,6 +84,10 @@ class Sender:
     earlier: list[DevOrder] = field(default_factory=list)
     last: tuple[str, bytes, str] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The unhappy deliveries: webhook id → the order it is about; and, for those answered 200,
+    # when (monotonic) the first 200 came back.
+    unhappy_orders: dict[str, int] = field(default_factory=dict)
+    unhappy_accepted: dict[int, float] = field(default_factory=dict)
 
     def next_delivery(self) -> tuple[str, bytes, str]:
         """(topic, body, webhook id) of the next delivery in the mix."""
@@ -120,6 +125,8 @@ class Sender:
             made = ("orders/create", order_payload(self.store, order))
         topic, payload = made
         self.last = (topic, json.dumps(payload).encode(), str(uuid.uuid4()))
+        if topic != "orders/create":
+            self.unhappy_orders[self.last[2]] = order.id
         return self.last
 
     def post(self, client: httpx.Client, topic: str, body: bytes, webhook_id: str) -> None:
@@ -143,6 +150,34 @@ class Sender:
             self.answered[str(status)] += 1
             if status == 200:
                 self.accepted_ids.add(webhook_id)
+                order_id = self.unhappy_orders.get(webhook_id)
+                if order_id is not None:
+                    self.unhappy_accepted.setdefault(order_id, time.monotonic())
+
+
+class TagWatch(threading.Thread):
+    """Notes when each unhappy order first carries the attention tag in the emulator (polled
+    twice a second): what a merchant would see, whatever Clout's own tables say."""
+
+    def __init__(self, store: DevStore, sender: Sender) -> None:
+        super().__init__(daemon=True)
+        self.store, self.sender = store, sender
+        self.tagged: dict[int, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            self.look()
+
+    def look(self) -> None:
+        moment = time.monotonic()
+        with self.sender.lock:
+            waiting = [o for o in self.sender.unhappy_accepted if o not in self.tagged]
+        with self.store.lock:
+            for order_id in waiting:
+                order = self.store.orders.get(order_id)
+                if order is not None and DEFAULT_ATTENTION_TAG in order.tags:
+                    self.tagged[order_id] = moment
 
 
 def start_serve(workdir: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -281,6 +316,8 @@ class Run:
     samples: list[Sample]
     kills: list[float]
     sent: int
+    ready_at: list[float] = field(default_factory=list)  # monotonic: each restart answering
+    started: float = 0.0
 
 
 def drive(
@@ -295,6 +332,7 @@ def drive(
     """Send at the rate for the run's minutes, sampling, and killing if asked."""
     samples: list[Sample] = []
     kills: list[float] = []
+    ready_at: list[float] = []
     started = time.monotonic()
     ends = started + args.minutes * 60
     next_sample = started
@@ -329,6 +367,7 @@ def drive(
                 restarted = time.monotonic()
                 serve = start_serve(workdir, env, args.port)
                 kills.append(time.monotonic() - restarted)
+                ready_at.append(time.monotonic())
                 print(f"  killed and restarted: ready in {kills[-1]:.1f} s", flush=True)
                 next_kill += args.kill_every * 60
             due = started + sent / args.rate
@@ -339,7 +378,82 @@ def drive(
             pool.submit(sender.post, client, topic, body, webhook_id)
             sent += 1
 
-    return Run(serve=serve, samples=samples, kills=kills, sent=sent)
+    return Run(
+        serve=serve, samples=samples, kills=kills, sent=sent, ready_at=ready_at, started=started
+    )
+
+
+def unhappy_report(sender: Sender, watch: TagWatch, run: Run) -> str:
+    """Every unhappy order answered 200 must carry the attention tag; how long it took, and,
+    for those a kill caught untagged, how long after the restart answered."""
+    accepted = sender.unhappy_accepted
+    waits = sorted(watch.tagged[o] - t for o, t in accepted.items() if o in watch.tagged)
+    untagged = len(accepted) - len(waits)
+    lines = [
+        (
+            f"unhappy orders answered 200: {len(accepted)}; carrying the attention tag: "
+            f"{len(waits)}; not tagged: {untagged}"
+        )
+    ]
+    if waits:
+        lines.append(
+            f"200 → tag: p50 {waits[len(waits) // 2]:.1f} s, "
+            f"p95 {waits[int(len(waits) * 0.95)]:.1f} s, max {waits[-1]:.1f} s"
+        )
+    for ready, took in zip(run.ready_at, run.kills, strict=True):
+        killed = ready - took
+        caught = [o for o, t in accepted.items() if t < killed and watch.tagged.get(o, 0) > killed]
+        if caught:
+            last = max(watch.tagged[o] for o in caught)
+            lines.append(
+                f"kill at {killed - run.started:.0f} s (answering again {took:.1f} s later): "
+                f"{len(caught)} answered 200 before it were tagged after it, the last "
+                f"{last - killed:.1f} s after the kill ({last - ready:+.1f} s from answering)"
+            )
+        else:
+            lines.append(f"kill at {killed - run.started:.0f} s: none caught untagged")
+    return "\n".join(lines)
+
+
+def flow_report(store: DevStore) -> str:
+    """Flow cannot tell a repeat: one "Unhappy customer detected" per customer in this mix
+    (no case is resolved, so a customer has one case)."""
+    with store.lock:
+        per_customer: dict[object, int] = defaultdict(int)
+        for trigger in store.flow_triggers:
+            payload = trigger["payload"]
+            per_customer[payload.get("customer_id") or ("order", payload.get("order_id"))] += 1
+    doubled = sum(1 for n in per_customer.values() if n > 1)
+    return f"Flow triggers: {sum(per_customer.values())}, for {len(per_customer)} customers; doubled: {doubled}"
+
+
+def drain(*, database: Path, sender: Sender, watch: TagWatch) -> tuple[int, float, int]:
+    """Wait for the backlog once intake stops (the worker's pace) and for the last tags:
+    (deliveries done, seconds to drain, answered 200 but not done)."""
+    # Drain: how long the backlog takes to finish once intake stops (the worker's pace).
+    drain_started = time.monotonic()
+    done, pending = counts(database)
+    while pending > 0 and time.monotonic() - drain_started < 300:
+        time.sleep(1)
+        done, pending = counts(database)
+    drained = time.monotonic() - drain_started
+    # Tags land after a delivery is done (the floor is its own unit of work): give the last
+    # ones the floor's own deadline before counting what is missing.
+    tags_wait = time.monotonic() + 60
+    while len(watch.tagged) < len(sender.unhappy_accepted) and time.monotonic() < tags_wait:
+        time.sleep(0.5)
+    watch.stop.set()
+    watch.join()
+    watch.look()
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        unfinished = {
+            row[0]
+            for row in connection.execute(
+                "SELECT webhook_id FROM deliveries WHERE status NOT IN ('done', 'ignored')"
+            )
+        }
+        not_done = len(unfinished & sender.accepted_ids)
+    return done, drained, not_done
 
 
 def main() -> None:
@@ -377,25 +491,13 @@ def main() -> None:
             store=store,
             rng=random.Random(args.seed),
         )
+        watch = TagWatch(store, sender)
+        watch.start()
         run = drive(
             serve=serve, sender=sender, args=args, workdir=workdir, env=env, database=database
         )
         serve, samples, kills, sent = run.serve, run.samples, run.kills, run.sent
-        # Drain: how long the backlog takes to finish once intake stops (the worker's pace).
-        drain_started = time.monotonic()
-        done, pending = counts(database)
-        while pending > 0 and time.monotonic() - drain_started < 300:
-            time.sleep(1)
-            done, pending = counts(database)
-        drained = time.monotonic() - drain_started
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-            unfinished = {
-                row[0]
-                for row in connection.execute(
-                    "SELECT webhook_id FROM deliveries WHERE status NOT IN ('done', 'ignored')"
-                )
-            }
-            not_done = len(unfinished & sender.accepted_ids)
+        done, drained, not_done = drain(database=database, sender=sender, watch=watch)
         os.killpg(serve.pid, signal.SIGINT)
         try:
             serve.wait(timeout=60)
@@ -410,6 +512,8 @@ def main() -> None:
     )
     if kills:
         print(f"restarts ready in {', '.join(f'{k:.1f}' for k in kills)} s")
+    print(unhappy_report(sender, watch, run))
+    print(flow_report(store))
     rising = report(samples, floors=FLOORS)
     if rising:
         print("\nDOES NOT LEVEL OFF:")
