@@ -9,10 +9,10 @@ import json
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
 from urllib.parse import unquote, urlparse
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from service.attention.outbox import AT_LEAST_ONCE, Effect, EffectKind, Outcome
 from service.core.config import Settings
@@ -20,6 +20,15 @@ from service.core.logs import get_logger
 from service.core.shop_settings import ShopConfig
 
 log = get_logger(__name__)
+
+
+def _never_reached(error: BaseException) -> bool:
+    """Whether a failed request cannot have reached the receiver: no connection was made. A
+    connection dropped after the request went out ("Connection aborted") may have landed."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = error.args[0] if isinstance(error, requests.ConnectionError) and error.args else None
+    return isinstance(getattr(reason, "reason", reason), NewConnectionError)
 
 
 @dataclass(frozen=True)
@@ -47,46 +56,12 @@ class Notifier:
             slack_url=config.notify_slack_url,
         )
 
-    def notify(self, *, subject: str, message: str, data: dict[str, Any]) -> list[str]:
-        sent = []
-        if self.slack_url:
-            try:
-                answer = requests.post(
-                    self.slack_url, json={"text": f"{subject}\n{message}"}, timeout=self.timeout
-                )
-                if answer.ok:
-                    sent.append("slack")
-                else:
-                    log.warning("notify_slack_failed", status=answer.status_code)
-            except requests.RequestException as error:
-                log.warning("notify_slack_failed", error=type(error).__name__)
-        if self.webhook_url:
-            body = json.dumps({"text": f"{subject}\n{message}", "clout": data}).encode()
-            headers = {"Content-Type": "application/json"}
-            if self.webhook_secret:
-                headers["X-Clout-Signature"] = (
-                    "sha256="
-                    + hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-                )
-            try:
-                response = requests.post(
-                    self.webhook_url, data=body, headers=headers, timeout=self.timeout
-                )
-                if response.ok:
-                    sent.append("webhook")
-                else:
-                    log.warning("notify_webhook_failed", status=response.status_code)
-            except requests.RequestException as error:
-                log.warning("notify_webhook_failed", error=type(error).__name__)
-        if self.smtp_url and self.email_to:
-            try:
-                self._email(subject, message)
-                sent.append("email")
-            except (OSError, smtplib.SMTPException) as error:
-                log.warning("notify_email_failed", error=type(error).__name__)
-        return sent
-
-    def _email(self, subject: str, message: str, *, message_id: str | None = None) -> None:
+    def _email(self, subject: str, message: str, *, message_id: str | None = None) -> Outcome:
+        """Send one mail. Whether it may have landed decides what a failure means: nothing
+        the server was given before the message (connecting, TLS, logging in) can have
+        landed, so that is tried again; a server that answered the message with a 4xx is
+        tried again and a 5xx refused; only a failure while the message itself was being
+        handed over leaves it uncertain."""
         url = urlparse(self.smtp_url or "")
         mail = EmailMessage()
         mail["Subject"], mail["From"], mail["To"] = subject, self.email_from, self.email_to
@@ -97,14 +72,36 @@ class Notifier:
         mail.set_content(message)
         secure = url.scheme == "smtps"
         client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-        with client_class(
-            url.hostname or "localhost", url.port or (465 if secure else 25), timeout=self.timeout
-        ) as client:
-            if url.scheme == "smtp+starttls":
-                client.starttls()
-            if url.username:
-                client.login(unquote(url.username), unquote(url.password or ""))
-            client.send_message(mail)
+        try:
+            client = client_class(
+                url.hostname or "localhost",
+                url.port or (465 if secure else 25),
+                timeout=self.timeout,
+            )
+        except (OSError, smtplib.SMTPException) as error:
+            log.warning("notify_failed", channel=EffectKind.EMAIL, error=type(error).__name__)
+            return Outcome.RETRY
+        with client:
+            try:
+                if url.scheme == "smtp+starttls":
+                    client.starttls()
+                if url.username:
+                    client.login(unquote(url.username), unquote(url.password or ""))
+            except (OSError, smtplib.SMTPException) as error:
+                log.warning("notify_failed", channel=EffectKind.EMAIL, error=type(error).__name__)
+                return Outcome.RETRY
+            try:
+                client.send_message(mail)
+            except smtplib.SMTPRecipientsRefused:
+                log.warning("notify_failed", channel=EffectKind.EMAIL, error="recipients refused")
+                return Outcome.REFUSED
+            except smtplib.SMTPResponseException as error:
+                log.warning("notify_failed", channel=EffectKind.EMAIL, status=error.smtp_code)
+                return Outcome.RETRY if 400 <= error.smtp_code < 500 else Outcome.REFUSED
+            except (OSError, smtplib.SMTPException) as error:
+                log.warning("notify_failed", channel=EffectKind.EMAIL, error=type(error).__name__)
+                return Outcome.UNCERTAIN
+        return Outcome.SENT
 
     def channels(self) -> tuple[EffectKind, ...]:
         """The channels this merchant configured, as outbox kinds."""
@@ -125,9 +122,8 @@ class Notifier:
         data = effect.payload.get("data") or {}
         again = Outcome.RETRY if effect.kind in AT_LEAST_ONCE else Outcome.UNCERTAIN
         try:
-            if effect.kind == EffectKind.EMAIL:
-                self._email(subject, message, message_id=effect.key)
-                return Outcome.SENT
+            if effect.kind == EffectKind.EMAIL and self.smtp_url and self.email_to:
+                return self._email(subject, message, message_id=effect.key)
             if effect.kind == EffectKind.SLACK and self.slack_url:
                 answer = requests.post(
                     self.slack_url, json={"text": f"{subject}\n{message}"}, timeout=self.timeout
@@ -145,12 +141,9 @@ class Notifier:
                 )
             else:
                 return Outcome.REFUSED  # the channel was turned off since
-        except requests.ConnectionError as error:
+        except (requests.RequestException, OSError) as error:
             log.warning("notify_failed", channel=effect.kind, error=type(error).__name__)
-            return Outcome.RETRY  # never reached the receiver
-        except (requests.RequestException, OSError, smtplib.SMTPException) as error:
-            log.warning("notify_failed", channel=effect.kind, error=type(error).__name__)
-            return again
+            return Outcome.RETRY if _never_reached(error) else again
         if answer.ok:
             return Outcome.SENT
         log.warning("notify_failed", channel=effect.kind, status=answer.status_code)

@@ -24,9 +24,15 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
             if in_data:
                 if line == ".":
                     in_data = False
-                    self.server.messages.append("\n".join(lines))  # type: ignore[attr-defined]
+                    # What the server answers a whole message: `reply` (250 unless a test
+                    # says otherwise), or None to drop the connection without a word.
+                    reply = self.server.reply  # type: ignore[attr-defined]
+                    if reply is None:
+                        return
+                    if reply.startswith("250"):
+                        self.server.messages.append("\n".join(lines))  # type: ignore[attr-defined]
                     lines = []
-                    self.wfile.write(b"250 queued\r\n")
+                    self.wfile.write(reply.encode() + b"\r\n")
                 else:
                     lines.append(line)
                 continue
@@ -48,6 +54,7 @@ def serving_smtp() -> Iterator[Any]:
     """A mail server on a free local port; its `messages` hold what it was sent."""
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
     server.messages = []  # type: ignore[attr-defined]
+    server.reply = "250 queued"  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

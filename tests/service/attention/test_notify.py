@@ -5,12 +5,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from typing import Any
 
 from werkzeug.serving import make_server
 
 from service.attention.notify import Notifier
+from service.attention.outbox import Effect, EffectKind, Outcome
+
+
+def effect(kind: EffectKind, *, key: str = "escalation:incident:7:1") -> Effect:
+    payload = {
+        "subject": "Overdue: unhappy customer waiting",
+        "message": "Order #1001.",
+        "data": {"incident": 7, "priority": "urgent"},
+    }
+    return Effect(shop_id=1, key=key, kind=kind, payload=payload, attempts=0)
 
 
 def test_an_overdue_case_is_emailed_and_posted_signed(smtp: Any) -> None:
@@ -36,14 +47,11 @@ def test_an_overdue_case_is_emailed_and_posted_signed(smtp: Any) -> None:
         email_from="clout@shop.example",
     )
 
-    sent = notifier.notify(
-        subject="Overdue: unhappy customer waiting",
-        message="Order #1001.",
-        data={"incident": 7, "priority": "urgent"},
-    )
+    outcomes = [notifier.deliver(effect(kind)) for kind in notifier.channels()]
     web.shutdown()
 
-    assert sent == ["webhook", "email"]
+    assert notifier.channels() == (EffectKind.WEBHOOK, EffectKind.EMAIL)
+    assert outcomes == [Outcome.SENT, Outcome.SENT]
     [(body, signature)] = posted
     assert json.loads(body)["clout"] == {"incident": 7, "priority": "urgent"}
     assert signature == "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
@@ -51,6 +59,8 @@ def test_an_overdue_case_is_emailed_and_posted_signed(smtp: Any) -> None:
     assert "Subject: Overdue: unhappy customer waiting" in mail
     assert "To: support@shop.example" in mail
     assert "Order #1001." in mail
+    # The effect's key is the mail's Message-ID: a mail system that sees it twice may drop one.
+    assert "Message-ID: <escalation.incident.7.1@clout>" in mail
 
 
 def test_a_channel_that_is_down_is_logged_not_raised() -> None:
@@ -61,4 +71,52 @@ def test_a_channel_that_is_down_is_logged_not_raised() -> None:
         timeout=1,
     )
 
-    assert notifier.notify(subject="s", message="m", data={}) == []
+    # Nothing listens: neither could have landed, so both are tried again later, not lost.
+    assert notifier.deliver(effect(EffectKind.WEBHOOK)) == Outcome.RETRY
+    assert notifier.deliver(effect(EffectKind.EMAIL)) == Outcome.RETRY
+
+
+def test_a_mail_server_that_answers_the_message_decides_what_happens_next(smtp: Any) -> None:
+    notifier = Notifier(
+        smtp_url=f"smtp://127.0.0.1:{smtp.server_address[1]}", email_to="support@shop.example"
+    )
+
+    smtp.reply = "451 try again later"
+    busy = notifier.deliver(effect(EffectKind.EMAIL))
+    smtp.reply = "554 no such mailbox"
+    refused = notifier.deliver(effect(EffectKind.EMAIL))
+    smtp.reply = None  # takes the whole message, then hangs up without a word
+    dropped = notifier.deliver(effect(EffectKind.EMAIL))
+
+    assert busy == Outcome.RETRY  # the server kept nothing: send it again later
+    assert refused == Outcome.REFUSED  # final: sending again would be refused again
+    assert dropped == Outcome.UNCERTAIN  # it may have been kept: a person decides, not a loop
+    assert smtp.messages == []
+
+
+def test_a_receiver_that_hangs_up_after_the_request_may_have_taken_it() -> None:
+    """A connection dropped after the request went out may have landed: the signed webhook
+    (its receiver can tell a repeat by X-Clout-Effect-Key) is sent again, Slack is not."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    taken: list[bytes] = []
+
+    def hang_up() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                taken.append(connection.recv(65536))
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    notifier = Notifier(webhook_url=url, slack_url=url, timeout=2)
+
+    webhook = notifier.deliver(effect(EffectKind.WEBHOOK))
+    slack = notifier.deliver(effect(EffectKind.SLACK))
+    listener.close()
+
+    assert len(taken) == 2  # both requests reached the receiver
+    assert webhook == Outcome.RETRY
+    assert slack == Outcome.UNCERTAIN
