@@ -427,6 +427,24 @@ def flow_report(store: DevStore) -> str:
     return f"Flow triggers: {sum(per_customer.values())}, for {len(per_customer)} customers; doubled: {doubled}"
 
 
+PLACEHOLDERS = """
+SELECT COUNT(*), COALESCE(SUM(o.customer_id IS NOT NULL AND o.customer_id != s.customer_id), 0)
+FROM signals s JOIN customers c ON c.id = s.customer_id LEFT JOIN orders o ON o.id = s.order_id
+WHERE c.shopify_id LIKE 'guest:%' OR c.shopify_id LIKE 'reviewer:%'
+"""
+
+
+def placeholders(database: Path) -> str:
+    """Signals on a stand-in customer, and of those the ones whose order Clout now knows with
+    its real customer (issue 19: none should be left once the order is known)."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        on_stand_ins, order_known = connection.execute(PLACEHOLDERS).fetchone()
+    return (
+        f"signals on a stand-in customer: {on_stand_ins}; "
+        f"of those, with the order now known on its real customer: {order_known}"
+    )
+
+
 def drain(*, database: Path, sender: Sender, watch: TagWatch) -> tuple[int, float, int]:
     """Wait for the backlog once intake stops (the worker's pace) and for the last tags:
     (deliveries done, seconds to drain, answered 200 but not done)."""
@@ -513,6 +531,7 @@ def main() -> None:
     if kills:
         print(f"restarts ready in {', '.join(f'{k:.1f}' for k in kills)} s")
     print(unhappy_report(sender, watch, run))
+    print(placeholders(database))
     print(flow_report(store))
     rising = report(samples, floors=FLOORS)
     if rising:
