@@ -143,3 +143,27 @@ def test_a_zero_refund_with_a_complaint_in_its_note_is_read_for_the_note(
     [signal] = refund_signals(app)
     assert signal.reason == "refund_note"
     assert first_sentence(signal) == "had a refund recorded with no money back"
+
+
+def test_a_partial_refund_for_something_missing_from_the_order_is_high_severity(
+    app: Flask, shop: Shop
+) -> None:
+    """Something missing from the order is the shop's failure, as a broken or wrong item is: a
+    partial refund for it is as serious; one for a size that did not suit stays normal."""
+    send(app, "orders/create", an_order())
+
+    send(
+        app,
+        "refunds/create",
+        a_refund(8, moved=[("20.00", "success")], note="Two of the mugs were missing from the box"),
+    )
+    send(
+        app,
+        "refunds/create",
+        a_refund(9, moved=[("10.00", "success")], note="The shirt was too small, sent it back"),
+    )
+
+    missing, size = refund_signals(app)
+    assert (missing.reason, missing.severity) == ("refund_partial", "high")
+    assert "missing_item" in (missing.detail or {})["reasons"]
+    assert (size.reason, size.severity) == ("refund_partial", "normal")
