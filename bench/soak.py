@@ -451,10 +451,14 @@ def drain(*, database: Path, sender: Sender, watch: TagWatch) -> tuple[int, floa
     # Drain: how long the backlog takes to finish once intake stops (the worker's pace).
     drain_started = time.monotonic()
     done, pending = counts(database)
+    backlog, done_before = pending, done
     while pending > 0 and time.monotonic() - drain_started < 300:
         time.sleep(1)
         done, pending = counts(database)
     drained = time.monotonic() - drain_started
+    if backlog >= 100:
+        # With nothing new arriving, the backlog's pace is the workers' own.
+        print(f"worker pace on a backlog of {backlog}: {(done - done_before) / drained:.1f}/s")
     # Tags land after a delivery is done (the floor is its own unit of work): give the last
     # ones the floor's own deadline before counting what is missing.
     tags_wait = time.monotonic() + 60
