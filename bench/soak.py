@@ -537,6 +537,10 @@ def main() -> None:
     print(unhappy_report(sender, watch, run))
     print(placeholders(database))
     print(flow_report(store))
+    if kills:
+        print(
+            "(each restart starts the processes' memory again: read RSS slopes from a run without kills)"
+        )
     rising = report(samples, floors=FLOORS)
     if rising:
         print("\nDOES NOT LEVEL OFF:")
