@@ -18,6 +18,7 @@ from service.core.audit import case_events
 from service.core.db import session_scope
 from service.core.models import Customer, Incident, Shop, utcnow
 from service.core.vocabulary import Severity, SignalKind
+from service.deliveries.dispatch import FLOOR, fair_queue_of
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.shops import register_shop
 from service.signals.incidents import SignalDraft, raise_signal
@@ -32,6 +33,17 @@ MAYA_ORDER, MAYA = 7001, 9001  # BUSY_DAY's second case: urgent, overdue, known 
 
 def bearer(**claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {session_token(**claims)}"}
+
+
+def rung(app: Flask) -> list[int]:
+    """The cases the worker was rung for since the last look (taken off the queue)."""
+    fair = fair_queue_of(app.extensions["celery"])
+    assert fair is not None
+    found = []
+    while (unit := fair.pop()) is not None:
+        if unit.lane == FLOOR:
+            found.append(unit.item)
+    return sorted(found)
 
 
 @pytest.fixture
@@ -321,6 +333,61 @@ def test_assigning_to_me_in_a_block_names_the_staff_member(
     assert answer.json == {"outcome": "assigned", "id": busy["Ada Park"], "assigned_to": "staff-77"}
     shown = block.get(f"/admin-blocks/api/orders/{7003}/case", headers=bearer())
     assert shown.json["case"]["assigned_to"] == "staff-77"
+
+
+def test_each_desk_action_in_a_block_answers_what_the_block_reads(
+    embedded: Flask, block: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's open case, and nothing waiting for the worker
+    maya = busy["Maya Ortiz"]
+    staff = bearer(user_id="7")
+    rung(embedded)
+
+    def act(action: str, body: dict[str, Any] | None = None) -> Any:
+        return block.post(f"/admin-blocks/api/cases/{maya}/{action}", json=body, headers=staff)
+
+    # when a staff member takes her case, gives it back, resolves it (twice), undoes that and
+    # closes it as not a complaint
+    taken = act("assign", {"to": "me"})
+    given_back = act("assign", {"to": ""})
+    rung_after_assigning = rung(embedded)
+    resolved = act("resolve", {"note": "Refunded."})
+    rung_after_resolve = rung(embedded)
+    again = act("resolve")
+    rung_after_again = rung(embedded)
+    reopened = act("reopen")
+    rung_after_reopen = rung(embedded)
+    not_one = act("not-a-complaint", {})
+    rung_after_not_one = rung(embedded)
+
+    # then each answer is what the block reads, never kept by a cache
+    assert taken.json == {"outcome": "assigned", "id": maya, "assigned_to": "staff-7"}
+    assert given_back.json == {"outcome": "assigned", "id": maya, "assigned_to": None}
+    assert resolved.json == {"outcome": "resolved", "id": maya}
+    assert again.json == {"outcome": "already_closed", "id": maya}
+    assert reopened.json == {"outcome": "reopened", "id": maya}
+    assert not_one.json == {"outcome": "not_a_complaint", "id": maya}
+    for answer in (taken, given_back, resolved, again, reopened, not_one):
+        assert (answer.status_code, answer.headers["Cache-Control"]) == (200, "no-store")
+    # and the worker is rung for what changes Shopify's tags (a close, a reopen), once each
+    assert rung_after_assigning == []
+    assert rung_after_resolve == [maya]
+    assert rung_after_again == []
+    assert rung_after_reopen == [maya]
+    assert rung_after_not_one == [maya]
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("resolve", {"note": "Refunded."}), ("not-a-complaint", {}), ("reopen", {}), ("assign", {})],
+)
+def test_a_block_action_on_a_case_this_shop_does_not_have_is_404(
+    embedded: Flask, block: FlaskClient, action: str, body: dict[str, Any]
+) -> None:
+    rung(embedded)
+    answer = block.post(f"/admin-blocks/api/cases/987654321/{action}", json=body, headers=bearer())
+    assert (answer.status_code, answer.json) == (404, {"outcome": "not_found"})
+    assert rung(embedded) == []
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from service.agents.queue import clout_split
 from service.cli import main
 from service.core.models import Incident, Shop, utcnow
+from service.deliveries.dispatch import FLOOR, fair_queue_of
 from tests.support.agents_page import (
     BUSY_DAY,
     PASSWORD,
@@ -49,6 +50,21 @@ def agent(app: Flask, busy: dict[str, int]) -> FlaskClient:
 
 def names(answer: Any) -> list[str]:
     return [entry["customer"]["name"] for entry in answer.json["incidents"]]
+
+
+def act(agent: FlaskClient, path: str, body: Any = None) -> Any:
+    return agent.post(f"/agents/api/{path}", json=body, headers={"X-CSRF-Token": page_csrf(agent)})
+
+
+def rung(app: Flask) -> list[int]:
+    """The cases the worker was rung for since the last look (taken off the queue)."""
+    fair = fair_queue_of(app.extensions["celery"])
+    assert fair is not None
+    found = []
+    while (unit := fair.pop()) is not None:
+        if unit.lane == FLOOR:
+            found.append(unit.item)
+    return sorted(found)
 
 
 def test_the_queue_puts_the_soonest_deadline_first_with_reasons_scores_and_links(
@@ -363,3 +379,95 @@ def test_agents_are_managed_from_the_command_line(
     # a removed agent's open page stops working at its next request
     assert client.get("/agents/api/queue").status_code == 401
     assert listed.output.strip() == f"a@example.org\tdisabled\t{SHOP}"
+
+
+# --- the desk's answers -----------------------------------------------------------------------
+
+
+def test_each_desk_action_on_the_page_answers_what_the_page_reads(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's open case, and nothing waiting for the worker
+    maya, ivy, sam = busy["Maya Ortiz"], busy["Ivy Chen"], busy["Sam Lee"]
+    me = agent.get("/agents/api/queue").json["me"]
+    rung(app)
+
+    # when an agent takes her case, snoozes it, resolves it (twice), undoes that, and closes
+    # it as not a complaint; then takes two more cases and resolves them with hers
+    assigned = act(agent, f"incidents/{maya}/assign", {"to": "me"})
+    snoozed = act(agent, f"incidents/{maya}/snooze", {"hours": 2})
+    rung_after_assign_and_snooze = rung(app)
+    resolved = act(agent, f"incidents/{maya}/resolve", {"note": "Refunded."})
+    rung_after_resolve = rung(app)
+    again = act(agent, f"incidents/{maya}/resolve")
+    rung_after_again = rung(app)
+    reopened = act(agent, f"incidents/{maya}/reopen")
+    rung_after_reopen = rung(app)
+    not_one = act(agent, f"incidents/{maya}/not-a-complaint", {})
+    rung_after_not_one = rung(app)
+    taken = act(agent, "incidents/bulk", {"action": "assign", "ids": [ivy, sam], "to": "me"})
+    rung_after_taken = rung(app)
+    closed = act(agent, "incidents/bulk", {"action": "resolve", "ids": [ivy, sam, maya, 2**40]})
+    rung_after_closed = rung(app)
+
+    # then each answer is what the page reads, never kept by a cache
+    assert assigned.json == {"outcome": "assigned", "id": maya, "assigned_to": me}
+    assert (snoozed.json["outcome"], snoozed.json["id"]) == ("snoozed", maya)
+    assert utcnow() < datetime.fromisoformat(snoozed.json["until"]) <= utcnow() + timedelta(hours=2)
+    assert resolved.json == {"outcome": "resolved", "id": maya, "resolved_by": f"page:{me}"}
+    assert again.json == resolved.json  # a second click changes nothing
+    assert reopened.json == {"outcome": "reopened", "id": maya}
+    assert not_one.json == {"outcome": "not_a_complaint", "id": maya, "resolved_by": f"page:{me}"}
+    assert taken.json == {
+        "outcome": "done",
+        "results": [{"id": ivy, "outcome": "assigned"}, {"id": sam, "outcome": "assigned"}],
+    }
+    assert closed.json == {
+        "outcome": "done",
+        "results": [
+            {"id": ivy, "outcome": "resolved"},
+            {"id": sam, "outcome": "resolved"},
+            {"id": maya, "outcome": "already_closed"},
+        ],  # an id that is no case of this shop is left out
+    }
+    for answer in (assigned, snoozed, resolved, again, reopened, not_one, taken, closed):
+        assert (answer.status_code, answer.headers["Cache-Control"]) == (200, "no-store")
+    # and the worker is rung for what changes Shopify's tags (a close, a reopen), once each
+    assert rung_after_assign_and_snooze == []
+    assert rung_after_resolve == [maya]
+    assert rung_after_again == []
+    assert rung_after_reopen == [maya]
+    assert rung_after_not_one == [maya]
+    assert rung_after_taken == []
+    assert rung_after_closed == sorted([ivy, sam])
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("resolve", {"note": "Refunded."}),
+        ("not-a-complaint", {}),
+        ("reopen", {}),
+        ("assign", {"to": "me"}),
+        ("snooze", {"hours": 2}),
+    ],
+)
+def test_a_desk_action_on_a_case_this_shop_does_not_have_is_404(
+    app: Flask, agent: FlaskClient, busy: dict[str, int], action: str, body: dict[str, Any]
+) -> None:
+    # given a case id that is no case of this shop
+    rung(app)
+    # when an agent acts on it with a well-formed request
+    answer = act(agent, f"incidents/987654321/{action}", body)
+    # then there is no such case, and nothing is rung
+    assert (answer.status_code, answer.json) == (404, {"outcome": "not_found"})
+    assert rung(app) == []
+
+
+def test_a_bulk_action_leaves_out_ids_this_shop_does_not_have(
+    agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    answer = act(agent, "incidents/bulk", {"action": "resolve", "ids": [987654321, 2**40]})
+
+    assert (answer.status_code, answer.json) == (200, {"outcome": "done", "results": []})
+    assert len(names(agent.get("/agents/api/queue"))) == len(busy)
