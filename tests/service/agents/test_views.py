@@ -471,3 +471,108 @@ def test_a_bulk_action_leaves_out_ids_this_shop_does_not_have(
 
     assert (answer.status_code, answer.json) == (200, {"outcome": "done", "results": []})
     assert len(names(agent.get("/agents/api/queue"))) == len(busy)
+
+
+# The desk's refusals, one contract on every route (and in the admin's blocks, test_blocks):
+# 400 for a request Clout cannot read, 404 for no such case, 409 for what the case's state
+# refuses; `outcome` always, and the desk's sentence in `detail` when `outcome` is its code.
+
+
+def trail_of(agent: FlaskClient, incident_id: int) -> list[str]:
+    case = agent.get(f"/agents/api/incidents/{incident_id}").json
+    return [step["what"] for step in case["trail"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "outcome"),
+    [
+        ("{sam}/resolve", ["not", "an", "object"], "the body must be a JSON object"),
+        ("{sam}/not-a-complaint", {"note": 5}, "note must be text"),
+        ("{sam}/reopen", ["not", "an", "object"], "the body must be a JSON object"),
+        ("{sam}/assign", {"to": 5}, "to must be text"),
+        ("{sam}/assign", {"to": "someone-else"}, 'to must be "me" or empty (nobody)'),
+        ("{sam}/snooze", {"hours": "soon"}, "hours must be a number (0 or none: wake it now)"),
+        ("bulk", {"action": "resolve", "ids": "all of them"}, "ids must be a list of case ids"),
+        ("bulk", {"action": "delete", "ids": ["{sam}"]}, 'action must be "resolve" or "assign"'),
+        ("bulk", {"action": "assign", "ids": ["{sam}"], "to": 5}, "to must be text"),
+    ],
+)
+def test_a_desk_request_the_page_cannot_read_is_a_400_saying_why(
+    app: Flask, agent: FlaskClient, busy: dict[str, int], path: str, body: Any, outcome: str
+) -> None:
+    # given Sam's open case, and nothing waiting for the worker
+    sam = busy["Sam Lee"]
+    if isinstance(body, dict) and body.get("ids") == ["{sam}"]:
+        body = {**body, "ids": [sam]}
+    rung(app)
+    # when the page sends a request Clout cannot read
+    answer = act(agent, "incidents/" + path.format(sam=sam), body)
+    # then it says what is wrong with it, and the case is as it was
+    assert (answer.status_code, answer.json) == (400, {"outcome": outcome})
+    assert trail_of(agent, sam) == ["signal"]
+    assert rung(app) == []
+
+
+TOO_LONG = ("note_too_long", "a note is at most 2000 characters")
+TOO_LATE = ("snooze_out_of_range", "snooze until a time within the next 14 days")
+TOO_MANY = ("bulk_size", "choose between 1 and 100 cases")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "refusal"),
+    [
+        ("{sam}/resolve", {"note": "x" * 2_001}, TOO_LONG),
+        ("{sam}/not-a-complaint", {"note": "x" * 2_001}, TOO_LONG),
+        ("{sam}/snooze", {"hours": 24 * 15}, TOO_LATE),
+        ("{sam}/snooze", {"hours": -1}, TOO_LATE),
+        ("{sam}/snooze", {"hours": 1e300}, TOO_LATE),  # no overflow, no 500
+        ("bulk", {"action": "resolve", "ids": []}, TOO_MANY),
+        ("bulk", {"action": "assign", "ids": list(range(1, 102))}, TOO_MANY),
+    ],
+)
+def test_a_value_out_of_the_desks_range_is_a_400_with_the_desks_reason(
+    agent: FlaskClient, busy: dict[str, int], path: str, body: Any, refusal: tuple[str, str]
+) -> None:
+    sam = busy["Sam Lee"]
+
+    answer = act(agent, "incidents/" + path.format(sam=sam), body)
+
+    outcome, detail = refusal
+    assert (answer.status_code, answer.json) == (400, {"outcome": outcome, "detail": detail})
+    assert trail_of(agent, sam) == ["signal"]
+
+
+@pytest.mark.parametrize(("action", "body"), [("assign", {"to": "me"}), ("snooze", {"hours": 2})])
+def test_assigning_or_snoozing_a_closed_case_is_a_409_with_the_desks_reason(
+    app: Flask, agent: FlaskClient, busy: dict[str, int], action: str, body: dict[str, Any]
+) -> None:
+    # given Maya's case resolved, and nothing waiting for the worker
+    maya = busy["Maya Ortiz"]
+    assert act(agent, f"incidents/{maya}/resolve").status_code == 200
+    rung(app)
+    # when an agent asks for what only an open case allows
+    answer = act(agent, f"incidents/{maya}/{action}", body)
+    # then the case's state refuses it, the desk says why, and nothing changes or is rung
+    assert (answer.status_code, answer.json) == (
+        409,
+        {"outcome": "closed", "detail": "the case is closed"},
+    )
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert trail_of(agent, maya) == ["signal", "resolved"]
+    assert rung(app) == []
+
+
+def test_reopening_an_open_case_is_a_409_with_the_desks_reason(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    sam = busy["Sam Lee"]
+    rung(app)
+
+    answer = act(agent, f"incidents/{sam}/reopen")
+
+    assert (answer.status_code, answer.json) == (
+        409,
+        {"outcome": "already_open", "detail": "the case is open already"},
+    )
+    assert trail_of(agent, sam) == ["signal"]
+    assert rung(app) == []
