@@ -12,21 +12,29 @@ with the staff member's name and gets the same tags in Shopify as on the agents'
 from __future__ import annotations
 
 import time
-from typing import Any
+from contextlib import AbstractContextManager
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
-from service.agents.desk import DeskRefused, assign_case, close_case, reopen_case
+from service.agents.desk import assign_case, close_case, reopen_case
 from service.agents.queue import case_in_full
-from service.agents.views import Refused, Viewer, no_store
+from service.agents.views import (
+    DeskCall,
+    Refused,
+    Viewer,
+    assignee,
+    desk_call,
+    no_store,
+    refused,
+    text_field,
+)
 from service.core.db import session_scope
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, Order, Shop, Signal, utcnow
 from service.core.state import clout_state
 from service.core.vocabulary import IncidentStatus, ShopStatus
-from service.deliveries.lifecycle import enqueue_attention
 from service.shopify.session_tokens import SessionTokenRefused, bearer_token, read_session_token
 from service.shopify.shops import find_shop
 
@@ -85,9 +93,8 @@ def case_on_page(*, session: Session, shop: Shop, owner_gid: str) -> int | None:
 # --- who is asking ----------------------------------------------------------------------------
 
 
-@blueprint.errorhandler(Refused)
-def refused(error: Refused) -> tuple[Response, int, dict[str, str]]:
-    return jsonify(outcome=error.outcome), error.status, error.headers
+# The page's answer to a refusal: one shape on both surfaces.
+blueprint.register_error_handler(Refused, refused)
 
 
 @blueprint.after_request
@@ -149,46 +156,27 @@ def customer_case(customer_id: int) -> Response:
 # --- the desk's actions -----------------------------------------------------------------------
 
 
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True) if request.content_length else {}
-    if not isinstance(body, dict):
-        raise Refused(400, "the body must be a JSON object")
-    return body
-
-
-def _text(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise Refused(400, f"{name} must be text")
-    return value
+def _desk() -> AbstractContextManager[DeskCall]:
+    # The agents' page's glue, so a refusal reads the same in a block as on the page.
+    return desk_call(staff_viewer, where=ADMIN)
 
 
 def _close(incident_id: int, *, not_a_complaint: bool) -> tuple[Response, int]:
-    viewer = staff_viewer()
-    note = _text(_body(), "note")
-    try:
-        with session_scope(clout_state().sessions) as db:
-            done = close_case(
-                session=db,
-                shop=viewer.shop,
+    with _desk() as desk:
+        done = desk.found(
+            close_case(
+                session=desk.session,
+                shop=desk.viewer.shop,
                 incident_id=incident_id,
-                by=ADMIN + viewer.who,
+                by=desk.by,
                 now=utcnow(),
-                note=note,
+                note=text_field(desk.body, "note"),
                 not_a_complaint=not_a_complaint,
             )
-    except DeskRefused as error:
-        raise Refused(400, str(error)) from error
-    if done is None:
-        raise Refused(404, "not_found")
-    if done.outcome != "already_closed":
-        # After the commit: the worker takes Clout's tags off and adds the resolved tag.
-        enqueue_attention(
-            celery=current_app.extensions["celery"],
-            incident_id=done.incident_id,
-            shop=viewer.shop.domain,
         )
-    log.info("incident_closed_in_block", incident_id=incident_id, by=viewer.who, how=done.outcome)
+    log.info(
+        "incident_closed_in_block", incident_id=incident_id, by=desk.viewer.who, how=done.outcome
+    )
     return jsonify(outcome=done.outcome, id=incident_id), 200
 
 
@@ -206,49 +194,32 @@ def not_a_complaint(incident_id: int) -> tuple[Response, int]:
 def reopen(incident_id: int) -> tuple[Response, int]:
     """Undo a close, as the agents' page does: open again with its priority and deadline; the
     worker takes the resolved tag off in Shopify before the attention tag goes back on."""
-    viewer = staff_viewer()
-    try:
-        with session_scope(clout_state().sessions) as db:
-            done = reopen_case(
-                session=db,
-                shop=viewer.shop,
+    with _desk() as desk:
+        done = desk.found(
+            reopen_case(
+                session=desk.session,
+                shop=desk.viewer.shop,
                 incident_id=incident_id,
-                by=ADMIN + viewer.who,
+                by=desk.by,
                 now=utcnow(),
             )
-    except DeskRefused as error:
-        # Open already, or the customer has a newer open case: work that one instead.
-        raise Refused(409, str(error)) from error
-    if done is None:
-        raise Refused(404, "not_found")
-    # After the commit, as for a close: the worker brings Shopify back in step.
-    enqueue_attention(
-        celery=current_app.extensions["celery"],
-        incident_id=done.incident_id,
-        shop=viewer.shop.domain,
-    )
-    log.info("incident_reopened_in_block", incident_id=incident_id, by=viewer.who)
+        )
+    log.info("incident_reopened_in_block", incident_id=incident_id, by=desk.viewer.who)
     return jsonify(outcome=done.outcome, id=incident_id), 200
 
 
 @blueprint.post("/cases/<id:incident_id>/assign")
 def assign(incident_id: int) -> tuple[Response, int]:
-    viewer = staff_viewer()
-    to = _text(_body(), "to")
-    if to not in (None, "", "me"):
-        raise Refused(400, 'to must be "me" or empty (nobody)')
-    try:
-        with session_scope(clout_state().sessions) as db:
-            done = assign_case(
-                session=db,
-                shop=viewer.shop,
+    with _desk() as desk:
+        to = assignee(desk.body, desk.viewer)
+        desk.found(
+            assign_case(
+                session=desk.session,
+                shop=desk.viewer.shop,
                 incident_id=incident_id,
-                to=viewer.who if to == "me" else None,
-                by=ADMIN + viewer.who,
+                to=to,
+                by=desk.by,
                 now=utcnow(),
             )
-    except DeskRefused as error:
-        raise Refused(409, str(error)) from error
-    if done is None:
-        raise Refused(404, "not_found")
-    return jsonify(outcome="assigned", id=incident_id, assigned_to=viewer.who if to else None), 200
+        )
+    return jsonify(outcome="assigned", id=incident_id, assigned_to=to), 200

@@ -30,17 +30,31 @@ MAX_BULK = 100
 
 
 class DeskRefused(ValueError):
-    """An action the desk cannot take as asked (a closed case, a snooze in the past…)."""
+    """An action the desk cannot take as asked (a note too long, a snooze past 14 days…);
+    `outcome` names the refusal for programs, the message says it to a person."""
 
     def __init__(self, outcome: str, message: str) -> None:
         super().__init__(message)
         self.outcome = outcome
 
 
+class CaseStateRefused(DeskRefused):
+    """A well-formed action the case, as it is now, does not allow: it is closed, it is open
+    already, or the customer has a newer open case. Asked again after the case changes, the
+    same action may be taken, so callers tell it apart from a request that is wrong in itself
+    (the page and the blocks answer it 409, the rest of `DeskRefused` 400)."""
+
+
 @dataclass(frozen=True)
 class Done:
     incident_id: int
     outcome: str  # resolved, not_a_complaint, reopened, assigned, snoozed, already_closed
+
+    @property
+    def changes_shopify(self) -> bool:
+        """A close or a reopen changes the tags Shopify should show, so the worker must be
+        rung to bring Shopify in step; an assign, a snooze or a repeated close does not."""
+        return self.outcome in ("resolved", "not_a_complaint", "reopened")
 
 
 def _case(*, session: Session, shop: Shop, incident_id: int) -> Incident | None:
@@ -98,9 +112,9 @@ def reopen_case(
     if incident is None:
         return None
     if incident.status == IncidentStatus.OPEN:
-        raise DeskRefused("already_open", "the case is open already")
+        raise CaseStateRefused("already_open", "the case is open already")
     if not reopen_incident(session=session, incident=incident, by=by, now=now):
-        raise DeskRefused(
+        raise CaseStateRefused(
             "customer_has_open_case",
             "this customer has a newer open case: work that one instead",
         )
@@ -110,7 +124,7 @@ def reopen_case(
 def _open_case(*, session: Session, shop: Shop, incident_id: int) -> Incident | None:
     incident = _case(session=session, shop=shop, incident_id=incident_id)
     if incident is not None and incident.status != IncidentStatus.OPEN:
-        raise DeskRefused("closed", "the case is closed")
+        raise CaseStateRefused("closed", "the case is closed")
     return incident
 
 
@@ -202,7 +216,7 @@ def assign_cases(
     for i in wanted:
         try:
             one = assign_case(session=session, shop=shop, incident_id=i, to=to, by=by, now=now)
-        except DeskRefused:
+        except CaseStateRefused:
             one = Done(i, "already_closed")
         if one is not None:
             done.append(one)

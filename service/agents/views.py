@@ -10,7 +10,9 @@ of another shop is answered 404, exactly like one that does not exist.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,12 +28,14 @@ from flask import (
     url_for,
 )
 from shopify_app.verify.app_home_req import verify_app_home_req
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.agents.accounts import end_session, session_agent, sign_in
 from service.agents.assets import YEAR, accepts_gzip, asset
 from service.agents.desk import (
     MAX_SNOOZE,
+    CaseStateRefused,
     DeskRefused,
     Done,
     assign_case,
@@ -93,16 +97,33 @@ class Viewer:
 
 
 class Refused(Exception):
-    def __init__(self, status: int, outcome: str, headers: dict[str, str] | None = None) -> None:
+    """A request answered with an error: `outcome` for programs (a code such as `not_found`,
+    or for a request Clout cannot read, the sentence saying what is wrong with it), `detail`
+    the sentence for a person when `outcome` is a code."""
+
+    def __init__(
+        self,
+        status: int,
+        outcome: str,
+        headers: dict[str, str] | None = None,
+        *,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(outcome)
         self.status = status
         self.outcome = outcome
         self.headers = headers or {}
+        self.detail = detail
 
 
 @blueprint.errorhandler(Refused)
 def refused(error: Refused) -> tuple[Response, int, dict[str, str]]:
-    return jsonify(outcome=error.outcome), error.status, error.headers
+    """Every refusal of the page's API and of the admin blocks' (registered there too), in
+    one shape."""
+    said = {"outcome": error.outcome}
+    if error.detail is not None:
+        said["detail"] = error.detail
+    return no_store(jsonify(said)), error.status, error.headers
 
 
 def no_store(response: Response) -> Response:
@@ -491,53 +512,125 @@ def picture() -> Response:
     )
 
 
-def _body() -> dict[str, Any]:
+# --- the desk's actions ---------------------------------------------------------------------
+
+
+def json_body() -> dict[str, Any]:
     body = request.get_json(silent=True) if request.content_length else {}
     if not isinstance(body, dict):
         raise Refused(400, "the body must be a JSON object")
     return body
 
 
-def _text_field(body: dict[str, Any], name: str) -> str | None:
+def text_field(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
         raise Refused(400, f"{name} must be text")
     return value
 
 
-def _ring(done: list[Done], shop: Shop) -> None:
-    """After the commit: the worker brings Shopify in step (resolved tag, Clout's tags and
-    metafields off). If Redis is down the needs_attention flag is the record and the sweeper
-    rings."""
-    for one in done:
-        enqueue_attention(
-            celery=current_app.extensions["celery"], incident_id=one.incident_id, shop=shop.domain
-        )
+def assignee(body: dict[str, Any], viewer: Viewer) -> str | None:
+    """Who `{"to": …}` gives a case to: the one asking ("me"), or nobody ("" or none)."""
+    to = text_field(body, "to")
+    if to in (None, ""):
+        return None
+    if to == "me":
+        return viewer.who
+    raise Refused(400, 'to must be "me" or empty (nobody)')
+
+
+@dataclass
+class DeskCall:
+    """A desk action under way: who asks (`by` is what the trail records), the JSON object
+    they sent, and the transaction the desk's function runs in."""
+
+    viewer: Viewer
+    by: str
+    body: dict[str, Any]
+    session: Session
+    answered: list[Done] = field(default_factory=list)
+
+    def found(self, done: Done | None) -> Done:
+        """A desk function's answer on one case; None (no such case for this shop) is 404."""
+        if done is None:
+            raise Refused(404, "not_found")
+        self.answered.append(done)
+        return done
+
+    def found_all(self, done: list[Done]) -> list[Done]:
+        """A bulk answer: ids that are not this shop's are left out of it, not refused."""
+        self.answered.extend(done)
+        return done
+
+
+@contextmanager
+def desk_call(viewer_of: Callable[[], Viewer], *, where: str) -> Iterator[DeskCall]:
+    """The HTTP around one of the desk's actions, the same for the agents' page and the admin
+    blocks, so a route only calls its desk function with its arguments and answers its
+    success body. `viewer_of` says who asks (its own 401 and 403; the page's also checks
+    CSRF); `where` prefixes what the trail records (`page:`, `admin:`).
+
+    The contract, every refusal answered by `refused` as `{"outcome": …}`, plus `"detail"`
+    when `outcome` is the desk's code and `detail` its sentence for a person:
+
+    - 400: a request Clout cannot read — the body not a JSON object, a field of the wrong
+      type, a value out of range, an unknown action (`outcome` says what is wrong), or one the
+      desk refuses whatever the case (`DeskRefused`: `note_too_long`, `snooze_out_of_range`,
+      `bulk_size`). Checked before the case is looked at, so it is 400 even for no such case.
+    - 404 `not_found`: no such case in this shop (another shop's case included). A bulk
+      action leaves such ids out of its answer instead.
+    - 409 Conflict: a well-formed request the case's current state refuses
+      (`CaseStateRefused`: `closed`, `already_open`, `customer_has_open_case`); after a reload
+      the same request may be taken.
+
+    Nothing is committed on a refusal. After the commit the worker is rung for each case
+    whose Shopify tags must change (`Done.changes_shopify`); a lost bell is rung again by the
+    sweeper from the case's `needs_attention` flag.
+    """
+    viewer = viewer_of()
+    body = json_body()
+    try:
+        with session_scope(clout_state().sessions) as db:
+            call = DeskCall(viewer=viewer, by=where + viewer.who, body=body, session=db)
+            yield call
+    except CaseStateRefused as error:
+        raise Refused(409, error.outcome, detail=str(error)) from error
+    except DeskRefused as error:
+        raise Refused(400, error.outcome, detail=str(error)) from error
+    celery = current_app.extensions["celery"]
+    for done in call.answered:
+        if done.changes_shopify:
+            enqueue_attention(celery=celery, incident_id=done.incident_id, shop=viewer.shop.domain)
+
+
+def _acting_viewer() -> Viewer:
+    viewer = current_viewer()
+    _check_csrf(viewer)
+    return viewer
+
+
+def _desk() -> AbstractContextManager[DeskCall]:
+    return desk_call(_acting_viewer, where=PAGE)
 
 
 def _close(incident_id: int, *, not_a_complaint: bool) -> tuple[Response, int]:
-    viewer = current_viewer()
-    _check_csrf(viewer)
-    note = _text_field(_body(), "note")
-    try:
-        with session_scope(clout_state().sessions) as db:
-            done = close_case(
-                session=db,
-                shop=viewer.shop,
+    with _desk() as desk:
+        done = desk.found(
+            close_case(
+                session=desk.session,
+                shop=desk.viewer.shop,
                 incident_id=incident_id,
-                by=PAGE + viewer.who,
+                by=desk.by,
                 now=utcnow(),
-                note=note,
+                note=text_field(desk.body, "note"),
                 not_a_complaint=not_a_complaint,
             )
-            if done is None:
-                raise Refused(404, "not_found")
-            resolved_by = db.get(Incident, incident_id).resolved_by  # type: ignore[union-attr]
-    except DeskRefused as error:
-        raise Refused(400, str(error)) from error
-    if done.outcome != "already_closed":
-        _ring([done], viewer.shop)
-    log.info("incident_closed_on_page", incident_id=incident_id, by=viewer.who, how=done.outcome)
+        )
+        # Closed before (a second click): whoever closed it first.
+        resolved_by = desk.session.get(Incident, incident_id).resolved_by  # type: ignore[union-attr]
+    log.info(
+        "incident_closed_on_page", incident_id=incident_id, by=desk.viewer.who, how=done.outcome
+    )
     outcome = "resolved" if done.outcome == "already_closed" else done.outcome
     return no_store(jsonify(outcome=outcome, id=incident_id, resolved_by=resolved_by)), 200
 
@@ -555,126 +648,109 @@ def not_a_complaint(incident_id: int) -> tuple[Response, int]:
 @blueprint.post("/agents/api/incidents/<id:incident_id>/reopen")
 def reopen(incident_id: int) -> tuple[Response, int]:
     """Undo a close: open again, the resolved tag off and Clout's tags back (by the worker)."""
-    viewer = current_viewer()
-    _check_csrf(viewer)
-    try:
-        with session_scope(clout_state().sessions) as db:
-            done = reopen_case(
-                session=db,
-                shop=viewer.shop,
+    with _desk() as desk:
+        desk.found(
+            reopen_case(
+                session=desk.session,
+                shop=desk.viewer.shop,
                 incident_id=incident_id,
-                by=PAGE + viewer.who,
+                by=desk.by,
                 now=utcnow(),
             )
-    except DeskRefused as error:
-        return no_store(jsonify(outcome=error.outcome, detail=str(error))), 409
-    if done is None:
-        raise Refused(404, "not_found")
-    _ring([done], viewer.shop)
-    log.info("incident_reopened_on_page", incident_id=incident_id, by=viewer.who)
+        )
+    log.info("incident_reopened_on_page", incident_id=incident_id, by=desk.viewer.who)
     return no_store(jsonify(outcome="reopened", id=incident_id)), 200
-
-
-def _assignee(body: dict[str, Any], viewer: Viewer) -> str | None:
-    to = _text_field(body, "to")
-    if to in (None, ""):
-        return None
-    if to == "me":
-        return viewer.who
-    raise Refused(400, 'to must be "me" or empty (nobody)')
 
 
 @blueprint.post("/agents/api/incidents/<id:incident_id>/assign")
 def assign(incident_id: int) -> tuple[Response, int]:
-    viewer = current_viewer()
-    _check_csrf(viewer)
-    to = _assignee(_body(), viewer)
-    try:
-        with session_scope(clout_state().sessions) as db:
-            done = assign_case(
-                session=db,
-                shop=viewer.shop,
+    with _desk() as desk:
+        to = assignee(desk.body, desk.viewer)
+        desk.found(
+            assign_case(
+                session=desk.session,
+                shop=desk.viewer.shop,
                 incident_id=incident_id,
                 to=to,
-                by=PAGE + viewer.who,
+                by=desk.by,
                 now=utcnow(),
             )
-    except DeskRefused as error:
-        raise Refused(409, str(error)) from error
-    if done is None:
-        raise Refused(404, "not_found")
+        )
     return no_store(jsonify(outcome="assigned", id=incident_id, assigned_to=to)), 200
+
+
+def _snooze_until(body: dict[str, Any], now: datetime) -> datetime | None:
+    hours = body.get("hours")
+    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float)):
+        raise Refused(400, "hours must be a number (0 or none: wake it now)")
+    if hours is not None and not 0 <= hours <= MAX_SNOOZE / timedelta(hours=1):
+        # Refused before a timedelta can overflow (1e300 hours) or a NaN slips through, in the
+        # desk's own words.
+        raise Refused(
+            400, "snooze_out_of_range", detail="snooze until a time within the next 14 days"
+        )
+    return now + timedelta(hours=float(hours)) if hours else None
 
 
 @blueprint.post("/agents/api/incidents/<id:incident_id>/snooze")
 def snooze(incident_id: int) -> tuple[Response, int]:
-    viewer = current_viewer()
-    _check_csrf(viewer)
-    hours = _body().get("hours")
-    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float)):
-        raise Refused(400, "hours must be a number (0 or none: wake it now)")
-    if hours is not None and not 0 <= hours <= MAX_SNOOZE / timedelta(hours=1):
-        # Refused before a timedelta can overflow (1e300 hours) or a NaN slips through.
-        raise Refused(400, "snooze until a time within the next 14 days")
-    now = utcnow()
-    until: datetime | None = now + timedelta(hours=float(hours)) if hours else None
-    try:
-        with session_scope(clout_state().sessions) as db:
-            done = snooze_case(
-                session=db,
-                shop=viewer.shop,
+    with _desk() as desk:
+        now = utcnow()
+        until = _snooze_until(desk.body, now)
+        desk.found(
+            snooze_case(
+                session=desk.session,
+                shop=desk.viewer.shop,
                 incident_id=incident_id,
                 until=until,
-                by=PAGE + viewer.who,
+                by=desk.by,
                 now=now,
             )
-    except DeskRefused as error:
-        raise Refused(409 if error.outcome == "closed" else 400, str(error)) from error
-    if done is None:
-        raise Refused(404, "not_found")
+        )
     return no_store(
         jsonify(outcome="snoozed", id=incident_id, until=until.isoformat() if until else None)
     ), 200
 
 
-@blueprint.post("/agents/api/incidents/bulk")
-def bulk() -> tuple[Response, int]:
-    viewer = current_viewer()
-    _check_csrf(viewer)
-    body = _body()
+def _case_ids(body: dict[str, Any]) -> list[int]:
     ids = body.get("ids")
     if not isinstance(ids, list) or not all(
         isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids
     ):
         raise Refused(400, "ids must be a list of case ids")
-    action = body.get("action")
-    try:
-        with session_scope(clout_state().sessions) as db:
-            if action == "resolve":
-                done = close_cases(
-                    session=db,
-                    shop=viewer.shop,
+    return ids
+
+
+@blueprint.post("/agents/api/incidents/bulk")
+def bulk() -> tuple[Response, int]:
+    with _desk() as desk:
+        ids = _case_ids(desk.body)
+        action = desk.body.get("action")
+        if action == "resolve":
+            done = desk.found_all(
+                close_cases(
+                    session=desk.session,
+                    shop=desk.viewer.shop,
                     incident_ids=ids,
-                    by=PAGE + viewer.who,
+                    by=desk.by,
                     now=utcnow(),
-                    note=_text_field(body, "note"),
+                    note=text_field(desk.body, "note"),
                 )
-            elif action == "assign":
-                done = assign_cases(
-                    session=db,
-                    shop=viewer.shop,
+            )
+        elif action == "assign":
+            done = desk.found_all(
+                assign_cases(
+                    session=desk.session,
+                    shop=desk.viewer.shop,
                     incident_ids=ids,
-                    to=_assignee(body, viewer),
-                    by=PAGE + viewer.who,
+                    to=assignee(desk.body, desk.viewer),
+                    by=desk.by,
                     now=utcnow(),
                 )
-            else:
-                raise Refused(400, 'action must be "resolve" or "assign"')
-    except DeskRefused as error:
-        raise Refused(400, str(error)) from error
-    if action == "resolve":
-        _ring([d for d in done if d.outcome != "already_closed"], viewer.shop)
-    log.info("incidents_bulk_on_page", action=action, count=len(done), by=viewer.who)
+            )
+        else:
+            raise Refused(400, 'action must be "resolve" or "assign"')
+    log.info("incidents_bulk_on_page", action=action, count=len(done), by=desk.viewer.who)
     return no_store(
         jsonify(outcome="done", results=[{"id": d.incident_id, "outcome": d.outcome} for d in done])
     ), 200

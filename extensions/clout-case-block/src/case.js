@@ -136,10 +136,12 @@ export async function act(fetcher, caseId, action, body) {
     body: JSON.stringify(body ?? {}),
   });
   const said = await answer.json().catch(() => ({}));
-  // A 400 or 409 carries the desk's own reason ("the case is open already", "this customer
-  // has a newer open case: work that one instead"): say it as the desk said it.
-  const reasoned = (answer.status === 400 || answer.status === 409) && typeof said.outcome === "string";
-  if (!answer.ok) return { error: reasoned ? said.outcome : refusal(answer.status) };
+  // A 400 or 409 carries the reason in words: the desk's own in `detail` (its `outcome` is
+  // then a code, "already_open"), or Clout's check of the request in `outcome` itself ("note
+  // must be text"). Say it as it was said.
+  const reason = typeof said.detail === "string" ? said.detail : said.outcome;
+  const reasoned = (answer.status === 400 || answer.status === 409) && typeof reason === "string";
+  if (!answer.ok) return { error: reasoned ? reason : refusal(answer.status) };
   return said;
 }
 

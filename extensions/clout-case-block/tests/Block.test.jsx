@@ -112,7 +112,7 @@ test("a refused reopen shows the desk's reason and leaves the case as it was", a
   const closed = { ...MAYA, status: "resolved", resolved_by: "admin:staff-7" };
   clout([
     [200, { me: "staff-42", case: closed }],
-    [409, { outcome: "this customer has a newer open case: work that one instead" }],
+    [409, { outcome: "customer_has_open_case", detail: "this customer has a newer open case: work that one instead" }],
   ]);
   await extension.render();
   await waitFor(() => expect(buttons()).toEqual(["Reopen"]));

@@ -72,12 +72,23 @@ test("an action the desk refuses shows the desk's reason", async () => {
 });
 
 test("a refused reopen shows the desk's reason: open already, or a newer case to work", async () => {
-  for (const reason of ["the case is open already", "this customer has a newer open case: work that one instead"]) {
-    const { fetcher, asked } = clout(409, { outcome: reason });
+  const refusals = {
+    already_open: "the case is open already",
+    customer_has_open_case: "this customer has a newer open case: work that one instead",
+  };
+  for (const [outcome, detail] of Object.entries(refusals)) {
+    const { fetcher, asked } = clout(409, { outcome, detail });
     const answer = await act(fetcher, 12, "reopen");
-    assert.deepEqual(answer, { error: reason });
+    assert.deepEqual(answer, { error: detail });
     assert.equal(asked[0].path, "/admin-blocks/api/cases/12/reopen");
   }
+});
+
+test("a request the desk cannot take shows its reason, not its code", async () => {
+  const detail = "a note is at most 2000 characters";
+  const { fetcher } = clout(400, { outcome: "note_too_long", detail });
+  const answer = await act(fetcher, 12, "resolve", { note: "x".repeat(2001) });
+  assert.deepEqual(answer, { error: detail });
 });
 
 test("a refused action without the desk's reason is still said in words", async () => {

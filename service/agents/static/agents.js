@@ -52,7 +52,9 @@
       throw new Error("login required");
     }
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.outcome || `HTTP ${response.status}`);
+    // A refusal's `detail` is the sentence for a person when its `outcome` is a code
+    // ("already_open"); Clout's own checks of a request say it in `outcome` itself.
+    if (!response.ok) throw new Error(data.detail || data.outcome || `HTTP ${response.status}`);
     return data;
   }
 

@@ -18,6 +18,7 @@ from service.core.audit import case_events
 from service.core.db import session_scope
 from service.core.models import Customer, Incident, Shop, utcnow
 from service.core.vocabulary import Severity, SignalKind
+from service.deliveries.dispatch import FLOOR, fair_queue_of
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.shops import register_shop
 from service.signals.incidents import SignalDraft, raise_signal
@@ -32,6 +33,17 @@ MAYA_ORDER, MAYA = 7001, 9001  # BUSY_DAY's second case: urgent, overdue, known 
 
 def bearer(**claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {session_token(**claims)}"}
+
+
+def rung(app: Flask) -> list[int]:
+    """The cases the worker was rung for since the last look (taken off the queue)."""
+    fair = fair_queue_of(app.extensions["celery"])
+    assert fair is not None
+    found = []
+    while (unit := fair.pop()) is not None:
+        if unit.lane == FLOOR:
+            found.append(unit.item)
+    return sorted(found)
 
 
 @pytest.fixture
@@ -157,7 +169,6 @@ def test_a_token_for_a_shop_clout_is_not_connected_to_is_refused(block: FlaskCli
     [
         ("assign", {"to": "somebody-else"}, 'to must be "me" or empty (nobody)'),
         ("resolve", {"note": 42}, "note must be text"),
-        ("resolve", {"note": "x" * 2_001}, "a note is at most 2000 characters"),
         ("resolve", ["not", "an", "object"], "the body must be a JSON object"),
     ],
 )
@@ -168,6 +179,20 @@ def test_an_action_the_desk_cannot_take_is_a_clear_400(
         f"/admin-blocks/api/cases/{busy['Maya Ortiz']}/{path}", json=body, headers=bearer()
     )
     assert (answer.status_code, answer.json["outcome"]) == (400, problem)
+
+
+def test_a_note_longer_than_the_desk_keeps_is_a_400_with_the_desks_reason(
+    block: FlaskClient, busy: dict[str, int]
+) -> None:
+    answer = block.post(
+        f"/admin-blocks/api/cases/{busy['Maya Ortiz']}/resolve",
+        json={"note": "x" * 2_001},
+        headers=bearer(),
+    )
+    assert (answer.status_code, answer.json) == (
+        400,
+        {"outcome": "note_too_long", "detail": "a note is at most 2000 characters"},
+    )
 
 
 def test_another_shops_token_cannot_reopen_this_shops_closed_case(
@@ -208,7 +233,10 @@ def test_reopening_a_case_that_is_open_already_is_a_clear_409_and_changes_nothin
     # when the block asks to reopen it
     answer = block.post(f"/admin-blocks/api/cases/{sam}/reopen", headers=bearer())
     # then the desk says why not, and the trail holds only its signal
-    assert (answer.status_code, answer.json) == (409, {"outcome": "the case is open already"})
+    assert (answer.status_code, answer.json) == (
+        409,
+        {"outcome": "already_open", "detail": "the case is open already"},
+    )
     shown = block.get(f"/admin-blocks/api/cases/{sam}/reopen", headers=bearer())
     assert shown.status_code == 405  # only POST reopens
     with session_scope(state(block.application).sessions) as session:
@@ -232,7 +260,10 @@ def test_a_closed_case_is_not_reopened_in_a_block_over_the_customers_newer_open_
     answer = block.post(f"/admin-blocks/api/cases/{first}/reopen", headers=bearer())
     # then the desk points at the newer case, and the first stays closed
     assert answer.status_code == 409
-    assert answer.json == {"outcome": "this customer has a newer open case: work that one instead"}
+    assert answer.json == {
+        "outcome": "customer_has_open_case",
+        "detail": "this customer has a newer open case: work that one instead",
+    }
     with session_scope(state(embedded).sessions) as session:
         assert session.get(Incident, first).status == "resolved"  # type: ignore[union-attr]
         assert session.get(Incident, newer).status == "open"  # type: ignore[union-attr]
@@ -321,6 +352,153 @@ def test_assigning_to_me_in_a_block_names_the_staff_member(
     assert answer.json == {"outcome": "assigned", "id": busy["Ada Park"], "assigned_to": "staff-77"}
     shown = block.get(f"/admin-blocks/api/orders/{7003}/case", headers=bearer())
     assert shown.json["case"]["assigned_to"] == "staff-77"
+
+
+def test_each_desk_action_in_a_block_answers_what_the_block_reads(
+    embedded: Flask, block: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's open case, and nothing waiting for the worker
+    maya = busy["Maya Ortiz"]
+    staff = bearer(user_id="7")
+    rung(embedded)
+
+    def act(action: str, body: dict[str, Any] | None = None) -> Any:
+        return block.post(f"/admin-blocks/api/cases/{maya}/{action}", json=body, headers=staff)
+
+    # when a staff member takes her case, gives it back, resolves it (twice), undoes that and
+    # closes it as not a complaint
+    taken = act("assign", {"to": "me"})
+    given_back = act("assign", {"to": ""})
+    rung_after_assigning = rung(embedded)
+    resolved = act("resolve", {"note": "Refunded."})
+    rung_after_resolve = rung(embedded)
+    again = act("resolve")
+    rung_after_again = rung(embedded)
+    reopened = act("reopen")
+    rung_after_reopen = rung(embedded)
+    not_one = act("not-a-complaint", {})
+    rung_after_not_one = rung(embedded)
+
+    # then each answer is what the block reads, never kept by a cache
+    assert taken.json == {"outcome": "assigned", "id": maya, "assigned_to": "staff-7"}
+    assert given_back.json == {"outcome": "assigned", "id": maya, "assigned_to": None}
+    assert resolved.json == {"outcome": "resolved", "id": maya}
+    assert again.json == {"outcome": "already_closed", "id": maya}
+    assert reopened.json == {"outcome": "reopened", "id": maya}
+    assert not_one.json == {"outcome": "not_a_complaint", "id": maya}
+    for answer in (taken, given_back, resolved, again, reopened, not_one):
+        assert (answer.status_code, answer.headers["Cache-Control"]) == (200, "no-store")
+    # and the worker is rung for what changes Shopify's tags (a close, a reopen), once each
+    assert rung_after_assigning == []
+    assert rung_after_resolve == [maya]
+    assert rung_after_again == []
+    assert rung_after_reopen == [maya]
+    assert rung_after_not_one == [maya]
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("resolve", {"note": "Refunded."}), ("not-a-complaint", {}), ("reopen", {}), ("assign", {})],
+)
+def test_a_block_action_on_a_case_this_shop_does_not_have_is_404(
+    embedded: Flask, block: FlaskClient, action: str, body: dict[str, Any]
+) -> None:
+    rung(embedded)
+    answer = block.post(f"/admin-blocks/api/cases/987654321/{action}", json=body, headers=bearer())
+    assert (answer.status_code, answer.json) == (404, {"outcome": "not_found"})
+    assert rung(embedded) == []
+
+
+# The desk's refusals, one contract in a block and on the agents' page (test_views): 400 for a
+# request Clout cannot read, 404 for no such case, 409 for what the case's state refuses.
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "outcome"),
+    [
+        ("resolve", ["not", "an", "object"], "the body must be a JSON object"),
+        ("not-a-complaint", {"note": 5}, "note must be text"),
+        ("reopen", ["not", "an", "object"], "the body must be a JSON object"),
+        ("assign", {"to": 5}, "to must be text"),
+    ],
+)
+def test_a_request_a_block_sends_that_clout_cannot_read_is_a_400_saying_why(
+    embedded: Flask, block: FlaskClient, busy: dict[str, int], action: str, body: Any, outcome: str
+) -> None:
+    # given Maya's open case, and nothing waiting for the worker
+    maya = busy["Maya Ortiz"]
+    rung(embedded)
+    # when a block sends a request Clout cannot read
+    answer = block.post(f"/admin-blocks/api/cases/{maya}/{action}", json=body, headers=bearer())
+    # then it says what is wrong with it, and the case is as it was
+    assert (answer.status_code, answer.json) == (400, {"outcome": outcome})
+    with session_scope(state(embedded).sessions) as session:
+        trail = case_events(session=session, incident_ids=[maya])[maya]
+    assert [event.kind for event in trail] == ["signal"]
+    assert rung(embedded) == []
+
+
+def test_assigning_a_closed_case_in_a_block_is_a_409_with_the_desks_reason(
+    embedded: Flask, block: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's case resolved in a block
+    maya = busy["Maya Ortiz"]
+    assert (
+        block.post(f"/admin-blocks/api/cases/{maya}/resolve", headers=bearer()).status_code == 200
+    )
+    rung(embedded)
+    # when a staff member takes it
+    answer = block.post(
+        f"/admin-blocks/api/cases/{maya}/assign", json={"to": "me"}, headers=bearer()
+    )
+    # then the case's state refuses it, the desk says why, and it stays nobody's
+    assert (answer.status_code, answer.json) == (
+        409,
+        {"outcome": "closed", "detail": "the case is closed"},
+    )
+    assert rung(embedded) == []
+    with session_scope(state(embedded).sessions) as session:
+        assert session.get(Incident, maya).assigned_to is None  # type: ignore[union-attr]
+
+
+REFUSALS = {
+    "unreadable": (400, "resolve", ["not", "an", "object"]),
+    "wrong type": (400, "assign", {"to": 5}),
+    "note too long": (400, "resolve", {"note": "x" * 2_001}),
+    "no such case": (404, "reopen", {}),
+    "open already": (409, "reopen", {}),
+    "closed": (409, "assign", {"to": "me"}),
+    "newer open case": (409, "reopen", {}),
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+def test_a_refusal_in_a_block_reads_exactly_as_on_the_agents_page(
+    embedded: Flask, block: FlaskClient, busy: dict[str, int], refusal: str
+) -> None:
+    # given the same store seen from a block and from the agents' page inside the admin, and a
+    # case in the state the refusal is about
+    status, action, body = REFUSALS[refusal]
+    maya = busy["Maya Ortiz"]
+    if refusal in ("closed", "newer open case"):
+        assert (
+            block.post(f"/admin-blocks/api/cases/{maya}/resolve", headers=bearer()).status_code
+            == 200
+        )
+    if refusal == "newer open case":
+        new_complaint(embedded)
+    case_id = 987654321 if refusal == "no such case" else maya
+
+    # when the same request is made from both
+    in_block = block.post(
+        f"/admin-blocks/api/cases/{case_id}/{action}", json=body, headers=bearer()
+    )
+    on_page = block.post(f"/agents/api/incidents/{case_id}/{action}", json=body, headers=bearer())
+
+    # then both answer the same status and the same words
+    assert (in_block.status_code, in_block.json) == (on_page.status_code, on_page.json)
+    assert in_block.status_code == status
+    assert set(in_block.json) <= {"outcome", "detail"}
 
 
 @pytest.fixture

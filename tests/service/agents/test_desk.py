@@ -47,6 +47,11 @@ def names(answer: Any) -> list[str]:
     return [entry["customer"]["name"] for entry in answer.json["incidents"]]
 
 
+def said(answer: Any) -> str:
+    """What the page tells the agent of a refusal: the desk's sentence, or Clout's own."""
+    return str(answer.json.get("detail") or answer.json["outcome"])
+
+
 def act(agent: FlaskClient, path: str, body: Any = None) -> Any:
     return agent.post(f"/agents/api/{path}", json=body, headers={"X-CSRF-Token": page_csrf(agent)})
 
@@ -93,7 +98,7 @@ def test_a_desk_action_it_cannot_take_is_refused_and_changes_nothing(
     answer = act(agent, f"incidents/{busy['Sam Lee']}/{path}", body)
 
     assert answer.status_code == 400
-    assert problem in answer.json["outcome"]
+    assert problem in said(answer)
     assert "Sam Lee" in names(agent.get("/agents/api/queue"))
     case = agent.get(f"/agents/api/incidents/{busy['Sam Lee']}").json
     assert case["status"] == "open"
@@ -310,7 +315,7 @@ def test_assigning_to_me_and_bulk_resolving(agent: FlaskClient, busy: dict[str, 
     )  # an id that is no case of this shop is left out
     assert names(agent.get("/agents/api/queue")) == ["Maya Ortiz", "Ada Park"]
     assigned_closed = act(agent, f"incidents/{busy['Sam Lee']}/assign", {"to": "me"})
-    assert assigned_closed.status_code == 409
+    assert (assigned_closed.status_code, said(assigned_closed)) == (409, "the case is closed")
 
 
 # --- reopening (undo) -----------------------------------------------------------------------
@@ -378,6 +383,7 @@ def test_a_closed_case_is_not_reopened_over_the_customers_newer_open_case(
     # then the desk points at the newer case instead, and the old one stays closed
     assert answer.status_code == 409
     assert answer.json["outcome"] == "customer_has_open_case"
+    assert said(answer) == "this customer has a newer open case: work that one instead"
     assert agent.get(f"/agents/api/incidents/{busy['Maya Ortiz']}").json["status"] == "resolved"
     assert agent.get(f"/agents/api/incidents/{newer}").json["status"] == "open"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from service.agents.queue import clout_split
 from service.cli import main
 from service.core.models import Incident, Shop, utcnow
+from service.deliveries.dispatch import FLOOR, fair_queue_of
 from tests.support.agents_page import (
     BUSY_DAY,
     PASSWORD,
@@ -49,6 +50,21 @@ def agent(app: Flask, busy: dict[str, int]) -> FlaskClient:
 
 def names(answer: Any) -> list[str]:
     return [entry["customer"]["name"] for entry in answer.json["incidents"]]
+
+
+def act(agent: FlaskClient, path: str, body: Any = None) -> Any:
+    return agent.post(f"/agents/api/{path}", json=body, headers={"X-CSRF-Token": page_csrf(agent)})
+
+
+def rung(app: Flask) -> list[int]:
+    """The cases the worker was rung for since the last look (taken off the queue)."""
+    fair = fair_queue_of(app.extensions["celery"])
+    assert fair is not None
+    found = []
+    while (unit := fair.pop()) is not None:
+        if unit.lane == FLOOR:
+            found.append(unit.item)
+    return sorted(found)
 
 
 def test_the_queue_puts_the_soonest_deadline_first_with_reasons_scores_and_links(
@@ -363,3 +379,200 @@ def test_agents_are_managed_from_the_command_line(
     # a removed agent's open page stops working at its next request
     assert client.get("/agents/api/queue").status_code == 401
     assert listed.output.strip() == f"a@example.org\tdisabled\t{SHOP}"
+
+
+# --- the desk's answers -----------------------------------------------------------------------
+
+
+def test_each_desk_action_on_the_page_answers_what_the_page_reads(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's open case, and nothing waiting for the worker
+    maya, ivy, sam = busy["Maya Ortiz"], busy["Ivy Chen"], busy["Sam Lee"]
+    me = agent.get("/agents/api/queue").json["me"]
+    rung(app)
+
+    # when an agent takes her case, snoozes it, resolves it (twice), undoes that, and closes
+    # it as not a complaint; then takes two more cases and resolves them with hers
+    assigned = act(agent, f"incidents/{maya}/assign", {"to": "me"})
+    snoozed = act(agent, f"incidents/{maya}/snooze", {"hours": 2})
+    rung_after_assign_and_snooze = rung(app)
+    resolved = act(agent, f"incidents/{maya}/resolve", {"note": "Refunded."})
+    rung_after_resolve = rung(app)
+    again = act(agent, f"incidents/{maya}/resolve")
+    rung_after_again = rung(app)
+    reopened = act(agent, f"incidents/{maya}/reopen")
+    rung_after_reopen = rung(app)
+    not_one = act(agent, f"incidents/{maya}/not-a-complaint", {})
+    rung_after_not_one = rung(app)
+    taken = act(agent, "incidents/bulk", {"action": "assign", "ids": [ivy, sam], "to": "me"})
+    rung_after_taken = rung(app)
+    closed = act(agent, "incidents/bulk", {"action": "resolve", "ids": [ivy, sam, maya, 2**40]})
+    rung_after_closed = rung(app)
+
+    # then each answer is what the page reads, never kept by a cache
+    assert assigned.json == {"outcome": "assigned", "id": maya, "assigned_to": me}
+    assert (snoozed.json["outcome"], snoozed.json["id"]) == ("snoozed", maya)
+    assert utcnow() < datetime.fromisoformat(snoozed.json["until"]) <= utcnow() + timedelta(hours=2)
+    assert resolved.json == {"outcome": "resolved", "id": maya, "resolved_by": f"page:{me}"}
+    assert again.json == resolved.json  # a second click changes nothing
+    assert reopened.json == {"outcome": "reopened", "id": maya}
+    assert not_one.json == {"outcome": "not_a_complaint", "id": maya, "resolved_by": f"page:{me}"}
+    assert taken.json == {
+        "outcome": "done",
+        "results": [{"id": ivy, "outcome": "assigned"}, {"id": sam, "outcome": "assigned"}],
+    }
+    assert closed.json == {
+        "outcome": "done",
+        "results": [
+            {"id": ivy, "outcome": "resolved"},
+            {"id": sam, "outcome": "resolved"},
+            {"id": maya, "outcome": "already_closed"},
+        ],  # an id that is no case of this shop is left out
+    }
+    for answer in (assigned, snoozed, resolved, again, reopened, not_one, taken, closed):
+        assert (answer.status_code, answer.headers["Cache-Control"]) == (200, "no-store")
+    # and the worker is rung for what changes Shopify's tags (a close, a reopen), once each
+    assert rung_after_assign_and_snooze == []
+    assert rung_after_resolve == [maya]
+    assert rung_after_again == []
+    assert rung_after_reopen == [maya]
+    assert rung_after_not_one == [maya]
+    assert rung_after_taken == []
+    assert rung_after_closed == sorted([ivy, sam])
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("resolve", {"note": "Refunded."}),
+        ("not-a-complaint", {}),
+        ("reopen", {}),
+        ("assign", {"to": "me"}),
+        ("snooze", {"hours": 2}),
+    ],
+)
+def test_a_desk_action_on_a_case_this_shop_does_not_have_is_404(
+    app: Flask, agent: FlaskClient, busy: dict[str, int], action: str, body: dict[str, Any]
+) -> None:
+    # given a case id that is no case of this shop
+    rung(app)
+    # when an agent acts on it with a well-formed request
+    answer = act(agent, f"incidents/987654321/{action}", body)
+    # then there is no such case, and nothing is rung
+    assert (answer.status_code, answer.json) == (404, {"outcome": "not_found"})
+    assert rung(app) == []
+
+
+def test_a_bulk_action_leaves_out_ids_this_shop_does_not_have(
+    agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    answer = act(agent, "incidents/bulk", {"action": "resolve", "ids": [987654321, 2**40]})
+
+    assert (answer.status_code, answer.json) == (200, {"outcome": "done", "results": []})
+    assert len(names(agent.get("/agents/api/queue"))) == len(busy)
+
+
+# The desk's refusals, one contract on every route (and in the admin's blocks, test_blocks):
+# 400 for a request Clout cannot read, 404 for no such case, 409 for what the case's state
+# refuses; `outcome` always, and the desk's sentence in `detail` when `outcome` is its code.
+
+
+def trail_of(agent: FlaskClient, incident_id: int) -> list[str]:
+    case = agent.get(f"/agents/api/incidents/{incident_id}").json
+    return [step["what"] for step in case["trail"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "outcome"),
+    [
+        ("{sam}/resolve", ["not", "an", "object"], "the body must be a JSON object"),
+        ("{sam}/not-a-complaint", {"note": 5}, "note must be text"),
+        ("{sam}/reopen", ["not", "an", "object"], "the body must be a JSON object"),
+        ("{sam}/assign", {"to": 5}, "to must be text"),
+        ("{sam}/assign", {"to": "someone-else"}, 'to must be "me" or empty (nobody)'),
+        ("{sam}/snooze", {"hours": "soon"}, "hours must be a number (0 or none: wake it now)"),
+        ("bulk", {"action": "resolve", "ids": "all of them"}, "ids must be a list of case ids"),
+        ("bulk", {"action": "delete", "ids": ["{sam}"]}, 'action must be "resolve" or "assign"'),
+        ("bulk", {"action": "assign", "ids": ["{sam}"], "to": 5}, "to must be text"),
+    ],
+)
+def test_a_desk_request_the_page_cannot_read_is_a_400_saying_why(
+    app: Flask, agent: FlaskClient, busy: dict[str, int], path: str, body: Any, outcome: str
+) -> None:
+    # given Sam's open case, and nothing waiting for the worker
+    sam = busy["Sam Lee"]
+    if isinstance(body, dict) and body.get("ids") == ["{sam}"]:
+        body = {**body, "ids": [sam]}
+    rung(app)
+    # when the page sends a request Clout cannot read
+    answer = act(agent, "incidents/" + path.format(sam=sam), body)
+    # then it says what is wrong with it, and the case is as it was
+    assert (answer.status_code, answer.json) == (400, {"outcome": outcome})
+    assert trail_of(agent, sam) == ["signal"]
+    assert rung(app) == []
+
+
+TOO_LONG = ("note_too_long", "a note is at most 2000 characters")
+TOO_LATE = ("snooze_out_of_range", "snooze until a time within the next 14 days")
+TOO_MANY = ("bulk_size", "choose between 1 and 100 cases")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "refusal"),
+    [
+        ("{sam}/resolve", {"note": "x" * 2_001}, TOO_LONG),
+        ("{sam}/not-a-complaint", {"note": "x" * 2_001}, TOO_LONG),
+        ("{sam}/snooze", {"hours": 24 * 15}, TOO_LATE),
+        ("{sam}/snooze", {"hours": -1}, TOO_LATE),
+        ("{sam}/snooze", {"hours": 1e300}, TOO_LATE),  # no overflow, no 500
+        ("bulk", {"action": "resolve", "ids": []}, TOO_MANY),
+        ("bulk", {"action": "assign", "ids": list(range(1, 102))}, TOO_MANY),
+    ],
+)
+def test_a_value_out_of_the_desks_range_is_a_400_with_the_desks_reason(
+    agent: FlaskClient, busy: dict[str, int], path: str, body: Any, refusal: tuple[str, str]
+) -> None:
+    sam = busy["Sam Lee"]
+
+    answer = act(agent, "incidents/" + path.format(sam=sam), body)
+
+    outcome, detail = refusal
+    assert (answer.status_code, answer.json) == (400, {"outcome": outcome, "detail": detail})
+    assert trail_of(agent, sam) == ["signal"]
+
+
+@pytest.mark.parametrize(("action", "body"), [("assign", {"to": "me"}), ("snooze", {"hours": 2})])
+def test_assigning_or_snoozing_a_closed_case_is_a_409_with_the_desks_reason(
+    app: Flask, agent: FlaskClient, busy: dict[str, int], action: str, body: dict[str, Any]
+) -> None:
+    # given Maya's case resolved, and nothing waiting for the worker
+    maya = busy["Maya Ortiz"]
+    assert act(agent, f"incidents/{maya}/resolve").status_code == 200
+    rung(app)
+    # when an agent asks for what only an open case allows
+    answer = act(agent, f"incidents/{maya}/{action}", body)
+    # then the case's state refuses it, the desk says why, and nothing changes or is rung
+    assert (answer.status_code, answer.json) == (
+        409,
+        {"outcome": "closed", "detail": "the case is closed"},
+    )
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert trail_of(agent, maya) == ["signal", "resolved"]
+    assert rung(app) == []
+
+
+def test_reopening_an_open_case_is_a_409_with_the_desks_reason(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    sam = busy["Sam Lee"]
+    rung(app)
+
+    answer = act(agent, f"incidents/{sam}/reopen")
+
+    assert (answer.status_code, answer.json) == (
+        409,
+        {"outcome": "already_open", "detail": "the case is open already"},
+    )
+    assert trail_of(agent, sam) == ["signal"]
+    assert rung(app) == []
