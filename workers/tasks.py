@@ -56,7 +56,7 @@ from service.influence.profiles import (
 )
 from service.shopify import history, oauth, shops
 from service.shopify.admin import ShopifyAdmin
-from service.shopify.budget import CostBudget
+from service.shopify.budget import LATER_LANE, CostBudget
 from service.shopify.circuit import Circuit
 from service.signals.events import LateDeliveryRule, late_deliveries
 
@@ -497,23 +497,62 @@ def check_late_deliveries() -> int:
     )
 
 
-@shared_task(name="clout.reconcile", bind=True, max_retries=None)
-def reconcile(self: Any) -> int:
-    """Every connected shop: read back orders updated since the watermark."""
+# A run of reconciliation ends well inside the task's soft time limit (100 s), between pages,
+# with its watermark kept; a shop it left behind is read on by a run a few seconds later, not
+# at the next quarter hour, until it has caught up.
+RECONCILE_RUN_SECONDS = 60.0
+RECONCILE_SLICE_SECONDS = 10.0  # the least one shop gets of a run shared by many
+RECONCILE_AGAIN_SECONDS = 5.0
+RECONCILE_TASK = "clout.reconcile"
+
+
+@shared_task(name=RECONCILE_TASK, bind=True, max_retries=None)
+def reconcile(self: Any, shop_ids: list[int] | None = None) -> int:
+    """Every connected shop (or the ones a run left behind): read back orders updated since
+    the watermark. Reading back takes the later lane of the shop's API budget, so the floors of
+    its unhappy customers keep their reserve; the run's time is shared by the shops still to
+    read, so one busy shop cannot keep the others waiting."""
     state = clout_state()
     admin = admin_factory(state)
+    started = time.monotonic()
     touched: set[int] = set()
+    behind: list[int] = []
     with session_scope(state.sessions) as session:
-        shop_ids = session.scalars(select(Shop.id).where(Shop.status == ShopStatus.ACTIVE)).all()
-    for shop_id in shop_ids:
+        active = session.scalars(select(Shop.id).where(Shop.status == ShopStatus.ACTIVE)).all()
+    todo = [shop_id for shop_id in active if shop_ids is None or shop_id in shop_ids]
+    for place, shop_id in enumerate(todo):
+        left = started + RECONCILE_RUN_SECONDS - time.monotonic()
+        share = max(RECONCILE_SLICE_SECONDS, left / (len(todo) - place))
+        # Two runs reading one shop (the quarter-hour's and a follow-on) would pay twice.
+        lock = state.redis.lock(f"clout:reconcile:{shop_id}", timeout=RECONCILE_RUN_SECONDS + 40)
+        try:
+            if not lock.acquire(blocking=False):
+                continue
+        except redis.RedisError:
+            pass  # without Redis no second run can be ringing: read anyway
         try:
             with session_scope(state.sessions) as session:
                 shop = session.get(Shop, shop_id)
                 client = admin(shop) if shop is not None else None
             if client is not None:
-                touched |= reconcile_shop(
-                    sessions=state.sessions, shop_id=shop_id, admin=client, now=utcnow()
+                client = dataclasses.replace(
+                    client, lane=LATER_LANE, max_wait=min(client.max_wait, share)
                 )
+                done = reconcile_shop(
+                    sessions=state.sessions,
+                    shop_id=shop_id,
+                    admin=client,
+                    now=utcnow(),
+                    stop_at=time.monotonic() + share,
+                )
+                touched |= done.touched
+                if not done.caught_up:
+                    behind.append(shop_id)
+                    log.warning(
+                        "reconcile_behind",
+                        shop_id=shop_id,
+                        behind_seconds=round(done.behind.total_seconds()),
+                    )
         except TransientError as error:
             log.warning("reconcile_postponed", shop_id=shop_id, error=type(error).__name__)
         except PermanentError as error:
@@ -525,6 +564,16 @@ def reconcile(self: Any) -> int:
                 error=type(error).__name__,
                 detail=str(error)[:300],
             )
+        finally:
+            with contextlib.suppress(LockError, redis.RedisError):
+                lock.release()
+    if behind:
+        try:
+            self.app.send_task(
+                RECONCILE_TASK, args=[behind], countdown=RECONCILE_AGAIN_SECONDS, queue=QUEUE
+            )
+        except Exception as error:  # noqa: BLE001 - any broker failure: the beat's run follows
+            log.warning("reconcile_not_continued", error=type(error).__name__)
     return then_attend(self.app, touched)
 
 

@@ -127,6 +127,10 @@ class Shop(Base):
     uninstalled_at: Mapped[datetime | None]
     # Reconciliation's watermark: orders updated up to here have been read back from Shopify.
     reconciled_until: Mapped[datetime | None]
+    # Where a run cut off by its time limit stopped: the next reads on from exactly here. Set
+    # only mid-pass; a caught-up pass reads again from a little before the watermark, for
+    # orders Shopify had not yet listed when it read.
+    reconcile_resume_at: Mapped[datetime | None]
     # Clout makes this shop's webhook subscriptions through the Admin API (a store connected
     # with a custom-app token); a public app's come from shopify.app.toml instead.
     subscriptions_managed: Mapped[bool] = mapped_column(default=False, server_default=false())
