@@ -210,11 +210,14 @@ def _celery() -> Any:
 @click.option("--concurrency", default=2, show_default=True)
 def worker(concurrency: int) -> None:
     """A Celery worker (production)."""
+    settings = _settings()
     celery = _celery()
     celery.worker_main(
         [
             "worker",
-            "--loglevel=INFO",
+            # The operator's level (CLOUT_LOG_LEVEL), not Celery's own INFO: a line per task
+            # received and succeeded is most of a busy worker's output.
+            f"--loglevel={settings.log_level}",
             f"--concurrency={concurrency}",
             "--pool=prefork",
             "--queues=clout",
@@ -230,7 +233,7 @@ def beat() -> None:
     settings = _settings()
     celery = _celery()
     schedule = settings.data_dir / "beat-schedule"
-    celery.start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
+    celery.start(["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}"])
 
 
 @main.group("db")

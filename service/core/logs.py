@@ -50,6 +50,10 @@ def configure_logging(level: str = "INFO") -> None:
         return
     _configured = level
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    # httpx logs every request's URL at INFO; the Klout provider's URLs name a customer's
+    # social handle, and Shopify's add a line per call. Its warnings still come through.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
