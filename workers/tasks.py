@@ -503,6 +503,7 @@ def check_late_deliveries() -> int:
 RECONCILE_RUN_SECONDS = 60.0
 RECONCILE_SLICE_SECONDS = 10.0  # the least one shop gets of a run shared by many
 RECONCILE_AGAIN_SECONDS = 5.0
+RECONCILE_RETRY_SECONDS = 60.0
 RECONCILE_TASK = "clout.reconcile"
 
 
@@ -516,13 +517,18 @@ def reconcile(self: Any, shop_ids: list[int] | None = None) -> int:
     admin = admin_factory(state)
     started = time.monotonic()
     touched: set[int] = set()
-    behind: list[int] = []
+    behind: list[int] = []  # cut off by the run's time: read on in a few seconds
+    postponed: list[int] = []  # Shopify unwell or no budget: tried again in a minute
     with session_scope(state.sessions) as session:
         active = session.scalars(select(Shop.id).where(Shop.status == ShopStatus.ACTIVE)).all()
     todo = [shop_id for shop_id in active if shop_ids is None or shop_id in shop_ids]
     for place, shop_id in enumerate(todo):
         left = started + RECONCILE_RUN_SECONDS - time.monotonic()
-        share = max(RECONCILE_SLICE_SECONDS, left / (len(todo) - place))
+        if place and left <= 0:
+            behind.extend(todo[place:])  # the follow-on run begins with them
+            break
+        # Every run reads at least a page of its first shop: a chain of runs always gets on.
+        share = max(left / (len(todo) - place), min(max(left, 1.0), RECONCILE_SLICE_SECONDS))
         # Two runs reading one shop (the quarter-hour's and a follow-on) would pay twice.
         lock = state.redis.lock(f"clout:reconcile:{shop_id}", timeout=RECONCILE_RUN_SECONDS + 40)
         try:
@@ -554,6 +560,9 @@ def reconcile(self: Any, shop_ids: list[int] | None = None) -> int:
                         behind_seconds=round(done.behind.total_seconds()),
                     )
         except TransientError as error:
+            # Shopify unwell, or no budget to spare within the shop's share: in a minute, not
+            # in 15.
+            postponed.append(shop_id)
             log.warning("reconcile_postponed", shop_id=shop_id, error=type(error).__name__)
         except PermanentError as error:
             # One shop's refusal (a revoked token, a query Shopify refuses) must not stop the
@@ -567,10 +576,13 @@ def reconcile(self: Any, shop_ids: list[int] | None = None) -> int:
         finally:
             with contextlib.suppress(LockError, redis.RedisError):
                 lock.release()
-    if behind:
+    if behind or postponed:
         try:
             self.app.send_task(
-                RECONCILE_TASK, args=[behind], countdown=RECONCILE_AGAIN_SECONDS, queue=QUEUE
+                RECONCILE_TASK,
+                args=[behind + postponed],
+                countdown=RECONCILE_AGAIN_SECONDS if behind else RECONCILE_RETRY_SECONDS,
+                queue=QUEUE,
             )
         except Exception as error:  # noqa: BLE001 - any broker failure: the beat's run follows
             log.warning("reconcile_not_continued", error=type(error).__name__)

@@ -20,9 +20,10 @@ from werkzeug.serving import make_server
 from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
 from service.core.db import session_scope
-from service.core.models import Customer, InfluenceProfile, utcnow
+from service.core.models import Customer, InfluenceProfile, Shop, utcnow
 from service.core.vocabulary import DEFAULT_FLOORS
 from service.dev.devstore.schema import _change_tags
+from service.dev.devstore.server import LeakyBucket, Plan
 from service.dev.devstore.store import Fulfillment, LineItem, Refund
 from service.dev.devstore.store import Order as DevOrder
 from service.dev.devstore.webhooks import order_payload, refund_payload
@@ -30,6 +31,7 @@ from tests.support.agents_page import add_agent, log_in, page_csrf
 from tests.support.clout import RunningDevStore, state
 from tests.support.helpers import SHOP, signed_review, wait_for
 from tests.support.pipeline import ATTENTION, Pipeline, running_pipeline
+from workers import tasks
 
 pytestmark = pytest.mark.e2e
 
@@ -354,6 +356,36 @@ def test_a_missed_webhook_is_caught_by_reconciliation(pipeline: Pipeline) -> Non
     pipeline.app.extensions["celery"].send_task("clout.reconcile", queue="clout")
 
     assert "clout-reason-cancellation" in pipeline.tagged(order, timeout=30)
+
+
+def test_reconciliation_cut_short_goes_on_until_it_has_read_every_page(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given runs with time for about a page each, a Plus-sized API bucket, and 45 orders
+    # changed in the last hour with no webhook for any; the last change is a cancellation
+    monkeypatch.setattr(tasks, "RECONCILE_RUN_SECONDS", 0.3)
+    monkeypatch.setattr(tasks, "RECONCILE_AGAIN_SECONDS", 0.1)
+    monkeypatch.setattr(tasks, "RECONCILE_RETRY_SECONDS", 0.5)
+    pipeline.dev.admin.bucket = LeakyBucket(Plan(maximum=2000, restore_rate=1000))
+    store = pipeline.dev.store
+    start = utcnow() - timedelta(hours=1)
+    orders = []
+    for n in range(45):
+        person = store.add_person(f"quiet{n}@example.org", f"Quiet{n}", "Lee")
+        order = store.add_purchase(person, days_ago=0.05)
+        order.updated_at = start + timedelta(seconds=n)
+        orders.append(order)
+    orders[-1].cancelled_at, orders[-1].cancel_reason = utcnow(), "CUSTOMER"
+    orders[-1].updated_at = start + timedelta(minutes=5)
+
+    # when the quarter-hour's run is rung
+    pipeline.app.extensions["celery"].send_task("clout.reconcile", queue="clout")
+
+    # then runs follow one another until the last page is read and the customer is tagged
+    assert "clout-reason-cancellation" in pipeline.tagged(orders[-1], timeout=60)
+    with session_scope(state(pipeline.app).sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        assert shop.reconcile_resume_at is None  # caught up: the next pass starts as usual
 
 
 def test_an_overdue_incident_escalates_and_notifies(pipeline: Pipeline) -> None:
