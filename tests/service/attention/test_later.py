@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import redis
 from flask import Flask
 from sqlalchemy import select
@@ -27,20 +26,6 @@ from tests.support.helpers import SHOP
 from workers.tasks import admin_factory, sweep_deliveries, tag_settings
 
 ATTENTION = "clout-attention"
-
-
-@pytest.fixture
-def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    with session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
-    return app
 
 
 def chargebacks(app: Flask, devstore: RunningDevStore, count: int) -> list[Any]:

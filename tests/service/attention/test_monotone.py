@@ -4,10 +4,8 @@ its priority, deadline and influence tags as the agent last saw them, and Shopif
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -15,7 +13,6 @@ from service.core.db import session_scope
 from service.core.models import Customer, Incident, InfluenceProfile, utcnow
 from service.dev.devstore.store import Refund as DevRefund
 from service.dev.devstore.webhooks import order_payload, refund_payload
-from service.shopify.shops import register_shop
 from tests.support.clout import (
     RunningDevStore,
     attend_now,
@@ -23,21 +20,6 @@ from tests.support.clout import (
     record_delivery_now,
     state,
 )
-from tests.support.helpers import SHOP
-
-
-@pytest.fixture
-def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    with session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
-    return app
 
 
 def set_profile(app: Flask, customer_gid: str, *, clout: float, contagion: int) -> None:

@@ -28,28 +28,12 @@ from service.core.shop_settings import shop_config
 from service.core.vocabulary import DEFAULT_FLOORS
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.admin import ShopifyAdmin
-from service.shopify.shops import register_shop
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
-from tests.support.helpers import SHOP
 from workers.tasks import admin_factory, tag_settings
 
 
 class WorkerKilled(BaseException):
     """The process dying: nothing after this line of the worker runs."""
-
-
-@pytest.fixture
-def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    with session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
-    return app
 
 
 def a_chargeback(app: Flask, devstore: RunningDevStore) -> int:

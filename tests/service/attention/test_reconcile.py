@@ -8,31 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from service.attention.reconcile import reconcile_shop
 from service.core.db import session_scope
 from service.core.models import Shop, Signal, utcnow
-from service.shopify.shops import register_shop
 from tests.support.clout import RunningDevStore, state
-from tests.support.helpers import SHOP
 from workers.tasks import admin_factory
-
-
-@pytest.fixture
-def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    with session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
-    return app
 
 
 def cancellations(app: Flask) -> list[str]:

@@ -3,11 +3,9 @@ Shopify in step: against the emulator over HTTP, with a real Redis and database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -19,26 +17,10 @@ from service.core.models import Incident, Shop, utcnow
 from service.deliveries import lifecycle
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.dev.devstore.webhooks import order_payload
-from service.shopify.shops import register_shop
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
-from tests.support.helpers import SHOP
 from workers.tasks import admin_factory, tag_settings
 
 ATTENTION = "clout-attention"
-
-
-@pytest.fixture
-def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    with session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
-    return app
 
 
 def chargeback(app: Flask, devstore: RunningDevStore, **order_fields: Any) -> tuple[Any, Any]:

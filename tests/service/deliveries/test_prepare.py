@@ -3,35 +3,16 @@ the handler's transaction: the case lands on the real customer, not a placeholde
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from service.core.db import session_scope
 from service.core.models import Customer, Order, Refund, Signal, utcnow
 from service.dev.devstore.store import Refund as DevRefund
 from service.dev.devstore.webhooks import order_payload, refund_payload
-from service.shopify.shops import register_shop
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
-from tests.support.helpers import SHOP
-
-
-@pytest.fixture
-def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    with session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
-    return app
 
 
 def customer_of_signal(app: Flask, kind: str) -> str:

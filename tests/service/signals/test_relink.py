@@ -4,37 +4,19 @@ Shopify and their case holds the signal. Against the emulator over HTTP, with a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from service.core.db import session_scope
-from service.core.models import Customer, Incident, Review, Signal, utcnow
+from service.core.models import Customer, Incident, Review, Signal
 from service.core.vocabulary import IncidentStatus
 from service.dev.devstore.store import Order as DevOrder
 from service.dev.devstore.webhooks import customer_payload, order_payload
-from service.shopify.shops import register_shop
 from tests.support.clout import RunningDevStore, record_delivery_now, state, work_on
-from tests.support.helpers import SHOP
 
 ATTENTION = "clout-attention"
-
-
-@pytest.fixture
-def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    with session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
-    return app
 
 
 def deliver(app: Flask, topic: str, payload: dict[str, Any], source: str = "shopify") -> None:
