@@ -28,7 +28,7 @@ from service.dev.devstore.store import Fulfillment, LineItem, Refund
 from service.dev.devstore.store import Order as DevOrder
 from service.dev.devstore.webhooks import order_payload, refund_payload
 from tests.support.agents_page import add_agent, log_in, page_csrf
-from tests.support.clout import RunningDevStore, state
+from tests.support.clout import RunningDevStore, orders_changed_an_hour_ago, state
 from tests.support.helpers import SHOP, signed_review, wait_for
 from tests.support.pipeline import ATTENTION, Pipeline, running_pipeline
 from workers import tasks
@@ -367,16 +367,7 @@ def test_reconciliation_cut_short_goes_on_until_it_has_read_every_page(
     monkeypatch.setattr(tasks, "RECONCILE_AGAIN_SECONDS", 0.1)
     monkeypatch.setattr(tasks, "RECONCILE_RETRY_SECONDS", 0.5)
     pipeline.dev.admin.bucket = LeakyBucket(Plan(maximum=2000, restore_rate=1000))
-    store = pipeline.dev.store
-    start = utcnow() - timedelta(hours=1)
-    orders = []
-    for n in range(45):
-        person = store.add_person(f"quiet{n}@example.org", f"Quiet{n}", "Lee")
-        order = store.add_purchase(person, days_ago=0.05)
-        order.updated_at = start + timedelta(seconds=n)
-        orders.append(order)
-    orders[-1].cancelled_at, orders[-1].cancel_reason = utcnow(), "CUSTOMER"
-    orders[-1].updated_at = start + timedelta(minutes=5)
+    orders = orders_changed_an_hour_ago(pipeline.dev.store, 45)
 
     # when the quarter-hour's run is rung
     pipeline.app.extensions["celery"].send_task("clout.reconcile", queue="clout")

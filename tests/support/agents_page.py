@@ -16,6 +16,7 @@ from service.agents.accounts import save_agent
 from service.core.db import session_scope
 from service.core.models import Customer, InfluenceProfile, Order, Shop, utcnow
 from service.core.vocabulary import Priority, Severity, SignalKind
+from service.deliveries.dispatch import FLOOR, fair_queue_of
 from service.signals.incidents import SignalDraft, raise_signal
 from tests.support.clout import connect_test_shop, state
 
@@ -154,3 +155,14 @@ BUSY_DAY = (
     Case("Sam Lee", "delivery", "normal", "normal", 40, clout=20, klout=10, band="low"),
     Case("Ada Park", "dispute", "critical", "urgent", 2, band="unknown"),
 )
+
+
+def rung(app: Flask) -> list[int]:
+    """The cases the worker was rung for since the last look (taken off the queue)."""
+    fair = fair_queue_of(app.extensions["celery"])
+    assert fair is not None
+    found = []
+    while (unit := fair.pop()) is not None:
+        if unit.lane == FLOOR:
+            found.append(unit.item)
+    return sorted(found)

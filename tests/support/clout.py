@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask
 
@@ -17,6 +18,7 @@ from service.deliveries import lifecycle
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.dev.devstore.server import DevAdmin
 from service.dev.devstore.store import DevStore
+from service.dev.devstore.store import Order as DevOrder
 from service.shopify.shops import register_shop
 from tests.support.helpers import SHOP
 from workers.tasks import admin_factory, tag_settings
@@ -123,3 +125,18 @@ def attend_now(app: Flask, incident_id: int) -> str:
             now=utcnow(),
         )
     return floor
+
+
+def orders_changed_an_hour_ago(store: DevStore, count: int) -> list[DevOrder]:
+    """`count` orders changed a second apart, starting an hour ago, no webhook for any: the
+    last changed five minutes after the first, because its customer cancelled it."""
+    start = utcnow() - timedelta(hours=1)
+    orders = []
+    for n in range(count):
+        person = store.add_person(f"quiet{n}@example.org", f"Quiet{n}", "Lee")
+        order = store.add_purchase(person, days_ago=0.05)
+        order.updated_at = start + timedelta(seconds=n)
+        orders.append(order)
+    orders[-1].cancelled_at, orders[-1].cancel_reason = utcnow(), "CUSTOMER"
+    orders[-1].updated_at = start + timedelta(minutes=5)
+    return orders

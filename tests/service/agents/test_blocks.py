@@ -18,11 +18,10 @@ from service.core.audit import case_events
 from service.core.db import session_scope
 from service.core.models import Customer, Incident, Shop, utcnow
 from service.core.vocabulary import Severity, SignalKind
-from service.deliveries.dispatch import FLOOR, fair_queue_of
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.shops import register_shop
 from service.signals.incidents import SignalDraft, raise_signal
-from tests.support.agents_page import BUSY_DAY, connect_shop, open_case
+from tests.support.agents_page import BUSY_DAY, connect_shop, open_case, rung
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
 from tests.support.helpers import CLIENT_ID, SHOP, session_token
 from workers.tasks import admin_factory, tag_settings
@@ -33,17 +32,6 @@ MAYA_ORDER, MAYA = 7001, 9001  # BUSY_DAY's second case: urgent, overdue, known 
 
 def bearer(**claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {session_token(**claims)}"}
-
-
-def rung(app: Flask) -> list[int]:
-    """The cases the worker was rung for since the last look (taken off the queue)."""
-    fair = fair_queue_of(app.extensions["celery"])
-    assert fair is not None
-    found = []
-    while (unit := fair.pop()) is not None:
-        if unit.lane == FLOOR:
-            found.append(unit.item)
-    return sorted(found)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from flask.testing import FlaskClient
 from service.agents.queue import clout_split
 from service.cli import main
 from service.core.models import Incident, Shop, utcnow
-from service.deliveries.dispatch import FLOOR, fair_queue_of
 from tests.support.agents_page import (
     BUSY_DAY,
     PASSWORD,
@@ -26,6 +25,7 @@ from tests.support.agents_page import (
     log_in,
     open_case,
     page_csrf,
+    rung,
 )
 from tests.support.clout import state
 from tests.support.helpers import CLIENT_ID, SHOP, session_token
@@ -54,17 +54,6 @@ def names(answer: Any) -> list[str]:
 
 def act(agent: FlaskClient, path: str, body: Any = None) -> Any:
     return agent.post(f"/agents/api/{path}", json=body, headers={"X-CSRF-Token": page_csrf(agent)})
-
-
-def rung(app: Flask) -> list[int]:
-    """The cases the worker was rung for since the last look (taken off the queue)."""
-    fair = fair_queue_of(app.extensions["celery"])
-    assert fair is not None
-    found = []
-    while (unit := fair.pop()) is not None:
-        if unit.lane == FLOOR:
-            found.append(unit.item)
-    return sorted(found)
 
 
 def test_the_queue_puts_the_soonest_deadline_first_with_reasons_scores_and_links(

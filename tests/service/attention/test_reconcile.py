@@ -14,7 +14,7 @@ from sqlalchemy import select
 from service.attention.reconcile import reconcile_shop
 from service.core.db import session_scope
 from service.core.models import Shop, Signal, utcnow
-from tests.support.clout import RunningDevStore, state
+from tests.support.clout import RunningDevStore, orders_changed_an_hour_ago, state
 from workers.tasks import admin_factory
 
 
@@ -30,16 +30,8 @@ def test_a_run_out_of_time_stops_between_pages_and_the_next_goes_on(
 ) -> None:
     # given 45 orders changed in the last hour (three pages), no webhook for any of them, and
     # the last one changed: its customer cancelled it
-    store = devstore.store
-    start = utcnow() - timedelta(hours=1)
-    orders = []
-    for n in range(45):
-        person = store.add_person(f"buyer{n}@example.org", f"Buyer{n}", "Lee")
-        order = store.add_purchase(person, days_ago=0.05)
-        order.updated_at = start + timedelta(seconds=n)
-        orders.append(order)
-    orders[-1].cancelled_at, orders[-1].cancel_reason = utcnow(), "CUSTOMER"
-    orders[-1].updated_at = start + timedelta(minutes=5)
+    orders = orders_changed_an_hour_ago(devstore.store, 45)
+    start = orders[0].updated_at
     with session_scope(state(clout).sessions) as session:
         shop = session.scalars(select(Shop)).one()
         shop.reconciled_until = start - timedelta(minutes=1)
