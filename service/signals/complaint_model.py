@@ -34,6 +34,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
 # Per-sentence reading is bounded like every other reading of a text: a text is already cut to
 # `text.MAX_READ` characters, and a sentence longer than this is read in pieces.
 SENTENCE_PIECE = 400
+# "Seriously!", "Bottom line...", "Update:" are not sentences to judge alone: with next to
+# nothing to read, the model falls back on its bias, which leans to "complaint" (the training
+# data is balanced by weight), so a text of praise scored as its most complaining fragment
+# ("Bottom line... great product" read 0.99). A fragment joins the sentence after it.
+FRAGMENT = 4
+_WORD = re.compile(r"[^\W_]+")
 
 
 def tokens(text: str) -> list[str]:
@@ -78,7 +84,9 @@ class ComplaintModel:
         if not any(f.startswith("w:") and f[2:] not in "!?" for f in found):
             return 0.0  # punctuation alone ("!!! ???") is no sentence to judge
         weights = self.weights
-        total = sum(weights.get(f, 0.0) for f in found)
+        # Training counts a feature once however often it occurs (a binary bag of features),
+        # so "never, never again" is read here as it was learned.
+        total = sum(weights.get(f, 0.0) for f in set(found))
         z = self.bias + total / math.sqrt(len(found))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
@@ -94,13 +102,28 @@ class ComplaintModel:
 
 
 def sentences(text: str) -> list[str]:
-    """`text` cut into sentences, a long sentence into pieces of SENTENCE_PIECE characters."""
-    pieces: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        pieces += [
-            sentence[i : i + SENTENCE_PIECE] for i in range(0, len(sentence), SENTENCE_PIECE)
-        ]
-    return [p for p in pieces if p.strip()]
+    """`text` cut into sentences, a fragment of fewer than FRAGMENT words joined to the sentence
+    after it, a long sentence cut into pieces of SENTENCE_PIECE characters."""
+    whole: list[str] = []
+    carried = ""
+    for raw in _SENTENCE_END.split(text):
+        sentence = raw.strip()
+        if not sentence:
+            continue
+        carried = f"{carried} {sentence}" if carried else sentence
+        if len(_WORD.findall(carried[: SENTENCE_PIECE * 2])) >= FRAGMENT:
+            whole.append(carried)
+            carried = ""
+    if carried:
+        if whole:
+            whole[-1] = f"{whole[-1]} {carried}"
+        else:
+            whole.append(carried)
+    return [
+        sentence[i : i + SENTENCE_PIECE]
+        for sentence in whole
+        for i in range(0, len(sentence), SENTENCE_PIECE)
+    ]
 
 
 def load(path: Path = MODEL_FILE) -> ComplaintModel:

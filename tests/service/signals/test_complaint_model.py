@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 
 import pytest
 
@@ -59,6 +60,52 @@ def test_a_long_review_is_as_much_a_complaint_as_its_worst_sentence() -> None:
     # then the review scores as its complaining sentence, which it names
     assert sentence.startswith("Sadly the handle")
     assert whole == pytest.approx(model.probability(sentence))
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Seriously? I love it!",
+        "Hmm. Fits well and looks great.",
+        "That was quick. Thanks, I'm in!",
+    ],
+)
+def test_a_short_opener_does_not_make_praise_a_complaint(words: str) -> None:
+    # given praise that opens with a word or two ("Seriously?", "Hmm.")
+    # when the detector reads it
+    verdict = analyse(words)
+
+    # then the opener is read with the sentence after it, not judged alone on next to nothing
+    assert verdict.model is not None
+    assert verdict.model < 0.5
+    assert not verdict.complaint
+
+
+def test_a_fragment_is_read_with_its_neighbour_and_a_sentence_stays_whole() -> None:
+    assert complaint_model.sentences("Seriously? I love it!") == ["Seriously? I love it!"]
+    assert complaint_model.sentences("It broke after a week. I want a refund.") == [
+        "It broke after a week.",
+        "I want a refund.",
+    ]
+    assert complaint_model.sentences("Lovely thing, works well. Meh.") == [
+        "Lovely thing, works well. Meh."
+    ]
+    assert complaint_model.sentences("Awful!") == ["Awful!"]
+
+
+def test_a_repeated_word_is_read_as_training_counted_it() -> None:
+    # given a sentence that repeats its words for emphasis
+    model = complaint_model.model()
+    words = "Never, never, never buying here again."
+    found = complaint_model.features(words)
+    assert len(set(found)) < len(found)
+
+    # when the model reads it
+    probability = model.probability(words)
+
+    # then each feature counts once, as in training's bag of features (no train/serve skew)
+    z = model.bias + sum(model.weights.get(f, 0.0) for f in set(found)) / len(found) ** 0.5
+    assert probability == pytest.approx(1 / (1 + math.exp(-z)))
 
 
 def test_the_rules_are_kept_when_the_model_agrees_even_a_little() -> None:
