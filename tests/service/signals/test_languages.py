@@ -84,3 +84,47 @@ def test_an_unread_language_is_said_and_the_stars_decide() -> None:
 )
 def test_english_with_foreign_names_stays_english(words: str) -> None:
     assert language(words) == "en"
+
+
+@pytest.mark.parametrize(
+    ("words", "name"),
+    [
+        ("Varan kom trasig och ingen svarar på mina mejl.", "Swedish"),
+        ("Produkt przyszedł uszkodzony, nikt nie odpowiada.", "Polish"),
+        ("Ürün kırık geldi, iade istiyorum.", "Turkish"),
+    ],
+)
+def test_a_review_in_a_latin_script_language_no_cue_list_covers_is_said_unread(
+    words: str, name: str
+) -> None:
+    # given a complaint in a language written in Latin letters that Clout has no cues for
+    # when it comes with five stars and with two
+    five, two = analyse(words, stars=5), analyse(words, stars=2)
+
+    # then it is not read as English (no silent "not a complaint"): the language is named, the
+    # reasons say the text was not read, and the stars decide
+    for verdict in (five, two):
+        assert verdict.language == name
+        assert f"text not read (language: {name})" in verdict.sentences
+    assert not five.complaint
+    assert two.complaint
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("No tengo ninguna queja.", "es"),
+        ("Nessun problema, tutto perfetto.", "it"),
+        ("No hay ningún problema, todo perfecto.", "es"),
+    ],
+)
+def test_a_store_language_line_without_its_listed_function_words_is_still_told(
+    words: str, code: str
+) -> None:
+    # given a short line with none of its language's listed function words, whose "no" English
+    # would read as a complaint ("No tengo ninguna queja": I have no complaint)
+    verdict = analyse(words, stars=5)
+
+    # then its language is told, and it is read as what it says
+    assert verdict.language == code
+    assert not verdict.complaint
