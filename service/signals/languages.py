@@ -154,7 +154,9 @@ _NAMES = {
     "nb": "Norwegian", "nn": "Norwegian", "no": "Norwegian", "pl": "Polish", "ro": "Romanian",
     "ru": "Russian", "sk": "Slovak", "sl": "Slovenian", "sr": "Serbian", "sv": "Swedish",
     "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu",
-    "vi": "Vietnamese", "zh": "Chinese",
+    "vi": "Vietnamese", "zh": "Chinese", "af": "Afrikaans", "ast": "Asturian",
+    "eo": "Esperanto", "fy": "Frisian", "la": "Latin", "lb": "Luxembourgish", "li": "Limburgish",
+    "nds": "Low German", "oc": "Occitan", "sq": "Albanian", "sw": "Swahili", "mt": "Maltese",
 }  # fmt: skip
 
 
