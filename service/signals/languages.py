@@ -176,7 +176,10 @@ def language(text: str) -> str:
     if not letters:
         return ENGLISH
     if len(_WORD.findall(sample)) >= 2:
-        told = _identifier().detect(" ".join(sample.split()), model="lite", k=1)
+        # fastText takes UTF-8: a lone surrogate (JSON's "\ud83d", half an emoji, which
+        # json.loads keeps) cannot be encoded and would fail the reading of the whole delivery.
+        plain = sample.encode("utf-8", "replace").decode("utf-8")
+        told = _identifier().detect(" ".join(plain.split()), model="lite", k=1)
         if told and told[0]["score"] >= SURE:
             code = str(told[0]["lang"])
             return code if code in READ else _NAMES.get(code, code)

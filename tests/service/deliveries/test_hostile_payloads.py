@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from service.core.models import Delivery, Shop
+from service.core.models import Delivery, Incident, Review, Shop
 from tests.support.clout import process_delivery_now, record_delivery_now, state
 from tests.support.helpers import fixture_json
 
@@ -169,3 +169,37 @@ def test_compliance_requests_with_odd_shapes_are_handled(app: Flask, shop: Shop)
     assert "no usable id" in errors[1]
     assert errors[3] is not None
     assert "no usable id" in errors[3]
+
+
+def test_a_lone_surrogate_in_a_customers_words_is_read_and_kept_not_a_crash(
+    app: Flask, review_shop: Shop
+) -> None:
+    # given an order note and a review whose JSON escapes half an emoji ("\ud83d"): json.loads
+    # keeps it as a lone surrogate, which no UTF-8 encoder (fastText's, the database's) accepts
+    broken = "It arrived broken \ud83d and nobody answers."
+    order = {**fixture_json("shopify/orders_create.json"), "note": broken}
+    review = {
+        "id": 82,
+        "rating": 5,
+        "comments": broken,
+        "user": {"name": "Nora \udc8e", "email_address": "nora@example.org"},
+    }
+
+    # when a worker processes them
+    statuses = [
+        process_delivery_now(app, record_delivery_now(app, topic="orders/create", payload=order)),
+        process_delivery_now(
+            app,
+            record_delivery_now(app, topic="reviews/reviewsio", payload=review, source="reviewsio"),
+        ),
+    ]
+
+    # then both are handled, and the hidden complaint under five stars is a case for "broken"
+    assert statuses == ["done", "done"]
+    with state(app).sessions() as session:
+        kept = session.scalars(select(Review)).one()
+        cases = session.scalars(select(Incident)).all()
+    assert kept.analysis is not None
+    assert "broken" in kept.analysis["reasons"]
+    assert kept.analysis["hidden_complaint"]
+    assert cases

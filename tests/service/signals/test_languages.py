@@ -128,3 +128,22 @@ def test_a_store_language_line_without_its_listed_function_words_is_still_told(
     # then its language is told, and it is read as what it says
     assert verdict.language == code
     assert not verdict.complaint
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("It arrived broken \ud800 and nobody answers.", "en"),  # JSON's "\\ud800", kept
+        ("Llegó roto \udfff y nadie responde.", "es"),
+    ],
+)
+def test_a_text_with_a_lone_surrogate_is_read_not_raised(words: str, code: str) -> None:
+    # given a review whose JSON escaped half of an emoji (json.loads keeps it as a lone
+    # surrogate, which no UTF-8 encoder accepts)
+    # when the detector reads it
+    verdict = analyse(words, stars=5)
+
+    # then it is read like the rest of the text, not a task that fails on every retry
+    assert verdict.language == code
+    assert verdict.complaint
+    assert "broken" in verdict.reasons
