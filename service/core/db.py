@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,3 +88,28 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+# JSON can escape code points no text column holds, and either fails every retry of the
+# delivery: U+0000 (PostgreSQL's text and JSONB refuse it; found by fuzzing the handlers) and
+# half of a surrogate pair ("\ud83d", half an emoji: json.loads keeps it, and SQLite's,
+# PostgreSQL's and fastText's UTF-8 encoders all refuse it). No sender means anything by either.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def may_be_unstorable(raw: bytes) -> bool:
+    """Whether JSON `raw` escapes a code point `storable` would change (a cheap look first)."""
+    return _UNSTORABLE_ESCAPE.search(raw) is not None
+
+
+def storable(value: Any) -> Any:
+    """A parsed JSON value as a database can hold it: U+0000 dropped, a lone surrogate as
+    U+FFFD (the replacement character), so the words around it are kept and read."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    return value

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.attention.attend import ShopTagSettings, TagSettings
+from service.core import db
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Delivery, Incident, Shop, UTCDateTime, utcnow
@@ -429,7 +429,7 @@ def _payload(delivery: Delivery) -> dict[str, Any]:
         parsed = {"_raw": body.decode("utf-8", "replace")}
     if not isinstance(parsed, dict):
         raise PermanentError("body is not a JSON object")
-    payload: dict[str, Any] = _storable(parsed) if _UNSTORABLE_ESCAPE.search(body) else parsed
+    payload: dict[str, Any] = db.storable(parsed) if db.may_be_unstorable(body) else parsed
     return payload
 
 
@@ -480,26 +480,6 @@ def _handle(
     if not ctx.erased:
         _finish(delivery, DeliveryStatus.DONE, now, keep_body=keep_body)
     return DeliveryStatus.DONE, ctx.incidents, ctx.backfills
-
-
-# JSON can escape code points no text column holds, and either fails every retry of the
-# delivery: U+0000 (PostgreSQL's text and JSONB refuse it; found by fuzzing the handlers) and
-# half of a surrogate pair ("\ud83d", half an emoji: json.loads keeps it, and SQLite's,
-# PostgreSQL's and fastText's UTF-8 encoders all refuse it). No sender means anything by either.
-_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _storable(value: Any) -> Any:
-    """The payload without U+0000, and with a lone surrogate as U+FFFD (the replacement
-    character), so the customer's words around it are kept and read."""
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
-    if isinstance(value, list):
-        return [_storable(v) for v in value]
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
-    return value
 
 
 def _finish(delivery: Delivery, status: DeliveryStatus, now: datetime, *, keep_body: bool) -> None:

@@ -205,3 +205,23 @@ def test_a_shop_domain_with_a_trailing_newline_is_no_shop_domain(
     # then the address names no shop at all, and nothing is recorded
     assert (response.status_code, response.json["outcome"]) == (404, "not_found")
     assert recorded(app) == []
+
+
+def test_a_review_whose_event_holds_half_an_emoji_is_recorded_not_a_500(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    # given a signed review whose JSON "event" escapes a lone surrogate (no database takes one)
+    body = fixture_bytes(FIXTURES["judgeme"]).replace(
+        b'"event": "review/created"', b'"event": "review/created\\ud83d"'
+    )
+    assert b"\\ud83d" in body
+
+    # when it is delivered
+    response = post(client, "judgeme", body)
+
+    # then it is recorded as sent (not a 500 the platform would retry for days)
+    assert response.status_code == 200, response.json
+    assert response.json["outcome"] == "accepted"
+    [delivery] = recorded(app)
+    assert delivery.body == body
+    assert delivery.topic == "review/created\ufffd"

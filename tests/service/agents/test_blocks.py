@@ -610,3 +610,25 @@ def test_reopening_in_the_block_tags_shopify_as_the_agents_page_does(
     # and reopening it again is refused: it is open already
     twice = client.post(f"/admin-blocks/api/cases/{incident_id}/reopen", headers=bearer())
     assert twice.status_code == 409
+
+
+def test_a_note_with_half_an_emoji_is_kept_not_a_500(
+    block: FlaskClient, embedded: Flask, busy: dict[str, int]
+) -> None:
+    # given a staff member's note whose JSON escapes half an emoji (a lone surrogate: no
+    # database takes one, and json.loads keeps it)
+    maya = busy["Maya Ortiz"]
+
+    # when they resolve the case with it
+    resolved = block.post(
+        f"/admin-blocks/api/cases/{maya}/resolve",
+        json={"note": "Refunded \ud83d and apologised"},
+        headers=bearer(),
+    )
+
+    # then the case is resolved and the note kept, the half emoji shown as a replacement mark
+    assert resolved.status_code == 200, resolved.json
+    with state(embedded).sessions() as session:
+        case = session.get(Incident, maya)
+        assert case is not None
+        assert case.resolution_note == "Refunded \ufffd and apologised"
