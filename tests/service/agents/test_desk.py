@@ -66,6 +66,7 @@ def act(agent: FlaskClient, path: str, body: Any = None) -> Any:
         ({"per_page": "1000"}, "per_page is 1 to 100"),
         ({"page": "٣"}, "page must be a whole number"),
         ({"q": "x" * 101}, "search is at most 100"),
+        ({"q": "Maya\x00"}, "search cannot hold NUL"),  # PostgreSQL refuses it in a query
         ({"assigned": "everyone"}, "assigned must be one of"),
         ({"snoozed": "maybe"}, "snoozed must be true or false"),
     ],
