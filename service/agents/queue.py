@@ -74,6 +74,9 @@ class QueueFilters:
                 raise FilterError(f"{name} must be one of {', '.join(allowed)}")
         if self.search is not None and len(self.search) > MAX_SEARCH:
             raise FilterError(f"search is at most {MAX_SEARCH} characters")
+        # PostgreSQL refuses NUL in a query (a 500), and no name or order stored holds one.
+        if self.search is not None and "\x00" in self.search:
+            raise FilterError("search cannot hold NUL")
 
     @property
     def any(self) -> bool:

@@ -575,8 +575,9 @@ def desk_call(viewer_of: Callable[[], Viewer], *, where: str) -> Iterator[DeskCa
 
     - 400: a request Clout cannot read — the body not a JSON object, a field of the wrong
       type, a value out of range, an unknown action (`outcome` says what is wrong), or one the
-      desk refuses whatever the case (`DeskRefused`: `note_too_long`, `snooze_out_of_range`,
-      `bulk_size`). Checked before the case is looked at, so it is 400 even for no such case.
+      desk refuses whatever the case (`DeskRefused`: `note_too_long`, `note_not_text`,
+      `snooze_out_of_range`, `bulk_size`). Checked before the case is looked at, so it is 400
+      even for no such case.
     - 404 `not_found`: no such case in this shop (another shop's case included). A bulk
       action leaves such ids out of its answer instead.
     - 409 Conflict: a well-formed request the case's current state refuses

@@ -120,10 +120,18 @@ def test_a_shop_clout_is_not_connected_to_is_a_404(client: FlaskClient, shop: Sh
     assert (answer.status_code, answer.json["outcome"]) == (404, "shop_not_connected")
 
 
-def test_a_note_too_long_for_the_trail_is_refused_and_closes_nothing(
-    app: Flask, client: FlaskClient, busy: dict[str, int]
+@pytest.mark.parametrize(
+    "note",
+    [
+        "x" * 2_001,  # too long for the trail
+        "Refunded.\x00",  # PostgreSQL cannot store it: a 503, and Flow retried it for ever
+        "\ud800 refunded",  # no driver can encode it: a 500
+    ],
+)
+def test_a_note_the_trail_cannot_hold_is_refused_and_closes_nothing(
+    app: Flask, client: FlaskClient, busy: dict[str, int], note: str
 ) -> None:
-    answer = send(client, action(note="x" * 2_001))
+    answer = send(client, action(note=note))
     assert answer.status_code == 400
     assert status_of(app, busy["Maya Ortiz"]) == ("open", None)
 

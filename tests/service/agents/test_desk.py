@@ -66,6 +66,7 @@ def act(agent: FlaskClient, path: str, body: Any = None) -> Any:
         ({"per_page": "1000"}, "per_page is 1 to 100"),
         ({"page": "٣"}, "page must be a whole number"),
         ({"q": "x" * 101}, "search is at most 100"),
+        ({"q": "Maya\x00"}, "search cannot hold NUL"),  # PostgreSQL refuses it in a query
         ({"assigned": "everyone"}, "assigned must be one of"),
         ({"snoozed": "maybe"}, "snoozed must be true or false"),
     ],
@@ -84,6 +85,9 @@ def test_a_query_the_queue_cannot_read_is_a_clear_400(
     [
         ("resolve", {"note": 5}, "note must be text"),
         ("resolve", {"note": "x" * 2001}, "at most 2000"),
+        # neither can be stored: PostgreSQL refuses NUL, no driver encodes a lone surrogate
+        ("resolve", {"note": "Refunded.\x00"}, "cannot hold NUL"),
+        ("not-a-complaint", {"note": "\ud800 a joke"}, "cannot hold NUL"),
         ("resolve", ["not", "an", "object"], "JSON object"),
         ("snooze", {"hours": -1}, "within the next 14 days"),
         ("snooze", {"hours": 24 * 15}, "within the next 14 days"),
