@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, has_request_context, jsonify, request
-from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask.testing import FlaskClient
 from werkzeug.exceptions import HTTPException
@@ -18,7 +17,7 @@ from service import ops
 from service.agents import blocks, settings_page, views
 from service.core.config import ConfigError, load_settings
 from service.core.crypto import vault_for
-from service.core.db import make_engine, make_session_factory, storable
+from service.core.db import make_engine, make_session_factory
 from service.core.logs import configure_logging
 from service.core.private import private_dir
 from service.core.state import Clout, count_rejection, redis_client
@@ -68,16 +67,6 @@ class SessionCookies(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
-class StorableJSON(DefaultJSONProvider):
-    """Request bodies as a database can hold them: JSON may escape half an emoji ("\\ud83d"),
-    which json.loads keeps as a lone surrogate and no database takes, so an agent's note or a
-    merchant's setting with one was a 500. Kept as U+FFFD (and U+0000 dropped), as a webhook
-    delivery's payload is."""
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return storable(super().loads(s, **kwargs))
-
-
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build Clout. `config` takes the same names as the environment (`SHOPIFY_API_SECRET`,
     `CLOUT_DATABASE_URL`, …) and wins over it; anything missing or wrong raises ConfigError."""
@@ -92,7 +81,6 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     private_dir(settings.data_dir)  # the token key, the beat schedule, the embedded Redis
 
     app = Flask("clout")
-    app.json = StorableJSON(app)
     # Like a real server, the test client closes each response once it is read, so work set to
     # run after the answer (`Response.call_on_close`: ringing the workers) runs in tests too.
     app.test_client_class = ClosingClient

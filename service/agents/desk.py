@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core.audit import record_event
+from service.core.db import can_store
 from service.core.models import Incident, Shop
 from service.core.vocabulary import DESK_ACTORS, CaseEvent, IncidentStatus
 from service.signals.incidents import NOT_A_COMPLAINT, reopen_incident, resolve_incident
@@ -64,27 +65,13 @@ def _case(*, session: Session, shop: Shop, incident_id: int) -> Incident | None:
     )
 
 
-def _storable(text: str) -> bool:
-    """Whether the database can keep the text as it is. PostgreSQL refuses NUL in text and
-    JSON, and neither driver encodes an unpaired surrogate (JSON's "\\ud800") as UTF-8: such a
-    note failed the request with a 500 (the Flow action's with a 503, retried by Flow). No
-    person types either, so it is refused, not cleaned."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _checked(by: str, note: str | None) -> str | None:
     if not by.startswith(DESK_ACTORS):
         raise ValueError(f"a desk action is recorded as one of {DESK_ACTORS} and who")
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
         raise DeskRefused("note_too_long", f"a note is at most {MAX_NOTE} characters")
-    if note is not None and not _storable(note):
+    if note is not None and not can_store(note):
         raise DeskRefused("note_not_text", "a note cannot hold NUL or unpaired surrogates")
     return note
 

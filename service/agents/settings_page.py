@@ -27,7 +27,7 @@ from service.agents.views import (
 )
 from service.attention.retag import change_settings
 from service.attention.workspace import WORKSPACE_KEYS
-from service.core.db import session_scope
+from service.core.db import can_store, session_scope
 from service.core.logs import get_logger
 from service.core.models import Shop, utcnow
 from service.core.shop_settings import SettingsError, describe, history
@@ -222,6 +222,9 @@ def connect_review_app(provider: str) -> tuple[Response, int]:
         not isinstance(given, str) or not given.strip() or len(given) > MAX_SECRET
     ):
         return no_store(jsonify(outcome="refused", detail="the secret is empty or too long")), 400
+    if given is not None and not can_store(given):
+        detail = "the secret cannot hold NUL or unpaired surrogates"
+        return no_store(jsonify(outcome="refused", detail=detail)), 400
     state = clout_state()
     with session_scope(state.sessions) as session:
         shop = find_shop(session=session, domain=viewer.shop.domain)

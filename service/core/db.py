@@ -113,3 +113,10 @@ def storable(value: Any) -> Any:
     if isinstance(value, dict):
         return {storable(k): storable(v) for k, v in value.items()}
     return value
+
+
+def can_store(text: str) -> bool:
+    """Whether a database keeps `text` as it is: without U+0000 and without a lone surrogate.
+    What a person typed (a note, a setting, a secret) is refused rather than changed when it is
+    not: no one means either, and a saved value that differs from the one sent would be worse."""
+    return "\x00" not in text and _LONE_SURROGATE.search(text) is None

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from service.core.config import Settings
 from service.core.crypto import TokenVault
+from service.core.db import can_store
 from service.core.models import SettingChange, ShopSettings
 from service.core.vocabulary import DEFAULT_FLOORS, Floor, Severity, parse_floors
 
@@ -293,6 +294,20 @@ class Changed:
     new: str
 
 
+def _parsed(key: str, text: str) -> Any:
+    """What `key` takes from `text`; None for an empty value (back to the default)."""
+    if not can_store(text):
+        # PostgreSQL refuses NUL, and no driver (nor the vault, for a secret) encodes a lone
+        # surrogate: refused, as a desk note is, rather than a 500 or a value changed unasked.
+        raise SettingsError(f"{key}: a value cannot hold NUL or unpaired surrogates")
+    if text.strip() == "":
+        return None
+    try:
+        return KNOBS[key].parse(text)
+    except SettingsError as error:
+        raise SettingsError(f"{key}: {error}") from None
+
+
 def change(
     *,
     session: Session,
@@ -311,15 +326,7 @@ def change(
         raise SettingsError(f"no setting called {', '.join(unknown)} (known: {', '.join(KNOBS)})")
     row = _row(session, shop_id)
     own = _stored(row, vault)
-    parsed: dict[str, Any] = {}
-    for key, text in changes.items():
-        if text.strip() == "":
-            parsed[key] = None  # back to the default
-            continue
-        try:
-            parsed[key] = KNOBS[key].parse(text)
-        except SettingsError as error:
-            raise SettingsError(f"{key}: {error}") from None
+    parsed = {key: _parsed(key, text) for key, text in changes.items()}
     after = {**own, **{k: v for k, v in parsed.items() if v is not None}}
     for key in (k for k, v in parsed.items() if v is None):
         after.pop(key, None)

@@ -612,7 +612,7 @@ def test_reopening_in_the_block_tags_shopify_as_the_agents_page_does(
     assert twice.status_code == 409
 
 
-def test_a_note_with_half_an_emoji_is_kept_not_a_500(
+def test_a_note_with_half_an_emoji_is_refused_not_a_500(
     block: FlaskClient, embedded: Flask, busy: dict[str, int]
 ) -> None:
     # given a staff member's note whose JSON escapes half an emoji (a lone surrogate: no
@@ -620,15 +620,16 @@ def test_a_note_with_half_an_emoji_is_kept_not_a_500(
     maya = busy["Maya Ortiz"]
 
     # when they resolve the case with it
-    resolved = block.post(
+    refused = block.post(
         f"/admin-blocks/api/cases/{maya}/resolve",
         json={"note": "Refunded \ud83d and apologised"},
         headers=bearer(),
     )
 
-    # then the case is resolved and the note kept, the half emoji shown as a replacement mark
-    assert resolved.status_code == 200, resolved.json
+    # then the desk refuses the note plainly and the case stays open
+    assert refused.status_code == 400, refused.json
+    assert refused.json["outcome"] == "note_not_text"
     with state(embedded).sessions() as session:
         case = session.get(Incident, maya)
         assert case is not None
-        assert case.resolution_note == "Refunded \ufffd and apologised"
+        assert case.resolved_at is None

@@ -86,6 +86,39 @@ def test_a_refused_value_changes_nothing_and_says_why(embedded: Flask) -> None:
     assert config_of(embedded, SHOP).deadline_hours["high"] != 2.0  # all or none
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("attention_tag", "needs-care\ud83d"),  # JSON's "\\ud83d": half an emoji
+        ("notify.email", "ops\x00@example.org"),
+        ("notify.webhook_secret", "a-long-enough-secret-\udfff"),
+    ],
+)
+def test_a_value_no_database_can_store_is_refused_not_a_500(
+    embedded: Flask, key: str, value: str
+) -> None:
+    # given a value holding NUL or an unpaired surrogate (PostgreSQL refuses NUL; no driver,
+    # and no encryption of a secret, encodes a lone surrogate as UTF-8)
+    client = embedded.test_client()
+
+    # when staff save it
+    refused = client.post(API, json={"changes": {key: value}}, headers=staff())
+
+    # then it is refused with the setting named, and nothing changed
+    assert refused.status_code == 400, refused.json
+    assert key in refused.json["detail"]
+    assert setting(client.get(API, headers=staff()), key)["own"] is False
+
+
+def test_a_review_app_secret_no_database_can_store_is_refused_not_a_500(embedded: Flask) -> None:
+    refused = embedded.test_client().post(
+        "/app/api/review-apps/judgeme", json={"secret": "jm-private\ud800"}, headers=staff()
+    )
+
+    assert refused.status_code == 400, refused.json
+    assert refused.json["outcome"] == "refused"
+
+
 def test_renaming_the_attention_tag_retags_the_open_cases(embedded: Flask) -> None:
     open_case(embedded, SHOP, BUSY_DAY[0], number=1)
     open_case(embedded, SHOP, BUSY_DAY[1], number=2)
