@@ -17,6 +17,7 @@ import gzip
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -34,10 +35,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
 # Per-sentence reading is bounded like every other reading of a text: a text is already cut to
 # `text.MAX_READ` characters, and a sentence longer than this is read in pieces.
 SENTENCE_PIECE = 400
-# "Seriously!", "Bottom line...", "Update:" are not sentences to judge alone: with next to
-# nothing to read, the model falls back on its bias, which leans to "complaint" (the training
-# data is balanced by weight), so a text of praise scored as its most complaining fragment
-# ("Bottom line... great product" read 0.99). A fragment joins the sentence after it.
+# "Seriously?", "Hmm.", "That was quick." are not sentences to judge alone: trained on whole
+# sentences, the model reads such openers as complaints ("seriously", "?" and "hmm" lean that
+# way), so praise scored as its opener ("Seriously? I love it!" read 0.98). A fragment of fewer
+# than FRAGMENT words is read with the sentence after it (the last with the one before) —
+# unless it names a problem by itself ("Zipper broke."), which the caller says.
 FRAGMENT = 4
 _WORD = re.compile(r"[^\W_]+")
 
@@ -90,25 +92,34 @@ class ComplaintModel:
         z = self.bias + total / math.sqrt(len(found))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
-    def strongest(self, text: str) -> tuple[float, str]:
+    def strongest(
+        self, text: str, *, stands_alone: Callable[[str], bool] | None = None
+    ) -> tuple[float, str]:
         """The text's most complaining sentence and the model's probability for it: a review
-        that hides one complaint among praise is as much a complaint as that sentence."""
+        that hides one complaint among praise is as much a complaint as that sentence.
+        `stands_alone` as for `sentences`."""
         best, which = 0.0, ""
-        for sentence in sentences(text):
+        for sentence in sentences(text, stands_alone=stands_alone):
             p = self.probability(sentence)
             if p > best:
                 best, which = p, sentence
         return best, which
 
 
-def sentences(text: str) -> list[str]:
-    """`text` cut into sentences, a fragment of fewer than FRAGMENT words joined to the sentence
-    after it, a long sentence cut into pieces of SENTENCE_PIECE characters."""
+def sentences(text: str, *, stands_alone: Callable[[str], bool] | None = None) -> list[str]:
+    """`text` cut into sentences: a fragment of fewer than FRAGMENT words joined to the sentence
+    after it (the last to the one before) unless `stands_alone` says it names something by
+    itself, a sentence longer than SENTENCE_PIECE characters read in pieces (a tail of fewer
+    than FRAGMENT words with the piece before it)."""
     whole: list[str] = []
     carried = ""
     for raw in _SENTENCE_END.split(text):
         sentence = raw.strip()
         if not sentence:
+            continue
+        short = len(_WORD.findall(sentence[: SENTENCE_PIECE * 2])) < FRAGMENT
+        if short and stands_alone is not None and stands_alone(sentence):
+            whole.append(sentence)
             continue
         carried = f"{carried} {sentence}" if carried else sentence
         if len(_WORD.findall(carried[: SENTENCE_PIECE * 2])) >= FRAGMENT:
@@ -119,11 +130,14 @@ def sentences(text: str) -> list[str]:
             whole[-1] = f"{whole[-1]} {carried}"
         else:
             whole.append(carried)
-    return [
-        sentence[i : i + SENTENCE_PIECE]
-        for sentence in whole
-        for i in range(0, len(sentence), SENTENCE_PIECE)
-    ]
+    pieces: list[str] = []
+    for sentence in whole:
+        cut = [sentence[i : i + SENTENCE_PIECE] for i in range(0, len(sentence), SENTENCE_PIECE)]
+        if len(cut) > 1 and len(_WORD.findall(cut[-1])) < FRAGMENT:
+            tail = cut.pop()
+            cut[-1] += tail
+        pieces += cut
+    return pieces
 
 
 def load(path: Path = MODEL_FILE) -> ComplaintModel:

@@ -94,6 +94,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\b(?:box|package|parcel) (?:was|came|arrived) empty",
             r"\bmissing (?:items?|parts?|pieces?|from (?:the|my))",
             r"\b(?:is|are|was|were) missing\b",
+            r"(?<!\bno )\b(?:items?|parts?|pieces?) missing\b",
             r"\bthe missing \w{1,20}",
             r"\bonly (?:one|two|three|half|some|part) of\b",
             r"\bhalf (?:of )?(?:my|the) order",
@@ -579,6 +580,12 @@ def hidden_complaint(*, probability: float, rules: RuleReading, cue_threshold: f
     )
 
 
+def _names_a_problem(fragment: str) -> bool:
+    """Whether a fragment of a few words is read by the model on its own: "Zipper broke." next
+    to praise is the complaint, where "Seriously?" is an opener (`complaint_model.sentences`)."""
+    return bool(cues(fragment))
+
+
 @dataclass(frozen=True)
 class _EnglishReading:
     tone: float
@@ -594,7 +601,7 @@ def _read_english(text: str, stars: float | None, second_signal: bool) -> _Engli
     if not (second_signal and text):
         return _EnglishReading(rules.tone, rules.cues, None, False, rules.complaint)
     trained = complaint_model.model()
-    probability, _ = trained.strongest(text)
+    probability, _ = trained.strongest(text, stands_alone=_names_a_problem)
     if stars is not None and stars >= 4:
         complaint = hidden_complaint(
             probability=probability, rules=rules, cue_threshold=trained.cue_threshold

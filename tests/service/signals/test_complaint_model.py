@@ -81,6 +81,36 @@ def test_a_short_opener_does_not_make_praise_a_complaint(words: str) -> None:
     assert not verdict.complaint
 
 
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        ("Zipper broke. Otherwise I love the colour and the fit is perfect.", "broken"),
+        ("Wrong size. Everything else was lovely and beautifully packed.", "size_fit"),
+        ("Item missing. Everything else was lovely and beautifully packed.", "missing_item"),
+        ("Love the colour and the fit is perfect. Zipper broke.", "broken"),
+    ],
+)
+def test_a_short_complaint_beside_praise_is_read_on_its_own(words: str, reason: str) -> None:
+    # given a complaint of two words that names a problem, beside a sentence of praise
+    # when the detector reads it under five stars
+    verdict = analyse(words, stars=5)
+
+    # then it is not drowned by the praise it is written next to: a hidden complaint
+    assert verdict.hidden_complaint
+    assert reason in verdict.reasons
+
+
+def test_a_long_sentence_leaves_no_tail_of_a_word_or_two_to_be_read_alone() -> None:
+    # given one run-on sentence of praise a little over a piece's length
+    praise = "and I really enjoyed wearing it to work " * 10 + "so much."
+    assert len(praise) == complaint_model.SENTENCE_PIECE + len("so much.")
+
+    # then its pieces each have words enough to be read, and it is no complaint
+    pieces = complaint_model.sentences(praise)
+    assert all(len(p.split()) >= complaint_model.FRAGMENT for p in pieces)
+    assert not analyse(praise).complaint
+
+
 def test_a_fragment_is_read_with_its_neighbour_and_a_sentence_stays_whole() -> None:
     assert complaint_model.sentences("Seriously? I love it!") == ["Seriously? I love it!"]
     assert complaint_model.sentences("It broke after a week. I want a refund.") == [
