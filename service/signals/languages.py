@@ -138,13 +138,16 @@ _SCRIPTS = (
 _SAMPLE = 1_000
 
 
-# The identifier is trusted when it is at least this sure of a text of at least two words. The
-# function words alone told only 54–65 % of real Spanish, French, German, Italian, Dutch and
-# Portuguese lines (a German "die", a Dutch "je", a Portuguese "para" sent lines to English or
-# to the wrong cue list) and every Polish or Swedish review was "English"; the identifier tells
-# 92–97 % of those lines and keeps 99.9 % of English review sentences English
-# (`BENCHMARKS.md`, "Store languages").
+# The identifier is trusted when it is at least this sure of a text of at least this many
+# words. The function words alone told only 54–65 % of real Spanish, French, German, Italian,
+# Dutch and Portuguese lines (a German "die", a Dutch "je", a Portuguese "para" sent lines to
+# English or to the wrong cue list) and every Polish or Swedish review was "English"; the
+# identifier tells 91–96 % of those lines and keeps 99.9 % of English review sentences English
+# (`BENCHMARKS.md`, "Store languages"). On two or three words it is not to be trusted: it read
+# "Runs small" as German (0.95) and "Linen pants" as Finnish, so a short text keeps the function
+# words and its script.
 SURE = 0.5
+IDENTIFIER_WORDS = 4
 _NAMES = {
     "ar": "Arabic", "bg": "Bulgarian", "bn": "Bengali", "ca": "Catalan", "cs": "Czech",
     "cy": "Welsh", "da": "Danish", "el": "Greek", "et": "Estonian", "eu": "Basque",
@@ -175,7 +178,7 @@ def language(text: str) -> str:
     letters = [c for c in sample if c.isalpha()]
     if not letters:
         return ENGLISH
-    if len(_WORD.findall(sample)) >= 2:
+    if len(_WORD.findall(sample)) >= IDENTIFIER_WORDS:
         # fastText takes UTF-8: a lone surrogate (JSON's "\ud83d", half an emoji, which
         # json.loads keeps) cannot be encoded and would fail the reading of the whole delivery.
         plain = sample.encode("utf-8", "replace").decode("utf-8")

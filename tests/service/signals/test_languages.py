@@ -80,6 +80,10 @@ def test_an_unread_language_is_said_and_the_stars_decide() -> None:
         "Where is my order??",
         "Great tacos at El Pollo Loco, will be back!",
         "Their network coverage in Los Angeles is horrible.",
+        # two or three words the identifier reads as German, Finnish, Frisian
+        "Runs small",
+        "Linen pants",
+        "Not a fan",
     ],
 )
 def test_english_with_foreign_names_stays_english(words: str) -> None:
