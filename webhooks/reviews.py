@@ -13,7 +13,6 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.core import db
 from service.core.logs import get_logger
 from service.core.models import ReviewSecret
 from service.core.state import clout_state, count_rejection, note_refused_review
@@ -73,8 +72,7 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
         return _reject(provider, 400, "bad_request", "the body is not JSON")
     if not isinstance(payload, dict):
         return _reject(provider, 400, "bad_request", "the body is not a JSON object")
-    # The sender's own words become a column: made storable, or a lone surrogate would be a 500.
-    topic = db.storable(str(payload.get("event") or payload.get("topic") or "review"))[:100]
+    topic = str(payload.get("event") or payload.get("topic") or "review")[:100]
     key = review_verify.delivery_key(provider, incoming)
     try:
         with state.sessions() as session:

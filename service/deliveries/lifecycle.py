@@ -423,14 +423,19 @@ def _payload(delivery: Delivery) -> dict[str, Any]:
     body = delivery.body or b""
     try:
         parsed: object = json.loads(body)
+        if db.may_be_unstorable(body):
+            parsed = db.storable(parsed)
     except ValueError as error:
         if delivery.source == "shopify":
             raise PermanentError("body is not JSON") from error
+        # `platforms.loads_lenient` reads it (and makes it storable) where it is used.
         parsed = {"_raw": body.decode("utf-8", "replace")}
+    except RecursionError:
+        # Nested past Python's limit: no sender means it, and it would fail every retry.
+        raise PermanentError("body is nested too deeply") from None
     if not isinstance(parsed, dict):
         raise PermanentError("body is not a JSON object")
-    payload: dict[str, Any] = db.storable(parsed) if db.may_be_unstorable(body) else parsed
-    return payload
+    return parsed
 
 
 def _innermost_frame(error: BaseException) -> str:

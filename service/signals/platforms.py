@@ -11,17 +11,24 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from service.core import db
 from service.shopify.payloads import parse_time
 from service.signals.reviews import ReviewInput
 
 
 def loads_lenient(raw: bytes) -> Any:
-    """JSON, forgiving the trailing commas in Yotpo's published samples."""
+    """JSON, forgiving the trailing commas in Yotpo's published samples, as a database can
+    hold it (`db.storable`: a lone surrogate as U+FFFD, no NUL). ValueError for anything else,
+    a body nested past Python's recursion limit included."""
     try:
-        return json.loads(raw)
-    except ValueError:
-        text = raw.decode("utf-8")
-        return json.loads(re.sub(r",\s*([}\]])", r"\1", text))
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            text = raw.decode("utf-8")
+            value = json.loads(re.sub(r",\s*([}\]])", r"\1", text))
+        return db.storable(value) if db.may_be_unstorable(raw) else value
+    except RecursionError:
+        raise ValueError("the body is nested too deeply") from None
 
 
 def _obj(value: object) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def test_a_query_the_queue_cannot_read_is_a_clear_400(
         ("resolve", {"note": "x" * 2001}, "at most 2000"),
         # neither can be stored: PostgreSQL refuses NUL, no driver encodes a lone surrogate
         ("resolve", {"note": "Refunded.\x00"}, "cannot hold NUL"),
-        ("not-a-complaint", {"note": "\ud800 a joke"}, "cannot hold NUL"),
+        ("not-a-complaint", {"note": "\ud800 a joke"}, "unpaired surrogates"),
         ("resolve", ["not", "an", "object"], "JSON object"),
         ("snooze", {"hours": -1}, "within the next 14 days"),
         ("snooze", {"hours": 24 * 15}, "within the next 14 days"),

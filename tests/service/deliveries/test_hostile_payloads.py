@@ -5,6 +5,7 @@ retried for hours and end `dead`, hiding a real problem among hostile noise)."""
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 import pytest
@@ -13,9 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from service.core import db
 from service.core.models import Delivery, Incident, Review, Shop
+from service.deliveries import lifecycle
 from tests.support.clout import process_delivery_now, record_delivery_now, state
-from tests.support.helpers import fixture_json
+from tests.support.helpers import SHOP, fixture_json
 
 pytestmark = pytest.mark.fuzz
 
@@ -206,3 +209,58 @@ def test_a_lone_surrogate_in_a_customers_words_is_read_and_kept_not_a_crash(
     assert "broken" in kept.analysis["reasons"]
     assert kept.analysis["hidden_complaint"]
     assert cases
+
+
+def _record_raw(app: Flask, *, topic: str, body: bytes, source: str) -> int:
+    with db.session_scope(state(app).sessions) as session:
+        return lifecycle.record_delivery(
+            session=session,
+            source=source,
+            webhook_id=str(uuid.uuid4()),
+            topic=topic,
+            shop_domain=SHOP,
+            body=body,
+        ).delivery_id
+
+
+def test_a_lenient_review_body_with_half_an_emoji_is_read_not_a_crash(
+    app: Flask, review_shop: Shop
+) -> None:
+    # given a review body only the lenient reader takes (a trailing comma, as in Yotpo's
+    # published samples) that escapes half an emoji and a NUL
+    body = (
+        b'{"id": 83, "rating": 5, "comments": "Arrived broken \\ud83d \\u0000 want a refund",'
+        b' "user": {"name": "Nora", "email_address": "nora@example.org"},}'
+    )
+
+    # when a worker processes it
+    status = process_delivery_now(
+        app, _record_raw(app, topic="reviews/reviewsio", body=body, source="reviewsio")
+    )
+
+    # then it is read and kept like any other review
+    assert status == "done"
+    with state(app).sessions() as session:
+        kept = session.scalars(select(Review)).one()
+    assert kept.body == "Arrived broken \ufffd  want a refund"
+    assert kept.analysis is not None
+    assert "refund" in kept.analysis["reasons"]
+
+
+def test_a_body_nested_past_the_recursion_limit_is_refused_not_left_claimed(
+    app: Flask, shop: Shop
+) -> None:
+    # given a body nested 600 deep, holding a NUL to clean: intake's parser takes it, but
+    # cleaning it goes past Python's recursion limit
+    body = b'{"a": ' * 600 + b'"\\u0000"' + b"}" * 600
+
+    # when a worker processes it
+    delivery_id = _record_raw(app, topic="disputes/create", body=body, source="shopify")
+    status = process_delivery_now(app, delivery_id)
+
+    # then it is refused for good with a reason, not an exception that leaves it claimed
+    assert status == "failed"
+    with state(app).sessions() as session:
+        settled = session.get(Delivery, delivery_id)
+        assert settled is not None
+        assert "nested too deeply" in (settled.last_error or "")
