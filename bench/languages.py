@@ -2,13 +2,14 @@
 nobody on the project wrote, beside VADER alone, in the same run (issue 18).
 
 Clout reads a text in one of those six languages with hand-written cue patterns
-(`service/signals/languages.py`), after telling its language by its function words; a text in
-any other language is said to be "not read". Until now that reading was tested only on
+(`service/signals/languages.py`), after telling its language (fastText's identifier; the
+function words for a text of a few words); a text in any other language is said to be "not
+read". Until now that reading was tested only on
 sentences the project wrote. Here, for each language and source:
 
   items       labelled texts read (a seeded sample, as many negative as positive)
   told as     the share `languages.language(text)` tells as the text's own language, and what
-              the rest was told as (most often "en": no function word of the language found)
+              the rest was told as
   detector    `text.analyse(words, stars=None).complaint`: Clout's verdict on the words alone
   VADER       `text.sentiment(words) <= -0.05`: English-only, the baseline a detector that
               ignores the language would be
