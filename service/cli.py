@@ -33,7 +33,7 @@ from service.commands.subscriptions import (
     workspace_summary,
 )
 from service.compliance import redact_shop
-from service.core import db
+from service.core import db, processes
 from service.core.config import ConfigError, Settings, load_settings
 from service.core.crypto import generate_key, vault_for
 from service.core.embedded_redis import start_embedded_redis
@@ -99,9 +99,14 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
     """Web, worker and beat together on the embedded default: SQLite ./clout.db and an
     embedded Redis in the data directory. No external server needed. Ctrl-C stops it all."""
     settings = _settings()
+    if processes.port_in_use(host, port):
+        raise click.ClickException(
+            f"port {port} on {host} is in use (another `clout serve` or `clout demo`?): "
+            "stop it, or choose another port with --port"
+        )
     private_dir(settings.data_dir)
     redis_server = None
-    env = dict(os.environ)
+    env = processes.children_env(dict(os.environ))
     if settings.redis_url is None:
         redis_server = start_embedded_redis(settings.data_dir)
         env["CLOUT_REDIS_URL"] = f"unix://{redis_server.socket_file}"
@@ -175,6 +180,7 @@ def web(port: int, host: str, workers: int, threads: int) -> None:
     """The web app under gunicorn (production), meant to sit behind a reverse proxy that
     buffers whole requests (deploy/nginx/): a gthread worker gives a connection a thread until
     its request is whole, so clients sending slowly can hold every thread."""
+    processes.stop_with_parent()
     # Only `clout web` runs gunicorn; the other commands should not pay for importing it.
     from gunicorn.app.base import BaseApplication  # noqa: PLC0415
 
@@ -210,6 +216,7 @@ def _celery() -> Any:
 @click.option("--concurrency", default=2, show_default=True)
 def worker(concurrency: int) -> None:
     """A Celery worker (production)."""
+    processes.stop_with_parent()
     settings = _settings()
     celery = _celery()
     celery.worker_main(
@@ -230,6 +237,7 @@ def worker(concurrency: int) -> None:
 @main.command()
 def beat() -> None:
     """The Celery beat scheduler: sweeper, payload purge (production: run exactly one)."""
+    processes.stop_with_parent()
     settings = _settings()
     celery = _celery()
     schedule = settings.data_dir / "beat-schedule"

@@ -32,7 +32,7 @@ import requests
 from sqlalchemy import func, select
 
 from service.agents.accounts import save_agent
-from service.core import db
+from service.core import db, processes
 from service.core.config import load_settings
 from service.core.crypto import vault_for
 from service.core.models import Customer, Incident, InfluenceProfile, Order, Signal
@@ -367,6 +367,13 @@ def connect_local_shop(
 
 @contextmanager
 def clout_processes(env: dict[str, str], port: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    if processes.port_in_use("127.0.0.1", port):
+        # Another Clout there would answer /readyz, and the day would be sent to it.
+        raise click.ClickException(
+            f"port {port} on 127.0.0.1 is in use (a `clout serve`?): stop it, or run the demo "
+            "on another port with --port"
+        )
+    env = processes.children_env(env)
     me = [sys.executable, "-m", "service.cli"]
     log = (Path(env["CLOUT_DATA_DIR"]) / "clout.log").open("wb")
     children = [

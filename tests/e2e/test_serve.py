@@ -238,3 +238,65 @@ def test_serve_stops_a_redis_an_earlier_run_left_running(
             os.killpg(server.pid, signal.SIGINT)
             server.wait(timeout=45)
         stop_embedded_redis(earlier)
+
+
+def test_a_serve_killed_alone_takes_web_worker_and_beat_along(
+    tmp_path: Path, devstore: RunningDevStore
+) -> None:
+    # given `clout serve` running
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
+    env["SHOPIFY_API_SECRET"] = SECRET
+    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+    first = serving(tmp_path, env, port)
+    second: subprocess.Popen[bytes] | None = None
+    started = psutil.Process(first.pid).children(recursive=True)
+    try:
+        # when serve alone is killed with SIGKILL (an OOM kill, `kill -9 PID`): no Ctrl-C,
+        # no chance to stop its children
+        first.kill()
+        first.wait(timeout=10)
+
+        # then web, worker and beat stop too, rather than hold the port for nobody
+        def gone() -> bool:
+            return all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in started)
+
+        wait_for(gone, timeout=45, every=0.5)
+
+        # and a new `clout serve` comes up on the same port
+        second = serving(tmp_path, env, port)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+                process.wait(timeout=45)
+        for leftover in started:
+            if leftover.is_running():
+                leftover.kill()
+
+
+def test_serve_on_a_port_in_use_says_so_and_starts_nothing(tmp_path: Path) -> None:
+    # given something already listening on the port
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
+    env["SHOPIFY_API_SECRET"] = SECRET
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+
+        # when `clout serve` is asked for it
+        done = subprocess.run(
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    # then it says the port is taken and exits before starting anything
+    assert done.returncode != 0
+    assert f"port {port}" in done.stderr
+    assert "in use" in done.stderr
+    assert "Clout is running" not in done.stderr
