@@ -131,7 +131,9 @@ def build_profile(
     profile.reasons = {"clout": list(clout.reasons) if clout else [], "klout": klout_reasons}
     if profile.contagion:
         profile.reasons["clout"].append(
-            f"{profile.contagion} people close to them are unhappy with you right now"
+            "1 person close to them is unhappy with you right now"
+            if profile.contagion == 1
+            else f"{profile.contagion} people close to them are unhappy with you right now"
         )
     profile.unknown = {"inputs": unknown}
     profile.complete = complete

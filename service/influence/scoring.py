@@ -190,7 +190,12 @@ def clout_score(
         if gift_buyers > 1:
             extra = f", {gift_buyers} of whom now buy from you too"
         else:
-            extra = ", who now buys from you too" if gift_buyers == 1 else ""
+            one = (
+                ", who now buys from you too"
+                if gifts == 1
+                else ", one of whom now buys from you too"
+            )
+            extra = one if gift_buyers == 1 else ""
         reasons.append(f"ships gifts to {people}{extra}{_more_than(parts['gifts'])}")
     if colleagues:
         reasons.append(

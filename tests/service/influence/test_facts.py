@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from service.influence.facts import CustomerRow, OrderRow, facts_from
+import pytest
+
+from service.influence.facts import CustomerRow, Facts, OrderRow, facts_from
+from service.influence.scoring import clout_score, shop_norms
 
 WHEN = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -105,3 +108,26 @@ def test_handles_come_from_what_the_customer_gave_in_order_attributes() -> None:
     )
 
     assert facts.handles[1] == [("instagram", "maya.makes")]
+
+
+@pytest.mark.parametrize(
+    ("recipients", "buyers", "said"),
+    [
+        (1, 1, "ships gifts to 1 other person, who now buys from you too"),
+        (2, 1, "ships gifts to 2 different people, one of whom now buys from you too"),
+        (3, 2, "ships gifts to 3 different people, 2 of whom now buy from you too"),
+    ],
+)
+def test_the_gift_reason_reads_as_a_merchant_would_write_it(
+    recipients: int, buyers: int, said: str
+) -> None:
+    # given a customer who ships gifts to some people, some of whom now buy too
+    facts = Facts()
+    facts.gift_recipients[1] = {f"recipient-{n}" for n in range(recipients)}
+    facts.gift_recipients_who_buy[1] = set(range(2, 2 + buyers))
+
+    # when her clout is scored
+    score = clout_score(facts=facts, norms=shop_norms(facts), customer_id=1)
+
+    # then the reason says it in plain English
+    assert any(reason.startswith(said) for reason in score.reasons)
