@@ -47,6 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.complaint_detector import scores
 from service.signals import languages, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,16 +74,6 @@ XED_POSITIVE = frozenset({2, 5, 8})
 SAMPLE_SEED = 18  # issue 18
 SAMPLE_PER_SIDE = 500
 MIN_WORDS = 4  # a subtitle line of one to three words ("Mayday !") is not a review sentence
-
-
-def scores(truth: list[bool], predicted: list[bool]) -> tuple[float, float, float]:
-    tp = sum(t and p for t, p in zip(truth, predicted, strict=True))
-    fp = sum(p and not t for t, p in zip(truth, predicted, strict=True))
-    fn = sum(t and not p for t, p in zip(truth, predicted, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
 
 
 def read_sample(path: Path) -> list[Item]:
