@@ -41,6 +41,7 @@ SENTENCE_PIECE = 400
 # than FRAGMENT words is read with the sentence after it (the last with the one before) —
 # unless it names a problem by itself ("Zipper broke."), which the caller says.
 FRAGMENT = 4
+_FRAGMENT_CHARS = 60  # no piece this long is read as a fragment, whatever its words
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -106,6 +107,11 @@ class ComplaintModel:
         return best, which
 
 
+def _fragment(piece: str) -> bool:
+    """Fewer than FRAGMENT words (counted only in a short piece: a long one has enough)."""
+    return len(piece) < _FRAGMENT_CHARS and len(_WORD.findall(piece)) < FRAGMENT
+
+
 def sentences(text: str, *, stands_alone: Callable[[str], bool] | None = None) -> list[str]:
     """`text` cut into sentences: a fragment of fewer than FRAGMENT words joined to the sentence
     after it (the last to the one before) unless `stands_alone` says it names something by
@@ -117,12 +123,12 @@ def sentences(text: str, *, stands_alone: Callable[[str], bool] | None = None) -
         sentence = raw.strip()
         if not sentence:
             continue
-        short = len(_WORD.findall(sentence[: SENTENCE_PIECE * 2])) < FRAGMENT
+        short = _fragment(sentence)
         if short and stands_alone is not None and stands_alone(sentence):
             whole.append(sentence)
             continue
         carried = f"{carried} {sentence}" if carried else sentence
-        if len(_WORD.findall(carried[: SENTENCE_PIECE * 2])) >= FRAGMENT:
+        if not _fragment(carried):
             whole.append(carried)
             carried = ""
     if carried:
@@ -133,7 +139,7 @@ def sentences(text: str, *, stands_alone: Callable[[str], bool] | None = None) -
     pieces: list[str] = []
     for sentence in whole:
         cut = [sentence[i : i + SENTENCE_PIECE] for i in range(0, len(sentence), SENTENCE_PIECE)]
-        if len(cut) > 1 and len(_WORD.findall(cut[-1])) < FRAGMENT:
+        if len(cut) > 1 and _fragment(cut[-1]):
             tail = cut.pop()
             cut[-1] += tail
         pieces += cut
