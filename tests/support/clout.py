@@ -55,10 +55,17 @@ class RunningDevStore:
 
 
 def record_delivery_now(
-    app: Flask, *, topic: str, payload: object, shop_domain: str = SHOP, source: str = "shopify"
+    app: Flask,
+    *,
+    topic: str,
+    payload: object = None,
+    shop_domain: str = SHOP,
+    source: str = "shopify",
+    raw: bytes | None = None,
 ) -> int:
     """Record a delivery as intake would after its checks (a review platform's with `source`
-    and topic `reviews/<provider>`); its id."""
+    and topic `reviews/<provider>`); its id. `raw` is the body as sent, where `payload` would
+    not serialise to it (a trailing comma, an escape)."""
     clout = state(app)
     with db.session_scope(clout.sessions) as session:
         return lifecycle.record_delivery(
@@ -67,7 +74,7 @@ def record_delivery_now(
             webhook_id=str(uuid.uuid4()),
             topic=topic,
             shop_domain=shop_domain,
-            body=json.dumps(payload).encode(),
+            body=raw if raw is not None else json.dumps(payload).encode(),
         ).delivery_id
 
 

@@ -5,7 +5,6 @@ retried for hours and end `dead`, hiding a real problem among hostile noise)."""
 from __future__ import annotations
 
 import copy
-import uuid
 from typing import Any
 
 import pytest
@@ -14,11 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from service.core import db
 from service.core.models import Delivery, Incident, Review, Shop
-from service.deliveries import lifecycle
 from tests.support.clout import process_delivery_now, record_delivery_now, state
-from tests.support.helpers import SHOP, fixture_json
+from tests.support.helpers import fixture_json
 
 pytestmark = pytest.mark.fuzz
 
@@ -211,18 +208,6 @@ def test_a_lone_surrogate_in_a_customers_words_is_read_and_kept_not_a_crash(
     assert cases
 
 
-def _record_raw(app: Flask, *, topic: str, body: bytes, source: str) -> int:
-    with db.session_scope(state(app).sessions) as session:
-        return lifecycle.record_delivery(
-            session=session,
-            source=source,
-            webhook_id=str(uuid.uuid4()),
-            topic=topic,
-            shop_domain=SHOP,
-            body=body,
-        ).delivery_id
-
-
 def test_a_lenient_review_body_with_half_an_emoji_is_read_not_a_crash(
     app: Flask, review_shop: Shop
 ) -> None:
@@ -235,7 +220,7 @@ def test_a_lenient_review_body_with_half_an_emoji_is_read_not_a_crash(
 
     # when a worker processes it
     status = process_delivery_now(
-        app, _record_raw(app, topic="reviews/reviewsio", body=body, source="reviewsio")
+        app, record_delivery_now(app, topic="reviews/reviewsio", raw=body, source="reviewsio")
     )
 
     # then it is read and kept like any other review
@@ -255,7 +240,7 @@ def test_a_body_nested_past_the_recursion_limit_is_refused_not_left_claimed(
     body = b'{"a": ' * 600 + b'"\\u0000"' + b"}" * 600
 
     # when a worker processes it
-    delivery_id = _record_raw(app, topic="disputes/create", body=body, source="shopify")
+    delivery_id = record_delivery_now(app, topic="disputes/create", raw=body)
     status = process_delivery_now(app, delivery_id)
 
     # then it is refused for good with a reason, not an exception that leaves it claimed
