@@ -201,6 +201,18 @@ def test_happy_texts_are_not_complaints(text: str) -> None:
         ("The length is not too short and not too long.", "size_fit"),
         ("I ordered the petite so it wasn't too long on me.", "size_fit"),
         ("The colour is a faded black, very chic.", "poor_quality"),
+        # A size that would have been wrong, or that others may find wrong, is no size problem.
+        ("A petite would have been far too short on me; the regular is perfect.", "size_fit"),
+        ("If you are tall you may find this style too short.", "size_fit"),
+        ("I was worried it would be too tight, but it fits beautifully.", "size_fit"),
+        ("I don't find it too short at all.", "size_fit"),
+        ("Any smaller and it would be too tight, but as it is it fits.", "size_fit"),
+        # A habit, another reviewer's rating, a choice or a fastening.
+        ("I never buy anything at full price, but this was worth it.", "never_again"),
+        ("I nearly skipped it because someone gave it 1 star.", "never_again"),
+        ("Ignore the one star reviews, it is lovely.", "never_again"),
+        ("I didn't get the petite because I wanted the extra length.", "late_delivery"),
+        ("It looks smart snapped or unsnapped.", "broken"),
     ],
 )
 def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason: str) -> None:
@@ -222,10 +234,57 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("One star, would not order again.", "never_again"),
         ("The trousers are way too short.", "size_fit"),
         ("The print faded after one wash.", "poor_quality"),
+        ("It is far too short, even on me.", "size_fit"),
+        ("I will never buy from this shop again.", "never_again"),
+        ("1 star. It fell apart in a week.", "never_again"),
+        ("I didn't get my parcel.", "late_delivery"),
+        ("The clasp snapped on the first day.", "broken"),
+        ("I had to return it.", "return"),
+        ("Had to send them back, sadly.", "return"),
     ],
 )
 def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> None:
     assert reason in intents(complaint)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The customer already changed the size, or the shop already put it right.
+        "The medium was too small, so I exchanged it for a large and it fits perfectly. Love it!",
+        "Way too big at first; I reordered it in a small and now it is my favourite.",
+        "It came with a little damage, but they exchanged it and I'm just as happy.",
+        # A caveat the customer calls the only one, about no named problem.
+        (
+            "These trousers are soft and I wear them every week. The only downside is that they"
+            " need to be dry cleaned."
+        ),
+        "I get compliments every time I wear it. My only regret was the lack of a petite range.",
+        "The colour is even nicer in person. The only downside is that the pockets are shallow.",
+    ],
+)
+def test_a_settled_problem_or_a_small_caveat_under_five_stars_is_no_case(text: str) -> None:
+    verdict = analyse(text, stars=5)
+
+    assert not verdict.hidden_complaint
+    assert not verdict.complaint
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # Changing size is settled; what else went wrong is not.
+        ("Exchanged it for a large, which fits, but the zip broke on day two.", "broken"),
+        ("Love the colour, but it was far too small and I had to send it back.", "size_fit"),
+        ("The only downside is that the zip broke the first time I wore it.", "broken"),
+        ("I want to exchange it for a medium but the size is sold out.", "return"),
+    ],
+)
+def test_an_unsettled_problem_under_five_stars_is_still_a_case(text: str, reason: str) -> None:
+    verdict = analyse(text, stars=4)
+
+    assert verdict.hidden_complaint
+    assert reason in verdict.reasons
 
 
 def test_a_five_star_review_can_hide_a_complaint() -> None:
