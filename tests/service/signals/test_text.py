@@ -126,7 +126,8 @@ def test_every_hand_label_of_a_hidden_complaint_is_one_the_benchmark_reads() -> 
 
     assert len(rows) >= 80
     assert all(
-        len(row) == 5 and row[1] in {"dev", "held"} and row[3] in {"R", "F", "W"} for row in rows
+        len(row) == 5 and row[1] in {"dev", "held", "fresh"} and row[3] in {"R", "F", "W"}
+        for row in rows
     )
     assert all(int(row[2]) >= 4 for row in rows)
     assert len({row[0] for row in rows}) == len(rows)
