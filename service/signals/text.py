@@ -546,7 +546,7 @@ class RuleReading:
     @property
     def complaint(self) -> bool:
         """The rules' own verdict on the words (the detector before the second signal)."""
-        return bool(self.cues) or self.tone <= -0.05
+        return bool(self.cues) or self.tone <= languages.NEGATIVE_TONE
 
 
 def rule_reading(text: str) -> RuleReading:
@@ -698,13 +698,16 @@ def _analyse(text: str, stars: float | None, second_signal: bool = True) -> Verd
     unread = False
     if written_in != languages.ENGLISH:
         # VADER, the English cues and the model read English only: another store language is
-        # read by its own cues, and any other is said to be unread (the stars still decide).
-        tone = 0.0
+        # read by its own cues and, where a packaged lexicon reads it, its tone (counted as
+        # English's is: not alone under 4–5★); any other is said to be unread (the stars
+        # still decide).
         found = (
             languages.cues(text, language_code=written_in) if written_in in languages.READ else []
         )
+        tone = languages.tone(text, language_code=written_in) or 0.0
         unread = written_in not in languages.READ
-        text_complaint = bool(found)
+        happy = stars is not None and stars >= 4
+        text_complaint = bool(found) or (not happy and tone <= languages.NEGATIVE_TONE)
     else:
         english = _read_english(text, stars, second_signal)
         tone, found, probability = english.tone, english.found, english.probability

@@ -58,6 +58,53 @@ def test_a_happy_review_in_another_store_language_is_not_a_complaint(words: str)
     assert not analyse(words, stars=5).complaint
 
 
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("Je suis vraiment mécontente, c'est affreux et triste.", "fr"),
+        ("Ik ben heel ontevreden, het is lelijk en saai.", "nl"),
+        ("Fiquei muito triste, foi tudo chato e feio.", "pt"),
+    ],
+)
+def test_unhappy_words_no_cue_lists_are_read_by_their_tone(words: str, code: str) -> None:
+    # given a note with no stars in a language a packaged lexicon reads, unhappy in words no
+    # cue pattern holds
+    # when it is read
+    verdict = analyse(words)
+
+    # then it is a complaint on its tone, said as English's is
+    assert verdict.language == code
+    assert verdict.reasons == []
+    assert verdict.complaint
+    assert verdict.sentiment < 0
+    assert verdict.sentences == ["writes in negative terms"]
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("Très belle robe, je l'adore, parfaite pour l'été.", "fr"),
+        ("Prachtige jurk, ik ben er heel blij mee.", "nl"),
+        ("Vestido lindo, adorei, chegou rápido.", "pt"),
+    ],
+)
+def test_happy_words_read_by_their_tone_are_no_complaint(words: str, code: str) -> None:
+    verdict = analyse(words)
+
+    assert verdict.language == code
+    assert not verdict.complaint
+    assert verdict.sentiment > 0
+
+
+def test_a_dim_tone_alone_under_five_stars_is_no_hidden_complaint_as_in_english() -> None:
+    # given the same unhappy words under 5 stars and under 3
+    words = "Je suis vraiment mécontente, c'est affreux et triste."
+
+    # then, as in English, the tone alone hides no complaint under 4–5★, and counts under 3★
+    assert not analyse(words, stars=5).complaint
+    assert analyse(words, stars=3).complaint
+
+
 def test_an_unread_language_is_said_and_the_stars_decide() -> None:
     # given reviews in a language no cue list covers
     glowing_low = analyse("素晴らしい商品です", stars=1)
