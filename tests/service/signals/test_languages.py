@@ -96,6 +96,49 @@ def test_happy_words_read_by_their_tone_are_no_complaint(words: str, code: str) 
     assert verdict.sentiment > 0
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        # Portuguese "não" is a negation, not a complaint (LeIA scores it alone as negative).
+        "Entregar no escritório, não em casa.",
+        "Tem este vestido em preto? Não encontrei no site.",
+        "Não tem problema nenhum, obrigado.",
+    ],
+)
+def test_a_neutral_portuguese_note_is_no_complaint(words: str) -> None:
+    verdict = analyse(words)
+
+    assert verdict.language == "pt"
+    assert not verdict.complaint
+
+
+def test_a_negated_liking_in_portuguese_is_unhappy() -> None:
+    verdict = analyse("Não gostei nada, o tecido parece barato.")
+
+    assert verdict.language == "pt"
+    assert verdict.complaint
+    assert verdict.sentiment < 0
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Ótimo, mais uma encomenda perdida. Obrigado por nada.",
+        "De rits is na een week al stuk, top kwaliteit hoor.",
+        "C'est de la camelote, la couture a lâché au premier lavage.",
+    ],
+)
+def test_one_star_with_words_a_lexicon_reads_as_happy_is_not_lowered(words: str) -> None:
+    # given one star and sarcasm a word list reads as praise
+    verdict = analyse(words, stars=1)
+
+    # then it stays a one-star case, not a low "check the rating" one: the lexicons cannot
+    # tell sarcasm, and lowering a real complaint is the worse mistake
+    assert verdict.complaint
+    assert not verdict.disagreement
+    assert verdict.severity != "low"
+
+
 def test_a_dim_tone_alone_under_five_stars_is_no_hidden_complaint_as_in_english() -> None:
     # given the same unhappy words under 5 stars and under 3
     words = "Je suis vraiment mécontente, c'est affreux et triste."

@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 
 from service.cli import main
 from service.signals.text import (
+    _ONLY_CAVEAT,
+    _PART_OF_THE_CHANGE,
+    _PUT_RIGHT,
     _SARCASM,
+    _SIZE_CHANGED,
     INTENTS,
     MAX_READ,
     NEGATED,
@@ -242,6 +246,10 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("The clasp snapped on the first day.", "broken"),
         ("I had to return it.", "return"),
         ("Had to send them back, sadly.", "return"),
+        # Near the phrases read as no problem above, and still the problem.
+        ("We didn't get the order since we placed it three weeks ago.", "late_delivery"),
+        ("Never order anything here at full price, it falls apart in a week.", "never_again"),
+        ("I'll be leaving one star reviews everywhere unless someone answers me.", "never_again"),
     ],
 )
 def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> None:
@@ -262,6 +270,12 @@ def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> No
         ),
         "I get compliments every time I wear it. My only regret was the lack of a petite range.",
         "The colour is even nicer in person. The only downside is that the pockets are shallow.",
+        "The small was too tight so I sized up to a medium. Fits like a dream now.",
+        "Too small, so I returned it and bought the large. Perfect fit, love it.",
+        "The zip was broken when it arrived; they replaced it within two days and I love it.",
+        "I was worried it'd be too tight but it fits beautifully.",
+        "I went with the xxs as the xs was a bit too loose on the arms. Love the colour!",
+        "I kept the 8 and had to return the 10, as it was too roomy. Another win!",
     ],
 )
 def test_a_settled_problem_or_a_small_caveat_under_five_stars_is_no_case(text: str) -> None:
@@ -279,6 +293,39 @@ def test_a_settled_problem_or_a_small_caveat_under_five_stars_is_no_case(text: s
         ("Love the colour, but it was far too small and I had to send it back.", "size_fit"),
         ("The only downside is that the zip broke the first time I wore it.", "broken"),
         ("I want to exchange it for a medium but the size is sold out.", "return"),
+        # A change of size or a replacement that did not put it right (found by a second
+        # reading): the problem told after it is not settled.
+        (
+            "Pretty dress. I went with my usual size and it is way too small in the bust.",
+            "size_fit",
+        ),
+        (
+            (
+                "The medium was too small, so I exchanged it for a large, but the large is also too"
+                " small in the chest."
+            ),
+            "size_fit",
+        ),
+        ("Sent it back and reordered in a small. Still too big.", "size_fit"),
+        (
+            "Love the print, but I'm returning them for 2 reasons: far too small and see-through.",
+            "size_fit",
+        ),
+        ("They replaced it, which is great, but the new one arrived damaged too.", "broken"),
+        ("The replacement was greatly delayed and arrived broken too.", "broken"),
+        (
+            (
+                "Exchanged it for the right size and I'm happy with the fit, but the belt was"
+                " missing from the parcel."
+            ),
+            "missing_item",
+        ),
+        # A feared size that came true, a problem others may find and this customer did.
+        ("I was afraid it would be too small and it is.", "size_fit"),
+        ("Beautiful print. You may find the sleeves way too short, mine are.", "size_fit"),
+        # A defect called the only problem is still a defect.
+        ("The only problem is the stitching is coming undone after a week.", "broken"),
+        ("The only problem is it gave me a rash.", "poor_quality"),
     ],
 )
 def test_an_unsettled_problem_under_five_stars_is_still_a_case(text: str, reason: str) -> None:
@@ -349,6 +396,7 @@ def _unbounded_repeats(pattern: str) -> list[str]:
 def test_every_detector_pattern_repeats_a_bounded_number_of_times() -> None:
     patterns = [p for _, firm, weak in INTENTS.values() for p in (*firm, *weak)] + list(NEGATED)
     patterns.append(_SARCASM.pattern)
+    patterns += [p.pattern for p in (_SIZE_CHANGED, _PUT_RIGHT, _ONLY_CAVEAT, _PART_OF_THE_CHANGE)]
 
     assert [p for p in patterns if _unbounded_repeats(p)] == []
 
