@@ -651,12 +651,10 @@ def settled(text: str, reasons: list[str]) -> list[str]:
     exchanged it for a large, but the large is also too small" is not settled)."""
     lowered = _NEGATED.sub(" ", text.lower().replace("’", "'"))
     for pattern, kinds in ((_PUT_RIGHT, SETTLED_BY_SHOP), (_SIZE_CHANGED, SETTLED_BY_SIZE)):
-        last = None
-        for last in pattern.finditer(lowered):  # noqa: B007 - the last one is what counts
-            pass
-        if last is None:
+        told = list(pattern.finditer(lowered))
+        if not told:
             continue
-        after = lowered[last.end() :]
+        after = lowered[told[-1].end() :]  # the last change or replacement is what counts
         if pattern is _SIZE_CHANGED:
             after = _PART_OF_THE_CHANGE.sub(" ", after)
         still = {r for r in kinds if _told(after, r)}
