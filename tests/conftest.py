@@ -51,6 +51,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _away_from_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test runs in an empty folder. `clout` reads `.env` from its working folder, and the
+    README's "Try it by hand" leaves one in the checkout: its CLOUT_PUBLIC_URL made a test of
+    "CLOUT_PUBLIC_URL is not set" fail for the next person to run the tests. Nor may a test
+    leave a file (a `clout.db`) in the checkout."""
+    checkout = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(checkout)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if TEST_REDIS_URL:
