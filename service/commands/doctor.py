@@ -31,9 +31,9 @@ from service.core import db
 from service.core.config import Settings
 from service.core.crypto import TokenVault, vault_for
 from service.core.logs import configure_logging
-from service.core.models import Delivery, Incident, ReviewSecret, Shop, utcnow
+from service.core.models import Delivery, Incident, IncidentEvent, ReviewSecret, Shop, utcnow
 from service.core.shop_settings import shop_config
-from service.core.vocabulary import DeliveryStatus, ShopStatus
+from service.core.vocabulary import CaseEvent, DeliveryStatus, ShopStatus
 from service.deliveries.topics import SHOPIFY_TOPICS
 from service.shopify import history, shops
 from service.shopify.admin import (
@@ -439,6 +439,29 @@ def check_pending(
         f"{_ago(now, oldest).removesuffix(' ago')}"
     )
     fix = f"`clout incidents list --shop {shop.domain} --pending`; the checks above say why"
+    refused = session.execute(
+        select(IncidentEvent.incident_id, IncidentEvent.detail)
+        .join(Incident, Incident.id == IncidentEvent.incident_id)
+        .where(
+            is_pending(),
+            Incident.shop_id == shop.id,
+            IncidentEvent.kind == CaseEvent.TAG_REFUSED.value,
+        )
+        .order_by(IncidentEvent.id.desc())
+    ).all()
+    if refused:
+        # A refusal does not mend itself by waiting (an order deleted in Shopify, another
+        # store's record): say Shopify's own words now, not "retrying" until the alert.
+        cases = sorted({incident_id for incident_id, _ in refused})
+        incident_id, detail = refused[0]
+        why = str((detail or {}).get("why") or "no reason given")
+        return fail(
+            "tags",
+            f"{says}; Shopify refused the tags of {len(cases)} of them — case {incident_id}: {why}",
+            "see whether the order or customer still exists in the Shopify admin; the case "
+            f"stays open on the agents' page (`clout incidents resolve --shop {shop.domain} "
+            f"{incident_id}` once handled)",
+        )
     return fail("tags", says, fix) if waited >= limit else warn("tags", says + " (retrying)")
 
 

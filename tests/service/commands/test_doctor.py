@@ -18,7 +18,13 @@ from service.cli import main
 from service.core import db
 from service.core.models import Backfill, Delivery, Incident, utcnow
 from service.core.vocabulary import DeliveryStatus
-from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now
+from service.dev.devstore.webhooks import order_payload
+from tests.support.clout import (
+    RunningDevStore,
+    process_delivery_now,
+    record_delivery_now,
+    work_on,
+)
 from tests.support.helpers import SHOP
 
 PUBLIC = "https://clout.example.org"
@@ -193,6 +199,31 @@ def test_a_tag_not_in_shopify_warns_then_fails_past_the_alert_threshold(
     assert old.exit_code == 1, old.output
     assert "1 attention tag(s) not in Shopify yet, the oldest waiting 2 h" in old.output
     assert f"clout incidents list --shop {SHOP} --pending" in old.output
+
+
+def test_a_tag_shopify_refused_is_named_with_shopifys_reason_at_once(
+    environment: dict[str, str], devstore: RunningDevStore, make_app: Callable[..., Flask]
+) -> None:
+    # given a complaint on an order the store no longer has (deleted in Shopify after its
+    # webhook): Shopify refuses its attention tag, and retrying will not change that
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    payload = {**order_payload(devstore.store, order), "note": "It arrived broken. Refund me."}
+    payload["customer"] = None  # a guest checkout: the order is the only record to tag
+    del devstore.store.orders[order.id]
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    outcome = work_on(app, record_delivery_now(app, topic="orders/create", payload=payload))
+    assert outcome.incidents
+
+    # when the operator asks the doctor, minutes later
+    checked = doctor(environment, SHOP)
+
+    # then it fails on the tags line at once, with Shopify's reason and the case it is about
+    assert checked.exit_code == 1, checked.output
+    assert line_of(checked.output, "tags").lstrip().startswith("FAIL"), checked.output
+    assert "Shopify refused" in checked.output
+    assert "Resource not found" in checked.output
+    assert f"case {outcome.incidents[0]}" in checked.output
 
 
 def test_a_database_behind_its_migrations_is_named_with_the_upgrade(
