@@ -25,8 +25,8 @@ Held out (nobody on the project wrote them; neither training nor the thresholds 
   holds them; see that folder's README.md), read by nobody while the rules were written: the
   4–5★ flags of the detector before and after session 7's changes, and 30 unflagged 4–5★
   reviews drawn at random, labelled blind (the labeller saw no detector and did not know which
-  reviews were flagged); the run prints the tally of today's flags and of labelled reviews it
-  no longer flags.
+  reviews were flagged); the run prints the tally of today's flags and of the labelled reviews
+  it does not flag (the random unflagged ones among them).
 Not held out, shown for continuity:
   (a) Amazon review sentences of Hutto & Gilbert 2014 (MIT): 85 % of them trained the model;
   (b) Clout's labelled e-commerce set (310 sentences, some with stars): part of the validation

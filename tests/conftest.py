@@ -53,10 +53,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _away_from_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Every test runs in an empty folder. `clout` reads `.env` from its working folder, and the
-    README's "Try it by hand" leaves one in the checkout: its CLOUT_PUBLIC_URL made a test of
-    "CLOUT_PUBLIC_URL is not set" fail for the next person to run the tests. Nor may a test
-    leave a file (a `clout.db`) in the checkout."""
+    """The tests run in an empty folder of their own, one for the session. `clout` reads `.env`
+    from its working folder, and the README's "Try it by hand" leaves one in the checkout: its
+    CLOUT_PUBLIC_URL made a test of "CLOUT_PUBLIC_URL is not set" fail for the next person to
+    run the tests. Nor may a test leave a file (a `clout.db`) in the checkout."""
     checkout = Path.cwd()
     os.chdir(tmp_path_factory.mktemp("cwd"))
     yield

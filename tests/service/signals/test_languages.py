@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
+from service.signals import languages, text
 from service.signals.languages import language
 from service.signals.text import analyse
 
@@ -241,3 +244,26 @@ def test_a_text_with_a_lone_surrogate_is_read_not_raised(words: str, code: str) 
     assert verdict.language == code
     assert verdict.complaint
     assert "broken" in verdict.reasons
+
+
+def test_a_lexicon_that_fails_to_load_leaves_the_text_read_by_its_cues(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given the French lexicon's package cannot be imported on this machine
+    monkeypatch.setitem(sys.modules, "textblob_fr", None)
+    languages._tone_reader.cache_clear()
+    text._analyse.cache_clear()  # verdicts read earlier, with the lexicon, are remembered
+    try:
+        # when French texts are read
+        cued = analyse("Le colis est arrivé cassé.")
+        toned = analyse("Je suis vraiment mécontente, c'est affreux et triste.")
+    finally:
+        languages._tone_reader.cache_clear()
+        text._analyse.cache_clear()
+
+    # then the cues still read them and nothing raises: the tone is simply not read
+    assert cued.language == "fr"
+    assert cued.complaint
+    assert "broken" in cued.reasons
+    assert toned.language == "fr"
+    assert toned.sentiment == 0

@@ -276,6 +276,8 @@ def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> No
         "I was worried it'd be too tight but it fits beautifully.",
         "I went with the xxs as the xs was a bit too loose on the arms. Love the colour!",
         "I kept the 8 and had to return the 10, as it was too roomy. Another win!",
+        "This whisky smells of smoke and peat. Wonderful.",
+        "I was worried it would be too tight, but it is perfect.",
     ],
 )
 def test_a_settled_problem_or_a_small_caveat_under_five_stars_is_no_case(text: str) -> None:
@@ -326,6 +328,19 @@ def test_a_settled_problem_or_a_small_caveat_under_five_stars_is_no_case(text: s
         # A defect called the only problem is still a defect.
         ("The only problem is the stitching is coming undone after a week.", "broken"),
         ("The only problem is it gave me a rash.", "poor_quality"),
+        # A replacement the customer bought for something else puts nothing right; nor does a
+        # reason for a change that goes on to a problem; nor "not very happy".
+        (
+            "The lid arrived broken. I bought it as a replacement for my old kettle and I love it.",
+            "broken",
+        ),
+        ("The lid arrived broken; they replaced it but I'm not very happy.", "broken"),
+        (
+            "I exchanged it for a large because I had to, and the large is also too small.",
+            "size_fit",
+        ),
+        ("I was worried it would be too tight, and it definitely is.", "size_fit"),
+        ("I was afraid the sleeves would be too short. They are.", "size_fit"),
     ],
 )
 def test_an_unsettled_problem_under_five_stars_is_still_a_case(text: str, reason: str) -> None:
