@@ -226,6 +226,32 @@ def test_a_tag_shopify_refused_is_named_with_shopifys_reason_at_once(
     assert f"(case {outcome.incidents[0]})" in checked.output
 
 
+def test_a_refusal_from_before_a_case_was_reopened_is_history(
+    environment: dict[str, str], devstore: RunningDevStore, make_app: Callable[..., Flask]
+) -> None:
+    # given a case whose tag Shopify refused, closed, then reopened by an agent: the workers
+    # have not yet tried its tags again
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    payload = {**order_payload(devstore.store, order), "note": "It arrived broken. Refund me."}
+    payload["customer"] = None
+    del devstore.store.orders[order.id]
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    case = work_on(app, record_delivery_now(app, topic="orders/create", payload=payload))
+    case_id = str(case.incidents[0])
+    runner = CliRunner(env=environment)
+    assert runner.invoke(main, ["incidents", "resolve", "--shop", SHOP, case_id]).exit_code == 0
+    reopened = runner.invoke(main, ["incidents", "reopen", "--shop", SHOP, case_id])
+    assert reopened.exit_code == 0, reopened.output
+
+    # when the operator asks the doctor
+    checked = doctor(environment, SHOP)
+
+    # then the old refusal is not its verdict: the tag is pending, being tried again
+    assert line_of(checked.output, "tags").lstrip().startswith("warn"), checked.output
+    assert "Shopify refused" not in checked.output
+
+
 def test_a_database_behind_its_migrations_is_named_with_the_upgrade(
     environment: dict[str, str], tmp_path: Path
 ) -> None:
