@@ -201,11 +201,9 @@ def test_a_tag_not_in_shopify_warns_then_fails_past_the_alert_threshold(
     assert f"clout incidents list --shop {SHOP} --pending" in old.output
 
 
-def test_a_tag_shopify_refused_is_named_with_shopifys_reason_at_once(
-    environment: dict[str, str], devstore: RunningDevStore, make_app: Callable[..., Flask]
-) -> None:
-    # given a complaint on an order the store no longer has (deleted in Shopify after its
-    # webhook): Shopify refuses its attention tag, and retrying will not change that
+def a_case_shopify_refuses_to_tag(devstore: RunningDevStore, make_app: Callable[..., Flask]) -> int:
+    """A complaint on a guest's order the store no longer has (deleted in Shopify after its
+    webhook), worked on: Shopify refuses its only record's tag. The case's id."""
     maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
     order = devstore.store.add_purchase(maya)
     payload = {**order_payload(devstore.store, order), "note": "It arrived broken. Refund me."}
@@ -214,6 +212,15 @@ def test_a_tag_shopify_refused_is_named_with_shopifys_reason_at_once(
     app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
     outcome = work_on(app, record_delivery_now(app, topic="orders/create", payload=payload))
     assert outcome.incidents
+    return outcome.incidents[0]
+
+
+def test_a_tag_shopify_refused_is_named_with_shopifys_reason_at_once(
+    environment: dict[str, str], devstore: RunningDevStore, make_app: Callable[..., Flask]
+) -> None:
+    # given a complaint on an order the store no longer has (deleted in Shopify after its
+    # webhook): Shopify refuses its attention tag, and retrying will not change that
+    case_id = a_case_shopify_refuses_to_tag(devstore, make_app)
 
     # when the operator asks the doctor, minutes later
     checked = doctor(environment, SHOP)
@@ -223,7 +230,7 @@ def test_a_tag_shopify_refused_is_named_with_shopifys_reason_at_once(
     assert line_of(checked.output, "tags").lstrip().startswith("FAIL"), checked.output
     assert "Shopify refused" in checked.output
     assert "Resource not found" in checked.output
-    assert f"(case {outcome.incidents[0]})" in checked.output
+    assert f"(case {case_id})" in checked.output
 
 
 def test_a_refusal_from_before_a_case_was_reopened_is_history(
@@ -231,14 +238,7 @@ def test_a_refusal_from_before_a_case_was_reopened_is_history(
 ) -> None:
     # given a case whose tag Shopify refused, closed, then reopened by an agent: the workers
     # have not yet tried its tags again
-    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
-    order = devstore.store.add_purchase(maya)
-    payload = {**order_payload(devstore.store, order), "note": "It arrived broken. Refund me."}
-    payload["customer"] = None
-    del devstore.store.orders[order.id]
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    case = work_on(app, record_delivery_now(app, topic="orders/create", payload=payload))
-    case_id = str(case.incidents[0])
+    case_id = str(a_case_shopify_refuses_to_tag(devstore, make_app))
     runner = CliRunner(env=environment)
     assert runner.invoke(main, ["incidents", "resolve", "--shop", SHOP, case_id]).exit_code == 0
     reopened = runner.invoke(main, ["incidents", "reopen", "--shop", SHOP, case_id])
