@@ -45,6 +45,9 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
+# The queue and the charts load side by side; keys pressed before the queue is drawn find no
+# card, so a test starts only once both are on the page.
+LOADED = "body[data-charts-drawn][data-queue-loaded]"
 
 
 def chromium_path() -> str:
@@ -156,7 +159,7 @@ def test_an_agent_works_the_queue_in_a_real_browser(
     page.fill("input[name=email]", "agent@example.org")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("body[data-charts-drawn]")
+    page.wait_for_selector(LOADED)
 
     # then the queue is in deadline order, the overdue customer first and marked so
     assert card_names(page) == [
@@ -243,7 +246,7 @@ def test_inside_the_shopify_admin_the_page_uses_app_bridge_session_tokens(
 
     # when the admin opens the app
     page.goto(f"{served.base}/app?shop={SHOP}&host=aG9zdA&embedded=1&id_token={session_token()}")
-    page.wait_for_selector("body[data-charts-drawn]")
+    page.wait_for_selector(LOADED)
 
     # then the queue loads over session tokens, with no login
     assert minted, "the page did not load App Bridge"
@@ -354,7 +357,7 @@ def signed_in(browser: Browser, served: Served, *, width: int, **context: object
     page.fill("input[name=email]", "agent@example.org")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("body[data-charts-drawn]")
+    page.wait_for_selector(LOADED)
     return page
 
 
@@ -618,7 +621,7 @@ def three_chargebacks_on_the_page(browser: Browser, pipeline: Pipeline) -> Desk:
     page.fill("input[name=email]", "agent@example.org")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("body[data-charts-drawn]")
+    page.wait_for_selector(LOADED)
     expect(page.locator("#queue .card")).to_have_count(3)
     return Desk(pipeline, page, base, people, orders, ids)
 
