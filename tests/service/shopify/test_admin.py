@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from service.dev.devstore.seed import seed_store
-from service.dev.devstore.server import DevAdmin, Plan, serving
+from service.dev.devstore.server import DevAdmin, LeakyBucket, Plan, serving
 from service.dev.devstore.store import DevStore, Order
 from service.shopify.admin import (
     ShopifyAdmin,
@@ -293,6 +293,32 @@ def test_two_worker_processes_share_one_shops_budget(
     assert codes == [0, 0]
     assert all(o.tags == ["clout-attention"] for o in orders)
     assert admin.stats.throttled == 0
+
+
+@pytest.mark.e2e  # waits for the bucket to refill
+def test_points_taken_from_a_full_bucket_are_not_spent_twice(budget: CostBudget) -> None:
+    # given Shopify's bucket and the shared copy both full: 200 points, 100 a second
+    shop = f"margin-{uuid.uuid4().hex[:8]}.myshopify.com"
+    shopify = LeakyBucket(Plan(maximum=200, restore_rate=100))
+    full = {"maximumAvailable": 200, "currentlyAvailable": 200, "restoreRate": 100}
+    budget.observe(shop, throttle_status=full)
+
+    # when eight workers take their points at once and their calls reach Shopify 0.1 s later
+    # (the copy refills meanwhile; Shopify's full bucket cannot), and before any answer has
+    # corrected the copy the workers go on as fast as it allows, each call reaching Shopify
+    # at once
+    for _ in range(8):
+        assert budget.acquire(shop, 10) == 0
+    time.sleep(0.1)
+    assert all(shopify.take(10) for _ in range(8))
+    refused = 0
+    for _ in range(20):
+        while (wait := budget.acquire(shop, 10)) > 0:
+            time.sleep(wait)
+        refused += not shopify.take(10)
+
+    # then Shopify refuses none of them
+    assert refused == 0
 
 
 def test_later_work_leaves_the_floors_reserve_in_the_bucket(budget: CostBudget) -> None:
