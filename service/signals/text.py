@@ -53,6 +53,17 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bwant to return",
             r"\breturn request",
             r"\breturned \d{1,3} (?:hours?|days?)",
+            # The item is going back, or went back: "needless to say it will be going back",
+            # "... would not stay up. Returned."
+            (
+                r"\b(?:it|this|they|these|this one|that one|both|the \w{1,20}) (?:is |are |will be "
+                r"|'s |'re |was |were )?(?:definitely |probably |sadly |so |all )?going back\b"
+                r"(?! to (?:its|their|basics|roots)\b)"
+            ),
+            (
+                r"(?:^|[.!?;,]\s{0,3}|\b(?:so|and|i|we|sadly|unfortunately) )returned"
+                r"(?=\s{0,2}[.!]|\s{0,3}$)"
+            ),
         ),
         (),
     ),
@@ -401,7 +412,12 @@ NEGATED = (
     r"\bwould(?:n'?t| not) hesitate",
     r"\bnot (?:worth|a waste) (?:the )?(?:hype)?\b(?=[^\n]{0,300}?(?:love|great|amazing))",
     r"\bhighly recommend",
-    r"\bwill (?:definitely )?(?:be )?(?:buying|ordering|shopping|back|return)",
+    # "Will be back", "will return" to the shop; "I will return it" is a return.
+    (
+        r"\bwill (?:definitely )?(?:be )?(?:buying|ordering|shopping|back|return(?:ing)?\b"
+        r"(?! (?:it|this|that|them|these|those|the (?!store|shop|site)|my|both|one|all|everything"
+        r"|for|if|unless|as)\b))"
+    ),
     r"\bbuy(?:ing)? (?:it |this )?again\b",
     # A size that would have been wrong, that others may find wrong, or that the customer feared
     # and did not find, is no size problem: "a petite would have been far too short".
@@ -434,6 +450,11 @@ NEGATED = (
         r"(?: size| version| one)? (?:because|since|as) (?:i|we)\b"
     ),
     r"\b(?:un)?snapped or (?:un)?snapped\b",
+    # A colour wished for: "if this was in a different color I would have bought it".
+    (
+        r"\bif (?:only )?(?:this|it|they|the \w{1,20}) (?:was|were|came|come|had come) (?:in )?"
+        r"(?:a |an )?(?:different|another|other) colou?rs?\b"
+    ),
 )
 
 # Requests, not tones: a firm cue of these is never overruled by the model.

@@ -218,6 +218,10 @@ def test_happy_texts_are_not_complaints(text: str) -> None:
         ("Ignore the one star reviews, it is lovely.", "never_again"),
         ("I didn't get the petite because I wanted the extra length.", "late_delivery"),
         ("It looks smart snapped or unsnapped.", "broken"),
+        ("If it was in a different color, I most likely would have purchased it.", "wrong_item"),
+        # Coming back to the shop is no return.
+        ("Great shop, will return!", "return"),
+        ("I will be returning to this shop for sure.", "return"),
     ],
 )
 def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason: str) -> None:
@@ -250,6 +254,11 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("We didn't get the order since we placed it three weeks ago.", "late_delivery"),
         ("Never order anything here at full price, it falls apart in a week.", "never_again"),
         ("I'll be leaving one star reviews everywhere unless someone answers me.", "never_again"),
+        # A return told in so many words (read as a visit back to the shop, or not read at all).
+        ("I will return it.", "return"),
+        ("I will be returning this dress.", "return"),
+        ("Needless to say, it will be going back.", "return"),
+        ("The waist was too large and would not stay up. Returned.", "return"),
     ],
 )
 def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> None:
