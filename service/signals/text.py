@@ -627,6 +627,12 @@ def combine(
 # the validation split's starred sentences (`bench/data/ecommerce_reviews.tsv`): every flag the
 # model alone raised there between 0.90 and 0.96 was wrong.
 HIDDEN_MODEL_ALONE = 0.97
+# A size or fit remark is the one reason a glowing 4–5★ review (VADER ≥ 0.8) gives: "runs big,
+# order a size down", "a little too long for my 5'2"". On real clothing reviews such remarks
+# were nearly all advice to the next shopper; the few that were a let-down ("I really wanted
+# this to work… not enough for me to reorder") were written in a dimmer tone. Chosen on the
+# dev and held-out halves of the clothing set, checked on its fresh part (BENCHMARKS.md).
+GLOWING = 0.8
 
 # A problem a 4–5★ customer has already settled is no case: a size they changed ("too small, so
 # I exchanged it for a large") or an item the shop put right ("they exchanged it and I'm just as
@@ -670,6 +676,15 @@ _ONLY_CAVEAT = re.compile(
     r"|wish|quibble|niggle)s?\b"
 )
 
+# Other reviewers' views, which a happy customer answers ("Not sure why this shirt is getting
+# bad reviews", "no smell, like was mentioned by another reviewer"): the model reads the
+# complaint in them, but it is not this customer's.
+_OTHERS_VIEW = re.compile(
+    r"\b(?:bad|negative|poor|low|mixed|other|some|many|the|previous|earlier) (?:\w{1,20} )?"
+    r"reviews\b|\b(?:another|other|some|many|a few|several|previous) (?:\w{1,20} )?"
+    r"(?:reviewers?|customers|buyers|people)\b"
+)
+
 
 def settled(*, text: str, reasons: list[str]) -> list[str]:
     """The reasons of a 4–5★ review left once what the customer says is settled is taken out:
@@ -704,7 +719,10 @@ def hidden_complaint(
     """Whether the words of a 4–5★ review are a complaint despite the stars. `sentence` is the
     model's most complaining sentence; `text` the whole review."""
     named = [r for r in settled(text=text, reasons=rules.cues) if r not in GENERIC]
-    caveat = bool(_ONLY_CAVEAT.search(sentence.lower()))
+    if named == ["size_fit"] and rules.tone >= GLOWING:
+        named = []  # sizing advice in a glowing review, not a let-down
+    lowered = sentence.lower()
+    caveat = bool(_ONLY_CAVEAT.search(lowered) or _OTHERS_VIEW.search(lowered))
     return (
         rules.strong
         or (probability >= HIDDEN_MODEL_ALONE and not caveat)

@@ -287,6 +287,16 @@ def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> No
         "I kept the 8 and had to return the 10, as it was too roomy. Another win!",
         "This whisky smells of smoke and peat. Wonderful.",
         "I was worried it would be too tight, but it is perfect.",
+        # Another reviewer's complaint, which this customer answers.
+        (
+            "Not sure why this shirt is getting bad reviews. I love everything about it, the print"
+            " is fantastic."
+        ),
+        # Sizing advice in a glowing review.
+        (
+            "Runs big, so order a size down. The sleeves are a little too long for me but it is"
+            " gorgeous, soft and I love it!"
+        ),
     ],
 )
 def test_a_settled_problem_or_a_small_caveat_under_five_stars_is_no_case(text: str) -> None:
@@ -350,6 +360,12 @@ def test_a_settled_problem_or_a_small_caveat_under_five_stars_is_no_case(text: s
         ),
         ("I was worried it would be too tight, and it definitely is.", "size_fit"),
         ("I was afraid the sleeves would be too short. They are.", "size_fit"),
+        # A fit told as a let-down, not as advice; a fit the customer sends back.
+        ("I really wanted this to work. The arm cutout was too wide for me.", "size_fit"),
+        (
+            "Gorgeous colour, soft fabric, I love it! Sadly far too small, so it is going back.",
+            "return",
+        ),
     ],
 )
 def test_an_unsettled_problem_under_five_stars_is_still_a_case(text: str, reason: str) -> None:
