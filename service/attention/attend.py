@@ -402,20 +402,33 @@ class Pushed:
     skipped: list[str] = field(default_factory=list)
     # Operations whose circuit this attendance found answering again (its probe succeeded).
     recovered: list[str] = field(default_factory=list)
+    # gid → the resolved tag a closed case had left on an order this new case is about.
+    unresolved: dict[str, list[str]] = field(default_factory=dict)
 
 
 def push_floor(
-    *, client: ShopifyAdmin, incident_id: int, plan: Plan, written: Mapping[str, Any], now: datetime
+    *,
+    client: ShopifyAdmin,
+    incident_id: int,
+    plan: Plan,
+    written: Mapping[str, Any],
+    resolved_tag: str,
+    now: datetime,
 ) -> Pushed:
     """tagsAdd wherever Clout's tags are not all there yet (by what Clout last wrote). A refused
-    target is logged and passed over; Shopify unavailable stops here and says so."""
+    target is logged and passed over; Shopify unavailable stops here and says so.
+
+    An order a closed case left its resolved tag on is open again for this case: the resolved
+    tag comes off, or the order's next `orders/updated` would read as a person closing the
+    new case, and no view, Flow or agent would see it open. Until Shopify is seen in step,
+    what it reports is Clout's own work in flight, as for a reopened case."""
     pushed = Pushed()
     for gid, tags in plan.targets.items():
         before = (written.get(gid) or {}).get("tags")
         if before is not None and set(tags) <= set(before):
             continue
         try:
-            client.add_tags(gid, list(tags))
+            present = client.add_tags(gid, list(tags))
         except ShopifyRefused as error:
             log.warning("tag_refused", incident_id=incident_id, gid=gid, error=str(error)[:200])
             pushed.refused[gid] = str(error)[:200]
@@ -428,6 +441,23 @@ def push_floor(
             "written_at": now.isoformat(),
         }
         pushed.floor_landed = True
+        if before is None and _shopify_gid(gid, "Order/") and resolved_tag in present:
+            # Marked first: should taking it off fail now, the next attendance does it
+            # (`push_reopening`), and the echoes in between are not read as a close.
+            pushed.written[gid] |= {REOPENED_AT: now.isoformat(), CLEAR_RESOLVED: True}
+            try:
+                client.remove_tags(gid, [resolved_tag])
+            except ShopifyRefused as error:
+                log.warning(
+                    "resolved_tag_refused", incident_id=incident_id, gid=gid, error=str(error)[:200]
+                )
+                pushed.refused[gid] = str(error)[:200]
+                continue
+            except TransientError as error:
+                pushed.unavailable = error
+                break
+            del pushed.written[gid][CLEAR_RESOLVED]
+            pushed.unresolved[gid] = [resolved_tag]
     return pushed
 
 
@@ -669,6 +699,15 @@ def record_pushed(*, session: Session, incident_id: int, pushed: Pushed, now: da
                     at=now,
                     detail={"gid": gid, "tags": sorted(tags)},
                 )
+    for gid, taken_off in pushed.unresolved.items():
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.UNTAGGED,
+            by=CLOUT,
+            at=now,
+            detail={"gid": gid, "tags": taken_off, "why": "left by a closed case"},
+        )
     for gid, why in pushed.refused.items():
         if _refused_before(session=session, incident_id=incident_id, gid=gid, why=why):
             continue  # the same refusal again (a retry, a fresh decision): said once is enough
@@ -793,7 +832,14 @@ def _with_fresh_influence(
             case = dataclasses.replace(fresh, signal_count=case.signal_count)
             plan = plan_attendance(case=case, settings=settings)
             record_decision(session=session, incident_id=incident_id, plan=plan, now=now)
-    landed = push_floor(client=client, incident_id=incident_id, plan=plan, written=written, now=now)
+    landed = push_floor(
+        client=client,
+        incident_id=incident_id,
+        plan=plan,
+        written=written,
+        resolved_tag=settings.resolved_tag,
+        now=now,
+    )
     with session_scope(sessions) as session:
         record_pushed(session=session, incident_id=incident_id, pushed=landed, now=now)
     if landed.unavailable is not None:
@@ -859,7 +905,12 @@ def attend_incident(
             record_reopening(session=session, incident_id=incident_id, cleared=reopening, now=now)
     written = dict(case.written)
     landed = push_floor(
-        client=floor_client, incident_id=incident_id, plan=plan, written=written, now=now
+        client=floor_client,
+        incident_id=incident_id,
+        plan=plan,
+        written=written,
+        resolved_tag=settings.resolved_tag,
+        now=now,
     )
     with session_scope(sessions) as session:
         record_pushed(session=session, incident_id=incident_id, pushed=landed, now=now)

@@ -228,6 +228,34 @@ def test_a_person_adding_the_resolved_tag_resolves_and_clout_tidies_up(pipeline:
     assert incident.resolved_by == "resolved-tag"
 
 
+def test_a_new_complaint_on_an_order_resolved_before_keeps_its_attention_tag(
+    pipeline: Pipeline,
+) -> None:
+    # given an order whose first case a person resolved with the resolved tag
+    order = pipeline.order(pipeline.customer())
+    pipeline.sender.send("disputes/create", {"id": 21, "order_id": order.id, "type": "inquiry"})
+    pipeline.tagged(order, "clout-priority-high")
+    wait_for(pipeline.settled)
+    _change_tags(pipeline.dev.store, order.gid, ["clout-resolved"], add=True)
+    wait_for(lambda: pipeline.incidents()[0].status == "resolved")
+    wait_for(lambda: ATTENTION not in order.tags)
+    wait_for(pipeline.settled)
+
+    # when a chargeback on the same order arrives
+    pipeline.sender.send("disputes/create", {"id": 22, "order_id": order.id, "type": "chargeback"})
+
+    # then the new case stays open and the order carries its attention tag, not the old
+    # case's resolved tag, once every echo of Clout's own writes has come back
+    pipeline.tagged(order, "clout-priority-urgent")
+    wait_for(pipeline.sender.idle, timeout=20)
+    wait_for(pipeline.settled, timeout=20)
+    old, new = sorted(pipeline.incidents(), key=lambda i: i.id)
+    assert old.status == "resolved"
+    assert new.status == "open"
+    assert ATTENTION in order.tags
+    assert "clout-resolved" not in order.tags
+
+
 def test_a_dispute_that_arrives_before_its_order_still_finds_the_customer(
     pipeline: Pipeline,
 ) -> None:
