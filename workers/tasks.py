@@ -194,11 +194,11 @@ def _attend(celery: Any, incident_id: int, *, shop: str | None = None) -> str:
     # A short lease, renewed while the attendance runs: a worker killed mid-task (SIGKILL, OOM)
     # stops renewing, and the next one can take over within ATTEND_LEASE seconds rather than
     # waiting out a long lock while the customer waits for the floor.
-    lock = state.redis.lock(f"clout:attend:{incident_id}", timeout=ATTEND_LEASE)
+    lock = attendance_lease(state.redis, incident_id)
     if not lock.acquire(blocking_timeout=5):
         raise Busy
     done = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(lock, done), daemon=True)
+    renewer = threading.Thread(target=renew_lease, args=(lock, done), daemon=True)
     renewer.start()
     try:
         result = attend_incident(
@@ -222,7 +222,7 @@ def _attend(celery: Any, incident_id: int, *, shop: str | None = None) -> str:
 
 def _attend_later(celery: Any, incident_id: int) -> str:
     state = clout_state()
-    lock = state.redis.lock(f"clout:attend:{incident_id}", timeout=ATTEND_LEASE)
+    lock = attendance_lease(state.redis, incident_id)
     if not lock.acquire(blocking_timeout=1):
         return "busy"  # its floor is being attended; `later_due_at` brings this back
     try:
@@ -332,8 +332,18 @@ def attend_later_task(self: Any, incident_id: int) -> str:
 ATTEND_LEASE = 20  # seconds
 
 
-def _renew(lock: Lock, done: threading.Event) -> None:
-    while not done.wait(ATTEND_LEASE / 3):
+def attendance_lease(
+    client: redis.Redis, incident_id: int | str, *, seconds: float = ATTEND_LEASE
+) -> Lock:
+    """One incident's attendance lock. Not thread-local: the renewer thread extends what the
+    attending thread took (a thread-local lock keeps its token where only the taking thread
+    sees it, so every renewal raised AttributeError, the renewer died, and an attendance longer
+    than the lease lost its lock to the next worker)."""
+    return Lock(client, f"clout:attend:{incident_id}", timeout=seconds, thread_local=False)
+
+
+def renew_lease(lock: Lock, done: threading.Event, *, every: float = ATTEND_LEASE / 3) -> None:
+    while not done.wait(every):
         with contextlib.suppress(redis.RedisError, LockError):
             lock.reacquire()
 
