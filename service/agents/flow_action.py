@@ -6,7 +6,9 @@ Flow POSTs the action's fields signed like a webhook (`webhooks/flow_actions.py`
 signature on the raw bytes); this reads what it sent and closes the case through the desk
 (`desk.close_case`), so the trail says a workflow did it (`flow:<action run id>`, the id Flow's
 own run log shows) and Shopify gets the resolved tag as when a person resolves it. Flow retries
-an action with the same run id; closing a closed case changes nothing, so a retry is harmless.
+an action with the same run id: a run id already in a case's trail is answered for that case and
+changes nothing, so a retry is harmless, however late, and a replayed request cannot close the
+customer's newer case.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.agents.blocks import case_on_page
 from service.agents.desk import Done, close_case
-from service.core.models import Shop
+from service.core.models import IncidentEvent, Shop
 from service.shopify.shops import is_shop_domain
 
 HANDLE = "resolve-clout-case"  # the extension's handle, sent back by Flow in every request
@@ -82,6 +85,13 @@ def resolve_for_flow(
 ) -> Done | None:
     """Close the customer's open case as the workflow asked. None: Clout has no case for this
     customer (nothing to do is not a failure of the merchant's workflow)."""
+    done_by_this_run = session.scalar(
+        select(IncidentEvent.incident_id)
+        .where(IncidentEvent.shop_id == shop.id, IncidentEvent.by == FLOW + action.run_id)
+        .limit(1)
+    )
+    if done_by_this_run is not None:
+        return Done(incident_id=done_by_this_run, outcome="already_closed")
     incident_id = case_on_page(session=session, shop=shop, owner_gid=action.customer_gid)
     if incident_id is None:
         return None

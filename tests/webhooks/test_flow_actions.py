@@ -14,11 +14,14 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from service.agents.flow_action import HANDLE, FlowActionInvalid, read_flow_action
 from service.core.audit import case_events
 from service.core.db import session_scope
-from service.core.models import Incident, Shop
+from service.core.models import Customer, Incident, Shop, utcnow
+from service.core.vocabulary import Severity, SignalKind
+from service.signals.incidents import SignalDraft, raise_signal
 from tests.support.agents_page import BUSY_DAY, open_case
 from tests.support.clout import state
 from tests.support.helpers import SHOP, shopify_signature
@@ -170,6 +173,36 @@ def test_flow_retrying_the_same_run_changes_nothing(
     with session_scope(state(app).sessions) as session:
         events = case_events(session=session, incident_ids=[busy["Maya Ortiz"]])
     assert [e.kind for e in events[busy["Maya Ortiz"]]].count("resolved") == 1
+
+
+def test_replaying_a_run_after_the_customer_complains_again_closes_nothing_new(
+    app: Flask, client: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given a run that resolved Maya's case, and a new complaint from her since
+    assert send(client, action()).json["outcome"] == "resolved"
+    with session_scope(state(app).sessions) as session:
+        maya = session.scalars(select(Customer).filter_by(first_name="Maya")).one()
+        shop = session.get(Shop, maya.shop_id)
+        assert shop is not None
+        draft = SignalDraft(
+            kind=SignalKind.DISPUTE,
+            reason="chargeback",
+            severity=Severity.CRITICAL,
+            sentences=("Opened a chargeback",),
+            source="shopify",
+            source_ref="dispute-after-the-run",
+            occurred_at=utcnow(),
+        )
+        new_case = raise_signal(
+            session=session, shop=shop, customer=maya, order=None, draft=draft, now=utcnow()
+        ).incident.id
+
+    # when the same signed request comes again (Flow retrying late, or someone replaying it)
+    again = send(client, action())
+
+    # then it answers for the case that run closed, and the new case stays open
+    assert again.json == {"outcome": "already_closed", "id": busy["Maya Ortiz"]}
+    assert status_of(app, new_case) == ("open", None)
 
 
 def test_a_customer_without_a_case_is_nothing_to_do_not_a_failure(
