@@ -110,20 +110,25 @@ VERIFIERS: dict[str, Callable[[Request, str], bool]] = {
 }
 
 
-def delivery_key(provider: str, request: Request) -> str:
+def delivery_key(provider: str, request: Request, *, shop: str) -> str:
     """What makes a delivery unique: the platform's delivery id where it sends one (a signed
     Svix id), Fera's one-use token, else the body itself (a redelivered body is the same
-    delivery). Stored unique per platform, for as long as deliveries are kept: the replay
-    store, which no Redis outage can empty."""
+    delivery) — each within the shop it was sent to, so the same body sent to two shops is a
+    delivery for each, and neither answer names the other's. Stored unique per platform, for as
+    long as deliveries are kept: the replay store, which no Redis outage can empty."""
     if provider == "okendo":
         svix_id = _header(request, "svix-id", "webhook-id")
         if svix_id:
-            return f"svix:{svix_id}"
+            return "svix:" + _digest(shop, svix_id.encode())
     if provider == "fera":
         # Fera's token rides in the URL and signs no body: whoever sees one could send any body
         # with it until it expires. Each token vouches for one delivery — the first to arrive
         # with it; any later body with the same token is a duplicate, never a new review.
         token = request.args.get("jwt", "")
         if token:
-            return "fera-jwt:" + hashlib.sha256(token.encode()).hexdigest()
-    return "sha256:" + hashlib.sha256(request.body).hexdigest()
+            return "fera-jwt:" + _digest(shop, token.encode())
+    return "sha256:" + _digest(shop, request.body)
+
+
+def _digest(shop: str, value: bytes) -> str:
+    return hashlib.sha256(shop.encode() + b"\n" + value).hexdigest()

@@ -73,7 +73,7 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
     if not isinstance(payload, dict):
         return _reject(provider, 400, "bad_request", "the body is not a JSON object")
     topic = str(payload.get("event") or payload.get("topic") or "review")[:100]
-    key = review_verify.delivery_key(provider, incoming)
+    key = review_verify.delivery_key(provider, incoming, shop=shop_domain)
     try:
         with state.sessions() as session:
             recorded = record_delivery(

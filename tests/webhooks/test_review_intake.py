@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service.core.models import Delivery, Shop
-from tests.support.clout import state
-from tests.support.helpers import SHOP, fixture_bytes, signed_review
+from tests.support.clout import connect_test_shop, state
+from tests.support.helpers import REVIEW_SECRETS, SHOP, fixture_bytes, signed_review
 
 FIXTURES = {
     "judgeme": "reviews/judgeme_review_created.json",
@@ -172,6 +172,27 @@ def test_a_redelivered_review_is_a_duplicate(
 
     assert (first.json["outcome"], second.json["outcome"]) == ("accepted", "duplicate")
     assert len(recorded(app)) == 1
+
+
+def test_the_same_review_body_sent_to_two_shops_is_a_delivery_for_each(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    # given a second shop on the same review platform, with the same secret
+    other = "second-shop.myshopify.com"
+    connect_test_shop(app, REVIEW_SECRETS, domain=other)
+    body = fixture_bytes(FIXTURES["yotpo"])
+    headers, query = signed_review("yotpo", body)
+
+    # when the identical signed body reaches both shops
+    first = post(client, "yotpo", body)
+    second = client.post(
+        f"/webhooks/reviews/yotpo/{other}", data=body, headers=headers, query_string=query
+    )
+
+    # then each shop has its review, and neither answer names the other shop's delivery
+    assert (first.json["outcome"], second.json["outcome"]) == ("accepted", "accepted")
+    assert first.json["delivery_id"] != second.json["delivery_id"]
+    assert sorted(d.shop_domain for d in recorded(app)) == sorted([SHOP, other])
 
 
 def test_an_unknown_platform_or_shop_domain_is_404_and_an_unconnected_shop_200(
