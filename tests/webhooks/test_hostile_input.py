@@ -146,6 +146,8 @@ def test_every_review_normaliser_reads_any_json_or_refuses_it_plainly(
 
 @FUZZ
 @given(value=json_value)
+@example(value="9999-12-31T23:59:59-23:59")
+@example(value="0001-01-01T00:00:00+23:59")
 def test_shopify_times_parse_or_are_unknown(value: Any) -> None:
     parsed = parse_time(value)
     assert parsed is None or parsed.tzinfo is not None

@@ -63,6 +63,23 @@ def test_a_signed_delivery_is_recorded_as_sent_and_answered_200(
     assert delivery.status == "received"
 
 
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_a_triggered_at_beyond_the_calendar_is_unknown_not_a_500(
+    client: FlaskClient, app: Flask, shop: Shop, moment: str
+) -> None:
+    # given a signed delivery whose X-Shopify-Triggered-At falls off the calendar in UTC
+    body = fixture_bytes("shopify/orders_create.json")
+    headers = shopify_headers("orders/create", body, triggered_at=moment)
+
+    # when it is delivered
+    response = client.post("/webhooks/shopify", data=body, headers=headers)
+
+    # then it is accepted, with no trigger time
+    assert (response.status_code, response.json["outcome"]) == (200, "accepted")
+    [delivery] = deliveries(app)
+    assert delivery.triggered_at is None
+
+
 @pytest.mark.parametrize(
     "signature",
     [
