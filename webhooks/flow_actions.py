@@ -21,6 +21,7 @@ from service.core.state import clout_state, count_rejection
 from service.core.vocabulary import ShopStatus
 from service.deliveries.lifecycle import enqueue_attention
 from service.shopify.shops import find_shop
+from webhooks.body import raw_body
 from webhooks.shopify import parse_json_object
 from webhooks.verify import shopify_signature_valid
 
@@ -38,7 +39,7 @@ def _answer(status: int, outcome: str, **extra: object) -> tuple[Response, int]:
 @blueprint.post("/resolve-case")
 def resolve_case() -> tuple[Response, int]:  # noqa: PLR0911 - one answer per case Flow reads
     state = clout_state()
-    raw = request.get_data(cache=False)
+    raw = raw_body()  # over the size limit: RequestEntityTooLarge → 413
     if not shopify_signature_valid(
         raw, request.headers.get("X-Shopify-Hmac-Sha256"), state.settings.webhook_secrets
     ):

@@ -20,6 +20,7 @@ from service.deliveries.lifecycle import record_delivery
 from service.shopify.shops import REVIEW_PROVIDERS, find_shop, is_shop_domain
 from service.signals import platforms
 from webhooks import review_verify
+from webhooks.body import raw_body
 from webhooks.shopify import answer, ring_after_answer
 
 log = get_logger(__name__)
@@ -39,7 +40,7 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
     shop_domain = shop_domain.lower()
     if provider not in REVIEW_PROVIDERS or not is_shop_domain(shop_domain):
         return _reject("unknown", 404, "not_found", "no such review platform or shop domain")
-    raw = request.get_data(cache=False)
+    raw = raw_body()  # over the size limit: RequestEntityTooLarge → 413
     try:
         with state.sessions() as session:
             shop = find_shop(session=session, domain=shop_domain)

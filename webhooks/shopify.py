@@ -20,6 +20,7 @@ from service.deliveries.lifecycle import enqueue_delivery, record_delivery
 from service.deliveries.topics import SHOPIFY_TOPICS
 from service.shopify.payloads import parse_time
 from service.shopify.shops import is_shop_domain
+from webhooks.body import raw_body
 from webhooks.verify import shopify_signature_valid
 
 log = get_logger(__name__)
@@ -71,7 +72,7 @@ def _header(name: str) -> str | None:
 @blueprint.post("/shopify")
 def shopify_delivery() -> tuple[Response, int]:  # noqa: PLR0911 - one answer per contract case
     state = clout_state()
-    raw = request.get_data(cache=False)  # over the size limit: RequestEntityTooLarge → 413
+    raw = raw_body()  # over the size limit: RequestEntityTooLarge → 413
     if not shopify_signature_valid(
         raw, request.headers.get("X-Shopify-Hmac-Sha256"), state.settings.webhook_secrets
     ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -148,6 +149,30 @@ def test_an_oversize_body_gets_413_before_it_is_read(
     assert response.status_code == 413
     assert response.is_json
     assert deliveries(app) == []
+
+
+@pytest.mark.parametrize(("size", "status"), [(5000, 413), (3000, 200)])
+def test_a_chunked_body_is_read_whole_or_refused_as_too_large(
+    make_app: Callable[..., Flask], app: Flask, shop: Shop, size: int, status: int
+) -> None:
+    # given a 4 KiB limit, and a signed delivery sent chunked (no Content-Length), as a proxy
+    # or a client may send it
+    small = make_app(CLOUT_MAX_BODY_BYTES="4096").test_client()
+    body = json.dumps({"id": 1, "note": "x" * size}).encode()
+    headers = shopify_headers("orders/create", body)
+
+    # when it arrives
+    response = small.post(
+        "/webhooks/shopify",
+        input_stream=io.BytesIO(body),
+        headers=headers,
+        environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""},
+    )
+
+    # then a body over the limit is too large (not a signature that failed on its first 4 KiB),
+    # and one under it is read whole
+    assert response.status_code == status, response.json
+    assert len(deliveries(app)) == (status == 200)
 
 
 @pytest.mark.parametrize(
