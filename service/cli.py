@@ -21,7 +21,7 @@ from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_age
 from service.app import create_app
 from service.attention.fairness import fairness, warnings
 from service.attention.pending import is_pending
-from service.commands.common import celery_for, ring_attendance
+from service.commands.common import celery_for, plain, ring_attendance
 from service.commands.doctor import doctor
 from service.commands.incidents import incidents_group
 from service.commands.reviews import reviews_group
@@ -639,13 +639,13 @@ def profiles_show(domain: str, top: int) -> None:
             # The merchant's own view of their customer (this is the merchant's terminal).
             name = " ".join(filter(None, (customer.first_name, customer.last_name)))
             click.echo(
-                f"{name or customer.shopify_id}  ({customer.shopify_id})  "
+                f"{plain(name or customer.shopify_id)}  ({plain(customer.shopify_id)})  "
                 f"clout {profile.clout_score:.0f}  Klout {klout}"
             )
             for reason in (profile.reasons or {}).get("clout", []) + (profile.reasons or {}).get(
                 "klout", []
             ):
-                click.echo(f"    - {reason}")
+                click.echo(f"    - {plain(reason)}")
 
 
 # --- reports -------------------------------------------------------------------------------
@@ -863,8 +863,9 @@ def deliveries_list(status: str | None, limit: int) -> None:
             if d.status == DeliveryStatus.DONE and d.customer_ref in waiting:
                 status = "done, tag pending in Shopify"
             click.echo(
-                f"{d.id}\t{d.source}\t{d.topic}\t{d.shop_domain}\t{status}\t"
-                f"attempts={d.attempts}\t{d.received_at:%Y-%m-%dT%H:%M:%SZ}\t{d.last_error or ''}"
+                f"{d.id}\t{plain(d.source)}\t{plain(d.topic)}\t{plain(d.shop_domain)}\t{status}\t"
+                f"attempts={d.attempts}\t{d.received_at:%Y-%m-%dT%H:%M:%SZ}\t"
+                f"{plain(d.last_error or '')}"
             )
 
 
@@ -903,8 +904,8 @@ def data_requests_list(domain: str | None) -> None:
     with _session(settings) as session:
         for request, shop_domain in session.execute(query):
             click.echo(
-                f"{request.id}\t{shop_domain}\trequest {request.request_id}\t"
-                f"{request.customer_ref}\t{request.created_at:%Y-%m-%d}"
+                f"{request.id}\t{shop_domain}\trequest {plain(request.request_id)}\t"
+                f"{plain(request.customer_ref)}\t{request.created_at:%Y-%m-%d}"
             )
 
 

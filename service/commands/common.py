@@ -20,6 +20,17 @@ from service.deliveries.lifecycle import enqueue_attention
 from service.shopify.shops import find_shop
 
 
+def plain(value: object) -> str:
+    """Text that came from outside (a customer's name, a review's event, an error Shopify sent)
+    as an operator's terminal may show it: a control character, which a terminal would obey
+    (an escape sequence that clears the screen or retitles the window) or which would forge a
+    row (a line break, a tab), is written out as its escape, never sent."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def load(**overrides: object) -> Settings:
     try:
         return load_settings(overrides)

@@ -22,7 +22,7 @@ from service.agents.desk import (
     snooze_case,
 )
 from service.attention.pending import pending_ids
-from service.commands.common import connected_shop, load, ring_attendance, session_for
+from service.commands.common import connected_shop, load, plain, ring_attendance, session_for
 from service.core.models import Customer, Incident, Shop, utcnow
 from service.core.vocabulary import IncidentStatus
 
@@ -77,7 +77,7 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
             deadline = f"{incident.deadline_at:%Y-%m-%d %H:%M}Z" if incident.deadline_at else "-"
             click.echo(
                 f"{incident.id}\t{shop_domain}\t{incident.priority or 'deciding'}\t"
-                f"{incident.severity}\tdue {deadline}\t{tag}\t{who}"
+                f"{incident.severity}\tdue {deadline}\t{tag}\t{plain(who)}"
             )
             shown += 1
     if not shown:

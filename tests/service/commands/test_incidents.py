@@ -14,7 +14,7 @@ from service.core.audit import case_events
 from service.core.db import session_scope
 from service.core.models import Incident, Shop
 from tests.support.agents_page import BUSY_DAY, Case, connect_shop, open_case
-from tests.support.clout import state
+from tests.support.clout import record_delivery_now, state
 from tests.support.helpers import SHOP
 
 
@@ -126,3 +126,29 @@ def test_resolve_reopen_assign_and_snooze_from_the_command_line(
     assert incident.snoozed_until is not None
     assert [kind for kind, _, _ in trail][-4:] == ["resolved", "reopened", "assigned", "snoozed"]
     assert {by for _, by, _ in trail[-3:]} == {"cli:ops"}
+
+
+def test_what_customers_and_senders_wrote_cannot_steer_the_operators_terminal(
+    app: Flask, settings: dict[str, Any], shop: Shop
+) -> None:
+    # given a customer whose name carries terminal escapes and a line break, and a review
+    # delivery whose event forges a row of the deliveries list
+    hostile = Case("Eve\x1b]0;PWNED\x07\x1b[2J Evil\r\nFAKE\tROW", "refund", "high", "high", 5)
+    open_case(app, SHOP, hostile, number=7)
+    record_delivery_now(app, topic="review\n999\tshopify\tfake/topic", source="yotpo")
+    env = {k: str(v) for k, v in settings.items() if k.startswith(("CLOUT_", "SHOPIFY_"))}
+
+    # when an operator lists cases and deliveries
+    cases = CliRunner().invoke(main, ["incidents", "list"], env=env)
+    deliveries = CliRunner().invoke(main, ["deliveries", "list"], env=env)
+
+    # then every record is one line, and no control character reaches the terminal
+    assert cases.exit_code == deliveries.exit_code == 0, cases.output + deliveries.output
+    case_rows = cases.output.splitlines()
+    delivery_rows = deliveries.output.splitlines()
+    assert len(case_rows) == 2  # the header and the one case
+    assert len(delivery_rows) == 1
+    for row in case_rows + delivery_rows:
+        assert all(c == "\t" or c.isprintable() for c in row), repr(row)
+    assert "Eve\\x1b]0;PWNED\\x07" in case_rows[1]
+    assert case_rows[1].count("\t") == case_rows[0].count("\t")
