@@ -404,6 +404,9 @@ class Pushed:
     recovered: list[str] = field(default_factory=list)
     # gid → the resolved tag a closed case had left on an order this new case is about.
     unresolved: dict[str, list[str]] = field(default_factory=dict)
+    # Shopify could not take such a tag off now: the attendance is to be tried again (after
+    # the floor reached every other target).
+    retry_for: TransientError | None = None
 
 
 def push_floor(
@@ -420,8 +423,10 @@ def push_floor(
 
     An order a closed case left its resolved tag on is open again for this case: the resolved
     tag comes off, or the order's next `orders/updated` would read as a person closing the
-    new case, and no view, Flow or agent would see it open. Until Shopify is seen in step,
-    what it reports is Clout's own work in flight, as for a reopened case."""
+    new case, and no view, Flow or agent would see it open. Shopify's `updatedAt` after taking
+    it off is where the order is in step: older deliveries (the echo of the tagsAdd, with the
+    resolved tag still there) are Clout's own work (`note_order_tags`). Taking it off when
+    Shopify cannot be reached now is left to the next attendance, as for a reopened case."""
     pushed = Pushed()
     for gid, tags in plan.targets.items():
         before = (written.get(gid) or {}).get("tags")
@@ -442,23 +447,36 @@ def push_floor(
         }
         pushed.floor_landed = True
         if before is None and _shopify_gid(gid, "Order/") and resolved_tag in present:
-            # Marked first: should taking it off fail now, the next attendance does it
-            # (`push_reopening`), and the echoes in between are not read as a close.
-            pushed.written[gid] |= {REOPENED_AT: now.isoformat(), CLEAR_RESOLVED: True}
-            try:
-                client.remove_tags(gid, [resolved_tag])
-            except ShopifyRefused as error:
-                log.warning(
-                    "resolved_tag_refused", incident_id=incident_id, gid=gid, error=str(error)[:200]
-                )
-                pushed.refused[gid] = str(error)[:200]
-                continue
-            except TransientError as error:
-                pushed.unavailable = error
-                break
-            del pushed.written[gid][CLEAR_RESOLVED]
-            pushed.unresolved[gid] = [resolved_tag]
+            _take_off_a_closed_cases_tag(
+                client=client, gid=gid, resolved_tag=resolved_tag, pushed=pushed, now=now
+            )
+    if pushed.unavailable is None and pushed.retry_for is not None:
+        pushed.unavailable = pushed.retry_for
     return pushed
+
+
+def _take_off_a_closed_cases_tag(
+    *, client: ShopifyAdmin, gid: str, resolved_tag: str, pushed: Pushed, now: datetime
+) -> None:
+    try:
+        in_step_at = client.remove_tags_at(gid, [resolved_tag])
+    except ShopifyRefused as error:
+        # Shopify keeps it (the order gone meanwhile, say): said in the trail; nothing of
+        # Clout's can make it otherwise.
+        log.warning("resolved_tag_refused", gid=gid, error=str(error)[:200])
+        pushed.refused[gid] = f"taking off {resolved_tag}: {str(error)[:160]}"
+        return
+    except TransientError as error:
+        # The next attendance takes it off first (`push_reopening`), and until Shopify is
+        # seen in step what it reports is Clout's own work in flight.
+        pushed.written[gid] |= {REOPENED_AT: now.isoformat(), CLEAR_RESOLVED: True}
+        pushed.retry_for = error
+        return
+    pushed.unresolved[gid] = [resolved_tag]
+    if in_step_at is not None:
+        pushed.written[gid]["in_step_at"] = in_step_at.isoformat()
+    else:  # an answer without Shopify's time: wait to see the order in step
+        pushed.written[gid][REOPENED_AT] = now.isoformat()
 
 
 def push_best_effort(

@@ -24,6 +24,7 @@ from service.core.logs import get_logger
 from service.shopify import documents
 from service.shopify.budget import FLOOR_LANE, CostBudget
 from service.shopify.documents import AdminDocument
+from service.shopify.payloads import parse_time
 
 log = get_logger(__name__)
 
@@ -222,9 +223,20 @@ class ShopifyAdmin:
     def remove_tags(self, gid: str, tags: Sequence[str]) -> list[str]:
         return self._change_tags(documents.TAGS_REMOVE, "tagsRemove", gid, tags)
 
+    def remove_tags_at(self, gid: str, tags: Sequence[str]) -> datetime | None:
+        """`tagsRemove`, and when Shopify says the record changed (its `updatedAt`, on Shopify's
+        own clock: what the record's next webhook carries as `updated_at`)."""
+        node = self._change_node(documents.TAGS_REMOVE, "tagsRemove", gid, tags)
+        return parse_time(node.get("updatedAt"))
+
     def _change_tags(
         self, document: AdminDocument, mutation: str, gid: str, tags: Sequence[str]
     ) -> list[str]:
+        return list(self._change_node(document, mutation, gid, tags).get("tags") or [])
+
+    def _change_node(
+        self, document: AdminDocument, mutation: str, gid: str, tags: Sequence[str]
+    ) -> dict[str, Any]:
         if gid.startswith("gid://shopify/Order/"):
             too_long = [t for t in tags if len(t) > ORDER_TAG_MAX]
             if too_long:
@@ -233,8 +245,8 @@ class ShopifyAdmin:
         payload = data.get(mutation) or {}
         if payload.get("userErrors"):
             raise ShopifyUserErrors(mutation, payload["userErrors"])
-        node = payload.get("node") or {}
-        return list(node.get("tags") or [])
+        node: dict[str, Any] = payload.get("node") or {}
+        return node
 
     def tags_of(self, gid: str) -> list[str]:
         """Read back the tags on an order or a customer (empty if it no longer exists)."""

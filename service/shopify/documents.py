@@ -72,7 +72,7 @@ TAGS_ADD = AdminDocument(
 TAGS_REMOVE = AdminDocument(
     """mutation TagsRemove($id: ID!, $tags: [String!]!) {
       tagsRemove(id: $id, tags: $tags) {
-        node { ... on Order { tags } ... on Customer { tags } }
+        node { ... on Order { tags updatedAt } ... on Customer { tags updatedAt } }
         userErrors { field message }
       }
     }""",

@@ -256,6 +256,36 @@ def test_a_new_complaint_on_an_order_resolved_before_keeps_its_attention_tag(
     assert "clout-resolved" not in order.tags
 
 
+def test_a_person_can_still_resolve_that_new_case_when_the_floors_echoes_were_missed(
+    pipeline: Pipeline,
+) -> None:
+    # given an order whose first case a person resolved with the resolved tag
+    order = pipeline.order(pipeline.customer())
+    pipeline.sender.send("disputes/create", {"id": 23, "order_id": order.id, "type": "inquiry"})
+    pipeline.tagged(order, "clout-priority-high")
+    wait_for(pipeline.settled)
+    _change_tags(pipeline.dev.store, order.gid, ["clout-resolved"], add=True)
+    wait_for(lambda: pipeline.incidents()[0].status == "resolved")
+    wait_for(pipeline.settled)
+
+    # and a chargeback whose floor's orders/updated echoes never reach Clout (as when they are
+    # read before the floor's record is written, and so passed over)
+    store = pipeline.dev.store
+    store.listeners.remove(pipeline.sender.on_event)
+    pipeline.sender.send("disputes/create", {"id": 24, "order_id": order.id, "type": "chargeback"})
+    pipeline.tagged(order, "clout-priority-urgent")
+    wait_for(lambda: "clout-resolved" not in order.tags)
+    wait_for(pipeline.settled, timeout=20)
+    store.listeners.append(pipeline.sender.on_event)
+
+    # when, later, a person resolves the new case with the resolved tag
+    _change_tags(store, order.gid, ["clout-resolved"], add=True)
+
+    # then it is resolved: Clout is not left waiting for an echo that will never come
+    wait_for(lambda: sorted(pipeline.incidents(), key=lambda i: i.id)[1].status == "resolved")
+    assert sorted(pipeline.incidents(), key=lambda i: i.id)[1].resolved_by == "resolved-tag"
+
+
 def test_a_dispute_that_arrives_before_its_order_still_finds_the_customer(
     pipeline: Pipeline,
 ) -> None:
