@@ -6,9 +6,9 @@ Flow POSTs the action's fields signed like a webhook (`webhooks/flow_actions.py`
 signature on the raw bytes); this reads what it sent and closes the case through the desk
 (`desk.close_case`), so the trail says a workflow did it (`flow:<action run id>`, the id Flow's
 own run log shows) and Shopify gets the resolved tag as when a person resolves it. Flow retries
-an action with the same run id: a run id already in a case's trail is answered for that case and
-changes nothing, so a retry is harmless, however late, and a replayed request cannot close the
-customer's newer case.
+an action with the same run id: every run is recorded with its answer (`FlowRun`), and the same
+run again gets that answer and changes nothing, so a retry is harmless, however late, and a
+replayed request cannot close the customer's newer case.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from service.agents.blocks import case_on_page
 from service.agents.desk import Done, close_case
-from service.core.models import IncidentEvent, Shop
+from service.core.models import FlowRun, Shop
 from service.shopify.shops import is_shop_domain
 
 HANDLE = "resolve-clout-case"  # the extension's handle, sent back by Flow in every request
@@ -85,22 +85,37 @@ def resolve_for_flow(
 ) -> Done | None:
     """Close the customer's open case as the workflow asked. None: Clout has no case for this
     customer (nothing to do is not a failure of the merchant's workflow)."""
-    done_by_this_run = session.scalar(
-        select(IncidentEvent.incident_id)
-        .where(IncidentEvent.shop_id == shop.id, IncidentEvent.by == FLOW + action.run_id)
-        .limit(1)
+    earlier = session.scalar(
+        select(FlowRun).where(FlowRun.shop_id == shop.id, FlowRun.run_id == action.run_id)
     )
-    if done_by_this_run is not None:
-        return Done(incident_id=done_by_this_run, outcome="already_closed")
+    if earlier is not None:
+        # A retry or a replay: the same answer, nothing changed (never the customer's newer
+        # case, which this run was not about).
+        if earlier.incident_id is None:
+            return None
+        return Done(incident_id=earlier.incident_id, outcome="already_closed")
     incident_id = case_on_page(session=session, shop=shop, owner_gid=action.customer_gid)
-    if incident_id is None:
-        return None
-    return close_case(
-        session=session,
-        shop=shop,
-        incident_id=incident_id,
-        by=FLOW + action.run_id,
-        now=now,
-        note=action.note,
-        not_a_complaint=action.not_a_complaint,
+    done = None
+    if incident_id is not None:
+        done = close_case(
+            session=session,
+            shop=shop,
+            incident_id=incident_id,
+            by=FLOW + action.run_id,
+            now=now,
+            note=action.note,
+            not_a_complaint=action.not_a_complaint,
+        )
+    # Unique per shop and run: of two copies of one request at once, one is recorded and the
+    # other fails to commit, is answered 503, and Flow's retry reads this answer.
+    session.add(
+        FlowRun(
+            shop_id=shop.id,
+            run_id=action.run_id,
+            incident_id=done.incident_id if done else None,
+            outcome=done.outcome if done else "no_case",
+            at=now,
+        )
     )
+    session.flush()
+    return done

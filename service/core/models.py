@@ -472,6 +472,23 @@ class IncidentEvent(Base):
     detail: Mapped[dict[str, Any] | None]
 
 
+class FlowRun(Base):
+    """A run of Clout's Shopify Flow action ("Resolve the Clout case") and what Clout answered:
+    each run id is acted on once, and a retry or a replay of it, however late, gets the same
+    answer and changes nothing (`agents.flow_action`)."""
+
+    __tablename__ = "flow_runs"
+    __table_args__ = (UniqueConstraint("shop_id", "run_id", name="uq_flow_runs_shop_run"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(String(64))
+    # The case it answered for; none when the customer had none (or it was erased since).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    outcome: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OutboundEffect(Base):
     """One thing Clout tells the outside world that it cannot take back — a Flow trigger, a
     notification, an email — recorded under a stable key before it is sent and settled after

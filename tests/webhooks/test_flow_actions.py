@@ -175,11 +175,8 @@ def test_flow_retrying_the_same_run_changes_nothing(
     assert [e.kind for e in events[busy["Maya Ortiz"]]].count("resolved") == 1
 
 
-def test_replaying_a_run_after_the_customer_complains_again_closes_nothing_new(
-    app: Flask, client: FlaskClient, busy: dict[str, int]
-) -> None:
-    # given a run that resolved Maya's case, and a new complaint from her since
-    assert send(client, action()).json["outcome"] == "resolved"
+def maya_complains_again(app: Flask) -> int:
+    """A new case for Maya (a chargeback after her first case closed); its id."""
     with session_scope(state(app).sessions) as session:
         maya = session.scalars(select(Customer).filter_by(first_name="Maya")).one()
         shop = session.get(Shop, maya.shop_id)
@@ -193,15 +190,37 @@ def test_replaying_a_run_after_the_customer_complains_again_closes_nothing_new(
             source_ref="dispute-after-the-run",
             occurred_at=utcnow(),
         )
-        new_case = raise_signal(
+        return raise_signal(
             session=session, shop=shop, customer=maya, order=None, draft=draft, now=utcnow()
         ).incident.id
+
+
+@pytest.mark.parametrize("first_answer", ["resolved", "already_closed", "no_case"])
+def test_replaying_a_run_after_the_customer_complains_again_closes_nothing_new(
+    app: Flask, client: FlaskClient, shop: Shop, first_answer: str
+) -> None:
+    # given a run that resolved Maya's case, found it closed already (an agent was first), or
+    # found no case at all; and a new complaint from her since
+    if first_answer != "no_case":
+        busy = {c.name: open_case(app, SHOP, c, number=n) for n, c in enumerate(BUSY_DAY)}
+    if first_answer == "already_closed":
+        assert send(client, action() | {"action_run_id": "agent-was-first"}).status_code == 200
+    answer = send(client, action())
+    assert answer.json["outcome"] == first_answer
+    new_case = maya_complains_again(app) if first_answer != "no_case" else None
+    if new_case is None:
+        busy = {c.name: open_case(app, SHOP, c, number=n) for n, c in enumerate(BUSY_DAY)}
+        new_case = busy["Maya Ortiz"]
 
     # when the same signed request comes again (Flow retrying late, or someone replaying it)
     again = send(client, action())
 
-    # then it answers for the case that run closed, and the new case stays open
-    assert again.json == {"outcome": "already_closed", "id": busy["Maya Ortiz"]}
+    # then it gets the first answer again, and the new case stays open
+    assert again.json == (
+        {"outcome": "no_case"}
+        if first_answer == "no_case"
+        else {"outcome": "already_closed", "id": busy["Maya Ortiz"]}
+    )
     assert status_of(app, new_case) == ("open", None)
 
 
