@@ -56,8 +56,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             # The item is going back, or went back: "needless to say it will be going back",
             # "... would not stay up. Returned."
             (
-                r"\b(?:it|this|they|these|this one|that one|both|the \w{1,20}) (?:is |are |will be "
-                r"|'s |'re |was |were )?(?:definitely |probably |sadly |so |all )?going back\b"
+                r"\b(?:it|this|they|these|this one|that one|both|the \w{1,20})(?: is| are| will be"
+                r"|'s|'re| was| were)? (?:definitely |probably |sadly |so |all )?going back\b"
                 r"(?! to (?:its|their|basics|roots)\b)"
             ),
             (
@@ -677,12 +677,16 @@ _ONLY_CAVEAT = re.compile(
 )
 
 # Other reviewers' views, which a happy customer answers ("Not sure why this shirt is getting
-# bad reviews", "no smell, like was mentioned by another reviewer"): the model reads the
-# complaint in them, but it is not this customer's.
+# bad reviews", "ignore the negative reviews", "not in my experience"): the model reads the
+# complaint in them, but it is not this customer's. Agreeing with them ("as another reviewer
+# said, it runs small") is the customer's own complaint, and stays one.
 _OTHERS_VIEW = re.compile(
-    r"\b(?:bad|negative|poor|low|mixed|other|some|many|the|previous|earlier) (?:\w{1,20} )?"
-    r"reviews\b|\b(?:another|other|some|many|a few|several|previous) (?:\w{1,20} )?"
-    r"(?:reviewers?|customers|buyers|people)\b"
+    r"\b(?:not sure|no idea|(?:don'?t|do not) (?:know|understand|get|see)|can'?t (?:see|understand"
+    r"|imagine)|wonder) why\b[^.!?]{0,60}?\b(?:bad|negative|poor|low|mixed|one[- ]star|1[- ]star)"
+    r" (?:\w{1,20} )?(?:reviews|ratings)\b"
+    r"|\b(?:unlike|despite|contrary to|ignore|disregard|(?:don'?t|do not) (?:believe|listen to|trust))"
+    r" (?:the |some |other |those |these |all |a few )?(?:\w{1,20} )?(?:reviews|reviewers|ratings)\b"
+    r"|\b(?:at least )?not in my experience\b"
 )
 
 
