@@ -203,4 +203,4 @@ def metrics() -> Response | tuple[Response, int]:
         return refused
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DeliveryCollector(state))
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.core.models import Shop
 from tests.support.helpers import fixture_bytes, shopify_headers, wait_for
@@ -39,8 +40,12 @@ def test_metrics_show_outcomes_queue_depth_and_lag(
     body = fixture_bytes("shopify/orders_create.json")
     client.post("/webhooks/shopify", data=body, headers=shopify_headers("orders/create", body))
 
-    text = client.get("/metrics").get_data(as_text=True)
+    answer = client.get("/metrics")
+    text = answer.get_data(as_text=True)
 
+    # Prometheus's own content type, said once (a scraper parses it)
+    assert answer.headers["Content-Type"] == CONTENT_TYPE_LATEST
+    assert answer.headers["Content-Type"].count("charset") == 1
     assert 'clout_deliveries{source="shopify",status="received",topic="orders/create"} 1.0' in text
     assert "clout_queue_depth 1.0" in text
     lag = next(
