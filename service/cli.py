@@ -840,7 +840,11 @@ def deliveries_group() -> None:
 
 
 @deliveries_group.command("list")
-@click.option("--status", help="received, processing, retrying, done, failed, dead or ignored")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in DeliveryStatus]),
+    help="Only deliveries in this state.",
+)
 @click.option("--limit", default=50, show_default=True)
 def deliveries_list(status: str | None, limit: int) -> None:
     """The newest deliveries, with their outcome."""
@@ -858,15 +862,21 @@ def deliveries_list(status: str | None, limit: int) -> None:
                 .where(is_pending())
             )
         )
+        shown = 0
         for d in session.scalars(query):
-            status = str(d.status)
+            if not shown:
+                click.echo("id\tsource\ttopic\tshop\tstatus\tattempts\treceived\tlast error")
+            shown += 1
+            state = str(d.status)
             if d.status == DeliveryStatus.DONE and d.customer_ref in waiting:
-                status = "done, tag pending in Shopify"
+                state = "done, tag pending in Shopify"
             click.echo(
-                f"{d.id}\t{plain(d.source)}\t{plain(d.topic)}\t{plain(d.shop_domain)}\t{status}\t"
+                f"{d.id}\t{plain(d.source)}\t{plain(d.topic)}\t{plain(d.shop_domain)}\t{state}\t"
                 f"attempts={d.attempts}\t{d.received_at:%Y-%m-%dT%H:%M:%SZ}\t"
                 f"{plain(d.last_error or '')}"
             )
+    if not shown:
+        click.echo(f"no {status} deliveries" if status else "no deliveries recorded")
 
 
 @deliveries_group.command("retry")

@@ -147,8 +147,23 @@ def test_what_customers_and_senders_wrote_cannot_steer_the_operators_terminal(
     case_rows = cases.output.splitlines()
     delivery_rows = deliveries.output.splitlines()
     assert len(case_rows) == 2  # the header and the one case
-    assert len(delivery_rows) == 1
+    assert len(delivery_rows) == 2  # the header and the one delivery
     for row in case_rows + delivery_rows:
         assert all(c == "\t" or c.isprintable() for c in row), repr(row)
     assert "Eve\\x1b]0;PWNED\\x07" in case_rows[1]
     assert case_rows[1].count("\t") == case_rows[0].count("\t")
+
+
+def test_the_deliveries_list_names_its_columns_and_refuses_a_state_it_does_not_know(
+    settings: dict[str, Any], shop: Shop
+) -> None:
+    env = {k: str(v) for k, v in settings.items() if k.startswith(("CLOUT_", "SHOPIFY_"))}
+
+    # given no deliveries yet: the list says so, and a state it does not know is a usage error
+    empty = CliRunner().invoke(main, ["deliveries", "list"], env=env)
+    bogus = CliRunner().invoke(main, ["deliveries", "list", "--status", "bogus"], env=env)
+
+    assert (empty.exit_code, empty.output) == (0, "no deliveries recorded\n")
+    assert bogus.exit_code == 2
+    assert "'bogus' is not one of" in bogus.output
+    assert "Traceback" not in bogus.output
