@@ -74,6 +74,13 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"(?:never|hasn'?t|has not|have not|haven'?t|didn'?t|did not|still not|not yet|yet to) (?:arrived?|received?|receive|come|shown up|showed up|delivered|get|got)",
             r"still (?:waiting|no sign of|hasn'?t (?:arrived|come|shipped)|haven'?t (?:received|got(?:ten)?))",
             r"\b(?:weeks?|days?|months?) late\b",
+            # "The parcel was late", "it arrived late" (not "ordered it late at night").
+            (
+                r"\b(?:(?:parcel|package|order|delivery|shipment)s? (?:was|were|is|are|arrived|came"
+                r"|got here|turned up|showed up)|(?:it|they|everything) (?:arrived|came|got here"
+                r"|turned up|showed up)) (?:very |so |really |again |far too |too )?late\b"
+                r"(?! (?:at night|in the evening|last night))"
+            ),
             r"\blate (?:delivery|arrival|shipping)",
             r"\bdelay(?:ed|s)?\b",
             r"\blost (?:in (?:the )?(?:post|mail|transit)|(?:the |my |our )?(?:package|parcel|order|shipment|delivery))",

@@ -219,6 +219,8 @@ def test_happy_texts_are_not_complaints(text: str) -> None:
         ("I didn't get the petite because I wanted the extra length.", "late_delivery"),
         ("It looks smart snapped or unsnapped.", "broken"),
         ("If it was in a different color, I most likely would have purchased it.", "wrong_item"),
+        ("It came late at night, which suited me.", "late_delivery"),
+        ("It is late in the season for a coat, but this one is lovely.", "late_delivery"),
         # Coming back to the shop is no return.
         ("Great shop, will return!", "return"),
         ("I will be returning to this shop for sure.", "return"),
@@ -259,6 +261,11 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("I will be returning this dress.", "return"),
         ("Needless to say, it will be going back.", "return"),
         ("It's going back.", "return"),
+        (
+            "Never again. Third time the parcel was late and nobody answered my emails.",
+            "late_delivery",
+        ),
+        ("It arrived late, again.", "late_delivery"),
         ("The waist was too large and would not stay up. Returned.", "return"),
     ],
 )
