@@ -20,8 +20,8 @@ from werkzeug.serving import make_server
 from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
 from service.core.db import session_scope
-from service.core.models import Customer, InfluenceProfile, Shop, utcnow
-from service.core.vocabulary import DEFAULT_FLOORS
+from service.core.models import Customer, Delivery, InfluenceProfile, Shop, utcnow
+from service.core.vocabulary import DEFAULT_FLOORS, PENDING_DELIVERIES
 from service.dev.devstore.schema import _change_tags
 from service.dev.devstore.server import LeakyBucket, Plan
 from service.dev.devstore.store import Fulfillment, LineItem, Refund
@@ -34,6 +34,13 @@ from tests.support.pipeline import ATTENTION, Pipeline, running_pipeline
 from workers import tasks
 
 pytestmark = pytest.mark.e2e
+
+
+def deliveries_pending(pipeline: Pipeline) -> int:
+    with state(pipeline.app).sessions() as session:
+        return len(
+            session.scalars(select(Delivery).where(Delivery.status.in_(PENDING_DELIVERIES))).all()
+        )
 
 
 @pytest.fixture
@@ -284,6 +291,39 @@ def test_a_person_can_still_resolve_that_new_case_when_the_floors_echoes_were_mi
     # then it is resolved: Clout is not left waiting for an echo that will never come
     wait_for(lambda: sorted(pipeline.incidents(), key=lambda i: i.id)[1].status == "resolved")
     assert sorted(pipeline.incidents(), key=lambda i: i.id)[1].resolved_by == "resolved-tag"
+
+
+def test_the_old_resolved_tag_comes_off_once_shopify_takes_removals_again(
+    pipeline: Pipeline,
+) -> None:
+    # given an order whose first case a person resolved with the resolved tag
+    order = pipeline.order(pipeline.customer())
+    pipeline.sender.send("disputes/create", {"id": 25, "order_id": order.id, "type": "inquiry"})
+    pipeline.tagged(order, "clout-priority-high")
+    wait_for(pipeline.settled)
+    _change_tags(pipeline.dev.store, order.gid, ["clout-resolved"], add=True)
+    wait_for(lambda: pipeline.incidents()[0].status == "resolved")
+    wait_for(pipeline.settled)
+
+    # when a chargeback arrives while Shopify answers every tagsRemove with a 503
+    pipeline.dev.admin.set_faults(failing="tagsRemove")
+    pipeline.sender.send("disputes/create", {"id": 26, "order_id": order.id, "type": "chargeback"})
+
+    # then the floor lands all the same (recorded once the retries for the removal ran out),
+    # and the echoes of its writes, the old tag still there, do not close the new case
+    pipeline.tagged(order, "clout-priority-urgent")
+    wait_for(lambda: sorted(pipeline.incidents(), key=lambda i: i.id)[1].tagged_at, timeout=30)
+    assert pipeline.dev.admin.stats.server_errors > 0
+    wait_for(pipeline.sender.idle, timeout=20)
+    wait_for(lambda: not deliveries_pending(pipeline), timeout=20)
+    assert sorted(pipeline.incidents(), key=lambda i: i.id)[1].status == "open"
+
+    # and once tagsRemove is answered again, the old resolved tag comes off and the case is open
+    pipeline.dev.admin.set_faults(failing="")
+    wait_for(lambda: "clout-resolved" not in order.tags, timeout=40)
+    wait_for(pipeline.sender.idle, timeout=20)
+    assert ATTENTION in order.tags
+    assert sorted(pipeline.incidents(), key=lambda i: i.id)[1].status == "open"
 
 
 def test_a_dispute_that_arrives_before_its_order_still_finds_the_customer(

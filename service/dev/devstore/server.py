@@ -90,6 +90,9 @@ class Faults:
     storm_seconds: float = 0.0  # answer 429 to everything for this long (from when it is set)
     throttle_style: str = "graphql"  # how a throttle shows: "graphql" (200 THROTTLED) or "http"
     only_tags: bool = False  # every call but tagsAdd / tagsRemove answers 500
+    # Calls to these root fields (comma-separated: "tagsRemove") answer 503 while set: one
+    # operation down while the rest of Shopify answers.
+    failing: str = ""
     clock_offset: float = 0.0  # seconds Shopify's `Date` header is off from this machine's
     # A bulk result's download breaks off after this many lines (0: never), as a dropped
     # connection would: what an import must survive.
@@ -195,6 +198,9 @@ class DevAdmin:
         if self.faults.only_tags and not _tags_only(operation):
             self._count("server_errors")
             return 500, {"errors": "Internal Server Error"}, {}
+        if self.faults.failing and _root_fields(operation) & set(self.faults.failing.split(",")):
+            self._count("server_errors")
+            return 503, {"errors": "Service Unavailable"}, {}
         cost = requested_cost(schema, document, variables, operation_name)
         if cost > MAX_QUERY_COST:
             return (
@@ -434,8 +440,13 @@ def serving(admin: DevAdmin, *, host: str = "127.0.0.1", port: int = 0) -> Itera
         thread.join(timeout=5)
 
 
-def _tags_only(operation: OperationDefinitionNode) -> bool:
-    names = {
-        getattr(getattr(s, "name", None), "value", None) for s in operation.selection_set.selections
+def _root_fields(operation: OperationDefinitionNode) -> set[str]:
+    return {
+        str(getattr(getattr(s, "name", None), "value", None))
+        for s in operation.selection_set.selections
     }
+
+
+def _tags_only(operation: OperationDefinitionNode) -> bool:
+    names = _root_fields(operation)
     return operation.operation.value == "mutation" and names <= {"tagsAdd", "tagsRemove"}
