@@ -726,9 +726,13 @@ def hidden_complaint(
     cue_threshold: float,
     text: str,
     sentence: str,
+    unhedged: float,
 ) -> bool:
     """Whether the words of a 4–5★ review are a complaint despite the stars. `sentence` is the
-    model's most complaining sentence; `text` the whole review."""
+    model's most complaining sentence; `text` the whole review; `unhedged` the model's reading
+    of that sentence with what the rules read as no problem taken out (`NEGATED`: "a petite
+    would have been far too short", "I was worried it would be too short"), which the model,
+    reading words, takes for the problem itself."""
     named = [r for r in settled(text=text, reasons=rules.cues) if r not in GENERIC]
     if named == ["size_fit"] and rules.tone >= GLOWING:
         named = []  # sizing advice in a glowing review, not a let-down
@@ -736,7 +740,7 @@ def hidden_complaint(
     caveat = bool(_ONLY_CAVEAT.search(lowered) or _OTHERS_VIEW.search(lowered))
     return (
         rules.strong
-        or (probability >= HIDDEN_MODEL_ALONE and not caveat)
+        or (min(probability, unhedged) >= HIDDEN_MODEL_ALONE and not caveat)
         or (bool(named) and probability >= cue_threshold)
     )
 
@@ -764,12 +768,16 @@ def _read_english(text: str, stars: float | None, second_signal: bool) -> _Engli
     trained = complaint_model.model()
     probability, sentence = trained.strongest(text, stands_alone=_names_a_problem)
     if stars is not None and stars >= 4:
+        unhedged = probability
+        if probability >= HIDDEN_MODEL_ALONE and sentence:
+            unhedged = trained.probability(_NEGATED.sub(" ", sentence.lower().replace("’", "'")))
         complaint = hidden_complaint(
             probability=probability,
             rules=rules,
             cue_threshold=trained.cue_threshold,
             text=text,
             sentence=sentence or "",
+            unhedged=unhedged,
         )
         if complaint:
             rules = dataclasses.replace(rules, cues=settled(text=text, reasons=rules.cues))

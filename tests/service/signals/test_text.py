@@ -300,6 +300,13 @@ def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> No
             "Not sure why this shirt is getting bad reviews. I love everything about it, the print"
             " is fantastic."
         ),
+        # A size that would have been wrong, or a fear that did not come true, which the model
+        # alone reads as the problem itself (0.99).
+        (
+            "I purchased a size small regular and it fit perfectly. A petite would have been far"
+            " too short. So I would recommend a regular size."
+        ),
+        "This is a perfect fit! I was worried that it would be too short and or boxy.",
         # Sizing advice in a glowing review.
         (
             "Runs big, so order a size down. The sleeves are a little too long for me but it is"
