@@ -5,8 +5,10 @@ the support desk's actions, the same functions the agents' page calls (`resolve`
 from __future__ import annotations
 
 import getpass
+import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import click
 from sqlalchemy import select
@@ -21,6 +23,7 @@ from service.agents.desk import (
     reopen_case,
     snooze_case,
 )
+from service.agents.queue import case_in_full
 from service.attention.pending import pending_ids
 from service.commands.common import connected_shop, load, plain, ring_attendance, session_for
 from service.core.models import Customer, Incident, Shop, utcnow
@@ -129,6 +132,59 @@ def _desk(domain: str, ids: tuple[int, ...], who: str | None, action: DeskAction
         click.echo("no worker answered: the sweeper brings Shopify in step shortly", err=True)
     if failed:
         raise SystemExit(1)
+
+
+@incidents_group.command("show")
+@click.argument("incident_id", type=int)
+@shop_option
+@click.option("--json", "as_json", is_flag=True, help="The case as the agents' page reads it.")
+def incidents_show(incident_id: int, domain: str, as_json: bool) -> None:
+    """One case in full: the customer, what they said or did, the orders, and the trail."""
+    settings = load()
+    with session_for(settings) as session:
+        shop = connected_shop(session, domain)
+        case = case_in_full(session=session, shop=shop, incident_id=incident_id, now=utcnow())
+    if case is None:
+        click.echo(f"no case {incident_id} in {domain}", err=True)
+        raise SystemExit(1)
+    if as_json:
+        click.echo(json.dumps(case, indent=2, ensure_ascii=False))
+        return
+    for line in _case_lines(case):
+        click.echo(line)
+
+
+def _case_lines(case: dict[str, Any]) -> list[str]:
+    customer = case["customer"]
+    due = case["deadline_at"] or "-"
+    overdue = " (overdue)" if case["overdue"] else ""
+    lines = [
+        (
+            f"case {case['id']}\t{case['status']}\t{case['priority'] or 'deciding'}\t"
+            f"{case['severity']}\tdue {due}{overdue}"
+        ),
+        (
+            f"customer\t{plain(customer['name'] or '-')}\t{plain(customer['email'] or '')}\t"
+            f"{customer['admin_url'] or ''}"
+        ),
+        f"influence\t{case['band']}\tin Shopify: {'tagged' if case['tagged'] else 'not yet'}",
+    ]
+    lines += [f"order\t{plain(o['name'])}\t{o['admin_url'] or ''}" for o in case["orders"]]
+    for item in case["timeline"]:
+        # What Clout read, then what the customer wrote or Shopify said, as it came.
+        words = item.get("words") or {}
+        said = " / ".join(
+            [plain(s) for s in item.get("sentences") or []]
+            + [f"{k}: {plain(v)}" for k, v in words.items() if k != "source" and v is not None]
+        )
+        lines.append(f"signal\t{item['occurred_at']}\t{item['kind']}\t{item['severity']}\t{said}")
+    for event in case["trail"]:
+        detail = json.dumps(event["detail"], ensure_ascii=True, sort_keys=True)
+        lines.append(f"trail\t{event['at']}\t{event['what']}\t{plain(event['by'])}\t{detail}")
+    if case["status"] != IncidentStatus.OPEN:
+        note = plain(case["resolution_note"] or "")
+        lines.append(f"closed\t{case['resolved_at']}\t{plain(case['resolved_by'] or '')}\t{note}")
+    return lines
 
 
 @incidents_group.command("resolve")

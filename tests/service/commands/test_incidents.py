@@ -3,6 +3,7 @@ line, with the same effect and the same trail as on the agents' page."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -167,3 +168,32 @@ def test_the_deliveries_list_names_its_columns_and_refuses_a_state_it_does_not_k
     assert bogus.exit_code == 2
     assert "'bogus' is not one of" in bogus.output
     assert "Traceback" not in bogus.output
+
+
+def test_show_tells_one_case_in_full_and_only_this_stores(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    # given Maya's case, resolved from the command line with a note
+    maya = busy["Maya Ortiz"]
+    clout("resolve", str(maya), "--shop", SHOP, "--note", "Refund sent.", "--by", "ops")
+
+    # when an operator shows it, and a case number that is not this store's
+    shown = clout("show", str(maya), "--shop", SHOP)
+    as_json = clout("show", str(maya), "--shop", SHOP, "--json")
+    connect_shop(app, "other-shop.myshopify.com")
+    elsewhere = clout("show", str(maya), "--shop", "other-shop.myshopify.com")
+
+    # then it reads as the agents' page does: who, what they did, the order, the trail
+    assert shown.exit_code == 0, shown.output
+    rows = shown.output.splitlines()
+    assert rows[0].startswith(f"case {maya}\tresolved\t")
+    assert rows[1].startswith("customer\tMaya Ortiz\t")
+    assert any(r.startswith("order\t#1001\t") for r in rows)
+    assert any(r.startswith("signal\t") and "\trefund\t" in r for r in rows)
+    assert any(r.startswith("trail\t") and "\tresolved\tcli:ops\t" in r for r in rows)
+    assert rows[-1].endswith("\tcli:ops\tRefund sent.")
+    assert json.loads(as_json.output)["resolution_note"] == "Refund sent."
+    assert (elsewhere.exit_code, elsewhere.output) == (
+        1,
+        f"no case {maya} in other-shop.myshopify.com\n",
+    )
