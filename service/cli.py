@@ -21,7 +21,7 @@ from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_age
 from service.app import create_app
 from service.attention.fairness import fairness, warnings
 from service.attention.pending import is_pending
-from service.commands.common import celery_for, plain, ring_attendance
+from service.commands.common import RECORD_ID, celery_for, plain, ring_attendance
 from service.commands.doctor import doctor
 from service.commands.incidents import incidents_group
 from service.commands.reviews import reviews_group
@@ -845,7 +845,7 @@ def deliveries_group() -> None:
     type=click.Choice([s.value for s in DeliveryStatus]),
     help="Only deliveries in this state.",
 )
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 def deliveries_list(status: str | None, limit: int) -> None:
     """The newest deliveries, with their outcome."""
     settings = _settings()
@@ -880,7 +880,7 @@ def deliveries_list(status: str | None, limit: int) -> None:
 
 
 @deliveries_group.command("retry")
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=RECORD_ID)
 def deliveries_retry(delivery_id: int) -> None:
     """Process a failed or dead delivery again."""
     settings = _settings()
@@ -920,7 +920,7 @@ def data_requests_list(domain: str | None) -> None:
 
 
 @data_requests_group.command("show")
-@click.argument("request_id", type=int)
+@click.argument("request_id", type=RECORD_ID)
 def data_requests_show(request_id: int) -> None:
     """Print everything Clout holds about the customer, as JSON, to send to them."""
     settings = _settings()

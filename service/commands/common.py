@@ -19,6 +19,10 @@ from service.core.models import Shop
 from service.deliveries.lifecycle import enqueue_attention
 from service.shopify.shops import find_shop
 
+# A record's id as the database holds it (64-bit, from 1): a larger number is a usage error,
+# not an overflow deep in the driver.
+RECORD_ID = click.IntRange(1, 2**63 - 1)
+
 
 def plain(value: object) -> str:
     """Text that came from outside (a customer's name, a review's event, an error Shopify sent)

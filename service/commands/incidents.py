@@ -25,7 +25,14 @@ from service.agents.desk import (
 )
 from service.agents.queue import case_in_full
 from service.attention.pending import pending_ids
-from service.commands.common import connected_shop, load, plain, ring_attendance, session_for
+from service.commands.common import (
+    RECORD_ID,
+    connected_shop,
+    load,
+    plain,
+    ring_attendance,
+    session_for,
+)
 from service.core.models import Customer, Incident, Shop, utcnow
 from service.core.vocabulary import IncidentStatus
 
@@ -135,7 +142,7 @@ def _desk(domain: str, ids: tuple[int, ...], who: str | None, action: DeskAction
 
 
 @incidents_group.command("show")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=RECORD_ID)
 @shop_option
 @click.option("--json", "as_json", is_flag=True, help="The case as the agents' page reads it.")
 def incidents_show(incident_id: int, domain: str, as_json: bool) -> None:
@@ -148,7 +155,8 @@ def incidents_show(incident_id: int, domain: str, as_json: bool) -> None:
         click.echo(f"no case {incident_id} in {domain}", err=True)
         raise SystemExit(1)
     if as_json:
-        click.echo(json.dumps(case, indent=2, ensure_ascii=False))
+        # ASCII escapes: a bidi override or a C1 control in a name is shown, never obeyed.
+        click.echo(json.dumps(case, indent=2, ensure_ascii=True))
         return
     for line in _case_lines(case):
         click.echo(line)
@@ -188,7 +196,7 @@ def _case_lines(case: dict[str, Any]) -> list[str]:
 
 
 @incidents_group.command("resolve")
-@click.argument("ids", nargs=-1, type=int, required=True)
+@click.argument("ids", nargs=-1, type=RECORD_ID, required=True)
 @shop_option
 @click.option("--note", default=None, help="A note for the record (at most 2,000 characters).")
 @click.option("--not-a-complaint", is_flag=True, help="It never was one (kept as a label).")
@@ -214,7 +222,7 @@ def incidents_resolve(
 
 
 @incidents_group.command("reopen")
-@click.argument("ids", nargs=-1, type=int, required=True)
+@click.argument("ids", nargs=-1, type=RECORD_ID, required=True)
 @shop_option
 @by_option
 def incidents_reopen(ids: tuple[int, ...], domain: str, who: str | None) -> None:
@@ -231,7 +239,7 @@ def incidents_reopen(ids: tuple[int, ...], domain: str, who: str | None) -> None
 
 
 @incidents_group.command("assign")
-@click.argument("ids", nargs=-1, type=int, required=True)
+@click.argument("ids", nargs=-1, type=RECORD_ID, required=True)
 @shop_option
 @click.option("--to", "to", default=None, help="Who takes the cases (omit for nobody).")
 @by_option
@@ -248,7 +256,7 @@ def incidents_assign(ids: tuple[int, ...], domain: str, to: str | None, who: str
 
 
 @incidents_group.command("snooze")
-@click.argument("ids", nargs=-1, type=int, required=True)
+@click.argument("ids", nargs=-1, type=RECORD_ID, required=True)
 @shop_option
 @click.option(
     "--hours",

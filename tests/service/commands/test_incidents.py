@@ -197,3 +197,34 @@ def test_show_tells_one_case_in_full_and_only_this_stores(
         1,
         f"no case {maya} in other-shop.myshopify.com\n",
     )
+
+
+def test_an_id_or_a_limit_out_of_range_is_a_usage_error_not_a_traceback(
+    settings: dict[str, Any], clout: Any, shop: Shop
+) -> None:
+    env = {k: str(v) for k, v in settings.items() if k.startswith(("CLOUT_", "SHOPIFY_"))}
+    huge = "99999999999999999999999"
+
+    answers = [
+        clout("show", huge, "--shop", SHOP),
+        clout("resolve", huge, "--shop", SHOP),
+        CliRunner().invoke(main, ["deliveries", "list", "--limit", "0"], env=env),
+        CliRunner().invoke(main, ["deliveries", "retry", huge], env=env),
+    ]
+
+    assert [a.exit_code for a in answers] == [2, 2, 2, 2]
+    assert not any("Traceback" in a.output for a in answers)
+
+
+def test_show_as_json_escapes_what_a_terminal_would_obey(
+    app: Flask, clout: Any, shop: Shop
+) -> None:
+    # given a customer whose name carries a right-to-left override and a C1 control
+    hostile = Case("Eve\u202eliveE \u009bX", "refund", "high", "high", 5)
+    case = open_case(app, SHOP, hostile, number=8)
+
+    shown = clout("show", str(case), "--shop", SHOP, "--json")
+
+    assert shown.exit_code == 0, shown.output
+    assert all(c == "\n" or c.isprintable() for c in shown.output)
+    assert json.loads(shown.output)["customer"]["name"].startswith("Eve\u202e")
