@@ -166,3 +166,27 @@ def rung(app: Flask) -> list[int]:
         if unit.lane == FLOOR:
             found.append(unit.item)
     return sorted(found)
+
+
+def complains_again(app: Flask, shop_domain: str, first_name: str, *, ref: str) -> int:
+    """A customer of a busy day unhappy again (a negative review, `ref` its id): the id of the
+    case it opens (a new one once their earlier case is closed)."""
+    with session_scope(state(app).sessions) as session:
+        shop = session.query(Shop).filter_by(domain=shop_domain).one()
+        customer = session.query(Customer).filter_by(shop_id=shop.id, first_name=first_name).one()
+        return raise_signal(
+            session=session,
+            shop=shop,
+            customer=customer,
+            order=None,
+            draft=SignalDraft(
+                kind=SignalKind.REVIEW,
+                reason="review_negative",
+                severity=Severity.HIGH,
+                sentences=("Still broken.",),
+                source="judgeme",
+                source_ref=ref,
+                occurred_at=utcnow(),
+            ),
+            now=utcnow(),
+        ).incident.id

@@ -14,15 +14,12 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from service.agents.flow_action import HANDLE, FlowActionInvalid, read_flow_action
 from service.core.audit import case_events
 from service.core.db import session_scope
-from service.core.models import Customer, Incident, Shop, utcnow
-from service.core.vocabulary import Severity, SignalKind
-from service.signals.incidents import SignalDraft, raise_signal
-from tests.support.agents_page import BUSY_DAY, open_case
+from service.core.models import Incident, Shop
+from tests.support.agents_page import BUSY_DAY, complains_again, open_case
 from tests.support.clout import state
 from tests.support.helpers import SHOP, shopify_signature
 
@@ -175,26 +172,6 @@ def test_flow_retrying_the_same_run_changes_nothing(
     assert [e.kind for e in events[busy["Maya Ortiz"]]].count("resolved") == 1
 
 
-def maya_complains_again(app: Flask) -> int:
-    """A new case for Maya (a chargeback after her first case closed); its id."""
-    with session_scope(state(app).sessions) as session:
-        maya = session.scalars(select(Customer).filter_by(first_name="Maya")).one()
-        shop = session.get(Shop, maya.shop_id)
-        assert shop is not None
-        draft = SignalDraft(
-            kind=SignalKind.DISPUTE,
-            reason="chargeback",
-            severity=Severity.CRITICAL,
-            sentences=("Opened a chargeback",),
-            source="shopify",
-            source_ref="dispute-after-the-run",
-            occurred_at=utcnow(),
-        )
-        return raise_signal(
-            session=session, shop=shop, customer=maya, order=None, draft=draft, now=utcnow()
-        ).incident.id
-
-
 @pytest.mark.parametrize("first_answer", ["resolved", "already_closed", "no_case"])
 def test_replaying_a_run_after_the_customer_complains_again_closes_nothing_new(
     app: Flask, client: FlaskClient, shop: Shop, first_answer: str
@@ -207,10 +184,11 @@ def test_replaying_a_run_after_the_customer_complains_again_closes_nothing_new(
         assert send(client, action() | {"action_run_id": "agent-was-first"}).status_code == 200
     answer = send(client, action())
     assert answer.json["outcome"] == first_answer
-    new_case = maya_complains_again(app) if first_answer != "no_case" else None
-    if new_case is None:
+    if first_answer == "no_case":  # her first case opens after the run
         busy = {c.name: open_case(app, SHOP, c, number=n) for n, c in enumerate(BUSY_DAY)}
         new_case = busy["Maya Ortiz"]
+    else:
+        new_case = complains_again(app, SHOP, "Maya", ref="dispute-after-the-run")
 
     # when the same signed request comes again (Flow retrying late, or someone replaying it)
     again = send(client, action())

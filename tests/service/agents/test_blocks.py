@@ -16,12 +16,10 @@ from sqlalchemy import select
 from service.attention.attend import attend_incident, attend_later
 from service.core.audit import case_events
 from service.core.db import session_scope
-from service.core.models import Customer, Incident, Shop, utcnow
-from service.core.vocabulary import Severity, SignalKind
+from service.core.models import Incident, utcnow
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.shops import register_shop
-from service.signals.incidents import SignalDraft, raise_signal
-from tests.support.agents_page import BUSY_DAY, connect_shop, open_case, rung
+from tests.support.agents_page import BUSY_DAY, complains_again, connect_shop, open_case, rung
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
 from tests.support.helpers import CLIENT_ID, SHOP, session_token
 from workers.tasks import admin_factory, tag_settings
@@ -53,27 +51,7 @@ def block(embedded: Flask, busy: dict[str, int]) -> FlaskClient:
 
 def new_complaint(app: Flask) -> int:
     """Maya unhappy again (a negative review): the id of the case it opens."""
-    with session_scope(state(app).sessions) as session:
-        shop = session.scalars(select(Shop).where(Shop.domain == SHOP)).one()
-        customer = session.scalars(
-            select(Customer).where(Customer.shopify_id == f"gid://shopify/Customer/{MAYA}")
-        ).one()
-        return raise_signal(
-            session=session,
-            shop=shop,
-            customer=customer,
-            order=None,
-            draft=SignalDraft(
-                kind=SignalKind.REVIEW,
-                reason="review_negative",
-                severity=Severity.HIGH,
-                sentences=("Still broken.",),
-                source="judgeme",
-                source_ref="review:77",
-                occurred_at=utcnow(),
-            ),
-            now=utcnow(),
-        ).incident.id
+    return complains_again(app, SHOP, "Maya", ref="review:77")
 
 
 # --- bad input first --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tests.support.agents_page import (
     BUSY_DAY,
     Case,
     add_agent,
+    complains_again,
     connect_shop,
     log_in,
     open_case,
@@ -361,25 +362,7 @@ def test_a_closed_case_is_not_reopened_over_the_customers_newer_open_case(
 ) -> None:
     # given Maya's case was resolved, and a new complaint since opened a second case for her
     act(agent, f"incidents/{busy['Maya Ortiz']}/resolve")
-    with session_scope(state(app).sessions) as session:
-        shop = session.query(Shop).filter_by(domain=SHOP).one()
-        maya = session.query(Customer).filter_by(first_name="Maya").one()
-        newer = raise_signal(
-            session=session,
-            shop=shop,
-            customer=maya,
-            order=None,
-            draft=SignalDraft(
-                kind=SignalKind.REVIEW,
-                reason="review_low_rating",
-                severity=Severity.HIGH,
-                sentences=("Still nothing.",),
-                source="judgeme",
-                source_ref="later-review",
-                occurred_at=utcnow(),
-            ),
-            now=utcnow(),
-        ).incident.id
+    newer = complains_again(app, SHOP, "Maya", ref="later-review")
 
     # when an agent tries to undo the first resolve
     answer = act(agent, f"incidents/{busy['Maya Ortiz']}/reopen")
