@@ -235,18 +235,27 @@ def test_a_person_adding_the_resolved_tag_resolves_and_clout_tidies_up(pipeline:
     assert incident.resolved_by == "resolved-tag"
 
 
-def test_a_new_complaint_on_an_order_resolved_before_keeps_its_attention_tag(
-    pipeline: Pipeline,
-) -> None:
-    # given an order whose first case a person resolved with the resolved tag
+def an_order_resolved_by_tag(pipeline: Pipeline, *, dispute: int) -> DevOrder:
+    """An order whose case (an inquiry, dispute `dispute`) a person closed by adding the resolved
+    tag in the admin, once Clout has taken its own tags off."""
     order = pipeline.order(pipeline.customer())
-    pipeline.sender.send("disputes/create", {"id": 21, "order_id": order.id, "type": "inquiry"})
+    pipeline.sender.send(
+        "disputes/create", {"id": dispute, "order_id": order.id, "type": "inquiry"}
+    )
     pipeline.tagged(order, "clout-priority-high")
     wait_for(pipeline.settled)
     _change_tags(pipeline.dev.store, order.gid, ["clout-resolved"], add=True)
     wait_for(lambda: pipeline.incidents()[0].status == "resolved")
     wait_for(lambda: ATTENTION not in order.tags)
     wait_for(pipeline.settled)
+    return order
+
+
+def test_a_new_complaint_on_an_order_resolved_before_keeps_its_attention_tag(
+    pipeline: Pipeline,
+) -> None:
+    # given an order whose first case a person resolved with the resolved tag
+    order = an_order_resolved_by_tag(pipeline, dispute=21)
 
     # when a chargeback on the same order arrives
     pipeline.sender.send("disputes/create", {"id": 22, "order_id": order.id, "type": "chargeback"})
@@ -267,13 +276,7 @@ def test_a_person_can_still_resolve_that_new_case_when_the_floors_echoes_were_mi
     pipeline: Pipeline,
 ) -> None:
     # given an order whose first case a person resolved with the resolved tag
-    order = pipeline.order(pipeline.customer())
-    pipeline.sender.send("disputes/create", {"id": 23, "order_id": order.id, "type": "inquiry"})
-    pipeline.tagged(order, "clout-priority-high")
-    wait_for(pipeline.settled)
-    _change_tags(pipeline.dev.store, order.gid, ["clout-resolved"], add=True)
-    wait_for(lambda: pipeline.incidents()[0].status == "resolved")
-    wait_for(pipeline.settled)
+    order = an_order_resolved_by_tag(pipeline, dispute=23)
 
     # and a chargeback whose floor's orders/updated echoes never reach Clout (as when they are
     # read before the floor's record is written, and so passed over)
@@ -297,13 +300,7 @@ def test_the_old_resolved_tag_comes_off_once_shopify_takes_removals_again(
     pipeline: Pipeline,
 ) -> None:
     # given an order whose first case a person resolved with the resolved tag
-    order = pipeline.order(pipeline.customer())
-    pipeline.sender.send("disputes/create", {"id": 25, "order_id": order.id, "type": "inquiry"})
-    pipeline.tagged(order, "clout-priority-high")
-    wait_for(pipeline.settled)
-    _change_tags(pipeline.dev.store, order.gid, ["clout-resolved"], add=True)
-    wait_for(lambda: pipeline.incidents()[0].status == "resolved")
-    wait_for(pipeline.settled)
+    order = an_order_resolved_by_tag(pipeline, dispute=25)
 
     # when a chargeback arrives while Shopify answers every tagsRemove with a 503
     pipeline.dev.admin.set_faults(failing="tagsRemove")
