@@ -10,6 +10,9 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,23 +25,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_clout_demo_tags_every_unhappy_customer_and_opens_the_agents_page(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = demo_env(tmp_path)
-    arguments = ["--port", str(port), "--customers", "120", "--orders", "800", "--unhappy", "10"]
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "demo", *arguments, "--timeout", "120", "--serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(demo.stdout or []), daemon=True)
-    reader.start()
-    try:
+    arguments = ["--customers", "120", "--orders", "800", "--unhappy", "10", "--serve"]
+    with running_demo(tmp_path, *arguments) as demo:
+        lines = demo.lines
         wait_for(lambda: any("Ctrl-C stops" in line for line in lines), timeout=240, every=0.5)
         report = "".join(lines)
 
@@ -73,13 +62,8 @@ def test_clout_demo_tags_every_unhappy_customer_and_opens_the_agents_page(tmp_pa
         undecided = deadlines.count(None)
         assert all(d is None for d in deadlines[:undecided])
         assert deadlines[undecided:] == sorted(deadlines[undecided:])
-    finally:
-        demo.send_signal(signal.SIGTERM)  # `kill`: stops as cleanly as Ctrl-C
-        code = demo.wait(timeout=90)
-        reader.join(timeout=10)
-        if demo.stdout is not None:
-            demo.stdout.close()
-    assert code == 0, "".join(lines)
+    # `kill` (on leaving `running_demo`) stops it as cleanly as Ctrl-C
+    assert demo.code == 0, "".join(lines)
     # and nothing is left behind: no process of the demo's, no working folder
     assert left_behind(tmp_path) == []
     assert list((tmp_path / "tmp").iterdir()) == []
@@ -87,35 +71,49 @@ def test_clout_demo_tags_every_unhappy_customer_and_opens_the_agents_page(tmp_pa
 
 def test_clout_demo_killed_mid_day_stops_everything_it_started(tmp_path: Path) -> None:
     # given the demo replaying its day
+    arguments = ["--customers", "60", "--orders", "300", "--unhappy", "10"]
+    with running_demo(tmp_path, *arguments) as demo:
+        wait_for(lambda: any("replaying a day" in line for line in demo.lines), timeout=240)
+        # when it is killed (`kill`, not Ctrl-C, on leaving) before the day is told
+
+    # then it stops, and takes with it the web, the worker, the beat, its Redis and its folder
+    assert demo.code == 130, "".join(demo.lines)
+    wait_for(lambda: left_behind(tmp_path) == [], timeout=20)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@dataclass
+class Demo:
+    lines: list[str]  # what it printed so far
+    code: int | None = None  # its exit code, once stopped
+
+
+@contextmanager
+def running_demo(tmp_path: Path, *arguments: str) -> Iterator[Demo]:
+    """`clout demo` on a free port, in `tmp_path`; stopped with SIGTERM (`kill`) on leaving."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    arguments = ["--port", str(port), "--customers", "60", "--orders", "300", "--unhappy", "10"]
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "demo", *arguments, "--timeout", "120"],
+    command = [sys.executable, "-m", "service.cli", "demo", "--port", str(port), "--timeout", "120"]
+    process = subprocess.Popen(
+        [*command, *arguments],
         cwd=tmp_path,
         env=demo_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(demo.stdout or []), daemon=True)
+    demo = Demo(lines=[])
+    reader = threading.Thread(target=lambda: demo.lines.extend(process.stdout or []), daemon=True)
     reader.start()
     try:
-        wait_for(lambda: any("replaying a day" in line for line in lines), timeout=240, every=0.2)
+        yield demo
     finally:
-        # when it is killed (`kill`, not Ctrl-C) before the day is told
-        demo.send_signal(signal.SIGTERM)
-        code = demo.wait(timeout=90)
+        process.send_signal(signal.SIGTERM)
+        demo.code = process.wait(timeout=90)
         reader.join(timeout=10)
-        if demo.stdout is not None:
-            demo.stdout.close()
-
-    # then it stops, and takes with it the web, the worker, the beat, its Redis and its folder
-    assert code == 130, "".join(lines)
-    wait_for(lambda: left_behind(tmp_path) == [], timeout=20)
-    assert list((tmp_path / "tmp").iterdir()) == []
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def demo_env(tmp_path: Path) -> dict[str, str]:
