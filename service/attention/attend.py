@@ -850,6 +850,30 @@ def _with_fresh_influence(
             case = dataclasses.replace(fresh, signal_count=case.signal_count)
             plan = plan_attendance(case=case, settings=settings)
             record_decision(session=session, incident_id=incident_id, plan=plan, now=now)
+    _land_floor(
+        sessions=sessions,
+        client=client,
+        incident_id=incident_id,
+        plan=plan,
+        written=written,
+        settings=settings,
+        now=now,
+    )
+    return case, plan
+
+
+def _land_floor(
+    *,
+    sessions: sessionmaker[Session],
+    client: ShopifyAdmin,
+    incident_id: int,
+    plan: Plan,
+    written: dict[str, Any],
+    settings: TagSettings,
+    now: datetime,
+) -> None:
+    """Push the floor, record what landed, and update `written` with it; Shopify unavailable
+    raises once what did land is recorded."""
     landed = push_floor(
         client=client,
         incident_id=incident_id,
@@ -863,7 +887,6 @@ def _with_fresh_influence(
     if landed.unavailable is not None:
         raise landed.unavailable
     written.update(landed.written)
-    return case, plan
 
 
 def attend_incident(
@@ -922,19 +945,15 @@ def attend_incident(
         with session_scope(sessions) as session:
             record_reopening(session=session, incident_id=incident_id, cleared=reopening, now=now)
     written = dict(case.written)
-    landed = push_floor(
+    _land_floor(
+        sessions=sessions,
         client=floor_client,
         incident_id=incident_id,
         plan=plan,
         written=written,
-        resolved_tag=settings.resolved_tag,
+        settings=settings,
         now=now,
     )
-    with session_scope(sessions) as session:
-        record_pushed(session=session, incident_id=incident_id, pushed=landed, now=now)
-    if landed.unavailable is not None:
-        raise landed.unavailable
-    written.update(landed.written)
 
     # 1b. Then influence, which can only raise the priority and bring the deadline closer.
     if not case.profile_fresh:
