@@ -724,16 +724,17 @@ def hidden_complaint(
     probability: float,
     rules: RuleReading,
     cue_threshold: float,
-    text: str,
+    kept: list[str],
     sentence: str,
     unhedged: float,
 ) -> bool:
-    """Whether the words of a 4–5★ review are a complaint despite the stars. `sentence` is the
-    model's most complaining sentence; `text` the whole review; `unhedged` the model's reading
+    """Whether the words of a 4–5★ review are a complaint despite the stars. `kept` is the
+    rules' reasons left once what the customer says is settled is taken out (`settled`);
+    `sentence` the model's most complaining sentence; `unhedged` the model's reading
     of that sentence with what the rules read as no problem taken out (`NEGATED`: "a petite
     would have been far too short", "I was worried it would be too short"), which the model,
     reading words, takes for the problem itself."""
-    named = [r for r in settled(text=text, reasons=rules.cues) if r not in GENERIC]
+    named = [r for r in kept if r not in GENERIC]
     if named == ["size_fit"] and rules.tone >= GLOWING:
         named = []  # sizing advice in a glowing review, not a let-down
     lowered = sentence.lower()
@@ -771,16 +772,17 @@ def _read_english(text: str, stars: float | None, second_signal: bool) -> _Engli
         unhedged = probability
         if probability >= HIDDEN_MODEL_ALONE and sentence:
             unhedged = trained.probability(_NEGATED.sub(" ", sentence.lower().replace("’", "'")))
+        kept = settled(text=text, reasons=rules.cues)
         complaint = hidden_complaint(
             probability=probability,
             rules=rules,
             cue_threshold=trained.cue_threshold,
-            text=text,
+            kept=kept,
             sentence=sentence or "",
             unhedged=unhedged,
         )
         if complaint:
-            rules = dataclasses.replace(rules, cues=settled(text=text, reasons=rules.cues))
+            rules = dataclasses.replace(rules, cues=kept)
     else:
         complaint = combine(
             probability=probability,
