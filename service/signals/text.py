@@ -32,6 +32,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"money back",
             r"\bcharge ?back",
             r"\bdispute\b",
+            r"\bdisput(?:ing|ed)\b",
             r"reimburs",
             r"want (?:my|a) (?:refund|credit)",
             r"give me my money",
@@ -94,7 +95,10 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"waiting (?:over |for )?(?:a|an|one|two|three|four|five|six|several|\d{1,4}) (?:days|weeks?|months?)",
             r"(?:took|takes|taking|take) (?:over |almost |nearly )?(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|\d{1,4}) (?:whole )?(?:days|weeks?|months?)",
             r"(?:a|one|two|three|\d{1,4}) (?:days?|weeks?|months?) (?:to (?:deliver|arrive|ship|come)|after (?:the|it|my)|later)",
-            r"(?:hasn'?t|has not|not yet|wasn'?t|was not|not been|never) (?:shipped|dispatched|sent|delivered)",
+            r"(?:hasn'?t|has not|not yet|wasn'?t|was not|not been|never|still not) (?:shipped|dispatched|sent|delivered)",
+            r"\bnot arrived\b",
+            # The tracking says delivered, the customer has nothing.
+            r"\b(?:says?|said|marked|shows?|showed|showing|listed)(?: it| as| it as| it was)? delivered\b[^.!?]{0,60}?\b(?:but|when|yet|and)\b",
             r"nothing (?:has )?(?:arrived|come|turned up)",
             r"\bchas(?:e|ed|ing) (?:the|my|up)",
             # What a tracking page says, not "it still shows my waist".
@@ -118,6 +122,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bhalf (?:of )?(?:my|the) order",
             r"\bcame without\b",
             r"\bincomplete order",
+            r"\b(?:wasn'?t|was not|weren'?t|were not) (?:in|inside|included in) (?:the|my) (?:box|parcel|package|bag|order)\b",
         ),
         (r"\bnot included\b",),
     ),
@@ -162,6 +167,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\b(?:coming|came|come|comes) (?:undone|unstitched|unglued|unravell?ed)\b",
             r"\bunravell?(?:ing|ed|s)\b",
             r"\bseams? (?:split|splitting|came apart|ripped|burst|gave way)",
+            r"\b(?:arrived|came|was|were|got) (?:all |badly )?bent\b",
+            r"\b(?:arrived|came|delivered) with (?:a |an )?(?:big |small |huge |deep |large )?(?:scratch|dent|chip|crack|hole|tear|rip|stain|mark)",
         ),
         (r"\bcrushed\b",),
     ),
@@ -183,7 +190,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"someone else'?s",
             r"\b(?:completely |totally )?different (?:model|item|product|version|from)",
             # A colour is wrong when it arrived so, not when the customer wishes for another.
-            r"\b(?:came|arrived|sent|received|got|delivered|is|was)\b (?:in )?(?:a |an )?(?:completely |totally )?different colou?r\b(?! (?:i|we) would)",
+            r"\b(?:came|arrived|sent|received|got|delivered|is|was)\b (?:in )?(?:a |an )?(?:completely |totally )?different (?:colou?r|shade)\b(?! (?:i|we) would)",
             r"\bdifferent colou?r (?:than|from|to) (?:the |what |pictured|shown|ordered|advertised|described)",
             r"\bnot the (?:one|product|item|colou?r|version|model)",
             r"\bwas not new\b",
@@ -217,12 +224,14 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bfad(?:ed|es|ing)\b",
             r"\bstale\b",
             r"\btasteless\b",
-            r"\bsheds?\b",
+            # Shedding fibres, not a garden shed.
+            r"\b(?<!garden )(?<!the )(?<!a )(?<!my )(?<!our )(?<!tool )(?<!bike )(?<!in )sheds?\b",
             r"\bnever (?:germinated|grew|sprouted)",
             r"smells? (?:like )?nothing",
             r"\bno (?:scent|smell)\b",
             r"lasted (?:only |just )?(?:a|one|two) (?:whole )?(?:days?|weeks?)",
             r"\b(?:gave|give|gives|giving|caused?) me (?:a )?(?:rash|hives|blisters|an allergic)",
+            r"\b(?:had|has|having|reports?|reported|got|suffered|caused|causing) (?:an? )?(?:bad |severe |nasty )?allergic reaction",
             r"\bsmells? (?:strongly )?of (?:chemicals|mou?ld|damp|mildew)",
         ),
         (
@@ -457,6 +466,23 @@ NEGATED = (
         r"(?: size| version| one)? (?:because|since|as) (?:i|we)\b"
     ),
     r"\b(?:un)?snapped or (?:un)?snapped\b",
+    # What an order note tells the courier or the shop: a fixture at the door that does not
+    # work, the buyer's own slip, a refund the shop has already made, an expense claim.
+    (
+        r"\b(?:buzzer|door ?bell|bell|intercom|entry ?phone|gate|lift|elevator|door release|lock"
+        r"|letter ?box)s? (?:\w{1,12} )?(?:is |was |has been |seems )?(?:broken|out of order"
+        r"|not working|doesn'?t work|does not work|isn'?t working|is not working|won'?t work"
+        r"|don'?t work)"
+    ),
+    (
+        r"\b(?:i|we) (?:\w{1,12} )?(?:ordered|picked|chose|selected|clicked|added|put) (?:in )?"
+        r"the wrong (?:size|colou?r|one|item|address|variant|quantity)"
+    ),
+    (
+        r"\b(?:discount|code|coupon|difference|overpayment|shipping|postage|out of stock)\b"
+        r"[^.!?]{0,60}?\brefunded\b|\brefunded (?:the )?(?:difference|shipping|postage|overpayment)"
+    ),
+    r"\b(?:invoice|receipt)\b[^.!?]{0,60}?\bfor (?:\w{1,12} )?reimbursement",
     # A colour wished for: "if this was in a different color I would have bought it".
     (
         r"\bif (?:only )?(?:this|it|they|the \w{1,20}) (?:was|were|came|come|had come) (?:in )?"

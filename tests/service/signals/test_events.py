@@ -23,6 +23,7 @@ from service.dev.devstore.store import Order as DevOrder
 from service.shopify.shops import register_shop
 from service.signals.events import LateDeliveryRule, late_delivery_signals
 from service.signals.incidents import resolve_incident
+from service.signals.text import analyse
 from tests.support.clout import RunningDevStore, process_delivery_now, state
 from tests.support.helpers import (
     REVIEW_SECRETS,
@@ -436,18 +437,48 @@ def test_a_note_with_a_dim_tone_but_no_complaint_is_no_signal(
     assert signals(app) == []
 
 
-def test_a_note_only_the_model_reads_as_a_complaint_is_a_signal_with_its_reason(
+@pytest.mark.parametrize(
+    "note",
+    [
+        "no card",
+        "leave at door",
+        "No bags please, we have loads",
+        "Small dog will bark, ignore him. Leave box by the garage.",
+        "Please knock, don't ring, the dog goes mad at the bell",
+        "The buzzer is broken, please knock loudly.",
+        MODEL_ONLY_NOTE,
+    ],
+)
+def test_an_order_note_opens_a_case_only_when_it_names_a_problem(
+    client: FlaskClient, app: Flask, shop: Shop, note: str
+) -> None:
+    # given an order note the trained model reads darkly (instructions are a genre it never
+    # trained on: "no card" reads 0.95) but in which no cue names anything wrong
+    assert (analyse(note).model or 0) >= 0.5
+
+    # when the order arrives with it
+    shopify(client, app, "orders/updated", an_order(1010, note=note))
+
+    # then no case is opened: the model alone does not speak for an order note
+    assert signals(app) == []
+
+
+def test_a_note_that_names_a_problem_says_which_to_the_agent(
     client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
-    # given a note complaining in words no cue lists
-    shopify(client, app, "orders/updated", an_order(1010, note=MODEL_ONLY_NOTE))
+    # given a note that tells of an earlier order's damage among its instructions
+    note = "Leave at the back door please. The first print arrived bent, so pack it flat."
 
-    # then it is a signal, and the agent reads why: the model's own score
+    # when the order arrives with it
+    shopify(client, app, "orders/updated", an_order(1011, note=note))
+
+    # then it is a signal, and the agent reads the problem it names
     [signal] = signals(app)
     assert signal.reason == "note_complaint"
     assert signal.detail is not None
-    [sentence] = signal.detail["sentences"]
-    assert sentence.startswith("wrote in the order note: the model reads this as a complaint: 0.9")
+    assert signal.detail["sentences"] == [
+        "wrote in the order note: it arrived damaged or stopped working"
+    ]
 
 
 def test_orders_not_shipped_in_time_are_late(client: FlaskClient, app: Flask, shop: Shop) -> None:
