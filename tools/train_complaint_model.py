@@ -24,6 +24,7 @@ validation figures for the model card. One core, about a minute.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import gzip
 import json
@@ -208,19 +209,26 @@ def main() -> None:
     # The thresholds: chosen on the validation split and the shop set, text only (no stars).
     val_texts = [s for s, _ in review_validation] + [s for s, _, _ in shop]
     val_truth = [y for _, y in review_validation] + [y for _, y, _ in shop]
+    # Read as at run time (`text.model_reading`): the model's surest sentence, and that
+    # sentence without the phrases the rules read as no problem. With the cut-offs not yet
+    # chosen, every sentence is read both ways.
     readings = []
+    unsure = dataclasses.replace(shipped, threshold=0.0)
     for sentence in val_texts:
         rules = text.rule_reading(sentence)
-        readings.append((shipped.strongest(sentence)[0], rules.complaint, rules.strong))
+        probability, _, unhedged = text.model_reading(unsure, sentence)
+        readings.append((probability, unhedged, rules.complaint, rules.strong))
 
     def decide(t: float, cue: float) -> list[bool]:
         return [
-            text.combine(probability=p, rules=r, strong=s, threshold=t, cue_threshold=cue)
-            for p, r, s in readings
+            text.combine(
+                probability=p, unhedged=u, rules=r, strong=s, threshold=t, cue_threshold=cue
+            )
+            for p, u, r, s in readings
         ]
 
     threshold, cue_threshold, (p, r, f) = choose_thresholds(val_truth, decide)
-    model_alone = prf(val_truth, [prob >= 0.5 for prob, _, _ in readings])
+    model_alone = prf(val_truth, [prob >= 0.5 for prob, _, _, _ in readings])
     rules_alone = prf(val_truth, [text.rule_reading(s).complaint for s in val_texts])
     print(f"chose C={best_c}, {len(weights)} of {len(names)} weights kept")
     print(f"validation ({len(val_texts)} sentences), text only:")
@@ -237,6 +245,7 @@ def main() -> None:
         "cue_threshold": cue_threshold,
         "trained_on": (
             f"Hutto & Gilbert 2014 (MIT): {len(train)} sentences; "
+            "word tones from VADER's lexicon (MIT); "
             f"trained {dt.date.today().isoformat()} by tools/train_complaint_model.py, seed {SEED}"
         ),
     }

@@ -25,7 +25,7 @@ def test_text_without_words_is_no_complaint_and_no_error(words: str) -> None:
 
 def test_a_complaint_without_any_listed_cue_is_caught_by_the_model() -> None:
     # given a plain-vocabulary complaint no rule lists ("dull"), hidden under five stars
-    words = "Pretty dull, honestly."
+    words = "Dull and lifeless, honestly."
 
     # when the rules alone and the shipped detector read it
     rules_only = analyse(words, stars=5, second_signal=False)
@@ -38,6 +38,25 @@ def test_a_complaint_without_any_listed_cue_is_caught_by_the_model() -> None:
     assert shipped.model is not None
     assert shipped.model >= 0.9
     assert f"the model reads this as a complaint: {shipped.model:.2f}" in shipped.sentences
+
+
+def test_a_word_the_model_never_trained_on_is_read_by_its_tone() -> None:
+    # given words no training sentence held, rated by VADER's lexicon as sour and as sweet
+    model = complaint_model.model()
+    assert "w:yucky" not in model.weights
+    assert "w:scrumptious" not in model.weights
+
+    # when the model reads them, and the sweet one negated
+    sour = model.probability("The strap feels yucky.")
+    sweet = model.probability("The strap feels scrumptious.")
+    sweet_denied = model.probability("The strap does not feel scrumptious.")
+
+    # then it reads the sour word as a complaint by its tone, the sweet one as none, and the
+    # sweet one denied as a complaint again
+    assert sour >= model.threshold
+    assert sweet < 0.5
+    assert sweet_denied >= model.threshold
+    assert "nt:+" in complaint_model.features("The strap does not feel scrumptious.")
 
 
 def test_a_happy_sentence_is_read_as_happy() -> None:
