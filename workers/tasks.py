@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import threading
 import time
 import uuid
@@ -213,6 +214,8 @@ def _attend(celery: Any, incident_id: int, *, shop: str | None = None) -> str:
         renewer.join()
         with contextlib.suppress(redis.RedisError, LockError):
             lock.release()
+    with contextlib.suppress(redis.RedisError):
+        state.redis.delete(ATTEND_RETRY_KEY.format(incident_id))  # Shopify answered
     if result == "attended":
         lifecycle.enqueue_later(
             celery=celery, incident_id=incident_id, shop=shop or _shop_of(incident_id)
@@ -243,6 +246,55 @@ def _attend_retry_delay(error: TransientError, retries: int) -> float:
     return float(min(300.0, max(error.retry_after or 0.0, 2.0 * 2**retries)))
 
 
+# One retry schedule per case while Shopify cannot take its floor. The sweeper rings a case
+# whose floor has waited past `sweep_after_seconds`, and a new signal rings it too; each ring
+# used to start a retry chain of its own at 2 s, so in an outage a case was tried every sweep
+# and its tries multiplied (503s to one shop 12 → 47 a 20 s). The case's failures and the time
+# of its next try are kept here; a ring while that try is on its way adds none, and the sweeper
+# passes it over. The record outlives its try by a lease and a margin: a try whose message was
+# lost with its worker leaves the case to the sweeper again.
+ATTEND_RETRY_KEY = "clout:attend:retry:{}"
+ATTEND_RETRY_MARGIN = 30.0  # seconds
+
+
+def _schedule_attend_retry(client: redis.Redis, incident_id: int, error: TransientError) -> float:
+    """The delay before the case's next try, one step further along its backoff."""
+    key = ATTEND_RETRY_KEY.format(incident_id)
+    now = time.time()
+    try:
+        raw = client.get(key)
+        failures = int(json.loads(raw)[0]) if raw else 0
+        delay = _attend_retry_delay(error, failures)
+        client.set(
+            key,
+            json.dumps([failures + 1, now + delay]),
+            ex=int(delay + ATTEND_LEASE + ATTEND_RETRY_MARGIN),
+        )
+    except (redis.RedisError, ValueError, TypeError, IndexError):
+        return _attend_retry_delay(error, 0)  # no record to keep: try again, as before
+    return delay
+
+
+def _retry_on_its_way(client: redis.Redis, incident_id: int) -> bool:
+    """Whether the case's next try is scheduled and has not come due yet."""
+    try:
+        raw = client.get(ATTEND_RETRY_KEY.format(incident_id))
+        return raw is not None and float(json.loads(raw)[1]) > time.time()
+    except (redis.RedisError, ValueError, TypeError, IndexError):
+        return False
+
+
+def _awaiting_retry(client: redis.Redis, incident_ids: list[int]) -> set[int]:
+    """The cases among these whose next try is already on its way (or was, a moment ago)."""
+    if not incident_ids:
+        return set()
+    try:
+        found = client.mget([ATTEND_RETRY_KEY.format(i) for i in incident_ids])
+    except redis.RedisError:
+        return set()
+    return {i for i, raw in zip(incident_ids, found, strict=True) if raw is not None}
+
+
 def _next_unit(celery: Any) -> Unit | None:
     fair = fair_queue_of(celery)
     if fair is None:
@@ -261,13 +313,21 @@ def _work_delivery(celery: Any, unit: Unit) -> str:
 
 
 def _work_floor(celery: Any, unit: Unit) -> str:
+    # A ring (a new signal) while the case waits out its backoff is still tried at once: Shopify
+    # may be back. If it is not, the try on its way stays the case's only one.
+    waiting_out = _retry_on_its_way(clout_state().redis, unit.item)
     try:
         return _attend(celery, unit.item, shop=unit.shop)
     except Busy:
-        celery.send_task(lifecycle.ATTEND_TASK, args=[unit.item], countdown=2, queue=QUEUE)
+        if not _awaiting_retry(clout_state().redis, [unit.item]):
+            # (A case whose retry is on its way is being tried by it now: that try goes on.)
+            celery.send_task(lifecycle.ATTEND_TASK, args=[unit.item], countdown=2, queue=QUEUE)
         return "busy"
     except TransientError as error:
-        delay = _attend_retry_delay(error, 0)
+        if waiting_out:
+            log.info("attend_retry_on_its_way", incident_id=unit.item, error=type(error).__name__)
+            return "retrying"
+        delay = _schedule_attend_retry(clout_state().redis, unit.item, error)
         log.warning(
             "attend_retrying", incident_id=unit.item, retry_in=delay, error=type(error).__name__
         )
@@ -316,7 +376,7 @@ def attend(self: Any, incident_id: int) -> str:
     except Busy:
         raise self.retry(countdown=2, max_retries=None) from None
     except TransientError as error:
-        delay = _attend_retry_delay(error, self.request.retries)
+        delay = _schedule_attend_retry(clout_state().redis, incident_id, error)
         log.warning(
             "attend_retrying", incident_id=incident_id, retry_in=delay, error=type(error).__name__
         )
@@ -402,7 +462,9 @@ def sweep_deliveries(at_start: bool = False) -> int:
         # from now, whatever a wrong clock wrote.
         wait = min((lease_end - now).total_seconds(), state.settings.delivery_lease_seconds)
         celery.send_task(SWEEP_TASK, countdown=wait + 0.5, queue=QUEUE)
-    then_attend(celery, waiting)
+    # A case whose next try is on its way is left to it (one backoff per case, not one per sweep).
+    pending = _awaiting_retry(state.redis, list(waiting))
+    then_attend(celery, [i for i in waiting if i not in pending])
     for incident_id, domain in later:
         lifecycle.enqueue_later(celery=celery, incident_id=incident_id, shop=domain)
     return sum(

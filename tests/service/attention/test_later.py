@@ -1,10 +1,12 @@
 """Best-effort work runs after the floor, in its own step, and never becomes a retry storm: when
 Shopify answers tag writes but fails every read (a partial incident), every attention tag still
 lands, the reads are tried a few times, then skipped while a circuit is open, and done once
-Shopify is well again. Against the emulator over HTTP, with a real Redis and database."""
+Shopify is well again; when it fails the tag writes, a case is tried on one backoff, not at
+every sweep. Against the emulator over HTTP, with a real Redis and database."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,13 +19,14 @@ from sqlalchemy import select
 from service.attention.attend import attend_incident, attend_later
 from service.core.db import session_scope
 from service.core.models import Incident, utcnow
-from service.deliveries.dispatch import LATER, FairQueue
+from service.deliveries.dispatch import FLOOR, LATER, FairQueue, Unit
+from service.deliveries.lifecycle import ATTEND_TASK, QUEUE
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.circuit import Circuit
 from service.shopify.shops import register_shop
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
 from tests.support.helpers import SHOP
-from workers.tasks import admin_factory, sweep_deliveries, tag_settings
+from workers.tasks import LANE_WORK, admin_factory, sweep_deliveries, tag_settings
 
 ATTENTION = "clout-attention"
 
@@ -167,3 +170,56 @@ def test_put_off_work_is_rung_by_the_sweeper_at_its_own_due_time(
     while (unit := fair.pop()) is not None:
         rung.append((unit.lane, unit.item))
     assert rung == [(LATER, due)]
+
+
+def attend_tasks_queued(app: Flask) -> int:
+    """Floor tries waiting in the broker for a worker (each a message naming the attend task)."""
+    messages = state(app).redis.lrange(QUEUE, 0, -1)
+    return sum(1 for m in messages if json.loads(m)["headers"]["task"] == ATTEND_TASK)
+
+
+def test_a_case_shopify_cannot_tag_is_tried_on_one_backoff_not_at_every_ring(
+    make_app: Callable[..., Flask], devstore: RunningDevStore
+) -> None:
+    # given a Clout whose sweeper rings a case whose floor waited 5 s, Shopify answering 503
+    # to every tagsAdd, and a chargeback case opened a minute ago
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_SWEEP_AFTER_SECONDS="0")
+    with session_scope(state(app).sessions) as session:
+        register_shop(
+            session=session,
+            vault=state(app).vault,
+            domain=SHOP,
+            access_token=devstore.token,
+            now=utcnow(),
+        )
+    devstore.admin.set_faults(failing="tagsAdd")
+    chargebacks(app, devstore, 1)
+    [incident_id] = incident_ids(app)
+    with session_scope(state(app).sessions) as session:
+        session.get(Incident, incident_id).opened_at = utcnow() - timedelta(minutes=1)
+    celery = app.extensions["celery"]
+    fair = FairQueue(state(app).redis)
+    while fair.pop() is not None:  # what the deliveries rang on their way in
+        pass
+    state(app).redis.delete(QUEUE)
+    with app.app_context():
+        # when its floor is tried and Shopify fails it
+        assert LANE_WORK[FLOOR](celery, Unit(FLOOR, SHOP, incident_id)) == "retrying"
+        tried = devstore.admin.stats.server_errors
+        assert tried > 0
+        assert attend_tasks_queued(app) == 1
+
+        # and a second signal rings the case at once, and Shopify fails that try too
+        assert LANE_WORK[FLOOR](celery, Unit(FLOOR, SHOP, incident_id)) == "retrying"
+
+        # and the sweeper runs three times while the first try is on its way
+        for _ in range(3):
+            sweep_deliveries()
+        rung = [u for u in iter(fair.pop, None) if u.lane == FLOOR]
+
+    # then Shopify was asked once more (for the signal: it might have been back), still one try
+    # waits (the case's backoff goes on, no second one begins), and the sweeper left the case
+    # to it
+    assert devstore.admin.stats.server_errors > tried
+    assert attend_tasks_queued(app) == 1
+    assert rung == []
