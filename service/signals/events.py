@@ -96,8 +96,8 @@ def refund_signal(
     restock, a zero refund) is no sign of unhappiness by itself, only through its note."""
     moved = refund.amount or Decimal(0)
     currency = refund.currency or order.currency or ""
-    verdict = text.analyse(refund.note) if refund.note else None
-    complaint = verdict is not None and verdict.complaint
+    verdict = note_complaint(refund.note) if refund.note else None
+    complaint = verdict is not None
     if moved <= 0 and not complaint:
         return None
     refunded_so_far = session.scalar(
@@ -127,10 +127,9 @@ def refund_signal(
     reasons: list[str] = []
     if verdict is not None:
         reasons = verdict.reasons
-        if verdict.complaint:
-            sentences += verdict.sentences
-            if SHOP_FAILURES & set(verdict.reasons):
-                severity = Severity.HIGH
+        sentences += verdict.sentences
+        if SHOP_FAILURES & set(verdict.reasons):
+            severity = Severity.HIGH
     return _raise(
         session=session,
         shop=shop,
@@ -186,13 +185,14 @@ def cancellation_signal(
 
 
 def note_complaint(note: str) -> text.Verdict | None:
-    """The reading of an order note that tells of an unhappy customer; None for any other.
-    Measured on order notes written blind (`bench/complaint_detector.py`, "order notes")."""
+    """The reading of a note — an order's, a refund's, a return's — that tells of an unhappy
+    customer; None for any other. Measured on order notes written blind
+    (`bench/complaint_detector.py`, "order notes")."""
     verdict = text.analyse(note)
-    # Only a cue that names the problem opens a case. An order note is mostly an instruction
-    # ("no card", "leave at door", "please knock, don't ring"), a genre the trained model never
-    # saw and reads darkly: on notes written blind it alone opened a case for one harmless note
-    # in six. A dim tone alone is no signal either ("a bit worried it won't fit").
+    # Only a reason the rules read (a listed cue) counts. A note is mostly an instruction or a
+    # record ("no card", "leave at door", "not needed anymore"), a genre the trained model never
+    # saw and reads darkly: on order notes written blind it alone opened a case for one harmless
+    # note in six. A dim tone alone is no signal either ("a bit worried it won't fit").
     if not verdict.complaint or not verdict.reasons:
         return None
     return verdict
@@ -257,7 +257,7 @@ def return_signal(
         severity = severity.worse(level)
         sentences.append(sentence)
         note = item.get("customer_note")
-        if isinstance(note, str) and text.analyse(note).complaint:
+        if isinstance(note, str) and note_complaint(note) is not None:
             severity = severity.worse(Severity.NORMAL)
     return _raise(
         session=session,

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from service.signals import complaint_model
-from service.signals.text import analyse, combine
+from service.signals.text import analyse, combine, model_reading
 
 
 @pytest.mark.parametrize("words", ["", "   ", "!!!", "🙂🙂", "\x00\x01", "." * 10_000])
@@ -57,6 +57,21 @@ def test_a_word_the_model_never_trained_on_is_read_by_its_tone() -> None:
     assert sweet < 0.5
     assert sweet_denied >= model.threshold
     assert "nt:+" in complaint_model.features("The strap does not feel scrumptious.")
+
+
+def test_the_model_may_be_sure_by_any_sentence_read_without_its_hedges() -> None:
+    # given praise the model misreads (a negated phrase the rules know) before a complaint
+    model = complaint_model.model()
+    words = "Can't recommend the old version enough. What a dreadful and dismal purchase."
+
+    # when the model reads it as the detector does
+    probability, sentence, alone = model_reading(model, words)
+
+    # then the praise, read without its hedge, carries nothing, and the complaint carries the
+    # model's own reading
+    assert probability > alone
+    assert sentence == "What a dreadful and dismal purchase."
+    assert alone >= model.threshold
 
 
 def test_a_happy_sentence_is_read_as_happy() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -143,6 +144,21 @@ def test_a_zero_refund_with_a_complaint_in_its_note_is_read_for_the_note(
     [signal] = refund_signals(app)
     assert signal.reason == "refund_note"
     assert first_sentence(signal) == "had a refund recorded with no money back"
+
+
+@pytest.mark.parametrize("note", ["Not needed anymore", "Ordered twice by mistake", "No card"])
+def test_a_zero_refund_whose_note_names_no_problem_is_no_sign(
+    app: Flask, shop: Shop, note: str
+) -> None:
+    # given a refund that moved no money, with a note staff write as a record (the trained model
+    # reads some such notes darkly: "Not needed anymore" 0.80)
+    send(app, "orders/create", an_order())
+
+    # when it arrives
+    send(app, "refunds/create", a_refund(10, moved=[], note=note))
+
+    # then nobody is told about an unhappy customer: a note counts by a reason the rules read
+    assert refund_signals(app) == []
 
 
 def test_a_partial_refund_for_something_missing_from_the_order_is_high_severity(
