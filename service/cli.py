@@ -198,6 +198,10 @@ def web(port: int, host: str, workers: int, threads: int) -> None:
             self.cfg.set("timeout", 30)
             self.cfg.set("keepalive", 5)  # Shopify reuses connections
             self.cfg.set("accesslog", None)
+            # gunicorn 25.1+ opens a control socket (for `gunicornc`) in the user's home;
+            # nothing of Clout's uses it, and a service should leave no file behind there.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return flask_app

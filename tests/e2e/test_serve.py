@@ -59,6 +59,9 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
     port = free_port()
     env = serve_env(devstore)
     env["CLOUT_LOG_LEVEL"] = "WARNING"  # what an operator sets to keep only what needs them
+    home = tmp_path / "home"
+    home.mkdir()
+    env["HOME"] = str(home)
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -126,6 +129,8 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
     assert "HTTP Request:" not in output, output
     time.sleep(0.5)
     assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], output
+    # and nothing was left in the user's home (gunicorn's control socket, unused here)
+    assert list(home.iterdir()) == []
 
 
 def serve_env(devstore: RunningDevStore | None = None) -> dict[str, str]:
