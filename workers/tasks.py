@@ -229,7 +229,7 @@ def _attend_later(celery: Any, incident_id: int) -> str:
     if not lock.acquire(blocking_timeout=1):
         return "busy"  # its floor is being attended; `later_due_at` brings this back
     try:
-        return attend_later(
+        result = attend_later(
             sessions=state.sessions,
             incident_id=int(incident_id),
             admin=admin_factory(state),
@@ -240,6 +240,9 @@ def _attend_later(celery: Any, incident_id: int) -> str:
     finally:
         with contextlib.suppress(redis.RedisError, LockError):
             lock.release()
+    if result == "resolved":
+        then_attend(celery, [incident_id])  # a person resolved it: Clout's tags come off
+    return result
 
 
 def _attend_retry_delay(error: TransientError, retries: int) -> float:

@@ -88,6 +88,9 @@ FLOOR_RETRY_SECONDS = 5.0
 LATER_RETRY = timedelta(minutes=1)
 # Later work rung at once (after its floor) but not yet taken is rung again after this long.
 LATER_GRACE = timedelta(seconds=5)
+# On an order's record (`tag_state`): a resolved tag was seen in the very second Shopify stamped
+# Clout's own removal of it (`note_order_tags`), so only a read of the order can say whose it is.
+CHECK_RESOLVED = "check_resolved"
 # The customer metafields that describe an open case; they come off when it closes (the
 # influence ones stay: they are still true of the customer).
 CASE_METAFIELDS = (
@@ -407,6 +410,9 @@ class Pushed:
     # Shopify could not take such a tag off now: the attendance is to be tried again (after
     # the floor reached every other target).
     retry_for: TransientError | None = None
+    # An order to check (CHECK_RESOLVED) read back with the resolved tag on it: a person
+    # resolved the case in the second Clout took the old tag off.
+    resolved_seen: str | None = None
 
 
 def push_floor(
@@ -524,6 +530,13 @@ def push_best_effort(
         if present_tags is missing_result:
             continue  # reads failing never undo the floor
         present = set(present_tags)
+        if (case.written.get(gid) or {}).get(CHECK_RESOLVED):
+            if settings.resolved_tag in present:
+                # Clout took this tag off and never puts it on an open case's order: a person
+                # put it back. Nothing more is written for a case that is closing.
+                pushed.resolved_seen = gid
+                return pushed
+            pushed.written[gid] = {"tags": sorted(wanted), CHECK_RESOLVED: None}
         stale = sorted(t for t in present if _managed(t, settings) and t not in wanted)
         missing = sorted(set(wanted) - present)
         if (
@@ -541,7 +554,11 @@ def push_best_effort(
                 continue
         elif missing:
             log.warning("tag_drift_left", incident_id=case.incident_id, gid=gid, missing=missing)
-        pushed.written[gid] = {"tags": sorted(wanted), "written_at": now.isoformat()}
+        pushed.written[gid] = {
+            **pushed.written.get(gid, {}),
+            "tags": sorted(wanted),
+            "written_at": now.isoformat(),
+        }
     if plan.metafields is not None:
         owner, fields = plan.metafields
         attempt("metafields", partial(client.set_metafields, owner, fields))
@@ -1023,6 +1040,17 @@ def attend_later(
         if done.flow_outcome is not None:
             outbox.settle(session=session, key=flow, outcome=done.flow_outcome, now=now)
         incident = session.get(Incident, incident_id)
+        if incident is not None and done.resolved_seen is not None:
+            state = dict(incident.tag_state or {})
+            state[done.resolved_seen] = {
+                k: v for k, v in state.get(done.resolved_seen, {}).items() if k != CHECK_RESOLVED
+            }
+            incident.tag_state = state
+            resolve_incident(session=session, incident=incident, by="resolved-tag", now=now)
+            incident.needs_attention = True  # its clearance: Clout's tags come off
+            incident.later_due_at = None
+            log.info("resolved_by_tag_read_back", incident_id=incident_id)
+            return "resolved"
         if incident is not None:
             incident.later_due_at = None if not done.skipped else now + LATER_RETRY
             if done.recovered:
@@ -1107,8 +1135,23 @@ def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
             settings=settings,
         )
     seen = written.get("in_step_at")
-    if updated_at is not None and seen is not None and updated_at <= datetime.fromisoformat(seen):
-        return None  # an older state than one already seen in step (webhooks are unordered)
+    if updated_at is not None and seen is not None:
+        in_step_at = datetime.fromisoformat(seen)
+        if updated_at < in_step_at:
+            return None  # an older state than one already seen in step (webhooks are unordered)
+        if updated_at == in_step_at:
+            # Shopify stamps whole seconds. The resolved tag in the very second Clout took it
+            # off is either the echo of Clout's tagsAdd (before the removal) or a person putting
+            # it back; the later work's read of the order tells which. Anything else in that
+            # second is Clout's own removal echoing.
+            if settings.resolved_tag not in present:
+                return None
+            incident.tag_state = {
+                **(incident.tag_state or {}),
+                order.shopify_id: {**written, CHECK_RESOLVED: True},
+            }
+            incident.needs_attention = True  # its attendance rings the later work at once
+            return incident
     if settings.resolved_tag in present:
         resolve_incident(session=session, incident=incident, by="resolved-tag", now=now)
         incident.needs_attention = True

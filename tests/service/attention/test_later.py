@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -24,7 +24,14 @@ from service.deliveries.lifecycle import ATTEND_TASK, QUEUE
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.circuit import Circuit
 from service.shopify.shops import register_shop
-from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.support.clout import (
+    RunningDevStore,
+    attend_now,
+    process_delivery_now,
+    record_delivery_now,
+    state,
+    work_on,
+)
 from tests.support.helpers import SHOP
 from workers.tasks import LANE_WORK, admin_factory, sweep_deliveries, tag_settings
 
@@ -223,3 +230,75 @@ def test_a_case_shopify_cannot_tag_is_tried_on_one_backoff_not_at_every_ring(
     assert devstore.admin.stats.server_errors > tried
     assert attend_tasks_queued(app) == 1
     assert rung == []
+
+
+def a_case_on_an_order_a_closed_case_left_resolved(
+    app: Flask, devstore: RunningDevStore
+) -> tuple[int, Any, datetime]:
+    """A chargeback's case on an order still carrying a closed case's resolved tag, its floor
+    landed (the old tag taken off); the case, the order, and the second Shopify stamped that
+    removal with (`in_step_at`)."""
+    store = devstore.store
+    person = store.add_person("ana@example.org", "Ana", "Buyer")
+    order = store.add_purchase(person)
+    order.tags = ["clout-resolved"]
+    for topic, payload in (
+        ("orders/create", order_payload(store, order)),
+        ("disputes/create", {"id": 700, "order_id": order.id, "type": "chargeback"}),
+    ):
+        work_on(app, record_delivery_now(app, topic=topic, payload=payload))
+    [incident_id] = incident_ids(app)
+    assert "clout-resolved" not in order.tags
+    with session_scope(state(app).sessions) as session:
+        written = session.get(Incident, incident_id).tag_state[order.gid]
+    return incident_id, order, datetime.fromisoformat(written["in_step_at"])
+
+
+def orders_updated(
+    app: Flask, devstore: RunningDevStore, order: Any, tags: list[str], at: datetime
+) -> None:
+    """orders/updated as Shopify sends it, showing `tags`, stamped `at`, taken by a worker (the
+    delivery, then the attendance of the case it touched)."""
+    payload = order_payload(devstore.store, order)
+    payload.update(tags=", ".join(tags), updated_at=at.isoformat())
+    work_on(app, record_delivery_now(app, topic="orders/updated", payload=payload))
+
+
+def test_a_person_resolving_in_the_second_clout_took_the_old_tag_off_is_heard(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a new case on an order whose old resolved tag Clout has just taken off
+    incident_id, order, in_step_at = a_case_on_an_order_a_closed_case_left_resolved(clout, devstore)
+
+    # when a person puts the resolved tag back within the same second: Shopify stamps its
+    # orders/updated with the very second of Clout's removal (it stamps whole seconds)
+    order.tags = sorted({*order.tags, "clout-resolved"})
+    orders_updated(clout, devstore, order, order.tags, in_step_at)
+
+    # then the case's later work reads the order, finds the person's tag, and closes the case
+    with session_scope(state(clout).sessions) as session:
+        incident = session.get(Incident, incident_id)
+        assert (incident.status, incident.resolved_by) == ("resolved", "resolved-tag")
+        assert incident.needs_attention
+
+    # and the attendance it rings takes Clout's tags off, the person's resolved tag staying
+    attend_now(clout, incident_id)
+    assert ATTENTION not in order.tags
+    assert "clout-resolved" in order.tags
+
+
+def test_the_echo_of_clouts_own_tagging_in_that_second_closes_nothing(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a new case on an order whose old resolved tag Clout has just taken off
+    incident_id, order, in_step_at = a_case_on_an_order_a_closed_case_left_resolved(clout, devstore)
+
+    # when the echo of Clout's tagsAdd arrives, stamped in the same second as the removal and
+    # showing the old resolved tag still there (it was sent before the removal)
+    orders_updated(clout, devstore, order, sorted({*order.tags, "clout-resolved"}), in_step_at)
+
+    # then the order is read, shows no resolved tag, and the case stays open with its tag
+    with session_scope(state(clout).sessions) as session:
+        assert session.get(Incident, incident_id).status == "open"
+    assert ATTENTION in order.tags
+    assert "clout-resolved" not in order.tags
