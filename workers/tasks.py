@@ -278,15 +278,6 @@ def _schedule_attend_retry(client: redis.Redis, incident_id: int, error: Transie
     return delay
 
 
-def _retry_on_its_way(client: redis.Redis, incident_id: int) -> bool:
-    """Whether the case's next try is scheduled and has not come due yet."""
-    try:
-        raw = client.get(ATTEND_RETRY_KEY.format(incident_id))
-        return raw is not None and float(json.loads(raw)[1]) > time.time()
-    except (redis.RedisError, ValueError, TypeError, IndexError):
-        return False
-
-
 def _awaiting_retry(client: redis.Redis, incident_ids: list[int]) -> set[int]:
     """The cases among these whose next try is already on its way (or was, a moment ago)."""
     if not incident_ids:
@@ -316,9 +307,10 @@ def _work_delivery(celery: Any, unit: Unit) -> str:
 
 
 def _work_floor(celery: Any, unit: Unit) -> str:
-    # A ring (a new signal) while the case waits out its backoff is still tried at once: Shopify
-    # may be back. If it is not, the try on its way stays the case's only one.
-    waiting_out = _retry_on_its_way(clout_state().redis, unit.item)
+    # A ring (a new signal) while the case waits out its backoff, or while its retry is being
+    # tried, is still tried at once: Shopify may be back. If it is not, the case's retry stays
+    # its only one.
+    waiting_out = bool(_awaiting_retry(clout_state().redis, [unit.item]))
     try:
         return _attend(celery, unit.item, shop=unit.shop)
     except Busy:

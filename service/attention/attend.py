@@ -91,6 +91,9 @@ LATER_GRACE = timedelta(seconds=5)
 # On an order's record (`tag_state`): a resolved tag was seen in the very second Shopify stamped
 # Clout's own removal of it (`note_order_tags`), so only a read of the order can say whose it is.
 CHECK_RESOLVED = "check_resolved"
+# On an order's record: Shopify refused to take a closed case's resolved tag off it, so the tag
+# there is no person's resolve (removing the attention tag still is).
+RESOLVED_KEPT = "resolved_kept"
 # The customer metafields that describe an open case; they come off when it closes (the
 # influence ones stay: they are still true of the customer).
 CASE_METAFIELDS = (
@@ -410,9 +413,10 @@ class Pushed:
     # Shopify could not take such a tag off now: the attendance is to be tried again (after
     # the floor reached every other target).
     retry_for: TransientError | None = None
-    # An order to check (CHECK_RESOLVED) read back with the resolved tag on it: a person
-    # resolved the case in the second Clout took the old tag off.
-    resolved_seen: str | None = None
+    # An order to check (CHECK_RESOLVED) read back with the resolved tag on it, or without
+    # the attention tag: a person resolved the case in the second Clout took the old tag off.
+    # (gid, how it was resolved)
+    resolved_seen: tuple[str, str] | None = None
 
 
 def push_floor(
@@ -471,6 +475,7 @@ def _take_off_a_closed_cases_tag(
         # Clout's can make it otherwise.
         log.warning("resolved_tag_refused", gid=gid, error=str(error)[:200])
         pushed.refused[gid] = f"taking off {resolved_tag}: {str(error)[:160]}"
+        pushed.written[gid][RESOLVED_KEPT] = True
         return
     except TransientError as error:
         # The next attendance takes it off first (`push_reopening`), and until Shopify is
@@ -530,13 +535,17 @@ def push_best_effort(
         if present_tags is missing_result:
             continue  # reads failing never undo the floor
         present = set(present_tags)
-        if (case.written.get(gid) or {}).get(CHECK_RESOLVED):
+        before = case.written.get(gid) or {}
+        if before.get(CHECK_RESOLVED):
+            # Clout took the resolved tag off and never puts it on an open case's order, nor
+            # takes its attention tag off one: either changed, a person resolved the case.
             if settings.resolved_tag in present:
-                # Clout took this tag off and never puts it on an open case's order: a person
-                # put it back. Nothing more is written for a case that is closing.
-                pushed.resolved_seen = gid
-                return pushed
-            pushed.written[gid] = {"tags": sorted(wanted), CHECK_RESOLVED: None}
+                pushed.resolved_seen = (gid, "resolved-tag")
+                continue  # nothing more is written to an order whose case is closing
+            if settings.attention_tag not in present:
+                pushed.resolved_seen = (gid, "attention-tag-removed")
+                continue
+            pushed.written[gid] = {"tags": list(before.get("tags") or []), CHECK_RESOLVED: None}
         stale = sorted(t for t in present if _managed(t, settings) and t not in wanted)
         missing = sorted(set(wanted) - present)
         if (
@@ -1041,12 +1050,11 @@ def attend_later(
             outbox.settle(session=session, key=flow, outcome=done.flow_outcome, now=now)
         incident = session.get(Incident, incident_id)
         if incident is not None and done.resolved_seen is not None:
+            gid, how = done.resolved_seen
             state = dict(incident.tag_state or {})
-            state[done.resolved_seen] = {
-                k: v for k, v in state.get(done.resolved_seen, {}).items() if k != CHECK_RESOLVED
-            }
+            state[gid] = {k: v for k, v in state.get(gid, {}).items() if k != CHECK_RESOLVED}
             incident.tag_state = state
-            resolve_incident(session=session, incident=incident, by="resolved-tag", now=now)
+            resolve_incident(session=session, incident=incident, by=how, now=now)
             incident.needs_attention = True  # its clearance: Clout's tags come off
             incident.later_due_at = None
             log.info("resolved_by_tag_read_back", incident_id=incident_id)
@@ -1142,9 +1150,9 @@ def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
         if updated_at == in_step_at:
             # Shopify stamps whole seconds. The resolved tag in the very second Clout took it
             # off is either the echo of Clout's tagsAdd (before the removal) or a person putting
-            # it back; the later work's read of the order tells which. Anything else in that
-            # second is Clout's own removal echoing.
-            if settings.resolved_tag not in present:
+            # it back, and the attention tag gone is a person taking it off; the later work's
+            # read of the order tells. Anything else in that second is Clout's own echo.
+            if settings.resolved_tag not in present and settings.attention_tag in present:
                 return None
             incident.tag_state = {
                 **(incident.tag_state or {}),
@@ -1152,7 +1160,7 @@ def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
             }
             incident.needs_attention = True  # its attendance rings the later work at once
             return incident
-    if settings.resolved_tag in present:
+    if settings.resolved_tag in present and not written.get(RESOLVED_KEPT):
         resolve_incident(session=session, incident=incident, by="resolved-tag", now=now)
         incident.needs_attention = True
         return incident

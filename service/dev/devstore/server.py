@@ -93,6 +93,9 @@ class Faults:
     # Calls to these root fields (comma-separated: "tagsRemove") answer 503 while set: one
     # operation down while the rest of Shopify answers.
     failing: str = ""
+    # Mutations by these root fields (comma-separated) are answered with a userError, as Shopify
+    # refuses a change it will not make: the call is answered, the change is not made.
+    refusing: str = ""
     clock_offset: float = 0.0  # seconds Shopify's `Date` header is off from this machine's
     # A bulk result's download breaks off after this many lines (0: never), as a dropped
     # connection would: what an import must survive.
@@ -201,6 +204,10 @@ class DevAdmin:
         if self.faults.failing and _root_fields(operation) & set(self.faults.failing.split(",")):
             self._count("server_errors")
             return 503, {"errors": "Service Unavailable"}, {}
+        refused = _root_fields(operation) & set(filter(None, self.faults.refusing.split(",")))
+        if refused:
+            error = {"field": ["id"], "message": "The emulator refuses this change (fault)"}
+            return 200, {"data": {f: {"node": None, "userErrors": [error]} for f in refused}}, {}
         cost = requested_cost(schema, document, variables, operation_name)
         if cost > MAX_QUERY_COST:
             return (

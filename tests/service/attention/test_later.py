@@ -33,7 +33,13 @@ from tests.support.clout import (
     work_on,
 )
 from tests.support.helpers import SHOP
-from workers.tasks import LANE_WORK, admin_factory, sweep_deliveries, tag_settings
+from workers.tasks import (
+    ATTEND_RETRY_KEY,
+    LANE_WORK,
+    admin_factory,
+    sweep_deliveries,
+    tag_settings,
+)
 
 ATTENTION = "clout-attention"
 
@@ -224,6 +230,11 @@ def test_a_case_shopify_cannot_tag_is_tried_on_one_backoff_not_at_every_ring(
             sweep_deliveries()
         rung = [u for u in iter(fair.pop, None) if u.lane == FLOOR]
 
+        # and a third ring comes once that try's time has come (a worker is trying it now)
+        due = json.loads(state(app).redis.get(ATTEND_RETRY_KEY.format(incident_id)))[1]
+        time.sleep(max(0.0, due - time.time()) + 0.1)
+        assert LANE_WORK[FLOOR](celery, Unit(FLOOR, SHOP, incident_id)) == "retrying"
+
     # then Shopify was asked once more (for the signal: it might have been back), still one try
     # waits (the case's backoff goes on, no second one begins), and the sweeper left the case
     # to it
@@ -302,3 +313,50 @@ def test_the_echo_of_clouts_own_tagging_in_that_second_closes_nothing(
         assert session.get(Incident, incident_id).status == "open"
     assert ATTENTION in order.tags
     assert "clout-resolved" not in order.tags
+
+
+def test_a_person_taking_the_attention_tag_off_in_that_second_is_heard(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a new case on an order whose old resolved tag Clout has just taken off
+    incident_id, order, in_step_at = a_case_on_an_order_a_closed_case_left_resolved(clout, devstore)
+
+    # when a person takes the attention tag off within the same second
+    order.tags = [t for t in order.tags if t != ATTENTION]
+    orders_updated(clout, devstore, order, order.tags, in_step_at)
+
+    # then the case is closed as they meant: none of Clout's own echoes lacks that tag
+    with session_scope(state(clout).sessions) as session:
+        incident = session.get(Incident, incident_id)
+        assert (incident.status, incident.resolved_by) == ("resolved", "attention-tag-removed")
+
+
+def test_a_resolved_tag_shopify_would_not_take_off_closes_no_new_case(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given Shopify refusing every tagsRemove, and an order a closed case left resolved
+    devstore.admin.set_faults(refusing="tagsRemove")
+    store = devstore.store
+    order = store.add_purchase(store.add_person("ana@example.org", "Ana", "Buyer"))
+    order.tags = ["clout-resolved"]
+
+    # when a chargeback's case lands its floor there (the old tag stays), and the echo of
+    # Clout's own tagsAdd comes back showing both tags
+    for topic, payload in (
+        ("orders/create", order_payload(store, order)),
+        ("disputes/create", {"id": 701, "order_id": order.id, "type": "chargeback"}),
+    ):
+        work_on(clout, record_delivery_now(clout, topic=topic, payload=payload))
+    assert {ATTENTION, "clout-resolved"} <= set(order.tags)
+    orders_updated(clout, devstore, order, list(order.tags), utcnow() + timedelta(seconds=1))
+
+    # then the new case stays open: that resolved tag is the one Shopify kept, not a person's
+    [incident_id] = incident_ids(clout)
+    with session_scope(state(clout).sessions) as session:
+        assert session.get(Incident, incident_id).status == "open"
+
+    # and a person can still close it by taking the attention tag off
+    order.tags = [t for t in order.tags if t != ATTENTION]
+    orders_updated(clout, devstore, order, order.tags, utcnow() + timedelta(seconds=2))
+    with session_scope(state(clout).sessions) as session:
+        assert session.get(Incident, incident_id).resolved_by == "attention-tag-removed"
