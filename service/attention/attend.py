@@ -188,6 +188,9 @@ class Case:
     resolved_at: datetime | None = None
     # What the open case already shows (priority, deadline, influence tags): never taken back.
     held: Held = field(default_factory=Held)
+    # For a closed case: the Shopify records another open case of the same customer has
+    # written to (its floor is there now), which the closed case's clearance must not touch.
+    held_elsewhere: frozenset[str] = frozenset()
 
 
 def held_by(incident: Incident) -> Held:
@@ -259,7 +262,25 @@ def read_case(
         resolution=incident.resolution,
         resolved_at=incident.resolved_at,
         held=held_by(incident),
+        held_elsewhere=(
+            frozenset()
+            if incident.status == IncidentStatus.OPEN
+            else _held_by_an_open_case(session=session, incident=incident)
+        ),
     )
+
+
+def _held_by_an_open_case(*, session: Session, incident: Incident) -> frozenset[str]:
+    """The records the customer's open case (opened after this one closed) has tagged."""
+    states = session.scalars(
+        select(Incident.tag_state).where(
+            Incident.shop_id == incident.shop_id,
+            Incident.customer_id == incident.customer_id,
+            Incident.status == IncidentStatus.OPEN,
+            Incident.id != incident.id,
+        )
+    )
+    return frozenset(gid for state in states for gid in (state or {}))
 
 
 @dataclass(frozen=True)
@@ -624,6 +645,11 @@ def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -
     cleared = Cleared()
     by_desk = (case.resolved_by or "").startswith(DESK_ACTORS)
     for gid in case.written:
+        if gid in case.held_elsewhere:
+            # The customer's new case holds it now: its tags are that case's, and a resolved
+            # tag here would read as a person closing it. What is stale is that case's to
+            # take off (`push_best_effort`).
+            continue
         try:
             if by_desk and case.resolution != NOT_A_COMPLAINT and _shopify_gid(gid, "Order/"):
                 # Resolved through the desk (page, CLI, admin block, Flow): leave the same
@@ -638,7 +664,7 @@ def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -
         except ShopifyRefused as error:
             cleared.refused[gid] = str(error)[:200]
             continue
-    if case.customer_gid is not None:
+    if case.customer_gid is not None and case.customer_gid not in case.held_elsewhere:
         try:
             client.delete_metafields(case.customer_gid, CASE_METAFIELDS)
             cleared.metafields_cleared = True

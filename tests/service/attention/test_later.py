@@ -24,6 +24,7 @@ from service.deliveries.lifecycle import ATTEND_TASK, QUEUE
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.circuit import Circuit
 from service.shopify.shops import register_shop
+from service.signals.incidents import resolve_incident
 from tests.support.clout import (
     RunningDevStore,
     attend_now,
@@ -360,3 +361,40 @@ def test_a_resolved_tag_shopify_would_not_take_off_closes_no_new_case(
     orders_updated(clout, devstore, order, order.tags, utcnow() + timedelta(seconds=2))
     with session_scope(state(clout).sessions) as session:
         assert session.get(Incident, incident_id).resolved_by == "attention-tag-removed"
+
+
+def test_a_closed_cases_late_clearance_leaves_the_customers_new_case_its_tags(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given Ana's chargeback case, tagged, then resolved on the agents' page, its clearance
+    # not yet run (Shopify was down, say)
+    store = devstore.store
+    order = store.add_purchase(store.add_person("ana@example.org", "Ana", "Buyer"))
+    created = order_payload(store, order)
+    work_on(clout, record_delivery_now(clout, topic="orders/create", payload=created))
+    dispute = {"id": 702, "order_id": order.id, "type": "chargeback"}
+    work_on(clout, record_delivery_now(clout, topic="disputes/create", payload=dispute))
+    [first] = incident_ids(clout)
+    with session_scope(state(clout).sessions) as session:
+        resolve_incident(
+            session=session, incident=session.get(Incident, first), by="page:maya", now=utcnow()
+        )
+
+    # and a second chargeback on the same order: a new case, tagged at once
+    dispute = {"id": 703, "order_id": order.id, "type": "chargeback"}
+    work_on(clout, record_delivery_now(clout, topic="disputes/create", payload=dispute))
+    [_, second] = incident_ids(clout)
+    customer = store.customers[order.customer_id]
+    assert ATTENTION in order.tags
+    assert ATTENTION in customer.tags
+
+    # when the first case's clearance finally runs
+    attend_now(clout, first)
+
+    # then the order and the customer keep the open case's attention tag (and the first
+    # case's resolved tag is not put on the order, where it would read as closing the second)
+    assert ATTENTION in order.tags
+    assert "clout-resolved" not in order.tags
+    assert ATTENTION in customer.tags
+    with session_scope(state(clout).sessions) as session:
+        assert session.get(Incident, second).status == "open"
