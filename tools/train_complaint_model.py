@@ -133,7 +133,7 @@ def choose_thresholds(
     best F1 overall when no pair reaches it)."""
     best: tuple[float, float, float, float, float, float] | None = None
     for t in [x / 100 for x in range(40, 96, 5)]:
-        for cue in [x / 100 for x in range(5, 61, 5)]:
+        for cue in [0.0, 0.01, 0.02, 0.03] + [x / 100 for x in range(5, 61, 5)]:
             if cue > t:
                 continue
             p, r, f = prf(truth, decide(t, cue))

@@ -162,6 +162,10 @@ def test_a_happy_review_with_one_cue_used_kindly_hides_no_complaint(text: str) -
         ("Great candle! Took a month to arrive though.", "late_delivery"),
         ("The tea is nice, but you charged me twice.", "refund"),
         ("Gorgeous colour, but it was the wrong size.", "size_fit"),
+        # The README's example: the model reads its praise as happy (0.04), and must not veto
+        # the fault the rules name.
+        ("Love it, but it arrived cracked", "broken"),
+        ("Good skillet but it arrived rusty.", "broken"),
     ],
 )
 def test_a_real_complaint_under_five_stars_is_still_found(text: str, reason: str) -> None:
