@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -58,7 +59,7 @@ from service.influence import profiles
 from service.influence.klout import HttpKloutProvider
 from service.shopify import history, shops
 from service.shopify.shops import find_shop
-from service.signals import labels, text
+from service.signals import events, labels, text
 
 
 def _settings(**overrides: object) -> Settings:
@@ -687,19 +688,37 @@ def report_fairness(days: int) -> None:
 
 
 @main.group("text", invoke_without_command=True)
+@click.option(
+    "--note",
+    is_flag=True,
+    help="Read each line as an order, refund or return note: a complaint only if a case opens.",
+)
 @click.pass_context
-def text_command(ctx: click.Context) -> None:
+def text_command(ctx: click.Context, note: bool) -> None:
     """Read review texts on standard input, one a line (`STARS<TAB>TEXT` when the rating is
     known), and print one JSON verdict a line: complaint, severity, reasons — the detector the
-    workers use. `clout text export-labels` prints what the support desk labelled."""
+    workers use. With --note, each line is read as a note is (by a reason the rules read; the
+    model's reading is still shown). `clout text export-labels` prints what the support desk
+    labelled."""
     if ctx.invoked_subcommand is not None:
         return
     for line in sys.stdin:
         stripped = line.rstrip("\n")
         if not stripped.strip():
             continue
-        words, stars = text.parse_line(stripped)
-        verdict = text.analyse(words, stars=stars)
+        if note:  # a note has no stars: the whole line is its words
+            words = stripped
+            verdict = events.note_complaint(words) or dataclasses.replace(
+                text.analyse(words),
+                complaint=False,
+                severity="none",
+                reasons=[],
+                sentences=[],
+                by_model=False,
+            )
+        else:
+            words, stars = text.parse_line(stripped)
+            verdict = text.analyse(words, stars=stars)
         click.echo(json.dumps({"text": words, **verdict.as_dict()}, ensure_ascii=False))
 
 

@@ -234,7 +234,12 @@ def dispute_signal(
             kind=SignalKind.DISPUTE,
             reason="chargeback" if kind == "chargeback" else "payment_inquiry",
             severity=Severity.CRITICAL if kind == "chargeback" else Severity.HIGH,
-            sentences=(f"opened a {kind} with their bank" + (f" ({why})" if why else ""),),
+            sentences=(
+                # Shopify's dispute types are these two; the bank's own word stays in `extra`.
+                ("opened a chargeback" if kind == "chargeback" else "opened an inquiry")
+                + " with their bank"
+                + (f" ({why})" if why else ""),
+            ),
             source="shopify",
             source_ref=_event_ref(payload),
             occurred_at=parse_time(payload.get("initiated_at")) or now,

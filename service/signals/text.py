@@ -174,6 +174,9 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bunravell?(?:ing|ed|s)\b",
             r"\bseams? (?:split|splitting|came apart|ripped|burst|gave way)",
             r"\b(?:arrived|came|was|were|got) (?:all |badly )?bent\b",
+            # Smashed in transit, not "you smashed it" (did it well).
+            r"\b(?:arrived|came|was|were|got|is|are|been) (?:all |completely |totally )?smashed\b",
+            r"\bsmashed (?:to (?:pieces|bits)|in (?:transit|the post|the mail))",
             (
                 r"\b(?:arrived|came|delivered) with (?:a |an )?(?:big |small |huge |deep |large )?"
                 r"(?:scratch|dent|chip|crack|hole|tear|rip|stain|mark)(?:e?s)?\b"

@@ -222,6 +222,22 @@ def test_a_one_star_review_then_a_refund_then_a_chargeback_is_one_incident(
     assert refund_signal.severity == "high"
 
 
+def test_a_payment_inquiry_reads_as_the_agent_would_say_it(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given an order, and the bank's inquiry about its payment
+    shopify(client, app, "orders/create", an_order(1012))
+    inquiry = {"id": 9002, "order_id": 7001000000112, "type": "inquiry", "reason": "general"}
+
+    # when it arrives
+    shopify(client, app, "disputes/create", inquiry)
+
+    # then the agent reads a plain sentence
+    [signal] = signals(app)
+    assert signal.detail is not None
+    assert signal.detail["sentences"] == ["opened an inquiry with their bank (general)"]
+
+
 def test_a_signal_after_resolution_opens_a_new_incident(
     client: FlaskClient, app: Flask, review_shop: Shop
 ) -> None:

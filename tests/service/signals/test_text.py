@@ -244,6 +244,7 @@ def test_happy_texts_are_not_complaints(text: str) -> None:
         ("Please no nuts - my son has had an allergic reaction before, thank you", "poor_quality"),
         ("Tracking showed delivered and it was with the neighbour at no. 12", "late_delivery"),
         ("Customer not disputing the charge, just wanted a copy of the invoice", "refund"),
+        ("You absolutely smashed it with this order, thank you!", "broken"),
         ("Love it! Came with a stain remover sample too, nice touch", "broken"),
         ("Came with a tear-off gift tag, lovely packaging", "broken"),
     ],
@@ -304,6 +305,8 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("Why does order #2210 say delivered when I have nothing?", "late_delivery"),
         ("Customer disputing shipping charge, says it was advertised free.", "refund"),
         ("Customer reports allergic reaction, says product contained nuts.", "poor_quality"),
+        ("Please pack it well, the last one arrived smashed", "broken"),
+        ("The screen was smashed to pieces in transit.", "broken"),
         # A second reading's finds: the fixtures and refunds read as no problem must not hide
         # a product's fault or a refund never paid; fabric that sheds; staff notes of a
         # complaint; a parcel lost.
@@ -495,6 +498,21 @@ def test_clout_text_prints_one_verdict_a_line() -> None:
     assert verdicts[0]["severity"] == "high"
     assert verdicts[2]["hidden_complaint"] is True
     assert all({"complaint", "severity", "reasons"} <= set(v) for v in verdicts)
+
+
+def test_clout_text_reads_order_notes_as_the_workers_do_with_note() -> None:
+    # given order notes: two instructions the model reads darkly, one telling of damage
+    lines = "no card\nleave at door\nPlease pack it well, the last one arrived smashed\n"
+
+    # when `clout text --note` reads them
+    result = CliRunner().invoke(main, ["text", "--note"], input=lines)
+
+    # then only the note that names a problem would open a case, and says which
+    assert result.exit_code == 0, result.output
+    verdicts = [json.loads(line) for line in result.output.splitlines()]
+    assert [v["complaint"] for v in verdicts] == [False, False, True]
+    assert verdicts[2]["reasons"] == ["broken"]
+    assert verdicts[0]["model"] is not None  # the model's reading is still shown
 
 
 # --- bounded cost: what one text can make the detector do ------------------------------------
