@@ -177,6 +177,15 @@ def _case_lines(case: dict[str, Any]) -> list[str]:
         ),
         f"influence\t{case['band']}\tin Shopify: {'tagged' if case['tagged'] else 'not yet'}",
     ]
+    # Both scores side by side, each with its reasons, as the agents' page shows them.
+    profile = case.get("influence") or {}
+    for score, label in (("clout", "real-world"), ("klout", "online reach")):
+        value = profile.get(score)
+        said = "; ".join(plain(r) for r in profile.get(f"{score}_reasons") or [])
+        shown = "unknown" if value is None else f"{value:.1f}"
+        lines.append(f"{score}\t{shown}\t{label}\t{said}")
+    if profile.get("unknown"):
+        lines.append("unknown\t" + "; ".join(plain(u) for u in profile["unknown"]))
     lines += [f"order\t{plain(o['name'])}\t{o['admin_url'] or ''}" for o in case["orders"]]
     for item in case["timeline"]:
         # What Clout read, then what the customer wrote or Shopify said, as it came.

@@ -189,6 +189,13 @@ def test_show_tells_one_case_in_full_and_only_this_stores(
     assert rows[0].startswith(f"case {maya}\tresolved\t")
     assert rows[1].startswith("customer\tMaya Ortiz\t")
     assert any(r.startswith("order\t#1001\t") for r in rows)
+    # both scores side by side, each with its reasons (the profile's, or "unknown")
+    profile = json.loads(as_json.output)["influence"]
+    for score in ("clout", "klout"):
+        [row] = [r for r in rows if r.startswith(f"{score}\t")]
+        value = profile[score]
+        assert row.split("\t")[1] == ("unknown" if value is None else f"{value:.1f}")
+        assert all(reason in row for reason in profile[f"{score}_reasons"])
     assert any(r.startswith("signal\t") and "\trefund\t" in r for r in rows)
     assert any(r.startswith("trail\t") and "\tresolved\tcli:ops\t" in r for r in rows)
     assert rows[-1].endswith("\tcli:ops\tRefund sent.")
