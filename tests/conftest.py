@@ -25,11 +25,10 @@ from sqlalchemy.engine import make_url
 
 from service.core import db
 from service.core.crypto import generate_key
-from service.core.models import Base, Shop, utcnow
+from service.core.models import Base, Shop
 from service.core.state import stop_embedded_redis
 from service.dev.devstore.server import DevAdmin, Plan, serving
 from service.dev.devstore.store import DevStore
-from service.shopify.shops import register_shop
 from tests.support.clout import DEVSTORE_TOKEN, RunningDevStore, connect_test_shop, state
 from tests.support.helpers import REVIEW_SECRETS, SECRET, SHOP
 from tests.support.smtp import serving_smtp
@@ -203,14 +202,7 @@ def devstore() -> Iterator[RunningDevStore]:
 def clout(make_app: Callable[..., Flask], devstore: RunningDevStore) -> Flask:
     """Clout with the emulator's shop connected: its Admin API over HTTP, its token stored."""
     app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    with db.session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
+    connect_test_shop(app, access_token=devstore.token)
     return app
 
 

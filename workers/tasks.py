@@ -314,7 +314,7 @@ def _work_floor(celery: Any, unit: Unit) -> str:
     try:
         return _attend(celery, unit.item, shop=unit.shop)
     except Busy:
-        if not _awaiting_retry(clout_state().redis, [unit.item]):
+        if not waiting_out:
             # (A case whose retry is on its way is being tried by it now: that try goes on.)
             celery.send_task(lifecycle.ATTEND_TASK, args=[unit.item], countdown=2, queue=QUEUE)
         return "busy"

@@ -24,6 +24,7 @@ from tests.support.helpers import SHOP
 from workers.tasks import admin_factory, tag_settings
 
 DEVSTORE_TOKEN = "shpat_devstore_test_token"
+TEST_TOKEN = "shpat_test_token_0123456789"  # a shop's token where no Admin API is called
 
 
 def state(flask_app: Flask) -> Clout:
@@ -32,15 +33,20 @@ def state(flask_app: Flask) -> Clout:
 
 
 def connect_test_shop(
-    app: Flask, review_secrets: dict[str, str] | None = None, *, domain: str = SHOP
+    app: Flask,
+    review_secrets: dict[str, str] | None = None,
+    *,
+    domain: str = SHOP,
+    access_token: str = TEST_TOKEN,
 ) -> Shop:
+    """The shop connected as `clout shops add` leaves it (the emulator's token, to talk to it)."""
     clout = state(app)
     with db.session_scope(clout.sessions) as session:
         return register_shop(
             session=session,
             vault=clout.vault,
             domain=domain,
-            access_token="shpat_test_token_0123456789",
+            access_token=access_token,
             now=utcnow(),
             review_secrets=review_secrets,
         )

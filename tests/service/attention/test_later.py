@@ -23,11 +23,11 @@ from service.deliveries.dispatch import FLOOR, LATER, FairQueue, Unit
 from service.deliveries.lifecycle import ATTEND_TASK, QUEUE
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.circuit import Circuit
-from service.shopify.shops import register_shop
 from service.signals.incidents import resolve_incident
 from tests.support.clout import (
     RunningDevStore,
     attend_now,
+    connect_test_shop,
     process_delivery_now,
     record_delivery_now,
     state,
@@ -156,14 +156,7 @@ def test_put_off_work_is_rung_by_the_sweeper_at_its_own_due_time(
     # given a Clout whose sweeper gives lost bells five minutes, and two cases: one whose
     # put-off later work came due a few seconds ago, one due in a minute
     app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_SWEEP_AFTER_SECONDS="300")
-    with session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
+    connect_test_shop(app, access_token=devstore.token)
     chargebacks(app, devstore, 2)
     due, waiting = incident_ids(app)
     with session_scope(state(app).sessions) as session:
@@ -198,14 +191,7 @@ def test_a_case_shopify_cannot_tag_is_tried_on_one_backoff_not_at_every_ring(
     # given a Clout whose sweeper rings a case whose floor waited 5 s, Shopify answering 503
     # to every tagsAdd, and a chargeback case opened a minute ago
     app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_SWEEP_AFTER_SECONDS="0")
-    with session_scope(state(app).sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(app).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
+    connect_test_shop(app, access_token=devstore.token)
     devstore.admin.set_faults(failing="tagsAdd")
     chargebacks(app, devstore, 1)
     [incident_id] = incident_ids(app)
