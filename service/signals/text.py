@@ -160,7 +160,15 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\brust(?:ed|y)\b",
             r"\bpeel(?:ed|ing)\b",
             r"\bsnapp(?:ed|ing)\b",
-            r"\bchip(?:ped|s)?\b",
+            # Chipped china, not the chips a food shop sells ("best chips ever").
+            r"\bchipp(?:ed|ing)\b",
+            r"\b(?:a|one|small|tiny|big|large|little|huge|deep) chip (?:in|on|out of|off)\b",
+            (
+                r"\bchips? (?:in|on|out of|off) (?:the |its |my |one |each |every |both )?"
+                r"(?:rim|glaze|edge|edges|paint|enamel|lid|base|handle|corner|screen|glass|finish"
+                r"|surface|plate|bowl|mug|cup|top|side of the (?:mug|bowl|cup|plate))\b"
+            ),
+            r"\b(?:paint|glaze|enamel|varnish|finish|polish|coating) (?:\w{1,20} )?chips\b",
             r"\bwarp(?:ed|s)?\b",
             r"\bmou?ld\b",
             r"\b(?:came|fell|come|falls?) off\b",
@@ -430,6 +438,11 @@ NEGATED = (
     r"\bwithout (?:a )?(?:hitch|glitch)",
     r"\bno (?:complaints?|problems?|issues?|damage)\b",
     r"\bnot (?:a single )?(?:broken|damaged|late|disappointed|a problem)\b",
+    # "No broken creamers!", "none of the jars were broken": damage that did not happen.
+    (
+        r"\b(?:no|none|zero)(?: of (?:them|the \w{1,20}|my \w{1,20}))?(?: (?:were|was|are|is"
+        r"|arrived|came|got))? (?:broken|damaged|cracked|crushed|chipped|smashed|dented)\b"
+    ),
     r"\bnothing (?:wrong|broken|damaged|to complain)",
     r"\b(?:didn'?t|did not|never) (?:break|disappoint|leak|crack)",
     r"\bwithout (?:any )?(?:damage|problems?|issues?|delay)",

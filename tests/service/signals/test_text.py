@@ -192,6 +192,17 @@ def test_happy_texts_are_not_complaints(text: str) -> None:
     assert not analyse(text).complaint
 
 
+@pytest.mark.parametrize(
+    "text", ["Best chips ever", "Yummy chips, thick and crunchy!", "No broken creamers!"]
+)
+def test_a_food_shops_five_star_praise_opens_no_case(text: str) -> None:
+    """A snack shop's glowing reviews were each an attention case: "chips" read as damage."""
+    verdict = analyse(text, stars=5)
+
+    assert not verdict.complaint
+    assert verdict.reasons == []
+
+
 # Phrases a cue used to read wrongly in real shop reviews (the first half of the clothing set in
 # bench/data/womens_clothing_reviews/README.md, kept apart from the half the benchmark holds
 # out), each beside the complaint the same cue must still read.
@@ -247,6 +258,14 @@ def test_happy_texts_are_not_complaints(text: str) -> None:
         ("You absolutely smashed it with this order, thank you!", "broken"),
         ("Love it! Came with a stain remover sample too, nice touch", "broken"),
         ("Came with a tear-off gift tag, lovely packaging", "broken"),
+        # A food shop's goods and its happy customers (SNAP's fine-food review titles, a
+        # development set nobody held out): chips to eat, and damage that did not happen.
+        ("Best chips ever", "broken"),
+        ("I love these chips.  They are thick and crunchy!", "broken"),
+        ("Perfect for gluten-free chocolate chip cookies", "broken"),
+        ("Comes with chips on the side, lovely lunch", "broken"),
+        ("No broken creamers!", "broken"),
+        ("None of the jars were broken, well packed.", "broken"),
     ],
 )
 def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason: str) -> None:
@@ -325,6 +344,12 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("Last order was a disaster, please do better", "unhappy"),
         ("Please do not send it with Evri again, they lost my last two parcels", "late_delivery"),
         ("Last time the driver marked it delivered and it wasn't here.", "late_delivery"),
+        # Chipped things, beside the chips a food shop sells.
+        ("Two of the bowls were chipped.", "broken"),
+        ("The plate has a chip on the rim.", "broken"),
+        ("There are chips in the glaze already.", "broken"),
+        ("The paint is chipping after a week.", "broken"),
+        ("No broken jars, but the lid was cracked.", "broken"),
     ],
 )
 def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> None:
