@@ -72,7 +72,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         "the order is late or has not arrived",
         (
             r"where(?:'s| is| are) my (?:order|package|parcel|stuff|item)",
-            r"(?:never|hasn'?t|has not|have not|haven'?t|didn'?t|did not|still not|not yet|yet to) (?:arrived?|received?|receive|come|shown up|showed up|delivered|get|got)",
+            # Not "didn't receive what I ordered": that is the wrong thing, not a late one.
+            r"(?:never|hasn'?t|has not|have not|haven'?t|didn'?t|did not|still not|not yet|yet to) (?:arrived?|received?|receive|come|shown up|showed up|delivered|get|got)(?! what (?:i|we|was) (?:ordered|paid for|asked for))",
             r"still (?:waiting|no sign of|hasn'?t (?:arrived|come|shipped)|haven'?t (?:received|got(?:ten)?))",
             r"\b(?:weeks?|days?|months?) late\b",
             # "The parcel was late", "it arrived late" (not "ordered it late at night").
@@ -198,6 +199,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         (
             r"wrong (?:item|colou?r|product|order|one|thing|model|version)",
             r"not what i (?:ordered|paid for|asked for)",
+            r"\b(?:didn'?t|did not|never) (?:receive|get) what (?:i|we|was) (?:ordered|paid for|asked for)",
             r"(?:sent|shipped|received|got) (?:me )?the wrong (?!size)",
             r"not as (?:described|pictured|advertised|shown)",
             r"\b(?:wrongly|falsely) advertised",
@@ -438,10 +440,12 @@ NEGATED = (
     r"\bwithout (?:a )?(?:hitch|glitch)",
     r"\bno (?:complaints?|problems?|issues?|damage)\b",
     r"\bnot (?:a single )?(?:broken|damaged|late|disappointed|a problem)\b",
-    # "No broken creamers!", "none of the jars were broken": damage that did not happen.
+    # "No broken creamers!", "none of the jars were broken", "no more stale chips": damage
+    # that did not happen.
     (
-        r"\b(?:no|none|zero)(?: of (?:them|the \w{1,20}|my \w{1,20}))?(?: (?:were|was|are|is"
-        r"|arrived|came|got))? (?:broken|damaged|cracked|crushed|chipped|smashed|dented)\b"
+        r"\b(?:no|none|zero)(?: more| of (?:them|the \w{1,20}|my \w{1,20}))?(?: (?:were|was|are"
+        r"|is|arrived|came|got))? (?:broken|damaged|cracked|crushed|chipped|smashed|dented|stale"
+        r"|mouldy|moldy|soggy|leaking|leaky)\b"
     ),
     r"\bnothing (?:wrong|broken|damaged|to complain)",
     r"\b(?:didn'?t|did not|never) (?:break|disappoint|leak|crack)",
@@ -457,6 +461,12 @@ NEGATED = (
     r"\b(?:one|1) star (?:off|less)\b",
     # Praise in the same breath: "never received so many compliments".
     r"\bnever (?:received|got|had|gotten) (?:so many|such|more|as many) (?:compliments|praise)",
+    # Praise: "spoiled me for other popcorn"; a brand the customer leaves for this one.
+    r"\b(?:spoil(?:ed|s)?|spoilt) (?:me|us|him|her|them)\b",
+    (
+        r"\bnever (?:again )?(?:buy|order|use|go back to) (?:a |any )?(?:different|another|other"
+        r"|store[- ]bought|supermarket|regular|generic)\b[^.!?]{0,40}?\bagain\b"
+    ),
     r"\b(?:does not|doesn'?t|did not|didn'?t) come in\b",
     # A colour's name: "a faded black".
     r"\bfaded (?:black|blue|denim|grey|gray|green|pink|red|navy|rose|look|wash|effect|finish|vintage)",

@@ -266,6 +266,11 @@ def test_a_food_shops_five_star_praise_opens_no_case(text: str) -> None:
         ("Comes with chips on the side, lovely lunch", "broken"),
         ("No broken creamers!", "broken"),
         ("None of the jars were broken, well packed.", "broken"),
+        ("No more stale chips, these are perfect.", "poor_quality"),
+        ("This coffee has spoiled me for other brands.", "broken"),
+        ("I will never buy a different brand again.", "never_again"),
+        ("Will never buy store bought extract again.", "never_again"),
+        ("I didn't receive what I ordered.", "late_delivery"),
     ],
 )
 def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason: str) -> None:
@@ -350,6 +355,10 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("There are chips in the glaze already.", "broken"),
         ("The paint is chipping after a week.", "broken"),
         ("No broken jars, but the lid was cracked.", "broken"),
+        ("I didn't receive what I ordered.", "wrong_item"),
+        ("The milk arrived spoiled.", "broken"),
+        ("I will never buy this brand again.", "never_again"),
+        ("The crackers were stale.", "poor_quality"),
     ],
 )
 def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> None:
