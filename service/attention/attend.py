@@ -71,6 +71,7 @@ from service.signals.incidents import (
     CLEAR_RESOLVED,
     NOT_A_COMPLAINT,
     REOPENED_AT,
+    locked_incident,
     resolve_incident,
 )
 
@@ -705,7 +706,7 @@ def record_reopening(
 ) -> None:
     """What taking a reopened case's resolved tag off did, in its trail; those records need
     it no more (REOPENED_AT stays until Shopify is seen in step: `note_order_tags`)."""
-    incident = session.get(Incident, incident_id)
+    incident = locked_incident(session, incident_id)
     if incident is None:
         return
     record_cleared(
@@ -725,7 +726,7 @@ def record_reopening(
 
 
 def record_decision(*, session: Session, incident_id: int, plan: Plan, now: datetime) -> None:
-    incident = session.get(Incident, incident_id)
+    incident = locked_incident(session, incident_id)
     if incident is None:
         return
     before = (incident.priority, incident.deadline_at)
@@ -752,7 +753,7 @@ def record_decision(*, session: Session, incident_id: int, plan: Plan, now: date
 
 
 def record_pushed(*, session: Session, incident_id: int, pushed: Pushed, now: datetime) -> None:
-    incident = session.get(Incident, incident_id)
+    incident = locked_incident(session, incident_id)
     if incident is None:
         return
     before = incident.tag_state or {}
@@ -813,7 +814,7 @@ def _refused_before(*, session: Session, incident_id: int, gid: str, why: str) -
 
 def record_cleared(*, session: Session, incident_id: int, cleared: Cleared, now: datetime) -> None:
     """A closed case's clearance, in its trail."""
-    incident = session.get(Incident, incident_id)
+    incident = locked_incident(session, incident_id)
     if incident is None:
         return
     changes: list[tuple[CaseEvent, str, Mapping[str, Any]]] = [
@@ -1074,7 +1075,7 @@ def attend_later(
         record_pushed(session=session, incident_id=incident_id, pushed=done, now=now)
         if done.flow_outcome is not None:
             outbox.settle(session=session, key=flow, outcome=done.flow_outcome, now=now)
-        incident = session.get(Incident, incident_id)
+        incident = session.get(Incident, incident_id)  # locked by record_pushed
         if incident is not None and done.resolved_seen is not None:
             gid, how = done.resolved_seen
             state = dict(incident.tag_state or {})
@@ -1141,8 +1142,8 @@ def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
 ) -> Incident | None:
     """An `orders/updated` delivery's tags, read against what Clout wrote: a person resolving the
     case (resolved tag added, attention tag removed), drift to repair, or Clout's own echo."""
-    incident = session.scalar(
-        select(Incident)
+    found = session.scalar(
+        select(Incident.id)
         .join(Signal, Signal.incident_id == Incident.id)
         .where(
             Incident.shop_id == shop.id,
@@ -1150,7 +1151,9 @@ def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
             Signal.order_id == order.id,
         )
     )
-    if incident is None:
+    # Locked while its marks are read and set: the floor's record may be writing them too.
+    incident = locked_incident(session, found) if found is not None else None
+    if incident is None or incident.status != IncidentStatus.OPEN:
         return None
     written = (incident.tag_state or {}).get(order.shopify_id)
     if written is None:

@@ -154,6 +154,15 @@ def _revise(signal: Signal, draft: SignalDraft) -> None:
         incident.needs_attention = True
 
 
+def locked_incident(session: Session, incident_id: int) -> Incident | None:
+    """The case, read afresh and locked until this transaction ends. What Clout wrote on each
+    order (`tag_state`) is read, changed and written back as one JSON value, by the floor's
+    record and by a webhook noting a person's resolve alike: on PostgreSQL the later of two
+    such writes would drop the other's mark, so each waits for the row. (SQLite's writers
+    already take turns: `BEGIN IMMEDIATE`; there FOR UPDATE is not sent.)"""
+    return session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
+
+
 def open_incident(*, session: Session, shop: Shop, customer: Customer) -> Incident | None:
     return session.scalar(
         select(Incident).where(
@@ -203,7 +212,7 @@ def reopen_incident(*, session: Session, incident: Incident, by: str, now: datet
     first, then Clout's tags on again. False if it was not closed, or if the customer has
     another open case already (a signal after the close opened it): that one is the case now.
     """
-    if incident.status == IncidentStatus.OPEN:
+    if locked_incident(session, incident.id) is None or incident.status == IncidentStatus.OPEN:
         return False
     other = session.scalar(
         select(Incident.id).where(

@@ -99,9 +99,10 @@ def process_delivery_now(app: Flask, delivery_id: int, *, shopify: bool = False)
         ).status
 
 
-def work_on(app: Flask, delivery_id: int) -> lifecycle.Outcome:
+def work_on(app: Flask, delivery_id: int, *, attend: bool = True) -> lifecycle.Outcome:
     """A worker's whole turn at a delivery, in this thread: lookups in the app's Shopify, the
-    handler, then attendance of every case it touched (tags, priority, deadline)."""
+    handler, then attendance of every case it touched (tags, priority, deadline); without
+    `attend`, the attendance is left to the caller (as when another worker takes it)."""
     clout = state(app)
     with app.app_context():
         outcome = lifecycle.process_delivery(
@@ -113,7 +114,7 @@ def work_on(app: Flask, delivery_id: int) -> lifecycle.Outcome:
             admin_for=admin_factory(clout),
             tag_settings=tag_settings(clout),
         )
-        for incident_id in outcome.incidents:
+        for incident_id in outcome.incidents if attend else ():
             attend_now(app, incident_id)
     return outcome
 

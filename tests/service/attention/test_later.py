@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ import redis
 from flask import Flask
 from sqlalchemy import select
 
-from service.attention.attend import attend_incident, attend_later
+from service.attention.attend import Pushed, attend_incident, attend_later, record_pushed
 from service.core.db import session_scope
 from service.core.models import Incident, utcnow
 from service.deliveries.dispatch import FLOOR, LATER, FairQueue, Unit
@@ -384,3 +385,42 @@ def test_a_closed_cases_late_clearance_leaves_the_customers_new_case_its_tags(
     assert ATTENTION in customer.tags
     with session_scope(state(clout).sessions) as session:
         assert session.get(Incident, second).status == "open"
+
+
+def test_a_person_resolving_while_clout_records_its_own_work_is_still_heard(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a new case on an order whose old resolved tag Clout has just taken off, and the
+    # orders/updated of a person putting the resolved tag back in that same second, received
+    incident_id, order, in_step_at = a_case_on_an_order_a_closed_case_left_resolved(clout, devstore)
+    order.tags = sorted({*order.tags, "clout-resolved"})
+    payload = order_payload(devstore.store, order)
+    payload.update(tags=", ".join(order.tags), updated_at=in_step_at.isoformat())
+    delivery_id = record_delivery_now(clout, topic="orders/updated", payload=payload)
+    sessions = state(clout).sessions
+    with session_scope(sessions) as session:
+        written = dict(session.get(Incident, incident_id).tag_state[order.gid])
+
+    # when a worker records what Clout's later work wrote on that order, and while its
+    # transaction is open another worker takes the delivery
+    recording = sessions()
+    record_pushed(
+        session=recording,
+        incident_id=incident_id,
+        pushed=Pushed(
+            written={order.gid: {"tags": written["tags"], "written_at": utcnow().isoformat()}}
+        ),
+        now=utcnow(),
+    )
+    taken = ThreadPoolExecutor(1).submit(work_on, clout, delivery_id, attend=False)
+    time.sleep(0.5)  # long enough for it to reach the case, whatever it then waits for
+    recording.commit()
+    recording.close()
+
+    # then neither write is lost: the case's attendance checks the order, and the person's
+    # resolve is heard
+    assert taken.result(timeout=30).incidents == (incident_id,)
+    attend_now(clout, incident_id)
+    with session_scope(sessions) as session:
+        incident = session.get(Incident, incident_id)
+        assert (incident.status, incident.resolved_by) == ("resolved", "resolved-tag")
