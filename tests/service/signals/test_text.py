@@ -243,6 +243,7 @@ def test_a_food_shops_five_star_praise_opens_no_case(text: str) -> None:
         ("I will be returning to this shop for sure.", "return"),
         # Order notes (the dev half of bench/data/order_notes.tsv): a fixture at the door, the
         # buyer's own slip, a refund the shop already made, a shed in the garden.
+        ("Battery life still not long enough on this phone.", "size_fit"),
         ("Buzzer doesn't work, please call me on arrival.", "broken"),
         ("The intercom buzzes but the door release is broken, so I'll come down.", "broken"),
         ("Sorry I ordered the wrong size, could you swap the M for an L?", "size_fit"),
@@ -387,6 +388,24 @@ def test_the_same_cue_still_names_the_problem(complaint: str, reason: str) -> No
         "I kept the 8 and had to return the 10, as it was too roomy. Another win!",
         "This whisky smells of smoke and peat. Wonderful.",
         "I was worried it would be too tight, but it is perfect.",
+        # A fault the customer says the item does not have, or a worry it did not bear out
+        # (the held-out half of the clothing set: "not at all stiff", "not see- through").
+        "The material is not at all stiff, and it fits like a glove. Love it.",
+        "Fully lined, not see- through at all. So comfortable.",
+        "Soft and flattering. It does not look like a sack tent when worn.",
+        (
+            "Looking at the model pics, I was concerned the arm holes came too low, but on me"
+            " that is not the case. Love it."
+        ),
+        # The customer's own exchange, or a return bought again, that left them happy.
+        (
+            "The first one arrived with a little bit of damage at the hem, but I did exchange it"
+            " and am just as happy with the second."
+        ),
+        (
+            "I bought this a month ago and returned it. But I kept thinking about it, so I"
+            " ordered it again. So many compliments!"
+        ),
         # Another reviewer's complaint, which this customer answers.
         (
             "Not sure why this shirt is getting bad reviews. I love everything about it, the print"
@@ -411,6 +430,32 @@ def test_a_settled_problem_or_a_small_caveat_under_five_stars_is_no_case(text: s
 
     assert not verdict.hidden_complaint
     assert not verdict.complaint
+
+
+@pytest.mark.parametrize(
+    "review",
+    [
+        (
+            "Not only a beautiful knit but can be worn as both tunic and dress. It does not look"
+            " like a sack tent when worn. Very soft and flattering."
+        ),
+        (
+            "Prety dress, true to size. The material is not at all stiff. I was able to close the"
+            " zipper by myself."
+        ),
+        (
+            "Fully lined, not see- through at all. Looking at the model pics, I was concerned the"
+            " arm pit holes came too low, but on me that is not the case."
+        ),
+    ],
+)
+def test_a_five_star_review_praising_what_a_fault_is_not_opens_no_case(review: str) -> None:
+    """The model read each at 0.97–0.99 (negated faults, and the scraps left once the hedge is
+    taken out: "it … when worn."), above the 0.97 it needs alone under 4–5★."""
+    verdict = analyse(review, stars=5)
+
+    assert not verdict.complaint
+    assert not verdict.by_model
 
 
 @pytest.mark.parametrize(
@@ -478,6 +523,10 @@ def test_a_settled_problem_or_a_small_caveat_under_five_stars_is_no_case(text: s
             "Gorgeous colour, soft fabric, I love it! Sadly far too small, so it is going back.",
             "return",
         ),
+        # Bought again after a return, and still at fault.
+        ("I returned it and ordered it again, but the second one arrived damaged too.", "broken"),
+        # A fault the customer does name: "not long enough".
+        ("Lovely, but the sleeves are not long enough for me.", "size_fit"),
     ],
 )
 def test_an_unsettled_problem_under_five_stars_is_still_a_case(text: str, reason: str) -> None:
