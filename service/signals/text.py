@@ -114,7 +114,16 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\breturned to sender",
             r"\b(?:driver|courier) never",
         ),
-        (),
+        (
+            # A wait told in minutes, hours or weeks ("waited 40 minutes for our food", "waited
+            # three weeks for it"): only when the tone is not happy ("I waited a week to review").
+            (
+                r"\bwait(?:ed|ing)? (?:for )?(?:well )?(?:over |more than |almost |nearly |about "
+                r"|around |at least )?(?:an? |\d{1,3}\+? |one |two |three |four |five |six |ten "
+                r"|fifteen |twenty |thirty |forty |fifty )(?:more |whole |full )?(?:minutes|mins"
+                r"|hours?|days|weeks|months)\b"
+            ),
+        ),
     ),
     "missing_item": (
         "something is missing from the order",
@@ -254,6 +263,21 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bfad(?:ed|es|ing)\b",
             r"\bstale\b",
             r"\btasteless\b",
+            # Food that is off: a food shop's "damaged". Not a colour ("burnt orange").
+            (
+                r"\b(?:bland|flavou?rless|inedible|rancid|soggy|watery|rubbery|under-?cooked"
+                r"|over-?cooked|lukewarm)\b"
+            ),
+            r"\bburnt\b(?! (?:orange|sienna|umber|sugar|caramel|ends|red|yellow|copper))",
+            r"\b(?:no|zero|lacks?|lacked|lacking|without (?:any|much)) (?:real )?(?:flavou?r|taste)\b",
+            (
+                r"\btastes? (?:like |of )?(?:chemicals?|cardboard|plastic|soap|metal|nothing|dirt"
+                r"|medicine|sawdust|burnt|rubber|fish|mou?ld)\b"
+            ),
+            (
+                r"\b(?:weird|strange|funny|bad|awful|terrible|horrible|nasty|chemical|bitter"
+                r"|metallic|odd|off) (?:after)?taste\b"
+            ),
             # Shedding fibres, not a garden shed.
             (
                 r"(?<!\bgarden )(?<!\bthe )(?<!\ba )(?<!\bmy )(?<!\bour )(?<!\btool )(?<!\bbike )"
@@ -286,6 +310,10 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             # Smoke is a fault in a coat, a virtue in a whisky: only when the tone is not happy.
             r"\bsmells? (?:strongly )?of (?:smoke|petrol|gasoline|cigarettes)",
             r"\bunusable",
+            # Taste, when the tone is not happy ("not too sweet" is read as no problem).
+            r"\b(?:way |far |much )?too (?:salty|sweet|sour|bitter|greasy|oily|dry|spicy|chewy)\b",
+            r"\b(?:disgusting|yucky|yuck|revolting|gross)\b(?! (?:weight|income|margin|profit))",
+            r"\b(?:greasy|mushy)\b",
             r"\buncomfortable",
             r"(?:lasted|broke after) (?:only )?(?:a|one|two|\d{1,4}) (?:day|week)s?",
             r"\bbad quality",
@@ -458,7 +486,13 @@ NEGATED = (
     r"\b(?:didn'?t|did not|never) (?:break|disappoint|leak|crack)",
     r"\bwithout (?:any )?(?:damage|problems?|issues?|delay)",
     r"\b(?:arrived|came|shipped|delivered) (?:early|quickly|fast|on time|ahead of schedule|promptly|in perfect condition|safely)",
-    r"\b(?:not|wasn'?t|isn'?t|was not|is not|never|aren'?t|weren'?t) (?:too|very|overly) (?:small|big|large|tight|short|long|loose|narrow|wide|thick|thin|heavy|warm|hot)",
+    r"\b(?:not|wasn'?t|isn'?t|was not|is not|never|aren'?t|weren'?t) (?:too|very|overly) (?:small|big|large|tight|short|long|loose|narrow|wide|thick|thin|heavy|warm|hot|salty|sweet|sour|bitter|greasy|oily|dry|spicy|chewy)",
+    r"\b(?:not|isn'?t|wasn'?t|never|no) (?:at all )?(?:bland|soggy|greasy|watery|mushy|stale)\b",
+    r"\b(?:no|without (?:any|the|a)?) ?(?:\w{1,12} )?aftertaste\b",
+    (
+        r"\b(?:doesn'?t|does not|didn'?t|did not|don'?t|do not|never) (?:taste|smell)"
+        r" (?:at all )?(?:\w{1,12} )?(?:watery|bland|stale|burnt|like|of|bitter|greasy|soggy)"
+    ),
     # Feelings and taste, not a broken thing: "I'm torn between the two", "didn't work for me".
     r"\b(?:i'?m|i am|i was|was|am|feel|felt)(?: so| a bit| a little| really)? torn\b",
     r"\btorn (?:between|about|as to|on)\b",

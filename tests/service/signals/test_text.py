@@ -244,6 +244,12 @@ def test_a_food_shops_five_star_praise_opens_no_case(text: str) -> None:
         # Order notes (the dev half of bench/data/order_notes.tsv): a fixture at the door, the
         # buyer's own slip, a refund the shop already made, a shed in the garden.
         ("Battery life still not long enough on this phone.", "size_fit"),
+        # A food shop's praise of what its food is not.
+        ("Mellow flavour, no chemical aftertaste.", "poor_quality"),
+        ("A tangerine drink that doesn't taste watery! Hooray!", "poor_quality"),
+        ("Not too sweet, not greasy, just right.", "poor_quality"),
+        ("Love the burnt orange colour.", "poor_quality"),
+        ("I waited a week before writing this review, and I still love it.", "late_delivery"),
         ("Buzzer doesn't work, please call me on arrival.", "broken"),
         ("The intercom buzzes but the door release is broken, so I'll come down.", "broken"),
         ("Sorry I ordered the wrong size, could you swap the M for an L?", "size_fit"),
@@ -357,6 +363,13 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("The paint is chipping after a week.", "broken"),
         ("No broken jars, but the lid was cracked.", "broken"),
         ("I didn't receive what I ordered.", "wrong_item"),
+        # A food shop's faults, told plainly.
+        ("The crisps were soggy and the salsa was bland.", "poor_quality"),
+        ("Tastes like cardboard.", "poor_quality"),
+        ("Way too salty, I could not finish it.", "poor_quality"),
+        ("The coffee has a weird aftertaste.", "poor_quality"),
+        ("We waited 40 minutes for the food and it was cold.", "late_delivery"),
+        ("I waited three weeks for it to turn up.", "late_delivery"),
         ("The milk arrived spoiled.", "broken"),
         ("I will never buy this brand again.", "never_again"),
         ("The crackers were stale.", "poor_quality"),
