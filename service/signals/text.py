@@ -400,7 +400,13 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # terms"), so the reasons an agent reads name the problem.
     "product_problem": (
         "reports a problem with the product",
-        (),
+        # Faint praise: "mediocre at best", "edible at best" (VADER hears "best").
+        (
+            (
+                r"\b(?:mediocre|average|ok|okay|decent|passable|so-so|edible|adequate|fine"
+                r"|alright|tolerable|meh) at best\b"
+            ),
+        ),
         (
             r"\b(?:problems?|issues?|trouble)\b",
             r"\bfail(?:s|ed|ing|ure)?\b",
@@ -412,6 +418,10 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\b(?:noisy|grainy|blurry|fuzzy|distorted|static|hiss(?:ing)?|buzz(?:ing)?)\b",
             r"\boverheat",
             r"\b(?:sluggish|unreliable|inconsistent|mediocre|meh|so-so)\b",
+            (
+                r"\b(?:underwhelm(?:ing|ed)|sub-?par|lacklust(?:er|re)|over-?rated|nothing special"
+                r"|nothing to write home about)\b"
+            ),
             r"\b(?:hard|difficult|impossible|a pain) to\b",
             r"\bconfusing\b",
             r"\bunfortunately\b",
@@ -434,7 +444,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     ),
     "unhappy": (
         "is unhappy with the purchase",
-        (),
+        # "Not worth the wait" is never praise (VADER hears "worth"); the money is "price".
+        (r"\bnot worth (?:the (?:wait|hype|trouble|effort|calories|time|drive|trip)|it)\b",),
         (
             r"\bdisappoint",
             r"\bwaste of (?:time|money)",

@@ -363,6 +363,10 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("The paint is chipping after a week.", "broken"),
         ("No broken jars, but the lid was cracked.", "broken"),
         ("I didn't receive what I ordered.", "wrong_item"),
+        # Faint praise and a let-down said in one word.
+        ("Mediocre at best.", "product_problem"),
+        ("Underwhelming.", "product_problem"),
+        ("Not worth the wait.", "unhappy"),
         # A food shop's faults, told plainly.
         ("The crisps were soggy and the salsa was bland.", "poor_quality"),
         ("Tastes like cardboard.", "poor_quality"),
