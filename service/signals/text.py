@@ -47,7 +47,11 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "return": (
         "wants to return or exchange it",
         (
-            r"\breturn(?:ed|ing)? (?:it|this|them|the)\b",
+            # Not a visit back: "I returned the next day", "we returned for dinner".
+            (
+                r"\breturn(?:ed|ing)? (?:it|this|them|the)\b(?! (?:next|following|same|other)"
+                r" (?:day|week|night|morning|evening|weekend|year)\b)"
+            ),
             r"sen(?:t|d|ding) (?:it|this|them) back",
             r"\bexchange (?:it|this|for)",
             r"return label",
@@ -445,9 +449,14 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "unhappy": (
         "is unhappy with the purchase",
         # "Not worth the wait" is never praise (VADER hears "worth"); the money is "price".
-        (r"\bnot worth (?:the (?:wait|hype|trouble|effort|calories|time|drive|trip)|it)\b",),
+        (
+            r"\bnot worth (?:the (?:wait|hype|trouble|effort|calories|time|drive|trip)|it)\b",
+            r"\b(?:a |such a )?(?:total|real|complete|huge|big|major) let-? ?down\b",
+        ),
         (
             r"\bdisappoint",
+            r"\blet-? ?downs?\b",
+            r"\blet (?:me|us|him|her|them|my \w{1,12}) down\b",
             r"\bwaste of (?:time|money)",
             r"\bnot worth",
             r"\buseless",
@@ -513,7 +522,12 @@ NEGATED = (
     r"\b(?:one|1) star (?:off|less)\b",
     # Praise in the same breath: "never received so many compliments".
     r"\bnever (?:received|got|had|gotten) (?:so many|such|more|as many) (?:compliments|praise)",
-    # Praise: "spoiled me for other popcorn"; a brand the customer leaves for this one.
+    # Praise: "it has never let me down"; "spoiled me for other popcorn"; a brand the customer
+    # leaves for this one.
+    (
+        r"\b(?:never|not|didn'?t|did not|won'?t|will not|doesn'?t|does not|hasn'?t|has not"
+        r"|haven'?t|have not) (?:\w{1,12} )?let (?:me|us|you|him|her|them|my \w{1,12}) down\b"
+    ),
     r"\b(?:spoil(?:ed|s)?|spoilt) (?:me|us|him|her|them)\b",
     (
         r"\bnever (?:again )?(?:buy|order|use|go back to) (?:a |any )?(?:different|another|other"

@@ -244,6 +244,10 @@ def test_a_food_shops_five_star_praise_opens_no_case(text: str) -> None:
         # Order notes (the dev half of bench/data/order_notes.tsv): a fixture at the door, the
         # buyer's own slip, a refund the shop already made, a shed in the garden.
         ("Battery life still not long enough on this phone.", "size_fit"),
+        # A visit back to a shop or a restaurant; a product that never let the customer down.
+        ("Loved it so much I returned the next day.", "return"),
+        ("This kettle has never let me down.", "unhappy"),
+        ("It didn't let us down, great value.", "unhappy"),
         # A food shop's praise of what its food is not.
         ("Mellow flavour, no chemical aftertaste.", "poor_quality"),
         ("A tangerine drink that doesn't taste watery! Hooray!", "poor_quality"),
@@ -364,6 +368,8 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("No broken jars, but the lid was cracked.", "broken"),
         ("I didn't receive what I ordered.", "wrong_item"),
         # Faint praise and a let-down said in one word.
+        ("Nothing broken, thankfully. This was a total letdown.", "unhappy"),
+        ("The fabric really let me down.", "unhappy"),
         ("Mediocre at best.", "product_problem"),
         ("Underwhelming.", "product_problem"),
         ("Not worth the wait.", "unhappy"),
