@@ -1,12 +1,14 @@
 """`POST /webhooks/reviews/<provider>/<shop domain>`: a review platform's delivery.
 
 The same answers as Shopify intake: 401 a signature (or URL key) that does not match the
-shop's secret for that platform, or no secret configured; 400 a body that is not JSON;
+shop's secret for that platform, no secret configured, or a shop not connected (told apart
+from a forged delivery by nothing a sender sees); 400 a body that is not JSON;
 413 too large; 200 accepted, duplicate, or nothing to do; 503 when it cannot be recorded.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from flask import Blueprint, Response, current_app, request
@@ -25,6 +27,7 @@ from webhooks.shopify import answer, ring_after_answer
 
 log = get_logger(__name__)
 blueprint = Blueprint("reviews", __name__, url_prefix="/webhooks/reviews")
+_NOBODYS_SECRET = secrets.token_urlsafe(32)
 
 
 def _reject(provider: str, status: int, reason: str, detail: str) -> tuple[Response, int]:
@@ -56,13 +59,17 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
         response, status = answer(503, "unavailable", detail="could not record; retry later")
         response.headers["Retry-After"] = "5"
         return response, status
-    if shop is None:
-        log.info("delivery_ignored", source=provider, reason="unknown_shop", shop=shop_domain)
-        count_rejection(source=provider, reason="unknown_shop")
-        return answer(200, "ignored", detail="this shop is not connected to Clout")
     incoming = review_verify.Request(
         body=raw, headers={k.lower(): v for k, v in request.headers.items()}, args=request.args
     )
+    if shop is None:
+        # Anyone may post to any store's URL: refused as a forged delivery is, after the same
+        # check against a secret nobody holds, so neither the answer nor its time tells which
+        # stores use Clout. (The operator's count still says why.)
+        review_verify.VERIFIERS[provider](incoming, _NOBODYS_SECRET)
+        count_rejection(source=provider, reason="unknown_shop")
+        log.info("delivery_rejected", source=provider, reason="unknown_shop", status=401)
+        return answer(401, "unauthorized", detail=f"missing or invalid {provider} signature")
     # Fail closed: without a configured secret nothing can prove where the delivery came from.
     if sealed is None or not review_verify.VERIFIERS[provider](incoming, state.vault.open(sealed)):
         note_refused_review(provider=provider, shop_domain=shop_domain, at=time.time())

@@ -195,15 +195,37 @@ def test_the_same_review_body_sent_to_two_shops_is_a_delivery_for_each(
     assert sorted(d.shop_domain for d in recorded(app)) == sorted([SHOP, other])
 
 
-def test_an_unknown_platform_or_shop_domain_is_404_and_an_unconnected_shop_200(
+def test_an_unknown_platform_or_shop_domain_is_404(
     client: FlaskClient, app: Flask, review_shop: Shop
 ) -> None:
     body = fixture_bytes(FIXTURES["judgeme"])
     assert client.post(f"/webhooks/reviews/acme/{SHOP}", data=body).status_code == 404
     assert client.post("/webhooks/reviews/judgeme/evil.example.com", data=body).status_code == 404
+    assert recorded(app) == []
+
+
+def test_a_shop_not_connected_cannot_be_told_from_a_wrong_signature(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    """Anyone may post to any shop's review URL: the answer must not tell which stores use
+    Clout. Without a connected shop there is no secret to check against, so it is refused like
+    a forged delivery (fail closed)."""
+    # given a delivery signed with a secret that is not the connected shop's, and the same body
+    # signed properly for a shop that is not connected
+    body = fixture_bytes(FIXTURES["judgeme"])
+    forged = client.post(
+        f"/webhooks/reviews/judgeme/{SHOP}",
+        data=body,
+        headers={"JUDGEME-HMAC-SHA256": "00" * 32},
+    )
     headers, _ = signed_review("judgeme", body)
+
+    # when the second is posted to the unconnected shop's URL
     other = client.post("/webhooks/reviews/judgeme/other.myshopify.com", data=body, headers=headers)
-    assert (other.status_code, other.json["outcome"]) == (200, "ignored")
+
+    # then both get the same 401, word for word, and nothing is recorded
+    assert forged.status_code == other.status_code == 401
+    assert forged.json == other.json
     assert recorded(app) == []
 
 
