@@ -113,26 +113,27 @@ def test_every_labelled_reason_is_a_reason_the_detector_knows() -> None:
     assert {code for row in rows for code in row[0].split(",")} <= set(INTENTS)
 
 
-def test_every_hand_label_of_a_hidden_complaint_is_one_the_benchmark_reads() -> None:
-    # the hidden-complaint labels of the clothing set: one row per review, R, F or W
-    labelled = (
-        Path(__file__).parents[3]
-        / "bench"
-        / "data"
-        / "womens_clothing_reviews"
-        / "hidden_labels.tsv"
-    )
+@pytest.mark.parametrize(
+    ("folder", "parts", "at_least"),
+    [
+        ("womens_clothing_reviews", {"dev", "held", "fresh"}, 80),
+        ("fine_food_reviews", {"dev", "test"}, 150),
+    ],
+)
+def test_every_hand_label_of_a_hidden_complaint_is_one_the_benchmark_reads(
+    folder: str, parts: set[str], at_least: int
+) -> None:
+    # the hidden-complaint labels of the clothing set and of the food shop's review summaries:
+    # one row per review, R, F or W
+    labelled = Path(__file__).parents[3] / "bench" / "data" / folder / "hidden_labels.tsv"
     rows = [
         line.split("\t")
         for line in labelled.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
 
-    assert len(rows) >= 80
-    assert all(
-        len(row) == 5 and row[1] in {"dev", "held", "fresh"} and row[3] in {"R", "F", "W"}
-        for row in rows
-    )
+    assert len(rows) >= at_least
+    assert all(len(row) == 5 and row[1] in parts and row[3] in {"R", "F", "W"} for row in rows)
     assert all(int(row[2]) >= 4 for row in rows)
     assert len({row[0] for row in rows}) == len(rows)
 
