@@ -142,12 +142,17 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bhalf (?:of )?(?:my|the) order",
             r"\bcame without\b",
             r"\bincomplete order",
+            (
+                r"\b(?:bag|box|jar|tin|packet|bottle|can|pack|container|package|pouch)s?"
+                r" (?:was|were|is|are|came|arrived) (?:only )?(?:half|partly|partially) (?:empty"
+                r"|filled)\b"
+            ),
             r"\b(?:wasn'?t|was not|weren'?t|were not) (?:in|inside|included in) (?:the|my) (?:box|parcel|package|bag|order)\b",
         ),
         (r"\bnot included\b",),
     ),
     "broken": (
-        "it arrived damaged or stopped working",
+        "it arrived damaged or spoiled, or stopped working",
         (
             r"\bbroke(?:n)?\b",
             r"\bdamaged?\b",
@@ -168,7 +173,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bdented",
             r"\bscratch(?:ed|es)\b",
             r"\bstain(?:ed|s)\b",
-            r"\bmold(?:y)?\b",
+            r"\bmou?ld(?:y|ed|ing)?\b",
             r"\bexpired\b",
             r"\bspoiled\b",
             r"\brust(?:ed|y)\b",
@@ -273,6 +278,15 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|over-?cooked|lukewarm)\b"
             ),
             r"\bburnt\b(?! (?:orange|sienna|umber|sugar|caramel|ends|red|yellow|copper))",
+            # Food that made someone ill, or was not fit to eat.
+            r"\b(?:made|making) (?:me|us|my \w{1,12}|him|her|them) (?:\w{1,10} )?(?:sick|ill|vomit|throw up)",
+            r"\bfood poisoning\b",
+            r"\b(?:gone|went|turned|going) (?:sour|off|bad|rancid|mou?ldy)\b",
+            (
+                r"\b(?:hairs?|bugs?|insects?|worms?|maggots?|weevils?|ants|flies|a fly)"
+                r" (?:\w{1,12} )?in (?:my|the|our|it|each|every|one of)\b"
+            ),
+            r"\b(?:piece|pieces|bits?|shards?|chunks?|fragments?) of (?:glass|plastic|metal|bone)\b",
             r"\b(?:no|zero|lacks?|lacked|lacking|without (?:any|much)) (?:real )?(?:flavou?r|taste)\b",
             (
                 r"\btastes? (?:like |of )?(?:chemicals?|cardboard|plastic|soap|metal|nothing|dirt"

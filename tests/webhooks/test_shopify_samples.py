@@ -91,7 +91,7 @@ def test_shopifys_refund_sample_reads_what_moved_not_what_was_itemised(
     assert refund_signal.reason == "refund_partial"
     assert sentences(refund_signal)[0] == "was refunded 85.00 USD of 404.95 USD"
     # and its note, "Things were damaged", is read: a broken item makes the case high
-    assert "it arrived damaged or stopped working" in sentences(refund_signal)
+    assert "it arrived damaged or spoiled, or stopped working" in sentences(refund_signal)
     assert refund_signal.severity == "high"
 
 

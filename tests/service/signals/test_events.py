@@ -493,7 +493,7 @@ def test_a_note_that_names_a_problem_says_which_to_the_agent(
     assert signal.reason == "note_complaint"
     assert signal.detail is not None
     assert signal.detail["sentences"] == [
-        "wrote in the order note: it arrived damaged or stopped working"
+        "wrote in the order note: it arrived damaged or spoiled, or stopped working"
     ]
 
 

@@ -250,6 +250,8 @@ def test_a_food_shops_five_star_praise_opens_no_case(text: str) -> None:
         ("This kettle has never let me down.", "unhappy"),
         ("It didn't let us down, great value.", "unhappy"),
         # A food shop's praise of what its food is not.
+        ("I was sick of searching for good coffee; this one is perfect.", "poor_quality"),
+        ("The bag was half full of chocolate, half of nuts. Yum.", "missing_item"),
         ("Mellow flavour, no chemical aftertaste.", "poor_quality"),
         ("A tangerine drink that doesn't taste watery! Hooray!", "poor_quality"),
         ("Not too sweet, not greasy, just right.", "poor_quality"),
@@ -375,6 +377,13 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("Underwhelming.", "product_problem"),
         ("Not worth the wait.", "unhappy"),
         # A food shop's faults, told plainly.
+        ("Delicious, but the bread was mouldy.", "broken"),
+        ("Found a hair in my soup, otherwise fine.", "poor_quality"),
+        ("Great taste but the milk had gone sour.", "poor_quality"),
+        ("Nice, but it made me sick.", "poor_quality"),
+        ("We both got food poisoning after eating it.", "poor_quality"),
+        ("There were weevils in the flour.", "poor_quality"),
+        ("Tasty but the bag was half empty.", "missing_item"),
         ("The crisps were soggy and the salsa was bland.", "poor_quality"),
         ("Tastes like cardboard.", "poor_quality"),
         ("Way too salty, I could not finish it.", "poor_quality"),
