@@ -1130,7 +1130,70 @@ def _take_flow(
     return outbox.take(session=session, key=key, now=now) is not None
 
 
-def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
+@dataclass(frozen=True)
+class _TagReading:
+    """What an `orders/updated` delivery's tags change on the case: the order's new record in
+    `tag_state`, a person's close (how), and whether the case is to be attended again."""
+
+    record: Mapping[str, Any] | None = None
+    resolved_by: str | None = None
+    attend: bool = False
+
+
+def _read_order_tags(  # noqa: PLR0911, PLR0912 - one return per way the tags can read
+    *,
+    incident: Incident,
+    gid: str,
+    present: set[str],
+    updated_at: datetime | None,
+    settings: TagSettings,
+) -> _TagReading | None:
+    """Pure: None when the delivery changes nothing (Clout's own echo, an old state)."""
+    if incident.status != IncidentStatus.OPEN:
+        return None
+    written = (incident.tag_state or {}).get(gid)
+    if written is None:
+        return None  # Clout has not written to this order yet: nothing to compare
+    written_at = datetime.fromisoformat(written["written_at"])
+    if updated_at is not None and updated_at < written_at - timedelta(seconds=2):
+        return None  # the state before Clout's own write, delivered late
+    if written.get(REOPENED_AT) is not None:
+        # An order of a reopened case, while Clout is putting it back (resolved tag off, then
+        # its tags on): the states in between — the resolved tag still there, or neither tag —
+        # are Clout's own work echoing, never a person closing it again. Once Shopify shows the
+        # attention tag back without the resolved tag, the order is in step: from then on the
+        # usual reading applies, to deliveries newer than that one (Shopify's own clock on both
+        # sides, so no allowance for skew).
+        if settings.attention_tag not in present or settings.resolved_tag in present:
+            return None
+        record = {k: v for k, v in written.items() if k != REOPENED_AT}
+        if updated_at is not None:
+            record["in_step_at"] = updated_at.isoformat()
+        return _TagReading(record=record)
+    seen = written.get("in_step_at")
+    if updated_at is not None and seen is not None:
+        in_step_at = datetime.fromisoformat(seen)
+        if updated_at < in_step_at:
+            return None  # an older state than one already seen in step (webhooks are unordered)
+        if updated_at == in_step_at:
+            # Shopify stamps whole seconds. The resolved tag in the very second Clout took it
+            # off is either the echo of Clout's tagsAdd (before the removal) or a person putting
+            # it back, and the attention tag gone is a person taking it off; the later work's
+            # read of the order tells (its attendance rings it at once). Anything else in that
+            # second is Clout's own echo.
+            if settings.resolved_tag not in present and settings.attention_tag in present:
+                return None
+            return _TagReading(record={**written, CHECK_RESOLVED: True}, attend=True)
+    if settings.resolved_tag in present and not written.get(RESOLVED_KEPT):
+        return _TagReading(resolved_by="resolved-tag", attend=True)
+    if settings.attention_tag not in present:
+        return _TagReading(resolved_by="attention-tag-removed", attend=True)
+    if set(written["tags"]) <= present:
+        return None  # Clout's own write echoing back: nothing to do (no loop)
+    return _TagReading(attend=True)  # another app or a person removed one of Clout's tags
+
+
+def note_order_tags(
     *,
     session: Session,
     shop: Shop,
@@ -1151,78 +1214,30 @@ def note_order_tags(  # noqa: PLR0911 - one return per way the tags can read
             Signal.order_id == order.id,
         )
     )
-    # Locked while its marks are read and set: the floor's record may be writing them too.
-    incident = locked_incident(session, found) if found is not None else None
-    if incident is None or incident.status != IncidentStatus.OPEN:
+    if found is None:
         return None
-    written = (incident.tag_state or {}).get(order.shopify_id)
-    if written is None:
-        return None  # Clout has not written to this order yet: nothing to compare
-    written_at = datetime.fromisoformat(written["written_at"])
-    if updated_at is not None and updated_at < written_at - timedelta(seconds=2):
-        return None  # the state before Clout's own write, delivered late
-    present = set(tags)
-    if written.get(REOPENED_AT) is not None:
-        return _note_reopening(
-            incident=incident,
-            gid=order.shopify_id,
-            written=written,
-            present=present,
-            updated_at=updated_at,
-            settings=settings,
-        )
-    seen = written.get("in_step_at")
-    if updated_at is not None and seen is not None:
-        in_step_at = datetime.fromisoformat(seen)
-        if updated_at < in_step_at:
-            return None  # an older state than one already seen in step (webhooks are unordered)
-        if updated_at == in_step_at:
-            # Shopify stamps whole seconds. The resolved tag in the very second Clout took it
-            # off is either the echo of Clout's tagsAdd (before the removal) or a person putting
-            # it back, and the attention tag gone is a person taking it off; the later work's
-            # read of the order tells. Anything else in that second is Clout's own echo.
-            if settings.resolved_tag not in present and settings.attention_tag in present:
-                return None
-            incident.tag_state = {
-                **(incident.tag_state or {}),
-                order.shopify_id: {**written, CHECK_RESOLVED: True},
-            }
-            incident.needs_attention = True  # its attendance rings the later work at once
-            return incident
-    if settings.resolved_tag in present and not written.get(RESOLVED_KEPT):
-        resolve_incident(session=session, incident=incident, by="resolved-tag", now=now)
-        incident.needs_attention = True
-        return incident
-    if settings.attention_tag not in present:
-        resolve_incident(session=session, incident=incident, by="attention-tag-removed", now=now)
-        incident.needs_attention = True
-        return incident
-    if set(written["tags"]) <= present:
-        return None  # Clout's own write echoing back: nothing to do (no loop)
-    incident.needs_attention = True  # another app or a person removed one of Clout's tags
+    reading = partial(
+        _read_order_tags,
+        gid=order.shopify_id,
+        present=set(tags),
+        updated_at=updated_at,
+        settings=settings,
+    )
+    # Most deliveries are Clout's own write echoing back and change nothing: those take no
+    # lock (this transaction holds the order's row; a reconciliation page may hold the case
+    # and want the order next). What does change the case is read again under its lock.
+    unlocked = session.get(Incident, found)
+    if unlocked is None or reading(incident=unlocked) is None:
+        return None
+    incident = locked_incident(session, found)
+    done = reading(incident=incident) if incident is not None else None
+    if incident is None or done is None:
+        return None
+    if done.record is not None:
+        incident.tag_state = {**(incident.tag_state or {}), order.shopify_id: dict(done.record)}
+    if done.resolved_by is not None:
+        resolve_incident(session=session, incident=incident, by=done.resolved_by, now=now)
+    if not done.attend:
+        return None
+    incident.needs_attention = True
     return incident
-
-
-def _note_reopening(
-    *,
-    incident: Incident,
-    gid: str,
-    written: Mapping[str, Any],
-    present: set[str],
-    updated_at: datetime | None,
-    settings: TagSettings,
-) -> Incident | None:
-    """An order of a reopened case, while Clout is putting it back (resolved tag off, then
-    its tags on): the states in between — the resolved tag still there, or neither tag — are
-    Clout's own work echoing, never a person closing it again. Once Shopify shows the
-    attention tag back without the resolved tag, the order is in step: from then on the
-    usual reading applies, to deliveries newer than that one (Shopify's own clock on both
-    sides, so no allowance for skew)."""
-    if settings.attention_tag not in present or settings.resolved_tag in present:
-        return None
-    state = dict(incident.tag_state or {})
-    state[gid] = {k: v for k, v in written.items() if k != REOPENED_AT}
-    if updated_at is not None:
-        state[gid]["in_step_at"] = updated_at.isoformat()
-    incident.tag_state = state
-    return None

@@ -158,9 +158,13 @@ def locked_incident(session: Session, incident_id: int) -> Incident | None:
     """The case, read afresh and locked until this transaction ends. What Clout wrote on each
     order (`tag_state`) is read, changed and written back as one JSON value, by the floor's
     record and by a webhook noting a person's resolve alike: on PostgreSQL the later of two
-    such writes would drop the other's mark, so each waits for the row. (SQLite's writers
-    already take turns: `BEGIN IMMEDIATE`; there FOR UPDATE is not sent.)"""
-    return session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
+    such writes would drop the other's mark, so each waits for the row. `FOR NO KEY UPDATE`:
+    it makes those writers take turns, and leaves alone what only refers to the case (a new
+    signal, an event or an outbox row inserted meanwhile). (SQLite's writers already take
+    turns: `BEGIN IMMEDIATE`; there no lock clause is sent.)"""
+    return session.get(
+        Incident, incident_id, with_for_update={"key_share": True}, populate_existing=True
+    )
 
 
 def open_incident(*, session: Session, shop: Shop, customer: Customer) -> Incident | None:

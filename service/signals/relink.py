@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, InfluenceProfile, Order, Review, Shop, Signal
 from service.core.vocabulary import IncidentStatus
+from service.signals.incidents import locked_incident
 
 log = get_logger(__name__)
 
@@ -142,6 +143,11 @@ def move_signals(
     by_incident: dict[int, list[Signal]] = {}
     for signal in signals:
         by_incident.setdefault(signal.incident_id, []).append(signal)
+    # What Clout wrote on each record (`tag_state`) is merged from one case into another: read
+    # under both cases' locks (in id order), or a worker's record written meanwhile is lost.
+    joining = _open_case_of(session, shop, to)
+    for incident_id in sorted({*by_incident, *([joining.id] if joining else [])}):
+        locked_incident(session, incident_id)
     for incident_id, moving in by_incident.items():
         incident = session.get(Incident, incident_id)
         if incident is None:
