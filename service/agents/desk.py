@@ -117,6 +117,8 @@ def reopen_case(
     if incident.status == IncidentStatus.OPEN:
         raise CaseStateRefused("already_open", "the case is open already")
     if not reopen_incident(session=session, incident=incident, by=by, now=now):
+        if IncidentStatus(incident.status) is IncidentStatus.OPEN:  # reopened meanwhile (re-read)
+            raise CaseStateRefused("already_open", "the case is open already")
         raise CaseStateRefused(
             "customer_has_open_case",
             "this customer has a newer open case: work that one instead",

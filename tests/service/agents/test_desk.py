@@ -4,6 +4,8 @@ with a note, not a complaint, assign, snooze, bulk — each keeping the attentio
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +13,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
+from service.agents.desk import CaseStateRefused, reopen_case
 from service.core.db import session_scope
 from service.core.models import Customer, Incident, Review, Shop, utcnow
 from service.core.vocabulary import Severity, SignalKind
@@ -338,6 +342,49 @@ def test_reopening_a_case_that_is_open_is_refused_and_changes_nothing(
     assert answer.json["outcome"] == "already_open"
     case = agent.get(f"/agents/api/incidents/{busy['Sam Lee']}").json
     assert [e["what"] for e in case["trail"]] == ["signal"]
+
+
+def test_two_people_reopening_a_case_at_once_get_one_reopen_and_already_open(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's case was resolved
+    act(agent, f"incidents/{busy['Maya Ortiz']}/resolve")
+    sessions = state(app).sessions
+    with session_scope(sessions) as session:
+        shop_id = session.get(Incident, busy["Maya Ortiz"]).shop_id  # type: ignore[union-attr]
+
+    # when one person reopens it (their transaction still open) and another asks the same
+    def reopen(session: Session) -> str:
+        shop = session.get(Shop, shop_id)
+        assert shop is not None
+        try:
+            reopen_case(
+                session=session,
+                shop=shop,
+                incident_id=busy["Maya Ortiz"],
+                by="page:b",
+                now=utcnow(),
+            )
+        except CaseStateRefused as refused:
+            return refused.outcome
+        return "reopened"
+
+    first = sessions()
+    try:
+        assert reopen(first) == "reopened"
+        second = ThreadPoolExecutor(1).submit(lambda: reopen_in_own_session(sessions, reopen))
+        time.sleep(0.5)  # long enough for it to reach the case, whatever it then waits for
+        first.commit()
+    finally:
+        first.close()
+
+    # then the second is told the case is open already, not that another case is
+    assert second.result(timeout=30) == "already_open"
+
+
+def reopen_in_own_session(sessions: Any, reopen: Any) -> str:
+    with session_scope(sessions) as session:
+        return str(reopen(session))
 
 
 def test_reopening_another_shops_case_is_not_found(app: Flask, agent: FlaskClient) -> None:
