@@ -1086,21 +1086,27 @@ def attend_later(
             incident.later_due_at = None
             log.info("resolved_by_tag_read_back", incident_id=incident_id)
             return "resolved"
+        resumed_shop = None
         if incident is not None:
             incident.later_due_at = None if not done.skipped else now + LATER_RETRY
             if done.recovered:
-                # This one's probe found Shopify answering again: the shop's other cases put
-                # off meanwhile come back at the sweeper's next pass, not a whole retry later.
-                session.execute(
-                    update(Incident)
-                    .where(
-                        Incident.shop_id == incident.shop_id,
-                        Incident.id != incident_id,
-                        Incident.later_due_at > now,
-                    )
-                    .values(later_due_at=now)
+                resumed_shop = incident.shop_id
+    if resumed_shop is not None:
+        # This one's probe found Shopify answering again: the shop's other cases put off
+        # meanwhile come back at the sweeper's next pass, not a whole retry later. In a
+        # transaction of its own: not while this case's row is held (a lock on many cases
+        # taken by one that holds another is how two workers wait on each other).
+        with session_scope(sessions) as session:
+            session.execute(
+                update(Incident)
+                .where(
+                    Incident.shop_id == resumed_shop,
+                    Incident.id != incident_id,
+                    Incident.later_due_at > now,
                 )
-                log.info("later_work_resumed", shop_id=incident.shop_id, after=done.recovered)
+                .values(later_due_at=now)
+            )
+        log.info("later_work_resumed", shop_id=resumed_shop, after=done.recovered)
     if done.skipped:
         log.info("later_work_skipped", incident_id=incident_id, skipped=done.skipped)
         return "postponed"
