@@ -61,8 +61,24 @@ class Done:
 def _case(*, session: Session, shop: Shop, incident_id: int) -> Incident | None:
     # Another shop's case is answered exactly like one that does not exist.
     return session.scalar(
-        select(Incident).where(Incident.id == incident_id, Incident.shop_id == shop.id)
+        select(Incident)
+        .where(Incident.id == incident_id, Incident.shop_id == shop.id)
+        # Locked and read afresh: two agents acting on one case at once take turns, and the
+        # second sees what the first did (closed already, not closed twice).
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
+
+
+def _lock_in_order(*, session: Session, shop: Shop, incident_ids: list[int]) -> None:
+    # Several cases in one transaction: locked in one order (by id), so two bulk actions over
+    # overlapping cases wait for each other instead of deadlocking.
+    session.scalars(
+        select(Incident.id)
+        .where(Incident.id.in_(incident_ids), Incident.shop_id == shop.id)
+        .order_by(Incident.id)
+        .with_for_update(key_share=True)
+    ).all()
 
 
 def _checked(by: str, note: str | None) -> str | None:
@@ -198,6 +214,7 @@ def close_cases(
     wanted = list(dict.fromkeys(incident_ids))
     if not 0 < len(wanted) <= MAX_BULK:
         raise DeskRefused("bulk_size", f"choose between 1 and {MAX_BULK} cases")
+    _lock_in_order(session=session, shop=shop, incident_ids=wanted)
     done = [
         close_case(session=session, shop=shop, incident_id=i, by=by, now=now, note=note)
         for i in wanted
@@ -217,6 +234,7 @@ def assign_cases(
     wanted = list(dict.fromkeys(incident_ids))
     if not 0 < len(wanted) <= MAX_BULK:
         raise DeskRefused("bulk_size", f"choose between 1 and {MAX_BULK} cases")
+    _lock_in_order(session=session, shop=shop, incident_ids=wanted)
     done = []
     for i in wanted:
         try:

@@ -103,9 +103,9 @@ def raise_signal(
             severity=draft.severity,
             opened_at=now,
         )
-        session.add(incident)
         try:
             with session.begin_nested():
+                session.add(incident)
                 session.flush()
         except IntegrityError:
             # Another worker opened the customer's incident a moment ago: join it.
@@ -227,6 +227,15 @@ def reopen_incident(*, session: Session, incident: Incident, by: str, now: datet
     )
     if other is not None:
         return False
+    try:
+        with session.begin_nested():
+            _reopen(session=session, incident=incident, by=by, now=now)
+    except IntegrityError:
+        return False  # a case of the customer's opened meanwhile: that one is the case now
+    return True
+
+
+def _reopen(*, session: Session, incident: Incident, by: str, now: datetime) -> None:
     was = {"resolution": incident.resolution, "resolved_by": incident.resolved_by}
     incident.status = IncidentStatus.OPEN
     incident.resolved_at = None
@@ -247,4 +256,3 @@ def reopen_incident(*, session: Session, incident: Incident, by: str, now: datet
         session=session, incident=incident, kind=CaseEvent.REOPENED, by=by, at=now, detail=was
     )
     session.flush()
-    return True
