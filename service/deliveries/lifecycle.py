@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import ColumnElement, LargeBinary, and_, bindparam, func, or_, select, text, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.attention.attend import ShopTagSettings, TagSettings
@@ -343,7 +343,11 @@ def _process_claimed(
 
     # What the delivery names and Clout lacks is read from Shopify first, outside the
     # handler's transaction; a body that cannot be read is the handler's to refuse.
-    _look_up_what_it_names(sessions=sessions, delivery_id=delivery_id, admin_for=admin_for)
+    try:
+        _look_up_what_it_names(sessions=sessions, delivery_id=delivery_id, admin_for=admin_for)
+    except IntegrityError:
+        # Another worker stored the same order or customer a moment ago: the handler reads it.
+        log.info("lookup_stored_meanwhile", delivery_id=delivery_id)
 
     error: BaseException | None = None
     with sessions() as session:
@@ -504,7 +508,8 @@ def _settle_failure(
     max_attempts: int,
     now: Callable[[], datetime],
 ) -> Outcome:
-    transient = isinstance(error, TransientError | OperationalError)
+    # IntegrityError: another worker inserted the same row a moment ago; the retry finds it.
+    transient = isinstance(error, TransientError | OperationalError | IntegrityError)
     # Error text can quote a payload; keep the type and our own message only.
     reason = (
         f"{type(error).__name__}: {error}"
