@@ -844,10 +844,12 @@ def record_cleared(*, session: Session, incident_id: int, cleared: Cleared, now:
 
 
 def record_attended(*, session: Session, case: Case, now: datetime) -> None:
-    incident = session.get(Incident, case.incident_id)
+    incident = locked_incident(session, case.incident_id)
     if incident is None:
         return
     incident.attended_at = now
+    if incident.status != IncidentStatus.OPEN:
+        return  # closed since it was read: its clearance is still to come
     # A signal that arrived meanwhile keeps the incident waiting for its own attendance.
     counted = session.scalar(
         select(func.count()).select_from(Signal).where(Signal.incident_id == case.incident_id)
@@ -979,9 +981,10 @@ def attend_incident(
         cleared = push_clearance(client=client, case=case, settings=settings)
         with session_scope(sessions) as session:
             record_cleared(session=session, incident_id=incident_id, cleared=cleared, now=now)
-            incident = session.get(Incident, incident_id)
+            incident = session.get(Incident, incident_id)  # locked by record_cleared
             if incident is not None:
-                incident.needs_attention = False
+                # Reopened since it was read: its floor is still to come.
+                incident.needs_attention = incident.status == IncidentStatus.OPEN
                 incident.attended_at = now
         return "cleared"
 

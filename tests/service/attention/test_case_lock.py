@@ -5,20 +5,25 @@ Against the emulator over HTTP and a real database; the interleaving is forced w
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
-from service.attention.attend import Pushed, record_pushed
+from service.agents.desk import close_case, reopen_case
+from service.attention.attend import Pushed, attend_incident, record_pushed
 from service.attention.reconcile import _apply
 from service.core.db import session_scope
 from service.core.models import Incident, Shop, Signal, utcnow
 from service.dev.devstore.webhooks import order_payload
 from tests.support.clout import RunningDevStore, record_delivery_now, state, work_on
-from workers.tasks import admin_factory
+from workers.tasks import admin_factory, escalate, tag_settings
+
+ATTENTION, RESOLVED = "clout-attention", "clout-resolved"
 
 
 def test_an_orders_echo_and_a_reconciled_page_of_the_same_customer_both_go_through(
@@ -126,3 +131,106 @@ def test_a_stand_in_case_joining_the_customers_case_keeps_what_clout_recorded_me
         state_now = session.get(Incident, maya_case).tag_state
         assert second.gid in state_now
         assert state_now[first.gid].get("in_step_at") == stamp
+
+
+def attended_chargeback(clout: Flask, devstore: RunningDevStore) -> tuple[int, Any, Any]:
+    """A chargeback's case, attended: its tags in Shopify. The case, its order, the person."""
+    store = devstore.store
+    person = store.add_person("ana@example.org", "Ana", "Buyer")
+    order = store.add_purchase(person)
+    work_on(
+        clout,
+        record_delivery_now(clout, topic="orders/create", payload=order_payload(store, order)),
+    )
+    dispute = {"id": 1, "order_id": order.id, "type": "chargeback"}
+    [incident_id] = work_on(
+        clout, record_delivery_now(clout, topic="disputes/create", payload=dispute)
+    ).incidents
+    return incident_id, order, person
+
+
+def attendance(clout: Flask, incident_id: int) -> threading.Thread:
+    clout_state = state(clout)
+    worker = threading.Thread(
+        target=lambda: attend_incident(
+            sessions=clout_state.sessions,
+            incident_id=incident_id,
+            admin=admin_factory(clout_state),
+            shop_settings=tag_settings(clout_state),
+            now=utcnow(),
+        )
+    )
+    worker.start()
+    return worker
+
+
+def test_a_resolve_while_the_floor_is_pushed_keeps_the_case_waiting_for_its_clearance(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a case whose tags landed, now overdue and escalated: new tags to push
+    sessions = state(clout).sessions
+    incident_id, order, person = attended_chargeback(clout, devstore)
+    with session_scope(sessions) as session:
+        session.get(Incident, incident_id).deadline_at = utcnow() - timedelta(minutes=1)  # type: ignore[union-attr]
+    with clout.app_context():
+        escalate()  # the beat's escalation of what is overdue
+    with session_scope(sessions) as session:
+        assert session.get(Incident, incident_id).escalations == 1  # type: ignore[union-attr]
+
+    # when a worker pushes the escalated floor to a slow Shopify and, meanwhile, a person adds
+    # the resolved tag in the admin and that orders/updated is taken
+    devstore.admin.set_faults(latency=0.5)
+    floor = attendance(clout, incident_id)
+    time.sleep(0.2)
+    order.tags = sorted({*order.tags, RESOLVED})
+    payload = order_payload(devstore.store, order)
+    payload.update(tags=", ".join(order.tags), updated_at=utcnow().isoformat())
+    devstore.admin.set_faults(latency=0.0)
+    delivery = record_delivery_now(clout, topic="orders/updated", payload=payload)
+    assert work_on(clout, delivery, attend=False).incidents == (incident_id,)
+    devstore.admin.set_faults(latency=0.5)
+    floor.join(30)
+    devstore.admin.set_faults(latency=0.0)
+
+    # then the closed case still waits for its clearance (Clout's tags are on the customer
+    # yet), so the sweeper rings for it should the bell be lost
+    assert ATTENTION in devstore.store.customers[person.id].tags
+    with session_scope(sessions) as session:
+        incident = session.get(Incident, incident_id)
+        assert (incident.status, incident.needs_attention) == ("resolved", True)  # type: ignore[union-attr]
+
+
+def test_an_undo_during_the_clearance_leaves_the_case_waiting_for_its_floor(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given an attended case an agent has resolved
+    sessions = state(clout).sessions
+    incident_id, order, _ = attended_chargeback(clout, devstore)
+    with session_scope(sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        close_case(session=session, shop=shop, incident_id=incident_id, by="page:a", now=utcnow())
+
+    # when a worker clears Shopify for the close (slowly) and, meanwhile, the agent clicks Undo
+    devstore.admin.set_faults(latency=0.3)
+    clearance = attendance(clout, incident_id)
+    time.sleep(0.2)
+    with session_scope(sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        done = reopen_case(
+            session=session, shop=shop, incident_id=incident_id, by="page:a", now=utcnow()
+        )
+        assert done is not None
+    assert done.outcome == "reopened"
+    clearance.join(30)
+    devstore.admin.set_faults(latency=0.0)
+
+    # then Shopify shows it resolved for now, and the open case still waits for its floor
+    assert RESOLVED in order.tags
+    assert ATTENTION not in order.tags
+    with session_scope(sessions) as session:
+        incident = session.get(Incident, incident_id)
+        assert (incident.status, incident.tagged_at, incident.needs_attention) == (
+            "open",
+            None,
+            True,
+        )  # type: ignore[union-attr]
