@@ -49,8 +49,9 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         (
             # Not a visit back: "I returned the next day", "we returned for dinner".
             (
-                r"\breturn(?:ed|ing)? (?:it|this|them|the)\b(?! (?:next|following|same|other)"
-                r" (?:day|week|night|morning|evening|weekend|year)\b)"
+                r"\breturn(?:ed|ing)? (?:it|this|them|the)\b(?! (?:next|following|other)"
+                r" (?:day|week|night|morning|evening|weekend|year)\b| (?:weekend|week|month|year"
+                r"|summer|winter|christmas|evening|afternoon|morning|time|favou?r)\b)"
             ),
             r"sen(?:t|d|ding) (?:it|this|them) back",
             r"\bexchange (?:it|this|for)",
@@ -122,10 +123,12 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             # A wait told in minutes, hours or weeks ("waited 40 minutes for our food", "waited
             # three weeks for it"): only when the tone is not happy ("I waited a week to review").
             (
-                r"\bwait(?:ed|ing)? (?:for )?(?:well )?(?:over |more than |almost |nearly |about "
-                r"|around |at least )?(?:an? |\d{1,3}\+? |one |two |three |four |five |six |ten "
-                r"|fifteen |twenty |thirty |forty |fifty )(?:more |whole |full )?(?:minutes|mins"
-                r"|hours?|days|weeks|months)\b"
+                r"\b(?:waited|been waiting|had to wait) (?:for )?(?:well )?(?:over |more than |almost "
+                r"|nearly |about |around |at least )?(?:an? |\d{1,3}\+? |one |two |three |four |five "
+                r"|six |seven |eight |nine |ten |eleven |twelve |fifteen |twenty |thirty |forty "
+                r"|fifty )(?:more |whole |full )?(?:minutes|mins|hours?|hrs|days|weeks?|fortnight"
+                r"|months?)\b(?! (?:to|before) (?:write|review|post|see|try|test|give|rate|leave|writing"
+                r"|reviewing|posting|trying|testing|giving|rating|leaving))"
             ),
         ),
     ),
@@ -144,8 +147,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bincomplete order",
             (
                 r"\b(?:bag|box|jar|tin|packet|bottle|can|pack|container|package|pouch)s?"
-                r" (?:was|were|is|are|came|arrived) (?:only )?(?:half|partly|partially) (?:empty"
-                r"|filled)\b"
+                r" (?:was|were|is|are|came|arrived) (?:only half[- ](?:full|filled)|(?:only )?(?:half"
+                r"|partly|partially)[- ]empty)\b"
             ),
             r"\b(?:wasn'?t|was not|weren'?t|were not) (?:in|inside|included in) (?:the|my) (?:box|parcel|package|bag|order)\b",
         ),
@@ -173,14 +176,14 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bdented",
             r"\bscratch(?:ed|es)\b",
             r"\bstain(?:ed|s)\b",
-            r"\bmou?ld(?:y|ed|ing)?\b",
+            r"\bmou?ldy\b",
             r"\bexpired\b",
             r"\bspoiled\b",
             r"\brust(?:ed|y)\b",
             r"\bpeel(?:ed|ing)\b",
             r"\bsnapp(?:ed|ing)\b",
             # Chipped china, not the chips a food shop sells ("best chips ever").
-            r"\bchipp(?:ed|ing)\b",
+            r"\bchipp(?:ed|ing)\b(?! in\b)",
             r"\b(?:a|one|small|tiny|big|large|little|huge|deep) chip (?:in|on|out of|off)\b",
             (
                 r"\bchips? (?:in|on|out of|off) (?:the |its |my |one |each |every |both )?"
@@ -189,7 +192,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             ),
             r"\b(?:paint|glaze|enamel|varnish|finish|polish|coating) (?:\w{1,20} )?chips\b",
             r"\bwarp(?:ed|s)?\b",
-            r"\bmou?ld\b",
+            r"\bmou?ld\b(?! (?:of|for|shape|making)\b)",
             r"\b(?:came|fell|come|falls?) off\b",
             r"\barrived (?:soaked|wet|open(?:ed)?|torn|crushed)",
             r"\bsuddenly died\b",
@@ -272,29 +275,64 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\bfad(?:ed|es|ing)\b",
             r"\bstale\b",
             r"\btasteless\b",
-            # Food that is off: a food shop's "damaged". Not a colour ("burnt orange").
+            # Food that is off: a food shop's "damaged", said of the food ("the salsa was
+            # bland", "good but watery"), not of what the product fixes ("turns bland chicken
+            # into…", "watery eyes"), a colour ("burnt orange") or a care label ("lukewarm
+            # water").
             (
-                r"\b(?:bland|flavou?rless|inedible|rancid|soggy|watery|rubbery|under-?cooked"
-                r"|over-?cooked|lukewarm)\b"
+                r"\b(?:was|were|is|are|tastes?|tasted|arrived|came|went|got|but|and|too|very|so"
+                r"|really|quite|rather|pretty|completely|totally|a bit|bit|slightly)"
+                r" (?:bland|flavou?rless|inedible|rancid|soggy|watery|rubbery|under-?cooked"
+                r"|over-?cooked|lukewarm|burnt|burned|slimy|rotten)\b(?! out\b)"
             ),
-            r"\bburnt\b(?! (?:orange|sienna|umber|sugar|caramel|ends|red|yellow|copper))",
+            r"^(?:bland|flavou?rless|inedible|rancid|soggy|watery|rubbery|slimy|rotten)\b",
+            r"\bburn(?:t|ed) (?:on the (?:bottom|edges?|outside)|to a crisp)\b",
             # Food that made someone ill, or was not fit to eat.
-            r"\b(?:made|making) (?:me|us|my \w{1,12}|him|her|them) (?:\w{1,10} )?(?:sick|ill|vomit|throw up)",
-            r"\bfood poisoning\b",
-            r"\b(?:gone|went|turned|going) (?:sour|off|bad|rancid|mou?ldy)\b",
             (
-                r"\b(?:hairs?|bugs?|insects?|worms?|maggots?|weevils?|ants|flies|a fly)"
-                r" (?:\w{1,12} )?in (?:my|the|our|it|each|every|one of)\b"
+                r"\b(?:made|making) (?:me|us|my \w{1,12}|him|her|them) (?:so |really |very "
+                r"|violently |quite )?(?:sick|ill|vomit|throw up)\b(?! (?:with|of)\b)"
             ),
-            r"\b(?:piece|pieces|bits?|shards?|chunks?|fragments?) of (?:glass|plastic|metal|bone)\b",
+            (
+                r"\b(?:got|get|gave|giving|caused?|had|have|has|from|after) (?:\w{1,12} )?food"
+                r" poisoning\b|\bfood poisoning (?:from|after)\b"
+            ),
+            (
+                r"\b(?:milk|cream|meat|fish|chicken|yoghurt|yogurt|food|fruit|veg|bread|cheese"
+                r"|juice|salad|eggs?|butter|sauce|it|they)(?: had| has| have)? (?:already )?(?:gone"
+                r"|went|turned) (?:sour|off|bad|rancid|mou?ldy)\b"
+            ),
+            (
+                r"\b(?:smelled|smells?|tasted|tastes?) (?:already |a bit |slightly )?(?:sour|rancid"
+                r"|off)\b(?! (?:white|the)\b)|\b(?:was|were|is|are) (?:already |a bit |slightly )?"
+                r"(?:sour|rancid)\b"
+            ),
+            (
+                r"\b(?:found|there (?:was|were|is|are)|with|had|has|got)\s(?:a |an |some |several "
+                r"|two |three |lots of |loads of )?(?:long |dead |live |small |tiny )?(?:hairs?|bugs?"
+                r"|insects?|worms?|maggots?|weevils?|slugs?|flies|fly|mouse droppings|droppings)"
+                r" (?:\w{1,12} ){0,2}(?:in|on|into|inside) (?:my|the|our|it|each|every|one of)\b"
+                r"(?! (?:app|software|website|site|system|code|update|firmware|game)\b)"
+            ),
+            r"\bmouse droppings\b",
+            (
+                r"\b(?:found|there (?:was|were))\s(?:\w{1,12} ){0,3}(?:pieces?|bits?|shards?|chunks?"
+                r"|fragments?) of (?:glass|plastic|metal|bone)\b"
+                r"|\b(?:pieces?|bits?|shards?|chunks?|fragments?) of (?:glass|plastic|metal|bone) in"
+                r" (?:my|the|it|our|each)\b"
+            ),
             r"\b(?:no|zero|lacks?|lacked|lacking|without (?:any|much)) (?:real )?(?:flavou?r|taste)\b",
+            r"\b(?:flavou?rs?|taste) (?:was|were|is|are) (?:lacking|missing|weak|off)\b|\bfell flat\b",
+            r"\bswimming in (?:grease|oil)\b",
             (
-                r"\btastes? (?:like |of )?(?:chemicals?|cardboard|plastic|soap|metal|nothing|dirt"
-                r"|medicine|sawdust|burnt|rubber|fish|mou?ld)\b"
+                r"\btast(?:e|es|ed|ing) (?:like |of )?(?:chemicals?|cardboard|plastic|soap|metal"
+                r"|nothing(?! (?:else|like))|dirt|medicine|sawdust|burnt|rubber|mou?ld|off|old"
+                r"|stale)\b"
             ),
+            # Pilling knitwear, not the pills a pharmacy sells.
+            r"\b(?:pilled|pilling|bobbl(?:ed|ing|y)|started to pill|pills? after)\b",
             (
                 r"\b(?:weird|strange|funny|bad|awful|terrible|horrible|nasty|chemical|bitter"
-                r"|metallic|odd|off) (?:after)?taste\b"
+                r"|metallic|odd|off|fishy) (?:after)?taste\b(?! in\b| (?:humou?r|jokes?)\b)"
             ),
             # Shedding fibres, not a garden shed.
             (
@@ -331,7 +369,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             # Taste, when the tone is not happy ("not too sweet" is read as no problem).
             r"\b(?:way |far |much )?too (?:salty|sweet|sour|bitter|greasy|oily|dry|spicy|chewy)\b",
             r"\b(?:disgusting|yucky|yuck|revolting|gross)\b(?! (?:weight|income|margin|profit))",
-            r"\b(?:greasy|mushy)\b",
+            r"(?<!non-)(?<!non )(?<!not )\b(?:greasy|mushy)\b",
             r"\buncomfortable",
             r"(?:lasted|broke after) (?:only )?(?:a|one|two|\d{1,4}) (?:day|week)s?",
             r"\bbad quality",
@@ -437,7 +475,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\boverheat",
             r"\b(?:sluggish|unreliable|inconsistent|mediocre|meh|so-so)\b",
             (
-                r"\b(?:underwhelm(?:ing|ed)|sub-?par|lacklust(?:er|re)|over-?rated|nothing special"
+                r"\b(?:underwhelm(?:ing|ed)|sub-?par|lacklust(?:er|re)|over-?rated|over-?hyped"
+                r"|nothing special"
                 r"|nothing to write home about)\b"
             ),
             r"\b(?:hard|difficult|impossible|a pain) to\b",
@@ -512,9 +551,11 @@ NEGATED = (
     # "No broken creamers!", "none of the jars were broken", "no more stale chips": damage
     # that did not happen.
     (
-        r"\b(?:no|none|zero)(?: more| of (?:them|the \w{1,20}|my \w{1,20}))?(?: (?:were|was|are"
+        r"\b(?:no|none|zero|not one|not a single)(?: more| \w{1,20}| of (?:them|the \w{1,20}"
+        r"|my \w{1,20}))?(?: (?:were|was|are"
         r"|is|arrived|came|got))? (?:broken|damaged|cracked|crushed|chipped|smashed|dented|stale"
-        r"|mouldy|moldy|soggy|leaking|leaky)\b"
+        r"|mouldy|moldy|soggy|leaking|leaky)\b(?: (?:or|nor) (?:broken|damaged|cracked|crushed"
+        r"|chipped|smashed|dented|stale|mouldy|moldy|soggy|leaking|leaky)\b)?"
     ),
     r"\bnothing (?:wrong|broken|damaged|to complain)",
     r"\b(?:didn'?t|did not|never) (?:break|disappoint|leak|crack)",
@@ -522,7 +563,20 @@ NEGATED = (
     r"\b(?:arrived|came|shipped|delivered) (?:early|quickly|fast|on time|ahead of schedule|promptly|in perfect condition|safely)",
     r"\b(?:not|wasn'?t|isn'?t|was not|is not|never|aren'?t|weren'?t) (?:too|very|overly) (?:small|big|large|tight|short|long|loose|narrow|wide|thick|thin|heavy|warm|hot|salty|sweet|sour|bitter|greasy|oily|dry|spicy|chewy)",
     r"\b(?:not|isn'?t|wasn'?t|never|no) (?:at all )?(?:bland|soggy|greasy|watery|mushy|stale)\b",
-    r"\b(?:no|without (?:any|the|a)?) ?(?:\w{1,12} )?aftertaste\b",
+    (
+        r"\b(?:no|zero|none of (?:that|the)|without (?:any|the|that|a)?) ?(?:\w{1,12} ){0,2}"
+        r"aftertaste\b"
+    ),
+    r"\bpleasant(?:ly)? (?:\w{1,12} )?(?:after)?taste\b",
+    (
+        r"\b(?:doesn'?t|does not|don'?t|do not|won'?t|never|not|no more|nothing|haven'?t had"
+        r" (?:a|any)|hasn'?t|has not|didn'?t|did not)(?: (?:go|get|gets|getting|goes|went|gone"
+        r"|turn|turns|turned|stay|stays|been))?(?: \w{1,10}){0,2}? (?:soggy|bland|watery"
+        r"|lukewarm|over-?cooked|under-?cooked|burnt|burned|rancid|stale|mushy|greasy|sour|off"
+        r"|bad)\b"
+    ),
+    r"\bover-?rated\?\s{0,2}(?:not|no|never)\b",
+    r"\blet (?:me|us) down,? but not (?:this|these|that|yours|you)\b",
     (
         r"\b(?:doesn'?t|does not|didn'?t|did not|don'?t|do not|never) (?:taste|smell)"
         r" (?:at all )?(?:\w{1,12} )?(?:watery|bland|stale|burnt|like|of|bitter|greasy|soggy)"
