@@ -721,8 +721,11 @@ _COMPILED = {
     for reason, (sentence, firm, weak) in INTENTS.items()
 }
 _NEGATED = re.compile("|".join(f"(?:{p})" for p in NEGATED))
+# "Great, another broken mug", "Perfect. Just perfect.", "oh great just what I needed"; not
+# "Love the jam but…" (a thing loved, then a fault: no mockery in that).
 _SARCASM = re.compile(
-    r"\b(?:great|perfect|wonderful|fantastic|thanks|love|nice|awesome)\b[,.!… ]{1,4}(?:just |another |now |so |it |the )",
+    r"\b(?:great|perfect|wonderful|fantastic|thanks|love|nice|awesome)\b(?:[,.!…]{1,3} {0,2}"
+    r"(?:just |another |now |so |it |the )| {1,2}(?:just |another ))",
 )
 
 

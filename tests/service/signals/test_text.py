@@ -635,6 +635,25 @@ def test_an_unsettled_problem_under_five_stars_is_still_a_case(text: str, reason
     assert reason in verdict.reasons
 
 
+@pytest.mark.parametrize(
+    ("text", "sarcastic"),
+    [
+        ("Great, another broken mug.", True),
+        ("Perfect. Just perfect. It leaked everywhere.", True),
+        ("Oh great just what I needed, a cracked lid.", True),
+        ("Love the jam but there were pieces of glass in it.", False),
+        ("Nice the way it arrived, but the lid is cracked.", False),
+    ],
+)
+def test_sarcasm_is_said_only_of_mockery(text: str, sarcastic: bool) -> None:
+    """A thing loved and then a fault is a plain complaint; "sounds sarcastic" tells an agent
+    to read the praise as mockery."""
+    verdict = analyse(text)
+
+    assert verdict.complaint
+    assert ("sounds sarcastic" in verdict.sentences) is sarcastic
+
+
 def test_a_five_star_review_can_hide_a_complaint() -> None:
     verdict = analyse(
         "Beautiful mug, but it took three weeks to arrive and the box was crushed.", stars=5
