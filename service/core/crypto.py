@@ -7,8 +7,10 @@ into the data directory, readable only by its owner.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -65,11 +67,17 @@ def vault_for(settings: Settings) -> TokenVault:
 
 
 def _write_private(path: Path, text: str) -> None:
+    """Write the key whole beside `path`, then link it into place: a process starting at the
+    same moment (serve starts web, worker and beat together) sees no key or the whole key,
+    never an empty file, and the first to link wins, so all share one key."""
     private_dir(path.parent)
-    # O_EXCL: two processes starting together must not each write a different key.
+    fd, written = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process's key is the key
+            os.link(written, path)
+    finally:
+        Path(written).unlink()
