@@ -7,10 +7,10 @@ into the data directory, readable only by its owner.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -63,7 +63,28 @@ def vault_for(settings: Settings) -> TokenVault:
     path = settings.data_dir / KEY_FILE
     if not path.exists():
         _write_private(path, generate_key())
-    return TokenVault([path.read_text().strip()])
+    key = _read_key(path)
+    try:
+        return TokenVault([key])
+    except ConfigError:
+        raise ConfigError(
+            f"{path} holds no usable key ({'empty' if not key else 'not a Fernet key'}). If no "
+            "shop is connected yet, delete it and start again; otherwise put back the key the "
+            "shops' tokens were sealed with (a backup), or set CLOUT_ENCRYPTION_KEY to it"
+        ) from None
+
+
+# Where the data directory cannot hold a hard link (vfat, some network and FUSE mounts), the
+# key is created in place and written at once: a process starting then may find it empty for
+# a moment, and waits this long for the writer before it calls the file broken.
+_KEY_WRITE_WAIT = 2.0
+
+
+def _read_key(path: Path) -> str:
+    deadline = time.monotonic() + _KEY_WRITE_WAIT
+    while not (key := path.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return key
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -77,7 +98,21 @@ def _write_private(path: Path, text: str) -> None:
             handle.write(text + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another process's key is the key
+        try:
             os.link(written, path)
+        except FileExistsError:
+            pass  # another process's key is the key
+        except OSError:
+            _create_in_place(path, text)  # no hard links here
     finally:
         Path(written).unlink()
+
+
+def _create_in_place(path: Path, text: str) -> None:
+    # O_EXCL: two processes starting together must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import multiprocessing
 import stat
+import threading
 from pathlib import Path
 
-from service.core.config import load_settings
-from service.core.crypto import KEY_FILE, vault_for
+import pytest
+
+from service.core.config import ConfigError, Settings, load_settings
+from service.core.crypto import KEY_FILE, generate_key, vault_for
 
 
 def read_the_key(
@@ -52,3 +55,45 @@ def test_processes_starting_together_share_one_whole_key(tmp_path: Path) -> None
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         assert len(key.read_text().strip()) == 44
         assert [p.name for p in data_dir.iterdir()] == [KEY_FILE]
+
+
+def settings_for(data_dir: Path) -> Settings:
+    return load_settings(
+        {
+            "CLOUT_DATA_DIR": str(data_dir),
+            "CLOUT_DATABASE_URL": "sqlite://",
+            "SHOPIFY_API_SECRET": "s",
+        },
+        environ={},
+        env_file=None,
+    )
+
+
+def test_a_key_being_written_in_place_is_waited_for(tmp_path: Path) -> None:
+    # given a key file created and not yet written (as where the data directory holds no hard
+    # links, and a process making the key writes it in place)
+    key = tmp_path / KEY_FILE
+    key.touch(mode=0o600)
+    writer = threading.Timer(0.5, lambda: key.write_text(generate_key() + "\n"))
+
+    # when another process starts meanwhile
+    writer.start()
+    try:
+        vault = vault_for(settings_for(tmp_path))
+    finally:
+        writer.join()
+
+    # then it waited for the key, and uses it
+    assert vault.open(vault.seal("shpat_x")) == "shpat_x"
+
+
+def test_an_empty_key_file_says_which_file_and_what_to_do(tmp_path: Path) -> None:
+    # given an empty key file, left by a first start that was cut short
+    (tmp_path / KEY_FILE).touch(mode=0o600)
+
+    # when Clout starts, then it names the file and the way out, not a variable never set
+    with pytest.raises(ConfigError) as refused:
+        vault_for(settings_for(tmp_path))
+    assert str(tmp_path / KEY_FILE) in str(refused.value)
+    assert "empty" in str(refused.value)
+    assert "delete it and start again" in str(refused.value)
