@@ -1099,16 +1099,24 @@ def attend_later(
         # meanwhile come back at the sweeper's next pass, not a whole retry later. In a
         # transaction of its own: not while this case's row is held (a lock on many cases
         # taken by one that holds another is how two workers wait on each other).
+        # Their rows are taken in id order, as the desk's batches take them, and one another
+        # worker holds is left to the sweeper: an UPDATE takes rows in the order it scans them,
+        # which deadlocked with an agent's bulk resolve.
         with session_scope(sessions) as session:
-            session.execute(
-                update(Incident)
+            waiting = session.scalars(
+                select(Incident.id)
                 .where(
                     Incident.shop_id == resumed_shop,
                     Incident.id != incident_id,
                     Incident.later_due_at > now,
                 )
-                .values(later_due_at=now)
-            )
+                .order_by(Incident.id)
+                .with_for_update(key_share=True, skip_locked=True)
+            ).all()
+            if waiting:
+                session.execute(
+                    update(Incident).where(Incident.id.in_(waiting)).values(later_due_at=now)
+                )
         log.info("later_work_resumed", shop_id=resumed_shop, after=done.recovered)
     if done.skipped:
         log.info("later_work_skipped", incident_id=incident_id, skipped=done.skipped)

@@ -17,9 +17,10 @@ import redis
 from flask import Flask
 from sqlalchemy import select
 
+from service.agents.desk import close_cases
 from service.attention.attend import Pushed, attend_incident, attend_later, record_pushed
 from service.core.db import session_scope
-from service.core.models import Incident, utcnow
+from service.core.models import Incident, Shop, utcnow
 from service.deliveries.dispatch import FLOOR, LATER, FairQueue, Unit
 from service.deliveries.lifecycle import ATTEND_TASK, QUEUE
 from service.dev.devstore.webhooks import order_payload
@@ -424,3 +425,51 @@ def test_a_person_resolving_while_clout_records_its_own_work_is_still_heard(
     with session_scope(sessions) as session:
         incident = session.get(Incident, incident_id)
         assert (incident.status, incident.resolved_by) == ("resolved", "resolved-tag")
+
+
+def test_a_batch_resolve_while_the_probe_brings_cases_back_both_finish(
+    clout: Flask, devstore: RunningDevStore, redis_url: str
+) -> None:
+    # given four cases whose later work was put off while Shopify failed every read, two of
+    # them since changed (so a scan of the table meets the fourth before them)
+    chargebacks(clout, devstore, 4)
+    clock = [time.time()]
+    circuit = Circuit(redis.Redis.from_url(redis_url), open_seconds=60, clock=lambda: clock[0])
+    devstore.admin.set_faults(only_tags=True)
+    for incident_id in incident_ids(clout):
+        floor(clout, incident_id)
+        later(clout, incident_id, circuit)
+    devstore.admin.set_faults(only_tags=False)
+    clock[0] += 61
+    first, c1, c2, c3 = incident_ids(clout)
+    sessions = state(clout).sessions
+    with session_scope(sessions) as session:
+        for changed in (c1, c2):
+            session.get(Incident, changed).snoozed_until = utcnow()  # type: ignore[union-attr]
+        session.get(Incident, first).later_due_at = utcnow()  # type: ignore[union-attr]
+
+    # when a worker is recording on the second case, an agent resolves the other three in one
+    # batch, and the first case's probe finds Shopify answering and brings the rest back
+    recording = sessions()
+    record_pushed(session=recording, incident_id=c2, pushed=Pushed(), now=utcnow())
+    recording.flush()
+
+    def resolve_all() -> list[str]:
+        with session_scope(sessions) as session:
+            shop = session.scalars(select(Shop)).one()
+            done = close_cases(
+                session=session, shop=shop, incident_ids=[c1, c2, c3], by="page:a", now=utcnow()
+            )
+            return [d.outcome for d in done]
+
+    with ThreadPoolExecutor(2) as pool:
+        batch = pool.submit(resolve_all)
+        time.sleep(0.3)  # the batch holds the first case and waits for the second
+        probe = pool.submit(later, clout, first, circuit)
+        time.sleep(0.3)  # the probe reaches the cases it brings back
+        recording.commit()
+        recording.close()
+
+        # then both finish: no deadlock, nothing for an agent to retry
+        assert batch.result(timeout=30) == ["resolved"] * 3
+        assert probe.result(timeout=30) == "done"
