@@ -364,7 +364,8 @@ def _process_claimed(
                 keep_body=keep_body,
             )
             session.commit()
-        except (TransientError, PermanentError, OperationalError) as caught:
+        except (TransientError, PermanentError, OperationalError, IntegrityError) as caught:
+            # (IntegrityError: another worker stored the same row a moment ago; retried.)
             session.rollback()
             error = caught
         except Exception as caught:  # noqa: BLE001 - a bug must not lose the delivery
