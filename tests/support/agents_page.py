@@ -179,14 +179,19 @@ def complains_again(app: Flask, shop_domain: str, first_name: str, *, ref: str) 
             shop=shop,
             customer=customer,
             order=None,
-            draft=SignalDraft(
-                kind=SignalKind.REVIEW,
-                reason="review_negative",
-                severity=Severity.HIGH,
-                sentences=("Still broken.",),
-                source="judgeme",
-                source_ref=ref,
-                occurred_at=utcnow(),
-            ),
+            draft=negative_review(ref),
             now=utcnow(),
         ).incident.id
+
+
+def negative_review(ref: str) -> SignalDraft:
+    """A customer's bad review (`ref` its id) as a signal to raise."""
+    return SignalDraft(
+        kind=SignalKind.REVIEW,
+        reason="review_negative",
+        severity=Severity.HIGH,
+        sentences=("Still broken.",),
+        source="judgeme",
+        source_ref=ref,
+        occurred_at=utcnow(),
+    )

@@ -99,17 +99,20 @@ def process_delivery_now(app: Flask, delivery_id: int, *, shopify: bool = False)
         ).status
 
 
-def work_on(app: Flask, delivery_id: int, *, attend: bool = True) -> lifecycle.Outcome:
+def work_on(
+    app: Flask, delivery_id: int, *, attend: bool = True, max_attempts: int = 1
+) -> lifecycle.Outcome:
     """A worker's whole turn at a delivery, in this thread: lookups in the app's Shopify, the
     handler, then attendance of every case it touched (tags, priority, deadline); without
-    `attend`, the attendance is left to the caller (as when another worker takes it)."""
+    `attend`, the attendance is left to the caller (as when another worker takes it).
+    `max_attempts` as the delivery's retry budget (one: a failure is final)."""
     clout = state(app)
     with app.app_context():
         outcome = lifecycle.process_delivery(
             sessions=clout.sessions,
             delivery_id=delivery_id,
             handlers=TOPIC_HANDLERS,
-            max_attempts=1,
+            max_attempts=max_attempts,
             stale_after=600,
             admin_for=admin_factory(clout),
             tag_settings=tag_settings(clout),

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -153,3 +154,24 @@ def session_token(
         "sid": "session-1",
     }
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def at_once(*actions: Callable[[], Any]) -> list[Any]:
+    """Each action in a thread of its own, released together (two workers, two agents at the
+    same moment): their answers, or the name of what each raised."""
+    start = threading.Barrier(len(actions))
+    answers: list[Any] = [None] * len(actions)
+
+    def run(n: int, action: Callable[[], Any]) -> None:
+        start.wait()
+        try:
+            answers[n] = action()
+        except Exception as error:  # noqa: BLE001 - what a worker would log; asserted on
+            answers[n] = type(error).__name__
+
+    threads = [threading.Thread(target=run, args=(n, a)) for n, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers

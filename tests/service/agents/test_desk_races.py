@@ -24,11 +24,10 @@ from service.agents.desk import (
 )
 from service.core.db import session_scope
 from service.core.models import Customer, IncidentEvent, Shop, utcnow
-from service.core.vocabulary import Severity, SignalKind
-from service.signals.incidents import SignalDraft, raise_signal
-from tests.support.agents_page import Case, complains_again, open_case
+from service.signals.incidents import raise_signal
+from tests.support.agents_page import Case, complains_again, negative_review, open_case
 from tests.support.clout import state
-from tests.support.helpers import SHOP
+from tests.support.helpers import SHOP, at_once
 
 Action = Callable[[Session], Any]
 
@@ -54,26 +53,6 @@ def in_own(sessions: sessionmaker[Session], action: Action) -> Any:
             return action(session)
     except DeskRefused as refused:
         return refused.outcome
-
-
-def at_once(*actions: Callable[[], Any]) -> list[Any]:
-    """Each action in its own thread, released together."""
-    start = threading.Barrier(len(actions))
-    answers: list[Any] = [None] * len(actions)
-
-    def run(n: int, action: Callable[[], Any]) -> None:
-        start.wait()
-        try:
-            answers[n] = action()
-        except Exception as error:  # noqa: BLE001 - what a worker would log; asserted on
-            answers[n] = type(error).__name__
-
-    threads = [threading.Thread(target=run, args=(n, a)) for n, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return answers
 
 
 def shop_of(session: Session) -> Shop:
@@ -234,21 +213,12 @@ def test_a_new_complaint_while_a_case_is_reopened_joins_it(app: Flask, shop: Sho
     def complaint(session: Session) -> int:
         ana = session.scalar(select(Customer).where(Customer.first_name == "Ana"))
         assert ana is not None
-        draft = SignalDraft(
-            kind=SignalKind.REVIEW,
-            reason="review_negative",
-            severity=Severity.HIGH,
-            sentences=("Still broken.",),
-            source="judgeme",
-            source_ref="r2",
-            occurred_at=utcnow(),
-        )
         raised = raise_signal(
             session=session,
             shop=shop_of(session),
             customer=ana,
             order=None,
-            draft=draft,
+            draft=negative_review("r2"),
             now=utcnow(),
         )
         assert raised is not None

@@ -126,11 +126,12 @@ def test_reads_failing_cost_a_few_calls_then_wait_and_every_floor_still_lands(
     assert len(devstore.store.flow_triggers) == 6
 
 
-def test_the_probe_that_finds_shopify_well_brings_the_shops_other_cases_back(
-    clout: Flask, devstore: RunningDevStore, redis_url: str
-) -> None:
-    # given four cases whose later work was put off while Shopify failed every read
-    chargebacks(clout, devstore, 4)
+def put_off_while_shopify_failed_reads(
+    clout: Flask, devstore: RunningDevStore, redis_url: str, *, cases: int
+) -> Circuit:
+    """Chargebacks whose floors landed and whose later work was put off while Shopify failed
+    every read; Shopify well again and the circuits' minute passed. The circuit to use."""
+    chargebacks(clout, devstore, cases)
     clock = [time.time()]
     circuit = Circuit(redis.Redis.from_url(redis_url), open_seconds=60, clock=lambda: clock[0])
     devstore.admin.set_faults(only_tags=True)
@@ -139,6 +140,14 @@ def test_the_probe_that_finds_shopify_well_brings_the_shops_other_cases_back(
         later(clout, incident_id, circuit)
     devstore.admin.set_faults(only_tags=False)
     clock[0] += 61
+    return circuit
+
+
+def test_the_probe_that_finds_shopify_well_brings_the_shops_other_cases_back(
+    clout: Flask, devstore: RunningDevStore, redis_url: str
+) -> None:
+    # given four cases whose later work was put off while Shopify failed every read
+    circuit = put_off_while_shopify_failed_reads(clout, devstore, redis_url, cases=4)
     first, *others = incident_ids(clout)
     with session_scope(state(clout).sessions) as session:
         session.get(Incident, first).later_due_at = utcnow()  # the first one comes due
@@ -432,15 +441,7 @@ def test_a_batch_resolve_while_the_probe_brings_cases_back_both_finish(
 ) -> None:
     # given four cases whose later work was put off while Shopify failed every read, two of
     # them since changed (so a scan of the table meets the fourth before them)
-    chargebacks(clout, devstore, 4)
-    clock = [time.time()]
-    circuit = Circuit(redis.Redis.from_url(redis_url), open_seconds=60, clock=lambda: clock[0])
-    devstore.admin.set_faults(only_tags=True)
-    for incident_id in incident_ids(clout):
-        floor(clout, incident_id)
-        later(clout, incident_id, circuit)
-    devstore.admin.set_faults(only_tags=False)
-    clock[0] += 61
+    circuit = put_off_while_shopify_failed_reads(clout, devstore, redis_url, cases=4)
     first, c1, c2, c3 = incident_ids(clout)
     sessions = state(clout).sessions
     with session_scope(sessions) as session:

@@ -6,59 +6,25 @@ database (PostgreSQL in CI's server variant, where the two truly race)."""
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 from flask import Flask
 from sqlalchemy import select
 
 from service.core.db import session_scope
 from service.core.models import Delivery, Order
-from service.deliveries import lifecycle
-from service.deliveries.topics import TOPIC_HANDLERS
 from service.dev.devstore.webhooks import customer_payload, order_payload
-from tests.support.clout import RunningDevStore, record_delivery_now, state
-from workers.tasks import admin_factory, tag_settings
+from tests.support.clout import RunningDevStore, record_delivery_now, state, work_on
+from tests.support.helpers import at_once
 
 
 def as_a_worker(app: Flask, delivery_id: int) -> str:
     """A worker's turns at a delivery as production takes them: one answered `retrying` is
     taken again (as its retry task would), up to five attempts; its last status."""
-    clout = state(app)
     status = "claimed"
-    with app.app_context():
-        for _ in range(5):
-            status = lifecycle.process_delivery(
-                sessions=clout.sessions,
-                delivery_id=delivery_id,
-                handlers=TOPIC_HANDLERS,
-                max_attempts=5,
-                stale_after=600,
-                admin_for=admin_factory(clout),
-                tag_settings=tag_settings(clout),
-            ).status
-            if status != "retrying":
-                break
+    for _ in range(5):
+        status = work_on(app, delivery_id, attend=False, max_attempts=5).status
+        if status != "retrying":
+            break
     return str(status)
-
-
-def at_once(app: Flask, delivery_ids: list[int]) -> list[Any]:
-    start = threading.Barrier(len(delivery_ids))
-    answers: list[Any] = [None] * len(delivery_ids)
-
-    def run(n: int, delivery_id: int) -> None:
-        start.wait()
-        try:
-            answers[n] = as_a_worker(app, delivery_id)
-        except Exception as error:  # noqa: BLE001 - what escaped the worker; asserted on
-            answers[n] = type(error).__name__
-
-    threads = [threading.Thread(target=run, args=(n, d)) for n, d in enumerate(delivery_ids)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return answers
 
 
 def test_a_first_purchase_taken_by_two_workers_at_once_loses_nothing(
@@ -76,7 +42,7 @@ def test_a_first_purchase_taken_by_two_workers_at_once_loses_nothing(
         ]
 
         # when two workers take them at the same moment
-        answers = at_once(clout, ids)
+        answers = at_once(*(lambda d=d: as_a_worker(clout, d) for d in ids))
 
         # then both are done and the order is stored
         assert answers == ["done", "done"]
