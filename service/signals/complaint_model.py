@@ -135,7 +135,7 @@ class ComplaintModel:
         return best, which
 
 
-def _fragment(piece: str) -> bool:
+def fragment(piece: str) -> bool:
     """Fewer than FRAGMENT words (counted only in a short piece: a long one has enough)."""
     return len(piece) < _FRAGMENT_CHARS and len(_WORD.findall(piece)) < FRAGMENT
 
@@ -151,12 +151,12 @@ def sentences(text: str, *, stands_alone: Callable[[str], bool] | None = None) -
         sentence = raw.strip()
         if not sentence:
             continue
-        short = _fragment(sentence)
+        short = fragment(sentence)
         if short and stands_alone is not None and stands_alone(sentence):
             whole.append(sentence)
             continue
         carried = f"{carried} {sentence}" if carried else sentence
-        if not _fragment(carried):
+        if not fragment(carried):
             whole.append(carried)
             carried = ""
     if carried:
@@ -167,7 +167,7 @@ def sentences(text: str, *, stands_alone: Callable[[str], bool] | None = None) -
     pieces: list[str] = []
     for sentence in whole:
         cut = [sentence[i : i + SENTENCE_PIECE] for i in range(0, len(sentence), SENTENCE_PIECE)]
-        if len(cut) > 1 and _fragment(cut[-1]):
+        if len(cut) > 1 and fragment(cut[-1]):
             tail = cut.pop()
             cut[-1] += tail
         pieces += cut

@@ -1026,21 +1026,26 @@ def hidden_complaint(
     kept: list[str],
     sentence: str,
     unhedged: float,
+    words: str,
 ) -> bool:
     """Whether the words of a 4–5★ review are a complaint despite the stars. `kept` is the
     rules' reasons left once what the customer says is settled is taken out (`settled`);
     `sentence` the model's most complaining sentence; `unhedged` the model's reading
     of that sentence with what the rules read as no problem taken out (`NEGATED`: "a petite
     would have been far too short", "I was worried it would be too short"), which the model,
-    reading words, takes for the problem itself."""
+    reading words, takes for the problem itself. `words` is the whole text: one of fewer than
+    four words is a title or a product's name more often than a complaint ("Beer Nuts", "Dirty
+    Martini", "I was skeptical": 0.97–0.996), so the model does not count alone there unless
+    the rules read a cue in it too ("Very disappointed.", "Taste lacks")."""
     named = [r for r in kept if r not in GENERIC]
     if named == ["size_fit"] and rules.tone >= GLOWING:
         named = []  # sizing advice in a glowing review, not a let-down
     lowered = sentence.lower()
     caveat = bool(_ONLY_CAVEAT.search(lowered) or _OTHERS_VIEW.search(lowered))
+    too_short = complaint_model.fragment(words) and not rules.cues
     return (
         rules.strong
-        or (min(probability, unhedged) >= HIDDEN_MODEL_ALONE and not caveat)
+        or (min(probability, unhedged) >= HIDDEN_MODEL_ALONE and not caveat and not too_short)
         or (bool(named) and probability >= cue_threshold)
     )
 
@@ -1076,6 +1081,7 @@ def _read_english(text: str, stars: float | None, second_signal: bool) -> _Engli
             kept=kept,
             sentence=sentence or "",
             unhedged=unhedged,
+            words=text,
         )
         if complaint:
             rules = dataclasses.replace(rules, cues=kept)

@@ -204,6 +204,30 @@ def test_a_food_shops_five_star_praise_opens_no_case(text: str) -> None:
     assert verdict.reasons == []
 
 
+@pytest.mark.parametrize(
+    "title", ["Beer Nuts", "Dirty Martini", "Long lost find!", "I was skeptical"]
+)
+def test_a_few_words_under_five_stars_open_no_case_on_the_model_alone(title: str) -> None:
+    """A food shop's review titles: on two or three words the model reads a product's name as
+    surely as a complaint ("Beer Nuts": 0.99), so there it needs a cue beside it."""
+    verdict = analyse(title, stars=5)
+
+    assert not verdict.complaint
+
+
+@pytest.mark.parametrize(
+    ("title", "reason"),
+    [("Very disappointed.", None), ("Taste lacks", None), ("dented can", "broken")],
+)
+def test_a_few_words_with_a_cue_under_four_stars_are_still_a_complaint(
+    title: str, reason: str | None
+) -> None:
+    verdict = analyse(title, stars=4)
+
+    assert verdict.hidden_complaint
+    assert reason is None or reason in verdict.reasons
+
+
 # Phrases a cue used to read wrongly in real shop reviews (the first half of the clothing set in
 # bench/data/womens_clothing_reviews/README.md, kept apart from the half the benchmark holds
 # out), each beside the complaint the same cue must still read.
