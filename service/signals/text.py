@@ -604,7 +604,25 @@ NEGATED = (
     r"\b(?:does not|doesn'?t|did not|didn'?t) come in\b",
     # A colour's name: "a faded black".
     r"\bfaded (?:black|blue|denim|grey|gray|green|pink|red|navy|rose|look|wash|effect|finish|vintage)",
-    r"\bcan'?t (?:wait|beat|go wrong|recommend (?:\w{1,20} ){0,3}enough|say enough)",
+    r"\bcan'?t (?:wait|beat|go wrong|get enough|recommend (?:\w{1,20} ){0,3}enough|say enough)",
+    # Praise asked as a question, and a price that is low: "how can you go wrong?", "low cost".
+    r"\bhow (?:can|could) (?:you|one|anyone|anybody|i|we) (?:possibly )?go wrong\b",
+    r"\b(?<!too )(?:low|lower)[- ](?:cost|price[sd]?)\b",
+    # Another product's fault, which this one is better than or replaces: "nothing like the
+    # crappy stuff I grew up on", "an answer to the expensive cups", "makes water less boring".
+    (
+        r"\b(?:nothing like|better than|unlike|compared (?:to|with)|instead of|rather than"
+        r"|replaces?|(?:an )?alternative to|(?:an )?answer to|fix for|cheaper than)"
+        r"(?: (?:the|those|these|that|my|other|most|any|all|some|a|an))?(?: [\w-]{1,20}){0,3}?"
+        r" (?:crappy|cheap|expensive|over-? ?priced|bland|stale|awful|terrible|nasty|gross|soggy"
+        r"|watery|boring|flimsy)\b"
+        r"|\bless (?:boring|bland|dull)\b"
+    ),
+    # "Crack" of a food the customer cannot stop eating: "like crack", "crack for toddlers".
+    (
+        r"\b(?:like|pure|kitty|doggy|doggie|puppy|baby|chocolate|sugar) crack\b"
+        r"|(?<!\ba )\bcrack (?:for|cocaine)\b"
+    ),
     r"\bdon'?t (?:hesitate|think twice|miss)",
     r"\bwould(?:n'?t| not) hesitate",
     r"\bnot (?:worth|a waste) (?:the )?(?:hype)?\b(?=[^\n]{0,300}?(?:love|great|amazing))",

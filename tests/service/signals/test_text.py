@@ -228,6 +228,43 @@ def test_a_few_words_with_a_cue_under_four_stars_are_still_a_complaint(
     assert reason is None or reason in verdict.reasons
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Chocolate - How can you go wrong?",
+        "The kids can't get enough of these crackers",
+        "Convenience at low cost",
+        "These are like crack!",
+        "crack for toddlers",
+        "Nothing like the crappy stuff I grew up on.",
+        "Finally, an answer to the expensive Keurig cups",
+        "Great for on the go!  Makes water a little less boring!",
+    ],
+)
+def test_praise_in_a_complaints_words_opens_no_case(text: str) -> None:
+    """Idioms of praise ("how can you go wrong?"), food someone cannot stop eating ("like
+    crack") and another product's fault this one beats were hidden complaints under 5★."""
+    verdict = analyse(text, stars=5)
+
+    assert not verdict.complaint
+    assert verdict.reasons == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Lovely mug, but there is a crack for sure in the handle.", "broken"),
+        ("Nothing like the picture, cheap and flimsy.", "poor_quality"),
+        ("Better than the cheap ones, but it still broke in a week.", "broken"),
+        ("Low price, but the lid leaked everywhere.", "broken"),
+    ],
+)
+def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str) -> None:
+    verdict = analyse(text, stars=2)
+
+    assert reason in verdict.reasons
+
+
 # Phrases a cue used to read wrongly in real shop reviews (the first half of the clothing set in
 # bench/data/womens_clothing_reviews/README.md, kept apart from the half the benchmark holds
 # out), each beside the complaint the same cue must still read.
