@@ -1,7 +1,7 @@
 """Does this text hide a complaint? VADER for tone, plus a complaint-intent layer for what
 VADER misses: plain statements of a problem ("Where is my order??", "Never again.", "I want my
 money back.") carry no sentiment words, and sarcasm ("Great, another broken mug") reads as
-positive. The intents are the reasons a merchant acts on: refund, return, late or missing
+positive. The intents are the reasons a merchant acts on: harm, refund, return, late or missing
 delivery, broken, wrong item, poor quality, no reply, never again.
 
 The same detector serves the workers, `clout text` and the benchmark.
@@ -25,6 +25,59 @@ from service.signals import complaint_model, languages
 # it"): it counts only when the tone is not clearly positive. The codes are stable (they are
 # stored with every signal); the sentences are what agents read.
 INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    # Someone made ill or hurt, or a product that could: the case a merchant must see first
+    # (a recall, an allergen, a claim), whatever the stars.
+    "unsafe": (
+        "says it made someone ill or hurt them, or is unsafe",
+        (
+            (
+                r"\b(?:made|making) (?:me|us|my \w{1,12}|him|her|them) (?:so |really |very "
+                r"|violently |quite )?(?:sick|ill|vomit|throw up)\b(?! (?:with|of)\b)"
+            ),
+            (
+                r"\b(?:got|get|gave|giving|caused?|had|have|has|from|after) (?:\w{1,12} )?food"
+                r" poisoning\b|\bfood poisoning (?:from|after)\b"
+            ),
+            (
+                r"\b(?:found|there (?:was|were))\s(?:\w{1,12} ){0,3}(?:pieces?|bits?|shards?|chunks?"
+                r"|fragments?) of (?:glass|plastic|metal|bone)\b"
+                r"|\b(?:pieces?|bits?|shards?|chunks?|fragments?) of (?:glass|plastic|metal|bone) in"
+                r" (?:my|the|it|our|each)\b"
+            ),
+            r"\b(?:gave|give|gives|giving|caused?) me (?:a )?(?:rash|hives|blisters|an allergic)",
+            (
+                r"\b(?:reports?|reported|reporting|suffered|caused|causing|gave (?:me|her|him|us"
+                r"|my \w{1,10})) (?:an? )?(?:bad |severe |nasty )?allergic reaction"
+                r"|\ballergic reaction (?:to|from|after) (?:it|this|these|your|using|wearing"
+                r"|eating)\b"
+            ),
+            r"\b(?:caught|catches|catching) (?:on )?fire\b|\bburst into flames\b",
+            r"\b(?:fire|safety|health|choking|electrical|burn) hazard\b",
+            r"\belectric(?:al)? shocks?\b(?! collar)|\belectrocuted\b",
+            (
+                r"\bsparks? (?:came|flew|coming|flying)\b|\b(?:it|the \w{1,12}|charger|plug|cable"
+                r"|battery) (?:started|began) (?:to )?(?:spark|smoke)(?:ing)?\b"
+            ),
+            (
+                r"\b(?:cut|burn(?:ed|t)?|scald(?:ed)?|injur(?:ed|ing)|hurt) (?:my|his|her|their|our)"
+                r" (?:own )?(?:skin|hands?|fingers?|thumbs?|arms?|legs?|feet|foot|face|eyes?|lips?"
+                r"|son|daughter|baby|child|kids?|dog|cat|toddler)\b"
+            ),
+            # A visit to hospital the product caused, not one it was bought for.
+            (
+                r"\b(?:ended up|landed|rushed (?:\w{1,12} )?)(?: in| to)(?: the)? (?:hospital|a ?& ?e"
+                r"|er|emergency room|urgent care)\b|\b(?:went|taken|took \w{1,12}|had to go)"
+                r" (?:\w{1,12} )?to (?:the )?(?:hospital|a ?& ?e|er|emergency room|urgent care)"
+                r" (?:after|because|from|with (?:an? )?(?:allergic|reaction|burns?|rash|cut))\b"
+            ),
+            (
+                r"\bunsafe\b|\b(?:is|was|are|were|it'?s|they'?re|feels?|felt|seems?) not safe\b"
+                r"(?! (?:for|to (?:put )?in|in) (?:the |a )?(?:microwave|dishwasher|oven|freezer"
+                r"|dryer|tumble))"
+            ),
+        ),
+        (),
+    ),
     "refund": (
         "asks for a refund",
         (
@@ -287,15 +340,6 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             ),
             r"^(?:bland|flavou?rless|inedible|rancid|soggy|watery|rubbery|slimy|rotten)\b",
             r"\bburn(?:t|ed) (?:on the (?:bottom|edges?|outside)|to a crisp)\b",
-            # Food that made someone ill, or was not fit to eat.
-            (
-                r"\b(?:made|making) (?:me|us|my \w{1,12}|him|her|them) (?:so |really |very "
-                r"|violently |quite )?(?:sick|ill|vomit|throw up)\b(?! (?:with|of)\b)"
-            ),
-            (
-                r"\b(?:got|get|gave|giving|caused?|had|have|has|from|after) (?:\w{1,12} )?food"
-                r" poisoning\b|\bfood poisoning (?:from|after)\b"
-            ),
             (
                 r"\b(?:milk|cream|meat|fish|chicken|yoghurt|yogurt|food|fruit|veg|bread|cheese"
                 r"|juice|salad|eggs?|butter|sauce|it|they)(?: had| has| have)? (?:already )?(?:gone"
@@ -314,12 +358,6 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"(?! (?:app|software|website|site|system|code|update|firmware|game)\b)"
             ),
             r"\bmouse droppings\b",
-            (
-                r"\b(?:found|there (?:was|were))\s(?:\w{1,12} ){0,3}(?:pieces?|bits?|shards?|chunks?"
-                r"|fragments?) of (?:glass|plastic|metal|bone)\b"
-                r"|\b(?:pieces?|bits?|shards?|chunks?|fragments?) of (?:glass|plastic|metal|bone) in"
-                r" (?:my|the|it|our|each)\b"
-            ),
             r"\b(?:no|zero|lacks?|lacked|lacking|without (?:any|much)) (?:real )?(?:flavou?r|taste)\b",
             r"\b(?:flavou?rs?|taste) (?:was|were|is|are) (?:lacking|missing|weak|off)\b|\bfell flat\b",
             r"\bswimming in (?:grease|oil)\b",
@@ -343,13 +381,6 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"smells? (?:like )?nothing",
             r"\bno (?:scent|smell)\b",
             r"lasted (?:only |just )?(?:a|one|two) (?:whole )?(?:days?|weeks?)",
-            r"\b(?:gave|give|gives|giving|caused?) me (?:a )?(?:rash|hives|blisters|an allergic)",
-            (
-                r"\b(?:reports?|reported|reporting|suffered|caused|causing|gave (?:me|her|him|us"
-                r"|my \w{1,10})) (?:an? )?(?:bad |severe |nasty )?allergic reaction"
-                r"|\ballergic reaction (?:to|from|after) (?:it|this|these|your|using|wearing"
-                r"|eating)\b"
-            ),
             r"\bsmells? (?:strongly )?of (?:chemicals|mou?ld|damp|mildew)",
         ),
         (
@@ -711,6 +742,15 @@ NEGATED = (
     ),
     r"\b(?:invoice|receipt)\b[^.!?]{0,60}?\bfor (?:\w{1,12} )?reimbursement",
     r"\b(?:doesn'?t|does not|didn'?t|did not|won'?t|will not|never|hardly|barely) (?:\w{1,10} )?shed\b",
+    # Harm that did not happen: "it never made me sick", "no more choking hazard".
+    (
+        r"\b(?:never|not|hasn'?t|haven'?t|didn'?t|did not|doesn'?t|does not|won'?t|no more)"
+        r" (?:once |ever |yet )?(?:made|make|making|gave|give|given|giving|caused?|cause) (?:me|us"
+        r"|my \w{1,12}|him|her|them|anyone) (?:sick|ill|a rash|hives|food poisoning|an allergic)"
+    ),
+    r"\b(?:without|never|not|no|didn'?t|did not|won'?t) (?:\w{1,12} )?(?:catch(?:ing)?|caught) fire\b",
+    r"\b(?:not|no|isn'?t|without|never|no more|less of) (?:a |any )?(?:\w{1,12} )?hazard\b",
+    r"\b(?:never|not|no|without|didn'?t|did not) (?:\w{1,12} )?(?:feel|felt|feels|be|was|is)? ?unsafe\b",
     r"\b(?:can'?t|cannot|couldn'?t|could not|won'?t|wouldn'?t|nothing to|no reason to) complain",
     # A habit of the writer's, said before praise.
     (
@@ -724,8 +764,8 @@ NEGATED = (
     ),
 )
 
-# Requests, not tones: a firm cue of these is never overruled by the model.
-STRONG = {"refund", "never_again", "no_reply"}
+# Requests, not tones, and harm reported: a firm cue of these is never overruled by the model.
+STRONG = {"refund", "never_again", "no_reply", "unsafe"}
 # Say only that something is wrong: shown when no other reason says what.
 GENERIC = ("product_problem", "unhappy")
 
@@ -1194,6 +1234,8 @@ def _analyse(text: str, stars: float | None, second_signal: bool = True) -> Verd
 def _severity(found: list[str], tone: float, stars: float | None, complaint: bool) -> str:
     if not complaint:
         return "none"
+    if "unsafe" in found:
+        return "high"  # someone made ill or hurt: first in the queue, whatever the stars
     if (stars is not None and stars <= 1) or len(found) >= 3 or (STRONG & set(found) and tone < 0):
         return "high"
     if (stars is not None and stars <= 2) or STRONG & set(found) or tone <= -0.6 or len(found) >= 2:

@@ -33,6 +33,12 @@ def test_text_without_letters_is_treated_as_english_and_not_a_complaint(words: s
         (4, "Il prodotto è arrivato rotto, pessimo.", "it", "broken"),
         (5, "Het pakket was kapot.", "nl", "broken"),
         (5, "Chegou quebrado e ninguém responde.", "pt", "no_reply"),
+        (5, "Me encantó pero me hizo enfermar.", "es", "unsafe"),
+        (4, "Très bon goût mais intoxication alimentaire pour toute la famille.", "fr", "unsafe"),
+        (5, "Lecker, aber die Wurst hat mich krank gemacht.", "de", "unsafe"),
+        (5, "Buonissimo ma mi ha fatto star male.", "it", "unsafe"),
+        (4, "Lekker, maar ik ben er ziek van geworden.", "nl", "unsafe"),
+        (5, "Gostoso mas me deixou doente.", "pt", "unsafe"),
     ],
 )
 def test_a_complaint_in_a_common_store_language_is_read_with_its_reason(

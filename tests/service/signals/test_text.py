@@ -265,6 +265,47 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
     assert reason in verdict.reasons
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nice, but it made me sick.",
+        "Tasty, but we both got food poisoning after eating it.",
+        "Love the jam but there were pieces of glass in it.",
+        "Smells lovely, though it gave me a rash.",
+        "Great price, but the charger started smoking and the plug caught fire.",
+        "Pretty, but the edge is sharp and I cut my finger on it.",
+        "Cute toy, but my son ended up in hospital after swallowing a piece.",
+        "Works well but it gave me an electric shock when I unplugged it.",
+        "Love the colours but the buckle feels unsafe for a toddler.",
+    ],
+)
+def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
+    """Someone made ill or hurt is the case a merchant must see first (a recall, an allergen,
+    a claim): it was filed as "disappointed with the quality", normal, and a fire or a cut was
+    no reason at all."""
+    verdict = analyse(text, stars=5)
+
+    assert verdict.complaint
+    assert verdict.reasons[0] == "unsafe"
+    assert verdict.severity == "high"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Love it. Never once made me sick, unlike the others.",
+        "Great heater, no fire hazard like the cheap ones.",
+        "Perfect bag to go to the hospital with when the baby comes.",
+        "Bought it for my daughter who went to the hospital for surgery.",
+        "Great electric shock collar for training.",
+        "It is not safe for the microwave, so I warm the soup in a bowl. Lovely.",
+        "Good candle, burns evenly without catching fire like cheap ones.",
+    ],
+)
+def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
+    assert "unsafe" not in intents(text)
+
+
 # Phrases a cue used to read wrongly in real shop reviews (the first half of the clothing set in
 # bench/data/womens_clothing_reviews/README.md, kept apart from the half the benchmark holds
 # out), each beside the complaint the same cue must still read.
@@ -337,14 +378,14 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         ("None of that chemical aftertaste you get with other sweeteners.", "poor_quality"),
         ("My husband has a weird taste in socks so these were perfect.", "poor_quality"),
         ("Tastes like nothing else I've ever had, proper chocolate.", "poor_quality"),
-        ("Ginger chews that actually made me less sick during chemo.", "poor_quality"),
-        ("Made me sick with envy when my sister got hers first.", "poor_quality"),
+        ("Ginger chews that actually made me less sick during chemo.", "unsafe"),
+        ("Made me sick with envy when my sister got hers first.", "unsafe"),
         (
             "I was nervous about food poisoning with sushi delivery, but it was all fresh.",
-            "poor_quality",
+            "unsafe",
         ),
-        ("Gift message: Get well soon, sorry about the food poisoning! Love, Jo", "poor_quality"),
-        ("Stained glass lamp made of hundreds of tiny pieces of glass, beautiful.", "poor_quality"),
+        ("Gift message: Get well soon, sorry about the food poisoning! Love, Jo", "unsafe"),
+        ("Stained glass lamp made of hundreds of tiny pieces of glass, beautiful.", "unsafe"),
         ("Absorbs quickly and is non-greasy.", "poor_quality"),
         ("The moulded handle fits my hand perfectly.", "broken"),
         ("We all chipped in to buy it for mum's birthday and she loves it.", "broken"),
@@ -355,7 +396,7 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         ("Overrated? Not at all, it lives up to the hype.", "product_problem"),
         ("We'll be returning this weekend for more of the brownies!", "return"),
         ("My friend sent me one, so I returned the favour and bought her this.", "return"),
-        ("I was sick of searching for good coffee; this one is perfect.", "poor_quality"),
+        ("I was sick of searching for good coffee; this one is perfect.", "unsafe"),
         ("The bag was half full of chocolate, half of nuts. Yum.", "missing_item"),
         ("Mellow flavour, no chemical aftertaste.", "poor_quality"),
         ("A tangerine drink that doesn't taste watery! Hooray!", "poor_quality"),
@@ -371,7 +412,7 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         ("Safe place: garden shed, door is unlocked", "poor_quality"),
         ("Please leave parcel by shed if nobody is in", "poor_quality"),
         ("It's lovely and soft and doesn't shed at all.", "poor_quality"),
-        ("Please no nuts - my son has had an allergic reaction before, thank you", "poor_quality"),
+        ("Please no nuts - my son has had an allergic reaction before, thank you", "unsafe"),
         ("Tracking showed delivered and it was with the neighbour at no. 12", "late_delivery"),
         ("Customer not disputing the charge, just wanted a copy of the invoice", "refund"),
         ("You absolutely smashed it with this order, thank you!", "broken"),
@@ -447,7 +488,7 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("Rang in tears - wedding favours not arrived, wedding is Saturday.", "late_delivery"),
         ("Why does order #2210 say delivered when I have nothing?", "late_delivery"),
         ("Customer disputing shipping charge, says it was advertised free.", "refund"),
-        ("Customer reports allergic reaction, says product contained nuts.", "poor_quality"),
+        ("Customer reports allergic reaction, says product contained nuts.", "unsafe"),
         ("Please pack it well, the last one arrived smashed", "broken"),
         ("The screen was smashed to pieces in transit.", "broken"),
         # A second reading's finds: the fixtures and refunds read as no problem must not hide
@@ -499,7 +540,7 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("Honestly overhyped.", "product_problem"),
         ("Nice tin, but the flavour was lacking.", "poor_quality"),
         ("The chips were swimming in grease.", "poor_quality"),
-        ("There were pieces of glass in my jam.", "poor_quality"),
+        ("There were pieces of glass in my jam.", "unsafe"),
         ("The salsa was bland and the tortillas were soggy.", "poor_quality"),
         ("Good but watery", "poor_quality"),
         ("Pretty, but I returned the same day as it was see-through.", "return"),
@@ -507,8 +548,8 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("Delicious, but the bread was mouldy.", "broken"),
         ("Found a hair in my soup, otherwise fine.", "poor_quality"),
         ("Great taste but the milk had gone sour.", "poor_quality"),
-        ("Nice, but it made me sick.", "poor_quality"),
-        ("We both got food poisoning after eating it.", "poor_quality"),
+        ("Nice, but it made me sick.", "unsafe"),
+        ("We both got food poisoning after eating it.", "unsafe"),
         ("There were weevils in the flour.", "poor_quality"),
         ("Tasty but the bag was half empty.", "missing_item"),
         ("The crisps were soggy and the salsa was bland.", "poor_quality"),
@@ -658,7 +699,7 @@ def test_a_five_star_review_praising_what_a_fault_is_not_opens_no_case(review: s
         ("Beautiful print. You may find the sleeves way too short, mine are.", "size_fit"),
         # A defect called the only problem is still a defect.
         ("The only problem is the stitching is coming undone after a week.", "broken"),
-        ("The only problem is it gave me a rash.", "poor_quality"),
+        ("The only problem is it gave me a rash.", "unsafe"),
         # A replacement the customer bought for something else puts nothing right; nor does a
         # reason for a change that goes on to a problem; nor "not very happy".
         (
