@@ -658,10 +658,20 @@ def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -
                 client.add_tags(gid, [settings.resolved_tag])
                 cleared.added[gid] = [settings.resolved_tag]
             present = client.tags_of(gid)
+            if (
+                case.resolution == NOT_A_COMPLAINT
+                and case.written[gid].get(CLEAR_RESOLVED)
+                and settings.resolved_tag in present
+            ):
+                # Undone and closed again as never a complaint before the Undo reached
+                # Shopify: the resolved tag is the undone close's, which the Undo was to take
+                # off (`push_reopening`).
+                client.remove_tags(gid, [settings.resolved_tag])
+                cleared.removed[gid] = [settings.resolved_tag]
             stale = [t for t in present if _managed(t, settings)]
             if stale:
                 client.remove_tags(gid, stale)
-                cleared.removed[gid] = sorted(stale)
+                cleared.removed[gid] = sorted({*cleared.removed.get(gid, []), *stale})
         except ShopifyRefused as error:
             cleared.refused[gid] = str(error)[:200]
             continue
@@ -983,8 +993,12 @@ def attend_incident(
             record_cleared(session=session, incident_id=incident_id, cleared=cleared, now=now)
             incident = session.get(Incident, incident_id)  # locked by record_cleared
             if incident is not None:
-                # Reopened since it was read: its floor is still to come.
-                incident.needs_attention = incident.status == IncidentStatus.OPEN
+                # Reopened since it was read, its floor is still to come; reopened and closed
+                # again, that close's clearance (`resolved_at` tells the closes apart).
+                incident.needs_attention = (
+                    incident.status == IncidentStatus.OPEN
+                    or incident.resolved_at != case.resolved_at
+                )
                 incident.attended_at = now
         return "cleared"
 

@@ -234,3 +234,47 @@ def test_an_undo_during_the_clearance_leaves_the_case_waiting_for_its_floor(
             None,
             True,
         )  # type: ignore[union-attr]
+
+
+def test_an_undo_and_a_new_close_during_the_clearance_get_their_own_clearance(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given an attended case an agent has resolved
+    sessions = state(clout).sessions
+    incident_id, order, _ = attended_chargeback(clout, devstore)
+    with session_scope(sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        close_case(session=session, shop=shop, incident_id=incident_id, by="page:a", now=utcnow())
+
+    # when a worker clears Shopify for that close (slowly) and, meanwhile, the agent clicks
+    # Undo and then closes the case as not a complaint
+    devstore.admin.set_faults(latency=0.3)
+    clearance = attendance(clout, incident_id)
+    time.sleep(0.2)
+    with session_scope(sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        reopen_case(session=session, shop=shop, incident_id=incident_id, by="page:a", now=utcnow())
+    with session_scope(sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        close_case(
+            session=session,
+            shop=shop,
+            incident_id=incident_id,
+            by="page:a",
+            now=utcnow(),
+            not_a_complaint=True,
+        )
+    clearance.join(30)
+    devstore.admin.set_faults(latency=0.0)
+
+    # then the case still waits for the second close's clearance ...
+    with session_scope(sessions) as session:
+        incident = session.get(Incident, incident_id)
+        assert (incident.resolution, incident.needs_attention) == ("not_a_complaint", True)  # type: ignore[union-attr]
+    # ... which leaves Shopify as if the three clicks had come one after another: no resolved
+    # tag for a case that was never a complaint, none of Clout's tags
+    attendance(clout, incident_id).join(30)
+    assert RESOLVED not in order.tags
+    assert ATTENTION not in order.tags
+    with session_scope(sessions) as session:
+        assert session.get(Incident, incident_id).needs_attention is False  # type: ignore[union-attr]
