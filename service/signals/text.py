@@ -30,53 +30,134 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "unsafe": (
         "says it made someone ill or hurt them, or is unsafe",
         (
+            # Someone made ill by it, not sick of something or with envy.
             (
-                r"\b(?:made|making) (?:me|us|my \w{1,12}|him|her|them) (?:so |really |very "
-                r"|violently |quite )?(?:sick|ill|vomit|throw up)\b(?! (?:with|of)\b)"
+                r"\b(?:made|making|makes) (?:me|us|him|her|them|(?:my|our|his|her) (?:\w{1,12}'? )"
+                r"{0,2}?\w{1,12})(?: both| all)? (?:feel )?(?:so |really |very |violently |quite "
+                r"|extremely |horribly )?(?:sick|ill|nauseous|vomit|throw up|break out)\b"
+                r"(?! (?:with|of)\b)"
             ),
             (
-                r"\b(?:got|get|gave|giving|caused?|had|have|has|from|after) (?:\w{1,12} )?food"
-                r" poisoning\b|\bfood poisoning (?:from|after)\b"
+                r"\b(?:got|get|gets|became|was|were|fell|been) (?:so |really |very |violently )?"
+                r"(?:sick|ill)(?: to (?:my|our|his|her) stomach)? (?:after|from) (?:eating|drinking"
+                r"|using|taking|wearing|chewing|trying|switching to|starting|it|this|these|them"
+                r"|the)\b"
+                r"|\b(?:threw up|vomit(?:ed|ing)|diarrh(?:o)?ea)\b[^.!?]{0,40}?\bafter (?:eating"
+                r"|drinking|using|taking|chewing|it|this|these|them|the)\b"
             ),
             (
-                r"\b(?:found|there (?:was|were))\s(?:\w{1,12} ){0,3}(?:pieces?|bits?|shards?|chunks?"
-                r"|fragments?) of (?:glass|plastic|metal|bone)\b"
-                r"|\b(?:pieces?|bits?|shards?|chunks?|fragments?) of (?:glass|plastic|metal|bone) in"
-                r" (?:my|the|it|our|each)\b"
+                r"\b(?:gave|giving|gives|caused?|causing) (?:\w{1,12} ){0,2}food poisoning\b"
+                r"|\b(?:got|get) (?:\w{1,12} )?food poisoning\b|\bfood poisoning (?:from|after)\b"
+                r"|^(?:food poisoning|allergic reaction|caught (?:on )?fire)[.!]{0,3}$"
+                r"|(?<!\bno )(?<!\bfree of )(?<!-)\b(?:salmonella|listeria|botulism|e\. ?coli)\b"
             ),
-            r"\b(?:gave|give|gives|giving|caused?) me (?:a )?(?:rash|hives|blisters|an allergic)",
+            # A rash, an allergy or a burn it caused, not another product's.
             (
-                r"\b(?:reports?|reported|reporting|suffered|caused|causing|gave (?:me|her|him|us"
-                r"|my \w{1,10})) (?:an? )?(?:bad |severe |nasty )?allergic reaction"
-                r"|\ballergic reaction (?:to|from|after) (?:it|this|these|your|using|wearing"
-                r"|eating)\b"
-            ),
-            r"\b(?:caught|catches|catching) (?:on )?fire\b|\bburst into flames\b",
-            r"\b(?:fire|safety|health|choking|electrical|burn) hazard\b",
-            r"\belectric(?:al)? shocks?\b(?! collar)|\belectrocuted\b",
-            (
-                r"\bsparks? (?:came|flew|coming|flying)\b|\b(?:it|the \w{1,12}|charger|plug|cable"
-                r"|battery) (?:started|began) (?:to )?(?:spark|smoke)(?:ing)?\b"
+                r"(?<!other )(?<!others )\b(?:gave|give|gives|giving|caused?|causing) (?:me|us|him"
+                r"|her|them|(?:my|our|his|her) \w{1,12})? ?(?:an? )?(?:\w{1,12} )?(?:rash|hives"
+                r"|blisters|allergic reaction|reaction|burns?|diarrh(?:o)?ea|nausea|headaches?"
+                r"|migraines?|stomach ?aches?|cramps|injur(?:y|ies))\b"
+                r"|\bbroke (?:me )?out in (?:an? )?(?:\w{1,12} )?(?:rash|hives|spots)\b"
+                r"|\b(?:lips?|face|eyes?|throat|tongue|skin|hands?|mouth)"
+                r" (?:swell(?:ed)?|swole|broke out|burn(?:ed|t|ing)|peel(?:ed|ing)|blister(?:ed)?)"
+                r" (?:up )?(?:\w{1,12} )?after (?:using|eating|wearing|applying|taking|one)\b"
             ),
             (
-                r"\b(?:cut|burn(?:ed|t)?|scald(?:ed)?|injur(?:ed|ing)|hurt) (?:my|his|her|their|our)"
-                r" (?:own )?(?:skin|hands?|fingers?|thumbs?|arms?|legs?|feet|foot|face|eyes?|lips?"
-                r"|son|daughter|baby|child|kids?|dog|cat|toddler)\b"
+                r"\b(?:reports?|reported|reporting|suffered|had|having|got) (?:an? )?(?:bad |severe"
+                r" |nasty |terrible |serious )?allergic reaction(?! before)"
+                r"|\ballergic reaction (?:to|from|after) (?:it|this|these|them|your|the|using"
+                r"|wearing|eating)\b"
+                r"|\b(?:reacted (?:badly|terribly|to (?:it|this|them|these))|had an? (?:bad |severe"
+                r" |terrible |awful )?reaction (?:to|from|after) (?:it|this|them|these|the|using"
+                r"|eating))\b"
             ),
-            # A visit to hospital the product caused, not one it was bought for.
+            # The thing itself on fire or sparking, not a kitchen, a lighter or a fire pit.
             (
-                r"\b(?:ended up|landed|rushed (?:\w{1,12} )?)(?: in| to)(?: the)? (?:hospital|a ?& ?e"
-                r"|er|emergency room|urgent care)\b|\b(?:went|taken|took \w{1,12}|had to go)"
-                r" (?:\w{1,12} )?to (?:the )?(?:hospital|a ?& ?e|er|emergency room|urgent care)"
-                r" (?:after|because|from|with (?:an? )?(?:allergic|reaction|burns?|rash|cut))\b"
+                r"\b(?:it|they|(?:the|this|these) (?:\w{1,12} )?(?!kitchen\b|logs?\b|wood\b"
+                r"|charcoal\b|fire ?pit\b|pit\b|lighter\b|kindling\b|grill\b|bbq\b|house\b)\w{1,12})"
+                r"(?: \w{1,12})? (?:caught|catches|catching) (?:on )?fire\b"
+                r"|\b(?:burst|bursting|went up) (?:into|in) flames\b"
             ),
             (
-                r"\bunsafe\b|\b(?:is|was|are|were|it'?s|they'?re|feels?|felt|seems?) not safe\b"
-                r"(?! (?:for|to (?:put )?in|in) (?:the |a )?(?:microwave|dishwasher|oven|freezer"
-                r"|dryer|tumble))"
+                r"\bsparks? (?:came|coming|flew|flying|shot|shooting) (?:out of|from) (?:it|the (?:plug"
+                r"|socket|outlet|charger|cable|cord|battery|adapter|device|unit|motor|back|wall))\b"
+                r"|\b(?:it|the (?:\w{1,12} )?(?:charger|plug|cable|cord|battery|adapter|socket|outlet"
+                r"|device|unit|toaster|heater|kettle|motor|fan|power bank))(?: \w{1,12}){0,2}"
+                r" (?:started|began) (?:to )?(?:spark|smoke|smoking|sparking)\b"
+                r"|\b(?:cord|plug|cable|charger|socket|outlet|battery|adapter) (?:sparks|sparked"
+                r"|smokes|smoked|melted)\b"
+            ),
+            # A visit to hospital (or the vet) the product caused, not one it was bought for.
+            (
+                r"\b(?:hospital|a ?& ?e|er|emergency room|urgent care|the vet|vet'?s?)\b[^.!?]{0,30}?"
+                r"\b(?:after (?:eating|drinking|using|taking|swallowing|chewing|wearing|applying"
+                r"|it|this|these|them|one)|because of (?:it|this|these|them|the))\b"
+                r"|\b(?:had to (?:take|rush|bring)|rushed) (?:\w{1,12} ){0,2}to (?:the |an? )?"
+                r"(?:emergency|hospital|er\b|a ?& ?e|urgent care|vet)"
+                r"|\b(?:needed|required|got|had) stitches\b"
+            ),
+            # Hurt by it: choked on a piece, cut by a blade, burned by a handle.
+            (
+                r"\b(?:choked|choking) on (?:a |the |it\b|one |small |piece|part|bit)"
+                r"|\b(?:burned|burnt|cut|scalded|hurt|injured) (?:myself|himself|herself|themselves"
+                r"|ourselves) (?:on|with|using) (?:it|the|this|its|these|them)\b"
+                r"|\b(?:got|was|were|been) (?:badly |severely )?(?:burned|burnt|cut|scalded|hurt"
+                r"|injured|electrocuted) (?:by|on|from) (?:it|the|this|its|these|them)\b"
+                r"|\bshattered in (?:my|his|her|our) hands?\b"
+                r"|\b(?:baby|son|daughter|child|toddler|kid|he|she) (?:fell|slipped) (?:off|out of"
+                r"|down|and hit)\b"
+                r"|\b(?:your|this|the) (?:\w{1,12} )?(?:product|item|toy|thing|charger|heater|candle"
+                r"|device|cable|cord|plug|lamp) (?:is|was) (?:a |an )?(?:\w{1,12} )?(?:fire|safety"
+                r"|health|choking|electrical|burn) hazard\b"
+            ),
+            # The thing said to be unsafe, not the streets a customer feels unsafe in.
+            (
+                r"\b(?:(?:it|this|that|they|these|the \w{1,12}|\w{1,12}'s)(?: \w{1,12})?"
+                r" (?:feels?|felt|seems?|looks?|is|are|was|were)|it'?s|they'?re)"
+                r" (?:\w{1,12} )?(?:unsafe|not safe)\b(?! (?:for|to|in|to put in) (?:the |a )?"
+                r"(?:microwave|dishwasher|oven|freezer|dryer|tumble|work)\b)"
+            ),
+            # Glass, metal or plastic where food is (bone in it is a fault: `poor_quality`).
+            (
+                r"\b(?:found|there (?:was|were|is|are))\s(?:\w{1,12} ){0,5}(?:pieces?|bits?|shards?"
+                r"|chunks?|fragments?) of (?:glass|metal|hard plastic|plastic)\b"
+                r"|\b(?:(?:glass|metal|plastic) (?:shards?|fragments?|pieces?)|(?:pieces?|bits?"
+                r"|shards?|chunks?|fragments?) of (?:glass|metal|hard plastic|plastic)) in (?:my|the"
+                r"|our|each) (?:\w{1,12} )?(?:food|mouth|jar|jam|sauce|soup|salad|drink|meal|bread"
+                r"|cereal|bag|tin|can|box|cookies?|biscuits?|chocolate|candy|sandwich|pizza|burger"
+                r"|rice|pasta|yogh?urt|coffee|tea|kibble|treats?|chips|crisps|snack)\b"
+                r"|\bmetal (?:screw|wire|staple)s? in (?:my|the|our) (?:food|dog|cat|bag|box|tin|can"
+                r"|jar)\b"
             ),
         ),
-        (),
+        (
+            # Said when the tone is not happy: a warning printed on a box ("choking hazard"), a
+            # hazard the item removes or another's, "unsafe icy sidewalks".
+            r"\b(?:fire|safety|health|choking|electrical|burn) hazard\b",
+            (
+                r"\belectric(?:al)? shocks?\b(?!(?: \w{1,12}){0,2} collar)|\belectrocuted\b"
+                r"|\bshocked me\b|\bgot shocked\b|\b(?:exploded|blew up|overheat(?:ed|s|ing)"
+                r"|scorched)\b|\bgot (?:so |too |really |very )hot (?:that )?it (?:melted|burned)"
+                r"|\b(?:is|are|was|were|it'?s|they'?re) (?:\w{1,12} )?dangerous\b(?! to have)"
+            ),
+            (
+                r"\b(?:it|this|they|these|the \w{1,12}|that|edges?|which|(?:loose|off|apart|snapped"
+                r"|shattered) and)(?: \w{1,12}){0,2}"
+                r" (?:cut|burn(?:ed|t)|scald(?:ed)?|injur(?:ed)|hurt|pinched) (?:my|his|her|their"
+                r"|our) (?:own )?(?:(?:son|daughter|baby|child|kid|toddler|dog|cat|husband|wife)'?s )?"
+                r"(?:skin|hands?|fingers?|thumbs?|arms?|legs?|feet|foot|face|eyes?|scalp|son"
+                r"|daughter|baby|child|kids?|dog|cat|toddler)\b(?!'s)"
+                r"|\b(?:i|we|he|she) (?:\w{1,12} )?(?:cut|burn(?:ed|t)|scald(?:ed)?|hurt|injured)"
+                r" (?:my|our|his|her)(?: own)? (?:hands?|fingers?|thumbs?|arms?|legs?|feet|foot|face"
+                r"|skin|scalp)\b(?!'s) (?:on|with|using|because of|from) (?:it|this|these|them"
+                r"|the|its|a sharp)\b"
+            ),
+            (
+                r"\bunsafe\b|\b(?:not|isn'?t|aren'?t|wasn'?t|weren'?t|never) (?:(?!dishwasher\b"
+                r"|microwave\b|oven\b|freezer\b|dryer\b)\w{1,12} )?safe\b(?! (?:for|to|in|to put"
+                r" in) (?:the |a )?(?:microwave|dishwasher|oven|freezer|dryer|tumble|work)\b)"
+            ),
+        ),
     ),
     "refund": (
         "asks for a refund",
@@ -131,7 +212,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         (
             r"where(?:'s| is| are) my (?:order|package|parcel|stuff|item)",
             # Not "didn't receive what I ordered": that is the wrong thing, not a late one.
-            r"(?:never|hasn'?t|has not|have not|haven'?t|didn'?t|did not|still not|not yet|yet to) (?:arrived?|received?|receive|come|shown up|showed up|delivered|get|got)(?! what (?:i|we|was) (?:ordered|paid for|asked for))",
+            r"(?:never|hasn'?t|has not|have not|haven'?t|didn'?t|did not|still not|not yet|yet to) (?:arrived?|received?|receive|come|shown up|showed up|delivered|get|got)\b(?! what (?:i|we|was) (?:ordered|paid for|asked for))",
             r"still (?:waiting|no sign of|hasn'?t (?:arrived|come|shipped)|haven'?t (?:received|got(?:ten)?))",
             r"\b(?:weeks?|days?|months?) late\b",
             # "The parcel was late", "it arrived late" (not "ordered it late at night").
@@ -358,6 +439,10 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"(?! (?:app|software|website|site|system|code|update|firmware|game)\b)"
             ),
             r"\bmouse droppings\b",
+            (
+                r"\b(?:found|there (?:was|were))\s(?:\w{1,12} ){0,5}(?:pieces?|bits?|shards?|chunks?"
+                r"|fragments?) of bone\b"
+            ),
             r"\b(?:no|zero|lacks?|lacked|lacking|without (?:any|much)) (?:real )?(?:flavou?r|taste)\b",
             r"\b(?:flavou?rs?|taste) (?:was|were|is|are) (?:lacking|missing|weak|off)\b|\bfell flat\b",
             r"\bswimming in (?:grease|oil)\b",
@@ -635,24 +720,42 @@ NEGATED = (
     r"\b(?:does not|doesn'?t|did not|didn'?t) come in\b",
     # A colour's name: "a faded black".
     r"\bfaded (?:black|blue|denim|grey|gray|green|pink|red|navy|rose|look|wash|effect|finish|vintage)",
-    r"\bcan'?t (?:wait|beat|go wrong|get enough|recommend (?:\w{1,20} ){0,3}enough|say enough)",
+    r"\bcan'?t (?:wait|beat|go wrong|get enough(?! \w{1,12} (?:out of|from|to|for)\b)|recommend (?:\w{1,20} ){0,3}enough|say enough)",
     # Praise asked as a question, and a price that is low: "how can you go wrong?", "low cost".
     r"\bhow (?:can|could) (?:you|one|anyone|anybody|i|we) (?:possibly )?go wrong\b",
     r"\b(?<!too )(?:low|lower)[- ](?:cost|price[sd]?)\b",
     # Another product's fault, which this one is better than or replaces: "nothing like the
-    # crappy stuff I grew up on", "an answer to the expensive cups", "makes water less boring".
+    # crappy stuff I grew up on", "an answer to the expensive cups", "makes water less boring";
+    # not across a "but" ("cheaper than the store but stale"), and not a dearer product this
+    # one falls short of ("nothing like the expensive ones").
     (
-        r"\b(?:nothing like|better than|unlike|compared (?:to|with)|instead of|rather than"
-        r"|replaces?|(?:an )?alternative to|(?:an )?answer to|fix for|cheaper than)"
-        r"(?: (?:the|those|these|that|my|other|most|any|all|some|a|an))?(?: [\w-]{1,20}){0,3}?"
-        r" (?:crappy|cheap|expensive|over-? ?priced|bland|stale|awful|terrible|nasty|gross|soggy"
-        r"|watery|boring|flimsy)\b"
+        r"\b(?:nothing like|better than|unlike|compared (?:to|with)|cheaper than|tastier than)"
+        r"(?: (?!but\b|and\b|though\b|yet\b|it\b|is\b|was\b|are\b|were\b|arrived\b|came\b)"
+        r"[\w-]{1,20}){0,3}? (?:crappy|cheap|bland|stale|awful|terrible|nasty|gross|soggy|watery"
+        r"|boring|flimsy)\b"
+        r"|\b(?:better than|cheaper than|(?:an )?alternative to|(?:an )?answer to|fix for"
+        r"|replaces|replaced my|replacement for|as good as)(?: (?!but\b|and\b|though\b|yet\b"
+        r"|it\b|is\b|was\b)[\w-]{1,20}){0,3}? (?:expensive|over-? ?priced|pricey|pricier)\b"
         r"|\bless (?:boring|bland|dull)\b"
     ),
+    # A product the customer had before, and its fault: "my last phone case cracked in a
+    # week, this one survived a drop", "unlike my old heater, which was a fire hazard". Not
+    # an earlier order ("my last order arrived broken").
+    (
+        r"\b(?:my|our|the) (?:old|previous|last|former) (?!(?:order|delivery|parcel|package|box"
+        r"|shipment|purchase|one)\b)\w{1,12}(?: (?!(?:order|delivery|parcel|package|box|one)\b)"
+        r"\w{1,12})?(?:,? (?:which|that))? (?:was |were |had |kept |always |also )?(?:cracked"
+        r"|broke|shocked me|caught fire|leaked|ripped|tore|died|stopped working|an? (?:\w{1,12} )?"
+        r"hazard|made me sick|gave me (?:a )?rash)\b"
+    ),
+    r"\b(?:used to|would) (?:feel|be|get) (?:so |very |really )?(?:unsafe|sick|ill)\b",
+    r"\bto die for\b",
     # "Crack" of a food the customer cannot stop eating: "like crack", "crack for toddlers".
     (
-        r"\b(?:like|pure|kitty|doggy|doggie|puppy|baby|chocolate|sugar) crack\b"
-        r"|(?<!\ba )\bcrack (?:for|cocaine)\b"
+        r"\b(?:like|pure|kitty|doggy|doggie|puppy|baby|chocolate|sugar|mom'?s|dad'?s|green) crack\b"
+        r"|(?<!\ba )(?<!\bto )\bcrack (?:for (?!(?:no|some|any|whatever) reason)|cocaine|cookies"
+        r"|pie|dip|chicken|up|open|(?:me|us|him|her|them) up)\b|\bcracks? (?:me|us|him|her|them)"
+        r" up\b|\bcracking (?:up|open)\b"
     ),
     r"\bdon'?t (?:hesitate|think twice|miss)",
     r"\bwould(?:n'?t| not) hesitate",
@@ -742,15 +845,39 @@ NEGATED = (
     ),
     r"\b(?:invoice|receipt)\b[^.!?]{0,60}?\bfor (?:\w{1,12} )?reimbursement",
     r"\b(?:doesn'?t|does not|didn'?t|did not|won'?t|will not|never|hardly|barely) (?:\w{1,10} )?shed\b",
-    # Harm that did not happen: "it never made me sick", "no more choking hazard".
+    # Harm that did not happen, or came from another product: "it never made me sick", "shoes
+    # that don't hurt my feet", "no allergic reaction", "other deodorants gave me a rash", "no
+    # more choking hazard", "the box says choking hazard".
     (
-        r"\b(?:never|not|hasn'?t|haven'?t|didn'?t|did not|doesn'?t|does not|won'?t|no more)"
-        r" (?:once |ever |yet )?(?:made|make|making|gave|give|given|giving|caused?|cause) (?:me|us"
-        r"|my \w{1,12}|him|her|them|anyone) (?:sick|ill|a rash|hives|food poisoning|an allergic)"
+        r"\b(?:never|not|no longer|don'?t|doesn'?t|didn'?t|do not|does not|did not|won'?t"
+        r"|will not|hasn'?t|haven'?t|has not|have not|no more|nor|without)(?: \w{1,12}){0,2}?"
+        r" (?:made|make|makes|making|gave|give|gives|given|giving|caused?|causing|hurt|hurts"
+        r"|hurting|burn|burns|burned|burning|cut|cuts|cutting|irritate|irritates|sting|stings"
+        r"|pinch|pinches|rub|rubs|got|get|gets|getting|feel|felt|break|broke)(?: \w{1,12}){0,3}?"
+        r" (?:sick|ill|nauseous|rash|rashes|hives|reactions?|blisters|feet|foot|hands?|fingers?"
+        r"|eyes?|skin|scalp|ears?|food poisoning|out)\b"
+    ),
+    (
+        r"\b(?:no|zero|without|not a single|not one|nor|never (?:had|got|get|have)|didn'?t (?:have"
+        r"|get)|did not (?:have|get)|haven'?t had|hasn'?t had)(?: \w{1,12})?? (?:allergic )?"
+        r"(?:reactions?|rash(?:es)?|hives|irritation|breakouts?|side effects?)\b"
+    ),
+    (
+        r"\b(?:other|others|every other|most|cheaper|regular|previous|old|store[- ]bought)"
+        r" (?:\w{1,12} ){0,2}(?:made|make|makes|gave|give|gives|caused?|cause) (?:me|us|my \w{1,12}"
+        r"|him|her|them) (?:\w{1,12} ){0,2}?(?:sick|ill|a rash|rash|hives|reactions?|an allergic"
+        r"|blisters|headaches?)\b"
     ),
     r"\b(?:without|never|not|no|didn'?t|did not|won'?t) (?:\w{1,12} )?(?:catch(?:ing)?|caught) fire\b",
-    r"\b(?:not|no|isn'?t|without|never|no more|less of) (?:a |any )?(?:\w{1,12} )?hazard\b",
-    r"\b(?:never|not|no|without|didn'?t|did not) (?:\w{1,12} )?(?:feel|felt|feels|be|was|is)? ?unsafe\b",
+    (
+        r"\b(?:not|no|isn'?t|aren'?t|wasn'?t|weren'?t|without|never|no more|less of|(?:don'?t|do not)"
+        r" (?:have to )?worry about|(?:box|label|package|packaging|warning) (?:says|warns?|reads))"
+        r"(?: \w{1,12}){0,3}? hazard\b"
+    ),
+    (
+        r"\b(?:not|never|don'?t|doesn'?t|didn'?t|no longer|isn'?t|wasn'?t)(?: (?:feel|felt|feels"
+        r"|be|been|look|looks|seem|seems|at all))? unsafe\b"
+    ),
     r"\b(?:can'?t|cannot|couldn'?t|could not|won'?t|wouldn'?t|nothing to|no reason to) complain",
     # A habit of the writer's, said before praise.
     (

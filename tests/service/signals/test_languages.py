@@ -58,6 +58,30 @@ def test_a_complaint_in_a_common_store_language_is_read_with_its_reason(
 @pytest.mark.parametrize(
     "words",
     [
+        "Sin reacción alérgica, perfecto para piel sensible.",
+        "Nunca me hizo mal, a diferencia de otras marcas.",
+        "Aucune réaction allergique, parfait pour ma peau sensible.",
+        "Le charbon a pris feu en cinq minutes, top pour le barbecue.",
+        "Keine allergische Reaktion, trotz empfindlicher Haut.",
+        "Ungiftig, keine Vergiftungsgefahr für Kinder, super Spielzeug.",
+        "Non mi ha fatto stare male come altri integratori.",
+        "Sinds ik deze vitamines slik ben ik niet meer ziek geworden!",
+        "Nenhuma reação alérgica, amei o creme.",
+        "A festa pegou fogo com essa caixa de som, recomendo!",
+    ],
+)
+def test_harm_denied_in_a_store_language_is_no_safety_case(words: str) -> None:
+    # given 5★ praise that names a harm only to say it did not happen (or an idiom)
+    # when the detector reads it
+    verdict = analyse(words, stars=5)
+
+    # then it is no safety case
+    assert "unsafe" not in verdict.reasons
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
         "Me encanta, llegó muy rápido y es precioso.",
         "Très bon produit, je suis ravie.",
         "Alles super, sehr schnelle Lieferung.",

@@ -239,6 +239,9 @@ def test_a_few_words_with_a_cue_under_four_stars_are_still_a_complaint(
         "Nothing like the crappy stuff I grew up on.",
         "Finally, an answer to the expensive Keurig cups",
         "Great for on the go!  Makes water a little less boring!",
+        "I crack up every time I use this mug.",
+        "My last phone case cracked in a week, this one survived a drop.",
+        "The smell is to die for.",
     ],
 )
 def test_praise_in_a_complaints_words_opens_no_case(text: str) -> None:
@@ -257,6 +260,13 @@ def test_praise_in_a_complaints_words_opens_no_case(text: str) -> None:
         ("Nothing like the picture, cheap and flimsy.", "poor_quality"),
         ("Better than the cheap ones, but it still broke in a week.", "broken"),
         ("Low price, but the lid leaked everywhere.", "broken"),
+        ("Case started to crack for no reason after a week.", "broken"),
+        ("Cheaper than Amazon but arrived stale.", "poor_quality"),
+        ("Looks nothing like the picture it is cheap plastic.", "wrong_item"),
+        ("They sent the cheap knockoff instead of the original I paid for.", "wrong_item"),
+        ("Great scent but nothing like the expensive ones, it is cheap plastic.", "poor_quality"),
+        ("My last order arrived broken, so pack it well this time.", "broken"),
+        ("Not recommended, unsafe for kids.", "never_again"),
     ],
 )
 def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str) -> None:
@@ -277,6 +287,17 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         "Cute toy, but my son ended up in hospital after swallowing a piece.",
         "Works well but it gave me an electric shock when I unplugged it.",
         "Love the colours but the buckle feels unsafe for a toddler.",
+        # An attack's wording (session 11): who was hurt, by what.
+        "Tasted fine but my whole family got sick after eating it.",
+        "Smells amazing but it gave me a terrible rash.",
+        "Cute, but my son had an allergic reaction to it.",
+        "Nice tin, but the charger overheated and started smoking.",
+        "Better than the cheap ones, but this one caught fire after a week.",
+        "Cute toy, but a small part broke off and my son choked on it.",
+        "Great flavour but there were bits of plastic in my cookie.",
+        "Lovely, but the blade came loose and cut my finger badly.",
+        "Sweet treats, but we had to rush him to the emergency vet.",
+        "Good price but the clasp is definitely not safe.",
     ],
 )
 def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
@@ -300,10 +321,30 @@ def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
         "Great electric shock collar for training.",
         "It is not safe for the microwave, so I warm the soup in a bowl. Lovely.",
         "Good candle, burns evenly without catching fire like cheap ones.",
+        # Harm denied in other words, another product's, or a story the product was bought for.
+        "I had no allergic reaction to it even with my sensitive skin.",
+        "Finally shoes that don't hurt my feet!",
+        "Sunscreen that doesn't burn my eyes.",
+        "Other deodorants gave me a rash, this one doesn't at all.",
+        "It wasn't a choking hazard like the cheap toys.",
+        "I don't feel unsafe walking at night anymore with this torch.",
+        "These ice cleats made walking on unsafe icy sidewalks easy.",
+        "Used these clippers to cut my son's hair, so easy.",
+        "I hurt my hand at work and this ergonomic mouse is a lifesaver.",
+        "Bought this for my mom who went to the hospital after a fall.",
+        "My old charger caught fire so I bought this one.",
+        "The fire pit caught fire easily and burned all night.",
+        "Sparks flew when my husband saw me in this dress!",
+        "The electric shock training collar works well.",
+        "This mug is not safe for work, hilarious!",
+        "Had food poisoning last week and this broth was all I could keep down.",
+        "The smell of other candles made me sick but this one is lovely.",
+        "Beautiful mosaic lamp with little pieces of glass in the shade.",
+        "I was shocked by the quality, love it.",
     ],
 )
 def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
-    assert "unsafe" not in intents(text)
+    assert "unsafe" not in analyse(text).reasons
 
 
 # Phrases a cue used to read wrongly in real shop reviews (the first half of the clothing set in
