@@ -236,7 +236,7 @@ def clothing_report(part: str) -> None:
     labels = hidden_labels()
     print(f"(f) {part}, with the stars: {len(happy)} reviews of 4–5★")
     for name, detect in DETECTORS.items():
-        text._analyse.cache_clear()
+        text.forget_readings()
         flagged = [r for r in happy if detect(r.words, float(r.stars))]
         not_recommended = sum(1 for r in flagged if not r.recommend)
         print(
@@ -347,7 +347,7 @@ def fine_food_report() -> None:
         ]
         print(f"(i) {half}, with the stars: {len(happy)} summaries of 4–5★")
         for name, detect in DETECTORS.items():
-            text._analyse.cache_clear()
+            text.forget_readings()
             flagged = {row_id for row_id, stars, words in happy if detect(words, stars)}
             print(f"  {name:<26}flags {len(flagged):>4} ({len(flagged) / len(happy):.1%} of 4–5★)")
             if name == "rules + model (shipped)":
@@ -407,7 +407,7 @@ def report(title: str, items: list[Item]) -> None:
         f"  {'detector':<26}{'precision':>10}{'recall':>8}{'F1':>7}{'hidden 4–5★':>14}{'texts/s':>10}"
     )
     for name, detect in DETECTORS.items():
-        text._analyse.cache_clear()
+        text.forget_readings()
         start = time.perf_counter()
         predicted = [detect(words, stars) for _, stars, words in items]
         rate = len(items) / (time.perf_counter() - start)
@@ -426,7 +426,7 @@ def as_if_starred(title: str, items: list[Item]) -> None:
     truth = [t for t, _, _ in items]
     print(f"{title}: read as if each came with 4★ (text alone vs the 4–5★ rule)")
     for name, stars in (("words alone (before)", None), ("4–5★ rule (shipped)", 4.0)):
-        text._analyse.cache_clear()
+        text.forget_readings()
         predicted = [text.analyse(words, stars=stars).complaint for _, _, words in items]
         p, r, _ = scores(truth, predicted)
         negatives = sum(1 for t in truth if not t)

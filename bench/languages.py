@@ -137,14 +137,14 @@ def report(source: str, code: str, items: list[Item]) -> dict[str, tuple[float, 
     print(f"  {'detector':<26}{'precision':>10}{'recall':>8}{'F1':>7}{'texts/s':>10}")
     figures: dict[str, tuple[float, ...]] = {}
     for name, detect in DETECTORS.items():
-        text._analyse.cache_clear()
+        text.forget_readings()
         start = time.perf_counter()
         predicted = [detect(words) for _, words in items]
         rate = len(items) / (time.perf_counter() - start)
         p, r, f = scores(truth, predicted)
         figures[name] = (p, r, f, rate)
         print(f"  {name:<26}{p:>10.3f}{r:>8.3f}{f:>7.3f}{rate:>10,.0f}")
-    text._analyse.cache_clear()
+    text.forget_readings()
     verdicts = [text.analyse(words) for _, words in items]
     complaints = [v for t, v in zip(truth, verdicts, strict=True) if t]
     unread = Counter(v.language for v in complaints if v.language not in languages.READ)

@@ -56,9 +56,9 @@ def main() -> None:
         def make(n: int, w: str = word) -> str:
             return (w * (n // len(w) + 1))[:n]
 
-        text._analyse.cache_clear()
+        text.forget_readings()
         a = timed(text.analyse, make(small))
-        text._analyse.cache_clear()
+        text.forget_readings()
         b = timed(text.analyse, make(large))
         c = timed(vader.polarity_scores, make(base_small))
         d = timed(vader.polarity_scores, make(base_large))

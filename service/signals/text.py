@@ -973,10 +973,24 @@ def sentiment(text: str) -> float:
     return sum(n * score for n, score in scored) / total if total else 0.0
 
 
+def forget_readings() -> None:
+    """Forget the verdicts and readings remembered so far (a benchmark's cold start)."""
+    _analyse.cache_clear()
+    without_no_problem.cache_clear()
+
+
+@lru_cache(maxsize=1024)
+def without_no_problem(text: str) -> str:
+    """`text` lower-cased with the phrases that say there is no problem (`NEGATED`) taken out.
+    Remembered: a short review is one sentence, which the cues, the tone and the model's second
+    reading each ask for (the biggest pass the detector makes over a text)."""
+    return _NEGATED.sub(" ", text.lower().replace("’", "'"))
+
+
 def cues(text: str) -> dict[str, bool]:
     """The complaint intents in `text`, after removing phrases that negate a cue: reason code →
     True when a firm pattern matched, False when only a weak one did."""
-    lowered = _NEGATED.sub(" ", text.lower().replace("’", "'"))
+    lowered = without_no_problem(text)
     found: dict[str, bool] = {}
     for reason, (_, firm, weak) in _COMPILED.items():
         if firm is not None and firm.search(lowered):
@@ -1028,7 +1042,7 @@ class RuleReading:
 
 def rule_reading(text: str) -> RuleReading:
     # Tone is read with happy idioms taken out: VADER hears "can't recommend enough" as negative.
-    cleaned = _NEGATED.sub(" ", text.lower().replace("’", "'")).strip()
+    cleaned = without_no_problem(text).strip()
     tone = sentiment(cleaned) if cleaned else 0.0
     read = cues(text) if text else {}
     # A weak cue ("a few problems", "runs small") in a clearly happy text is no complaint.
@@ -1084,7 +1098,7 @@ def _unhedged(trained: complaint_model.ComplaintModel, sentence: str) -> float:
     sack when worn.") is too little to be sure of: the model, which weighs each word more the
     fewer there are, reads such scraps at 0.98–0.998, so they count as nothing."""
     said = sentence.lower().replace("’", "'")
-    left = _NEGATED.sub(" ", said)
+    left = without_no_problem(sentence)
     if left == said:
         return trained.probability(sentence)
     words, kept = complaint_model.tokens(said), complaint_model.tokens(left)
@@ -1181,7 +1195,7 @@ def settled(*, text: str, reasons: list[str]) -> list[str]:
     """The reasons of a 4–5★ review left once what the customer says is settled is taken out:
     a change of size or a replacement settles only what is not told again after it ("I
     exchanged it for a large, but the large is also too small" is not settled)."""
-    lowered = _NEGATED.sub(" ", text.lower().replace("’", "'"))
+    lowered = without_no_problem(text)
     for pattern, kinds in (
         (_PUT_RIGHT, SETTLED_BY_SHOP),
         (_SIZE_CHANGED, SETTLED_BY_SIZE),

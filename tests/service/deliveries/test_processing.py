@@ -185,7 +185,7 @@ def test_texts_are_read_before_the_handlers_transaction_opens(
         if "misses" in session.info:
             read_inside.append(text._analyse.cache_info().misses - session.info.pop("misses"))
 
-    text._analyse.cache_clear()
+    text.forget_readings()
     event.listen(sessions, "after_begin", began)
     event.listen(sessions, "after_commit", ended)
     event.listen(sessions, "after_rollback", ended)
