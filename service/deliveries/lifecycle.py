@@ -501,6 +501,24 @@ def _finish(delivery: Delivery, status: DeliveryStatus, now: datetime, *, keep_b
     delivery.last_error = None
 
 
+def error_summary(error: BaseException | None) -> str:
+    """What a delivery's `last_error` says: error text can quote a payload, so the type and
+    our own message only, and for a database constraint its name (PostgreSQL's constraint, or
+    SQLite's table and columns), never the values that broke it."""
+    if isinstance(error, TransientError | PermanentError):
+        return f"{type(error).__name__}: {error}"
+    if isinstance(error, IntegrityError):
+        diag = getattr(error.orig, "diag", None)
+        name = getattr(diag, "constraint_name", None)
+        if name is None:
+            # sqlite3's message names the constraint's kind and columns ("UNIQUE constraint
+            # failed: customers.shop_id, customers.shopify_id"), never the values.
+            told = str(error.orig)
+            name = told if "constraint failed" in told and "\n" not in told else None
+        return f"IntegrityError: {name}" if name else "IntegrityError"
+    return type(error).__name__
+
+
 def _settle_failure(
     *,
     sessions: sessionmaker[Session],
@@ -511,12 +529,7 @@ def _settle_failure(
 ) -> Outcome:
     # IntegrityError: another worker inserted the same row a moment ago; the retry finds it.
     transient = isinstance(error, TransientError | OperationalError | IntegrityError)
-    # Error text can quote a payload; keep the type and our own message only.
-    reason = (
-        f"{type(error).__name__}: {error}"
-        if isinstance(error, TransientError | PermanentError)
-        else type(error).__name__
-    )
+    reason = error_summary(error)
     with sessions() as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:

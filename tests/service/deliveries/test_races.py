@@ -6,11 +6,14 @@ database (PostgreSQL in CI's server variant, where the two truly race)."""
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from service.core.db import session_scope
 from service.core.models import Delivery, Order
+from service.deliveries.lifecycle import error_summary
 from service.dev.devstore.webhooks import customer_payload, order_payload
 from tests.support.clout import RunningDevStore, record_delivery_now, state, work_on
 from tests.support.helpers import at_once
@@ -49,3 +52,34 @@ def test_a_first_purchase_taken_by_two_workers_at_once_loses_nothing(
         with session_scope(state(clout).sessions) as session:
             assert [session.get(Delivery, d).status for d in ids] == ["done", "done"]  # type: ignore[union-attr]
             assert session.scalar(select(Order.id).where(Order.shopify_id == order.gid))
+
+
+def test_a_constraint_a_delivery_broke_is_named_in_its_error_without_the_values(
+    clout: Flask,
+) -> None:
+    # given a delivery, and a second row that repeats its source and webhook id (a value an
+    # operator must not read in an error: a webhook id, or a customer's data elsewhere)
+    delivery_id = record_delivery_now(clout, topic="customers/update", payload={"id": 1})
+    sessions = state(clout).sessions
+    with session_scope(sessions) as session:
+        first = session.get(Delivery, delivery_id)
+        assert first is not None
+        twin = Delivery(
+            source=first.source,
+            webhook_id=first.webhook_id,
+            topic=first.topic,
+            shop_domain=first.shop_domain,
+        )
+        webhook_id = first.webhook_id
+
+    # when the database refuses it
+    with sessions() as session:
+        session.add(twin)
+        with pytest.raises(IntegrityError) as refused:
+            session.flush()
+
+    # then what a delivery's last_error would say names the constraint, not the values
+    said = error_summary(refused.value)
+    assert said.startswith("IntegrityError: ")
+    assert "webhook_id" in said or "uq_deliveries_source_webhook_id" in said
+    assert webhook_id not in said
