@@ -7,6 +7,7 @@ into the data directory, readable only by its owner.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import tempfile
@@ -61,6 +62,7 @@ def vault_for(settings: Settings) -> TokenVault:
     if settings.encryption_key:
         return TokenVault(settings.encryption_key.split(","))
     path = settings.data_dir / KEY_FILE
+    _sweep_stale_copies(path)
     if not path.exists():
         _write_private(path, generate_key())
     key = _read_key(path)
@@ -78,6 +80,23 @@ def vault_for(settings: Settings) -> TokenVault:
 # key is created in place and written at once: a process starting then may find it empty for
 # a moment, and waits this long for the writer before it calls the file broken.
 _KEY_WRITE_WAIT = 2.0
+
+
+# A key's temporary copy older than this was left by a start that was killed while writing it
+# (one being written now is a few milliseconds old).
+_STALE_COPY = 60.0
+
+
+def _sweep_stale_copies(path: Path) -> None:
+    """Remove the temporary copies of the key a killed first start left (`_write_private`):
+    each is a second copy of a secret, or of a key that never became the key."""
+    if not path.parent.is_dir():
+        return
+    cutoff = time.time() - _STALE_COPY
+    for copy in path.parent.glob(f".{path.name}.*"):
+        with contextlib.suppress(OSError):  # another start removed it first
+            if copy.stat().st_mtime < cutoff:
+                copy.unlink()
 
 
 def _read_key(path: Path) -> str:
@@ -106,6 +125,21 @@ def _write_private(path: Path, text: str) -> None:
             _create_in_place(path, text)  # no hard links here
     finally:
         Path(written).unlink()
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the key's name durable: tokens sealed with a key whose file a power cut took back
+    could never be read again."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # a platform that cannot open a directory (Windows)
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _create_in_place(path: Path, text: str) -> None:
@@ -116,3 +150,5 @@ def _create_in_place(path: Path, text: str) -> None:
         return
     with os.fdopen(fd, "w") as handle:
         handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -6,8 +6,10 @@ stop at start: "CLOUT_ENCRYPTION_KEY must be url-safe base64 of 32 bytes")."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,23 @@ def test_an_empty_key_file_says_which_file_and_what_to_do(tmp_path: Path) -> Non
     assert str(tmp_path / KEY_FILE) in str(refused.value)
     assert "empty" in str(refused.value)
     assert "delete it and start again" in str(refused.value)
+
+
+def test_a_first_start_cut_short_leaves_no_copy_of_a_key_behind(tmp_path: Path) -> None:
+    # given what a first start killed while writing the key leaves: its key's temporary copy,
+    # a minute old, and another process's copy being written this moment
+    stale = tmp_path / f".{KEY_FILE}.k2j4x9"
+    stale.write_text(generate_key() + "\n")
+    os.utime(stale, (time.time() - 120, time.time() - 120))
+    fresh = tmp_path / f".{KEY_FILE}.p8q1z3"
+    fresh.write_text(generate_key() + "\n")
+
+    # when Clout starts
+    vault = vault_for(settings_for(tmp_path))
+
+    # then the stale copy of a key is gone (one copy of a secret, not two); the one being
+    # written is another start's to finish
+    assert vault.open(vault.seal("shpat_x")) == "shpat_x"
+    assert not stale.exists()
+    assert fresh.exists()
+    assert (tmp_path / KEY_FILE).exists()
