@@ -660,6 +660,7 @@ def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -
             present = client.tags_of(gid)
             if (
                 case.resolution == NOT_A_COMPLAINT
+                and _shopify_gid(gid, "Order/")
                 and case.written[gid].get(CLEAR_RESOLVED)
                 and settings.resolved_tag in present
             ):

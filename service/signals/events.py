@@ -202,6 +202,12 @@ def note_signal(*, session: Session, shop: Shop, order: Order, now: datetime) ->
     verdict = note_complaint(order.note) if order.note else None
     if verdict is None:
         return None
+    severity = _text_severity(verdict.severity)
+    if verdict.reasons == ["unsafe"]:
+        # Written at checkout, before this order reached anyone: harm told there is most often
+        # why the customer asks for something ("no nuts please, he had an allergic reaction
+        # last time"). A case still (it may be a past order's), not one at the top of the queue.
+        severity = Severity.NORMAL
     return _raise(
         session=session,
         shop=shop,
@@ -210,7 +216,7 @@ def note_signal(*, session: Session, shop: Shop, order: Order, now: datetime) ->
         draft=SignalDraft(
             kind=SignalKind.NOTE,
             reason="note_complaint",
-            severity=Severity.NORMAL.worse(_text_severity(verdict.severity)),
+            severity=Severity.NORMAL.worse(severity),
             sentences=("wrote in the order note: " + ", ".join(verdict.sentences),),
             source="shopify",
             source_ref=f"{order.shopify_id}:note",

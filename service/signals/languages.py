@@ -53,7 +53,6 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # kept. The codes are the English rules' codes, so a case reads the same whatever the language.
 _CUES: dict[str, dict[str, str]] = {
     "es": {
-        "unsafe": r"(?<!\bno )(?<!\bnunca )(?<!\bsin )(?<!\bninguna )\b(?:intoxicación|me (?:hizo|puso) (?:enfermar|enferm[oa]|mal)|me enfermó|reacción alérgica)",
         "broken": r"\b(?:roto|rota|rotos|rotas|dañad[oa]s?|estropead[oa]|defectuos[oa]|no funciona|rajad[oa])\b",
         "late_delivery": r"\b(?:no (?:ha )?llegad?o|no llegó|todavía no|aún no|retras[oa]|tarde|dónde está mi (?:pedido|paquete))",
         "missing_item": r"\b(?:falta(?:ba|n)?|vacía|vacío|incomplet[oa])\b",
@@ -66,7 +65,6 @@ _CUES: dict[str, dict[str, str]] = {
         "poor_quality": r"\b(?:mala calidad|p[ée]sim[oa]|horrible|decepcionad[oa]|decepción|basura|fatal|malísim[oa]|estafa)\b",
     },
     "fr": {
-        "unsafe": r"(?<!\bpas d')(?<!\bsans )(?<!\baucune )(?<!\bpas de )(?:\bintoxication|m'a rendue? malade|nous a rendus malades|réaction allergique)",
         "broken": r"\b(?:cassée?s?|abîmée?s?|endommagée?s?|défectueu(?:x|se)|ne (?:marche|fonctionne) (?:pas|plus)|fissurée?)",
         "late_delivery": r"\b(?:pas (?:encore )?(?:reçu|arrivée?|livrée?)|jamais (?:reçu|arrivée?)|en retard|retard|où est ma commande)",
         "missing_item": r"\b(?:manqu(?:e|ait|ant|ent)|vide|incomplète?)\b",
@@ -79,7 +77,6 @@ _CUES: dict[str, dict[str, str]] = {
         "poor_quality": r"\b(?:mauvaise qualité|nul(?:le)?|horrible|déçue?|décevant|arnaque|médiocre|catastrophique)\b",
     },
     "de": {
-        "unsafe": r"(?<!\bkeine )(?<!\bnicht )(?<!\bnie )\b(?:lebensmittelvergiftung|vergiftung\b|krank gemacht|allergische reaktion)",
         "broken": r"\b(?:kaputt|beschädigt|defekt|zerbrochen|gebrochen|funktioniert nicht|gerissen)",
         "late_delivery": r"\b(?:nicht (?:angekommen|geliefert|erhalten)|noch nicht|nie angekommen|verspät|zu spät|wo ist meine bestellung)",
         "missing_item": r"\b(?:fehlt|fehlen|fehlte|leer|unvollständig)\b",
@@ -92,7 +89,6 @@ _CUES: dict[str, dict[str, str]] = {
         "poor_quality": r"\b(?:schlechte qualität|schlecht|enttäuscht|enttäuschend|mies|schrott|billig verarbeitet|abzocke)\b",
     },
     "it": {
-        "unsafe": r"(?<!\bnessuna )(?<!\bnon )(?<!\bsenza )(?<!\bmai )\b(?:intossicazione|mi ha fatto (?:star|stare) male|reazione allergica)",
         "broken": r"\b(?:rott[oaie]|danneggiat[oaie]|difettos[oaie]|non funziona|rovinat[oaie])\b",
         "late_delivery": r"\b(?:non (?:è )?(?:ancora )?arrivat[oa]|mai arrivat[oa]|in ritardo|ritardo|dov'è il mio ordine)",
         "missing_item": r"\b(?:manca(?:va|no)?|mancante|vuot[oa]|incomplet[oa])\b",
@@ -105,7 +101,6 @@ _CUES: dict[str, dict[str, str]] = {
         "poor_quality": r"\b(?:pessim[oa]|scadente|delus[oa]|deludente|orribile|truffa)\b",
     },
     "nl": {
-        "unsafe": r"(?<!\bgeen )(?<!\bgeen enkele )(?<!\bniet )(?<!\bniet meer )(?<!\bnooit )\b(?:voedselvergiftiging|ziek (?:van )?geworden|allergische reactie)",
         "broken": r"\b(?:kapot|beschadigd|defect|gebroken|werkt niet)\b",
         "late_delivery": r"\b(?:niet (?:aangekomen|geleverd|ontvangen)|nog (?:steeds )?niet|te laat|vertraging|waar is mijn bestelling)",
         "missing_item": r"\b(?:ontbr(?:eekt|eken|ak)|leeg|onvolledig)\b",
@@ -118,7 +113,6 @@ _CUES: dict[str, dict[str, str]] = {
         "poor_quality": r"\b(?:slechte kwaliteit|slecht|teleurgesteld|teleurstellend|waardeloos|oplichting)\b",
     },
     "pt": {
-        "unsafe": r"(?<!\bsem )(?<!\bnenhuma )(?<!\bnão )(?<!\bnunca mais )(?<!\bnunca )\b(?:intoxicação|me deixou doente|passei mal|reação alérgica)",
         "broken": r"\b(?:quebrad[oa]s?|partid[oa]s?|danificad[oa]s?|defeituos[oa]|com defeito|não funciona|estragad[oa])",
         "late_delivery": r"\b(?:não (?:chegou|recebi|foi entregue)|ainda não|nunca chegou|atrasad[oa]|atraso|cadê meu pedido|onde está (?:o )?meu pedido)",
         "missing_item": r"\b(?:falt(?:a|ou|ando|aram)|vazi[oa]|incomplet[oa])\b",

@@ -30,134 +30,128 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "unsafe": (
         "says it made someone ill or hurt them, or is unsafe",
         (
-            # Someone made ill by it, not sick of something or with envy.
+            # Someone made ill by it: not sick of something, with envy, or by the flu the
+            # product helped with (`NEGATED`).
             (
-                r"\b(?:made|making|makes) (?:me|us|him|her|them|(?:my|our|his|her) (?:\w{1,12}'? )"
-                r"{0,2}?\w{1,12})(?: both| all)? (?:feel )?(?:so |really |very |violently |quite "
-                r"|extremely |horribly )?(?:sick|ill|nauseous|vomit|throw up|break out)\b"
+                r"\b(?:made|making|makes) (?:me|us|him|her|them|(?:my|our|his|her|both (?:my|our)"
+                r"|all (?:of )?(?:my|our)|the) (?:\w{1,12}'? ){0,2}?\w{1,12})(?: both| all)?"
+                r" (?:feel )?(?:so |really |very |violently |quite |extremely |horribly )?(?:sick"
+                r"|ill|nauseous|vomit|throw up|break out|blister|swell|swollen|infected)\b"
                 r"(?! (?:with|of)\b)"
             ),
             (
-                r"\b(?:got|get|gets|became|was|were|fell|been) (?:so |really |very |violently )?"
-                r"(?:sick|ill)(?: to (?:my|our|his|her) stomach)? (?:after|from) (?:eating|drinking"
-                r"|using|taking|wearing|chewing|trying|switching to|starting|it|this|these|them"
-                r"|the)\b"
-                r"|\b(?:threw up|vomit(?:ed|ing)|diarrh(?:o)?ea)\b[^.!?]{0,40}?\bafter (?:eating"
-                r"|drinking|using|taking|chewing|it|this|these|them|the)\b"
+                r"\b(?:got|became|was|were|been) (?:so |really |very |violently )?(?:sick|ill)"
+                r"(?: to (?:my|our|his|her) stomach)? (?:after|from) (?:eating|drinking|using"
+                r"|taking|chewing|trying|switching to|it|this|these|them|your)\b"
+                r"|\b(?:threw up|throws up|vomit(?:s|ed|ing)?|diarrh(?:o)?ea)\b[^.!?]{0,40}?"
+                r"\b(?:after (?:(?:we|i|he|she|they) )?(?:eating|drinking|using|taking|chewing"
+                r"|switch(?:ed|ing) to|it|this|these|them)|every time (?:she|he|they|i|we|it)"
+                r" (?:eats?|drinks?|uses?|takes?) (?:it|this|these|them))\b"
             ),
             (
-                r"\b(?:gave|giving|gives|caused?|causing) (?:\w{1,12} ){0,2}food poisoning\b"
-                r"|\b(?:got|get) (?:\w{1,12} )?food poisoning\b|\bfood poisoning (?:from|after)\b"
-                r"|^(?:food poisoning|allergic reaction|caught (?:on )?fire)[.!]{0,3}$"
-                r"|(?<!\bno )(?<!\bfree of )(?<!-)\b(?:salmonella|listeria|botulism|e\. ?coli)\b"
+                r"\b(?:gave|giving|gives|caused?|causing) (?:\w{1,12} ){0,2}food pois[oe]ning\b"
+                r"|\bfood pois[oe]ning (?:from|after)\b|\b(?:got|get) food pois[oe]ning (?:from"
+                r"|after|because)\b"
+                # A title that is the whole report.
+                r"|^(?:food poisoning|allergic reaction|(?:fire|choking|safety|electrical) hazard"
+                r"|unsafe|not safe|dangerous)[.!]{0,3}$|^(?:unsafe|not safe)\b"
+                r"|^(?:it )?(?:caught (?:on )?fire|exploded|burst into flames)\b(?! (?:with|in)\b)"
+                r"|^(?:my |our |the )?(?:dogs?|cats?|kids|baby|son|daughter|puppy|we|husband|wife)"
+                r" got (?:very |so |really )?(?:sick|ill)[.!]{0,3}$"
             ),
-            # A rash, an allergy or a burn it caused, not another product's.
+            # A rash or an allergy it caused, not another product's (`NEGATED`).
             (
                 r"(?<!other )(?<!others )\b(?:gave|give|gives|giving|caused?|causing) (?:me|us|him"
                 r"|her|them|(?:my|our|his|her) \w{1,12})? ?(?:an? )?(?:\w{1,12} )?(?:rash|hives"
-                r"|blisters|allergic reaction|reaction|burns?|diarrh(?:o)?ea|nausea|headaches?"
-                r"|migraines?|stomach ?aches?|cramps|injur(?:y|ies))\b"
-                r"|\bbroke (?:me )?out in (?:an? )?(?:\w{1,12} )?(?:rash|hives|spots)\b"
-                r"|\b(?:lips?|face|eyes?|throat|tongue|skin|hands?|mouth)"
-                r" (?:swell(?:ed)?|swole|broke out|burn(?:ed|t|ing)|peel(?:ed|ing)|blister(?:ed)?)"
-                r" (?:up )?(?:\w{1,12} )?after (?:using|eating|wearing|applying|taking|one)\b"
+                r"|blisters|allergic reaction|chemical burns?|eczema|welts)\b"
+                r"|\b(?:rash|hives)(?: all over)?(?: \w{1,12}){0,4} after (?:one|using|eating"
+                r"|wearing|applying|a bath|the first|taking)\b"
             ),
             (
                 r"\b(?:reports?|reported|reporting|suffered|had|having|got) (?:an? )?(?:bad |severe"
-                r" |nasty |terrible |serious )?allergic reaction(?! before)"
-                r"|\ballergic reaction (?:to|from|after) (?:it|this|these|them|your|the|using"
-                r"|wearing|eating)\b"
-                r"|\b(?:reacted (?:badly|terribly|to (?:it|this|them|these))|had an? (?:bad |severe"
-                r" |terrible |awful )?reaction (?:to|from|after) (?:it|this|them|these|the|using"
-                r"|eating))\b"
+                r" |nasty |terrible |serious )?(?:allergic|anaphylactic) reaction (?:to|from|after)"
+                r" (?:it|this|these|them|your|the|using|wearing|eating)\b"
+                r"|\b(?:reports?|reported|reporting|suffered) (?:an? )?(?:bad |severe |nasty"
+                r" |terrible |serious )?(?:allergic|anaphylactic) reaction\b"
             ),
-            # The thing itself on fire or sparking, not a kitchen, a lighter or a fire pit.
+            # The thing itself on fire, sparking or shocking, not tinder, a kitchen or a flambé.
             (
-                r"\b(?:it|they|(?:the|this|these) (?:\w{1,12} )?(?!kitchen\b|logs?\b|wood\b"
-                r"|charcoal\b|fire ?pit\b|pit\b|lighter\b|kindling\b|grill\b|bbq\b|house\b)\w{1,12})"
-                r"(?: \w{1,12})? (?:caught|catches|catching) (?:on )?fire\b"
-                r"|\b(?:burst|bursting|went up) (?:into|in) flames\b"
-            ),
-            (
-                r"\bsparks? (?:came|coming|flew|flying|shot|shooting) (?:out of|from) (?:it|the (?:plug"
-                r"|socket|outlet|charger|cable|cord|battery|adapter|device|unit|motor|back|wall))\b"
+                r"\b(?:it|(?:the|this|these|my|our) (?:new )?(?:\w{1,12} )?(?:charger|plug|cable"
+                r"|cord|battery|batteries|adapter|device|unit|toaster|heater|lamp|bulb|kettle|phone"
+                r"|power ?bank|appliance|fan|socket|blanket|hair ?dryer|straightener|diffuser"
+                r"|air fryer|fryer|e-?bike|scooter|laptop|lights?|one))(?: \w{1,12})?"
+                r" (?:caught (?:on )?fire|burst into flames|went up in flames|exploded)\b"
                 r"|\b(?:it|the (?:\w{1,12} )?(?:charger|plug|cable|cord|battery|adapter|socket|outlet"
-                r"|device|unit|toaster|heater|kettle|motor|fan|power bank))(?: \w{1,12}){0,2}"
+                r"|device|unit|toaster|heater|kettle|motor|fan|power bank|lamp))(?: \w{1,12}){0,2}"
                 r" (?:started|began) (?:to )?(?:spark|smoke|smoking|sparking)\b"
+                r"(?![^.!?]{0,40}\b(?:coating|burning off|first (?:time|use))\b)"
                 r"|\b(?:cord|plug|cable|charger|socket|outlet|battery|adapter) (?:sparks|sparked"
                 r"|smokes|smoked|melted)\b"
+                r"|\bsparks? (?:came|coming|flew|flying|shot|shooting) (?:out of|from) (?:it|the (?:plug"
+                r"|socket|outlet|charger|cable|cord|battery|adapter|device|unit|motor|back|wall))\b"
+                r"|\b(?:it|the (?:\w{1,12} )?(?:charger|plug|cable|cord|battery|adapter|socket|outlet"
+                r"|device|unit|toaster|heater|kettle|motor|fan|power bank|lamp))(?: \w{1,12}){0,2}"
+                r" (?:gave|gives) (?:me|us|him|her|my \w{1,12}) (?:an? )?(?:electric(?:al)? |nasty"
+                r" |bad )?shock\b"
             ),
-            # A visit to hospital (or the vet) the product caused, not one it was bought for.
+            # A visit to hospital (or an emergency vet) the product caused, not one it was
+            # bought for.
             (
-                r"\b(?:hospital|a ?& ?e|er|emergency room|urgent care|the vet|vet'?s?)\b[^.!?]{0,30}?"
+                r"\b(?:hospital|a ?& ?e|er|emergency room|urgent care|emergency vet)\b[^.!?]{0,30}?"
                 r"\b(?:after (?:eating|drinking|using|taking|swallowing|chewing|wearing|applying"
-                r"|it|this|these|them|one)|because of (?:it|this|these|them|the))\b"
-                r"|\b(?:had to (?:take|rush|bring)|rushed) (?:\w{1,12} ){0,2}to (?:the |an? )?"
-                r"(?:emergency|hospital|er\b|a ?& ?e|urgent care|vet)"
-                r"|\b(?:needed|required|got|had) stitches\b"
+                r"|it|this|these|them|one)|because of (?:it|this|these|them))\b"
+                r"|\bafter (?:\w{1,12} ){0,3}?(?:of )?(?:eating|using|taking|switching to|drinking"
+                r"|swallowing|chewing) (?:it|this|these|them|your|the)\b[^.!?]{0,60}?\b(?:ended up"
+                r"|went|rushed|taken|landed) (?:\w{1,12} ){0,2}(?:at|in|to) (?:the |an )?(?:er"
+                r"|urgent care|hospital|emergency|a ?& ?e|vet)\b"
+                r"|\b(?:needed|required) (?:stitches|(?:emergency )?surgery)\b|\bpoison control\b"
+                r"|\b(?:had to (?:take|rush|bring)|rushed) (?:\w{1,12} ){0,2}to (?:the |an )?"
+                r"(?:emergency (?:vet|room)|er\b|a ?& ?e|urgent care)"
             ),
-            # Hurt by it: choked on a piece, cut by a blade, burned by a handle.
+            # Hurt by it: choked on a piece of it, cut by its edge, burned by its handle.
             (
-                r"\b(?:choked|choking) on (?:a |the |it\b|one |small |piece|part|bit)"
-                r"|\b(?:burned|burnt|cut|scalded|hurt|injured) (?:myself|himself|herself|themselves"
-                r"|ourselves) (?:on|with|using) (?:it|the|this|its|these|them)\b"
-                r"|\b(?:got|was|were|been) (?:badly |severely )?(?:burned|burnt|cut|scalded|hurt"
-                r"|injured|electrocuted) (?:by|on|from) (?:it|the|this|its|these|them)\b"
+                r"\b(?:choked|choking|gagged|gagging) on (?:(?:a |the |one )?(?:piece|part|bit|eye"
+                r"|button|bead|small part)s?\b(?! of popcorn)|it\b|them\b)"
+                r"|\b(?:burned|burnt|cut|scalded) (?:myself|himself|herself|themselves|ourselves)"
+                r" (?:on|with|using) (?:it|this|its|these|them|the (?:handle|side|lid|edge|case"
+                r"|casing|base|top|blade|vent))\b"
                 r"|\bshattered in (?:my|his|her|our) hands?\b"
-                r"|\b(?:baby|son|daughter|child|toddler|kid|he|she) (?:fell|slipped) (?:off|out of"
-                r"|down|and hit)\b"
-                r"|\b(?:your|this|the) (?:\w{1,12} )?(?:product|item|toy|thing|charger|heater|candle"
-                r"|device|cable|cord|plug|lamp) (?:is|was) (?:a |an )?(?:\w{1,12} )?(?:fire|safety"
-                r"|health|choking|electrical|burn) hazard\b"
-            ),
-            # The thing said to be unsafe, not the streets a customer feels unsafe in.
-            (
-                r"\b(?:(?:it|this|that|they|these|the \w{1,12}|\w{1,12}'s)(?: \w{1,12})?"
-                r" (?:feels?|felt|seems?|looks?|is|are|was|were)|it'?s|they'?re)"
-                r" (?:\w{1,12} )?(?:unsafe|not safe)\b(?! (?:for|to|in|to put in) (?:the |a )?"
-                r"(?:microwave|dishwasher|oven|freezer|dryer|tumble|work)\b)"
+                r"|\b(?:i|we|he|she|(?:my|our) (?:son|daughter|baby|child|kid|toddler|husband|wife))"
+                r" (?:\w{1,12} )?(?:cut|burned|burnt|scalded|sliced) (?:my|our|his|her)(?: own)?"
+                r" (?:hands?|fingers?|thumbs?|wrists?|arms?|legs?|feet|foot|face|skin|scalp)"
+                r"(?: open)? on (?:it|this|these|them|its|the (?:sharp|edge|blade|handle|lid|side"
+                r"|casing|rim))\b"
+                r"|\b(?:came (?:loose|off|apart)|snapped|broke|shattered) and (?:cut|burned|burnt"
+                r"|scalded|sliced|injured|hurt) (?:my|his|her|their|our) (?:(?:son|daughter|baby"
+                r"|child|kid|toddler|husband|wife)'?s )?(?:skin|hands?|fingers?|thumbs?|wrists?"
+                r"|arms?|legs?|neck|feet|foot|face|eyes?|son|daughter|baby|child|toddler)\b"
+                # The thing said to be unsafe, not the streets a customer feels unsafe in.
+                r"|\b(?:it|this|that|they|these|the \w{1,12})(?: \w{1,12})? (?:feels?|felt|seems?"
+                r"|looks?|is|are|was|were) (?:\w{1,12} )?(?:unsafe|not safe)\b(?! (?:for|to|in|to"
+                r" put in) (?:the |a )?(?:microwave|dishwasher|oven|freezer|dryer|tumble|work)\b| to"
+                r" (?:leave|walk|go|be out|park|ride|drive|let)\b| (?:at night|after dark|around"
+                r" here)\b)"
+                r"|\b(?:it|this|these|they|its \w{1,12}|the (?:edge|blade|handle|lid|side|case"
+                r"|casing|vent|steam|glass|wax|metal|clasp|buckle|spring|product|toy|device"
+                r"|knife|jar))(?: (?!i\b|we\b|he\b|she\b|you\b|they\b|when\b)\w{1,12}){0,2}"
+                r" (?:cut|burn(?:ed|t)|scald(?:ed)?|injur(?:ed)|sliced"
+                r"|pinched) (?:my|his|her|their|our) (?:own )?(?:(?:son|daughter|baby|child|kid"
+                r"|toddler|husband|wife)'?s )?(?:skin|hands?|fingers?|thumbs?|wrists?|arms?|legs?"
+                r"|neck|feet|foot|face|eyes?|scalp)\b"
             ),
             # Glass, metal or plastic where food is (bone in it is a fault: `poor_quality`).
             (
                 r"\b(?:found|there (?:was|were|is|are))\s(?:\w{1,12} ){0,5}(?:pieces?|bits?|shards?"
-                r"|chunks?|fragments?) of (?:glass|metal|hard plastic|plastic)\b"
+                r"|slivers?|chunks?|fragments?) of (?:glass|metal|hard plastic|plastic)\b(?! in the"
+                r" (?:box|kit|set|pack))"
                 r"|\b(?:(?:glass|metal|plastic) (?:shards?|fragments?|pieces?)|(?:pieces?|bits?"
                 r"|shards?|chunks?|fragments?) of (?:glass|metal|hard plastic|plastic)) in (?:my|the"
                 r"|our|each) (?:\w{1,12} )?(?:food|mouth|jar|jam|sauce|soup|salad|drink|meal|bread"
-                r"|cereal|bag|tin|can|box|cookies?|biscuits?|chocolate|candy|sandwich|pizza|burger"
+                r"|cereal|bag|tin|can|cookies?|biscuits?|chocolate|candy|sandwich|pizza|burger"
                 r"|rice|pasta|yogh?urt|coffee|tea|kibble|treats?|chips|crisps|snack)\b"
-                r"|\bmetal (?:screw|wire|staple)s? in (?:my|the|our) (?:food|dog|cat|bag|box|tin|can"
-                r"|jar)\b"
             ),
         ),
-        (
-            # Said when the tone is not happy: a warning printed on a box ("choking hazard"), a
-            # hazard the item removes or another's, "unsafe icy sidewalks".
-            r"\b(?:fire|safety|health|choking|electrical|burn) hazard\b",
-            (
-                r"\belectric(?:al)? shocks?\b(?!(?: \w{1,12}){0,2} collar)|\belectrocuted\b"
-                r"|\bshocked me\b|\bgot shocked\b|\b(?:exploded|blew up|overheat(?:ed|s|ing)"
-                r"|scorched)\b|\bgot (?:so |too |really |very )hot (?:that )?it (?:melted|burned)"
-                r"|\b(?:is|are|was|were|it'?s|they'?re) (?:\w{1,12} )?dangerous\b(?! to have)"
-            ),
-            (
-                r"\b(?:it|this|they|these|the \w{1,12}|that|edges?|which|(?:loose|off|apart|snapped"
-                r"|shattered) and)(?: \w{1,12}){0,2}"
-                r" (?:cut|burn(?:ed|t)|scald(?:ed)?|injur(?:ed)|hurt|pinched) (?:my|his|her|their"
-                r"|our) (?:own )?(?:(?:son|daughter|baby|child|kid|toddler|dog|cat|husband|wife)'?s )?"
-                r"(?:skin|hands?|fingers?|thumbs?|arms?|legs?|feet|foot|face|eyes?|scalp|son"
-                r"|daughter|baby|child|kids?|dog|cat|toddler)\b(?!'s)"
-                r"|\b(?:i|we|he|she) (?:\w{1,12} )?(?:cut|burn(?:ed|t)|scald(?:ed)?|hurt|injured)"
-                r" (?:my|our|his|her)(?: own)? (?:hands?|fingers?|thumbs?|arms?|legs?|feet|foot|face"
-                r"|skin|scalp)\b(?!'s) (?:on|with|using|because of|from) (?:it|this|these|them"
-                r"|the|its|a sharp)\b"
-            ),
-            (
-                r"\bunsafe\b|\b(?:not|isn'?t|aren'?t|wasn'?t|weren'?t|never) (?:(?!dishwasher\b"
-                r"|microwave\b|oven\b|freezer\b|dryer\b)\w{1,12} )?safe\b(?! (?:for|to|in|to put"
-                r" in) (?:the |a )?(?:microwave|dishwasher|oven|freezer|dryer|tumble|work)\b)"
-            ),
-        ),
+        (),
     ),
     "refund": (
         "asks for a refund",
@@ -731,11 +725,12 @@ NEGATED = (
     (
         r"\b(?:nothing like|better than|unlike|compared (?:to|with)|cheaper than|tastier than)"
         r"(?: (?!but\b|and\b|though\b|yet\b|it\b|is\b|was\b|are\b|were\b|arrived\b|came\b)"
-        r"[\w-]{1,20}){0,3}? (?:crappy|cheap|bland|stale|awful|terrible|nasty|gross|soggy|watery"
+        r"\w[\w-]{0,19}){0,3}? (?:crappy|cheap|bland|stale|awful|terrible|nasty|gross|soggy|watery"
         r"|boring|flimsy)\b"
         r"|\b(?:better than|cheaper than|(?:an )?alternative to|(?:an )?answer to|fix for"
-        r"|replaces|replaced my|replacement for|as good as)(?: (?!but\b|and\b|though\b|yet\b"
-        r"|it\b|is\b|was\b)[\w-]{1,20}){0,3}? (?:expensive|over-? ?priced|pricey|pricier)\b"
+        r"|replaces|replaced my|replacement for|(?<!not )(?<!n't )as good as)(?: (?!but\b|and\b"
+        r"|though\b|yet\b|it\b|is\b|was\b)\w[\w-]{0,19}){0,3}? (?:expensive|over-? ?priced"
+        r"|pricey|pricier)\b"
         r"|\bless (?:boring|bland|dull)\b"
     ),
     # A product the customer had before, and its fault: "my last phone case cracked in a
@@ -743,18 +738,21 @@ NEGATED = (
     # an earlier order ("my last order arrived broken").
     (
         r"\b(?:my|our|the) (?:old|previous|last|former) (?!(?:order|delivery|parcel|package|box"
-        r"|shipment|purchase|one)\b)\w{1,12}(?: (?!(?:order|delivery|parcel|package|box|one)\b)"
+        r"|shipment|purchase|one|\d{1,3}|two|three|four|few|couple|batch|bag|jar|bottle|tin|time"
+        r"|pack|lot|tub|can|case|set|pair)\b)\w{1,12}(?: (?!(?:order|delivery|parcel|package|box"
+        r"|one)\b)"
         r"\w{1,12})?(?:,? (?:which|that))? (?:was |were |had |kept |always |also )?(?:cracked"
         r"|broke|shocked me|caught fire|leaked|ripped|tore|died|stopped working|an? (?:\w{1,12} )?"
         r"hazard|made me sick|gave me (?:a )?rash)\b"
     ),
-    r"\b(?:used to|would) (?:feel|be|get) (?:so |very |really )?(?:unsafe|sick|ill)\b",
+    r"\bused to (?:feel|be|get) (?:so |very |really )?(?:unsafe|sick|ill)\b",
     r"\bto die for\b",
     # "Crack" of a food the customer cannot stop eating: "like crack", "crack for toddlers".
     (
         r"\b(?:like|pure|kitty|doggy|doggie|puppy|baby|chocolate|sugar|mom'?s|dad'?s|green) crack\b"
         r"|(?<!\ba )(?<!\bto )\bcrack (?:for (?!(?:no|some|any|whatever) reason)|cocaine|cookies"
-        r"|pie|dip|chicken|up|open|(?:me|us|him|her|them) up)\b|\bcracks? (?:me|us|him|her|them)"
+        r"|pie|dip|chicken|open|(?:me|us|him|her|them) up)\b|\b(?:i|we|you|they|he|she|kids"
+        r"|always|just) crack up\b|\bcracks? (?:me|us|him|her|them)"
         r" up\b|\bcracking (?:up|open)\b"
     ),
     r"\bdon'?t (?:hesitate|think twice|miss)",
@@ -846,16 +844,18 @@ NEGATED = (
     r"\b(?:invoice|receipt)\b[^.!?]{0,60}?\bfor (?:\w{1,12} )?reimbursement",
     r"\b(?:doesn'?t|does not|didn'?t|did not|won'?t|will not|never|hardly|barely) (?:\w{1,10} )?shed\b",
     # Harm that did not happen, or came from another product: "it never made me sick", "shoes
-    # that don't hurt my feet", "no allergic reaction", "other deodorants gave me a rash", "no
-    # more choking hazard", "the box says choking hazard".
+    # that don't hurt my feet", "no allergic reaction", "other deodorants gave me a rash". Not
+    # across an "and" ("doesn't work and broke out of the box" is a complaint).
     (
         r"\b(?:never|not|no longer|don'?t|doesn'?t|didn'?t|do not|does not|did not|won'?t"
-        r"|will not|hasn'?t|haven'?t|has not|have not|no more|nor|without)(?: \w{1,12}){0,2}?"
+        r"|will not|hasn'?t|haven'?t|has not|have not|no more|nor|without)"
+        r"(?: (?!and\b|but\b|then\b|so\b)\w{1,12}){0,2}?"
         r" (?:made|make|makes|making|gave|give|gives|given|giving|caused?|causing|hurt|hurts"
         r"|hurting|burn|burns|burned|burning|cut|cuts|cutting|irritate|irritates|sting|stings"
-        r"|pinch|pinches|rub|rubs|got|get|gets|getting|feel|felt|break|broke)(?: \w{1,12}){0,3}?"
+        r"|pinch|pinches|rub|rubs|got|get|gets|getting)"
+        r"(?: (?!and\b|but\b|then\b|so\b)\w{1,12}){0,3}?"
         r" (?:sick|ill|nauseous|rash|rashes|hives|reactions?|blisters|feet|foot|hands?|fingers?"
-        r"|eyes?|skin|scalp|ears?|food poisoning|out)\b"
+        r"|eyes?|skin|scalp|ears?|food poisoning)\b"
     ),
     (
         r"\b(?:no|zero|without|not a single|not one|nor|never (?:had|got|get|have)|didn'?t (?:have"
@@ -869,14 +869,20 @@ NEGATED = (
         r"|blisters|headaches?)\b"
     ),
     r"\b(?:without|never|not|no|didn'?t|did not|won'?t) (?:\w{1,12} )?(?:catch(?:ing)?|caught) fire\b",
+    # Harm from something else, which the product helped with: "when the flu made me sick",
+    # "wool usually gives me hives", "everything makes me break out", "food poisoning on
+    # vacation", "my old toaster went up in flames".
     (
-        r"\b(?:not|no|isn'?t|aren'?t|wasn'?t|weren'?t|without|never|no more|less of|(?:don'?t|do not)"
-        r" (?:have to )?worry about|(?:box|label|package|packaging|warning) (?:says|warns?|reads))"
-        r"(?: \w{1,12}){0,3}? hazard\b"
-    ),
-    (
-        r"\b(?:not|never|don'?t|doesn'?t|didn'?t|no longer|isn'?t|wasn'?t)(?: (?:feel|felt|feels"
-        r"|be|been|look|looks|seem|seems|at all))? unsafe\b"
+        r"\b(?:flu|cold|virus|bug|covid|chemo(?:therapy)?|pregnancy|morning sickness|heat|sun"
+        r"|motion|travel|sea|stress|treatment|medication|antibiotics|surgery|migraine)"
+        r"(?: \w{1,12}){0,2}? (?:made|makes|making|gave|gives|giving|left)\b"
+        r"|\b(?:usually|always|normally|often|used to|everything(?: else)?|most \w{1,12}|other"
+        r" \w{1,12}) (?:\w{1,12} )?(?:gives?|makes?|gave|made|give|make) (?:me|us|my \w{1,12}"
+        r"|him|her) (?:\w{1,12} )?(?:sick|ill|a rash|rash|hives|break out|headaches?|blisters"
+        r"|itch\w{0,3})\b"
+        r"|\bfood poisoning (?:on|during|while|last|in)\b"
+        r"|\b(?:my|our|the) (?:old|previous|last|former) \w{1,12}(?: \w{1,12})? (?:went up|burst)"
+        r" (?:in|into) flames\b"
     ),
     r"\b(?:can'?t|cannot|couldn'?t|could not|won'?t|wouldn'?t|nothing to|no reason to) complain",
     # A habit of the writer's, said before praise.
@@ -891,8 +897,8 @@ NEGATED = (
     ),
 )
 
-# Requests, not tones, and harm reported: a firm cue of these is never overruled by the model.
-STRONG = {"refund", "never_again", "no_reply", "unsafe"}
+# Requests, not tones: a firm cue of these is never overruled by the model.
+STRONG = {"refund", "never_again", "no_reply"}
 # Say only that something is wrong: shown when no other reason says what.
 GENERIC = ("product_problem", "unhappy")
 

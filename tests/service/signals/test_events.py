@@ -497,6 +497,20 @@ def test_a_note_that_names_a_problem_says_which_to_the_agent(
     ]
 
 
+def test_harm_told_in_an_order_note_is_a_case_but_not_an_urgent_one(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given a note written at checkout, before the order reached anyone, that tells of harm
+    note = "Please no nuts - severe allergy, last time he had an allergic reaction to them."
+
+    # when the order arrives with it
+    shopify(client, app, "orders/updated", an_order(1012, note=note))
+
+    # then it is a case (it may be a past order's), at the note's usual severity, not high
+    [signal] = signals(app)
+    assert (signal.reason, signal.severity) == ("note_complaint", "normal")
+
+
 def test_orders_not_shipped_in_time_are_late(client: FlaskClient, app: Flask, shop: Shop) -> None:
     # given an order placed five days ago, never shipped, and one shipped and delivered
     recent = (utcnow() - timedelta(days=5)).isoformat()

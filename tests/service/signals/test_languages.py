@@ -33,12 +33,6 @@ def test_text_without_letters_is_treated_as_english_and_not_a_complaint(words: s
         (4, "Il prodotto è arrivato rotto, pessimo.", "it", "broken"),
         (5, "Het pakket was kapot.", "nl", "broken"),
         (5, "Chegou quebrado e ninguém responde.", "pt", "no_reply"),
-        (5, "Me encantó pero me hizo enfermar.", "es", "unsafe"),
-        (4, "Très bon goût mais intoxication alimentaire pour toute la famille.", "fr", "unsafe"),
-        (5, "Lecker, aber die Wurst hat mich krank gemacht.", "de", "unsafe"),
-        (5, "Buonissimo ma mi ha fatto star male.", "it", "unsafe"),
-        (4, "Lekker, maar ik ben er ziek van geworden.", "nl", "unsafe"),
-        (5, "Gostoso mas me deixou doente.", "pt", "unsafe"),
     ],
 )
 def test_a_complaint_in_a_common_store_language_is_read_with_its_reason(
@@ -53,30 +47,6 @@ def test_a_complaint_in_a_common_store_language_is_read_with_its_reason(
     assert verdict.complaint
     assert reason in verdict.reasons
     assert verdict.hidden_complaint == (stars >= 4)
-
-
-@pytest.mark.parametrize(
-    "words",
-    [
-        "Sin reacción alérgica, perfecto para piel sensible.",
-        "Nunca me hizo mal, a diferencia de otras marcas.",
-        "Aucune réaction allergique, parfait pour ma peau sensible.",
-        "Le charbon a pris feu en cinq minutes, top pour le barbecue.",
-        "Keine allergische Reaktion, trotz empfindlicher Haut.",
-        "Ungiftig, keine Vergiftungsgefahr für Kinder, super Spielzeug.",
-        "Non mi ha fatto stare male come altri integratori.",
-        "Sinds ik deze vitamines slik ben ik niet meer ziek geworden!",
-        "Nenhuma reação alérgica, amei o creme.",
-        "A festa pegou fogo com essa caixa de som, recomendo!",
-    ],
-)
-def test_harm_denied_in_a_store_language_is_no_safety_case(words: str) -> None:
-    # given 5★ praise that names a harm only to say it did not happen (or an idiom)
-    # when the detector reads it
-    verdict = analyse(words, stars=5)
-
-    # then it is no safety case
-    assert "unsafe" not in verdict.reasons
 
 
 @pytest.mark.parametrize(

@@ -242,6 +242,15 @@ def test_a_few_words_with_a_cue_under_four_stars_are_still_a_complaint(
         "I crack up every time I use this mug.",
         "My last phone case cracked in a week, this one survived a drop.",
         "The smell is to die for.",
+        # Danger words said in praise, which a weak cue once read as harm.
+        "The flavor exploded in my mouth.",
+        "These cookies are dangerous!",
+        "Keeps my phone from overheating.",
+        "Great first aid kit, used it when I cut my finger cooking.",
+        "When the flu made me sick this humidifier really helped.",
+        "Got food poisoning on vacation and this electrolyte mix got me back on my feet.",
+        "Wool usually gives me hives, but this sweater is so soft I wear it all day.",
+        "The tinder caught fire from one spark, best fire starter kit.",
     ],
 )
 def test_praise_in_a_complaints_words_opens_no_case(text: str) -> None:
@@ -267,6 +276,13 @@ def test_praise_in_a_complaints_words_opens_no_case(text: str) -> None:
         ("Great scent but nothing like the expensive ones, it is cheap plastic.", "poor_quality"),
         ("My last order arrived broken, so pack it well this time.", "broken"),
         ("Not recommended, unsafe for kids.", "never_again"),
+        # A second reading (session 11): a denial or a past product's fault that swallowed one.
+        ("Doesn't work and broke out of the box.", "broken"),
+        ("It did not fit and broke in my hands.", "broken"),
+        ("Love these but the last bag made me sick.", "unsafe"),
+        ("The last two cracked, refund for those.", "broken"),
+        ("Nothing like pictured - flimsy.", "poor_quality"),
+        ("Arrived with a huge crack up the side.", "broken"),
     ],
 )
 def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str) -> None:
@@ -345,6 +361,7 @@ def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
 )
 def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
     assert "unsafe" not in analyse(text).reasons
+    assert "unsafe" not in analyse(text, stars=5).reasons
 
 
 # Phrases a cue used to read wrongly in real shop reviews (the first half of the clothing set in
