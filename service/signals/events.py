@@ -27,9 +27,9 @@ CANCEL_REASONS = {
     "other": ("store_cancelled", Severity.NORMAL, "had the order cancelled"),
     "staff": ("store_cancelled", Severity.NORMAL, "had the order cancelled by staff"),
 }
-# What a refund's note can say that makes it the shop's failure, not a change of mind: as
+# What a refund's note can say that makes it the shop's failure or a harm, not a change of mind: as
 # serious as a full refund (a size that did not suit stays normal, as a return for size does).
-SHOP_FAILURES = frozenset({"broken", "wrong_item", "late_delivery", "missing_item"})
+SHOP_FAILURES = frozenset({"broken", "wrong_item", "late_delivery", "missing_item", "unsafe"})
 RETURN_REASONS = {  # Shopify's ReturnReason values
     "DEFECTIVE": (Severity.HIGH, "returned it as defective"),
     "WRONG_ITEM": (Severity.HIGH, "returned it: wrong item sent"),

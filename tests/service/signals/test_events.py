@@ -511,6 +511,31 @@ def test_harm_told_in_an_order_note_is_a_case_but_not_an_urgent_one(
     assert (signal.reason, signal.severity) == ("note_complaint", "normal")
 
 
+def test_a_partial_refund_for_harm_is_as_serious_as_a_full_one(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given an order, and a small refund whose note says the item harmed the customer
+    shopify(client, app, "orders/create", an_order(1013))
+    refund = fixture_json("shopify/refunds_create.json")
+    refund.update(
+        id=7001000000913,
+        admin_graphql_api_id="gid://shopify/Refund/7001000000913",
+        order_id=7001000000113,
+        note="Customer had an allergic reaction to it, refunded one jar",
+    )
+    refund["refund_line_items"] = [{"quantity": 1, "subtotal": 5.0}]
+    refund["transactions"] = [money_back("5.00")]
+
+    # when the refund is recorded
+    shopify(client, app, "refunds/create", refund)
+
+    # then the partial refund is a high signal, as one for a broken item is, and says why
+    [signal] = [s for s in signals(app) if s.kind == "refund"]
+    assert (signal.reason, signal.severity) == ("refund_partial", "high")
+    assert signal.detail is not None
+    assert "says it made someone ill or hurt them, or is unsafe" in signal.detail["sentences"]
+
+
 def test_orders_not_shipped_in_time_are_late(client: FlaskClient, app: Flask, shop: Shop) -> None:
     # given an order placed five days ago, never shipped, and one shipped and delivered
     recent = (utcnow() - timedelta(days=5)).isoformat()
