@@ -183,7 +183,7 @@ REVIEW_APPS: dict[str, ReviewApp] = {
             "a secret Clout made: in the URL, or as the key of a base64 HMAC-SHA256 of the "
             "body in X-Clout-Hmac-Sha256",
             (
-                "POST the review as JSON (see the README's 'Review webhooks' for the fields) to:",
+                "POST the review as JSON (see the README's 'Review platforms' for the fields) to:",
                 "  {url}",
                 (
                     "  or to the URL without ?key=, signed: X-Clout-Hmac-Sha256 = base64 of "

@@ -314,6 +314,9 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         "Lovely, but the blade came loose and cut my finger badly.",
         "Sweet treats, but we had to rush him to the emergency vet.",
         "Good price but the clasp is definitely not safe.",
+        # A README walk-through's wording.
+        "Cute toy but the eyes are a choking hazard.",
+        "Looks great but this is a fire hazard.",
     ],
 )
 def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
