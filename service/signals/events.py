@@ -268,8 +268,13 @@ def return_signal(
         severity = severity.worse(level)
         sentences.append(sentence)
         note = item.get("customer_note")
-        if isinstance(note, str) and note_complaint(note) is not None:
+        verdict = note_complaint(note) if isinstance(note, str) else None
+        if verdict is not None:
             severity = severity.worse(Severity.NORMAL)
+            if "unsafe" in verdict.reasons:
+                # Whatever reason the customer picked, harm told in the note comes first.
+                severity = severity.worse(Severity.HIGH)
+                sentences.append(f"wrote in the return note: {text.INTENTS['unsafe'][0]}")
     return _raise(
         session=session,
         shop=shop,

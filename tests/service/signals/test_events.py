@@ -536,6 +536,37 @@ def test_a_partial_refund_for_harm_is_as_serious_as_a_full_one(
     assert "says it made someone ill or hurt them, or is unsafe" in signal.detail["sentences"]
 
 
+def test_a_return_whose_note_tells_of_harm_is_high_and_says_so(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given an order, and a return asked for a size, whose note says the item hurt a child
+    shopify(client, app, "orders/create", an_order(1014))
+    request = {
+        "id": 778,
+        "admin_graphql_api_id": "gid://shopify/Return/778",
+        "status": "requested",
+        "order": {
+            "id": 7001000000114,
+            "admin_graphql_api_id": "gid://shopify/Order/7001000000114",
+        },
+        "return_line_items": [
+            {
+                "return_reason": "SIZE_TOO_SMALL",
+                "customer_note": "Too small, and the dye gave my daughter a terrible rash",
+            }
+        ],
+    }
+
+    # when the return request arrives
+    shopify(client, app, "returns/request", request)
+
+    # then the agent sees the harm, first in the queue, not a size return at low severity
+    [signal] = [s for s in signals(app) if s.kind == "return"]
+    assert signal.severity == "high"
+    assert signal.detail is not None
+    assert any("made someone ill or hurt them" in line for line in signal.detail["sentences"])
+
+
 def test_orders_not_shipped_in_time_are_late(client: FlaskClient, app: Flask, shop: Shop) -> None:
     # given an order placed five days ago, never shipped, and one shipped and delivered
     recent = (utcnow() - timedelta(days=5)).isoformat()
