@@ -382,6 +382,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"(?:wa{1,6}y |far |much )?too (?:small|big|large|tight|short|long|narrow|wide|loose)",
             r"\bfits? (?:badly|poorly)",
             r"\bnot the (?:right )?size",
+            r"\blooks? like (?:a |an |i'?m wearing a )?(?:tent|sack|potato sack|bin bag|garbage bag)\b",
             r"\bdoesn'?t stay (?:in|on)",
             # A garment that falls short, not a battery life that does.
             (
@@ -443,6 +444,23 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"\b(?:no|zero|lacks?|lacked|lacking|without (?:any|much)) (?:real )?(?:flavou?r|taste)\b",
             r"\b(?:flavou?rs?|taste) (?:was|were|is|are) (?:lacking|missing|weak|off)\b|\bfell flat\b",
             r"\bswimming in (?:grease|oil)\b",
+            # Cooked wrong or served cold, said of the food: not a steak pink as ordered, a
+            # towel "bone dry" or "a stone cold classic".
+            (
+                r"\b(?:chicken|pork|sausages?|turkey)(?: \w{1,12})? (?:was|were|is|are) (?:still )?"
+                r"(?:raw|pink|bloody)\b|\b(?:raw|undercooked) (?:in the (?:middle|centre|center)"
+                r"|inside)\b"
+            ),
+            (
+                r"\b(?:cake|bread|meat|chicken|turkey|muffins?|brownies?|cookies?|scones?|loaf"
+                r"|sponge|pie|pastry)(?: \w{1,12})? (?:was|were|is|are) (?:\w{1,12} )?(?:dry as a bone"
+                r"|bone[- ]dry|dry as dust|like sawdust)\b"
+            ),
+            (
+                r"\b(?:food|pizza|soup|coffee|meal|fries|chips|burger|order|curry|noodles|dinner"
+                r"|lunch|it|everything)(?: \w{1,12})? (?:arrived|came|was|were|is) (?:\w{1,12} )?"
+                r"stone[- ]cold\b"
+            ),
             (
                 r"\btast(?:e|es|ed|ing) (?:like |of )?(?:chemicals?|cardboard|plastic|soap|metal"
                 r"|nothing(?! (?:else|like))|dirt|medicine|sawdust|burnt|rubber|mou?ld|off|old"

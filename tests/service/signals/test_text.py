@@ -246,6 +246,9 @@ def test_a_few_words_with_a_cue_under_four_stars_are_still_a_complaint(
         "The flavor exploded in my mouth.",
         "These cookies are dangerous!",
         "Keeps my phone from overheating.",
+        "The burger was pink and juicy, a perfect medium.",
+        "The towels get bone dry in an hour.",
+        "A stone cold classic.",
         "Great first aid kit, used it when I cut my finger cooking.",
         "When the flu made me sick this humidifier really helped.",
         "Got food poisoning on vacation and this electrolyte mix got me back on my feet.",
@@ -283,6 +286,11 @@ def test_praise_in_a_complaints_words_opens_no_case(text: str) -> None:
         ("The last two cracked, refund for those.", "broken"),
         ("Nothing like pictured - flimsy.", "poor_quality"),
         ("Arrived with a huge crack up the side.", "broken"),
+        # Session 10's attack: food cooked wrong or cold, a garment like a tent.
+        ("The chicken was still pink in the middle.", "poor_quality"),
+        ("The cake was dry as a bone.", "poor_quality"),
+        ("The pizza arrived stone cold.", "poor_quality"),
+        ("It doesn't look like a sack, it looks like a tent.", "size_fit"),
     ],
 )
 def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str) -> None:
