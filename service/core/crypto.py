@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -93,7 +94,12 @@ def _sweep_stale_copies(path: Path) -> None:
     if not path.parent.is_dir():
         return
     cutoff = time.time() - _STALE_COPY
+    # Only names of the copy's own shape (`tempfile.mkstemp`'s eight characters): a backup an
+    # operator keeps beside it (".encryption.key.bak") is theirs.
+    shape = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}")
     for copy in path.parent.glob(f".{path.name}.*"):
+        if not shape.fullmatch(copy.name):
+            continue
         with contextlib.suppress(OSError):  # another start removed it first
             if copy.stat().st_mtime < cutoff:
                 copy.unlink()
@@ -124,7 +130,7 @@ def _write_private(path: Path, text: str) -> None:
         except OSError:
             _create_in_place(path, text)  # no hard links here
     finally:
-        Path(written).unlink()
+        Path(written).unlink(missing_ok=True)  # a sweep may have taken a stalled copy
     _sync_directory(path.parent)
 
 

@@ -104,10 +104,13 @@ def test_an_empty_key_file_says_which_file_and_what_to_do(tmp_path: Path) -> Non
 def test_a_first_start_cut_short_leaves_no_copy_of_a_key_behind(tmp_path: Path) -> None:
     # given what a first start killed while writing the key leaves: its key's temporary copy,
     # a minute old, and another process's copy being written this moment
-    stale = tmp_path / f".{KEY_FILE}.k2j4x9"
+    stale = tmp_path / f".{KEY_FILE}.k2j4x9ab"
     stale.write_text(generate_key() + "\n")
     os.utime(stale, (time.time() - 120, time.time() - 120))
-    fresh = tmp_path / f".{KEY_FILE}.p8q1z3"
+    fresh = tmp_path / f".{KEY_FILE}.p8q1z3cd"
+    backup = tmp_path / f".{KEY_FILE}.bak"  # an operator's own copy, as old as the stale one
+    backup.write_text(generate_key() + "\n")
+    os.utime(backup, (time.time() - 120, time.time() - 120))
     fresh.write_text(generate_key() + "\n")
 
     # when Clout starts
@@ -118,4 +121,5 @@ def test_a_first_start_cut_short_leaves_no_copy_of_a_key_behind(tmp_path: Path) 
     assert vault.open(vault.seal("shpat_x")) == "shpat_x"
     assert not stale.exists()
     assert fresh.exists()
+    assert backup.exists()
     assert (tmp_path / KEY_FILE).exists()
