@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -508,15 +510,27 @@ def error_summary(error: BaseException | None) -> str:
     if isinstance(error, TransientError | PermanentError):
         return f"{type(error).__name__}: {error}"
     if isinstance(error, IntegrityError):
-        diag = getattr(error.orig, "diag", None)
-        name = getattr(diag, "constraint_name", None)
-        if name is None:
-            # sqlite3's message names the constraint's kind and columns ("UNIQUE constraint
-            # failed: customers.shop_id, customers.shopify_id"), never the values.
-            told = str(error.orig)
-            name = told if "constraint failed" in told and "\n" not in told else None
-        return f"IntegrityError: {name}" if name else "IntegrityError"
+        return f"IntegrityError: {_broken_rule(error.orig)}".removesuffix(": ")
     return type(error).__name__
+
+
+# sqlite3's own messages name the rule's kind and its columns ("UNIQUE constraint failed:
+# customers.shop_id, customers.shopify_id"), never the values; any other text may quote them.
+_SQLITE_RULE = re.compile(
+    r"(?:UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: [\w., ]{1,200})?"
+)
+
+
+def _broken_rule(orig: BaseException | None) -> str:
+    diag = getattr(orig, "diag", None)  # psycopg's: the names of what broke, not its values
+    if diag is not None:
+        if diag.constraint_name:
+            return str(diag.constraint_name)
+        if diag.table_name and diag.column_name:  # a NOT NULL has no constraint name
+            return f"{diag.table_name}.{diag.column_name}"
+    if isinstance(orig, sqlite3.IntegrityError) and _SQLITE_RULE.fullmatch(str(orig)):
+        return str(orig)
+    return ""
 
 
 def _settle_failure(

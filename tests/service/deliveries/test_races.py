@@ -83,3 +83,20 @@ def test_a_constraint_a_delivery_broke_is_named_in_its_error_without_the_values(
     assert said.startswith("IntegrityError: ")
     assert "webhook_id" in said or "uq_deliveries_source_webhook_id" in said
     assert webhook_id not in said
+
+
+def test_a_missing_value_a_delivery_needed_is_named_by_its_column(clout: Flask) -> None:
+    # given a row without a value its table requires (PostgreSQL names no constraint for it)
+    sessions = state(clout).sessions
+    with sessions() as session:
+        session.add(Delivery(source=None, webhook_id="w-1", topic="t", shop_domain="s"))
+
+        # when the database refuses it
+        with pytest.raises(IntegrityError) as refused:
+            session.flush()
+
+    # then the error names the table and column, on either database
+    said = error_summary(refused.value)
+    assert said.startswith("IntegrityError: ")
+    assert "deliveries" in said
+    assert "source" in said
