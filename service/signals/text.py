@@ -50,8 +50,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             ),
             (
                 r"\b(?:gave|giving|gives|caused?|causing) (?:\w{1,12} ){0,2}food pois[oe]ning\b"
-                r"|\bfood pois[oe]ning (?:from|after)\b|\b(?:got|get) food pois[oe]ning (?:from"
-                r"|after|because)\b"
+                r"|\bfood pois[oe]ning (?:from|after)\b|\b(?:got|get) food pois[oe]ning(?: \w{1,12})"
+                r"{0,5}? (?:from|after|because)\b"
                 # A title that is the whole report.
                 r"|^(?:food poisoning|allergic reaction|(?:fire|choking|safety|electrical) hazard"
                 r"|unsafe|not safe|dangerous)[.!]{0,3}$|^(?:unsafe|not safe)\b"
@@ -104,26 +104,29 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|swallowing|chewing) (?:it|this|these|them|your|the)\b[^.!?]{0,60}?\b(?:ended up"
                 r"|went|rushed|taken|landed) (?:\w{1,12} ){0,2}(?:at|in|to) (?:the |an )?(?:er"
                 r"|urgent care|hospital|emergency|a ?& ?e|vet)\b"
-                r"|\b(?:needed|required) (?:stitches|(?:emergency )?surgery)\b|\bpoison control\b"
+                r"|\b(?:needed|required) (?:stitches|(?:emergency )?surgery) (?:to remove|after"
+                r" (?:eating|using|swallowing|chewing)|because of (?:it|this|these|them))\b"
                 r"|\b(?:had to (?:take|rush|bring)|rushed) (?:\w{1,12} ){0,2}to (?:the |an )?"
                 r"(?:emergency (?:vet|room)|er\b|a ?& ?e|urgent care)"
             ),
             # Hurt by it: choked on a piece of it, cut by its edge, burned by its handle.
             (
                 r"\b(?:choked|choking|gagged|gagging) on (?:(?:a |the |one )?(?:piece|part|bit|eye"
-                r"|button|bead|small part)s?\b(?! of popcorn)|it\b|them\b)"
+                r"|button|bead|small part)s?\b(?! of (?!it\b|the\b|this\b|plastic\b|metal\b|glass"
+                r"\b)\w{1,12})|it\b|them\b)"
                 r"|\b(?:burned|burnt|cut|scalded) (?:myself|himself|herself|themselves|ourselves)"
                 r" (?:on|with|using) (?:it|this|its|these|them|the (?:handle|side|lid|edge|case"
                 r"|casing|base|top|blade|vent))\b"
                 r"|\bshattered in (?:my|his|her|our) hands?\b"
-                r"|\b(?:this|these|they|the \w{1,12}(?: \w{1,12})?|its \w{1,12}) (?:is|are|was|were)"
-                r" (?:a |an )?(?:real |serious |total |major |definite |huge |potential )?(?:fire"
-                r"|choking|safety|electrical|burn|health) hazard\b"
+                r"|\b(?:this(?: \w{1,12})?|the (?:eyes|buttons?|beads?|wheels?|lid|cord|cable|plug"
+                r"|battery|batteries|magnets?|charger|wick|zip|clasp)) (?:is|are|was|were) (?:a |an )?"
+                r"(?:real |serious |total |major |definite |huge |potential )?(?:fire|choking|safety"
+                r"|electrical|burn|health) hazard\b"
                 r"|\b(?:i|we|he|she|(?:my|our) (?:son|daughter|baby|child|kid|toddler|husband|wife))"
                 r" (?:\w{1,12} )?(?:cut|burned|burnt|scalded|sliced) (?:my|our|his|her)(?: own)?"
                 r" (?:hands?|fingers?|thumbs?|wrists?|arms?|legs?|feet|foot|face|skin|scalp)"
                 r"(?: open)? on (?:it|this|these|them|its|the (?:sharp|edge|blade|handle|lid|side"
-                r"|casing|rim))\b"
+                r"|casing|rim))\b(?! of (?:my|our|an?|the) (?:old|other|previous|last)\b)"
                 r"|\b(?:came (?:loose|off|apart)|snapped|broke|shattered) and (?:cut|burned|burnt"
                 r"|scalded|sliced|injured|hurt) (?:my|his|her|their|our) (?:(?:son|daughter|baby"
                 r"|child|kid|toddler|husband|wife)'?s )?(?:skin|hands?|fingers?|thumbs?|wrists?"
@@ -764,7 +767,7 @@ NEGATED = (
         r"|one)\b)"
         r"\w{1,12})?(?:,? (?:which|that))? (?:was |were |had |kept |always |also )?(?:cracked"
         r"|broke|shocked me|caught fire|leaked|ripped|tore|died|stopped working|an? (?:\w{1,12} )?"
-        r"hazard|made me sick|gave me (?:a )?rash)\b"
+        r"hazard|made me sick|gave me (?:a )?rash|exploded|burst into flames|went up in flames)\b"
     ),
     r"\bused to (?:feel|be|get) (?:so |very |really )?(?:unsafe|sick|ill)\b",
     r"\bto die for\b",
@@ -870,7 +873,8 @@ NEGATED = (
     (
         r"\b(?:never|not|no longer|don'?t|doesn'?t|didn'?t|do not|does not|did not|won'?t"
         r"|will not|hasn'?t|haven'?t|has not|have not|no more|nor|without)"
-        r"(?: (?!and\b|but\b|then\b|so\b)\w{1,12}){0,2}?"
+        r"(?: (?!and\b|but\b|then\b|so\b|lying\b|exaggerating\b|kidding\b|joking\b"
+        r"|recommend\b)\w{1,12}){0,2}?"
         r" (?:made|make|makes|making|gave|give|gives|given|giving|caused?|causing|hurt|hurts"
         r"|hurting|burn|burns|burned|burning|cut|cuts|cutting|irritate|irritates|sting|stings"
         r"|pinch|pinches|rub|rubs|got|get|gets|getting)"
@@ -885,25 +889,34 @@ NEGATED = (
     ),
     (
         r"\b(?:other|others|every other|most|cheaper|regular|previous|old|store[- ]bought)"
-        r" (?:\w{1,12} ){0,2}(?:made|make|makes|gave|give|gives|caused?|cause) (?:me|us|my \w{1,12}"
-        r"|him|her|them) (?:\w{1,12} ){0,2}?(?:sick|ill|a rash|rash|hives|reactions?|an allergic"
-        r"|blisters|headaches?)\b"
+        r" (?:\w{1,12} ){0,2}(?:made|make|makes|gave|give|gives|caused?|cause)(?: (?:me|us"
+        r"|my \w{1,12}|him|her|them))? (?:\w{1,12} ){0,2}?(?:sick|ill|a rash|rash|hives"
+        r"|reactions?|an allergic|blisters|headaches?|eczema)\b"
     ),
     r"\b(?:without|never|not|no|didn'?t|did not|won'?t) (?:\w{1,12} )?(?:catch(?:ing)?|caught) fire\b",
     # Harm from something else, which the product helped with: "when the flu made me sick",
     # "wool usually gives me hives", "everything makes me break out", "food poisoning on
     # vacation", "my old toaster went up in flames".
     (
-        r"\b(?:flu|cold|virus|bug|covid|chemo(?:therapy)?|pregnancy|morning sickness|heat|sun"
-        r"|motion|travel|sea|stress|treatment|medication|antibiotics|surgery|migraine)"
-        r"(?: \w{1,12}){0,2}? (?:made|makes|making|gave|gives|giving|left)\b"
-        r"|\b(?:usually|always|normally|often|used to|everything(?: else)?|most \w{1,12}|other"
-        r" \w{1,12}) (?:\w{1,12} )?(?:gives?|makes?|gave|made|give|make) (?:me|us|my \w{1,12}"
-        r"|him|her) (?:\w{1,12} )?(?:sick|ill|a rash|rash|hives|break out|headaches?|blisters"
-        r"|itch\w{0,3})\b"
-        r"|\bfood poisoning (?:on|during|while|last|in)\b"
-        r"|\b(?:my|our|the) (?:old|previous|last|former) \w{1,12}(?: \w{1,12})? (?:went up|burst)"
-        r" (?:in|into) flames\b"
+        r"\b(?:the |my |a |her |his )?(?:flu|covid|chemo(?:therapy)?|pregnancy|morning sickness"
+        r"|virus|migraine|surgery) (?:made|makes|making|gave|gives|giving|left)\b"
+        r"|(?<!\bit )(?<!\bthis )(?<!\bthey )(?<!\bthese )(?<!\bthat )\b(?:usually|always"
+        r"|normally|often|used to|everything(?: else)?|most (?!days\b|nights\b|times\b)\w{1,12}"
+        r"|other \w{1,12}) (?:\w{1,12} )?(?:gives?|makes?|gave|made|give|make) (?:me|us"
+        r"|my \w{1,12}|him|her) (?:\w{1,12} )?(?:sick|ill|a rash|rash|hives|break out|headaches?"
+        r"|blisters|itch\w{0,3})\b"
+        r"|\bfood poisoning (?:on|during) (?:holiday|vacation|(?:a|our|the|my) trip)\b"
+        r"|\b(?:my|our|the) (?:old|previous|last|former) [\w-]{1,12}(?: [\w-]{1,12})? (?:went up"
+        r"|burst) (?:in|into) flames\b"
+        # An allergen, not the product: "dairy makes me sick, so I love that this is vegan".
+        r"|\b(?:dairy|gluten|milk|lactose|nuts?|peanuts?|pollen|fragrances?|perfumes?|nickel"
+        r"|wool|latex|soy|shellfish|eggs|wheat|sulphites|sulfites)(?: \w{1,12})? (?:makes?|made"
+        r"|gives?|gave|causes?|caused) (?:me|us|him|her|my \w{1,12})\b"
+    ),
+    r"\b(?:not|never|isn'?t|wasn'?t|aren'?t|no longer)(?: (?:feel|be|look|seem)s?)? unsafe\b",
+    (
+        r"\b(?:people|some|others|reviewers?|reviews|they|folks) (?:say|said|claim|claimed"
+        r"|warn|warned)\b[^.!?]{0,40}?\bhazard\b"
     ),
     r"\b(?:can'?t|cannot|couldn'?t|could not|won'?t|wouldn'?t|nothing to|no reason to) complain",
     # A habit of the writer's, said before praise.

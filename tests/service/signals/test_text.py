@@ -325,6 +325,13 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         # A README walk-through's wording.
         "Cute toy but the eyes are a choking hazard.",
         "Looks great but this is a fire hazard.",
+        # A final reading's: the product's own name or an adverb beside the harm.
+        "Your chicken gave us food poisoning on our anniversary.",
+        "My whole family got food poisoning last night from your chicken wings.",
+        "The cold pressed juice made my kids sick.",
+        "This sun cream gave me a rash all over my face.",
+        "Tried three times and it always makes me sick.",
+        "Not lying, it made me sick for two days.",
     ],
 )
 def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
@@ -368,6 +375,15 @@ def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
         "The smell of other candles made me sick but this one is lovely.",
         "Beautiful mosaic lamp with little pieces of glass in the shade.",
         "I was shocked by the quality, love it.",
+        "The scooter is not unsafe at all, brakes are great, just a bit heavy.",
+        "My last phone charger exploded, so I only buy certified ones like this now.",
+        "People say these are a choking hazard but my 6 year old is fine.",
+        "My dog needed surgery on his knee and this ramp has been a lifesaver.",
+        "I burned my hand on the handle of my old pan, this one stays cool.",
+        "Other creams cause eczema flare ups for my son, this one is gentle.",
+        "Dairy makes me sick so I love that this is vegan.",
+        "My son choked on a piece of apple last year, so I bought this.",
+        "The small parts are a choking hazard, so keep it away from toddlers.",
     ],
 )
 def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
