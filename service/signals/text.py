@@ -41,17 +41,21 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             ),
             (
                 r"\b(?:got|became|was|were|been) (?:so |really |very |violently )?(?:sick|ill)"
-                r"(?: to (?:my|our|his|her) stomach)? (?:after|from) (?:eating|drinking|using"
-                r"|taking|chewing|trying|switching to|it|this|these|them|your)\b"
+                r"(?: to (?:my|our|his|her) stomach)? (?:after|from) (?:(?:eating|drinking|using"
+                r"|taking|chewing|trying|switching to) (?!at\b|out\b|bad\b|something\b|takeout\b"
+                r"|too\b)|it\b|this\b|these\b|them\b|your\b)"
                 r"|\b(?:threw up|throws up|vomit(?:s|ed|ing)?|diarrh(?:o)?ea)\b[^.!?]{0,40}?"
-                r"\b(?:after (?:(?:we|i|he|she|they) )?(?:eating|drinking|using|taking|chewing"
-                r"|switch(?:ed|ing) to|it|this|these|them)|every time (?:she|he|they|i|we|it)"
+                r"\b(?:after (?:(?:we|i|he|she|they) )?(?:(?:eating|drinking|using|taking|chewing"
+                r"|switch(?:ed|ing) to) (?:it|this|these|them|your|the|a|one|some)\b|it|this|these"
+                r"|them)|every time (?:she|he|they|i|we|it)"
                 r" (?:eats?|drinks?|uses?|takes?) (?:it|this|these|them))\b"
             ),
             (
                 r"\b(?:gave|giving|gives|caused?|causing) (?:\w{1,12} ){0,2}food pois[oe]ning\b"
                 r"|\bfood pois[oe]ning (?:from|after)\b|\b(?:got|get) food pois[oe]ning(?: \w{1,12})"
                 r"{0,5}? (?:from|after|because)\b"
+                r"|\b(?:got|had) (?:\w{1,12} )?food pois[oe]ning\b(?![^.!?]{0,60}\b(?:this|these"
+                r"|it)\b[^.!?]{0,30}\b(?:helped|saved|got me|was all|kept|perfect|great|back on))"
                 # A title that is the whole report.
                 r"|^(?:food poisoning|allergic reaction|(?:fire|choking|safety|electrical) hazard"
                 r"|unsafe|not safe|dangerous)[.!]{0,3}$|^(?:unsafe|not safe)\b"
@@ -64,7 +68,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"(?<!other )(?<!others )\b(?:gave|give|gives|giving|caused?|causing) (?:me|us|him"
                 r"|her|them|(?:my|our|his|her) \w{1,12})? ?(?:an? )?(?:\w{1,12} )?(?:rash|hives"
                 r"|blisters|allergic reaction|chemical burns?|eczema|welts)\b"
-                r"|\b(?:rash|hives)(?: all over)?(?: \w{1,12}){0,4} after (?:one|using|eating"
+                r"|\b(?:rash|hives)(?: all over)?(?: (?!cleared|gone|went|disappeared|better|healed"
+                r"|improved|faded|cured)\w{1,12}){0,4} after (?:one|using|eating"
                 r"|wearing|applying|a bath|the first|taking)\b"
             ),
             (
@@ -73,6 +78,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r" (?:it|this|these|them|your|the|using|wearing|eating)\b"
                 r"|\b(?:reports?|reported|reporting|suffered) (?:an? )?(?:bad |severe |nasty"
                 r" |terrible |serious )?(?:allergic|anaphylactic) reaction\b"
+                r"|\b(?:allergic|anaphylactic) reaction (?:to|from|after) (?:it|this|these|them|your"
+                r"|using|wearing|eating)\b"
             ),
             # The thing itself on fire, sparking or shocking, not tinder, a kitchen or a flambé.
             (
@@ -81,6 +88,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|power ?bank|appliance|fan|socket|blanket|hair ?dryer|straightener|diffuser"
                 r"|air fryer|fryer|e-?bike|scooter|laptop|lights?|one))(?: \w{1,12})?"
                 r" (?:caught (?:on )?fire|burst into flames|went up in flames|exploded)\b"
+                r"(?! with\b| into\b| in (?:flavou?r|colou?r|popularity)\b| on the first\b| easily\b"
+                r"| quickly\b| instantly\b| right away\b| first time\b| every time\b)"
                 r"|\b(?:it|the (?:\w{1,12} )?(?:charger|plug|cable|cord|battery|adapter|socket|outlet"
                 r"|device|unit|toaster|heater|kettle|motor|fan|power bank|lamp))(?: \w{1,12}){0,2}"
                 r" (?:started|began) (?:to )?(?:spark|smoke|smoking|sparking)\b"
@@ -89,15 +98,18 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|smokes|smoked|melted)\b"
                 r"|\bsparks? (?:came|coming|flew|flying|shot|shooting) (?:out of|from) (?:it|the (?:plug"
                 r"|socket|outlet|charger|cable|cord|battery|adapter|device|unit|motor|back|wall))\b"
-                r"|\b(?:it|the (?:\w{1,12} )?(?:charger|plug|cable|cord|battery|adapter|socket|outlet"
-                r"|device|unit|toaster|heater|kettle|motor|fan|power bank|lamp))(?: \w{1,12}){0,2}"
-                r" (?:gave|gives) (?:me|us|him|her|my \w{1,12}) (?:an? )?(?:electric(?:al)? |nasty"
-                r" |bad )?shock\b"
+                r"|\b(?:the|this|my) (?:\w{1,12} )?(?:charger|plug|cable|cord|battery|adapter|socket"
+                r"|outlet|device|unit|toaster|heater|kettle|motor|fan|power bank|lamp|casing)"
+                r"(?: \w{1,12}){0,2} (?:gave|gives) (?:me|us|him|her|my \w{1,12}) (?:an? )?"
+                r"(?:electric(?:al)? |nasty |bad )?shock\b|\belectric(?:al)? shock (?:from|off)"
+                r" (?:it|the|this)\b|\b(?:it|this|they) (?:\w{1,12} )?(?:gave|gives) (?:me|us|him|her"
+                r"|my \w{1,12}) (?:an? )?electric(?:al)? shock\b"
             ),
             # A visit to hospital (or an emergency vet) the product caused, not one it was
             # bought for.
             (
-                r"\b(?:hospital|a ?& ?e|er|emergency room|urgent care|emergency vet)\b[^.!?]{0,30}?"
+                r"\b(?:in|at|to) (?:the |an )?(?:hospital|a ?& ?e|er|emergency room|urgent care"
+                r"|emergency vet)\b[^.!?,]{0,30}?"
                 r"\b(?:after (?:eating|drinking|using|taking|swallowing|chewing|wearing|applying"
                 r"|it|this|these|them|one)|because of (?:it|this|these|them))\b"
                 r"|\bafter (?:\w{1,12} ){0,3}?(?:of )?(?:eating|using|taking|switching to|drinking"
@@ -106,8 +118,6 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|urgent care|hospital|emergency|a ?& ?e|vet)\b"
                 r"|\b(?:needed|required) (?:stitches|(?:emergency )?surgery) (?:to remove|after"
                 r" (?:eating|using|swallowing|chewing)|because of (?:it|this|these|them))\b"
-                r"|\b(?:had to (?:take|rush|bring)|rushed) (?:\w{1,12} ){0,2}to (?:the |an )?"
-                r"(?:emergency (?:vet|room)|er\b|a ?& ?e|urgent care)"
             ),
             # Hurt by it: choked on a piece of it, cut by its edge, burned by its handle.
             (
@@ -118,10 +128,13 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r" (?:on|with|using) (?:it|this|its|these|them|the (?:handle|side|lid|edge|case"
                 r"|casing|base|top|blade|vent))\b"
                 r"|\bshattered in (?:my|his|her|our) hands?\b"
-                r"|\b(?:this(?: \w{1,12})?|the (?:eyes|buttons?|beads?|wheels?|lid|cord|cable|plug"
-                r"|battery|batteries|magnets?|charger|wick|zip|clasp)) (?:is|are|was|were) (?:a |an )?"
-                r"(?:real |serious |total |major |definite |huge |potential )?(?:fire|choking|safety"
-                r"|electrical|burn|health) hazard\b"
+                # A part said to be a hazard after a "but": not a warning given in praise ("not
+                # for under 3s, this is a choking hazard, otherwise the kids love it").
+                r"|\b(?:but|however|though|unfortunately|sadly)\b[^.!?]{0,30}?\b(?:this(?: \w{1,12})?"
+                r"|the (?:\w{1,12} )?(?:eyes|buttons?|beads?|wheels?|lid|cord|cable|plug|battery"
+                r"|batteries|magnets?|charger|wick|zip|clasp|parts?|pieces?)|it'?s|they'?re)"
+                r"(?: (?:is|are|was|were))? (?:a |an )?(?:real |serious |total |major |definite |huge"
+                r" |potential )?(?:fire|choking|safety|electrical|burn|health) hazard\b"
                 r"|\b(?:i|we|he|she|(?:my|our) (?:son|daughter|baby|child|kid|toddler|husband|wife))"
                 r" (?:\w{1,12} )?(?:cut|burned|burnt|scalded|sliced) (?:my|our|his|her)(?: own)?"
                 r" (?:hands?|fingers?|thumbs?|wrists?|arms?|legs?|feet|foot|face|skin|scalp)"
@@ -132,8 +145,10 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|child|kid|toddler|husband|wife)'?s )?(?:skin|hands?|fingers?|thumbs?|wrists?"
                 r"|arms?|legs?|neck|feet|foot|face|eyes?|son|daughter|baby|child|toddler)\b"
                 # The thing said to be unsafe, not the streets a customer feels unsafe in.
-                r"|\b(?:it|this|that|they|these|the \w{1,12})(?: \w{1,12})? (?:feels?|felt|seems?"
-                r"|looks?|is|are|was|were) (?:\w{1,12} )?(?:unsafe|not safe)\b(?! (?:for|to|in|to"
+                r"|\b(?:it|this|that|they|these|the (?!kids\b|neighbo(?:u)?rhood\b|area\b|street\b"
+                r"|streets\b|park\b|road\b|roads\b|city\b|house\b|home\b|world\b)\w{1,12})"
+                r"(?: \w{1,12})? (?:feels|seems|looks|is|are|was|were) (?:\w{1,12} )?(?:unsafe|not"
+                r" safe)\b(?! (?:for|to|in|to"
                 r" put in) (?:the |a )?(?:microwave|dishwasher|oven|freezer|dryer|tumble|work)\b| to"
                 r" (?:leave|walk|go|be out|park|ride|drive|let)\b| (?:at night|after dark|around"
                 r" here)\b)"
@@ -148,8 +163,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             # Glass, metal or plastic where food is (bone in it is a fault: `poor_quality`).
             (
                 r"\b(?:found|there (?:was|were|is|are))\s(?:\w{1,12} ){0,5}(?:pieces?|bits?|shards?"
-                r"|slivers?|chunks?|fragments?) of (?:glass|metal|hard plastic|plastic)\b(?! in the"
-                r" (?:box|kit|set|pack))"
+                r"|slivers?|chunks?|fragments?) of (?:glass|metal)\b(?! in the (?:box|kit|set|pack))"
                 r"|\b(?:(?:glass|metal|plastic) (?:shards?|fragments?|pieces?)|(?:pieces?|bits?"
                 r"|shards?|chunks?|fragments?) of (?:glass|metal|hard plastic|plastic)) in (?:my|the"
                 r"|our|each) (?:\w{1,12} )?(?:food|mouth|jar|jam|sauce|soup|salad|drink|meal|bread"
@@ -385,7 +399,12 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             r"(?:wa{1,6}y |far |much )?too (?:small|big|large|tight|short|long|narrow|wide|loose)",
             r"\bfits? (?:badly|poorly)",
             r"\bnot the (?:right )?size",
-            r"\blooks? like (?:a |an |i'?m wearing a )?(?:tent|sack|potato sack|bin bag|garbage bag)\b",
+            (
+                r"\b(?:it|this|dress|top|shirt|jacket|coat|jumper|sweater|tunic|blouse|skirt|hoodie"
+                r"|cardigan|on me) (?:\w{1,12} )?looks? like (?:a |an |i'?m wearing a )?(?:tent|sack"
+                r"|potato sack|bin bag|garbage bag)\b|\b(?:i|she) (?:look|looked|looks) like (?:i'?m |i"
+                r" was |she was |she'?s )?(?:wearing )?an? (?:tent|sack|potato sack)\b"
+            ),
             r"\bdoesn'?t stay (?:in|on)",
             # A garment that falls short, not a battery life that does.
             (
@@ -450,9 +469,10 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             # Cooked wrong or served cold, said of the food: not a steak pink as ordered, a
             # towel "bone dry" or "a stone cold classic".
             (
-                r"\b(?:chicken|pork|sausages?|turkey)(?: \w{1,12})? (?:was|were|is|are) (?:still )?"
-                r"(?:raw|pink|bloody)\b|\b(?:raw|undercooked) (?:in the (?:middle|centre|center)"
-                r"|inside)\b"
+                r"\b(?:chicken|turkey)(?: \w{1,12})? (?:was|were|is|are) (?:still )?(?:raw|pink"
+                r"|bloody)\b(?! (?:delicious|good|great|lovely|brilliant|amazing|tasty|gorgeous))"
+                r"|\b(?:pork|sausages?|burgers?|meat)(?: \w{1,12})? (?:was|were|is|are) (?:still )?raw\b"
+                r"|\b(?:raw|undercooked) (?:in the (?:middle|centre|center)|inside)\b"
             ),
             (
                 r"\b(?:cake|bread|meat|chicken|turkey|muffins?|brownies?|cookies?|scones?|loaf"
@@ -461,8 +481,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
             ),
             (
                 r"\b(?:food|pizza|soup|coffee|meal|fries|chips|burger|order|curry|noodles|dinner"
-                r"|lunch|it|everything)(?: \w{1,12})? (?:arrived|came|was|were|is) (?:\w{1,12} )?"
-                r"stone[- ]cold\b"
+                r"|lunch|it|everything)(?: \w{1,12})? (?:arrived|came|was|were|is) (?:(?!never\b"
+                r"|not\b|no\b)\w{1,12} )?stone[- ]cold\b"
             ),
             (
                 r"\btast(?:e|es|ed|ing) (?:like |of )?(?:chemicals?|cardboard|plastic|soap|metal"
@@ -748,9 +768,10 @@ NEGATED = (
     # one falls short of ("nothing like the expensive ones").
     (
         r"\b(?:nothing like|better than|unlike|compared (?:to|with)|cheaper than|tastier than)"
-        r"(?: (?!but\b|and\b|though\b|yet\b|it\b|is\b|was\b|are\b|were\b|arrived\b|came\b)"
-        r"\w[\w-]{0,19}){0,3}? (?:crappy|cheap|bland|stale|awful|terrible|nasty|gross|soggy|watery"
-        r"|boring|flimsy)\b"
+        r"(?: (?!but\b|and\b|though\b|yet\b|it\b|is\b|was\b|are\b|were\b|arrived\b|came\b"
+        r"|pictures?\b|photos?\b|pics?\b|images?\b|description\b|listing\b|advert\b|ad\b"
+        r"|website\b)\w[\w-]{0,19}){0,3}? (?:crappy|cheap|bland|stale|awful|terrible|nasty|gross"
+        r"|soggy|watery|boring|flimsy)\b"
         r"|\b(?:better than|cheaper than|(?:an )?alternative to|(?:an )?answer to|fix for"
         r"|replaces|replaced my|replacement for|(?<!not )(?<!n't )as good as)(?: (?!but\b|and\b"
         r"|though\b|yet\b|it\b|is\b|was\b)\w[\w-]{0,19}){0,3}? (?:expensive|over-? ?priced"
@@ -761,7 +782,8 @@ NEGATED = (
     # week, this one survived a drop", "unlike my old heater, which was a fire hazard". Not
     # an earlier order ("my last order arrived broken").
     (
-        r"\b(?:my|our|the) (?:old|previous|last|former) (?!(?:order|delivery|parcel|package|box"
+        r"\b(?:(?:my|our) (?:old|previous|last|former)|the (?:old|previous|former)) (?!(?:order"
+        r"|delivery|parcel|package|box"
         r"|shipment|purchase|one|\d{1,3}|two|three|four|few|couple|batch|bag|jar|bottle|tin|time"
         r"|pack|lot|tub|can|case|set|pair)\b)\w{1,12}(?: (?!(?:order|delivery|parcel|package|box"
         r"|one)\b)"
@@ -774,10 +796,11 @@ NEGATED = (
     # "Crack" of a food the customer cannot stop eating: "like crack", "crack for toddlers".
     (
         r"\b(?:like|pure|kitty|doggy|doggie|puppy|baby|chocolate|sugar|mom'?s|dad'?s|green) crack\b"
-        r"|(?<!\ba )(?<!\bto )\bcrack (?:for (?!(?:no|some|any|whatever) reason)|cocaine|cookies"
-        r"|pie|dip|chicken|open|(?:me|us|him|her|them) up)\b|\b(?:i|we|you|they|he|she|kids"
-        r"|always|just) crack up\b|\bcracks? (?:me|us|him|her|them)"
-        r" up\b|\bcracking (?:up|open)\b"
+        r"|(?<!\ba )(?<!\bto )(?<!\bscreen )(?<!\bhairline )\bcrack (?:for (?:kids|toddlers"
+        r"|dogs|cats|adults|grown[- ]?ups|me|us|\w{1,12} lovers)|cocaine|cookies|pie|dip|chicken"
+        r"|open (?:a|the|another) (?:cold one|beer|bottle|can|book)|(?:me|us|him|her|them) up)\b"
+        r"|\b(?:i|we|you|they|he|she|kids|always|just) crack up\b|\bcracks? (?:me|us|him|her"
+        r"|them) up\b|\bcracking (?:up|open (?:a|the|another) (?:cold one|beer|bottle|can|book))\b"
     ),
     r"\bdon'?t (?:hesitate|think twice|miss)",
     r"\bwould(?:n'?t| not) hesitate",
@@ -873,12 +896,12 @@ NEGATED = (
     (
         r"\b(?:never|not|no longer|don'?t|doesn'?t|didn'?t|do not|does not|did not|won'?t"
         r"|will not|hasn'?t|haven'?t|has not|have not|no more|nor|without)"
-        r"(?: (?!and\b|but\b|then\b|so\b|lying\b|exaggerating\b|kidding\b|joking\b"
-        r"|recommend\b)\w{1,12}){0,2}?"
+        r"(?: (?:it|this|that|they|these|ever|once|even|really|actually|yet|at all|one bit"
+        r"|always|usually|anymore)){0,2}"
         r" (?:made|make|makes|making|gave|give|gives|given|giving|caused?|causing|hurt|hurts"
         r"|hurting|burn|burns|burned|burning|cut|cuts|cutting|irritate|irritates|sting|stings"
         r"|pinch|pinches|rub|rubs|got|get|gets|getting)"
-        r"(?: (?!and\b|but\b|then\b|so\b)\w{1,12}){0,3}?"
+        r"(?: (?!and\b|but\b|then\b|so\b|buy\b|work\b|fit\b)\w{1,12}){0,3}?"
         r" (?:sick|ill|nauseous|rash|rashes|hives|reactions?|blisters|feet|foot|hands?|fingers?"
         r"|eyes?|skin|scalp|ears?|food poisoning)\b"
     ),
@@ -888,10 +911,13 @@ NEGATED = (
         r"(?:reactions?|rash(?:es)?|hives|irritation|breakouts?|side effects?)\b"
     ),
     (
-        r"\b(?:other|others|every other|most|cheaper|regular|previous|old|store[- ]bought)"
+        r"(?<!\bthe )(?<!\bthis )(?<!\byour )\b(?:other|others|every other|most(?! of)|cheaper"
+        r"|regular"
+        r"|previous|old|store[- ]bought|every \w{1,12} (?:i'?ve|i have|we'?ve|we have) (?:tried"
+        r"|used|had)|all the \w{1,12} brands|\w{1,12} brands)"
         r" (?:\w{1,12} ){0,2}(?:made|make|makes|gave|give|gives|caused?|cause)(?: (?:me|us"
         r"|my \w{1,12}|him|her|them))? (?:\w{1,12} ){0,2}?(?:sick|ill|a rash|rash|hives"
-        r"|reactions?|an allergic|blisters|headaches?|eczema)\b"
+        r"|reactions?|an allergic|blisters|headaches?|eczema|break out)\b"
     ),
     r"\b(?:without|never|not|no|didn'?t|did not|won'?t) (?:\w{1,12} )?(?:catch(?:ing)?|caught) fire\b",
     # Harm from something else, which the product helped with: "when the flu made me sick",
@@ -900,17 +926,21 @@ NEGATED = (
     (
         r"\b(?:the |my |a |her |his )?(?:flu|covid|chemo(?:therapy)?|pregnancy|morning sickness"
         r"|virus|migraine|surgery) (?:made|makes|making|gave|gives|giving|left)\b"
-        r"|(?<!\bit )(?<!\bthis )(?<!\bthey )(?<!\bthese )(?<!\bthat )\b(?:usually|always"
-        r"|normally|often|used to|everything(?: else)?|most (?!days\b|nights\b|times\b)\w{1,12}"
-        r"|other \w{1,12}) (?:\w{1,12} )?(?:gives?|makes?|gave|made|give|make) (?:me|us"
+        r"|(?<!\bit )(?<!\bthis )(?<!\bthey )(?<!\bthese )(?<!\bthat )(?<!\bsoap )\b(?:usually"
+        r"|normally|used to|everything else) (?:\w{1,12} )?(?:gives?|makes?|gave|made|give|make)"
+        r" (?:me|us"
         r"|my \w{1,12}|him|her) (?:\w{1,12} )?(?:sick|ill|a rash|rash|hives|break out|headaches?"
         r"|blisters|itch\w{0,3})\b"
+        r"|\beverything(?: else)? (?:makes|gives) (?:me|us|my \w{1,12}) (?:\w{1,12} )?(?:sick|ill"
+        r"|a rash|rash|hives|break out|itch\w{0,3})\b"
         r"|\bfood poisoning (?:on|during) (?:holiday|vacation|(?:a|our|the|my) trip)\b"
         r"|\b(?:my|our|the) (?:old|previous|last|former) [\w-]{1,12}(?: [\w-]{1,12})? (?:went up"
         r"|burst) (?:in|into) flames\b"
         # An allergen, not the product: "dairy makes me sick, so I love that this is vegan".
-        r"|\b(?:dairy|gluten|milk|lactose|nuts?|peanuts?|pollen|fragrances?|perfumes?|nickel"
-        r"|wool|latex|soy|shellfish|eggs|wheat|sulphites|sulfites)(?: \w{1,12})? (?:makes?|made"
+        r"|(?<!\bthis )(?<!\bthese )(?<!\bthe )(?<!\byour )(?<!\bmy )\b(?:dairy|gluten|milk"
+        r"|lactose|nuts?|peanuts?|pollen|fragrances?|perfumes?|nickel"
+        r"|wool|latex|soy|shellfish|eggs|wheat|sulphites|sulfites) (?:always |usually |just )?"
+        r"(?:makes?|made"
         r"|gives?|gave|causes?|caused) (?:me|us|him|her|my \w{1,12})\b"
     ),
     r"\b(?:not|never|isn'?t|wasn'?t|aren'?t|no longer)(?: (?:feel|be|look|seem)s?)? unsafe\b",

@@ -247,6 +247,10 @@ def test_a_few_words_with_a_cue_under_four_stars_are_still_a_complaint(
         "These cookies are dangerous!",
         "Keeps my phone from overheating.",
         "The burger was pink and juicy, a perfect medium.",
+        "These sausages are bloody delicious.",
+        "The pork was pink and juicy, perfect.",
+        "Love this mug, my coffee is never stone cold anymore.",
+        "My son's play tent looks like a tent from a fairytale, adorable.",
         "The towels get bone dry in an hour.",
         "A stone cold classic.",
         "Great first aid kit, used it when I cut my finger cooking.",
@@ -291,6 +295,11 @@ def test_praise_in_a_complaints_words_opens_no_case(text: str) -> None:
         ("The cake was dry as a bone.", "poor_quality"),
         ("The pizza arrived stone cold.", "poor_quality"),
         ("It doesn't look like a sack, it looks like a tent.", "size_fit"),
+        ("Nothing like the picture cheap flimsy junk.", "wrong_item"),
+        ("Unlike the description flimsy and thin.", "poor_quality"),
+        ("Assembled the dresser and the last drawer broke while putting it in.", "broken"),
+        ("The seams crack open after one wash.", "broken"),
+        ("Phone screen crack for the 2nd time with this case on.", "broken"),
     ],
 )
 def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str) -> None:
@@ -320,7 +329,7 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         "Cute toy, but a small part broke off and my son choked on it.",
         "Great flavour but there were bits of plastic in my cookie.",
         "Lovely, but the blade came loose and cut my finger badly.",
-        "Sweet treats, but we had to rush him to the emergency vet.",
+        "Sweet treats, but after eating them he ended up at the emergency vet.",
         "Good price but the clasp is definitely not safe.",
         # A README walk-through's wording.
         "Cute toy but the eyes are a choking hazard.",
@@ -332,6 +341,15 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         "This sun cream gave me a rash all over my face.",
         "Tried three times and it always makes me sick.",
         "Not lying, it made me sick for two days.",
+        # A regression hunt against the session's start: the product named, an adverb, "we all".
+        "Dont buy this made my dog sick.",
+        "This perfume gave me hives within ten minutes.",
+        "This milk made me violently ill.",
+        "This soap always gives me a rash, tried three times to be sure.",
+        "The other flavour made me sick too, done with this brand.",
+        "We all had food poisoning.",
+        "Instant allergic reaction to this lotion.",
+        "Threw out most of it, most of it made me sick.",
     ],
 )
 def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
@@ -384,6 +402,17 @@ def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
         "Dairy makes me sick so I love that this is vegan.",
         "My son choked on a piece of apple last year, so I bought this.",
         "The small parts are a choking hazard, so keep it away from toddlers.",
+        "Every cream I've tried made me break out, not this one!",
+        "I got sick after eating at a restaurant last week so this soup was perfect.",
+        "We rushed him to the ER when he broke his arm, this sling was so comfy for him.",
+        "ER nurse here, after using these for a few 12 hour shifts my feet feel great.",
+        "Not for under 3s, this is a choking hazard so watch little ones, the kids love it.",
+        "The neighborhood felt unsafe so I bought this doorbell cam.",
+        "These fire starters are great, it caught fire on the first match.",
+        "The fairy lights exploded with color across the garden, stunning.",
+        "It gave me a nasty shock when I saw how fast it arrived lol.",
+        "My dog throws up after eating too fast, this slow feeder fixed it.",
+        "My baby's diaper rash cleared up after using this for two days.",
     ],
 )
 def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
