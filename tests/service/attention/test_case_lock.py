@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
-from service.agents.desk import close_case, reopen_case
+from service.agents.desk import Done, close_case, reopen_case
 from service.attention.attend import Pushed, attend_incident, record_pushed
 from service.attention.reconcile import _apply
 from service.core.db import session_scope
@@ -164,6 +166,39 @@ def attendance(clout: Flask, incident_id: int) -> threading.Thread:
     return worker
 
 
+def at_the_desk(
+    clout: Flask, act: Callable[..., Done | None], incident_id: int, **options: Any
+) -> Done | None:
+    """One of the desk's actions on the store's case, in its own transaction, as an agent's
+    click on the page is."""
+    with session_scope(state(clout).sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        return act(
+            session=session,
+            shop=shop,
+            incident_id=incident_id,
+            by="page:a",
+            now=utcnow(),
+            **options,
+        )
+
+
+@contextmanager
+def while_a_slow_clearance_runs(
+    clout: Flask, devstore: RunningDevStore, incident_id: int
+) -> Iterator[None]:
+    """What is done inside happens while a worker pushes the closed case's clearance to a slow
+    Shopify (it has begun, and not ended)."""
+    devstore.admin.set_faults(latency=0.3)
+    clearance = attendance(clout, incident_id)
+    time.sleep(0.2)
+    try:
+        yield
+    finally:
+        clearance.join(30)
+        devstore.admin.set_faults(latency=0.0)
+
+
 def test_a_resolve_while_the_floor_is_pushed_keeps_the_case_waiting_for_its_clearance(
     clout: Flask, devstore: RunningDevStore
 ) -> None:
@@ -206,23 +241,13 @@ def test_an_undo_during_the_clearance_leaves_the_case_waiting_for_its_floor(
     # given an attended case an agent has resolved
     sessions = state(clout).sessions
     incident_id, order, _ = attended_chargeback(clout, devstore)
-    with session_scope(sessions) as session:
-        shop = session.scalars(select(Shop)).one()
-        close_case(session=session, shop=shop, incident_id=incident_id, by="page:a", now=utcnow())
+    at_the_desk(clout, close_case, incident_id)
 
     # when a worker clears Shopify for the close (slowly) and, meanwhile, the agent clicks Undo
-    devstore.admin.set_faults(latency=0.3)
-    clearance = attendance(clout, incident_id)
-    time.sleep(0.2)
-    with session_scope(sessions) as session:
-        shop = session.scalars(select(Shop)).one()
-        done = reopen_case(
-            session=session, shop=shop, incident_id=incident_id, by="page:a", now=utcnow()
-        )
-        assert done is not None
+    with while_a_slow_clearance_runs(clout, devstore, incident_id):
+        done = at_the_desk(clout, reopen_case, incident_id)
+    assert done is not None
     assert done.outcome == "reopened"
-    clearance.join(30)
-    devstore.admin.set_faults(latency=0.0)
 
     # then Shopify shows it resolved for now, and the open case still waits for its floor
     assert RESOLVED in order.tags
@@ -242,30 +267,13 @@ def test_an_undo_and_a_new_close_during_the_clearance_get_their_own_clearance(
     # given an attended case an agent has resolved
     sessions = state(clout).sessions
     incident_id, order, _ = attended_chargeback(clout, devstore)
-    with session_scope(sessions) as session:
-        shop = session.scalars(select(Shop)).one()
-        close_case(session=session, shop=shop, incident_id=incident_id, by="page:a", now=utcnow())
+    at_the_desk(clout, close_case, incident_id)
 
     # when a worker clears Shopify for that close (slowly) and, meanwhile, the agent clicks
     # Undo and then closes the case as not a complaint
-    devstore.admin.set_faults(latency=0.3)
-    clearance = attendance(clout, incident_id)
-    time.sleep(0.2)
-    with session_scope(sessions) as session:
-        shop = session.scalars(select(Shop)).one()
-        reopen_case(session=session, shop=shop, incident_id=incident_id, by="page:a", now=utcnow())
-    with session_scope(sessions) as session:
-        shop = session.scalars(select(Shop)).one()
-        close_case(
-            session=session,
-            shop=shop,
-            incident_id=incident_id,
-            by="page:a",
-            now=utcnow(),
-            not_a_complaint=True,
-        )
-    clearance.join(30)
-    devstore.admin.set_faults(latency=0.0)
+    with while_a_slow_clearance_runs(clout, devstore, incident_id):
+        at_the_desk(clout, reopen_case, incident_id)
+        at_the_desk(clout, close_case, incident_id, not_a_complaint=True)
 
     # then the case still waits for the second close's clearance ...
     with session_scope(sessions) as session:

@@ -109,6 +109,20 @@ def money_back(amount: str, *, status: str = "success") -> dict[str, Any]:
     return {"kind": "refund", "status": status, "amount": amount, "currency": None}
 
 
+def a_refund(refund_id: int, *, order_id: int, note: str | None, amount: str) -> dict[str, Any]:
+    """Shopify's refunds/create sample for one order: one line, `amount` paid back."""
+    refund = fixture_json("shopify/refunds_create.json")
+    refund.update(
+        id=refund_id,
+        admin_graphql_api_id=f"gid://shopify/Refund/{refund_id}",
+        order_id=order_id,
+        note=note,
+    )
+    refund["refund_line_items"] = [{"quantity": 1, "subtotal": float(amount)}]
+    refund["transactions"] = [money_back(amount)]
+    return refund
+
+
 def signals(app: Flask) -> list[Signal]:
     with state(app).sessions() as session:
         return list(session.scalars(select(Signal).order_by(Signal.id)))
@@ -187,15 +201,9 @@ def test_a_one_star_review_then_a_refund_then_a_chargeback_is_one_incident(
         "reviewsio",
         json.loads(fixture_bytes("reviews/reviewsio_review_submitted.json")),
     )
-    refund = fixture_json("shopify/refunds_create.json")
-    refund.update(
-        id=7001000000900,
-        admin_graphql_api_id="gid://shopify/Refund/7001000000900",
-        order_id=7001000000102,
-        note="Package never arrived",
+    refund = a_refund(
+        7001000000900, order_id=7001000000102, note="Package never arrived", amount="50.00"
     )
-    refund["refund_line_items"] = [{"quantity": 1, "subtotal": 50.0}]
-    refund["transactions"] = [money_back("50.00")]
     shopify(client, app, "refunds/create", refund)
     shopify(
         client,
@@ -516,15 +524,12 @@ def test_a_partial_refund_for_harm_is_as_serious_as_a_full_one(
 ) -> None:
     # given an order, and a small refund whose note says the item harmed the customer
     shopify(client, app, "orders/create", an_order(1013))
-    refund = fixture_json("shopify/refunds_create.json")
-    refund.update(
-        id=7001000000913,
-        admin_graphql_api_id="gid://shopify/Refund/7001000000913",
+    refund = a_refund(
+        7001000000913,
         order_id=7001000000113,
         note="Customer had an allergic reaction to it, refunded one jar",
+        amount="5.00",
     )
-    refund["refund_line_items"] = [{"quantity": 1, "subtotal": 5.0}]
-    refund["transactions"] = [money_back("5.00")]
 
     # when the refund is recorded
     shopify(client, app, "refunds/create", refund)
@@ -608,15 +613,7 @@ def test_a_refund_read_before_its_order_stays_one_signal_when_it_turns_out_full(
 ) -> None:
     # given a refund that arrives before its order (Shopify's deliveries are unordered): the
     # order's total is unknown, so it reads as partial
-    refund = fixture_json("shopify/refunds_create.json")
-    refund.update(
-        id=7001000000901,
-        admin_graphql_api_id="gid://shopify/Refund/7001000000901",
-        order_id=7001000000105,
-        note=None,
-    )
-    refund["refund_line_items"] = [{"quantity": 1, "subtotal": 50.0}]
-    refund["transactions"] = [money_back("50.00")]
+    refund = a_refund(7001000000901, order_id=7001000000105, note=None, amount="50.00")
     shopify(client, app, "refunds/create", refund)
     first = [s.reason for s in signals(app)]
 
