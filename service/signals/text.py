@@ -17,7 +17,7 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from service.signals import complaint_model, languages
+from service.signals import complaint_model, languages, prefilter
 
 # The reasons a merchant acts on, in the order an agent reads them: reason code → (sentence for
 # the merchant, firm patterns, weak patterns). Patterns are matched on lower-cased text. A weak
@@ -967,15 +967,31 @@ STRONG = {"refund", "never_again", "no_reply"}
 GENERIC = ("product_problem", "unhappy")
 
 
-def _either(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+def _either(patterns: tuple[str, ...]) -> prefilter.Alternatives | None:
+    return prefilter.Alternatives(patterns) if patterns else None
 
 
+# Each pattern is searched only where the words it needs are in the text (`prefilter`): the
+# cues are some 300 alternatives, and nearly every text holds the words of a few.
 _COMPILED = {
     reason: (sentence, _either(firm), _either(weak))
     for reason, (sentence, firm, weak) in INTENTS.items()
 }
-_NEGATED = re.compile("|".join(f"(?:{p})" for p in NEGATED))
+
+
+@lru_cache(maxsize=1)
+def _cue_words() -> prefilter.Finder:
+    """The words any cue pattern needs, looked for once per text for all of them."""
+    return prefilter.Finder(
+        needle
+        for _, firm, weak in _COMPILED.values()
+        for pattern in (firm, weak)
+        if pattern is not None
+        for needle in pattern.finder.needles
+    )
+
+
+_NEGATED = prefilter.Alternatives(NEGATED)
 # "Great, another broken mug", "Perfect. Just perfect.", "oh great just what I needed"; not
 # "Love the jam but…" (a thing loved, then a fault: no mockery in that).
 _SARCASM = re.compile(
@@ -1061,11 +1077,12 @@ def cues(text: str) -> dict[str, bool]:
     """The complaint intents in `text`, after removing phrases that negate a cue: reason code →
     True when a firm pattern matched, False when only a weak one did."""
     lowered = without_no_problem(text)
+    present = _cue_words().present(lowered)
     found: dict[str, bool] = {}
     for reason, (_, firm, weak) in _COMPILED.items():
-        if firm is not None and firm.search(lowered):
+        if firm is not None and firm.search(lowered, present=present):
             found[reason] = True
-        elif weak is not None and weak.search(lowered):
+        elif weak is not None and weak.search(lowered, present=present):
             found[reason] = False
     return found
 
