@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cached_property, lru_cache
+from functools import cached_property
 from itertools import product
 from typing import Any
 
@@ -181,7 +181,10 @@ class Finder:
 
 class Alternatives:
     """A pattern made of alternatives ("a|b|c"), searched only with those whose needles are
-    in the text at hand. Answers as `re.compile("|".join(alternatives))` would."""
+    in the text at hand, each on its own. Answers as `re.compile("|".join(alternatives))`
+    would. No pattern is compiled per text: a text that called for a new mix of alternatives
+    would otherwise pay for compiling it (up to tens of milliseconds for the no-problem
+    phrases), and a sender could write texts that each call for a new mix."""
 
     def __init__(self, alternatives: Sequence[str]) -> None:
         self.alternatives = tuple(f"(?:{a})" for a in alternatives)
@@ -199,6 +202,10 @@ class Alternatives:
         return Finder(n for each in self.needles if each is not None for n in each)
 
     @cached_property
+    def _each(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(a) for a in self.alternatives)
+
+    @cached_property
     def _index(self) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
         """The alternatives searched in every text, and those each needle calls for."""
         always = tuple(i for i, need in enumerate(self.needles) if need is None)
@@ -208,31 +215,48 @@ class Alternatives:
                 by_needle.setdefault(needle, []).append(i)
         return always, {needle: tuple(kept) for needle, kept in by_needle.items()}
 
-    def _within(self, text: str, present: frozenset[str] | None) -> re.Pattern[str] | None:
-        if not _filtering:
-            return self.whole
+    def _kept(self, text: str, present: frozenset[str] | None) -> list[int]:
+        """The alternatives that could match `text`, in the pattern's order."""
         if present is None:
             present = self.finder.present(text)
         always, by_needle = self._index
-        kept_set = set(always)
+        kept = set(always)
         for needle in present:
-            kept_set.update(by_needle.get(needle, ()))
-        if not kept_set:
-            return None
-        kept = tuple(sorted(kept_set))  # in the pattern's order: the same leftmost match
-        return self.whole if len(kept) == len(self.alternatives) else self._compiled(kept)
+            kept.update(by_needle.get(needle, ()))
+        return sorted(kept)
 
-    @lru_cache(maxsize=512)  # noqa: B019 - a few long-lived instances, one per pattern
-    def _compiled(self, kept: tuple[int, ...]) -> re.Pattern[str]:
-        return re.compile("|".join(self.alternatives[i] for i in kept))
+    def found(self, text: str, *, present: frozenset[str] | None = None) -> bool:
+        """Whether the pattern matches anywhere in `text`. `present`: the needles `text` holds,
+        when a `Finder` of many patterns' needles has already looked (`Finder.present`)."""
+        if not _filtering:
+            return self.whole.search(text) is not None
+        each = self._each
+        return any(each[i].search(text) for i in self._kept(text, present))
 
-    def search(self, text: str, *, present: frozenset[str] | None = None) -> re.Match[str] | None:
-        """`re.search`. `present`: the needles `text` holds, when a `Finder` of many patterns'
-        needles has already looked (`Finder.present`)."""
-        within = self._within(text, present)
-        return None if within is None else within.search(text)
-
-    def sub(self, replacement: str | Callable[[re.Match[str]], str], text: str) -> str:
-        """`re.sub`."""
-        within = self._within(text, None)
-        return text if within is None else within.sub(replacement, text)
+    def sub(self, replacement: str, text: str) -> str:
+        """`re.sub` with a plain replacement: each leftmost match, the first alternative to match
+        there winning, as the alternation would pick it."""
+        if not _filtering or "\\" in replacement:
+            return self.whole.sub(replacement, text)
+        kept = self._kept(text, None)
+        if any(self.needles[i] is None for i in kept):
+            return self.whole.sub(replacement, text)  # one may match nothing: `re`'s rules
+        each = [self._each[i] for i in kept]
+        # Every kept alternative matches at least a needle's characters, so no match is empty.
+        upcoming = [pattern.search(text) for pattern in each]
+        pieces, at = [], 0
+        while True:
+            first = None
+            for match in upcoming:  # in order: at a tie the earlier alternative wins
+                if match is not None and (first is None or match.start() < first.start()):
+                    first = match
+            if first is None:
+                break
+            pieces += [text[at : first.start()], replacement]
+            at = first.end()
+            upcoming = [
+                m if m is None or m.start() >= at else pattern.search(text, at)
+                for pattern, m in zip(each, upcoming, strict=True)
+            ]
+        pieces.append(text[at:])
+        return "".join(pieces)

@@ -1080,9 +1080,9 @@ def cues(text: str) -> dict[str, bool]:
     present = _cue_words().present(lowered)
     found: dict[str, bool] = {}
     for reason, (_, firm, weak) in _COMPILED.items():
-        if firm is not None and firm.search(lowered, present=present):
+        if firm is not None and firm.found(lowered, present=present):
             found[reason] = True
-        elif weak is not None and weak.search(lowered, present=present):
+        elif weak is not None and weak.found(lowered, present=present):
             found[reason] = False
     return found
 
@@ -1301,7 +1301,7 @@ def settled(*, text: str, reasons: list[str]) -> list[str]:
 
 def _told(words: str, reason: str) -> bool:
     _, firm, weak = _COMPILED[reason]
-    return any(p is not None and p.search(words) for p in (firm, weak))
+    return any(p is not None and p.found(words) for p in (firm, weak))
 
 
 def hidden_complaint(
