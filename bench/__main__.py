@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 # name → (full arguments, quick arguments)
 BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "complaint_detector": ([], []),
+    "text_speed": ([], ["--rounds", "2"]),
     "languages": ([], []),
     "text_cost": ([], ["--sizes", "5000,50000"]),
     "tagging_throughput": ([], ["--mutations", "80"]),
