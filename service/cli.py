@@ -22,7 +22,13 @@ from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_age
 from service.app import create_app
 from service.attention.fairness import fairness, warnings
 from service.attention.pending import is_pending
-from service.commands.common import RECORD_ID, celery_for, plain, ring_attendance
+from service.commands.common import (
+    RECORD_ID,
+    celery_for,
+    connected_shop,
+    plain,
+    ring_attendance,
+)
 from service.commands.doctor import doctor
 from service.commands.incidents import incidents_group
 from service.commands.reviews import reviews_group
@@ -593,8 +599,8 @@ def profiles_group() -> None:
 
 
 @profiles_group.command("rebuild")
-@click.option("--shop", "domain", required=True, help="SHOP.myshopify.com")
-def profiles_rebuild(domain: str) -> None:
+@click.option("--shop", "domain", help="SHOP.myshopify.com; needed when several are connected.")
+def profiles_rebuild(domain: str | None) -> None:
     """Recompute every customer's profile in a shop."""
     settings = _settings()
     klout = None
@@ -603,16 +609,15 @@ def profiles_rebuild(domain: str) -> None:
             url=settings.klout_provider_url, key=settings.klout_provider_key, cache=None
         )
     with _session(settings) as session:
-        shop = find_shop(session=session, domain=domain)
-        if shop is None:
-            raise click.BadParameter(f"{domain} is not connected", param_hint="--shop")
+        shop = connected_shop(session, domain)
         total = (
             session.scalar(
                 select(func.count()).select_from(Customer).where(Customer.shop_id == shop.id)
             )
             or 0
         )
-        with click.progressbar(length=total, label=f"Profiling {domain}", file=sys.stderr) as bar:
+        label = f"Profiling {shop.domain}"
+        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
             done = profiles.rebuild_shop(
                 session=session,
                 shop=shop,
@@ -625,17 +630,17 @@ def profiles_rebuild(domain: str) -> None:
 
 
 @profiles_group.command("show")
-@click.option("--shop", "domain", required=True)
+@click.option("--shop", "domain", help="SHOP.myshopify.com; needed when several are connected.")
 @click.option("--top", default=10, show_default=True, help="The customers with the most clout.")
-def profiles_show(domain: str, top: int) -> None:
+def profiles_show(domain: str | None, top: int) -> None:
     """The shop's customers with the most clout, both scores and their reasons."""
     settings = _settings()
     with _session(settings) as session:
+        shop = connected_shop(session, domain)
         rows = session.execute(
             select(InfluenceProfile, Customer)
             .join(Customer, Customer.id == InfluenceProfile.customer_id)
-            .join(Shop, Shop.id == InfluenceProfile.shop_id)
-            .where(Shop.domain == domain.lower(), InfluenceProfile.clout_score.is_not(None))
+            .where(InfluenceProfile.shop_id == shop.id, InfluenceProfile.clout_score.is_not(None))
             .order_by(InfluenceProfile.clout_score.desc())
             .limit(top)
         ).all()

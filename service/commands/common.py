@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.app import create_app
@@ -66,7 +67,28 @@ def redis_url_for(settings: Settings) -> str | None:
     return f"unix://{found['unixsocket']}"
 
 
-def connected_shop(session: Session, domain: str) -> Shop:
+# The most stores named when an operator must choose one.
+_STORES_NAMED = 10
+
+
+def connected_shop(session: Session, domain: str | None) -> Shop:
+    """The store `domain` names; with none named, the one store connected (a merchant running
+    Clout for their own store should not have to name it on every command)."""
+    if domain is None:
+        connected = session.scalars(
+            select(Shop)
+            .where(Shop.uninstalled_at.is_(None))
+            .order_by(Shop.domain)
+            .limit(_STORES_NAMED + 1)
+        ).all()
+        if len(connected) == 1:
+            return connected[0]
+        if not connected:
+            raise click.UsageError("no store is connected (see `clout shops add`)")
+        many = len(connected) > _STORES_NAMED
+        named = ", ".join(s.domain for s in connected[:_STORES_NAMED]) + (", …" if many else "")
+        count = f"more than {_STORES_NAMED}" if many else str(len(connected))
+        raise click.UsageError(f"{count} stores are connected: name one with --shop ({named})")
     shop = find_shop(session=session, domain=domain)
     if shop is None:
         raise click.BadParameter(

@@ -107,15 +107,19 @@ by_option = click.option(
     "--by", "who", help="Who is acting, for the case's trail (default: your login name)."
 )
 shop_option = click.option(
-    "--shop", "domain", required=True, help="The store the cases belong to (SHOP.myshopify.com)."
+    "--shop",
+    "domain",
+    help="The store the cases belong to (SHOP.myshopify.com); needed when several are connected.",
 )
 
 
-def _desk(domain: str, ids: tuple[int, ...], who: str | None, action: DeskAction) -> None:
+def _desk(domain: str | None, ids: tuple[int, ...], who: str | None, action: DeskAction) -> None:
     """Run one desk action per case, each in its own transaction, one line each; exit 1 if any
     was refused or is not this store's. Closing and reopening ring the workers, which bring
     Shopify in step (or the sweeper does, when no broker answers)."""
     settings = load()
+    with session_for(settings) as session:
+        domain = connected_shop(session, domain).domain  # the one connected, when not named
     by = "cli:" + (who or getpass.getuser() or "operator")[:60]
     failed = False
     rung: list[int] = []
@@ -145,12 +149,13 @@ def _desk(domain: str, ids: tuple[int, ...], who: str | None, action: DeskAction
 @click.argument("incident_id", type=RECORD_ID)
 @shop_option
 @click.option("--json", "as_json", is_flag=True, help="The case as the agents' page reads it.")
-def incidents_show(incident_id: int, domain: str, as_json: bool) -> None:
+def incidents_show(incident_id: int, domain: str | None, as_json: bool) -> None:
     """One case in full: the customer, what they said or did, the orders, and the trail."""
     settings = load()
     with session_for(settings) as session:
         shop = connected_shop(session, domain)
         case = case_in_full(session=session, shop=shop, incident_id=incident_id, now=utcnow())
+        domain = shop.domain
     if case is None:
         click.echo(f"no case {incident_id} in {domain}", err=True)
         raise SystemExit(1)
@@ -211,7 +216,11 @@ def _case_lines(case: dict[str, Any]) -> list[str]:
 @click.option("--not-a-complaint", is_flag=True, help="It never was one (kept as a label).")
 @by_option
 def incidents_resolve(
-    ids: tuple[int, ...], domain: str, note: str | None, not_a_complaint: bool, who: str | None
+    ids: tuple[int, ...],
+    domain: str | None,
+    note: str | None,
+    not_a_complaint: bool,
+    who: str | None,
 ) -> None:
     """Close cases, as the agents' page and the resolved tag do."""
     _desk(
@@ -234,7 +243,7 @@ def incidents_resolve(
 @click.argument("ids", nargs=-1, type=RECORD_ID, required=True)
 @shop_option
 @by_option
-def incidents_reopen(ids: tuple[int, ...], domain: str, who: str | None) -> None:
+def incidents_reopen(ids: tuple[int, ...], domain: str | None, who: str | None) -> None:
     """Undo a close: the case opens again with its priority and deadline, and the workers take
     the resolved tag off before putting Clout's tags back."""
     _desk(
@@ -252,7 +261,9 @@ def incidents_reopen(ids: tuple[int, ...], domain: str, who: str | None) -> None
 @shop_option
 @click.option("--to", "to", default=None, help="Who takes the cases (omit for nobody).")
 @by_option
-def incidents_assign(ids: tuple[int, ...], domain: str, to: str | None, who: str | None) -> None:
+def incidents_assign(
+    ids: tuple[int, ...], domain: str | None, to: str | None, who: str | None
+) -> None:
     """Give open cases to a person, or to nobody."""
     _desk(
         domain,
@@ -274,7 +285,9 @@ def incidents_assign(ids: tuple[int, ...], domain: str, to: str | None, who: str
     help="Out of the queue's default view for this long (0 wakes it); never moves a deadline.",
 )
 @by_option
-def incidents_snooze(ids: tuple[int, ...], domain: str, hours: float, who: str | None) -> None:
+def incidents_snooze(
+    ids: tuple[int, ...], domain: str | None, hours: float, who: str | None
+) -> None:
     """Snooze open cases: their deadline, priority and tags stay, and escalation still runs."""
 
     def snooze(session: Session, shop: Shop, incident_id: int, by: str) -> Done | None:

@@ -235,3 +235,39 @@ def test_show_as_json_escapes_what_a_terminal_would_obey(
     assert shown.exit_code == 0, shown.output
     assert all(c == "\n" or c.isprintable() for c in shown.output)
     assert json.loads(shown.output)["customer"]["name"].startswith("Eve\u202e")
+
+
+def test_with_one_store_connected_the_desk_needs_no_shop_and_with_two_it_asks(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    # given one store, the one a new merchant has just connected
+    maya = busy["Maya Ortiz"]
+
+    # when an operator shows and resolves a case without naming the store
+    shown = clout("show", str(maya))
+    resolved = clout("resolve", str(maya), "--by", "ops")
+
+    # then the one store is meant
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith(f"case {maya}\topen\t")
+    assert (resolved.exit_code, resolved.output) == (0, f"{maya}\tresolved\n")
+
+    # given a second store
+    connect_shop(app, "other-shop.myshopify.com")
+
+    # when the store is left out again
+    asked = clout("reopen", str(maya), "--by", "ops")
+
+    # then nothing is done, and the operator is told which stores there are
+    assert asked.exit_code == 2
+    assert "2 stores are connected" in asked.output
+    assert SHOP in asked.output
+    assert "other-shop.myshopify.com" in asked.output
+    assert case_of(app, maya)[0].status == "resolved"
+
+
+def test_with_no_store_connected_the_desk_says_how_to_connect_one(app: Flask, clout: Any) -> None:
+    answer = clout("show", "1")
+
+    assert answer.exit_code == 2  # click's usage error
+    assert "no store is connected (see `clout shops add`)" in answer.output

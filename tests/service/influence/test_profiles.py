@@ -274,11 +274,14 @@ def test_clout_profiles_rebuild_shows_a_progress_bar(
 
     result = CliRunner(env=env).invoke(main, ["profiles", "rebuild", "--shop", SHOP])
     shown = CliRunner(env=env).invoke(main, ["profiles", "show", "--shop", SHOP, "--top", "3"])
+    # with one store connected, it need not be named
+    unnamed = CliRunner(env=env).invoke(main, ["profiles", "show", "--top", "3"])
 
     assert result.exit_code == 0, result.output
     assert "12 profiles rebuilt" in result.output
     assert shown.exit_code == 0
     assert shown.output.count("clout ") == 3
+    assert (unnamed.exit_code, unnamed.output) == (0, shown.output)
 
 
 def test_an_incomplete_profile_is_retried_later_and_completes_when_the_provider_is_back(
