@@ -19,6 +19,13 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from service.signals import complaint_model, languages, prefilter
 
+# A body's symptoms a product can cause (a food, a drink, a supplement): said of the product
+# they are harm; `NEGATED` takes out the denials, other products and allergens.
+_SYMPTOMS = (
+    r"(?:diarrh(?:o)?ea|the runs|stomach ?(?:aches?|cramps|pains?|upsets?|problems|issues)"
+    r"|(?:an )?upset stomachs?|cramps|nausea)\b"
+)
+
 # The reasons a merchant acts on, in the order an agent reads them: reason code → (sentence for
 # the merchant, firm patterns, weak patterns). Patterns are matched on lower-cased text. A weak
 # pattern is a word that also turns up in balanced, happy reviews ("a few problems, but I love
@@ -63,14 +70,24 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|^(?:my |our |the )?(?:dogs?|cats?|kids|baby|son|daughter|puppy|we|husband|wife)"
                 r" got (?:very |so |really )?(?:sick|ill)[.!]{0,3}$"
             ),
-            # A rash or an allergy it caused, not another product's (`NEGATED`).
+            # Symptoms it gave someone: "this tea gave me diarrhea".
+            (
+                r"(?<!other )(?<!others )\b(?:gave|gives|giving|caused|causes|causing) (?:me|us"
+                r"|him|her|them|(?:my|our|his|her) (?:\w{1,12} )?\w{1,12}) (?:an? |the )?(?:bad"
+                r" |terrible |awful |severe |horrible |really bad |such )?" + _SYMPTOMS
+            ),
+            # A rash or an allergy it caused, not another product's (`NEGATED`), nor one that
+            # cleared up.
             (
                 r"(?<!other )(?<!others )\b(?:gave|give|gives|giving|caused?|causing) (?:me|us|him"
                 r"|her|them|(?:my|our|his|her) \w{1,12})? ?(?:an? )?(?:\w{1,12} )?(?:rash|hives"
                 r"|blisters|allergic reaction|chemical burns?|eczema|welts)\b"
                 r"|\b(?:rash|hives)(?: all over)?(?: (?!cleared|gone|went|disappeared|better|healed"
-                r"|improved|faded|cured)\w{1,12}){0,4} after (?:one|using|eating"
-                r"|wearing|applying|a bath|the first|taking)\b"
+                r"|improved|faded|cured|calmed)\w{1,12}){0,4} (?:(?:after|within) (?:(?:an?|one"
+                r"|two|three|four|five|six|a few|a couple(?: of)?|several|\d{1,2}) (?:hours?|days?"
+                r"|weeks?|minutes?|uses?|applications?|washes|wears|nights?)(?: of)? )?(?:one|using"
+                r"|eating|wearing|applying|a bath|the first|taking|putting (?:it|them|this|these)"
+                r" on)|from (?:it|this|these|them|using|wearing|applying|your))\b"
             ),
             (
                 r"\b(?:reports?|reported|reporting|suffered|had|having|got) (?:an? )?(?:bad |severe"
@@ -104,6 +121,21 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"(?:electric(?:al)? |nasty |bad )?shock\b|\belectric(?:al)? shock (?:from|off)"
                 r" (?:it|the|this)\b|\b(?:it|this|they) (?:\w{1,12} )?(?:gave|gives) (?:me|us|him|her"
                 r"|my \w{1,12}) (?:an? )?electric(?:al)? shock\b"
+                # Shocked by the thing itself, not by how good or cheap it is.
+                r"|\b(?:sparked|sparking|sparks) and (?:\w{1,12} )?(?:shocked|zapped|burned|burnt)"
+                r" (?:me|us|him|her|my)\b"
+                r"|\b(?:it|this|they) (?:has |have |just |also )?(?:shocked|zapped|electrocuted)"
+                r" (?:me|us|him|her|my \w{1,12}) (?:when|while|as|every time|each time|whenever)"
+                r" (?:i|we|he|she|they) (?:touched|touch|plugged|plug|unplugged|turned|switched"
+                r"|held|picked|used|went to)\b"
+                r"|\b(?:the|this|my) (?:\w{1,12} )?(?:charger|plug|cable|cord|battery|adapter"
+                r"|socket|outlet|device|unit|toaster|heater|kettle|lamp|casing|hair ?dryer|dryer"
+                r"|straightener|iron|switch|blanket)(?: (?:has|have|just|also|then|actually))?"
+                r" (?:shocked|zapped|electrocuted) (?:me|us|him|her|my \w{1,12})\b"
+                r"(?! (?:with|how|that|at|by|to|into|because)\b)"
+                # A battery swelling: a fire waiting to happen.
+                r"|\bbatter(?:y|ies)(?: \w{1,12}){0,2}? (?:swelled|swells|swelling|swollen|bulged"
+                r"|bulging|puffed up|ballooned)\b|\b(?:swollen|bulging|swelling) batter(?:y|ies)\b"
             ),
             # A visit to hospital (or an emergency vet) the product caused, not one it was
             # bought for.
@@ -305,7 +337,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "broken": (
         "it arrived damaged or spoiled, or stopped working",
         (
-            r"\bbroke(?:n)?\b",
+            r"\bbroke(?:n)?\b(?! out in\b| me out\b)",  # skin breaking out is no damage
             r"\bdamaged?\b",
             r"\bcrack(?:ed|s)?\b",
             r"\bdefect",
@@ -788,7 +820,8 @@ NEGATED = (
         r"|pack|lot|tub|can|case|set|pair)\b)\w{1,12}(?: (?!(?:order|delivery|parcel|package|box"
         r"|one)\b)"
         r"\w{1,12})?(?:,? (?:which|that))? (?:was |were |had |kept |always |also )?(?:cracked"
-        r"|broke|shocked me|caught fire|leaked|ripped|tore|died|stopped working|an? (?:\w{1,12} )?"
+        r"|broke|shocked me|caught fire|leaked|ripped|tore|died|stopped working|swelled|swollen"
+        r"|bulged|an? (?:\w{1,12} )?"
         r"hazard|made me sick|gave me (?:a )?rash|exploded|burst into flames|went up in flames)\b"
     ),
     r"\bused to (?:feel|be|get) (?:so |very |really )?(?:unsafe|sick|ill)\b",
@@ -903,12 +936,14 @@ NEGATED = (
         r"|pinch|pinches|rub|rubs|got|get|gets|getting)"
         r"(?: (?!and\b|but\b|then\b|so\b|buy\b|work\b|fit\b)\w{1,12}){0,3}?"
         r" (?:sick|ill|nauseous|rash|rashes|hives|reactions?|blisters|feet|foot|hands?|fingers?"
-        r"|eyes?|skin|scalp|ears?|food poisoning)\b"
+        r"|eyes?|skin|scalp|ears?|food poisoning|diarrh(?:o)?ea|the runs|cramps|stomach|stomachs"
+        r"|stomach ?aches?|nausea)\b"
     ),
     (
         r"\b(?:no|zero|without|not a single|not one|nor|never (?:had|got|get|have)|didn'?t (?:have"
         r"|get)|did not (?:have|get)|haven'?t had|hasn'?t had)(?: \w{1,12})?? (?:allergic )?"
-        r"(?:reactions?|rash(?:es)?|hives|irritation|breakouts?|side effects?)\b"
+        r"(?:reactions?|rash(?:es)?|hives|irritation|breakouts?|side effects?|swelling"
+        r"|swollen batter(?:y|ies))\b"
     ),
     (
         r"(?<!\bthe )(?<!\bthis )(?<!\byour )\b(?:other|others|every other|most(?! of)|cheaper"
@@ -917,7 +952,9 @@ NEGATED = (
         r"|used|had)|all the \w{1,12} brands|\w{1,12} brands)"
         r" (?:\w{1,12} ){0,2}(?:made|make|makes|gave|give|gives|caused?|cause)(?: (?:me|us"
         r"|my \w{1,12}|him|her|them))? (?:\w{1,12} ){0,2}?(?:sick|ill|a rash|rash|hives"
-        r"|reactions?|an allergic|blisters|headaches?|eczema|break out)\b"
+        r"|reactions?|an allergic|blisters|headaches?|eczema|break out|diarrh(?:o)?ea|the runs"
+        r"|cramps|stomach ?(?:aches?|cramps|pains?|upsets?|problems|issues)|upset stomachs?"
+        r"|nausea)\b"
     ),
     r"\b(?:without|never|not|no|didn'?t|did not|won'?t) (?:\w{1,12} )?(?:catch(?:ing)?|caught) fire\b",
     # Harm from something else, which the product helped with: "when the flu made me sick",

@@ -62,6 +62,8 @@ def test_plain_complaints_vader_misses_are_caught(text: str, reason: str) -> Non
         ("The courier left it in the rain and the box was soaked.", "late_delivery"),
         ("Terrible, the handle snapped off on day two.", "unhappy"),
         ("Customer service was terrible.", "poor_quality"),
+        ("Broke out in hives after two days of wearing it.", "broken"),  # skin, not the thing
+        ("My son broke out in a rash from this lotion.", "broken"),
     ],
 )
 def test_a_reason_that_names_another_problem_is_not_shown(text: str, wrong: str) -> None:
@@ -350,6 +352,17 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         "We all had food poisoning.",
         "Instant allergic reaction to this lotion.",
         "Threw out most of it, most of it made me sick.",
+        # Session 11's left-alone misses: a body's symptoms, a rash days later, a shock.
+        "This tea gave me diarrhea.",
+        "Tastes nice but it gave my son stomach cramps.",
+        "My face was covered in a rash after two days of using it.",
+        "I got a rash within an hour of putting it on.",
+        "Broke out in hives after two days of wearing it.",
+        "The hair dryer sparked and shocked me.",
+        "It shocked me when I touched the metal part.",
+        "Looks nice but the kettle shocked me twice.",
+        "The battery swelled up after a month.",
+        "Nice speaker, but it has a swollen battery already.",
     ],
 )
 def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
@@ -413,6 +426,20 @@ def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
         "It gave me a nasty shock when I saw how fast it arrived lol.",
         "My dog throws up after eating too fast, this slow feeder fixed it.",
         "My baby's diaper rash cleared up after using this for two days.",
+        # Traps beside the symptoms, rashes and shocks read since session 12.
+        "Regular coffee gives me stomach cramps, but this one doesn't.",
+        "Other teas gave me an upset stomach, this one is gentle.",
+        "Never gave me diarrhea like the cheap brands.",
+        "Dairy gives me cramps, so this oat milk is perfect.",
+        "My rash cleared up within a week of using this cream.",
+        "I broke out in hives from strawberries last summer, this cream calmed it.",
+        "Shocked me how fast it arrived!",
+        "It shocked me that it was so cheap, works great.",
+        "The price shocked me, but it is worth it.",
+        "The kettle shocked me with how fast it boils.",
+        "My old battery swelled, this one is still perfect after a year.",
+        "No swollen battery after two years, unlike my last phone.",
+        "Assembling it gave me a headache but it looks great.",
     ],
 )
 def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
