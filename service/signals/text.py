@@ -980,6 +980,17 @@ NEGATED = (
         r"(?:makes?|made"
         r"|gives?|gave|causes?|caused) (?:me|us|him|her|my \w{1,12})\b"
     ),
+    # Harm told as the reason for this order: "my wife got food poisoning last week, so I'm
+    # ordering the plain broth" (a checkout note), not harm from the shop's own ("I got sick
+    # from your last batch, so I'm trying another flavour").
+    (
+        r"\b(?:got|had|has|have|been|was|were)(?:(?!\b(?:from|after|your|yours|this|these|it"
+        r"|them)\b)[^.!?]){0,60}?\b(?:food pois[oe]ning|sick|ill|allergic reaction|reaction|rash"
+        r"|hives)\b(?:(?!\b(?:from|after|your|this|these|it|them)\b)[^.!?]){0,40}?\bso (?:i'?m"
+        r"|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|i|we) (?:\w{1,12} )?(?:ordering"
+        r"|trying|getting|buying|switching|ordered|tried|got|bought|switched|order|try|get|buy"
+        r"|switch)\b"
+    ),
     r"\b(?:not|never|isn'?t|wasn'?t|aren'?t|no longer)(?: (?:feel|be|look|seem)s?)? unsafe\b",
     (
         r"\b(?:people|some|others|reviewers?|reviews|they|folks) (?:say|said|claim|claimed"

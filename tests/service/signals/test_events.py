@@ -21,6 +21,7 @@ from service.dev.devstore.store import Customer as DevCustomer
 from service.dev.devstore.store import LineItem
 from service.dev.devstore.store import Order as DevOrder
 from service.shopify.shops import register_shop
+from service.signals import events
 from service.signals.events import LateDeliveryRule, late_delivery_signals
 from service.signals.incidents import resolve_incident
 from service.signals.text import analyse
@@ -517,6 +518,23 @@ def test_harm_told_in_an_order_note_is_a_case_but_not_an_urgent_one(
     # then it is a case (it may be a past order's), at the note's usual severity, not high
     [signal] = signals(app)
     assert (signal.reason, signal.severity) == ("note_complaint", "normal")
+
+
+@pytest.mark.parametrize(
+    ("note", "a_case"),
+    [
+        # harm told as the reason for this order: no complaint about the shop
+        ("My wife got food poisoning last week, so I'm ordering the plain broth bundle", False),
+        ("Had a bad allergic reaction to a cheap brand, so I'm trying yours", False),
+        ("Kids have been sick all week so we're ordering the soup bundle, thanks!", False),
+        # harm from the shop's own, told on the way to another order: still a case
+        ("I got sick from your last batch so I'm trying the other flavour", True),
+        ("We got food poisoning from the last order, so I'm ordering something else", True),
+        ("Your jam made me sick, so I'm only ordering the tea this time", True),
+    ],
+)
+def test_harm_told_as_why_this_order_was_placed_opens_no_case(note: str, a_case: bool) -> None:
+    assert (events.note_complaint(note) is not None) is a_case
 
 
 def test_a_partial_refund_for_harm_is_as_serious_as_a_full_one(
