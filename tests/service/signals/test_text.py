@@ -71,6 +71,13 @@ def test_a_reason_that_names_another_problem_is_not_shown(text: str, wrong: str)
 
 
 @pytest.mark.parametrize(
+    "text", ["the handle broke out in two pieces", "one of the legs broke out in transit"]
+)
+def test_a_part_that_broke_out_is_damage_unlike_skin(text: str) -> None:
+    assert "broken" in analyse(text, stars=2).reasons
+
+
+@pytest.mark.parametrize(
     ("text", "reasons"),
     [
         ("The box arrived empty.", ["missing_item"]),
@@ -363,6 +370,17 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         "Looks nice but the kettle shocked me twice.",
         "The battery swelled up after a month.",
         "Nice speaker, but it has a swollen battery already.",
+        # An attack on those (session 12): other words for the same harm.
+        "these bars give me diarrhea every time",
+        "I got diarrhea from this tea",
+        "gave me and my wife diarrhea",
+        "rash after 2 days of use",
+        "Broke me out in hives.",
+        "got zapped by the charger when i plugged it in",
+        "this adapter shocked me while i was plugging in my phone",
+        "the extension cord shocked me, exposed wires",
+        "the battery got hot and swelled",
+        "my vape battery swelled",
     ],
 )
 def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
@@ -440,6 +458,27 @@ def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
         "My old battery swelled, this one is still perfect after a year.",
         "No swollen battery after two years, unlike my last phone.",
         "Assembling it gave me a headache but it looks great.",
+        # An attack on those (session 12): praise, denials, backstories, categories, others'
+        # word, questions.
+        "the heater shocked me, it warmed the whole room in minutes",
+        "it shocked me when i plugged it in, so bright!",
+        "the speed of this charger shocked me",
+        "the fence charger shocked me good, the cows will respect it",
+        "if it shocked me when i touched it i would return it but it doesnt",
+        "the battery is not swollen at all after a year",
+        "bought this after my phone battery swelled up and cracked the screen",
+        "the other brand's battery swelled after 6 months",
+        "saw a review saying the battery swelled, mine is perfect after a year",
+        "the price gave me stomach cramps lol",
+        "these running shoes gave me the runs of my life, PB every week",
+        "beans give me cramps, but this soup was fine",
+        "caffeine gives me nausea, decaf is perfect",
+        "the generic brand gave me stomach cramps, this one doesnt",
+        "some reviews say it gave them diarrhea but not me",
+        "will this give me a rash? i have sensitive skin",
+        "not sure if it gave me cramps or it was something i ate",
+        "his rash reduced a lot after two days of using it",
+        "diaper rash cream from this brand is amazing",
     ],
 )
 def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
