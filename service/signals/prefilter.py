@@ -38,6 +38,10 @@ _MOST_EXACT = 64
 _SHORTEST_NEEDLE = 3
 # A character class of this many letters or fewer is read as exact text ("pois[oe]ning").
 _SMALL_CLASS = 4
+# Past this many alternatives called for, one pass of the whole alternation is cheaper than a
+# pass of each: a text can be written to call for most of them (an attack found one that
+# made the no-problem pass 40 times slower searched one by one).
+_MOST_ONE_BY_ONE = 8
 
 _filtering = True
 
@@ -198,6 +202,11 @@ class Alternatives:
         return tuple(needles(a[3:-1]) for a in self.alternatives)
 
     @cached_property
+    def always_searched(self) -> bool:
+        """Whether some alternative has no needles, and so is searched in every text."""
+        return any(need is None for need in self.needles)
+
+    @cached_property
     def finder(self) -> Finder:
         return Finder(n for each in self.needles if each is not None for n in each)
 
@@ -215,11 +224,17 @@ class Alternatives:
                 by_needle.setdefault(needle, []).append(i)
         return always, {needle: tuple(kept) for needle, kept in by_needle.items()}
 
+    def prepare(self) -> None:
+        """Read the needles and compile each alternative now, not at the first text."""
+        _ = self.finder, self._index, self._each
+
     def _kept(self, text: str, present: frozenset[str] | None) -> list[int]:
         """The alternatives that could match `text`, in the pattern's order."""
         if present is None:
             present = self.finder.present(text)
         always, by_needle = self._index
+        if not present:
+            return list(always)  # most short texts: nothing to gather or sort
         kept = set(always)
         for needle in present:
             kept.update(by_needle.get(needle, ()))
@@ -230,8 +245,11 @@ class Alternatives:
         when a `Finder` of many patterns' needles has already looked (`Finder.present`)."""
         if not _filtering:
             return self.whole.search(text) is not None
+        kept = self._kept(text, present)
+        if len(kept) > _MOST_ONE_BY_ONE:
+            return self.whole.search(text) is not None
         each = self._each
-        return any(each[i].search(text) for i in self._kept(text, present))
+        return any(each[i].search(text) for i in kept)
 
     def sub(self, replacement: str, text: str) -> str:
         """`re.sub` with a plain replacement: each leftmost match, the first alternative to match
@@ -239,8 +257,11 @@ class Alternatives:
         if not _filtering or "\\" in replacement:
             return self.whole.sub(replacement, text)
         kept = self._kept(text, None)
-        if any(self.needles[i] is None for i in kept):
-            return self.whole.sub(replacement, text)  # one may match nothing: `re`'s rules
+        if not kept:
+            return text
+        if len(kept) > _MOST_ONE_BY_ONE or any(self.needles[i] is None for i in kept):
+            # Many called for: one pass is cheaper. One may match nothing: `re`'s own rules.
+            return self.whole.sub(replacement, text)
         each = [self._each[i] for i in kept]
         # Every kept alternative matches at least a needle's characters, so no match is empty.
         upcoming = [pattern.search(text) for pattern in each]

@@ -20,23 +20,26 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from service.signals import complaint_model, languages, prefilter
 
 # A body's symptoms a product can cause (a food, a drink, a supplement): said of the product
-# they are harm; `NEGATED` takes out the denials, other products and allergens.
+# they are harm; `NEGATED` takes out the denials, other products, allergens, a period's or an
+# illness's cramps. Not "relief" from them.
 _SYMPTOMS = (
-    r"(?:diarrh(?:o)?ea|stomach ?(?:aches?|cramps|pains?|upsets?|problems|issues)|tummy ?(?:aches?"
-    r"|upsets?|troubles?|problems|issues)|(?:an )?upset (?:stomach|tumm(?:y|ie))s?|cramps|nausea"
-    r"|vomiting|gas and (?:cramps|bloating)|bloating)\b"
+    r"(?:diarrh(?:o)?ea|diarhea|stomache? ?(?:aches?|cramps|pains?|upsets?|problems|issues)"
+    r"|tummy ?(?:aches?|upsets?|troubles?|problems|issues)|(?:an )?upset (?:stomach|tumm(?:y|ie))s?"
+    r"|nausea|vomiting|gas and (?:cramps|bloating)|bloating|cramps and (?:bloating|gas|diarrh\w{0,4})"
+    r"|cramps)\b(?! relief\b| in the best way\b)"
 )
 # Words saying a symptom or a rash got better, not that it came.
 _BETTER = (
-    r"cleared|gone|went|disappeared|better|healed|improved|faded|fading|cured|calmed|reduced"
-    r"|stopped|less|eased|subsided|vanished|calmer|settled|lessened"
+    r"clear\w{0,3}|gone|go|going|went|disappear\w{0,3}|better|heal\w{0,3}|improv\w{0,3}|fad\w{0,3}"
+    r"|cured|calm\w{0,3}|reduced|stopped|less|eas\w{0,3}|subsid\w{0,3}|vanish\w{0,3}|settled"
+    r"|lessened|smaller|down|non|shr[iau]nk\w{0,2}"
 )
 # The things that can give a shock, catch fire or swell.
 _DEVICES = (
     r"(?:charger|plug|cable|cord|battery|adapter|socket|outlet|device|unit|toaster|heater|kettle"
     r"|lamp|casing|hair ?dryer|dryer|straightener|curling iron|iron|switch|blanket|blender|mixer"
     r"|microwave|drill|vacuum|washer|fridge|freezer|stove|oven|grill|toothbrush|shaver|razor"
-    r"|massager|fan|power ?bank|appliance|machine|thing)"
+    r"|massager|fan|power ?bank|appliance|machine|thing|extension lead|lead)"
 )
 
 # The reasons a merchant acts on, in the order an agent reads them: reason code → (sentence for
@@ -91,16 +94,24 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|(?:my|our|his|her) (?:\w{1,12} ){0,2}\w{1,12}) (?:an? |the )?(?:worst |bad"
                 r" |terrible |awful |severe |horrible |really bad |such bad |explosive )?"
                 + _SYMPTOMS
-                + r"(?![^.!?]{0,40}(?:\?|\b(?:lol|haha|lmao|laugh\w{0,6})\b|😂))"
-                r"|(?:^|\b(?:got|get|had|have|getting|having) )(?:(?:really|very|so|such) )?(?:bad"
+                + r"(?![^.!?]{0,40}(?:\?|\b(?:lol|haha|lmao|laugh\w{0,6}|as expected|as intended"
+                r"|exactly what|the whole point|my own fault)\b|😂))"
+                r"|(?:^|(?<=[.!?] )|\b(?:got|get|had|have|getting|having) )(?:(?:really|very|so"
+                r"|such) )?(?:bad"
                 r" |terrible |awful |severe |horrible )?"
                 + _SYMPTOMS
                 + r"(?: and \w{1,12})?(?: (?!"
                 + _BETTER
-                + r")\w{1,12}){0,4} (?:from|after) (?:(?:eating|drinking|taking|using|trying) )?"
-                r"(?:it|this|these|them|your)\b(?![^.!?]{0,30}\?)"
+                + r")\w{1,12}){0,4} (?:from|after|within (?:an?|one|\d{1,2}) (?:hours?|minutes?"
+                r"|mins?) of) (?:(?:eating|drinking|taking|using|trying) (?:the \w{1,12}|it|this|these"
+                r"|them|your)|it|this|these|them|your)\b(?![^.!?]{0,30}\?)"
                 r"|\b(?:this|it|they|these) (?:\w{1,12} )?(?:gave|gives|give) (?:me|us|him|her"
-                r"|my \w{1,12}) the runs\b|\bcaused (?:bad |severe |terrible )?" + _SYMPTOMS
+                r"|my \w{1,12}) the runs\b|\bcaused (?:bad |severe |terrible )?"
+                + _SYMPTOMS
+                # A complaint asked as a question: "why does this tea give me cramps??"
+                + r"|\bwhy (?:does|do|did|is|are) (?:this|it|these|they|the \w{1,12}) (?:\w{1,12} )?"
+                r"(?:give|make|cause|giving|making|causing) (?:me|us|him|her|my \w{1,12}) (?:an? )?"
+                r"(?:\w{1,12} )?" + _SYMPTOMS
             ),
             # A rash or an allergy it caused, not another product's (`NEGATED`), nor one that
             # cleared up.
@@ -116,7 +127,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|applications|wear|wears|using|eating|wearing|applying|a bath|the first|taking"
                 r"|putting (?:it|them|this|these) on|(?:i|we|he|she|they) (?:used|wore|applied"
                 r"|put on|tried) (?:it|them|this|these))\b"
-                r"|\b(?:rash|hives) from (?:it|this|these|them|using|wearing|applying|your)\b"
+                r"|\b(?:rash|hives) from (?:it|this|these|them|using|wearing|applying|your|the last"
+                r" (?:bottle|one|batch|tube|jar|pack|bag|tub|order))\b"
                 r"(?! (?:brand|company|shop|store|site|seller)\b)"
                 # Skin that broke out because of it.
                 r"|\bbroke (?:me|him|her|us|my \w{1,12}) out in (?:an? )?(?:\w{1,12} )?(?:rash"
@@ -170,33 +182,44 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 + r")|^(?:\w{1,12} )?"
                 + _DEVICES
                 + r")(?: (?:has|have|just|also|then|actually))? (?:shocked|shocks|zapped|zaps"
-                r"|electrocuted) (?:me|us|him|her|you|my \w{1,12})(?= (?:when|while|as|every ?time"
-                r"|each time|whenever) (?:i|we|he|she|they|you) (?:was |were )?(?:touch\w{0,6}|plug\w{0,6}"
-                r"|unplug\w{0,6}|held|hold\w{0,6}|grab\w{0,6}|pick\w{0,6}|using|fill\w{0,6}|went to \w{1,12}|turn\w{0,6}"
-                r"|switch\w{0,6})\b(?![^.!?]{0,40}\b(?:how|so|such|love|great|amazing)\b)"
-                r"| (?:twice|again|(?:pretty |really |so )?bad(?:ly)?|three times|through the)\b"
-                r"|,? (?:exposed|bare|live|faulty|loose) wir|,? and (?:burn|burnt|burned|hurt|cut)"
-                r"|[.!]{0,3}$)"
+                r"|electrocuted) (?:me|us|him|her|you|my \w{1,12}) (?:when|while|as|every ?time"
+                r"|each time|whenever) (?:i|we|he|she|they|you) (?:was |were )?(?:touch\w{0,6}"
+                r"|plug\w{0,6}|unplug\w{0,6}|held|hold\w{0,6}|grab\w{0,6}|pick\w{0,6}|using"
+                r"|fill\w{0,6}|went to \w{1,12}|turn\w{0,6}|switch\w{0,6})\b(?![^.!?]{0,40}\b(?:how"
+                r"|so (?:good|bright|quiet|fast|powerful|warm|easy|nice)|such (?:a |an )?(?:good"
+                r"|great|nice)|love|great|amazing|awesome|static|lol|haha|the whole point"
+                r"|as expected)\b)"
+                # The device named, and hurt told: "the kettle shocked me twice", not "it
+                # shocked me again with how good it is", nor a blender that "shocked me!!".
+                r"|(?<!\bif )(?<!\bof )\b(?:the|this|my|our) (?:\w{1,12} )?"
+                + _DEVICES
+                + r"(?: (?:has|have|just|also|then|actually))? (?:shocked|zapped|electrocuted)"
+                r" (?:me|us|him|her|my \w{1,12})(?: (?:twice|again|(?:pretty |really |so )?bad(?:ly)?"
+                r"|three times|through the)\b|,? (?:exposed|bare|live|faulty|loose) wir|,? and"
+                r" (?:burn|burnt|burned|hurt|cut)|(?<=\bhim|\bher)[.!]{0,3}$|(?<=\bthem)[.!]{0,3}$"
+                r"|(?:(?<=son)|(?<=daughter)|(?<=husband)|(?<=wife)|(?<=child)|(?<=kid)|(?<=baby)"
+                r"|(?<=toddler)|(?<=partner)|(?<=dad)|(?<=mum)|(?<=mom))[.!]{0,3}$)(?![^.!?]{0,40}\b"
+                r"(?:static|lol|haha|with how|over)\b)"
                 r"|\b(?:was|were|got) (?:badly )?shocked by (?:the|this|my|it) (?:\w{1,12} )?"
                 + _DEVICES
                 + r" (?:when|while|as) (?:i was |we were )?(?:touch\w{0,6}|plug\w{0,6}|unplug\w{0,6}"
                 r"|fill\w{0,6}|using|hold\w{0,6})\b"
-                r"|\bgot (?:badly )?(?:shocked|zapped|electrocuted) by (?:the|this|my|it|its)"
-                r"(?: \w{1,12})?(?: "
-                + _DEVICES
-                + r")?\b(?!'|\w| (?:price|quality|speed|size|results?)\b)"
+                r"|\bgot (?:badly )?(?:shocked|zapped|electrocuted) by (?:the|this|my|its)"
+                r" (?:\w{1,12} )?" + _DEVICES + r"\b(?!'|\w)"
                 r"|\bgot an? (?:\w{1,12} )?(?:electric(?:al)? )?shock (?:off|from) (?:the|this|my)"
                 r" (?:\w{1,12} )?(?:casing|metal|base|handle|" + _DEVICES[3:-1] + r")\b"
                 # A battery swelling: a fire waiting to happen. The product's own ("the
                 # battery swelled"), not "my battery swelled, so I bought this".
                 r"|(?<!\bafter )(?<!\bbecause )(?<!\bsince )(?<!\bwhen )(?<!\bif )(?:\b(?:the|this"
-                r"|its|my (?!old\b|previous\b|last\b|former\b)\w{1,12}) |^(?!(?:the|my|our|an?|his|her"
-                r"|their|other)\b)(?:\w{1,12} ){0,2})"
-                r"(?:\w{1,12}'s )?(?:batter(?:y|ies)|power ?bank)(?: (?:on|in) (?:this|it|mine)"
-                r"| inside)?(?: (?:has|have|is|was|had|already|started|began|got|became|also|then"
-                r"|just|now|super|hot|and|completely|to)){0,4} (?:swelled|swells|swollen|swell"
-                r"|bulged|bulging|puffed up|ballooned)\b(?![^.!?]{0,30}\?)"
-                r"|\b(?:the|this|its) batter(?:y|ies)(?: (?:is|was|keeps|started|began)){1,3} swelling\b"
+                r"|its|my(?: (?!old\b|previous\b|last\b|former\b)\w{1,12})?) |^(?!(?:the|my|our|an?"
+                r"|his|her|their|other)\b)(?:\w{1,12} ){0,2})"
+                r"(?:\w{1,12}'s )?(?:batter(?:y|ies)|power ?bank)(?: pack)?(?: (?:on|in) (?:this|it"
+                r"|mine|one|the \w{1,12})| inside)?(?: (?:has|have|is|was|had|already|started|began"
+                r"|got|became|also|then|just|now|super|hot|and|completely|to)){0,4} (?:swelled"
+                r"|swells|swollen|swell|swelling(?! (?:issues?|problems?)\b)|bulged|bulging|puffed up"
+                r"|ballooned)\b"
+                r"(?![^.!?]{0,60}(?:\?|\b(?:on my (?:last|old|previous)|so (?:i|we)(?:'m| am)?"
+                r" (?:bought|got|needed|am|trying|ordered)|needed a new)\b))"
                 r"|\b(?:it|this(?: \w{1,12})?|mine) (?:has|had|came with|arrived with|now has) (?:an?"
                 r" )?(?:swollen|bulging|swelling) batter(?:y|ies)\b|^swollen batter(?:y|ies)\b"
             ),
@@ -1005,8 +1028,8 @@ NEGATED = (
         r"|pinch|pinches|rub|rubs|got|get|gets|getting)"
         r"(?: (?!and\b|but\b|then\b|so\b|buy\b|work\b|fit\b)\w{1,12}){0,3}?"
         r" (?:sick|ill|nauseous|rash|rashes|hives|reactions?|blisters|feet|foot|hands?|fingers?"
-        r"|eyes?|skin|scalp|ears?|food poisoning|diarrh(?:o)?ea|the runs|cramps|stomach|stomachs"
-        r"|stomach ?aches?|nausea)\b"
+        r"|eyes?|skin|scalp|ears?|food poisoning|diarrh(?:o)?ea|diarhea|the runs|cramps|stomach"
+        r"|stomachs|stomach ?aches?|tummy|tummy ?aches?|nausea|bloating|gas|vomiting)\b"
     ),
     (
         r"\b(?:no|zero|without|not a single|not one|nor|never (?:had|got|get|have)|didn'?t (?:have"
@@ -1017,13 +1040,13 @@ NEGATED = (
     (
         r"(?<!\bthe )(?<!\bthis )(?<!\byour )\b(?:other|others|every other|most(?! of)|cheaper"
         r"|regular"
-        r"|previous|old|store[- ]bought|every \w{1,12} (?:i'?ve|i have|we'?ve|we have) (?:tried"
+        r"|previous|old|store[- ]bought|every (?:\w{1,12} ){0,1}\w{1,12} (?:i'?ve|i have|we'?ve|we have) (?:tried"
         r"|used|had)|all the \w{1,12} brands|\w{1,12} brands)"
         r" (?:\w{1,12} ){0,2}(?:made|make|makes|gave|give|gives|caused?|cause)(?: (?:me|us"
         r"|my \w{1,12}|him|her|them))? (?:\w{1,12} ){0,2}?(?:sick|ill|a rash|rash|hives"
         r"|reactions?|an allergic|blisters|headaches?|eczema|break out|diarrh(?:o)?ea|the runs"
         r"|cramps|stomach ?(?:aches?|cramps|pains?|upsets?|problems|issues)|upset stomachs?"
-        r"|nausea)\b"
+        r"|nausea|bloating|gas)\b"
     ),
     r"\b(?:without|never|not|no|didn'?t|did not|won'?t) (?:\w{1,12} )?(?:catch(?:ing)?|caught) fire\b",
     # Harm from something else, which the product helped with: "when the flu made me sick",
@@ -1031,6 +1054,7 @@ NEGATED = (
     # vacation", "my old toaster went up in flames".
     (
         r"\b(?:the |my |a |her |his )?(?:flu|covid|chemo(?:therapy)?|pregnancy|morning sickness"
+        r"|eczema|psoriasis|chicken ?pox|measles|hay ?fever"
         r"|virus|migraine|surgery) (?:made|makes|making|gave|gives|giving|left)\b"
         r"|(?<!\bit )(?<!\bthis )(?<!\bthey )(?<!\bthese )(?<!\bthat )(?<!\bsoap )\b(?:usually"
         r"|normally|used to|everything else) (?:\w{1,12} )?(?:gives?|makes?|gave|made|give|make)"
@@ -1039,45 +1063,61 @@ NEGATED = (
         r"|blisters|itch\w{0,3})\b"
         r"|\beverything(?: else)? (?:makes|gives) (?:me|us|my \w{1,12}) (?:\w{1,12} )?(?:sick|ill"
         r"|a rash|rash|hives|break out|itch\w{0,3})\b"
-        r"|\bfood poisoning (?:on|during) (?:holiday|vacation|(?:a|our|the|my) trip)\b"
+        r"|\bfood poisoning (?:on|during|from) (?:holiday|vacation|(?:a|our|the|my) (?:trip|cruise"
+        r"|holiday|takeaway|takeout|restaurant|buffet|food truck))\b"
+        r"|\b(?:suffered|had|got) (?:an? )?(?:bad |severe |nasty |terrible |serious )?(?:allergic"
+        r"|anaphylactic) reaction to (?:a|an|some|other) [^.!?,]{0,40}?\b(?:last (?:year|month"
+        r"|week|summer|time)|years? ago|before|once|in the past)\b"
         r"|\b(?:my|our|the) (?:old|previous|last|former) [\w-]{1,12}(?: [\w-]{1,12})? (?:went up"
         r"|burst) (?:in|into) flames\b"
         # An allergen, not the product: "dairy makes me sick, so I love that this is vegan".
         r"|(?<!\bthis )(?<!\bthese )(?<!\bthe )(?<!\byour )(?<!\bmy )\b(?:dairy|gluten|milk"
         r"|lactose|nuts?|peanuts?|pollen|fragrances?|perfumes?|nickel"
-        r"|wool|latex|soy|shellfish|eggs|wheat|sulphites|sulfites|caffeine|coffee|sugar|alcohol"
-        r"|spicy food|fib(?:er|re)|whey|iron|garlic|onions?|beans|msg|(?:artificial )?sweeteners?"
-        r"|sugar alcohols|metal)(?: supplements?| pills?| powders?| drinks?| bars?| straps?)?"
-        r" (?:always |usually |often |just )?(?:makes?|made|gives?|gave|causes?|caused) (?:me|us"
-        r"|him|her|my \w{1,12})\b"
-        # A kind of thing, said in general: "beans give me cramps, but this soup was fine",
-        # "cheap lotions give me a rash" (not "these bars give me diarrhea").
-        r"|(?<!\bthis )(?<!\bthese )(?<!\bthe )(?<!\byour )(?<!\bmy )(?<!\bour )(?<!\bthose )\b"
-        r"(?:(?!(?:this|these|the|your|my|our|those|they|it|and|but|so)\b)\w{1,14} )?"
-        r"(?!(?:this|these|the|your|my|our|those|they)\b)\w{2,14}s (?:always |usually |often"
-        r" |just |all )?give (?:me|us|him|her|my \w{1,12})\b"
+        r"|wool|latex|soy|shellfish|eggs|wheat|sulphites|sulfites) (?:always |usually |just )?"
+        r"(?:makes?|made|gives?|gave|causes?|caused) (?:me|us|him|her|my \w{1,12})\b"
+        # A kind of thing, or the body, said in general at a clause's start: "beans give me
+        # cramps, but this soup was fine", "caffeine gives me nausea", "my period gives me awful
+        # cramps", "stress gives me an upset stomach" (not "the iced coffee made me sick",
+        # "these bars give me diarrhea", nor "pls just give me my money").
+        r"|(?:^|(?<=[,;:.!?]) ?|\b(?:and|but|so|because|since|as) )(?:my |our )?(?:(?!(?:this"
+        r"|these|the|your|my|our|those|they|it|i|we|you|he|she|pls|please|just|guys|can|will"
+        r"|would|could|why|does|do|did)\b)[\w-]{1,14} ){0,2}(?!(?:this|these|the|your|my|our"
+        r"|those|they|it|i|we|you|he|she|pls|please|just|guys)\b)[\w-]{2,14}(?: always| usually"
+        r"| often| just| all| sometimes)? (?:give|gives|make|makes|cause|causes|always gave"
+        r"|usually gave) (?:me|us|him|her|my \w{1,12}) (?:an? |the )?(?:\w{1,12} ){0,2}?(?:sick"
+        r"|ill|nauseous|rash|hives|headaches?|migraines?|cramps|diarrh(?:o)?ea|diarhea|nausea"
+        r"|bloating|gas|heartburn|upset stomachs?|stomach ?\w{1,8}|tummy ?\w{1,8}|break out)\b"
+        r"|\b(?:my )?(?:period|periods|ibs|crohn'?s|endometriosis|stress|anxiety|antibiotics"
+        r"|medications?|meds|chemo) (?:always |usually |often )?(?:gives?|gave|makes?|made|causes?"
+        r"|caused) (?:me|us|him|her|my \w{1,12})\b"
         r"|\b(?:i'?m|i am|we'?re|we are|he'?s|she'?s|he is|she is|(?:my|our) \w{1,12} (?:is|are))"
         r" allergic to (?!it\b|this\b|these\b|them\b)\w{1,14}(?: \w{1,14})?,? (?:it|which|that"
         r"|they) (?:always |usually )?(?:gives?|makes?|causes?)\b"
     ),
     # Another brand's or a copy's harm: "the generic brand gave me stomach cramps, this one
-    # doesn't", "the cheap knockoff shocked me" (not "the last one made me sick": this one's).
+    # doesn't", "the cheap knockoff shocked me" (not "the last one made me sick", "your store
+    # brand multivitamin made me sick", "this cheap one made me sick": this one's).
     (
-        r"\b(?:(?:the|a|my|our) )?(?:(?:last|generic|store|off-?brand|other) (?:brand|version)"
+        r"(?<!\bthis )(?<!\byour )(?<!\bthese )\b(?:(?:the|a|my|our) )?(?:(?:last|generic|store"
+        r"|off-?brand|other) (?:brand|version)|(?:supermarket|pharmacy|drugstore|hotel|store)"
+        r" (?:brand|version|soap|one)"
         r"|(?:cheap|cheaper|knock-?off|fake|counterfeit) (?:knock-?off|version|copy|imitation"
-        r"|brand|one)|knock-?offs?|[\w-]{1,14}'s version)s?(?: \w{1,12})? (?:made|makes|gave"
+        r"|brand)|knock-?offs?|[\w-]{1,14}'s version)s?(?: \w{1,12})? (?:made|makes|gave"
         r"|gives|caused?|shocked|zapped|sparked)\b"
     ),
     # Other people's word about harm, answered: "some reviews say it gave them diarrhea but not
     # me", "saw a review saying the battery swelled, mine is perfect" (agreeing is the
     # customer's own, and so is any other complaint told beside a "but I").
     (
-        r"\b(?:people|some|others|reviewers?|reviews|folks|someone|a review|my \w{1,12})"
-        r" (?:say|said|saying|says|claim|claimed|claims|warn|warned|report(?:ed|s)?|swears?)\b"
+        r"\b(?:people|some|others|reviewers?|reviews|folks|someone|a review|my (?:friends?|sister"
+        r"|brother|cousin|coworker|colleague|neighbou?r))(?: keep)? (?:say|said|saying|says|claim"
+        r"|claimed|claims|claiming|warn|warned|report(?:ed|s)?|swears?)\b"
         r"(?=[^.!?]{0,60}?\b(?:rash|hives|reaction|sick|ill|diarrh\w{0,4}|cramps|nausea|swell"
-        r"\w{0,3}|swollen|shock\w{0,3}|hazard|fire|burn\w{0,3})\b)[^.!?]{0,80}?(?=,? ?\b(?:but"
+        r"\w{0,3}|swollen|shock\w{0,3}|hazard|fire|burn\w{0,3})\b)[^!]{0,80}?(?=[.,?]{0,2} ?\b(?:but"
         r" (?:not (?:me|for me|mine|us)|never (?:me|for me|mine))|mine (?:is|was|has been)"
-        r" (?:fine|perfect|great|ok|okay)|not (?:for )?me|i'?m fine|never had (?:that|this|any))"
+        r" (?:fine|perfect|great|ok|okay)|(?:had|have|got|used) (?:mine|it)|not (?:for )?(?:me|mine)"
+        r"|but i (?:love|think|still)|i'?m fine"
+        r"|never had (?:that|this|any))"
         r"\b)"
     ),
     # A question, a condition or a doubt about harm, not a report: "will this give me a rash?",
@@ -1085,23 +1125,33 @@ NEGATED = (
     # something". (A reader's condition about anything else stays: "if you have a long torso
     # it's too short" is a fit complaint.)
     (
-        r"\b(?:will|would|does|do|did|can|could|might|may|has) (?:it|this|these|they|the \w{1,12}"
+        r"(?<!\bwhy )\b(?:will|would|does|do|did|can|could|might|may|has) (?:it|this|these|they"
+        r"|the \w{1,12}"
         r"|anyone'?s? \w{1,12}) (?:\w{1,12} )?(?:(?:give|make|cause) (?:me|you|us|him|her|my"
         r" \w{1,12}|anyone) (?:an? )?(?:\w{1,12} )?(?:rash|hives|reaction|cramps|diarrh\w{0,4}"
-        r"|sick|ill|nausea|headaches?)|swell\w{0,3}|shock\w{0,3}|hurt)\b[^.!?]{0,30}\?"
+        r"|sick|ill|nausea|headaches?)|swell\w{0,3}|shock\w{0,3}|hurt)\b[^.!?]{0,60}\?"
         r"|\bif (?:you|u|anyone) (?:get|gets|have|has|experience|notice|develop) (?:an? )?"
         r"(?:\w{1,12} )?(?:rash|hives|reaction|irritation|cramps|diarrh\w{0,4}|nausea|shock)\b"
-        r"[^.!?,]{0,40}"
-        r"|\bnot sure (?:if|whether) (?:it|this|these|they|the \w{1,12}) (?:gave|made|caused)\b"
-        r"[^.!?]{0,60}?\bor\b"
+        r"(?! (?:like|as) (?:i|we|my \w{1,12}) did\b)[^.!?,]{0,40}"
+        r"|\bif (?:it|this|they|these) (?:ever )?(?:gives?|makes?|causes?|shocks?)\b[^.!?,]{0,40}"
+        r"|\bnot sure (?:yet )?(?:if|whether) (?:it|this|these|they|the \w{1,12})(?:'s| is| was)?"
+        r" (?:gave|made|caused|giving|making|causing)\b[^.!?]{0,60}"
+        r"|\b(?:worried|afraid|scared|nervous|concerned) (?:that )?(?:it|this|these|they|the"
+        r" \w{1,12}) (?:would|might|will|could|may) (?:give|make|cause|hurt|shock)\b[^.!?]{0,60}"
+        # Static, a carpet's or a fleece's: no fault of the product's wiring (static on a phone
+        # line is a fault, and no shock).
+        r"|[^.!?]{0,80}\b(?:zap|shock)\w{0,3}\b[^.!?]{0,60}\bstatic\b[^.!?]{0,40}"
+        r"|\bstatic\b[^.!?]{0,40}\b(?:zap|shock)\w{0,3}\b[^.!?]{0,40}"
     ),
     # Harm told as the reason for this order: "my wife got food poisoning last week, so I'm
     # ordering the plain broth" (a checkout note), not harm from the shop's own ("I got sick
     # from your last batch, so I'm trying another flavour").
     (
         r"\b(?:got|had|has|have|been|was|were)(?:(?!\b(?:from|after|your|yours|this|these|it"
-        r"|them)\b)[^.!?]){0,60}?\b(?:food pois[oe]ning|sick|ill|allergic reaction|reaction|rash"
-        r"|hives)\b(?:(?!\b(?:from|after|your|this|these|it|them)\b)[^.!?]){0,40}?\bso (?:i'?m"
+        r"|them|the \w{1,12} one|last (?:one|time|order|batch|bottle|bag|jar|tin|pack))\b)"
+        r"[^.!?]){0,60}?\b(?:food pois[oe]ning|sick(?! of\b| and tired\b)|ill|allergic reaction"
+        r"|reaction|rash|hives)\b(?:(?!\b(?:from|after|your|this|these|it|them|the \w{1,12} one"
+        r"|last (?:one|time|order|batch|bottle|bag|jar|tin|pack))\b)[^.!?]){0,40}?\bso (?:i'?m"
         r"|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|i|we) (?:\w{1,12} )?(?:ordering"
         r"|trying|getting|buying|switching|ordered|tried|got|bought|switched|order|try|get|buy"
         r"|switch)\b"
@@ -1140,6 +1190,15 @@ _COMPILED = {
     reason: (sentence, _either(firm), _either(weak))
     for reason, (sentence, firm, weak) in INTENTS.items()
 }
+
+
+@lru_cache(maxsize=1)
+def _some_cue_always_searched() -> bool:
+    return any(
+        pattern is not None and pattern.always_searched
+        for _, firm, weak in _COMPILED.values()
+        for pattern in (firm, weak)
+    )
 
 
 @lru_cache(maxsize=1)
@@ -1213,6 +1272,22 @@ def _pieces(text: str) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
+def prepare() -> None:
+    """Do now what a process's first text would otherwise wait for (about 0.3 s): the model
+    read, every pattern's words read off it and each alternative compiled, VADER's lexicon and
+    the language identifier loaded. A worker calls it as it starts."""
+    complaint_model.model()
+    for _, firm, weak in _COMPILED.values():
+        for pattern in (firm, weak):
+            if pattern is not None:
+                pattern.prepare()
+    _NEGATED.prepare()
+    _cue_words()
+    _some_cue_always_searched()
+    _analyse("It arrived broken, never again.", None)  # VADER and the language identifier
+    _analyse.cache_clear()
+
+
 def sentiment(text: str) -> float:
     """VADER's compound score (-1 … 1); a long text's is its pieces' average, by length."""
     if len(text) <= VADER_WHOLE:
@@ -1241,6 +1316,8 @@ def cues(text: str) -> dict[str, bool]:
     True when a firm pattern matched, False when only a weak one did."""
     lowered = without_no_problem(text)
     present = _cue_words().present(lowered)
+    if not present and not _some_cue_always_searched():
+        return {}  # none of the words any cue needs: most fragments ("Seriously?", "ok.")
     found: dict[str, bool] = {}
     for reason, (_, firm, weak) in _COMPILED.items():
         if firm is not None and firm.found(lowered, present=present):

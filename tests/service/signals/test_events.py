@@ -531,6 +531,11 @@ def test_harm_told_in_an_order_note_is_a_case_but_not_an_urgent_one(
         ("I got sick from your last batch so I'm trying the other flavour", True),
         ("We got food poisoning from the last order, so I'm ordering something else", True),
         ("Your jam made me sick, so I'm only ordering the tea this time", True),
+        ("had a bad allergic reaction to the lavender one so I'm ordering unscented", True),
+        ("I had a rash from the last bottle so I'm getting the sensitive version", True),
+        # a complaint said beside "sick of": still one
+        ("I'm sick of waiting for my refund, so I'm ordering from amazon instead", True),
+        ("Got food poisoning on a cruise, so just want bland crackers lol", False),
     ],
 )
 def test_harm_told_as_why_this_order_was_placed_opens_no_case(note: str, a_case: bool) -> None:

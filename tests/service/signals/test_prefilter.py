@@ -131,6 +131,19 @@ def test_alternatives_answer_as_the_whole_pattern_would() -> None:
         assert alternatives.sub(" ", words) == whole.sub(" ", words)
 
 
+def test_a_text_calling_for_many_alternatives_is_read_in_one_pass_the_same_way() -> None:
+    # Given twelve alternatives, and a text that holds every one's words (an attack wrote such
+    # a text to make the no-problem pass search each alternative over the whole text)
+    words = [f"word{n:02d}" for n in range(12)]
+    alternatives = Alternatives([rf"\b{w}\b[^.!?]{{0,20}}?\bfixed" for w in words])
+    whole = re.compile("|".join(rf"(?:\b{w}\b[^.!?]{{0,20}}?\bfixed)" for w in words))
+    hostile = " ".join(f"problem {w} fixed" for w in words * 20)
+
+    # Then it answers as the whole alternation does
+    assert alternatives.sub(" ", hostile) == whole.sub(" ", hostile)
+    assert alternatives.found(hostile)
+
+
 def test_a_finder_knows_which_words_of_many_patterns_a_text_holds() -> None:
     finder = prefilter.Finder(["broken", "refund", "late"])
 

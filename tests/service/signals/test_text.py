@@ -381,6 +381,15 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         "the extension cord shocked me, exposed wires",
         "the battery got hot and swelled",
         "my vape battery swelled",
+        # A second attack (session 12).
+        "i got really bad cramps after drinking this detox tea",
+        "Lovely packaging. Stomach cramps within an hour of drinking it.",
+        "the charger shocked my daughter",
+        "the iced coffee made me sick for the whole afternoon",
+        "the baby wipes give my daughter a nasty rash",
+        "this cheap one made me sick, should have paid more for the good stuff",
+        "my husband said it gave him a rash, but not me",
+        "Why does this tea give me cramps every single time??",
     ],
 )
 def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
@@ -479,6 +488,26 @@ def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
         "not sure if it gave me cramps or it was something i ate",
         "his rash reduced a lot after two days of using it",
         "diaper rash cream from this brand is amazing",
+        # A second attack (session 12).
+        "my period gives me awful cramps so this heat pad is a godsend",
+        "stress gives me an upset stomach, this tea calms it",
+        "this ginger tea gave me nausea relief like nothing else",
+        "it doesn't give me bloating at all",
+        "I was worried it would give me diarrhea like other fibre supplements but it didn't",
+        "the rash started to fade after three days of using the cream",
+        "Stomach cramps are way down after drinking this every morning",
+        "I got shocked by the price",
+        "got zapped by the customs fee, otherwise great",
+        "didnt expect much but it shocked me.",
+        "Smoothies in ten seconds, this blender shocked me!!",
+        "this fleece blanket zaps me every time i touch it, static lol",
+        "Battery swelled on my last one after a year so I'm trying this brand",
+        "Could the battery swell if I leave it charging overnight?",
+        "the detox tea gave me diarrhea, as expected, it works!",
+        "the supermarket version gave me the worst cramps, yours is lovely",
+        "some reviews said it caught fire, not mine, works great",
+        "if it ever gives me a rash I'll let you know, so far so good",
+        "This thing zapped my blackheads.",
     ],
 )
 def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
@@ -1047,3 +1076,9 @@ def test_any_long_text_reads_as_its_bounded_part(words: list[str], repeat: int) 
     text = "".join(words) * repeat
     assert len(read_part(text)) <= MAX_READ + 3
     assert analyse(text).as_dict() == analyse(read_part(text.strip())).as_dict()
+
+
+def test_static_on_a_line_is_still_a_fault_though_a_fleece_s_static_is_no_shock() -> None:
+    # the shock from a fleece's static is no harm; a headset's static is still a complaint
+    assert "unsafe" not in analyse("this fleece blanket zaps me, static lol").reasons
+    assert analyse("Constant static on the line, I can barely hear anyone.").complaint
