@@ -14,6 +14,7 @@ the machine's other work slows a round, never speeds one up.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -59,6 +60,31 @@ def every_pattern(words: str) -> object:
         return text.analyse(words, stars=None)
 
 
+FIRST_TEXT = """
+import sys, time
+sys.path.insert(0, {root!r})
+from service.signals import complaint_model, text
+complaint_model.model()
+start = time.perf_counter()
+if {prepared}:
+    text.prepare()
+ready = time.perf_counter()
+text.analyse("Where is my order?? It's been three weeks.")
+print(ready - start, time.perf_counter() - ready)
+"""
+
+
+def first_text(*, prepared: bool) -> tuple[float, float]:
+    """A fresh process's first reading (after the model is read, as a worker has it), with and
+    without `text.prepare()` before it: the seconds preparing took, and the first text."""
+    root = str(Path(__file__).resolve().parents[1])
+    code = FIRST_TEXT.format(root=root, prepared=prepared)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -84,6 +110,12 @@ def main() -> None:
     baseline = best["every pattern searched (baseline)"]
     for name, figure in best.items():
         print(f"  {name:<36}{figure:>10,.0f} texts/s{figure / baseline:>8.2f}× the baseline")
+    cold = min(first_text(prepared=False)[1] for _ in range(3))
+    prepared = min(first_text(prepared=True) for _ in range(3))
+    print(
+        f"first text in a fresh process: {cold * 1000:,.0f} ms; after text.prepare() (as a"
+        f" worker does at start, {prepared[0] * 1000:,.0f} ms): {prepared[1] * 1000:,.1f} ms"
+    )
 
 
 if __name__ == "__main__":
