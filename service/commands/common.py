@@ -72,27 +72,25 @@ _STORES_NAMED = 10
 
 
 def connected_shop(session: Session, domain: str | None) -> Shop:
-    """The store `domain` names; with none named, the one store connected (a merchant running
-    Clout for their own store should not have to name it on every command)."""
+    """The store `domain` names; with none named, the one store Clout knows (a merchant running
+    Clout for their own store should not have to name it on every command). A store that was
+    uninstalled still counts: its cases are still listed, and must be reachable."""
     if domain is None:
-        connected = session.scalars(
-            select(Shop)
-            .where(Shop.uninstalled_at.is_(None))
-            .order_by(Shop.domain)
-            .limit(_STORES_NAMED + 1)
-        ).all()
-        if len(connected) == 1:
-            return connected[0]
-        if not connected:
+        known = session.scalars(select(Shop).order_by(Shop.domain).limit(_STORES_NAMED + 1)).all()
+        if len(known) == 1:
+            return known[0]
+        if not known:
             raise click.UsageError("no store is connected (see `clout shops add`)")
-        many = len(connected) > _STORES_NAMED
-        named = ", ".join(s.domain for s in connected[:_STORES_NAMED]) + (", …" if many else "")
-        count = f"more than {_STORES_NAMED}" if many else str(len(connected))
-        raise click.UsageError(f"{count} stores are connected: name one with --shop ({named})")
+        many = len(known) > _STORES_NAMED
+        named = ", ".join(
+            s.domain + (" (uninstalled)" if s.uninstalled_at else "") for s in known[:_STORES_NAMED]
+        ) + (", …" if many else "")
+        count = f"more than {_STORES_NAMED}" if many else str(len(known))
+        raise click.UsageError(f"Clout knows {count} stores: name one with --shop ({named})")
     shop = find_shop(session=session, domain=domain)
     if shop is None:
         raise click.BadParameter(
-            f"{domain} is not connected (see `clout shops list`)", param_hint="SHOP"
+            f"{domain} is not connected (see `clout shops list`)", param_hint="'--shop'"
         )
     return shop
 

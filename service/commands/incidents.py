@@ -118,8 +118,11 @@ def _desk(domain: str | None, ids: tuple[int, ...], who: str | None, action: Des
     was refused or is not this store's. Closing and reopening ring the workers, which bring
     Shopify in step (or the sweeper does, when no broker answers)."""
     settings = load()
+    named = domain is not None
     with session_for(settings) as session:
-        domain = connected_shop(session, domain).domain  # the one connected, when not named
+        domain = connected_shop(session, domain).domain  # the one Clout knows, when not named
+    if not named:
+        click.echo(f"store: {domain}", err=True)  # the one assumed, said (stdout keeps its lines)
     by = "cli:" + (who or getpass.getuser() or "operator")[:60]
     failed = False
     rung: list[int] = []

@@ -195,6 +195,10 @@ def note_complaint(note: str) -> text.Verdict | None:
     # note in six. A dim tone alone is no signal either ("a bit worried it won't fit").
     if not verdict.complaint or not verdict.reasons:
         return None
+    # Harm told as why this order was placed is no complaint about the shop ("my wife got food
+    # poisoning last week, so I'm ordering the plain broth").
+    if set(verdict.reasons) <= {"unsafe", *text.GENERIC} and text.harm_told_as_why_ordered(note):
+        return None
     return verdict
 
 

@@ -30,9 +30,17 @@ _SYMPTOMS = (
 )
 # Words saying a symptom or a rash got better, not that it came.
 _BETTER = (
-    r"clear\w{0,3}|gone|go|going|went|disappear\w{0,3}|better|heal\w{0,3}|improv\w{0,3}|fad\w{0,3}"
-    r"|cured|calm\w{0,3}|reduced|stopped|less|eas\w{0,3}|subsid\w{0,3}|vanish\w{0,3}|settled"
-    r"|lessened|smaller|down|non|shr[iau]nk\w{0,2}"
+    r"(?:clear\w{0,3}|gone|go|going|went|disappear\w{0,3}|better|heal\w{0,3}|improv\w{0,3}"
+    r"|fad\w{0,3}|cured|calm\w{0,3}|reduced|stopped|less|eas\w{0,3}|subsid\w{0,3}|vanish\w{0,3}"
+    r"|settled|lessened|smaller|down|non|shr[iau]nk\w{0,2}|under|control|lighter|milder"
+    r"|reliev\w{0,3}|relief|none|no)\b"
+)
+# Words that are no kind of thing said in general ("beans give me cramps"): a determiner, a
+# pronoun, an adverb ("definitely gives me a rash" is the product's).
+_NOT_A_KIND = (
+    r"(?:this|these|the|your|my|our|those|they|it|its|i|we|you|he|she|pls|please|just|guys|can"
+    r"|will|would|could|why|does|do|did|how|still|also|mine|yours|that|which|always|sometimes"
+    r"|is|was|has|\w{2,14}ly)\b"
 )
 # The things that can give a shock, catch fire or swell.
 _DEVICES = (
@@ -185,7 +193,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|electrocuted) (?:me|us|him|her|you|my \w{1,12}) (?:when|while|as|every ?time"
                 r"|each time|whenever) (?:i|we|he|she|they|you) (?:was |were )?(?:touch\w{0,6}"
                 r"|plug\w{0,6}|unplug\w{0,6}|held|hold\w{0,6}|grab\w{0,6}|pick\w{0,6}|using"
-                r"|fill\w{0,6}|went to \w{1,12}|turn\w{0,6}|switch\w{0,6})\b(?![^.!?]{0,40}\b(?:how"
+                r"|fill\w{0,6}|went to \w{1,12})\b(?![^.!?]{0,40}\b(?:how"
                 r"|so (?:good|bright|quiet|fast|powerful|warm|easy|nice)|such (?:a |an )?(?:good"
                 r"|great|nice)|love|great|amazing|awesome|static|lol|haha|the whole point"
                 r"|as expected)\b)"
@@ -205,7 +213,11 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 + r" (?:when|while|as) (?:i was |we were )?(?:touch\w{0,6}|plug\w{0,6}|unplug\w{0,6}"
                 r"|fill\w{0,6}|using|hold\w{0,6})\b"
                 r"|\bgot (?:badly )?(?:shocked|zapped|electrocuted) by (?:the|this|my|its)"
-                r" (?:\w{1,12} )?" + _DEVICES + r"\b(?!'|\w)"
+                r" (?:\w{1,12} )?"
+                + _DEVICES
+                + r"(?= ?[^\w\s']|$| (?:when|while|as|and|so|today|again|twice|yesterday)\b)"
+                r"|\b(?:it|this(?: \w{1,12})?|the \w{1,12}) electrocuted (?:me|us|him|her"
+                r"|my \w{1,12})\b"
                 r"|\bgot an? (?:\w{1,12} )?(?:electric(?:al)? )?shock (?:off|from) (?:the|this|my)"
                 r" (?:\w{1,12} )?(?:casing|metal|base|handle|" + _DEVICES[3:-1] + r")\b"
                 # A battery swelling: a fire waiting to happen. The product's own ("the
@@ -219,7 +231,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|swells|swollen|swell|swelling(?! (?:issues?|problems?)\b)|bulged|bulging|puffed up"
                 r"|ballooned)\b"
                 r"(?![^.!?]{0,60}(?:\?|\b(?:on my (?:last|old|previous)|so (?:i|we)(?:'m| am)?"
-                r" (?:bought|got|needed|am|trying|ordered)|needed a new)\b))"
+                r" (?:bought|got|needed|am|trying|ordered)|needed a new|replacement|this one"
+                r"|new one)\b))"
                 r"|\b(?:it|this(?: \w{1,12})?|mine) (?:has|had|came with|arrived with|now has) (?:an?"
                 r" )?(?:swollen|bulging|swelling) batter(?:y|ies)\b|^swollen batter(?:y|ies)\b"
             ),
@@ -1079,12 +1092,15 @@ NEGATED = (
         # cramps, but this soup was fine", "caffeine gives me nausea", "my period gives me awful
         # cramps", "stress gives me an upset stomach" (not "the iced coffee made me sick",
         # "these bars give me diarrhea", nor "pls just give me my money").
-        r"|(?:^|(?<=[,;:.!?]) ?|\b(?:and|but|so|because|since|as) )(?:my |our )?(?:(?!(?:this"
-        r"|these|the|your|my|our|those|they|it|i|we|you|he|she|pls|please|just|guys|can|will"
-        r"|would|could|why|does|do|did)\b)[\w-]{1,14} ){0,2}(?!(?:this|these|the|your|my|our"
-        r"|those|they|it|i|we|you|he|she|pls|please|just|guys)\b)[\w-]{2,14}(?: always| usually"
-        r"| often| just| all| sometimes)? (?:give|gives|make|makes|cause|causes|always gave"
-        r"|usually gave) (?:me|us|him|her|my \w{1,12}) (?:an? |the )?(?:\w{1,12} ){0,2}?(?:sick"
+        r"|(?:^|(?<=[,;:.!?]) ?|\b(?:and|but|so|because|since|as) )(?:my |our )?(?:(?!"
+        + _NOT_A_KIND
+        + r")[\w-]{1,14} ){0,2}(?!"
+        + _NOT_A_KIND
+        + r")(?:[\w-]{2,13}s(?: always| usually| often| just| all| sometimes)?|[\w-]{2,14}"
+        r" (?:always|usually|often|sometimes)|(?:caffeine|alcohol|sugar|spicy food|msg|fib(?:er|re)"
+        r"|whey|lactose|gluten|dairy)(?: always| usually| often| just| sometimes)?)"
+        r" (?:give|gives|make|makes|cause|causes|gave|made|caused) (?:me|us|him|her"
+        r"|my \w{1,12}) (?:an? |the )?(?:\w{1,12} ){0,2}?(?:sick"
         r"|ill|nauseous|rash|hives|headaches?|migraines?|cramps|diarrh(?:o)?ea|diarhea|nausea"
         r"|bloating|gas|heartburn|upset stomachs?|stomach ?\w{1,8}|tummy ?\w{1,8}|break out)\b"
         r"|\b(?:my )?(?:period|periods|ibs|crohn'?s|endometriosis|stress|anxiety|antibiotics"
@@ -1113,7 +1129,7 @@ NEGATED = (
         r"|brother|cousin|coworker|colleague|neighbou?r))(?: keep)? (?:say|said|saying|says|claim"
         r"|claimed|claims|claiming|warn|warned|report(?:ed|s)?|swears?)\b"
         r"(?=[^.!?]{0,60}?\b(?:rash|hives|reaction|sick|ill|diarrh\w{0,4}|cramps|nausea|swell"
-        r"\w{0,3}|swollen|shock\w{0,3}|hazard|fire|burn\w{0,3})\b)[^!]{0,80}?(?=[.,?]{0,2} ?\b(?:but"
+        r"\w{0,3}|swollen|shock\w{0,3}|hazard|fire|burn\w{0,3})\b)[^.!?]{0,80}?(?=,? ?\b(?:but"
         r" (?:not (?:me|for me|mine|us)|never (?:me|for me|mine))|mine (?:is|was|has been)"
         r" (?:fine|perfect|great|ok|okay)|(?:had|have|got|used) (?:mine|it)|not (?:for )?(?:me|mine)"
         r"|but i (?:love|think|still)|i'?m fine"
@@ -1125,7 +1141,8 @@ NEGATED = (
     # something". (A reader's condition about anything else stays: "if you have a long torso
     # it's too short" is a fit complaint.)
     (
-        r"(?<!\bwhy )\b(?:will|would|does|do|did|can|could|might|may|has) (?:it|this|these|they"
+        r"(?<!\bwhy )(?<!\bhow )\b(?:will|would|does|do|did|can|could|might|may|has) (?:it|this"
+        r"|these|they"
         r"|the \w{1,12}"
         r"|anyone'?s? \w{1,12}) (?:\w{1,12} )?(?:(?:give|make|cause) (?:me|you|us|him|her|my"
         r" \w{1,12}|anyone) (?:an? )?(?:\w{1,12} )?(?:rash|hives|reaction|cramps|diarrh\w{0,4}"
@@ -1140,21 +1157,8 @@ NEGATED = (
         r" \w{1,12}) (?:would|might|will|could|may) (?:give|make|cause|hurt|shock)\b[^.!?]{0,60}"
         # Static, a carpet's or a fleece's: no fault of the product's wiring (static on a phone
         # line is a fault, and no shock).
-        r"|[^.!?]{0,80}\b(?:zap|shock)\w{0,3}\b[^.!?]{0,60}\bstatic\b[^.!?]{0,40}"
-        r"|\bstatic\b[^.!?]{0,40}\b(?:zap|shock)\w{0,3}\b[^.!?]{0,40}"
-    ),
-    # Harm told as the reason for this order: "my wife got food poisoning last week, so I'm
-    # ordering the plain broth" (a checkout note), not harm from the shop's own ("I got sick
-    # from your last batch, so I'm trying another flavour").
-    (
-        r"\b(?:got|had|has|have|been|was|were)(?:(?!\b(?:from|after|your|yours|this|these|it"
-        r"|them|the \w{1,12} one|last (?:one|time|order|batch|bottle|bag|jar|tin|pack))\b)"
-        r"[^.!?]){0,60}?\b(?:food pois[oe]ning|sick(?! of\b| and tired\b)|ill|allergic reaction"
-        r"|reaction|rash|hives)\b(?:(?!\b(?:from|after|your|this|these|it|them|the \w{1,12} one"
-        r"|last (?:one|time|order|batch|bottle|bag|jar|tin|pack))\b)[^.!?]){0,40}?\bso (?:i'?m"
-        r"|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|i|we) (?:\w{1,12} )?(?:ordering"
-        r"|trying|getting|buying|switching|ordered|tried|got|bought|switched|order|try|get|buy"
-        r"|switch)\b"
+        r"|\b(?:zap|shock)(?:s|ped|ed)? (?:me|us|him|her|you)\b[^.!?]{0,60}\bstatic\b"
+        r"|\bstatic\b[^.!?]{0,40}\b(?:zap|shock)(?:s|ped|ed)? (?:me|us|him|her|you)\b"
     ),
     r"\b(?:not|never|isn'?t|wasn'?t|aren'?t|no longer)(?: (?:feel|be|look|seem)s?)? unsafe\b",
     (
@@ -1270,6 +1274,28 @@ def _pieces(text: str) -> list[str]:
     for sentence in _SENTENCE_END.split(text):
         pieces += [sentence[i : i + VADER_PIECE] for i in range(0, len(sentence), VADER_PIECE)]
     return [p for p in pieces if p.strip()]
+
+
+# Harm told in an order note as the reason for this order: "my wife got food poisoning last
+# week, so I'm ordering the plain broth", not harm from the shop's own ("I got sick from your
+# last batch, so I'm trying another flavour") nor a customer leaving ("we got sick, so we're
+# never ordering again"). Read only in notes (`signals.events`): in a review the same words
+# tell why the customer is leaving or wants their money back.
+_HARM_AS_WHY_ORDERED = re.compile(
+    r"\b(?:got|had|has|have|been|was|were)(?:(?!\b(?:from|after|your|yours|this|these|it"
+    r"|them|the \w{1,12} one|last (?:one|time|order|batch|bottle|bag|jar|tin|pack))\b)"
+    r"[^.!?]){0,60}?\b(?:food pois[oe]ning|sick(?! of\b| and tired\b)|ill|allergic reaction"
+    r"|reaction|rash|hives)\b(?:(?!\b(?:from|after|your|this|these|it|them|the \w{1,12} one"
+    r"|last (?:one|time|order|batch|bottle|bag|jar|tin|pack))\b)[^.!?]){0,40}?\bso (?:i'?m"
+    r"|i am|we'?re|we are|i'?ll|we'?ll|i will|we will|i|we) (?:(?!never\b|not\b|no\b"
+    r"|won'?t\b|stop\w{0,4}\b)\w{1,12} )?(?:ordering|trying|getting|buying|ordered|tried"
+    r"|bought|order|try|get|buy)\b(?! (?:a |my |our )?(?:refund|money|replacement)\b)"
+)
+
+
+def harm_told_as_why_ordered(note: str) -> bool:
+    """Whether an order note's harm is the reason for this order (see `_HARM_AS_WHY_ORDERED`)."""
+    return bool(_HARM_AS_WHY_ORDERED.search(note.lower().replace("’", "'")))
 
 
 def prepare() -> None:

@@ -13,7 +13,7 @@ from flask import Flask
 from service.cli import main
 from service.core.audit import case_events
 from service.core.db import session_scope
-from service.core.models import Incident, Shop
+from service.core.models import Incident, Shop, utcnow
 from tests.support.agents_page import BUSY_DAY, Case, connect_shop, open_case
 from tests.support.clout import record_delivery_now, state
 from tests.support.helpers import SHOP
@@ -250,7 +250,9 @@ def test_with_one_store_connected_the_desk_needs_no_shop_and_with_two_it_asks(
     # then the one store is meant
     assert shown.exit_code == 0, shown.output
     assert shown.output.startswith(f"case {maya}\topen\t")
-    assert (resolved.exit_code, resolved.output) == (0, f"{maya}\tresolved\n")
+    assert resolved.exit_code == 0
+    assert resolved.stdout == f"{maya}\tresolved\n"
+    assert resolved.stderr == f"store: {SHOP}\n"  # the store assumed is said
 
     # given a second store
     connect_shop(app, "other-shop.myshopify.com")
@@ -260,7 +262,7 @@ def test_with_one_store_connected_the_desk_needs_no_shop_and_with_two_it_asks(
 
     # then nothing is done, and the operator is told which stores there are
     assert asked.exit_code == 2
-    assert "2 stores are connected" in asked.output
+    assert "Clout knows 2 stores" in asked.output
     assert SHOP in asked.output
     assert "other-shop.myshopify.com" in asked.output
     assert case_of(app, maya)[0].status == "resolved"
@@ -271,3 +273,22 @@ def test_with_no_store_connected_the_desk_says_how_to_connect_one(app: Flask, cl
 
     assert answer.exit_code == 2  # click's usage error
     assert "no store is connected (see `clout shops add`)" in answer.output
+
+
+def test_a_store_that_was_uninstalled_still_counts_when_none_is_named(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    # given the one store's case, and a second store that has since uninstalled Clout
+    maya = busy["Maya Ortiz"]
+    connect_shop(app, "gone-shop.myshopify.com")
+    with session_scope(state(app).sessions) as session:
+        gone = session.query(Shop).filter_by(domain="gone-shop.myshopify.com").one()
+        gone.uninstalled_at = utcnow()
+
+    # when an operator leaves the store out
+    asked = clout("show", str(maya))
+
+    # then Clout does not guess: it names both, and which one is gone
+    assert asked.exit_code == 2
+    assert "gone-shop.myshopify.com (uninstalled)" in asked.output
+    assert SHOP in asked.output

@@ -131,7 +131,7 @@ def test_alternatives_answer_as_the_whole_pattern_would() -> None:
         assert alternatives.sub(" ", words) == whole.sub(" ", words)
 
 
-def test_a_text_calling_for_many_alternatives_is_read_in_one_pass_the_same_way() -> None:
+def test_a_text_calling_for_many_alternatives_reads_as_the_whole_pattern_does() -> None:
     # Given twelve alternatives, and a text that holds every one's words (an attack wrote such
     # a text to make the no-problem pass search each alternative over the whole text)
     words = [f"word{n:02d}" for n in range(12)]

@@ -390,6 +390,13 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         "this cheap one made me sick, should have paid more for the good stuff",
         "my husband said it gave him a rash, but not me",
         "Why does this tea give me cramps every single time??",
+        # A second reading (session 12): harm the new no-problem phrases must not erase.
+        "Definitely gives me a rash.",
+        "Sadly, mine gives me a rash.",
+        "How could this give my baby a rash?!",
+        "Rash got worse after using it.",
+        "Some people said it causes a rash. It gave me hives within an hour, but I still use it.",
+        "got shocked by this charger 😡",
     ],
 )
 def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
@@ -508,6 +515,12 @@ def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
         "some reviews said it caught fire, not mine, works great",
         "if it ever gives me a rash I'll let you know, so far so good",
         "This thing zapped my blackheads.",
+        # A second reading (session 12).
+        "Bloating is finally under control after taking these!",
+        "Cramps were much lighter after taking this.",
+        "It shocked me when I switched it on, the suction is incredible.",
+        "I got shocked by the fan noise.",
+        "My iPhone battery swelled after a year, this replacement is great.",
     ],
 )
 def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
@@ -1079,6 +1092,26 @@ def test_any_long_text_reads_as_its_bounded_part(words: list[str], repeat: int) 
 
 
 def test_static_on_a_line_is_still_a_fault_though_a_fleece_s_static_is_no_shock() -> None:
-    # the shock from a fleece's static is no harm; a headset's static is still a complaint
+    # the shock from a fleece's static is no harm; a radio's static is still a complaint, even
+    # beside a "shocked" that means surprised
     assert "unsafe" not in analyse("this fleece blanket zaps me, static lol").reasons
-    assert analyse("Constant static on the line, I can barely hear anyone.").complaint
+    radio = analyse("I was shocked to find the radio gives nothing but static, I want a refund.")
+    assert "refund" in radio.reasons
+
+
+@pytest.mark.parametrize(
+    ("words", "reasons"),
+    [
+        # harm told on the way out, or beside a refund: every reason kept (a second reading
+        # found a checkout-note rule erasing them in reviews)
+        (
+            "We all got food poisoning so I'm never ordering from here again.",
+            {"unsafe", "never_again"},
+        ),
+        ("I got food poisoning so I'm getting a refund.", {"unsafe", "refund"}),
+        ("Definitely gives me a rash, want my money back.", {"unsafe", "refund"}),
+        ("Shocked how bad this is, the TV shows only static, never again.", {"never_again"}),
+    ],
+)
+def test_a_complaint_beside_harm_or_static_keeps_its_reasons(words: str, reasons: set[str]) -> None:
+    assert reasons <= set(analyse(words).reasons)
