@@ -33,6 +33,37 @@ def fixture_json(name: str) -> dict[str, Any]:
     return value
 
 
+def a_refund_sample(
+    refund_id: int,
+    *,
+    order_id: int,
+    note: str | None = None,
+    moved: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+    line_items: int = 1,
+    shipping: str | None = None,
+) -> dict[str, Any]:
+    """Shopify's published refunds/create sample for one order: its first `line_items` lines,
+    `moved` the refund transactions as (amount, status), `shipping` a refunded shipping line."""
+    refund = fixture_json("shopify/refunds_create.json")
+    refund.update(
+        id=refund_id,
+        admin_graphql_api_id=f"gid://shopify/Refund/{refund_id}",
+        order_id=order_id,
+        note=note,
+    )
+    refund["refund_line_items"] = refund["refund_line_items"][:line_items]
+    refund["refund_shipping_lines"] = (
+        [{"id": 1, "amount": shipping, "subtotal_amount_set": {"shop_money": {"amount": shipping}}}]
+        if shipping
+        else []
+    )
+    refund["transactions"] = [
+        {**refund["transactions"][0], "amount": amount, "status": status, "currency": None}
+        for amount, status in moved
+    ]
+    return refund
+
+
 def shopify_signature(body: bytes, secret: str = SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 

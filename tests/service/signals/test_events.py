@@ -29,6 +29,7 @@ from tests.support.clout import RunningDevStore, process_delivery_now, state
 from tests.support.helpers import (
     REVIEW_SECRETS,
     SHOP,
+    a_refund_sample,
     as_body,
     fixture_bytes,
     fixture_json,
@@ -105,23 +106,9 @@ def an_order(
     return order
 
 
-def money_back(amount: str, *, status: str = "success") -> dict[str, Any]:
-    """A refund transaction in the shape of Shopify's refunds/create sample."""
-    return {"kind": "refund", "status": status, "amount": amount, "currency": None}
-
-
 def a_refund(refund_id: int, *, order_id: int, note: str | None, amount: str) -> dict[str, Any]:
     """Shopify's refunds/create sample for one order: one line, `amount` paid back."""
-    refund = fixture_json("shopify/refunds_create.json")
-    refund.update(
-        id=refund_id,
-        admin_graphql_api_id=f"gid://shopify/Refund/{refund_id}",
-        order_id=order_id,
-        note=note,
-    )
-    refund["refund_line_items"] = [{"quantity": 1, "subtotal": float(amount)}]
-    refund["transactions"] = [money_back(amount)]
-    return refund
+    return a_refund_sample(refund_id, order_id=order_id, note=note, moved=[(amount, "success")])
 
 
 def signals(app: Flask) -> list[Signal]:

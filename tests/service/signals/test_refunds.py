@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from service.core.models import Refund, Shop, Signal
 from tests.support.clout import process_delivery_now, record_delivery_now, state
-from tests.support.helpers import fixture_json
+from tests.support.helpers import a_refund_sample, fixture_json
 
 ORDER_ID = 7002000000100
 
@@ -40,24 +40,14 @@ def a_refund(
     note: str | None = None,
 ) -> dict[str, Any]:
     """A refund in the shape of Shopify's sample: `moved` is (amount, status) per transaction."""
-    refund = fixture_json("shopify/refunds_create.json")
-    refund.update(
-        id=refund_id,
-        admin_graphql_api_id=f"gid://shopify/Refund/{refund_id}",
+    return a_refund_sample(
+        refund_id,
         order_id=ORDER_ID,
         note=note,
+        moved=moved,
+        line_items=line_items,
+        shipping=shipping,
     )
-    refund["refund_line_items"] = refund["refund_line_items"][:line_items]
-    refund["refund_shipping_lines"] = (
-        [{"id": 1, "amount": shipping, "subtotal_amount_set": {"shop_money": {"amount": shipping}}}]
-        if shipping
-        else []
-    )
-    refund["transactions"] = [
-        {**refund["transactions"][0], "amount": amount, "status": status, "currency": None}
-        for amount, status in moved
-    ]
-    return refund
 
 
 def send(app: Flask, topic: str, payload: dict[str, Any]) -> str:
