@@ -720,6 +720,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         (
             r"never (?:again|buy(?:ing)?|order(?:ing)?|shop(?:ping)? (?:here|there|with)|purchas|recommend)",
             r"\b(?:won'?t|will not|wouldn'?t|would not) (?:be )?(?:buy|order|shop|purchas|recommend|return|com)(?:ing|e)?",
+            r"\bnot (?:buying|ordering|purchasing) (?:\w{1,12} ){0,2}again\b",
             r"last time i (?:order|buy|bought|shop)",
             r"(?:lost|losing) (?:a|my|your) (?:customer|business)",
             r"\bdo(?:n'?t| not) recommend",
@@ -941,7 +942,7 @@ NEGATED = (
         r"|them) up\b|\bcracking (?:up|open (?:a|the|another) (?:cold one|beer|bottle|can|book))\b"
     ),
     r"\bdon'?t (?:hesitate|think twice|miss)",
-    r"\bwould(?:n'?t| not) hesitate",
+    r"\bwould(?:n'?t| not) (?:hesitate|think twice)",
     r"\bnot (?:worth|a waste) (?:the )?(?:hype)?\b(?=[^\n]{0,300}?(?:love|great|amazing))",
     r"\bhighly recommend",
     # "Will be back", "will return" to the shop; "I will return it" is a return.
@@ -950,7 +951,11 @@ NEGATED = (
         r"(?! (?:it|this|that|them|these|those|the (?!store|shop|site)|my|both|one|all|everything"
         r"|for|if|unless|as)\b))"
     ),
-    r"\bbuy(?:ing)? (?:it |this )?again\b",
+    # "Would buy again" — not "won't buy again", "would never buy it again".
+    (
+        r"(?<!n't )(?<!nt )(?<!not )(?<!never )(?<!n't be )(?<!nt be )(?<!not be )"
+        r"(?<!never be )\bbuy(?:ing)? (?:it |this |them )?again\b"
+    ),
     # A size that would have been wrong, that others may find wrong, or that the customer feared
     # and did not find, is no size problem: "a petite would have been far too short".
     (

@@ -50,6 +50,42 @@ def test_plain_complaints_vader_misses_are_caught(text: str, reason: str) -> Non
     assert verdict.sentences
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "buy again" is read as praise ("would buy again"); said with a no, it is the opposite.
+        "I won't buy again.",
+        "Would not buy again.",
+        "I will not buy this again.",
+        "Won't be buying again.",
+        "I would never buy it again.",
+        "Wont buy again.",
+        "Not buying again.",
+        "I will not be buying this again, the seams split.",
+    ],
+)
+def test_a_customer_who_will_not_buy_again_is_a_complaint(text: str) -> None:
+    verdict = analyse(text)
+
+    assert verdict.complaint
+    assert "never_again" in verdict.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Would buy again.",
+        "I will definitely buy again!",
+        "Can't wait to buy again.",
+        "I would not hesitate to buy again.",
+        "Wouldn't think twice about buying it again.",
+        "I didn't expect to buy again so soon, but they are that good.",
+    ],
+)
+def test_buying_again_stays_praise(text: str) -> None:
+    assert not analyse(text).complaint
+
+
 # --- reasons an agent reads ------------------------------------------------------------------
 
 
