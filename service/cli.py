@@ -112,15 +112,6 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
             "stop it, or choose another port with --port"
         )
     private_dir(settings.data_dir)
-    redis_server = None
-    env = processes.children_env(dict(os.environ))
-    if settings.redis_url is None:
-        redis_server = start_embedded_redis(settings.data_dir)
-        env["CLOUT_REDIS_URL"] = f"unix://{redis_server.socket_file}"
-    env["CLOUT_DATABASE_URL"] = settings.database_url
-    env["CLOUT_DATA_DIR"] = str(settings.data_dir)
-    db.upgrade(settings.database_url)
-
     me = [sys.executable, "-m", "service.cli"]
     commands = {
         "web": [*me, "web", "--port", str(port), "--host", host, "--workers", str(web_workers)],
@@ -128,24 +119,38 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
         "beat": [*me, "beat"],
     }
     children: dict[str, subprocess.Popen[bytes]] = {}
+    redis_server = None
     stopping = False
 
     def stop(_signum: int, _frame: Any) -> None:
         nonlocal stopping
         stopping = True
 
+    # From here a Ctrl-C (or SIGTERM) asks for a stop, taken at the next step: one while Redis
+    # or the migrations start lets them finish and starts nothing after.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        env = processes.children_env(dict(os.environ))
+        if settings.redis_url is None:
+            redis_server = start_embedded_redis(settings.data_dir)
+            env["CLOUT_REDIS_URL"] = f"unix://{redis_server.socket_file}"
+        env["CLOUT_DATABASE_URL"] = settings.database_url
+        env["CLOUT_DATA_DIR"] = str(settings.data_dir)
+        if not stopping:
+            db.upgrade(settings.database_url)
         for name, command in commands.items():
+            if stopping:
+                break
             # umask 077: whatever the children write (the beat schedule, the database's
             # journal) is the owner's alone, however this shell was set up.
-            children[name] = subprocess.Popen(command, env=env, umask=0o077)  # noqa: S603
-        click.echo(
-            f"Clout is running on http://{host}:{port} "
-            f"(database {settings.database_url}, data in {settings.data_dir}). Ctrl-C stops it.",
-            err=True,
-        )
+            children[name] = processes.start_child(command, env=env, umask=0o077)
+        if not stopping:
+            click.echo(
+                f"Clout is running on http://{host}:{port} (database {settings.database_url}, "
+                f"data in {settings.data_dir}). Ctrl-C stops it.",
+                err=True,
+            )
         while not stopping:
             exited = [n for n, c in children.items() if c.poll() is not None]
             if exited:
@@ -153,6 +158,8 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
                 break
             time.sleep(0.2)
     finally:
+        if stopping:
+            click.echo("Stopping: web, worker and beat finish what they took on.", err=True)
         _stop_children(children)
         if redis_server is not None:
             redis_server.stop()

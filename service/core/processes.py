@@ -7,7 +7,9 @@ import ctypes
 import os
 import signal
 import socket
+import subprocess
 import sys
+from typing import Any
 
 # Set by `clout serve` and `clout demo` for the web, worker and beat they start: the parent's
 # process id, so each child can ask to be stopped with it.
@@ -31,6 +33,17 @@ def port_in_use(host: str, port: int) -> bool:
 def children_env(env: dict[str, str]) -> dict[str, str]:
     """`env` for the children of this process: they stop when it does (`stop_with_parent`)."""
     return {**env, PARENT: str(os.getpid())}
+
+
+def start_child(
+    command: list[str], *, env: dict[str, str], **options: Any
+) -> subprocess.Popen[bytes]:
+    """Start web, worker or beat for `clout serve` or `clout demo`, in a process group of its
+    own: a terminal's Ctrl-C (SIGINT to the foreground group) then reaches the parent alone,
+    which stops each child with SIGTERM — gunicorn's graceful stop, where SIGINT is its quick
+    one, and no child still loading interrupted into a traceback. `stop_with_parent` stops
+    them if the parent is killed."""
+    return subprocess.Popen(command, env=env, process_group=0, **options)  # noqa: S603
 
 
 def stop_with_parent() -> None:

@@ -379,14 +379,16 @@ def clout_processes(env: dict[str, str], port: int) -> Iterator[list[subprocess.
     me = [sys.executable, "-m", "service.cli"]
     log = (Path(env["CLOUT_DATA_DIR"]) / "clout.log").open("wb")
     children = [
-        subprocess.Popen(
+        processes.start_child(
             [*me, "web", "--port", str(port), "--host", "127.0.0.1", "--workers", "2"],
             env=env,
             stdout=log,
             stderr=log,
         ),
-        subprocess.Popen([*me, "worker", "--concurrency", "2"], env=env, stdout=log, stderr=log),
-        subprocess.Popen([*me, "beat"], env=env, stdout=log, stderr=log),
+        processes.start_child(
+            [*me, "worker", "--concurrency", "2"], env=env, stdout=log, stderr=log
+        ),
+        processes.start_child([*me, "beat"], env=env, stdout=log, stderr=log),
     ]
     try:
         yield children

@@ -133,6 +133,43 @@ def test_clout_serve_takes_a_signed_delivery_and_stops_cleanly_on_ctrl_c(
     assert list(home.iterdir()) == []
 
 
+def test_ctrl_c_while_serve_starts_stops_it_quietly(tmp_path: Path) -> None:
+    # given `clout serve` just started from a terminal: web, worker and beat are still loading
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=serve_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # a shell's job: Ctrl-C reaches its whole process group
+    )
+    assert server.stdout is not None
+    seen = []
+    for line in server.stdout:
+        seen.append(line.decode())
+        if b"Clout is running" in line:
+            break
+    family = psutil.Process(server.pid).children(recursive=True)
+
+    # when the operator presses Ctrl-C at once
+    os.killpg(server.pid, signal.SIGINT)
+
+    # then it stops cleanly: no child's half-loaded traceback, nothing left running
+    try:
+        server.wait(timeout=45)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        raise
+    with server.stdout:
+        output = "".join(seen) + server.stdout.read().decode()
+    assert server.returncode == 0, output
+    assert "Traceback" not in output, output
+    assert "KeyboardInterrupt" not in output, output
+    time.sleep(0.5)
+    assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
 def serve_env(devstore: RunningDevStore | None = None) -> dict[str, str]:
     """A new user's environment: none of this machine's Clout settings, the app's secret, and
     the emulator as Shopify when one is given."""
