@@ -7,7 +7,7 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
@@ -74,7 +74,9 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
         shown = 0
         for incident, shop_domain, customer in session.execute(query):
             if not shown:
-                click.echo("id\tshop\tpriority\tseverity\tdeadline\tin Shopify\tcustomer")
+                click.echo(
+                    "id\tshop\tpriority\tseverity\tdeadline\tin Shopify\tcustomer\tat the desk"
+                )
             if incident.tagged_at is not None:
                 tag = f"tagged {incident.tagged_at:%Y-%m-%d %H:%M}Z"
             elif incident.id in waiting:
@@ -87,7 +89,8 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
             deadline = f"{incident.deadline_at:%Y-%m-%d %H:%M}Z" if incident.deadline_at else "-"
             click.echo(
                 f"{incident.id}\t{shop_domain}\t{incident.priority or 'deciding'}\t"
-                f"{incident.severity}\tdue {deadline}\t{tag}\t{plain(who)}"
+                f"{incident.severity}\tdue {deadline}\t{tag}\t{plain(who)}\t"
+                f"{_at_the_desk(incident, now=now)}"
             )
             shown += 1
     if not shown:
@@ -97,6 +100,15 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
             f"{len(waiting)} case(s) not tagged in Shopify yet; `clout doctor` says why",
             err=True,
         )
+
+
+def _at_the_desk(incident: Incident, *, now: datetime) -> str:
+    """Who has the case and until when it is snoozed (a snooze hides it from the agents'
+    default view, so an operator should see it here): "sam, snoozed until …", or "-"."""
+    said = [plain(incident.assigned_to)] if incident.assigned_to else []
+    if incident.snoozed_until is not None and incident.snoozed_until > now:
+        said.append(f"snoozed until {incident.snoozed_until:%Y-%m-%d %H:%M}Z")
+    return ", ".join(said) or "-"
 
 
 # --- the desk -------------------------------------------------------------------------------
@@ -113,10 +125,24 @@ shop_option = click.option(
 )
 
 
-def _desk(domain: str | None, ids: tuple[int, ...], who: str | None, action: DeskAction) -> None:
-    """Run one desk action per case, each in its own transaction, one line each; exit 1 if any
-    was refused or is not this store's. Closing and reopening ring the workers, which bring
-    Shopify in step (or the sweeper does, when no broker answers)."""
+def _said(done: Done) -> str:
+    """What a line says after the case's id: the outcome, and what it means where the word
+    alone would leave the operator guessing."""
+    if done.outcome == "already_closed":
+        return f"{done.outcome}\tclosed already: nothing changed"
+    return done.outcome
+
+
+def _desk(
+    domain: str | None,
+    ids: tuple[int, ...],
+    who: str | None,
+    action: DeskAction,
+    said: Callable[[Done], str] = _said,
+) -> None:
+    """Run one desk action per case, each in its own transaction, one line each (`said`); exit
+    1 if any was refused or is not this store's. Closing and reopening ring the workers, which
+    bring Shopify in step (or the sweeper does, when no broker answers)."""
     settings = load()
     named = domain is not None
     with session_for(settings) as session:
@@ -139,8 +165,8 @@ def _desk(domain: str | None, ids: tuple[int, ...], who: str | None, action: Des
             click.echo(f"{incident_id}\tnot found\tno such case in {domain}")
             failed = True
             continue
-        click.echo(f"{incident_id}\t{done.outcome}")
-        if done.outcome in ("resolved", "not_a_complaint", "reopened"):
+        click.echo(f"{incident_id}\t{said(done)}")
+        if done.changes_shopify:
             rung.append(incident_id)
     if rung and not ring_attendance(settings, rung, shop=domain):
         click.echo("no worker answered: the sweeper brings Shopify in step shortly", err=True)
@@ -275,6 +301,11 @@ def incidents_assign(
         lambda session, shop, incident_id, by: assign_case(
             session=session, shop=shop, incident_id=incident_id, to=to, by=by, now=utcnow()
         ),
+        said=lambda done: (
+            f"{done.outcome}\tto {plain(to) if to else 'nobody'}"
+            if done.outcome == "assigned"
+            else _said(done)
+        ),
     )
 
 
@@ -292,14 +323,23 @@ def incidents_snooze(
     ids: tuple[int, ...], domain: str | None, hours: float, who: str | None
 ) -> None:
     """Snooze open cases: their deadline, priority and tags stay, and escalation still runs."""
+    asked: dict[int, datetime | None] = {}  # each case's end of snooze, as set
 
     def snooze(session: Session, shop: Shop, incident_id: int, by: str) -> Done | None:
         if not 0 <= hours <= MAX_SNOOZE / timedelta(hours=1):  # NaN too; no overflow below
             raise DeskRefused("snooze_out_of_range", "snooze for 0 to 336 hours (14 days)")
         now = utcnow()
-        until = now + timedelta(hours=hours) if hours else None
+        until = asked[incident_id] = now + timedelta(hours=hours) if hours else None
         return snooze_case(
             session=session, shop=shop, incident_id=incident_id, until=until, by=by, now=now
         )
 
-    _desk(domain, ids, who, snooze)
+    def said(done: Done) -> str:
+        until = asked.get(done.incident_id)
+        if done.outcome != "snoozed":
+            return _said(done)
+        if until is None:
+            return "woken\tback in the queue's default view"
+        return f"snoozed\tuntil {until:%Y-%m-%d %H:%M}Z"
+
+    _desk(domain, ids, who, snooze, said)

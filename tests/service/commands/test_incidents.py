@@ -129,6 +129,50 @@ def test_resolve_reopen_assign_and_snooze_from_the_command_line(
     assert {by for _, by, _ in trail[-3:]} == {"cli:ops"}
 
 
+def test_each_desk_line_says_what_changed(app: Flask, clout: Any, busy: dict[str, int]) -> None:
+    maya, sam = busy["Maya Ortiz"], busy["Sam Lee"]
+
+    # when an operator gives Maya's case to Sam, then to nobody, snoozes it and wakes it
+    given = clout("assign", str(maya), "--shop", SHOP, "--to", "sam")
+    taken_back = clout("assign", str(maya), "--shop", SHOP)
+    snoozed = clout("snooze", str(maya), "--shop", SHOP, "--hours", "2")
+    woken = clout("snooze", str(maya), "--shop", SHOP, "--hours", "0")
+
+    # then each line says what the case is now, not only that the action ran
+    assert given.output == f"{maya}\tassigned\tto sam\n"
+    assert taken_back.output == f"{maya}\tassigned\tto nobody\n"
+    assert snoozed.output.startswith(f"{maya}\tsnoozed\tuntil 20")
+    assert woken.output == f"{maya}\twoken\tback in the queue's default view\n"
+    assert case_of(app, maya)[0].snoozed_until is None
+
+    # and closing a case closed already says nothing changed (still exit 0: it is closed)
+    clout("resolve", str(sam), "--shop", SHOP)
+    again = clout("resolve", str(sam), "--shop", SHOP)
+    assert again.exit_code == 0
+    assert again.output == f"{sam}\talready_closed\tclosed already: nothing changed\n"
+
+
+def test_the_list_shows_who_has_a_case_and_until_when_it_sleeps(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    # given Maya's case given to Sam and snoozed, and the others untouched
+    maya = busy["Maya Ortiz"]
+    clout("assign", str(maya), "--shop", SHOP, "--to", "sam")
+    clout("snooze", str(maya), "--shop", SHOP, "--hours", "2")
+
+    # when the operator lists the open cases
+    rows = [row.split("\t") for row in clout("list").output.splitlines()]
+
+    # then a column says who has each case and until when it is snoozed
+    header, cases = rows[0], {int(row[0]): row for row in rows[1:]}
+    assert header[-1] == "at the desk"
+    at_the_desk = cases[maya][header.index("at the desk")]
+    assert at_the_desk.startswith("sam, snoozed until 20"), at_the_desk
+    others = {row[-1] for case_id, row in cases.items() if case_id != maya}
+    assert others == {"-"}
+    assert {len(row) for row in rows} == {len(header)}
+
+
 def test_what_customers_and_senders_wrote_cannot_steer_the_operators_terminal(
     app: Flask, settings: dict[str, Any], shop: Shop
 ) -> None:
