@@ -518,13 +518,30 @@ def _echo_backfill(backfill: Backfill | None, domain: str) -> None:
 
 @shops_group.command("remove")
 @click.argument("domain")
-def shops_remove(domain: str) -> None:
+@click.option("--yes", is_flag=True, help="Do not ask first (scripts).")
+def shops_remove(domain: str, yes: bool) -> None:
     """Take Clout's saved views and segments out of the store, then disconnect it and erase
-    everything Clout holds about it."""
+    everything Clout holds about it. Asks first, saying how much that is, unless --yes."""
     settings = _settings()
     with _session(settings) as session:
-        if find_shop(session=session, domain=domain) is None:
+        shop = find_shop(session=session, domain=domain)
+        if shop is None:
             raise click.BadParameter(f"{domain} is not connected", param_hint="DOMAIN")
+        held = {
+            what: session.scalar(
+                select(func.count()).select_from(table).where(table.shop_id == shop.id)
+            )
+            for what, table in (("customers", Customer), ("cases", Incident))
+        }
+    if not yes:
+        # There is no undo: a mistyped domain of another connected store would erase its
+        # customers, cases and history. A script without --yes reads no answer, and stops.
+        click.confirm(
+            f"Erase everything Clout holds about {domain} ({held['customers']} customers, "
+            f"{held['cases']} cases) and take its views and segments out? There is no undo "
+            "(--yes skips this question)",
+            abort=True,
+        )
     # First, while the token still works: after the erasure Clout cannot reach the store.
     for line in take_workspace_out(settings=settings, domain=domain):
         click.echo(line)

@@ -13,10 +13,12 @@ from tests.support.clout import RunningDevStore
 from tests.support.helpers import SHOP
 
 
-def run(settings: dict[str, Any], devstore: RunningDevStore, *args: str) -> Any:
+def run(
+    settings: dict[str, Any], devstore: RunningDevStore, *args: str, answer: str | None = None
+) -> Any:
     environment = {k: str(v) for k, v in settings.items() if k != "TESTING"}
     environment.update(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
-    return CliRunner(env=environment).invoke(main, list(args))
+    return CliRunner(env=environment).invoke(main, list(args), input=answer)
 
 
 def views(devstore: RunningDevStore) -> dict[str, str]:
@@ -90,7 +92,7 @@ def test_shops_remove_of_a_store_that_revoked_the_token_still_erases_it_and_says
     devstore.store.tokens.discard(devstore.token)
 
     # when the operator disconnects it
-    removed = run(settings, devstore, "shops", "remove", SHOP)
+    removed = run(settings, devstore, "shops", "remove", SHOP, "--yes")
 
     # then Clout erases it all the same, and says the views and segments may still be there
     assert removed.exit_code == 0, removed.output
@@ -109,8 +111,8 @@ def test_shops_remove_takes_the_views_and_segments_out_before_disconnecting(
     assert devstore.store.saved_searches
     assert devstore.store.segments
 
-    # when the operator disconnects it
-    removed = run(settings, devstore, "shops", "remove", SHOP)
+    # when the operator disconnects it, and says yes when asked
+    removed = run(settings, devstore, "shops", "remove", SHOP, answer="y\n")
 
     # then its admin no longer shows Clout's views or segments, and the store is gone from Clout
     assert removed.exit_code == 0, removed.output
@@ -119,3 +121,23 @@ def test_shops_remove_takes_the_views_and_segments_out_before_disconnecting(
     assert devstore.store.segments == []
     assert f"removed {SHOP}" in removed.output
     assert SHOP not in run(settings, devstore, "shops", "list").output
+
+
+def test_shops_remove_asks_first_and_a_no_changes_nothing(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    # given a connected store
+    run(settings, devstore, "shops", "add", SHOP, "--token", devstore.token)
+    views_before = views(devstore)
+
+    # when the operator runs remove, and answers no (or nothing, as a script without --yes)
+    declined = run(settings, devstore, "shops", "remove", SHOP, answer="n\n")
+    unanswered = run(settings, devstore, "shops", "remove", SHOP, answer="")
+
+    # then they were told what would be erased, and the store, its views and data stay
+    assert f"Erase everything Clout holds about {SHOP}" in declined.output
+    assert "customers" in declined.output
+    assert "--yes" in declined.output
+    assert declined.exit_code == unanswered.exit_code == 1
+    assert views(devstore) == views_before
+    assert SHOP in run(settings, devstore, "shops", "list").output
