@@ -67,8 +67,12 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"\b(?:made|making|makes) (?:me|us|him|her|them|(?:my|our|his|her|both (?:my|our)"
                 r"|all (?:of )?(?:my|our)|the) (?:\w{1,12}'? ){0,2}?\w{1,12})(?: both| all)?"
                 r" (?:feel )?(?:so |really |very |violently |quite |extremely |horribly )?(?:sick"
-                r"|ill|nauseous|vomit|throw up|break out|blister|swell|swollen|infected)\b"
-                r"(?! (?:with|of)\b)"
+                r"|ill|poorly|nauseous|vomit|throw up|blister|swell|swollen|infected|break out(?! in"
+                r" (?:a (?:cold )?sweat|tears|laughter|song|giggles|(?:a )?(?:big )?(?:smiles?|grin))))"
+                r"\b(?! (?:with|of)\b)"
+                # An effect promised is no harm: "made my lips swell, exactly as promised".
+                r"(?![^.!?]{0,40}\b(?:as promised|as expected|as intended|as advertised"
+                r"|exactly what|the whole point)\b)"
             ),
             (
                 r"\b(?:got|became|was|were|been) (?:so |really |very |violently )?(?:sick|ill)"
@@ -80,6 +84,20 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|switch(?:ed|ing) to) (?:it|this|these|them|your|the|a|one|some)\b|it|this|these"
                 r"|them)|every time (?:she|he|they|i|we|it)"
                 r" (?:eats?|drinks?|uses?|takes?) (?:it|this|these|them))\b"
+            ),
+            # A child or a pet choked on it or a piece of it; a night of symptoms after it
+            # ("ate half the bag and was up all night with diarrhea"), not one it eased.
+            (
+                r"\b(?:(?:my|our|his|her) (?:\w{1,12} )?(?:toddler|baby|son|daughter|child|kid"
+                r"|little one|grandson|granddaughter|dog|puppy|cat|kitten)|he|she|i|we)"
+                r" (?:nearly |almost |literally |actually )?(?:choked|choking) on (?:it|this|these"
+                r"|them|one of (?:the|its|these|them)|(?:a|the) (?:small |tiny |loose )?(?:piece|part"
+                r"|bit|bead|button|magnet|battery|eye|cap|lid|wheel)s?(?! of (?!it\b|this\b|these\b"
+                r"|them\b)))\b(?![^.!?]{0,60}\b(?:last (?:year|month|week)|years? ago|so (?:i|we)"
+                r" (?:bought|got|ordered)|which is why)\b)"
+                r"|\b(?:was|were|been) (?:all )?up all night (?:with (?:bad |terrible |awful"
+                r" |the )?" + _SYMPTOMS + r"|being sick|throwing up|vomiting)"
+                r"(?![^.!?]{0,60}\b(?:helped|relief|relieved|soothed|settled|saved|fixed|cured)\b)"
             ),
             (
                 r"\b(?:gave|giving|gives|caused?|causing) (?:\w{1,12} ){0,2}food pois[oe]ning\b"
@@ -174,8 +192,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|\bsparks? (?:came|coming|flew|flying|shot|shooting) (?:out of|from) (?:it|the (?:plug"
                 r"|socket|outlet|charger|cable|cord|battery|adapter|device|unit|motor|back|wall))\b"
                 r"|\b(?:the|this|my) (?:\w{1,12} )?(?:charger|plug|cable|cord|battery|adapter|socket"
-                r"|outlet|device|unit|toaster|heater|kettle|motor|fan|power bank|lamp|casing)"
-                r"(?: \w{1,12}){0,2} (?:gave|gives) (?:me|us|him|her|my \w{1,12}) (?:an? )?"
+                r"|outlet|device|unit|toaster|heater|kettle|motor|fan|power bank|lamp|casing|lead"
+                r"|power strip)(?: \w{1,12}){0,2} (?:gave|gives) (?:me|us|him|her|my \w{1,12}) (?:an? )?"
                 r"(?:electric(?:al)? |nasty |bad )?shock\b|\belectric(?:al)? shock (?:from|off)"
                 r" (?:it|the|this)\b|\b(?:it|this|they) (?:\w{1,12} )?(?:gave|gives) (?:me|us|him|her"
                 r"|my \w{1,12}) (?:an? )?electric(?:al)? shock\b"
@@ -1114,6 +1132,21 @@ NEGATED = (
         r"|\b(?:i'?m|i am|we'?re|we are|he'?s|she'?s|he is|she is|(?:my|our) \w{1,12} (?:is|are))"
         r" allergic to (?!it\b|this\b|these\b|them\b)\w{1,14}(?: \w{1,14})?,? (?:it|which|that"
         r"|they) (?:always |usually )?(?:gives?|makes?|causes?)\b"
+    ),
+    # Praise said as sickness: "so good they're making me sick".
+    (
+        r"\bso (?:good|tasty|yummy|delicious|addictive|moreish|nice|sweet)(?: that)? (?:they'?re"
+        r"|it'?s|they are|it is|these are|this is|i'?m|i am) (?:making|gonna make|going to make"
+        r"|getting) (?:me |myself )?(?:sick|ill)\b"
+    ),
+    # Harm set against this product's praise is another's: "the own-brand ones from Tesco made
+    # me sick, these are perfect", "the old kibble gave him diarrhea, this one suits him".
+    (
+        r"\b(?:made|makes|gave|gives|caused|causes)\b[^.!?]{0,60}?,? (?:but |whereas |while |and"
+        r" |so )?(?:these|this one|these ones|this brand|yours|this \w{1,12}) (?:(?:is|are|seems?"
+        r"|feels?)(?: so| really| very| totally| absolutely| just)? (?:perfect|fine|great|gentle"
+        r"|lovely|brilliant|ok|okay|good|amazing|excellent|wonderful)|(?:suits?|agrees? with)"
+        r" (?:him|her|me|us|them))\b"
     ),
     # Another brand's or a copy's harm: "the generic brand gave me stomach cramps, this one
     # doesn't", "the cheap knockoff shocked me" (not "the last one made me sick", "your store

@@ -433,6 +433,12 @@ def test_the_same_words_beside_a_real_fault_still_name_it(text: str, reason: str
         "Rash got worse after using it.",
         "Some people said it causes a rash. It gave me hives within an hour, but I still use it.",
         "got shocked by this charger 😡",
+        # Session 13, from the attacks' misses.
+        "These crisps made me poorly.",
+        "The extension lead gave my son an electric shock.",
+        "My toddler choked on one of the eyes that came off.",
+        "Ate half the bag and was up all night with diarrhea.",
+        "We were all up all night vomiting after the curry.",
     ],
 )
 def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
@@ -557,6 +563,16 @@ def test_harm_is_a_high_severity_case_whatever_the_stars(text: str) -> None:
         "It shocked me when I switched it on, the suction is incredible.",
         "I got shocked by the fan noise.",
         "My iPhone battery swelled after a year, this replacement is great.",
+        # Session 13, from the attacks: praise, an effect promised, another product's harm.
+        "So good they're making me sick.",
+        "The workout video made me break out in a sweat.",
+        "The ending made me break out in tears.",
+        "This lip plumper made my lips swell, exactly as promised!",
+        "The own-brand ones from Tesco made me sick, these are perfect.",
+        "The gel from the chemist gave me an allergic reaction, this one is gentle.",
+        "Our vet said the old kibble gave him diarrhea, this one suits him.",
+        "My old charger shocked me twice, this one is solid.",
+        "The baby was up all night with colic, this helped so much.",
     ],
 )
 def test_harm_that_did_not_happen_is_no_safety_case(text: str) -> None:
