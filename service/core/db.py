@@ -20,12 +20,15 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str) -> Engine:
+    """The engine for `url`. hide_parameters: an error's text never quotes the values of its
+    statement (a customer's email, name or phone), wherever it ends up: a Celery task's
+    failure is logged as it is, with no scrubbing."""
     if url.startswith("sqlite"):
         private_sqlite(url)  # before SQLite opens it: its -wal and -shm copy its permissions
         # web, worker and beat share one file: WAL lets readers and a writer overlap, and the
         # busy timeout turns a brief lock into a short wait instead of an error.
         # A locked database must turn into a 503 well inside Shopify's 5-second deadline.
-        engine = create_engine(url, connect_args={"timeout": 4})
+        engine = create_engine(url, connect_args={"timeout": 4}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -47,6 +50,7 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,

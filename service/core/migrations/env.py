@@ -25,6 +25,7 @@ def run_migrations_online() -> None:
         config.get_section(config.config_ini_section, {}),
         prefix="sqlalchemy.",
         poolclass=pool.NullPool,
+        hide_parameters=True,  # a data migration's error must not quote customers' data
     )
     with connectable.connect() as connection:
         # Batch mode lets ALTER TABLE migrations run on SQLite too.
