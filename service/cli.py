@@ -198,6 +198,8 @@ def web(port: int, host: str, workers: int, threads: int) -> None:
     # Only `clout web` runs gunicorn; the other commands should not pay for importing it.
     from gunicorn.app.base import BaseApplication  # noqa: PLC0415
 
+    from service.core.gunicorn_logs import GunicornToClout  # noqa: PLC0415
+
     try:
         flask_app = create_app()
     except ConfigError as error:
@@ -212,6 +214,8 @@ def web(port: int, host: str, workers: int, threads: int) -> None:
             self.cfg.set("timeout", 30)
             self.cfg.set("keepalive", 5)  # Shopify reuses connections
             self.cfg.set("accesslog", None)
+            # Its own lines as Clout's are: JSON on stderr, through the same scrubber.
+            self.cfg.set("logger_class", GunicornToClout)
             # gunicorn 25.1+ opens a control socket (for `gunicornc`) in the user's home;
             # nothing of Clout's uses it, and a service should leave no file behind there.
             if "control_socket_disable" in self.cfg.settings:

@@ -69,6 +69,9 @@ def init_celery(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_hijack_root_logger=False,
+        # Clout's handler writes JSON lines to stderr (`core.logs`); Celery's proxy in its place
+        # would feed each line back into logging, which drops it as recursion.
+        worker_redirect_stdouts=False,
         beat_schedule={
             "sweep-deliveries": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds},
             "purge-payloads": {"task": PURGE_TASK, "schedule": 3600.0},

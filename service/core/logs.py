@@ -43,13 +43,43 @@ class _CurrentStderr:
 _configured: str | None = None
 
 
+class _JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
+    """Clout's handler on the root logger: what libraries log through `logging` (Celery,
+    gunicorn, Alembic, Python's warnings) written as Clout's own lines are, one JSON object a
+    line, through the same scrubber."""
+
+    def __init__(self, level: str) -> None:
+        super().__init__(_CurrentStderr())
+        self.setLevel(level)
+        self.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=[
+                    structlog.stdlib.add_log_level,
+                    structlog.stdlib.add_logger_name,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                ],
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    _scrub,
+                    structlog.processors.JSONRenderer(),
+                ],
+            )
+        )
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Process-wide, like logging itself; the last app built decides the level."""
     global _configured  # noqa: PLW0603 - logging is process-wide by nature
     if _configured == level:
         return
     _configured = level
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _JsonLines)]:
+        root.removeHandler(handler)
+    root.addHandler(_JsonLines(level))
+    root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warning is a line like any other
     # httpx logs every request's URL at INFO; the Klout provider's URLs name a customer's
     # social handle, and Shopify's add a line per call. Its warnings still come through.
     for chatty in ("httpx", "httpcore"):
