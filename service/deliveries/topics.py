@@ -39,6 +39,20 @@ def _customer_gid(ctx: DeliveryContext) -> str:
         raise PermanentError("payload's customer has no usable id") from error
 
 
+def _about_this_shop(ctx: DeliveryContext, key: str) -> None:
+    """Refuse a body that names another shop than the delivery's header. Shopify signs the
+    body, not its headers, and its signature never expires: a signed erasure captured on its
+    way to one shop (a proxy's log, a debugging tunnel) could be re-sent with another's header
+    and erase that shop instead. A body that names no shop, or Shopify's published sample's
+    placeholder, is taken as the header says."""
+    named = ctx.payload.get(key)
+    if not isinstance(named, str):
+        return
+    named = named.strip().lower()
+    if shops.is_shop_domain(named) and named != ctx.shop.domain:
+        raise PermanentError("the body names another shop than the delivery's header")
+
+
 def _forget_payload_if_redacted(ctx: DeliveryContext, customer: Customer | None) -> None:
     # A late delivery about a redacted customer must not keep their data in its raw body.
     if customer is not None and customer.redacted_at is not None:
@@ -225,10 +239,12 @@ def bulk_operation_finished(ctx: DeliveryContext) -> None:
 
 
 def app_uninstalled(ctx: DeliveryContext) -> None:
+    _about_this_shop(ctx, "myshopify_domain")
     shops.mark_uninstalled(session=ctx.session, shop=ctx.shop, now=ctx.now)
 
 
 def customer_data_requested(ctx: DeliveryContext) -> None:
+    _about_this_shop(ctx, "shop_domain")
     request = ctx.payload.get("data_request")
     try:
         request_id = event_ref(request.get("id") if isinstance(request, dict) else None, limit=64)
@@ -247,6 +263,7 @@ def customer_data_requested(ctx: DeliveryContext) -> None:
 
 
 def customer_redacted(ctx: DeliveryContext) -> None:
+    _about_this_shop(ctx, "shop_domain")
     customer_gid = _customer_gid(ctx)
     compliance.redact_customer(
         session=ctx.session,
@@ -261,6 +278,7 @@ def customer_redacted(ctx: DeliveryContext) -> None:
 
 
 def shop_redacted(ctx: DeliveryContext) -> None:
+    _about_this_shop(ctx, "shop_domain")
     compliance.redact_shop(session=ctx.session, shop=ctx.shop)
     ctx.erased = True
 

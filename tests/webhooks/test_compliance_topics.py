@@ -220,3 +220,43 @@ def test_customers_redact_erases_their_reviews_words_and_name(
     stored = everything_stored(app)
     for personal in (EMAIL, NAME, "Dreadful"):
         assert personal not in stored, personal
+
+
+OTHER_SHOP = "other-shop.myshopify.com"
+
+
+def test_a_signed_body_about_another_shop_erases_nothing_here(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given this shop with a customer, and signed compliance bodies another shop was sent
+    # (Shopify signs the body, not the header: a captured one can be re-sent under any header)
+    deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
+    theirs = {"shop_id": 999, "shop_domain": OTHER_SHOP}
+    customer = {"id": CUSTOMER_ID, "email": EMAIL}
+
+    # when each is delivered with this shop's header
+    delivered = [
+        deliver(
+            client,
+            app,
+            "customers/data_request",
+            {**theirs, "customer": customer, "data_request": {"id": 77}},
+        ),
+        deliver(client, app, "customers/redact", {**theirs, "customer": customer}),
+        deliver(client, app, "app/uninstalled", {"id": 999, "myshopify_domain": OTHER_SHOP}),
+        deliver(client, app, "shop/redact", theirs),
+    ]
+
+    # then each fails, saying why, and this shop, its customer and its token are all still here
+    assert [d.status for d in delivered] == ["failed"] * 4
+    assert {d.last_error for d in delivered} == {
+        "PermanentError: the body names another shop than the delivery's header"
+    }
+    with state(app).sessions() as session:
+        stored = session.scalar(select(Shop))
+        assert stored is not None
+        assert (stored.status, stored.access_token is not None) == ("active", True)
+        kept = session.scalar(select(Customer))
+        assert kept is not None
+        assert (kept.email, kept.redacted_at) == (EMAIL, None)
+        assert session.scalars(select(DataRequest)).all() == []
