@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import smtplib
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
-import requests
-from urllib3.exceptions import NewConnectionError
+import httpx
 
 from service.attention.outbox import AT_LEAST_ONCE, Effect, EffectKind, Outcome
 from service.core.config import Settings
@@ -22,13 +23,20 @@ from service.core.shop_settings import ShopConfig
 log = get_logger(__name__)
 
 
-def _never_reached(error: BaseException) -> bool:
-    """Whether a failed request cannot have reached the receiver: no connection was made. A
-    connection dropped after the request went out ("Connection aborted") may have landed."""
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    reason = error.args[0] if isinstance(error, requests.ConnectionError) and error.args else None
-    return isinstance(getattr(reason, "reason", reason), NewConnectionError)
+class PrivateTarget(Exception):
+    """A notification address that resolves to this machine or a private network."""
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+    return (mapped or ip).is_global
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` stands for (itself, when it is one)."""
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,12 @@ class Notifier:
     slack_url: str | None = None
     email_from: str = "clout@localhost"
     timeout: float = 5.0
+    # A merchant's address must be on the public internet: the workers sit inside the
+    # operator's network, and any shop's staff can set one (the settings page). The operator's
+    # own addresses (`trusted`), or every address where the operator allows it
+    # (CLOUT_NOTIFY_PRIVATE_TARGETS), may be private.
+    private_targets: bool = False
+    trusted: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def for_shop(cls, *, config: ShopConfig, defaults: Settings) -> Notifier:
@@ -54,7 +68,29 @@ class Notifier:
             email_to=config.notify_email_to,
             email_from=defaults.notify_email_from,
             slack_url=config.notify_slack_url,
+            private_targets=defaults.notify_private_targets,
+            trusted=frozenset(
+                url for url in (defaults.notify_webhook_url, defaults.notify_slack_url) if url
+            ),
         )
+
+    def _post(self, url: str, *, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST `body` to `url`, to an address checked first and connected to as checked (a
+        name that resolves again to another address in between changes nothing), following
+        no redirect. PrivateTarget when the address may not be reached."""
+        target = httpx.URL(url)
+        port = target.port or (443 if target.scheme == "https" else 80)
+        addresses = _resolve(target.host, port)
+        if not (self.private_targets or url in self.trusted) and not all(
+            _public(a) for a in addresses
+        ):
+            raise PrivateTarget(target.host)
+        pinned = target.copy_with(host=addresses[0])
+        headers = {**headers, "Host": target.netloc.decode("ascii")}
+        # TLS is still checked against the name in the address, not the number.
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        with httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False) as web:
+            return web.post(pinned, content=body, headers=headers, extensions=extensions)
 
     def _email(self, subject: str, message: str, *, message_id: str | None = None) -> Outcome:
         """Send one mail. Whether it may have landed decides what a failure means: nothing
@@ -112,39 +148,59 @@ class Notifier:
         )
         return tuple(kind for kind, on in configured if on)
 
+    def _request(self, effect: Effect) -> tuple[str, bytes, dict[str, str]] | None:
+        """Where and what to post for a Slack or webhook effect; None when its channel was
+        turned off since it was recorded."""
+        subject = str(effect.payload.get("subject", ""))
+        message = str(effect.payload.get("message", ""))
+        if effect.kind == EffectKind.SLACK and self.slack_url:
+            body = json.dumps({"text": f"{subject}\n{message}"}).encode()
+            return self.slack_url, body, {"Content-Type": "application/json"}
+        if effect.kind == EffectKind.WEBHOOK and self.webhook_url:
+            data = effect.payload.get("data") or {}
+            body = json.dumps({"text": f"{subject}\n{message}", "clout": data}).encode()
+            headers = {"Content-Type": "application/json", "X-Clout-Effect-Key": effect.key}
+            if self.webhook_secret:
+                headers["X-Clout-Signature"] = (
+                    "sha256="
+                    + hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+                )
+            return self.webhook_url, body, headers
+        return None
+
     def deliver(self, effect: Effect) -> Outcome:
         """Send one recorded notification (`attention.outbox`) on its channel. A failure seen
         before the receiver could have taken it is tried again; one that may have landed (a
         timeout after the request went out) is tried again only where the receiver can tell
         a repeat by the effect's key."""
-        subject = str(effect.payload.get("subject", ""))
-        message = str(effect.payload.get("message", ""))
-        data = effect.payload.get("data") or {}
-        again = Outcome.RETRY if effect.kind in AT_LEAST_ONCE else Outcome.UNCERTAIN
-        try:
-            if effect.kind == EffectKind.EMAIL and self.smtp_url and self.email_to:
-                return self._email(subject, message, message_id=effect.key)
-            if effect.kind == EffectKind.SLACK and self.slack_url:
-                answer = requests.post(
-                    self.slack_url, json={"text": f"{subject}\n{message}"}, timeout=self.timeout
-                )
-            elif effect.kind == EffectKind.WEBHOOK and self.webhook_url:
-                body = json.dumps({"text": f"{subject}\n{message}", "clout": data}).encode()
-                headers = {"Content-Type": "application/json", "X-Clout-Effect-Key": effect.key}
-                if self.webhook_secret:
-                    headers["X-Clout-Signature"] = (
-                        "sha256="
-                        + hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-                    )
-                answer = requests.post(
-                    self.webhook_url, data=body, headers=headers, timeout=self.timeout
-                )
-            else:
+        if effect.kind == EffectKind.EMAIL:
+            if not (self.smtp_url and self.email_to):
                 return Outcome.REFUSED  # the channel was turned off since
-        except (requests.RequestException, OSError) as error:
+            subject = str(effect.payload.get("subject", ""))
+            message = str(effect.payload.get("message", ""))
+            return self._email(subject, message, message_id=effect.key)
+        return self._web(effect)
+
+    def _web(self, effect: Effect) -> Outcome:
+        """A Slack or webhook effect posted: `deliver`'s rules for what a failure means."""
+        request = self._request(effect)
+        if request is None:
+            return Outcome.REFUSED  # the channel was turned off since
+        url, body, headers = request
+        try:
+            answer = self._post(url, body=body, headers=headers)
+        except PrivateTarget:
+            log.warning("notify_refused", channel=effect.kind, reason="private address")
+            return Outcome.REFUSED
+        except (httpx.ConnectError, httpx.ConnectTimeout, OSError) as error:
+            # No connection was made (or the name does not resolve): it cannot have landed.
             log.warning("notify_failed", channel=effect.kind, error=type(error).__name__)
-            return Outcome.RETRY if _never_reached(error) else again
-        if answer.ok:
+            return Outcome.RETRY
+        except httpx.HTTPError as error:
+            # The request may have gone out before the connection failed.
+            log.warning("notify_failed", channel=effect.kind, error=type(error).__name__)
+            return Outcome.RETRY if effect.kind in AT_LEAST_ONCE else Outcome.UNCERTAIN
+        if answer.is_success:
             return Outcome.SENT
         log.warning("notify_failed", channel=effect.kind, status=answer.status_code)
         return (

@@ -71,6 +71,9 @@ class Settings:
     # subscriptions Clout makes for stores connected with a custom-app token.
     public_url: str | None = None
     notify_slack_url: str | None = None
+    # Whether a shop's notification address may be on this machine or a private network: off,
+    # since any shop's staff can set one and the workers sit inside the operator's network.
+    notify_private_targets: bool = False
     pending_alert_minutes: float = 15.0  # an attention tag not in Shopify this long: tell someone
     # How many reverse proxies in front of Clout add X-Forwarded-For / X-Forwarded-Proto: only
     # then are those headers believed (the client's address for login limits, https for the
@@ -207,6 +210,7 @@ def load_settings(
         klout_provider_key=_text(values, "CLOUT_KLOUT_PROVIDER_KEY"),
         public_url=_public_url(values),
         notify_slack_url=_text(values, "CLOUT_NOTIFY_SLACK_URL"),
+        notify_private_targets=_on_or_off(values, "CLOUT_NOTIFY_PRIVATE_TARGETS"),
         pending_alert_minutes=_number(values, "CLOUT_PENDING_ALERT_MINUTES", 15.0, minimum=1),
         trusted_proxies=_count(values, "CLOUT_TRUSTED_PROXIES"),
         metrics_token=_metrics_token(values),
@@ -221,6 +225,13 @@ def _metrics_token(values: Mapping[str, object]) -> str | None:
             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
         )
     return token
+
+
+def _on_or_off(values: Mapping[str, object], name: str) -> bool:
+    text = (_text(values, name) or "off").lower()
+    if text not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off, got {text!r}")
+    return text == "on"
 
 
 def _count(values: Mapping[str, object], name: str) -> int:

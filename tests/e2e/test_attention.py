@@ -498,7 +498,9 @@ def test_an_overdue_incident_escalates_and_notifies(pipeline: Pipeline) -> None:
     # when the clock passes the deadline (an injected "now", a day and a bit later)
     clout = state(pipeline.app)
     notifier = Notifier(
-        webhook_url=f"http://127.0.0.1:{hook.server_port}/", webhook_secret="hook-secret"
+        webhook_url=f"http://127.0.0.1:{hook.server_port}/",
+        webhook_secret="hook-secret",
+        private_targets=True,  # the test's receiver is on this machine
     )
     with session_scope(clout.sessions) as session:
         escalated = escalate_overdue(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -9,10 +10,13 @@ import socket
 import threading
 from typing import Any
 
+import pytest
 from werkzeug.serving import make_server
 
 from service.attention.notify import Notifier
 from service.attention.outbox import Effect, EffectKind, Outcome
+from service.core.config import load_settings
+from service.core.shop_settings import ShopConfig
 
 
 def effect(kind: EffectKind, *, key: str = "escalation:incident:7:1") -> Effect:
@@ -45,6 +49,7 @@ def test_an_overdue_case_is_emailed_and_posted_signed(smtp: Any) -> None:
         smtp_url=f"smtp://127.0.0.1:{smtp.server_address[1]}",
         email_to="support@shop.example",
         email_from="clout@shop.example",
+        private_targets=True,
     )
 
     outcomes = [notifier.deliver(effect(kind)) for kind in notifier.channels()]
@@ -69,6 +74,7 @@ def test_a_channel_that_is_down_is_logged_not_raised() -> None:
         smtp_url="smtp://127.0.0.1:9",
         email_to="support@shop.example",
         timeout=1,
+        private_targets=True,
     )
 
     # Nothing listens: neither could have landed, so both are tried again later, not lost.
@@ -111,7 +117,7 @@ def test_a_receiver_that_hangs_up_after_the_request_may_have_taken_it() -> None:
 
     threading.Thread(target=hang_up, daemon=True).start()
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
-    notifier = Notifier(webhook_url=url, slack_url=url, timeout=2)
+    notifier = Notifier(webhook_url=url, slack_url=url, timeout=2, private_targets=True)
 
     webhook = notifier.deliver(effect(EffectKind.WEBHOOK))
     slack = notifier.deliver(effect(EffectKind.SLACK))
@@ -120,3 +126,112 @@ def test_a_receiver_that_hangs_up_after_the_request_may_have_taken_it() -> None:
     assert len(taken) == 2  # both requests reached the receiver
     assert webhook == Outcome.RETRY
     assert slack == Outcome.UNCERTAIN
+
+
+# --- a merchant's address may not reach the operator's own network -------------------------
+
+
+class Receiver:
+    """A local HTTP receiver: what it was sent, and what it answers."""
+
+    def __init__(self, *, status: str = "200 OK", location: str | None = None) -> None:
+        self.posted: list[bytes] = []
+
+        def answer(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            self.posted.append(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"] or 0)))
+            start_response(status, [("Location", location)] if location else [])
+            return [b""]
+
+        self.server = make_server("127.0.0.1", 0, answer)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.mark.parametrize("kind", [EffectKind.WEBHOOK, EffectKind.SLACK])
+def test_a_merchants_address_on_this_machine_is_refused_and_sent_nothing(kind: EffectKind) -> None:
+    # given a merchant's notification address naming this machine, by number and by name
+    inside = Receiver()
+    by_name = inside.url.replace("127.0.0.1", "localhost")
+    try:
+        outcomes = [
+            Notifier(webhook_url=url, slack_url=url).deliver(effect(kind))
+            for url in (inside.url, by_name)
+        ]
+    finally:
+        inside.stop()
+
+    # then nothing reached it, and nothing will be tried again
+    assert outcomes == [Outcome.REFUSED, Outcome.REFUSED]
+    assert inside.posted == []
+
+
+def test_the_operator_may_allow_private_addresses() -> None:
+    # given an operator who runs Clout for their own store and allows addresses on their network
+    inside = Receiver()
+    try:
+        allowed = Notifier(webhook_url=inside.url, private_targets=True)
+        sent = allowed.deliver(effect(EffectKind.WEBHOOK))
+    finally:
+        inside.stop()
+
+    assert sent == Outcome.SENT
+    assert len(inside.posted) == 1
+
+
+def test_the_operators_own_address_is_trusted_a_merchants_is_not() -> None:
+    # given the install-wide address the operator set, and a merchant who set their own
+    operators, merchants = Receiver(), Receiver()
+    defaults = dataclasses.replace(
+        load_settings({"SHOPIFY_API_SECRET": "s" * 32}, env_file=None),
+        notify_webhook_url=operators.url,
+    )
+    try:
+        outcomes = [
+            Notifier.for_shop(config=config(url), defaults=defaults).deliver(
+                effect(EffectKind.WEBHOOK)
+            )
+            for url in (operators.url, merchants.url)
+        ]
+    finally:
+        operators.stop()
+        merchants.stop()
+
+    assert outcomes == [Outcome.SENT, Outcome.REFUSED]
+    assert (len(operators.posted), merchants.posted) == (1, [])
+
+
+def test_a_redirect_is_not_followed() -> None:
+    # given a receiver that answers with a redirect to another address
+    onward = Receiver()
+    redirecting = Receiver(status="307 Temporary Redirect", location=onward.url)
+    try:
+        outcome = Notifier(webhook_url=redirecting.url, private_targets=True).deliver(
+            effect(EffectKind.WEBHOOK)
+        )
+    finally:
+        redirecting.stop()
+        onward.stop()
+
+    # then the notification went to the address set and no further: a redirect is a refusal
+    assert outcome == Outcome.REFUSED
+    assert len(redirecting.posted) == 1
+    assert onward.posted == []
+
+
+def config(webhook_url: str) -> ShopConfig:
+    return ShopConfig(
+        deadline_hours={},
+        attention_tag="clout-attention",
+        resolved_tag="clout-resolved",
+        opt_out_tag="clout-opt-out",
+        retired_tags=frozenset(),
+        notify_email_to=None,
+        notify_webhook_url=webhook_url,
+        notify_webhook_secret=None,
+        notify_slack_url=None,
+        klout=True,
+        pending_alert_minutes=15.0,
+    )

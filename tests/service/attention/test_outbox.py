@@ -199,7 +199,11 @@ def test_a_worker_killed_after_a_notice_went_out(
 ) -> None:
     # given an overdue case whose notice to the merchant's channel is recorded
     url, received = channel
-    notifier = Notifier(slack_url=url) if kind == "slack" else Notifier(webhook_url=url)
+    notifier = (
+        Notifier(slack_url=url, private_targets=True)
+        if kind == "slack"
+        else Notifier(webhook_url=url, private_targets=True)
+    )
     incident_id = overdue_case(clout, devstore, notifier)
     key = f"escalation:{incident_id}:1:{kind}"
     sessions = state(clout).sessions
@@ -231,7 +235,7 @@ def test_a_notice_recorded_before_a_crash_is_sent_after_it(
 ) -> None:
     # given an escalation whose notice was recorded, the worker dying before it sent anything
     url, received = channel
-    notifier = Notifier(slack_url=url)
+    notifier = Notifier(slack_url=url, private_targets=True)
     incident_id = overdue_case(clout, devstore, notifier)
 
     # when the next escalation run delivers what waits
@@ -280,8 +284,8 @@ def test_a_worker_killed_after_a_pending_alert_went_out(
     # given a case whose tag has waited an hour, its alert to the merchant's channel recorded
     url, received = channel
     notifier = {
-        "slack": Notifier(slack_url=url),
-        "webhook": Notifier(webhook_url=url),
+        "slack": Notifier(slack_url=url, private_targets=True),
+        "webhook": Notifier(webhook_url=url, private_targets=True),
         "email": Notifier(
             smtp_url=f"smtp://127.0.0.1:{smtp.server_address[1]}", email_to="owner@example.org"
         ),
@@ -315,7 +319,7 @@ def test_a_pending_alert_recorded_before_a_crash_is_sent_after_it_once(
 ) -> None:
     # given an alert recorded with its case, the worker dying before it sent anything
     url, received = channel
-    notifier = Notifier(slack_url=url)
+    notifier = Notifier(slack_url=url, private_targets=True)
     key = f"{pending_alert(clout, devstore, notifier)}:slack"
     sessions = state(clout).sessions
 

@@ -49,7 +49,8 @@ def channel() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 @pytest.fixture
 def clout(make_app: Callable[..., Flask], devstore: RunningDevStore, channel: Any) -> Flask:
-    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    # The merchant's channel is this test's receiver, on this machine: allowed by the operator.
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_NOTIFY_PRIVATE_TARGETS="on")
     clout = state(app)
     with session_scope(clout.sessions) as session:
         shop = register_shop(

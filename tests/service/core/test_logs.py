@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -38,9 +39,6 @@ def test_a_librarys_log_line_is_json_and_scrubbed_like_clouts_own(
     logging.getLogger("celery.app.trace").error(
         "Task failed: customer jane.doe@example.org, token shpat_0123456789abcdef"
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.warn("running as root is not recommended", UserWarning, stacklevel=1)
 
     # then every line is a JSON object with its level, and no email or token is in any
     err = capfd.readouterr().err
@@ -55,7 +53,27 @@ def test_a_librarys_log_line_is_json_and_scrubbed_like_clouts_own(
     assert written[3]["level"] == "error"
     assert "jane.doe@example.org" not in err
     assert "shpat_0123456789abcdef" not in err
-    assert any("running as root" in str(line["event"]) for line in written[4:])
+
+
+def test_a_librarys_warning_is_a_json_line_too() -> None:
+    # given a process as Clout's commands start (pytest keeps warnings to itself, so apart)
+    program = (
+        "import warnings\n"
+        "from service.core.logs import configure_logging\n"
+        "configure_logging('INFO')\n"
+        "warnings.warn('running the worker as root is not recommended', UserWarning)\n"
+    )
+
+    # when a library warns
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+
+    # then what reaches stderr is one JSON line naming it a warning
+    [line] = lines(done.stderr)
+    assert line["level"] == "warning"
+    assert line["logger"] == "py.warnings"
+    assert "running the worker as root" in str(line["event"])
 
 
 def test_a_library_below_the_level_stays_quiet(capfd: pytest.CaptureFixture[str]) -> None:
