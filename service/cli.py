@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -118,18 +117,18 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
         "worker": [*me, "worker", "--concurrency", str(concurrency)],
         "beat": [*me, "beat"],
     }
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    children = processes.Children()
     redis_server = None
-    stopping = False
+    asked = 0  # how many times a stop was asked for: a second Ctrl-C stops at once
 
     def stop(_signum: int, _frame: Any) -> None:
-        nonlocal stopping
-        stopping = True
+        nonlocal asked
+        asked += 1
 
-    # From here a Ctrl-C (or SIGTERM) asks for a stop, taken at the next step: one while Redis
-    # or the migrations start lets them finish and starts nothing after.
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    # From here a Ctrl-C (SIGTERM, or the terminal hanging up) asks for a stop, taken at the
+    # next step: one while Redis or the migrations start lets them finish and starts nothing.
+    for stopped_by in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(stopped_by, stop)
     try:
         env = processes.children_env(dict(os.environ))
         if settings.redis_url is None:
@@ -137,47 +136,44 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
             env["CLOUT_REDIS_URL"] = f"unix://{redis_server.socket_file}"
         env["CLOUT_DATABASE_URL"] = settings.database_url
         env["CLOUT_DATA_DIR"] = str(settings.data_dir)
-        if not stopping:
+        if not asked:
             db.upgrade(settings.database_url)
         for name, command in commands.items():
-            if stopping:
+            if asked:
                 break
             # umask 077: whatever the children write (the beat schedule, the database's
             # journal) is the owner's alone, however this shell was set up.
-            children[name] = processes.start_child(command, env=env, umask=0o077)
-        if not stopping:
+            children.start(name, command, env=env, umask=0o077)
+        if not asked:
             click.echo(
                 f"Clout is running on http://{host}:{port} (database {settings.database_url}, "
                 f"data in {settings.data_dir}). Ctrl-C stops it.",
                 err=True,
             )
-        while not stopping:
-            exited = [n for n, c in children.items() if c.poll() is not None]
-            if exited:
-                click.echo(f"clout {exited[0]} exited unexpectedly; stopping.", err=True)
-                break
-            time.sleep(0.2)
+        exited = children.watch(until=lambda: asked > 0)
+        if exited:
+            click.echo(f"clout {exited} exited unexpectedly; stopping.", err=True)
     finally:
-        if stopping:
-            click.echo("Stopping: web, worker and beat finish what they took on.", err=True)
-        _stop_children(children)
+        if asked:
+            click.echo(
+                "Stopping: web, worker and beat finish what they took on "
+                "(Ctrl-C again to stop at once).",
+                err=True,
+            )
+        told = asked
+
+        def hurried() -> None:
+            click.echo(
+                "Stopping now: requests and tasks under way are cut off (Shopify sends an "
+                "unanswered webhook again; a task is redelivered).",
+                err=True,
+            )
+
+        children.stop(hurry=lambda: asked > told, hurried=hurried)
         if redis_server is not None:
             redis_server.stop()
-    if not stopping:
+    if not asked:
         sys.exit(1)
-
-
-def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 35  # the worker's soft shutdown is 30 s
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 @main.command()

@@ -3,13 +3,17 @@ that stop when their parent does, however it ends."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
 
 # Set by `clout serve` and `clout demo` for the web, worker and beat they start: the parent's
 # process id, so each child can ask to be stopped with it.
@@ -57,3 +61,78 @@ def stop_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if str(os.getppid()) != parent:  # it ended before the request was made
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _relay(source: IO[bytes], sink: Any) -> None:
+    """Copy a child's output to `sink` (serve's own stdout or stderr) as it comes, until the
+    child closes it. A terminal that hung up is no reason to stop reading: the child would
+    block on a full pipe."""
+    out = getattr(sink, "buffer", sink)
+    while chunk := source.read1(65536):  # type: ignore[attr-defined]
+        with contextlib.suppress(OSError, ValueError):
+            out.write(chunk)
+            out.flush()
+    source.close()
+
+
+class Children:
+    """Web, worker and beat as `clout serve` runs them: each in a process group of its own
+    (`start_child`), reading nothing from the terminal and writing to it only through serve.
+    A child in a background group that wrote to the terminal itself would be stopped there
+    by SIGTTOU where the terminal is set `stty tostop`, and Clout would never answer."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self._relays: list[threading.Thread] = []
+
+    def start(self, name: str, command: list[str], *, env: dict[str, str], umask: int) -> None:
+        child = start_child(
+            command,
+            env={**env, "PYTHONUNBUFFERED": "1"},  # lines as they come, through the pipe
+            umask=umask,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.running[name] = child
+        for source, sink in ((child.stdout, sys.stdout), (child.stderr, sys.stderr)):
+            relay = threading.Thread(target=_relay, args=(source, sink), daemon=True)
+            relay.start()
+            self._relays.append(relay)
+
+    def watch(self, *, until: Callable[[], bool]) -> str | None:
+        """Wait until `until()` or a child ends; the child that ended, if one did."""
+        while not until():
+            exited = next((n for n, c in self.running.items() if c.poll() is not None), None)
+            if exited:
+                return exited
+            time.sleep(0.2)
+        return None
+
+    def stop(
+        self, *, hurry: Callable[[], bool], hurried: Callable[[], None], grace: float = 35.0
+    ) -> None:
+        """SIGTERM to each: gunicorn's graceful stop, Celery's warm one (work under way is
+        finished, up to 30 s). When `hurry()` turns true (a second Ctrl-C), or `grace` runs
+        out, every process of each child's group is killed: what was under way is cut off, and
+        comes again (Shopify resends an unanswered webhook; a task not acknowledged is
+        redelivered)."""
+        for child in self.running.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while any(c.poll() is None for c in self.running.values()):
+            if hurry() or time.monotonic() > deadline:
+                hurried()
+                self._kill()
+                break
+            time.sleep(0.1)
+        for child in self.running.values():
+            child.wait()
+        for relay in self._relays:
+            relay.join(timeout=2)
+
+    def _kill(self) -> None:
+        for child in self.running.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)  # its group: gunicorn's workers, the pool

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -168,6 +171,135 @@ def test_ctrl_c_while_serve_starts_stops_it_quietly(tmp_path: Path) -> None:
     assert "KeyboardInterrupt" not in output, output
     time.sleep(0.5)
     assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_ctrl_c_while_clout_is_still_loading_ends_it_quietly(tmp_path: Path) -> None:
+    # given `clout serve` just typed: Python is still loading Clout (a second or more)
+    clout_command = Path(sys.executable).with_name("clout")
+    server = subprocess.Popen(
+        [str(clout_command), "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=serve_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    time.sleep(0.3)
+
+    # when the operator thinks better of it and presses Ctrl-C
+    server.send_signal(signal.SIGINT)
+
+    # then it ends as a command interrupted does, without a screen of traceback
+    output, _ = server.communicate(timeout=30)
+    assert server.returncode == 130, output.decode()
+    assert b"Traceback" not in output, output.decode()
+    assert b"KeyboardInterrupt" not in output, output.decode()
+
+
+class Terminal:
+    """`clout serve` started in a terminal of its own (a pty), as a person runs it: Ctrl-C is
+    the terminal's, sent to its foreground process group."""
+
+    def __init__(self, cwd: Path, port: int, *, tostop: bool = False) -> None:
+        self.port = port
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: the shell's job, in the foreground of its own terminal
+            if tostop:  # `stty tostop`: a background process writing to it is stopped
+                attrs = termios.tcgetattr(0)
+                attrs[3] |= termios.TOSTOP
+                termios.tcsetattr(0, termios.TCSANOW, attrs)
+            os.chdir(cwd)
+            command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
+            os.execve(sys.executable, command, serve_env())  # noqa: S606
+        self.pid, self.fd, self.output = pid, fd, b""
+        self.status: int | None = None
+
+    def read(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                try:
+                    self.output += os.read(self.fd, 65536)
+                except OSError:
+                    return
+
+    def serving(self) -> bool:
+        self.read(0.25)
+        try:
+            url = f"http://127.0.0.1:{self.port}/readyz"
+            return requests.get(url, timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def ctrl_c(self) -> None:
+        os.write(self.fd, b"\x03")
+
+    def exited(self) -> bool:
+        self.read(0.2)
+        done, status = os.waitpid(self.pid, os.WNOHANG)
+        if done:
+            self.status = os.waitstatus_to_exitcode(status)
+        return bool(done)
+
+    def close(self) -> None:
+        if self.status is None and not self.exited():
+            os.killpg(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+def test_serve_in_a_terminal_with_tostop_serves_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    # given a terminal set with `stty tostop`, where a background process that writes to it
+    # is stopped (web, worker and beat are not in the terminal's foreground group)
+    terminal = Terminal(tmp_path, free_port(), tostop=True)
+    try:
+        # then Clout answers
+        wait_for(terminal.serving, timeout=60, every=0.25)
+        family = psutil.Process(terminal.pid).children(recursive=True)
+        assert all(p.status() != psutil.STATUS_STOPPED for p in family)
+
+        # and Ctrl-C at the terminal stops all of it cleanly
+        terminal.ctrl_c()
+        wait_for(terminal.exited, timeout=45, every=0.2)
+    finally:
+        terminal.close()
+    output = terminal.output.decode(errors="replace")
+    assert terminal.status == 0, output
+    assert "Traceback" not in output, output
+    time.sleep(0.5)
+    assert not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_a_second_ctrl_c_stops_at_once_though_a_client_holds_a_request(tmp_path: Path) -> None:
+    # given `clout serve` in a terminal, and a client that sent half a request and stalls
+    # (gunicorn waits up to 30 s for such a request to finish)
+    terminal = Terminal(tmp_path, free_port())
+    stalled = []
+    try:
+        wait_for(terminal.serving, timeout=60, every=0.25)
+        for _ in range(3):
+            client = socket.create_connection(("127.0.0.1", terminal.port))
+            client.sendall(
+                b"POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
+            )
+            stalled.append(client)
+
+        # when the operator presses Ctrl-C, then Ctrl-C again
+        terminal.ctrl_c()
+        terminal.read(3)
+        assert not terminal.exited()  # the first waits for the stalled requests
+        terminal.ctrl_c()
+
+        # then it stops without waiting out gunicorn's 30 s, and says what it cut short
+        wait_for(terminal.exited, timeout=15, every=0.2)
+    finally:
+        for client in stalled:
+            client.close()
+        terminal.close()
+    output = terminal.output.decode(errors="replace")
+    assert "Ctrl-C again" in output, output
+    assert "Stopping now" in output, output
+    assert "Traceback" not in output, output
 
 
 def serve_env(devstore: RunningDevStore | None = None) -> dict[str, str]:
