@@ -527,6 +527,7 @@ def shops_remove(domain: str, yes: bool) -> None:
         shop = find_shop(session=session, domain=domain)
         if shop is None:
             raise click.BadParameter(f"{domain} is not connected", param_hint="DOMAIN")
+        domain = shop.domain  # as stored, however it was typed
         held = {
             what: session.scalar(
                 select(func.count()).select_from(table).where(table.shop_id == shop.id)
@@ -535,7 +536,15 @@ def shops_remove(domain: str, yes: bool) -> None:
         }
     if not yes:
         # There is no undo: a mistyped domain of another connected store would erase its
-        # customers, cases and history. A script without --yes reads no answer, and stops.
+        # customers, cases and history. Without a terminal nobody is there to answer, and a
+        # script's input (a list of stores, say) must not be read as the answer.
+        if not sys.stdin.isatty():
+            click.echo(
+                f"not removed: {domain} would lose everything Clout holds about it, and this is "
+                "not a terminal to ask at; pass --yes to remove without asking",
+                err=True,
+            )
+            raise SystemExit(1)
         click.confirm(
             f"Erase everything Clout holds about {domain} ({held['customers']} customers, "
             f"{held['cases']} cases) and take its views and segments out? There is no undo "

@@ -3,6 +3,9 @@ metafield definitions and segments — against the emulator, over HTTP."""
 
 from __future__ import annotations
 
+import os
+import pty
+import sys
 from typing import Any
 
 from click.testing import CliRunner
@@ -111,8 +114,8 @@ def test_shops_remove_takes_the_views_and_segments_out_before_disconnecting(
     assert devstore.store.saved_searches
     assert devstore.store.segments
 
-    # when the operator disconnects it, and says yes when asked
-    removed = run(settings, devstore, "shops", "remove", SHOP, answer="y\n")
+    # when the operator disconnects it
+    removed = run(settings, devstore, "shops", "remove", SHOP, "--yes")
 
     # then its admin no longer shows Clout's views or segments, and the store is gone from Clout
     assert removed.exit_code == 0, removed.output
@@ -123,21 +126,70 @@ def test_shops_remove_takes_the_views_and_segments_out_before_disconnecting(
     assert SHOP not in run(settings, devstore, "shops", "list").output
 
 
-def test_shops_remove_asks_first_and_a_no_changes_nothing(
+def test_shops_remove_without_a_terminal_or_yes_erases_nothing(
     settings: dict[str, Any], devstore: RunningDevStore
 ) -> None:
-    # given a connected store
+    # given a connected store, and a script that removes stores listed on its input
     run(settings, devstore, "shops", "add", SHOP, "--token", devstore.token)
     views_before = views(devstore)
 
-    # when the operator runs remove, and answers no (or nothing, as a script without --yes)
-    declined = run(settings, devstore, "shops", "remove", SHOP, answer="n\n")
-    unanswered = run(settings, devstore, "shops", "remove", SHOP, answer="")
+    # when it runs remove without --yes: there is no terminal to ask, and its input is the list
+    removed = run(settings, devstore, "shops", "remove", SHOP, answer="other-shop.myshopify.com\n")
 
-    # then they were told what would be erased, and the store, its views and data stay
-    assert f"Erase everything Clout holds about {SHOP}" in declined.output
-    assert "customers" in declined.output
-    assert "--yes" in declined.output
-    assert declined.exit_code == unanswered.exit_code == 1
+    # then nothing is erased, no line of its input was eaten as an answer, and it says why
+    assert removed.exit_code == 1
+    assert "[y/N]" not in removed.output  # not asked: nobody is there to answer
+    assert "not a terminal" in removed.output
+    assert "--yes" in removed.output
     assert views(devstore) == views_before
     assert SHOP in run(settings, devstore, "shops", "list").output
+
+
+def in_a_terminal(
+    settings: dict[str, Any], devstore: RunningDevStore, answer: bytes, *args: str
+) -> str:
+    """`clout` run by a person at a terminal (a pty), answering its question with `answer`."""
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    env.update(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, PATH=os.environ.get("PATH", ""))
+    pid, fd = pty.fork()
+    if pid == 0:
+        command = [sys.executable, "-m", "service.cli", *args]
+        os.execve(sys.executable, command, env)  # noqa: S606
+    said = b""
+    answered = False
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        said += chunk
+        if not answered and b"[y/N]" in said:
+            os.write(fd, answer)
+            answered = True
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return said.decode(errors="replace")
+
+
+def test_shops_remove_asks_first_and_a_no_changes_nothing(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    # given a connected store with a customer's case
+    run(settings, devstore, "shops", "add", SHOP, "--token", devstore.token)
+    views_before = views(devstore)
+
+    # when the operator runs remove at a terminal and answers no
+    declined = in_a_terminal(settings, devstore, b"n\n", "shops", "remove", SHOP)
+
+    # then they were told what would be erased, and the store, its views and data stay
+    assert f"Erase everything Clout holds about {SHOP}" in declined
+    assert "customers" in declined
+    assert views(devstore) == views_before
+    assert SHOP in run(settings, devstore, "shops", "list").output
+
+    # and answering yes removes it
+    accepted = in_a_terminal(settings, devstore, b"y\n", "shops", "remove", SHOP)
+    assert f"removed {SHOP}" in accepted
+    assert SHOP not in run(settings, devstore, "shops", "list").output
