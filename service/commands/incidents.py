@@ -75,7 +75,8 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
         for incident, shop_domain, customer in session.execute(query):
             if not shown:
                 click.echo(
-                    "id\tshop\tpriority\tseverity\tdeadline\tin Shopify\tcustomer\tat the desk"
+                    "id\tshop\tpriority\tseverity\tdeadline\tin Shopify\tcustomer\t"
+                    "assigned to\tsnoozed until"
                 )
             if incident.tagged_at is not None:
                 tag = f"tagged {incident.tagged_at:%Y-%m-%d %H:%M}Z"
@@ -90,7 +91,7 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
             click.echo(
                 f"{incident.id}\t{shop_domain}\t{incident.priority or 'deciding'}\t"
                 f"{incident.severity}\tdue {deadline}\t{tag}\t{plain(who)}\t"
-                f"{_at_the_desk(incident, now=now)}"
+                f"{_desk_columns(incident, now=now)}"
             )
             shown += 1
     if not shown:
@@ -102,13 +103,13 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
         )
 
 
-def _at_the_desk(incident: Incident, *, now: datetime) -> str:
-    """Who has the case and until when it is snoozed (a snooze hides it from the agents'
-    default view, so an operator should see it here): "sam, snoozed until …", or "-"."""
-    said = [plain(incident.assigned_to)] if incident.assigned_to else []
-    if incident.snoozed_until is not None and incident.snoozed_until > now:
-        said.append(f"snoozed until {incident.snoozed_until:%Y-%m-%d %H:%M}Z")
-    return ", ".join(said) or "-"
+def _desk_columns(incident: Incident, *, now: datetime) -> str:
+    """Who has the case, and until when it is snoozed (a snooze hides it from the agents'
+    default view, so an operator should see it here): two columns, "-" for none, so that no
+    name can pass for a snooze."""
+    snoozed = incident.snoozed_until is not None and incident.snoozed_until > now
+    until = f"{incident.snoozed_until:%Y-%m-%d %H:%M}Z" if snoozed else "-"
+    return f"{plain(incident.assigned_to) if incident.assigned_to else '-'}\t{until}"
 
 
 # --- the desk -------------------------------------------------------------------------------
@@ -294,15 +295,23 @@ def incidents_assign(
     ids: tuple[int, ...], domain: str | None, to: str | None, who: str | None
 ) -> None:
     """Give open cases to a person, or to nobody."""
+    kept: dict[int, str | None] = {}  # the name as the case keeps it (trimmed, cut to size)
+
+    def assign(session: Session, shop: Shop, incident_id: int, by: str) -> Done | None:
+        done = assign_case(
+            session=session, shop=shop, incident_id=incident_id, to=to, by=by, now=utcnow()
+        )
+        case = session.get(Incident, incident_id)
+        kept[incident_id] = case.assigned_to if case is not None else None
+        return done
+
     _desk(
         domain,
         ids,
         who,
-        lambda session, shop, incident_id, by: assign_case(
-            session=session, shop=shop, incident_id=incident_id, to=to, by=by, now=utcnow()
-        ),
+        assign,
         said=lambda done: (
-            f"{done.outcome}\tto {plain(to) if to else 'nobody'}"
+            f"{done.outcome}\tto {plain(kept.get(done.incident_id) or 'nobody')}"
             if done.outcome == "assigned"
             else _said(done)
         ),

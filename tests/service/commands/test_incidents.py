@@ -155,22 +155,38 @@ def test_each_desk_line_says_what_changed(app: Flask, clout: Any, busy: dict[str
 def test_the_list_shows_who_has_a_case_and_until_when_it_sleeps(
     app: Flask, clout: Any, busy: dict[str, int]
 ) -> None:
-    # given Maya's case given to Sam and snoozed, and the others untouched
-    maya = busy["Maya Ortiz"]
+    # given Maya's case given to Sam and snoozed, Sam's given to someone whose name reads like
+    # a snooze, and the others untouched
+    maya, sam = busy["Maya Ortiz"], busy["Sam Lee"]
     clout("assign", str(maya), "--shop", SHOP, "--to", "sam")
     clout("snooze", str(maya), "--shop", SHOP, "--hours", "2")
+    clout("assign", str(sam), "--shop", SHOP, "--to", "pat, snoozed until 2099-01-01 00:00Z")
 
     # when the operator lists the open cases
     rows = [row.split("\t") for row in clout("list").output.splitlines()]
 
-    # then a column says who has each case and until when it is snoozed
+    # then a column says who has each case, another until when it is snoozed
     header, cases = rows[0], {int(row[0]): row for row in rows[1:]}
-    assert header[-1] == "at the desk"
-    at_the_desk = cases[maya][header.index("at the desk")]
-    assert at_the_desk.startswith("sam, snoozed until 20"), at_the_desk
-    others = {row[-1] for case_id, row in cases.items() if case_id != maya}
-    assert others == {"-"}
+    assert header[-2:] == ["assigned to", "snoozed until"]
+    assert cases[maya][-2] == "sam"
+    assert cases[maya][-1].startswith("20"), cases[maya]
+    assert cases[sam][-2:] == ["pat, snoozed until 2099-01-01 00:00Z", "-"]
+    others = {tuple(row[-2:]) for case_id, row in cases.items() if case_id not in (maya, sam)}
+    assert others == {("-", "-")}
     assert {len(row) for row in rows} == {len(header)}
+
+
+def test_an_assignment_says_the_name_as_it_was_kept(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    maya = busy["Maya Ortiz"]
+
+    padded = clout("assign", str(maya), "--shop", SHOP, "--to", "  sam  ")
+    blank = clout("assign", str(maya), "--shop", SHOP, "--to", "   ")
+
+    assert padded.output == f"{maya}\tassigned\tto sam\n"
+    assert blank.output == f"{maya}\tassigned\tto nobody\n"
+    assert case_of(app, maya)[0].assigned_to is None
 
 
 def test_what_customers_and_senders_wrote_cannot_steer_the_operators_terminal(
