@@ -50,6 +50,12 @@ _DEVICES = (
     r"|massager|fan|power ?bank|appliance|machine|thing|extension lead|lead)"
 )
 
+# A word that says no, so that what follows it in the clause is not praise ("won't buy again").
+_NO_WORD = (
+    r"(?:not|never|no|nope|unlikely|doubt\w{0,2}|hardly|nor|wont|cant|dont|didnt|wouldnt"
+    r"|would'?nt|[\w]{1,8}n'?t)\b"
+)
+
 # The reasons a merchant acts on, in the order an agent reads them: reason code → (sentence for
 # the merchant, firm patterns, weak patterns). Patterns are matched on lower-cased text. A weak
 # pattern is a word that also turns up in balanced, happy reviews ("a few problems, but I love
@@ -738,7 +744,18 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         (
             r"never (?:again|buy(?:ing)?|order(?:ing)?|shop(?:ping)? (?:here|there|with)|purchas|recommend)",
             r"\b(?:won'?t|will not|wouldn'?t|would not) (?:be )?(?:buy|order|shop|purchas|recommend|return|com)(?:ing|e)?",
-            r"\bnot (?:buying|ordering|purchasing) (?:\w{1,12} ){0,2}again\b",
+            r"\bnot (?:buying|ordering|purchasing) (?:\w{1,12} ){0,4}again\b",
+            # "not gonna buy again", "won't ever buy again", "never ever", "unlikely to buy
+            # again", "can't say I'll buy again", "I don't think I'll buy again".
+            (
+                r"\b(?:(?:not|never|won'?t|wont|will not|wouldn'?t|wouldnt|would'?nt|would not)"
+                r"(?: (?:ever|gonna|going to|be|ever be)){1,2}|unlikely to|never will (?:i|we)"
+                r"|(?:can'?t|cannot) say (?:i'?ll|i will|i'?d|i would|we'?ll)|(?:don'?t|dont|do not)"
+                r" think (?:i'?ll|i will|we'?ll|we will|i'?d|i would)(?: ever)?)"
+                r" (?:buy|order|purchas|shop)\w{0,3}\b(?: \w{1,12}){0,3}? again\b"
+            ),
+            r"\bfirst and (?:the )?last (?:time|order|purchase)\b",
+            r"\bbuy(?:ing)? (?:it |this |them |these )?again\?\s{0,3}(?:no|nope|never|hell no|not a chance)\b",
             r"last time i (?:order|buy|bought|shop)",
             r"(?:lost|losing) (?:a|my|your) (?:customer|business)",
             r"\bdo(?:n'?t| not) recommend",
@@ -960,7 +977,10 @@ NEGATED = (
         r"|them) up\b|\bcracking (?:up|open (?:a|the|another) (?:cold one|beer|bottle|can|book))\b"
     ),
     r"\bdon'?t (?:hesitate|think twice|miss)",
-    r"\bwould(?:n'?t| not) (?:hesitate|think twice)",
+    (
+        r"\b(?:would(?:n'?t| not)|won'?t|wont|will not) (?:hesitate|think twice)(?: (?:to|about)"
+        r" buy(?:ing)? (?:it |this |them |these )?again\b)?"
+    ),
     r"\bnot (?:worth|a waste) (?:the )?(?:hype)?\b(?=[^\n]{0,300}?(?:love|great|amazing))",
     r"\bhighly recommend",
     # "Will be back", "will return" to the shop; "I will return it" is a return.
@@ -969,10 +989,38 @@ NEGATED = (
         r"(?! (?:it|this|that|them|these|those|the (?!store|shop|site)|my|both|one|all|everything"
         r"|for|if|unless|as)\b))"
     ),
-    # "Would buy again" — not "won't buy again", "would never buy it again".
+    # "Would buy again", "but I'd buy again": buying again where nothing before it in the
+    # clause says no ("won't buy again", "not gonna buy again", "unlikely to buy again").
     (
-        r"(?<!n't )(?<!nt )(?<!not )(?<!never )(?<!n't be )(?<!nt be )(?<!not be )"
-        r"(?<!never be )\bbuy(?:ing)? (?:it |this |them )?again\b"
+        r"(?:^|(?<=[.!?,;:])|\b(?:but|and|so|because|though|although|yes)\b)(?: ?(?!"
+        + _NO_WORD
+        + r")[\w']{1,14}){0,6}? ?buy(?:ing)? (?:it |this |them |these )?again\b(?![^.!]{0,60}\?)"
+    ),
+    # In a question, the words alone, where no no is just before: "can I buy again with the
+    # same code?" (not "would I buy again? No.").
+    (
+        r"(?<!n't )(?<!nt )(?<!not )(?<!never )(?<!n't be )(?<!not be )\bbuy(?:ing)?"
+        r" (?:it |this |them |these )?again\b(?=[^.!]{0,60}\?)"
+        r"(?!\?\s{0,3}(?:no|nope|never|hell no|not a chance)\b)"
+    ),
+    # Not again, and that is the point: "won't be buying again because I bought a lifetime
+    # supply", "not buying again, because this one will last forever".
+    (
+        r"\b(?:won'?t|will not|not|never)(?: be)? (?:buy|order|purchas)\w{0,3} (?:\w{1,12} ){0,2}?"
+        r"again,? (?:because|since|as|cause|cuz) (?:i (?:bought|got|have|stocked)|(?:this|it)"
+        r" (?:one )?(?:will|should|'ll) last|they(?:'ll| will) last)\b"
+    ),
+    # Someone else's never-again, answered: "my friend said she won't buy again but I
+    # disagree", "the reviews said people won't buy again, but mine was perfect".
+    (
+        r"\b(?:said|says|say|claim\w{0,2}|told me|reckons?)\b[^.!?]{0,40}?\b(?:won'?t|will not"
+        r"|never|wouldn'?t|would not) (?:\w{1,12} ){0,2}?(?:buy|order|purchas)\w{0,3}[^.!?]{0,20}?"
+        r"(?=,? ?\bbut (?:i|mine|not me|we)\b)"
+    ),
+    # Loyalty: "wouldn't buy anything else again".
+    (
+        r"\b(?:buy|order|purchase|use)(?:ing)? (?:anything|any) (?:else|other (?:brand|kind"
+        r"|one)s?)\b[^.!?,]{0,20}\bagain\b"
     ),
     # A size that would have been wrong, that others may find wrong, or that the customer feared
     # and did not find, is no size problem: "a petite would have been far too short".
@@ -1372,7 +1420,11 @@ def without_no_problem(text: str) -> str:
     """`text` lower-cased with the phrases that say there is no problem (`NEGATED`) taken out.
     Remembered: a short review is one sentence, which the cues, the tone and the model's second
     reading each ask for (the biggest pass the detector makes over a text)."""
-    return _NEGATED.sub(" ", text.lower().replace("’", "'"))
+    # Runs of spaces as one: "won't  buy again" is "won't buy again".
+    return _NEGATED.sub(" ", _SPACES.sub(" ", text.lower().replace("’", "'")))
+
+
+_SPACES = re.compile(r"[ \t]{2,6}")
 
 
 def cues(text: str) -> dict[str, bool]:

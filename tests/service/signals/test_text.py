@@ -62,6 +62,20 @@ def test_plain_complaints_vader_misses_are_caught(text: str, reason: str) -> Non
         "Wont buy again.",
         "Not buying again.",
         "I will not be buying this again, the seams split.",
+        # A second reading (session 13): the no two or more words before, spacing, idioms.
+        "not gonna buy again",
+        "Not going to buy again.",
+        "never gonna buy again",
+        "I won't ever buy again.",
+        "I will never ever buy again.",
+        "won't  buy again",
+        "Never will I buy again.",
+        "Unlikely to buy again.",
+        "Can't say I'll buy again.",
+        "I dont think I'll buy again, quality went downhill.",
+        "First and last time buying from here.",
+        "Not buying from you guys again.",
+        "Not purchasing from you guys ever again.",
     ],
 )
 def test_a_customer_who_will_not_buy_again_is_a_complaint(text: str) -> None:
@@ -80,6 +94,13 @@ def test_a_customer_who_will_not_buy_again_is_a_complaint(text: str) -> None:
         "I would not hesitate to buy again.",
         "Wouldn't think twice about buying it again.",
         "I didn't expect to buy again so soon, but they are that good.",
+        # A second reading (session 13).
+        "I won't think twice about buying again.",
+        "I won't be buying again because I bought a lifetime supply lol",
+        "Not buying again, because this one will last forever!",
+        "My friend said she won't buy again but I disagree, I love it.",
+        "The reviews said people won't buy again, but mine was perfect.",
+        "Wouldn't buy anything else again.",
     ],
 )
 def test_buying_again_stays_praise(text: str) -> None:
