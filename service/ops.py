@@ -3,8 +3,9 @@
 /healthz and /readyz answer anyone (they say nothing but up or down). /metrics tells how many
 deliveries each shop's topics brought, what is failing and what is waiting: with
 CLOUT_METRICS_TOKEN set it needs `Authorization: Bearer <token>` from everywhere; without one,
-only a request made on this machine directly (a loopback address, and no proxy's
-X-Forwarded-For or Forwarded: a proxy here forwards requests from anywhere) is answered.
+only a request made on this machine directly (a loopback address, and no header a proxy names
+the client by, `PROXY_HEADERS` or X-Forwarded-*: a proxy here forwards requests from anywhere)
+is answered.
 """
 
 from __future__ import annotations
@@ -174,6 +175,20 @@ class DeliveryCollector(Collector):
 
 
 LOOPBACK = ("127.0.0.1", "::1")
+# The headers a proxy or a CDN names the client by: any of them on a request from this machine
+# means a proxy here forwarded it, from anywhere (nginx's X-Real-IP as much as X-Forwarded-For).
+# A plain TCP forward (socat, `ssh -R`) adds none: CLOUT_METRICS_TOKEN is the answer there.
+PROXY_HEADERS = (
+    "Forwarded",
+    "X-Real-IP",
+    "True-Client-IP",
+    "Client-IP",
+    "X-Client-IP",
+    "X-Cluster-Client-IP",
+    "CF-Connecting-IP",
+    "Fastly-Client-IP",
+    "Via",
+)
 
 
 def metrics_refusal(token: str | None) -> tuple[Response, int] | None:
@@ -185,7 +200,10 @@ def metrics_refusal(token: str | None) -> tuple[Response, int] | None:
         refusal = jsonify(outcome="unauthorized", detail="Authorization: Bearer <token> needed")
         refusal.headers["WWW-Authenticate"] = 'Bearer realm="clout-metrics"'
         return refusal, 401
-    forwarded = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    forwarded = any(request.headers.get(name) is not None for name in PROXY_HEADERS) or any(
+        name.lower().startswith("x-forwarded")
+        for name in request.headers.keys()  # noqa: SIM118
+    )
     if request.remote_addr in LOOPBACK and not forwarded:
         return None
     return jsonify(

@@ -105,6 +105,32 @@ def test_without_a_token_metrics_answer_only_this_machine(client: FlaskClient) -
     assert through_a_proxy.status_code == 403
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "X-Real-IP",
+        "True-Client-IP",
+        "Client-IP",
+        "X-Client-IP",
+        "X-Forwarded",
+        "X-Forwarded-Host",
+        "X-Cluster-Client-IP",
+        "CF-Connecting-IP",
+        "Fastly-Client-IP",
+        "Via",
+    ],
+)
+def test_without_a_token_any_proxys_mark_means_not_this_machine(
+    client: FlaskClient, header: str
+) -> None:
+    # given a proxy on this machine that names the client its own way (nginx's X-Real-IP, a
+    # CDN's, a Via line), forwarding requests from anywhere
+    through_a_proxy = client.get("/metrics", headers={header: "203.0.113.9"})
+
+    # then it is not this machine asking
+    assert through_a_proxy.status_code == 403
+
+
 def test_with_a_token_metrics_need_it_from_anywhere(make_app: Callable[..., Flask]) -> None:
     client = make_app(CLOUT_METRICS_TOKEN="scrape-me-0123456789").test_client()
 
