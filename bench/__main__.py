@@ -24,6 +24,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "text_speed": ([], ["--rounds", "2"]),
     "languages": ([], []),
     "text_cost": ([], ["--sizes", "5000,50000"]),
+    "review_refusals": ([], ["--rounds", "500"]),
     "tagging_throughput": ([], ["--mutations", "80"]),
     "profiles": ([], ["--sizes", "2000:20000,20000:200000"]),
     "delivery_to_tag": ([], ["--rates", "0.5,1,2", "--seconds", "15"]),

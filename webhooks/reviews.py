@@ -15,11 +15,12 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.core.crypto import TokenVault
 from service.core.logs import get_logger
-from service.core.models import ReviewSecret
-from service.core.state import clout_state, count_rejection, note_refused_review
+from service.core.models import ReviewSecret, Shop
+from service.core.state import clout_state, count_rejection, refused_review
 from service.deliveries.lifecycle import record_delivery
-from service.shopify.shops import REVIEW_PROVIDERS, find_shop, is_shop_domain
+from service.shopify.shops import REVIEW_PROVIDERS, is_shop_domain
 from service.signals import platforms
 from webhooks import review_verify
 from webhooks.body import raw_body
@@ -28,6 +29,15 @@ from webhooks.shopify import answer, ring_after_answer
 log = get_logger(__name__)
 blueprint = Blueprint("reviews", __name__, url_prefix="/webhooks/reviews")
 _NOBODYS_SECRET = secrets.token_urlsafe(32)
+_nobodys: dict[int, bytes] = {}
+
+
+def _nobodys_sealed(vault: TokenVault) -> bytes:
+    """A secret nobody holds, sealed by this app's vault (once per vault)."""
+    sealed = _nobodys.get(id(vault))
+    if sealed is None:
+        sealed = _nobodys[id(vault)] = vault.seal(_NOBODYS_SECRET)
+    return sealed
 
 
 def _reject(provider: str, status: int, reason: str, detail: str) -> tuple[Response, int]:
@@ -46,14 +56,16 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
     raw = raw_body()  # over the size limit: RequestEntityTooLarge → 413
     try:
         with state.sessions() as session:
-            shop = find_shop(session=session, domain=shop_domain)
-            sealed = None
-            if shop is not None:
-                sealed = session.scalar(
-                    select(ReviewSecret.secret).where(
-                        ReviewSecret.shop_id == shop.id, ReviewSecret.provider == provider
-                    )
+            # The shop and its secret in one query, whether or not either exists: a known
+            # shop must cost what an unknown one does, or the time would tell who uses Clout.
+            found = session.execute(
+                select(Shop.id, ReviewSecret.secret)
+                .outerjoin(
+                    ReviewSecret,
+                    (ReviewSecret.shop_id == Shop.id) & (ReviewSecret.provider == provider),
                 )
+                .where(Shop.domain == shop_domain)
+            ).first()
     except SQLAlchemyError as error:
         log.error("delivery_not_recorded", source=provider, error=type(error).__name__)  # noqa: TRY400
         response, status = answer(503, "unavailable", detail="could not record; retry later")
@@ -62,18 +74,19 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
     incoming = review_verify.Request(
         body=raw, headers={k.lower(): v for k, v in request.headers.items()}, args=request.args
     )
-    if shop is None:
-        # Anyone may post to any store's URL: refused as a forged delivery is, after the same
-        # check against a secret nobody holds, so neither the answer nor its time tells which
-        # stores use Clout. (The operator's count still says why.)
-        review_verify.VERIFIERS[provider](incoming, _NOBODYS_SECRET)
-        count_rejection(source=provider, reason="unknown_shop")
-        log.info("delivery_rejected", source=provider, reason="unknown_shop", status=401)
+    known, sealed = (found[0] is not None, found[1]) if found is not None else (False, None)
+    # Anyone may post to any store's URL. A store Clout does not serve, or one with no secret
+    # for this platform, is checked against a secret nobody holds, opened as a real one is:
+    # refused as a forged delivery is, with the same answer in the same time, so neither tells
+    # which stores use Clout. Fail closed: without a secret nothing proves who sent it.
+    secret = state.vault.open(sealed if sealed is not None else _nobodys_sealed(state.vault))
+    if not review_verify.VERIFIERS[provider](incoming, secret) or sealed is None:
+        reason = "unauthorized" if known else "unknown_shop"  # the operator's count says why
+        refused_review(
+            provider=provider, shop_domain=shop_domain, known=known, reason=reason, at=time.time()
+        )
+        log.info("delivery_rejected", source=provider, reason=reason, status=401)
         return answer(401, "unauthorized", detail=f"missing or invalid {provider} signature")
-    # Fail closed: without a configured secret nothing can prove where the delivery came from.
-    if sealed is None or not review_verify.VERIFIERS[provider](incoming, state.vault.open(sealed)):
-        note_refused_review(provider=provider, shop_domain=shop_domain, at=time.time())
-        return _reject(provider, 401, "unauthorized", f"missing or invalid {provider} signature")
     try:
         payload = platforms.loads_lenient(raw)
     except (ValueError, RecursionError):

@@ -83,10 +83,19 @@ def count_rejection(*, source: str, reason: str) -> None:
         clout_state().redis.hincrby(REJECTIONS_KEY, f"{source}|{reason}", 1)
 
 
-def note_refused_review(*, provider: str, shop_domain: str, at: float) -> None:
-    """Remember that a connected shop's review platform was refused; best effort."""
+def refused_review(*, provider: str, shop_domain: str, known: bool, reason: str, at: float) -> None:
+    """Count a refused review delivery (for /metrics) and, for a connected shop, remember when
+    its platform was last refused (`clout doctor`); best effort. One round trip either way: a
+    connected shop must not take longer to refuse than an unknown one."""
     with contextlib.suppress(redis.RedisError):
-        clout_state().redis.hset(REFUSED_REVIEWS_KEY, f"{provider}|{shop_domain}", str(at))
+        steps = clout_state().redis.pipeline(transaction=False)
+        steps.hincrby(REJECTIONS_KEY, f"{provider}|{reason}", 1)
+        field = f"{provider}|{shop_domain}"
+        if known:
+            steps.hset(REFUSED_REVIEWS_KEY, field, str(at))
+        else:  # as much work, and nothing kept: anyone may name any domain
+            steps.hexists(REFUSED_REVIEWS_KEY, field)
+        steps.execute()
 
 
 def last_refused_review(client: redis.Redis, *, provider: str, shop_domain: str) -> float | None:
