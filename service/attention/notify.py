@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import smtplib
 import socket
@@ -18,19 +17,13 @@ import httpx
 from service.attention.outbox import AT_LEAST_ONCE, Effect, EffectKind, Outcome
 from service.core.config import Settings
 from service.core.logs import get_logger
-from service.core.shop_settings import ShopConfig
+from service.core.shop_settings import ShopConfig, public_ip
 
 log = get_logger(__name__)
 
 
 class PrivateTarget(Exception):
     """A notification address that resolves to this machine or a private network."""
-
-
-def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
-    return (mapped or ip).is_global
 
 
 def _resolve(host: str, port: int) -> list[str]:
@@ -82,7 +75,7 @@ class Notifier:
         port = target.port or (443 if target.scheme == "https" else 80)
         addresses = _resolve(target.host, port)
         if not (self.private_targets or url in self.trusted) and not all(
-            _public(a) for a in addresses
+            public_ip(a) for a in addresses
         ):
             raise PrivateTarget(target.host)
         pinned = target.copy_with(host=addresses[0])

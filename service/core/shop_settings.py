@@ -10,12 +10,14 @@ when, old → new (a secret shows only as set or unset).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -106,6 +108,29 @@ def _url(text: str) -> str:
     ):
         raise SettingsError("an https:// address (http:// only for this machine)")
     return url
+
+
+_ADDRESS_KEYS = ("notify.webhook_url", "notify.slack_url")
+
+
+def private_address(url: str) -> bool:
+    """Whether `url` names this machine or a private network outright (a number, or a
+    localhost name). A name is resolved only when a notification is sent
+    (`attention.notify`): it may point elsewhere by then."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not public_ip(host)
+    except ValueError:
+        return False  # a name
+
+
+def public_ip(address: str) -> bool:
+    """Whether an IP address is on the public internet (ValueError when it is no address)."""
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+    return (mapped or ip).is_global
 
 
 def _secret(text: str) -> str:
@@ -327,6 +352,13 @@ def change(
     row = _row(session, shop_id)
     own = _stored(row, vault)
     parsed = {key: _parsed(key, text) for key, text in changes.items()}
+    if not defaults.notify_private_targets:
+        for key in _ADDRESS_KEYS:
+            if parsed.get(key) and private_address(parsed[key]):
+                raise SettingsError(
+                    f"{key}: an address on the public internet (this Clout sends no store's "
+                    "notifications to this machine or a private network)"
+                )
     after = {**own, **{k: v for k, v in parsed.items() if v is not None}}
     for key in (k for k, v in parsed.items() if v is None):
         after.pop(key, None)

@@ -84,6 +84,12 @@ def test_set_changes_only_that_store_and_records_who_and_what(
         ("attention_tag=" + "x" * 41, "1 to 40 characters"),
         ("notify.email=nobody", "email"),
         ("notify.webhook_url=http://evil.example.com/hook", "https://"),
+        # this machine or a private network: no store's address may reach the operator's
+        ("notify.webhook_url=http://127.0.0.1:2375/containers/create", "public internet"),
+        ("notify.slack_url=https://169.254.169.254/latest/meta-data", "public internet"),
+        ("notify.webhook_url=https://10.0.0.1/hook", "public internet"),
+        ("notify.webhook_url=https://[::1]/hook", "public internet"),
+        ("notify.webhook_url=https://localhost./hook", "public internet"),
         ("klout=maybe", "on or off"),
         ("colour=blue", "no setting called colour"),
         ("resolved_tag=clout-attention", "must all differ"),
@@ -188,3 +194,22 @@ def test_change_refuses_an_unknown_key_in_code_too(app: Flask) -> None:
             vault=clout.vault,
             now=utcnow(),
         )
+
+
+def test_an_operator_who_allows_private_addresses_may_set_one(
+    make_app: Any, settings: dict[str, Any]
+) -> None:
+    # given an install that serves the operator's own store, private addresses allowed
+    app = make_app(CLOUT_NOTIFY_PRIVATE_TARGETS="on")
+    connect_test_shop(app)
+
+    done = run(
+        {**settings, "CLOUT_NOTIFY_PRIVATE_TARGETS": "on"},
+        "settings",
+        "set",
+        SHOP,
+        "notify.webhook_url=http://127.0.0.1:8080/hook",
+    )
+
+    assert done.exit_code == 0, done.output
+    assert "notify.webhook_url" in done.output
