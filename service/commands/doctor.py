@@ -31,7 +31,15 @@ from service.core import db
 from service.core.config import Settings
 from service.core.crypto import TokenVault, vault_for
 from service.core.logs import configure_logging
-from service.core.models import Delivery, Incident, IncidentEvent, ReviewSecret, Shop, utcnow
+from service.core.models import (
+    Delivery,
+    Incident,
+    IncidentEvent,
+    OutboundEffect,
+    ReviewSecret,
+    Shop,
+    utcnow,
+)
 from service.core.shop_settings import shop_config
 from service.core.vocabulary import CaseEvent, DeliveryStatus, ShopStatus
 from service.deliveries.topics import SHOPIFY_TOPICS
@@ -478,6 +486,43 @@ def check_pending(
     return fail("tags", says, fix) if waited >= limit else warn("tags", says + " (retrying)")
 
 
+_CHANNELS = {"webhook": "webhook", "slack": "Slack", "email": "email", "flow": "Flow trigger"}
+
+
+def check_notifications(*, session: Session, shop: Shop, now: datetime) -> Finding:
+    """What the store was told in the last 7 days and what never reached it: a channel whose
+    last notice failed is one the merchant is not hearing from (a removed Slack URL, a private
+    address, a full mailbox)."""
+    rows = session.execute(
+        select(OutboundEffect.kind, OutboundEffect.status)
+        .where(
+            OutboundEffect.shop_id == shop.id,
+            OutboundEffect.settled_at >= now - timedelta(days=7),
+            OutboundEffect.status.in_(("sent", "failed", "uncertain")),
+        )
+        .order_by(OutboundEffect.settled_at, OutboundEffect.id)
+    ).all()
+    missed: dict[str, int] = {}
+    last: dict[str, str] = {}
+    for kind, status in rows:
+        last[kind] = status
+        if status != "sent":
+            missed[kind] = missed.get(kind, 0) + 1
+    if not missed:
+        return ok("notifications", "none failed in the last 7 days")
+    said = ", ".join(f"{n} {_CHANNELS.get(k, k)}" for k, n in missed.items())
+    silent = [_CHANNELS.get(k, k) for k, status in last.items() if status != "sent"]
+    if not silent:
+        return warn("notifications", f"{said} not delivered in the last 7 days; later ones were")
+    return fail(
+        "notifications",
+        f"{said} not delivered in the last 7 days, the last {' and '.join(silent)} too",
+        f"check the store's addresses (`clout settings show {shop.domain}`): one must be "
+        "public unless CLOUT_NOTIFY_PRIVATE_TARGETS=on, and a removed Slack or webhook URL "
+        "answers 404; the logs' notify_refused and notify_failed lines say more",
+    )
+
+
 def check_shop(
     *, settings: Settings, domain: str, http: httpx.Client, now: datetime
 ) -> list[Finding]:
@@ -495,6 +540,7 @@ def check_shop(
         found.append(
             check_pending(session=session, settings=settings, vault=vault, shop=shop, now=now)
         )
+        found.append(check_notifications(session=session, shop=shop, now=now))
     return found
 
 

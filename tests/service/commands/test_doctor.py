@@ -16,7 +16,7 @@ from flask import Flask
 
 from service.cli import main
 from service.core import db
-from service.core.models import Backfill, Delivery, Incident, utcnow
+from service.core.models import Backfill, Delivery, Incident, OutboundEffect, Shop, utcnow
 from service.core.vocabulary import DeliveryStatus
 from service.dev.devstore.webhooks import order_payload
 from tests.support.clout import (
@@ -70,7 +70,17 @@ def test_a_healthy_install_passes(environment: dict[str, str]) -> None:
 
     assert checked.exit_code == 0, checked.output
     assert "No problems" in checked.output
-    for subject in ("database", "redis", "token", "scopes", "webhooks", "history", "tags", "clock"):
+    for subject in (
+        "database",
+        "redis",
+        "token",
+        "scopes",
+        "webhooks",
+        "history",
+        "tags",
+        "notifications",
+        "clock",
+    ):
         assert line_of(checked.output, subject).lstrip().startswith("ok"), checked.output
 
 
@@ -146,6 +156,25 @@ def fail_the_history_import(env: dict[str, str], devstore: RunningDevStore) -> N
     )
 
 
+def refuse_a_notification(env: dict[str, str], devstore: RunningDevStore) -> None:
+    # the store's Slack URL was removed: Slack answered 404, and the notice was given up
+    engine = db.make_engine(env["CLOUT_DATABASE_URL"])
+    with engine.begin() as connection:
+        shop_id = connection.execute(sa.select(Shop.id).where(Shop.domain == SHOP)).scalar_one()
+        connection.execute(
+            sa.insert(OutboundEffect).values(
+                shop_id=shop_id,
+                kind="slack",
+                key="escalation:1:1:slack",
+                payload={},
+                status="failed",
+                attempts=1,
+                staged_at=utcnow() - timedelta(hours=2),
+                settled_at=utcnow() - timedelta(hours=2),
+            )
+        )
+
+
 PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str, str]] = {
     # fault: (plant, the line that names it, words of the fix)
     "revoked token": (revoke_token, "token", "clout shops add"),
@@ -158,6 +187,7 @@ PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str,
     "dead delivery": (let_a_delivery_die, "failures", "clout deliveries retry"),
     "no workers": (stop_the_workers, "workers", "clout worker"),
     "failed history import": (fail_the_history_import, "history", "clout shops backfill"),
+    "refused notification": (refuse_a_notification, "notifications", "clout settings show"),
 }
 
 
@@ -265,3 +295,33 @@ def test_a_database_behind_its_migrations_is_named_with_the_upgrade(
     assert checked.exit_code == 1, checked.output
     assert "at migration 0006, this Clout needs" in checked.output
     assert "clout db upgrade" in checked.output
+
+
+def test_a_channel_that_failed_once_and_then_worked_only_warns(
+    environment: dict[str, str], devstore: RunningDevStore
+) -> None:
+    # given a Slack notice that failed two hours ago, and one that went out since
+    refuse_a_notification(environment, devstore)
+    engine = db.make_engine(environment["CLOUT_DATABASE_URL"])
+    with engine.begin() as connection:
+        shop_id = connection.execute(sa.select(Shop.id).where(Shop.domain == SHOP)).scalar_one()
+        connection.execute(
+            sa.insert(OutboundEffect).values(
+                shop_id=shop_id,
+                kind="slack",
+                key="escalation:2:1:slack",
+                payload={},
+                status="sent",
+                attempts=1,
+                staged_at=utcnow() - timedelta(minutes=30),
+                settled_at=utcnow() - timedelta(minutes=30),
+            )
+        )
+
+    checked = doctor(environment, SHOP)
+
+    # then the doctor says it, without calling the channel broken
+    assert checked.exit_code == 0, checked.output
+    line = line_of(checked.output, "notifications")
+    assert line.lstrip().startswith("warn"), checked.output
+    assert "1 Slack not delivered" in line
