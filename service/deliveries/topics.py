@@ -39,18 +39,19 @@ def _customer_gid(ctx: DeliveryContext) -> str:
         raise PermanentError("payload's customer has no usable id") from error
 
 
-def _about_this_shop(ctx: DeliveryContext, key: str) -> None:
-    """Refuse a body that names another shop than the delivery's header. Shopify signs the
-    body, not its headers, and its signature never expires: a signed erasure captured on its
-    way to one shop (a proxy's log, a debugging tunnel) could be re-sent with another's header
-    and erase that shop instead. A body that names no shop, or Shopify's published sample's
-    placeholder, is taken as the header says."""
+def _about_this_shop(ctx: DeliveryContext, key: str, *, shop_id_key: str) -> None:
+    """Refuse a body that does not name the delivery's shop. Shopify signs the body, not its
+    headers (the topic and the shop among them), and its signature never expires: a signed
+    body captured on its way to one shop (a proxy's log, a debugging tunnel) could be re-sent
+    with another's header, or under another topic (an order's body as `shop/redact`), and
+    erase or disconnect a store. Shopify's own bodies for these topics always name the shop
+    (`shop_domain` and `shop_id`; the Shop object's `myshopify_domain` and `id`)."""
     named = ctx.payload.get(key)
-    if not isinstance(named, str):
-        return
-    named = named.strip().lower()
-    if shops.is_shop_domain(named) and named != ctx.shop.domain:
-        raise PermanentError("the body names another shop than the delivery's header")
+    shop_id = ctx.payload.get(shop_id_key)
+    if not (isinstance(named, str) and named.lower() == ctx.shop.domain):
+        raise PermanentError("the body does not name the delivery's shop")
+    if not isinstance(shop_id, int) or isinstance(shop_id, bool):
+        raise PermanentError("the body has no shop id")
 
 
 def _forget_payload_if_redacted(ctx: DeliveryContext, customer: Customer | None) -> None:
@@ -239,12 +240,12 @@ def bulk_operation_finished(ctx: DeliveryContext) -> None:
 
 
 def app_uninstalled(ctx: DeliveryContext) -> None:
-    _about_this_shop(ctx, "myshopify_domain")
+    _about_this_shop(ctx, "myshopify_domain", shop_id_key="id")
     shops.mark_uninstalled(session=ctx.session, shop=ctx.shop, now=ctx.now)
 
 
 def customer_data_requested(ctx: DeliveryContext) -> None:
-    _about_this_shop(ctx, "shop_domain")
+    _about_this_shop(ctx, "shop_domain", shop_id_key="shop_id")
     request = ctx.payload.get("data_request")
     try:
         request_id = event_ref(request.get("id") if isinstance(request, dict) else None, limit=64)
@@ -263,7 +264,7 @@ def customer_data_requested(ctx: DeliveryContext) -> None:
 
 
 def customer_redacted(ctx: DeliveryContext) -> None:
-    _about_this_shop(ctx, "shop_domain")
+    _about_this_shop(ctx, "shop_domain", shop_id_key="shop_id")
     customer_gid = _customer_gid(ctx)
     compliance.redact_customer(
         session=ctx.session,
@@ -278,7 +279,7 @@ def customer_redacted(ctx: DeliveryContext) -> None:
 
 
 def shop_redacted(ctx: DeliveryContext) -> None:
-    _about_this_shop(ctx, "shop_domain")
+    _about_this_shop(ctx, "shop_domain", shop_id_key="shop_id")
     compliance.redact_shop(session=ctx.session, shop=ctx.shop)
     ctx.erased = True
 

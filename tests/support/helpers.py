@@ -33,6 +33,18 @@ def fixture_json(name: str) -> dict[str, Any]:
     return value
 
 
+def shopify_sample(name: str, *, shop: str = SHOP) -> dict[str, Any]:
+    """Shopify's published sample as Shopify sends it to `shop`: the samples name a placeholder
+    shop (`{shop}.myshopify.com`) or none (the uninstalled Shop's `myshopify_domain` is null),
+    where a real delivery names the shop it is about — which Clout checks."""
+    value = fixture_json(name)
+    if value.get("shop_domain") == "{shop}.myshopify.com":
+        value["shop_domain"] = shop
+    if "myshopify_domain" in value and value["myshopify_domain"] is None:
+        value["myshopify_domain"] = shop
+    return value
+
+
 def a_refund_sample(
     refund_id: int,
     *,

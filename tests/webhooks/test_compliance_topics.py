@@ -151,7 +151,7 @@ def test_shop_redact_erases_everything_of_the_shop(
     client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
     deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
-    deliver(client, app, "app/uninstalled", {"id": 1, "domain": SHOP})
+    deliver(client, app, "app/uninstalled", {"id": 1, "myshopify_domain": SHOP})
     redact = fixture_json("shopify/shop_redact.json")
     redact["shop_domain"] = SHOP
 
@@ -165,7 +165,7 @@ def test_shop_redact_erases_everything_of_the_shop(
 def test_app_uninstalled_stops_calls_to_the_shop(
     client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
-    deliver(client, app, "app/uninstalled", {"id": 548380009, "domain": SHOP})
+    deliver(client, app, "app/uninstalled", {"id": 548380009, "myshopify_domain": SHOP})
 
     with state(app).sessions() as session:
         stored = session.scalar(select(Shop))
@@ -250,7 +250,7 @@ def test_a_signed_body_about_another_shop_erases_nothing_here(
     # then each fails, saying why, and this shop, its customer and its token are all still here
     assert [d.status for d in delivered] == ["failed"] * 4
     assert {d.last_error for d in delivered} == {
-        "PermanentError: the body names another shop than the delivery's header"
+        "PermanentError: the body does not name the delivery's shop"
     }
     with state(app).sessions() as session:
         stored = session.scalar(select(Shop))
@@ -260,3 +260,32 @@ def test_a_signed_body_about_another_shop_erases_nothing_here(
         assert kept is not None
         assert (kept.email, kept.redacted_at) == (EMAIL, None)
         assert session.scalars(select(DataRequest)).all() == []
+
+
+def test_a_signed_body_of_another_topic_erases_nothing(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given this shop with a customer, and a signed order body of this very shop (any captured
+    # delivery: Shopify signs the body, not the topic it is sent under)
+    order = an_order_by_the_customer(299938, "2026-01-01T00:00:00Z")
+    deliver(client, app, "orders/create", order)
+
+    # when it is re-sent as each erasing topic, and with a body that names the shop loosely
+    delivered = [
+        deliver(client, app, "shop/redact", order),
+        deliver(client, app, "app/uninstalled", order),
+        deliver(client, app, "customers/redact", order),
+        deliver(client, app, "shop/redact", {"shop_id": 1, "shop_domain": f"{SHOP}."}),
+        deliver(client, app, "shop/redact", {"shop_id": 1, "shop_domain": None}),
+        deliver(client, app, "shop/redact", {"shop_domain": SHOP}),
+    ]
+
+    # then each fails, and the shop, its token and its customer are all still here
+    assert [d.status for d in delivered] == ["failed"] * 6
+    with state(app).sessions() as session:
+        stored = session.scalar(select(Shop))
+        assert stored is not None
+        assert (stored.status, stored.access_token is not None) == ("active", True)
+        kept = session.scalar(select(Customer))
+        assert kept is not None
+        assert (kept.email, kept.redacted_at) == (EMAIL, None)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from service.core.models import Delivery, Incident, Review, Shop
 from tests.support.clout import process_delivery_now, record_delivery_now, state
-from tests.support.helpers import fixture_json
+from tests.support.helpers import fixture_json, shopify_sample
 
 pytestmark = pytest.mark.fuzz
 
@@ -86,7 +86,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     """A real sample with one to three fields swapped for any JSON value."""
     topic = draw(st.sampled_from(sorted(SAMPLES)))
     sample = SAMPLES[topic]
-    document = copy.deepcopy(fixture_json(sample) if sample else SMALL[topic])
+    document = copy.deepcopy(shopify_sample(sample) if sample else SMALL[topic])
     paths = _paths(document)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         _replace(document, draw(st.sampled_from(paths)), draw(json_value))
@@ -122,7 +122,7 @@ def test_the_unmutated_samples_are_processed(app: Flask, shop: Shop) -> None:
     # the control for the property above: the same path, on the payloads as Shopify sends them
     outcomes = {}
     for topic, sample in SAMPLES.items():
-        body = fixture_json(sample) if sample else SMALL[topic]
+        body = shopify_sample(sample) if sample else SMALL[topic]
         outcomes[topic] = process_delivery_now(
             app, record_delivery_now(app, topic=topic, payload=body)
         )
@@ -150,8 +150,8 @@ def test_nul_characters_in_a_payload_are_dropped_not_a_database_error(
 
 def test_compliance_requests_with_odd_shapes_are_handled(app: Flask, shop: Shop) -> None:
     # found by the property above: ids that are not ids, order lists that are not lists
-    request = fixture_json("shopify/customers_data_request.json")
-    redact = fixture_json("shopify/customers_redact.json")
+    request = shopify_sample("shopify/customers_data_request.json")
+    redact = shopify_sample("shopify/customers_redact.json")
     cases = [
         ("customers/data_request", {**request, "orders_requested": 5}),
         ("customers/data_request", {**request, "data_request": {"id": [1, {"a": 2}]}}),
