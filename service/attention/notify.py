@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
+import anyio
 import httpx
 
 from service.attention.outbox import AT_LEAST_ONCE, Effect, EffectKind, Outcome
@@ -26,10 +27,20 @@ class PrivateTarget(Exception):
     """A notification address that resolves to this machine or a private network."""
 
 
-def _resolve(host: str, port: int) -> list[str]:
-    """The addresses `host` stands for (itself, when it is one)."""
-    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in found))
+def _failure(error: BaseException, kind: EffectKind) -> Outcome:
+    """What a failed post means: refused for good (an address that may not or cannot be used),
+    tried again (nothing can have landed), or, when the request may have gone out, what the
+    channel allows (again only where the receiver can tell a repeat)."""
+    if isinstance(error, PrivateTarget):
+        log.warning("notify_refused", channel=kind, reason="private address")
+        return Outcome.REFUSED
+    if isinstance(error, httpx.InvalidURL | ValueError):  # UnicodeError, IDNAError among them
+        log.warning("notify_refused", channel=kind, reason=type(error).__name__)
+        return Outcome.REFUSED
+    log.warning("notify_failed", channel=kind, error=type(error).__name__)
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | OSError):
+        return Outcome.RETRY  # no connection was made, or the name does not resolve
+    return Outcome.RETRY if kind in AT_LEAST_ONCE else Outcome.UNCERTAIN
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,8 @@ class Notifier:
     email_to: str | None = None
     slack_url: str | None = None
     email_from: str = "clout@localhost"
-    timeout: float = 5.0
+    timeout: float = 5.0  # each step: connecting, sending, each read
+    deadline: float = 15.0  # the whole send, a name's resolution included
     # A merchant's address must be on the public internet: the workers sit inside the
     # operator's network, and any shop's staff can set one (the settings page). The operator's
     # own addresses (`trusted`), or every address where the operator allows it
@@ -67,23 +79,38 @@ class Notifier:
             ),
         )
 
-    def _post(self, url: str, *, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        """POST `body` to `url`, to an address checked first and connected to as checked (a
-        name that resolves again to another address in between changes nothing), following
-        no redirect. PrivateTarget when the address may not be reached."""
-        target = httpx.URL(url)
-        port = target.port or (443 if target.scheme == "https" else 80)
-        addresses = _resolve(target.host, port)
-        if not (self.private_targets or url in self.trusted) and not all(
-            public_ip(a) for a in addresses
-        ):
-            raise PrivateTarget(target.host)
-        pinned = target.copy_with(host=addresses[0])
-        headers = {**headers, "Host": target.netloc.decode("ascii")}
-        # TLS is still checked against the name in the address, not the number.
-        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        with httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False) as web:
-            return web.post(pinned, content=body, headers=headers, extensions=extensions)
+    def _post(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
+        """POST `body` to `url`; the answer's status. The address is checked first and
+        connected to as checked (a name that resolves again to another address in between
+        changes nothing), no redirect is followed, the answer's body is not read, and the
+        whole send gives up at `deadline` (TimeoutError), however slowly a receiver answers.
+        PrivateTarget when the address may not be reached; ValueError when it cannot be used."""
+        return anyio.run(self._post_within, url, body, headers)
+
+    async def _post_within(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        with anyio.fail_after(self.deadline):
+            target = httpx.URL(url)
+            port = target.port or (443 if target.scheme == "https" else 80)
+            target.host.encode("idna")  # a name DNS cannot carry: UnicodeError, not a retry
+            found = await anyio.getaddrinfo(target.host, port, type=socket.SOCK_STREAM)
+            addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+            if not (self.private_targets or url in self.trusted) and not all(
+                public_ip(a) for a in addresses
+            ):
+                raise PrivateTarget(target.host)
+            pinned = target.copy_with(host=addresses[0])
+            headers = {**headers, "Host": target.netloc.decode("ascii")}
+            # TLS is still checked against the name in the address, not the number.
+            extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+            async with (
+                httpx.AsyncClient(
+                    timeout=self.timeout, follow_redirects=False, trust_env=False
+                ) as web,
+                web.stream(
+                    "POST", pinned, content=body, headers=headers, extensions=extensions
+                ) as answer,
+            ):
+                return answer.status_code
 
     def _email(self, subject: str, message: str, *, message_id: str | None = None) -> Outcome:
         """Send one mail. Whether it may have landed decides what a failure means: nothing
@@ -181,23 +208,17 @@ class Notifier:
             return Outcome.REFUSED  # the channel was turned off since
         url, body, headers = request
         try:
-            answer = self._post(url, body=body, headers=headers)
-        except PrivateTarget:
-            log.warning("notify_refused", channel=effect.kind, reason="private address")
-            return Outcome.REFUSED
-        except (httpx.ConnectError, httpx.ConnectTimeout, OSError) as error:
-            # No connection was made (or the name does not resolve): it cannot have landed.
-            log.warning("notify_failed", channel=effect.kind, error=type(error).__name__)
-            return Outcome.RETRY
-        except httpx.HTTPError as error:
-            # The request may have gone out before the connection failed.
-            log.warning("notify_failed", channel=effect.kind, error=type(error).__name__)
-            return Outcome.RETRY if effect.kind in AT_LEAST_ONCE else Outcome.UNCERTAIN
-        if answer.is_success:
+            status = self._post(url, body=body, headers=headers)
+        except (
+            PrivateTarget,
+            httpx.HTTPError,
+            httpx.InvalidURL,
+            ValueError,
+            OSError,
+            TimeoutError,
+        ) as error:
+            return _failure(error, effect.kind)
+        if 200 <= status < 300:
             return Outcome.SENT
-        log.warning("notify_failed", channel=effect.kind, status=answer.status_code)
-        return (
-            Outcome.RETRY
-            if answer.status_code >= 500 or answer.status_code == 429
-            else (Outcome.REFUSED)
-        )
+        log.warning("notify_failed", channel=effect.kind, status=status)
+        return Outcome.RETRY if status >= 500 or status == 429 else Outcome.REFUSED

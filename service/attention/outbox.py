@@ -168,7 +168,15 @@ def send_effect(
         effect = take(session=session, key=key, now=now())
     if effect is None:
         return None
-    outcome = send(effect)
+    try:
+        outcome = send(effect)
+    except Exception as error:  # noqa: BLE001 - one effect's fault must not stop the others
+        # Whether it went out is unknown: sent again only where the receiver can tell a
+        # repeat; otherwise settled uncertain, for a person (`clout doctor` shows it).
+        log.error(  # noqa: TRY400 - the type, not a message that may quote an address
+            "effect_send_crashed", key=key, kind=effect.kind, error=type(error).__name__
+        )
+        outcome = Outcome.RETRY if effect.kind in AT_LEAST_ONCE else Outcome.UNCERTAIN
     with session_scope(sessions) as session:
         settle(session=session, key=key, outcome=outcome, now=now())
     return outcome

@@ -107,6 +107,12 @@ def _url(text: str) -> str:
         r"http://(127\.0\.0\.1|localhost)(:\d+)?(/\S*)?", url
     ):
         raise SettingsError("an https:// address (http:// only for this machine)")
+    try:  # what the sender will make of it: a port, and a name DNS can carry
+        parts = urlsplit(url)
+        _ = parts.port
+        (parts.hostname or "").encode("idna")
+    except (ValueError, UnicodeError):
+        raise SettingsError("an address with a usable host name and port") from None
     return url
 
 
@@ -126,11 +132,27 @@ def private_address(url: str) -> bool:
         return False  # a name
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits, reached through it: NAT64
+# (64:ff9b::/96, RFC 6052), IPv4-compatible (::/96) and IPv4-translated (::ffff:0:0:0/96).
+_CARRIES_IPV4 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96"))
+# Local-use NAT64 (RFC 8215): its IPv4 sits where the network chose; never public.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
 def public_ip(address: str) -> bool:
-    """Whether an IP address is on the public internet (ValueError when it is no address)."""
+    """Whether an IP address is on the public internet (ValueError when it is no address): not
+    private, loopback, link-local, shared, reserved or multicast, nor an IPv6 address that
+    leads to such an IPv4 one (IPv4-mapped, NAT64, 6to4, IPv4-compatible)."""
     ip = ipaddress.ip_address(address)
-    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
-    return (mapped or ip).is_global
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return False
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is None and any(ip in net for net in _CARRIES_IPV4):
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            return public_ip(str(inner))
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
 def _secret(text: str) -> str:

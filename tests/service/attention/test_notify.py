@@ -8,6 +8,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from werkzeug.serving import make_server
 from service.attention.notify import Notifier
 from service.attention.outbox import Effect, EffectKind, Outcome
 from service.core.config import load_settings
-from service.core.shop_settings import ShopConfig
+from service.core.shop_settings import ShopConfig, public_ip
 
 
 def effect(kind: EffectKind, *, key: str = "escalation:incident:7:1") -> Effect:
@@ -235,3 +236,72 @@ def config(webhook_url: str) -> ShopConfig:
         klout=True,
         pending_alert_minutes=15.0,
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com:8o/hook",  # a port that is no number
+        "https://[::1/hook",  # an address left open
+        "https://hooks..slack.com/services/x",  # an empty label
+        "https://" + "a" * 64 + ".example.com/hook",  # a label over 63 characters
+        "https://xn--zz.com/hook",  # punycode that decodes to nothing
+    ],
+)
+def test_an_address_that_cannot_be_used_is_refused_not_raised(url: str) -> None:
+    # a typo in one store's address must not stop the run that sends every store's notices
+    assert Notifier(webhook_url=url).deliver(effect(EffectKind.WEBHOOK)) == Outcome.REFUSED
+
+
+def test_a_receiver_that_drips_its_answer_is_given_up_at_the_deadline() -> None:
+    # given a receiver that answers one header line every second, for a minute
+    listener = socket.create_server(("127.0.0.1", 0))
+    still_sending = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            still_sending.set()
+            for n in range(60):
+                try:
+                    connection.sendall(b"X-Drip-%d: 1\r\n" % n)
+                except OSError:  # the sender hung up
+                    still_sending.clear()
+                    return
+                time.sleep(1)
+
+    threading.Thread(target=drip, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    notifier = Notifier(webhook_url=url, timeout=2, deadline=3, private_targets=True)
+
+    # when Clout sends it a notice
+    outcome = notifier.deliver(effect(EffectKind.WEBHOOK))
+
+    # then it gave up at its deadline (the receiver was still dripping), to try again later
+    assert still_sending.is_set()
+    assert outcome == Outcome.RETRY
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata service
+        "64:ff9b:1::a00:1",  # local-use NAT64
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "::127.0.0.1",  # IPv4-compatible
+        "::ffff:0:a9fe:a9fe",  # IPv4-translated
+        "224.0.0.1",
+        "ff02::1",
+    ],
+)
+def test_an_address_that_leads_to_a_private_one_is_not_public(address: str) -> None:
+    assert not public_ip(address)
+
+
+def test_a_public_address_is_public() -> None:
+    assert public_ip("93.184.216.34")
+    assert public_ip("2606:2800:220:1:248:1893:25c8:1946")

@@ -331,3 +331,38 @@ def test_a_pending_alert_recorded_before_a_crash_is_sent_after_it_once(
     assert (first, second) == (1, 0)
     assert len(received) == 1
     assert effect(clout, key).status == "sent"
+
+
+def test_one_notice_whose_send_crashes_does_not_hold_back_the_others(
+    app: Flask, shop: Shop, channel: tuple[str, list[dict[str, str]]]
+) -> None:
+    # given an email notice to a mail server set with a port that cannot be (the operator's
+    # typo: 99999), and a Slack notice recorded after it
+    url, received = channel
+    notifier = Notifier(
+        slack_url=url,
+        smtp_url="smtp://127.0.0.1:99999",
+        email_to="owner@example.org",
+        private_targets=True,
+    )
+    sessions = state(app).sessions
+    with session_scope(sessions) as session:
+        for kind in (outbox.EffectKind.EMAIL, outbox.EffectKind.SLACK):
+            outbox.stage(
+                session=session,
+                shop_id=shop.id,
+                incident_id=None,
+                kind=kind,
+                key=f"escalation:1:1:{kind.value}",
+                payload={"subject": "Overdue", "message": "Order #1001."},
+                now=utcnow(),
+            )
+
+    # when the escalation run delivers what waits
+    sent = deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+
+    # then the Slack notice still goes out, and the email is settled for a person to see
+    # (never left "sending", where nothing would look at it again)
+    assert sent == 1
+    assert len(received) == 1
+    assert effect(app, "escalation:1:1:email").status == "uncertain"

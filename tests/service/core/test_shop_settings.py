@@ -90,6 +90,9 @@ def test_set_changes_only_that_store_and_records_who_and_what(
         ("notify.webhook_url=https://10.0.0.1/hook", "public internet"),
         ("notify.webhook_url=https://[::1]/hook", "public internet"),
         ("notify.webhook_url=https://localhost./hook", "public internet"),
+        # an address the sender could never use: a typo, refused when it is made
+        ("notify.webhook_url=https://example.com:8o/hook", "usable host"),
+        ("notify.slack_url=https://hooks..slack.com/services/x", "usable host"),
         ("klout=maybe", "on or off"),
         ("colour=blue", "no setting called colour"),
         ("resolved_tag=clout-attention", "must all differ"),
