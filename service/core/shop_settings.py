@@ -323,13 +323,19 @@ def describe(
     *, session: Session, shop_id: int, defaults: Settings, vault: TokenVault
 ) -> list[Shown]:
     own = _stored(_row(session, shop_id), vault)
+
+    def shown(key: str, knob: Knob) -> str:
+        if key in own:
+            return _show(knob, own[key])
+        default = knob.default(defaults)
+        if key in _ADDRESS_KEYS and default is not None:
+            # The operator's own address: a Slack URL posts into their Slack, and every
+            # store's staff can read this list.
+            return "(set for the whole install)"
+        return _show(knob, default)
+
     return [
-        Shown(
-            key=key,
-            value=_show(knob, own[key] if key in own else knob.default(defaults)),
-            own=key in own,
-            meaning=knob.meaning,
-        )
+        Shown(key=key, value=shown(key, knob), own=key in own, meaning=knob.meaning)
         for key, knob in KNOBS.items()
     ]
 

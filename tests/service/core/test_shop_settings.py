@@ -216,3 +216,19 @@ def test_an_operator_who_allows_private_addresses_may_set_one(
 
     assert done.exit_code == 0, done.output
     assert "notify.webhook_url" in done.output
+
+
+def test_the_operators_own_notification_addresses_are_not_shown_to_a_store(
+    app: Flask, settings: dict[str, Any]
+) -> None:
+    # given the operator's Slack URL for the whole install (a credential: it posts into their
+    # Slack), and a store that has not set its own
+    connect_test_shop(app)
+    operators = "https://hooks.slack.com/services/T000/B000/operators-own-secret"
+
+    shown = run({**settings, "CLOUT_NOTIFY_SLACK_URL": operators}, "settings", "show", SHOP)
+
+    # then the store's settings say one is set for the install, not what it is
+    assert shown.exit_code == 0, shown.output
+    assert "operators-own-secret" not in shown.output
+    assert "set for the whole install" in shown.output
