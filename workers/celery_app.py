@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
+from celery.utils.log import get_multiprocessing_logger
 from flask import Flask
 
 from service.core.state import Clout
@@ -17,6 +18,15 @@ from service.deliveries.dispatch import FairQueue
 from service.deliveries.lifecycle import QUEUE, SWEEP_TASK
 
 PURGE_TASK = "clout.purge_payloads"
+
+
+@signals.setup_logging.connect  # type: ignore[untyped-decorator]
+def _logs_are_clouts(**_: Any) -> None:
+    """Celery sets up no logging of its own (with a receiver here, it skips it): its loggers,
+    the pool's and the tasks' among them, reach the root logger and Clout's JSON handler
+    (`core.logs`), which `create_app` installs. The pool's logger (billiard's) is made not to
+    propagate, and with no handler of its own it would write plain text."""
+    get_multiprocessing_logger().propagate = True
 
 
 def broker_url(redis_url: str) -> str:

@@ -16,14 +16,23 @@ from typing import Any
 
 import structlog
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# \w: an address in any script ("jöhn@exämple.com") is an address.
+_EMAIL = re.compile(r"[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 _TOKEN = re.compile(r"\b(shpat|shpca|shppa|shpss|shprt)_[A-Za-z0-9]+")
 
 
 def _mask(value: Any) -> Any:
+    """`value` with emails and tokens masked, inside containers too; anything that is not a
+    plain value (an exception, say) as its masked text."""
     if isinstance(value, str):
         return _TOKEN.sub(r"\1_[redacted]", _EMAIL.sub("[email]", value))
-    return value
+    if isinstance(value, dict):
+        return {key: _mask(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_mask(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _mask(str(value))
 
 
 def _scrub(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> dict[str, Any]:

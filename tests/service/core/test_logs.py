@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from gunicorn.config import Config
@@ -103,3 +104,55 @@ def test_gunicorns_own_lines_are_json_too(
         ("WORKER TIMEOUT (pid:4242)", "critical"),
     ]
     assert written[0]["logger"] == "gunicorn.error"
+
+
+def test_celerys_own_loggers_write_json_lines_too(tmp_path: Path) -> None:
+    # given a worker's process: Clout's app, then Celery's logging set up as its worker does
+    program = (
+        "import logging\n"
+        "from celery.utils.log import get_multiprocessing_logger, get_task_logger\n"
+        "from service.app import create_app\n"
+        "app = create_app({'SHOPIFY_API_SECRET': 's' * 32, 'CLOUT_LOG_LEVEL': 'INFO',\n"
+        f"    'CLOUT_DATABASE_URL': 'sqlite:///{tmp_path}/c.db',\n"
+        f"    'CLOUT_DATA_DIR': '{tmp_path}/data', 'CLOUT_REDIS_URL': 'redis://127.0.0.1:9/0'}})\n"
+        "app.extensions['celery'].log.setup(loglevel='INFO')\n"
+        "get_multiprocessing_logger().error('Process 7 exited, jane.doe@example.org')\n"
+        "get_task_logger('clout.work').warning('task line for jane.doe@example.org')\n"
+    )
+
+    # when Celery's pool and a task log
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tmp_path,
+    )
+
+    # then each is a JSON line, scrubbed
+    events = [str(line["event"]) for line in lines(done.stderr)]
+    assert any("Process 7 exited" in e for e in events), done.stderr
+    assert any("task line for" in e for e in events), done.stderr
+    assert "jane.doe@example.org" not in done.stderr
+
+
+def test_an_email_inside_a_value_or_in_any_script_is_masked(
+    json_logs: None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    capfd.readouterr()
+
+    get_logger("clout.test").warning(
+        "odd_values",
+        data={"customer": {"email": "jane.doe@example.org"}},
+        seen=["shpat_0123456789abcdef"],
+        error=ValueError("no such customer jöhn@exämple.com"),
+        count=3,
+    )
+
+    err = capfd.readouterr().err
+    [line] = lines(err)
+    assert line["data"] == {"customer": {"email": "[email]"}}
+    assert line["seen"] == ["shpat_[redacted]"]
+    assert line["error"] == "no such customer [email]"
+    assert line["count"] == 3
