@@ -369,7 +369,10 @@ def shops_list() -> None:
     """The connected stores, and where the import of each one's history stands."""
     settings = _settings()
     with _session(settings) as session:
-        for shop in session.scalars(select(Shop).order_by(Shop.domain)):
+        stores = list(session.scalars(select(Shop).order_by(Shop.domain)))
+        if not stores:
+            click.echo("no store is connected (see `clout shops add`)")
+        for shop in stores:
             latest = history.latest_backfill(session=session, shop=shop)
             imported = history.describe(latest) if latest else "not imported"
             click.echo(
@@ -545,12 +548,14 @@ def shops_remove(domain: str, yes: bool) -> None:
                 err=True,
             )
             raise SystemExit(1)
-        click.confirm(
+        erase = click.confirm(
             f"Erase everything Clout holds about {domain} ({held['customers']} customers, "
             f"{held['cases']} cases) and take its views and segments out? There is no undo "
             "(--yes skips this question)",
-            abort=True,
         )
+        if not erase:
+            click.echo(f"not removed: {domain} is still connected")
+            raise SystemExit(1)
     # First, while the token still works: after the erasure Clout cannot reach the store.
     for line in take_workspace_out(settings=settings, domain=domain):
         click.echo(line)
@@ -582,6 +587,10 @@ def agents_add(email: str, domains: tuple[str, ...], password_stdin: bool) -> No
     """Create an agent (or reset their password and shops). Asks for the password."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        raise click.UsageError(
+            "no terminal to ask the password at: pass it on standard input with --password-stdin"
+        )
     else:
         password = click.prompt(
             f"Password (at least {MIN_PASSWORD_LENGTH} characters)",

@@ -33,7 +33,7 @@ from service.commands.common import (
     ring_attendance,
     session_for,
 )
-from service.core.models import Customer, Incident, Shop, utcnow
+from service.core.models import Agent, Customer, Incident, Shop, utcnow
 from service.core.vocabulary import IncidentStatus
 
 
@@ -72,6 +72,7 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
         if pending:
             query = query.where(Incident.id.in_(waiting) if waiting else Incident.id.is_(None))
         shown = 0
+        agents = _agents(session)
         for incident, shop_domain, customer in session.execute(query):
             if not shown:
                 click.echo(
@@ -91,7 +92,7 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
             click.echo(
                 f"{incident.id}\t{shop_domain}\t{incident.priority or 'deciding'}\t"
                 f"{incident.severity}\tdue {deadline}\t{tag}\t{plain(who)}\t"
-                f"{_desk_columns(incident, now=now)}"
+                f"{_desk_columns(incident, now=now, agents=agents)}"
             )
             shown += 1
     if not shown:
@@ -103,13 +104,20 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
         )
 
 
-def _desk_columns(incident: Incident, *, now: datetime) -> str:
+def _desk_columns(incident: Incident, *, now: datetime, agents: dict[str, str]) -> str:
     """Who has the case, and until when it is snoozed (a snooze hides it from the agents'
     default view, so an operator should see it here): two columns, "-" for none, so that no
-    name can pass for a snooze."""
+    name can pass for a snooze. An agent of the agents' page is named by their login, as the
+    page records them by number ("agent-3")."""
     snoozed = incident.snoozed_until is not None and incident.snoozed_until > now
     until = f"{incident.snoozed_until:%Y-%m-%d %H:%M}Z" if snoozed else "-"
-    return f"{plain(incident.assigned_to) if incident.assigned_to else '-'}\t{until}"
+    who = incident.assigned_to
+    return f"{plain(agents.get(who, who)) if who else '-'}\t{until}"
+
+
+def _agents(session: Session) -> dict[str, str]:
+    """How the agents' page records each agent ("agent-3") → their login."""
+    return {f"agent-{i}": email for i, email in session.execute(select(Agent.id, Agent.email))}
 
 
 # --- the desk -------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+
 import click
 
 from service.attention.retag import change_settings
@@ -51,7 +53,8 @@ def settings_set(shop: str, assignments: tuple[str, ...], by: str | None) -> Non
             )
         changes[key.strip()] = value
     settings = load()
-    who = by or f"cli:{click.get_current_context().find_root().info_name or 'clout'}"
+    # As the desk records it: the person at the terminal, not the program's name.
+    who = by or "cli:" + (getpass.getuser() or "operator")[:60]
     with session_for(settings) as session:
         found = connected_shop(session, shop)
         domain = found.domain

@@ -182,3 +182,18 @@ def test_behind_a_trusted_proxy_its_https_makes_the_cookie_secure(
     # then the proxy's word on the scheme counts only when the proxy is trusted
     assert "; Secure" in login_cookie(proxied.test_client(), **forwarded)
     assert "; Secure" not in login_cookie(app.test_client(), **forwarded)
+
+
+def test_adding_an_agent_without_a_terminal_says_how_to_give_the_password(
+    app: Flask, settings: dict[str, Any]
+) -> None:
+    # when a script adds an agent without --password-stdin: no terminal to ask at
+    env = {k: str(v) for k, v in settings.items() if k.startswith(("CLOUT_", "SHOPIFY_"))}
+    done = CliRunner().invoke(
+        main, ["agents", "add", "agent@example.org", "--shop", SHOP], "hunter2\n", env=env
+    )
+
+    # then it asks nobody, adds nobody, and names the option
+    assert done.exit_code == 2
+    assert "--password-stdin" in done.output
+    assert "Password" not in done.output

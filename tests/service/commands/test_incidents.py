@@ -14,7 +14,15 @@ from service.cli import main
 from service.core.audit import case_events
 from service.core.db import session_scope
 from service.core.models import Incident, Shop, utcnow
-from tests.support.agents_page import BUSY_DAY, Case, connect_shop, open_case
+from tests.support.agents_page import (
+    BUSY_DAY,
+    Case,
+    add_agent,
+    connect_shop,
+    log_in,
+    open_case,
+    page_csrf,
+)
 from tests.support.clout import record_delivery_now, state
 from tests.support.helpers import SHOP
 
@@ -352,3 +360,26 @@ def test_a_store_that_was_uninstalled_still_counts_when_none_is_named(
     assert asked.exit_code == 2
     assert "gone-shop.myshopify.com (uninstalled)" in asked.output
     assert SHOP in asked.output
+
+
+def test_a_case_taken_on_the_agents_page_is_listed_under_the_agents_login(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    # given an agent who took Maya's case on the agents' page ("assign to me")
+    maya = busy["Maya Ortiz"]
+    add_agent(app, "ana@example.org", SHOP)
+    page = app.test_client()
+    assert log_in(page, "ana@example.org").status_code == 302
+    taken = page.post(
+        f"/agents/api/incidents/{maya}/assign",
+        json={"to": "me"},
+        headers={"X-CSRF-Token": page_csrf(page)},
+    )
+    assert taken.status_code == 200, taken.json
+
+    # when the operator lists the cases
+    rows = [row.split("\t") for row in clout("list").output.splitlines()]
+
+    # then it shows who that is, not the page's number for them
+    [row] = [r for r in rows[1:] if int(r[0]) == maya]
+    assert row[-2] == "ana@example.org"

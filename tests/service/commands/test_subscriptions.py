@@ -186,6 +186,7 @@ def test_shops_remove_asks_first_and_a_no_changes_nothing(
     # then they were told what would be erased, and the store, its views and data stay
     assert f"Erase everything Clout holds about {SHOP}" in declined
     assert "customers" in declined
+    assert f"not removed: {SHOP} is still connected" in declined
     assert views(devstore) == views_before
     assert SHOP in run(settings, devstore, "shops", "list").output
 
@@ -193,3 +194,12 @@ def test_shops_remove_asks_first_and_a_no_changes_nothing(
     accepted = in_a_terminal(settings, devstore, b"y\n", "shops", "remove", SHOP)
     assert f"removed {SHOP}" in accepted
     assert SHOP not in run(settings, devstore, "shops", "list").output
+
+
+def test_shops_list_says_when_no_store_is_connected(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    listed = run(settings, devstore, "shops", "list")
+
+    assert listed.exit_code == 0
+    assert "no store is connected (see `clout shops add`)" in listed.output

@@ -3,6 +3,7 @@ recorded, kept apart per store, and applied without a restart."""
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 import pytest
@@ -232,3 +233,15 @@ def test_the_operators_own_notification_addresses_are_not_shown_to_a_store(
     assert shown.exit_code == 0, shown.output
     assert "operators-own-secret" not in shown.output
     assert "set for the whole install" in shown.output
+
+
+def test_a_change_is_recorded_as_the_person_at_the_terminal(
+    app: Flask, settings: dict[str, Any]
+) -> None:
+    connect_test_shop(app)
+
+    run(settings, "settings", "set", SHOP, "deadline.high=8")
+
+    with session_scope(state(app).sessions) as session:
+        [change] = session.scalars(select(SettingChange)).all()
+        assert change.changed_by == f"cli:{getpass.getuser()}"
