@@ -173,6 +173,7 @@ def refuse_a_notification(env: dict[str, str], devstore: RunningDevStore) -> Non
                 settled_at=utcnow() - timedelta(hours=2),
             )
         )
+    engine.dispose()
 
 
 PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str, str]] = {
@@ -317,6 +318,7 @@ def test_a_channel_that_failed_once_and_then_worked_only_warns(
                 settled_at=utcnow() - timedelta(minutes=30),
             )
         )
+    engine.dispose()
 
     checked = doctor(environment, SHOP)
 

@@ -14,7 +14,8 @@ def test_a_database_error_never_quotes_the_customers_data(
     app: Flask, shop: Shop, database_url: str
 ) -> None:
     # given a customer Clout already holds
-    sessions = make_session_factory(make_engine(database_url))
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
     with session_scope(sessions) as session:
         session.add(Customer(shop_id=shop.id, shopify_id="42", email="first@example.org"))
 
@@ -33,6 +34,7 @@ def test_a_database_error_never_quotes_the_customers_data(
         )
 
     # then the error names the rule it broke, and none of the values that broke it
+    engine.dispose()
     said = str(refused.value)
     assert "customers" in said
     for private in ("jane.doe@example.org", "Janeth", "Doerington", "+447700900123"):
