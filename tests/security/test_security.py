@@ -166,7 +166,7 @@ def test_one_shops_delivery_cannot_read_or_change_another_shops_data(app: Flask)
             app,
             OTHER_SHOP,
             "customers/redact",
-            {"shop_domain": OTHER_SHOP, "customer": {"id": order["customer"]["id"]}},
+            {"shop_id": 2, "shop_domain": OTHER_SHOP, "customer": {"id": order["customer"]["id"]}},
         ),
     ]
 

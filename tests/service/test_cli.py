@@ -79,7 +79,9 @@ def test_a_refused_token_is_explained_and_nothing_is_stored(
     assert result.exit_code == 1
     assert "Shopify refused this token" in result.output
     assert "shpat_wrong" not in result.output
-    assert "connected" not in cli(settings, devstore).invoke(main, ["shops", "list"]).output
+    listed = cli(settings, devstore).invoke(main, ["shops", "list"]).output
+    assert SHOP not in listed
+    assert "no store is connected" in listed
 
 
 def test_a_storefront_domain_is_refused_with_the_rule(
