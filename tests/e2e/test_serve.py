@@ -174,7 +174,8 @@ def test_ctrl_c_while_serve_starts_stops_it_quietly(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_while_clout_is_still_loading_ends_it_quietly(tmp_path: Path) -> None:
-    # given `clout serve` just typed: Python is still loading Clout (a second or more)
+    # given `clout serve` just typed: Python is still loading Clout (a second or more; the
+    # database library's compiled part mapped means it has begun)
     clout_command = Path(sys.executable).with_name("clout")
     server = subprocess.Popen(
         [str(clout_command), "serve", "--port", str(free_port())],
@@ -183,13 +184,19 @@ def test_ctrl_c_while_clout_is_still_loading_ends_it_quietly(tmp_path: Path) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    time.sleep(0.3)
+    try:
+        maps = Path(f"/proc/{server.pid}/maps")
+        wait_for(lambda: "/sqlalchemy/" in maps.read_text(), timeout=30, every=0.01)
 
-    # when the operator thinks better of it and presses Ctrl-C
-    server.send_signal(signal.SIGINT)
+        # when the operator thinks better of it and presses Ctrl-C
+        server.send_signal(signal.SIGINT)
 
-    # then it ends as a command interrupted does, without a screen of traceback
-    output, _ = server.communicate(timeout=30)
+        # then it ends as a command interrupted does, without a screen of traceback
+        output, _ = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
     assert server.returncode == 130, output.decode()
     assert b"Traceback" not in output, output.decode()
     assert b"KeyboardInterrupt" not in output, output.decode()
