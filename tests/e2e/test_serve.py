@@ -441,10 +441,17 @@ def test_a_serve_killed_alone_takes_web_worker_and_beat_along(
         first.wait(timeout=10)
 
         # then web, worker and beat stop too, rather than hold the port for nobody
-        def gone() -> bool:
-            return all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in started)
+        def alive() -> list[str]:
+            return [
+                f"{p.pid} {p.status()} {' '.join(p.cmdline())[:120]}"
+                for p in started
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+            ]
 
-        wait_for(gone, timeout=45, every=0.5)
+        try:
+            wait_for(lambda: not alive(), timeout=45, every=0.5)
+        except AssertionError:
+            raise AssertionError(f"still running after 45 s: {alive()}") from None
 
         # and a new `clout serve` comes up on the same port
         second = serving(tmp_path, env, port)
