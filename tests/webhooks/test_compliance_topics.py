@@ -225,6 +225,17 @@ def test_customers_redact_erases_their_reviews_words_and_name(
 OTHER_SHOP = "other-shop.myshopify.com"
 
 
+def assert_nothing_erased(app: Flask) -> None:
+    """The shop is still connected with its token, and its customer is as delivered."""
+    with state(app).sessions() as session:
+        stored = session.scalar(select(Shop))
+        assert stored is not None
+        assert (stored.status, stored.access_token is not None) == ("active", True)
+        kept = session.scalar(select(Customer))
+        assert kept is not None
+        assert (kept.email, kept.redacted_at) == (EMAIL, None)
+
+
 def test_a_signed_body_about_another_shop_erases_nothing_here(
     client: FlaskClient, app: Flask, shop: Shop
 ) -> None:
@@ -252,13 +263,8 @@ def test_a_signed_body_about_another_shop_erases_nothing_here(
     assert {d.last_error for d in delivered} == {
         "PermanentError: the body does not name the delivery's shop"
     }
+    assert_nothing_erased(app)
     with state(app).sessions() as session:
-        stored = session.scalar(select(Shop))
-        assert stored is not None
-        assert (stored.status, stored.access_token is not None) == ("active", True)
-        kept = session.scalar(select(Customer))
-        assert kept is not None
-        assert (kept.email, kept.redacted_at) == (EMAIL, None)
         assert session.scalars(select(DataRequest)).all() == []
 
 
@@ -282,10 +288,4 @@ def test_a_signed_body_of_another_topic_erases_nothing(
 
     # then each fails, and the shop, its token and its customer are all still here
     assert [d.status for d in delivered] == ["failed"] * 6
-    with state(app).sessions() as session:
-        stored = session.scalar(select(Shop))
-        assert stored is not None
-        assert (stored.status, stored.access_token is not None) == ("active", True)
-        kept = session.scalar(select(Customer))
-        assert kept is not None
-        assert (kept.email, kept.redacted_at) == (EMAIL, None)
+    assert_nothing_erased(app)

@@ -156,8 +156,8 @@ def fail_the_history_import(env: dict[str, str], devstore: RunningDevStore) -> N
     )
 
 
-def refuse_a_notification(env: dict[str, str], devstore: RunningDevStore) -> None:
-    # the store's Slack URL was removed: Slack answered 404, and the notice was given up
+def a_notice(env: dict[str, str], *, key: str, status: str, ago: timedelta) -> None:
+    """A Slack notice to the store, settled `ago` with `status`."""
     engine = db.make_engine(env["CLOUT_DATABASE_URL"])
     with engine.begin() as connection:
         shop_id = connection.execute(sa.select(Shop.id).where(Shop.domain == SHOP)).scalar_one()
@@ -165,15 +165,20 @@ def refuse_a_notification(env: dict[str, str], devstore: RunningDevStore) -> Non
             sa.insert(OutboundEffect).values(
                 shop_id=shop_id,
                 kind="slack",
-                key="escalation:1:1:slack",
+                key=key,
                 payload={},
-                status="failed",
+                status=status,
                 attempts=1,
-                staged_at=utcnow() - timedelta(hours=2),
-                settled_at=utcnow() - timedelta(hours=2),
+                staged_at=utcnow() - ago,
+                settled_at=utcnow() - ago,
             )
         )
     engine.dispose()
+
+
+def refuse_a_notification(env: dict[str, str], devstore: RunningDevStore) -> None:
+    # the store's Slack URL was removed: Slack answered 404, and the notice was given up
+    a_notice(env, key="escalation:1:1:slack", status="failed", ago=timedelta(hours=2))
 
 
 PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str, str]] = {
@@ -303,22 +308,7 @@ def test_a_channel_that_failed_once_and_then_worked_only_warns(
 ) -> None:
     # given a Slack notice that failed two hours ago, and one that went out since
     refuse_a_notification(environment, devstore)
-    engine = db.make_engine(environment["CLOUT_DATABASE_URL"])
-    with engine.begin() as connection:
-        shop_id = connection.execute(sa.select(Shop.id).where(Shop.domain == SHOP)).scalar_one()
-        connection.execute(
-            sa.insert(OutboundEffect).values(
-                shop_id=shop_id,
-                kind="slack",
-                key="escalation:2:1:slack",
-                payload={},
-                status="sent",
-                attempts=1,
-                staged_at=utcnow() - timedelta(minutes=30),
-                settled_at=utcnow() - timedelta(minutes=30),
-            )
-        )
-    engine.dispose()
+    a_notice(environment, key="escalation:2:1:slack", status="sent", ago=timedelta(minutes=30))
 
     checked = doctor(environment, SHOP)
 
