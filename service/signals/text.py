@@ -56,6 +56,14 @@ _NO_WORD = (
     r"|would'?nt|[\w]{1,8}n'?t)\b"
 )
 
+# "Would I buy again?" answered no ("No.", "Absolutely not", "No way"), not "no doubt".
+_NO_ANSWER = (
+    r"(?:no(?! (?:doubt|question|hesitation|brainer))|nope|never|hell no|not a chance|no way"
+    r"|(?:absolutely|definitely|certainly|probably|hell) not|not likely|doubt it)\b"
+)
+# "I'll totally buy again. Not.": the praise taken back by a lone "not" after it.
+_TAKEN_BACK = r"(?:[.!…]{1,3}|,)\s{0,3}not(?:[.!]|$)"
+
 # The reasons a merchant acts on, in the order an agent reads them: reason code → (sentence for
 # the merchant, firm patterns, weak patterns). Patterns are matched on lower-cased text. A weak
 # pattern is a word that also turns up in balanced, happy reviews ("a few problems, but I love
@@ -755,7 +763,8 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r" (?:buy|order|purchas|shop)\w{0,3}\b(?: \w{1,12}){0,3}? again\b"
             ),
             r"\bfirst and (?:the )?last (?:time|order|purchase)\b",
-            r"\bbuy(?:ing)? (?:it |this |them |these )?again\?\s{0,3}(?:no|nope|never|hell no|not a chance)\b",
+            r"\bbuy(?:ing)? (?:it |this |them |these )?again\?\s{0,3}" + _NO_ANSWER,
+            r"\bbuy(?:ing)? (?:it |this |them |these )?again" + _TAKEN_BACK,
             r"last time i (?:order|buy|bought|shop)",
             r"(?:lost|losing) (?:a|my|your) (?:customer|business)",
             r"\bdo(?:n'?t| not) recommend",
@@ -830,6 +839,7 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         # "Not worth the wait" is never praise (VADER hears "worth"); the money is "price".
         (
             r"\bnot worth (?:the (?:wait|hype|trouble|effort|calories|time|drive|trip)|it)\b",
+            r"\bthanks? (?:a lot |very much |so much )?for nothing\b",
             r"\b(?:a |such a )?(?:total|real|complete|huge|big|major) let-? ?down\b",
         ),
         (
@@ -995,13 +1005,16 @@ NEGATED = (
         r"(?:^|(?<=[.!?,;:])|\b(?:but|and|so|because|though|although|yes)\b)(?: ?(?!"
         + _NO_WORD
         + r")[\w']{1,14}){0,6}? ?buy(?:ing)? (?:it |this |them |these )?again\b(?![^.!]{0,60}\?)"
+        + r"(?!"
+        + _TAKEN_BACK
+        + r")"
     ),
     # In a question, the words alone, where no no is just before: "can I buy again with the
     # same code?" (not "would I buy again? No.").
     (
         r"(?<!n't )(?<!nt )(?<!not )(?<!never )(?<!n't be )(?<!not be )\bbuy(?:ing)?"
         r" (?:it |this |them |these )?again\b(?=[^.!]{0,60}\?)"
-        r"(?!\?\s{0,3}(?:no|nope|never|hell no|not a chance)\b)"
+        r"(?!\?\s{0,3}" + _NO_ANSWER + r")"
     ),
     # Not again, and that is the point: "won't be buying again because I bought a lifetime
     # supply", "not buying again, because this one will last forever".

@@ -76,6 +76,12 @@ def test_plain_complaints_vader_misses_are_caught(text: str, reason: str) -> Non
         "First and last time buying from here.",
         "Not buying from you guys again.",
         "Not purchasing from you guys ever again.",
+        # The question answered in other words, and the answer taken back (session 14).
+        "Will I buy again? Absolutely not.",
+        "Would I buy it again? Definitely not!",
+        "Buy again? No way.",
+        "Oh sure, I'll totally buy again. Not.",
+        "Would buy again... NOT!",
     ],
 )
 def test_a_customer_who_will_not_buy_again_is_a_complaint(text: str) -> None:
@@ -101,6 +107,10 @@ def test_a_customer_who_will_not_buy_again_is_a_complaint(text: str) -> None:
         "My friend said she won't buy again but I disagree, I love it.",
         "The reviews said people won't buy again, but mine was perfect.",
         "Wouldn't buy anything else again.",
+        "Will I buy again? Absolutely, not a doubt.",
+        "Would buy again! Not cheap, but worth it.",
+        "Would I buy again? Definitely!",
+        "Would I buy again? No doubt about it!",
     ],
 )
 def test_buying_again_stays_praise(text: str) -> None:
@@ -817,6 +827,9 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("Mediocre at best.", "product_problem"),
         ("Underwhelming.", "product_problem"),
         ("Not worth the wait.", "unhappy"),
+        # Sarcasm the issue names (VADER hears "thanks").
+        ("Thanks for nothing.", "unhappy"),
+        ("Well, thanks a lot for nothing, guys.", "unhappy"),
         # A food shop's faults, told plainly.
         ("It tasted like cardboard.", "poor_quality"),
         ("Lovely, but the milk tasted off.", "poor_quality"),
