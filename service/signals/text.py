@@ -875,6 +875,12 @@ NEGATED = (
     r"\bproblems?\b[^.!?]{0,120}?\b(?:fixed|sorted|resolved|solved)",
     r"\b(?:fixed|sorted|resolved|solved)\b[^.!?]{0,120}?\bproblems?",
     r"\bnot (?:a single |one )?(?:crack|scratch|chip|mark|dent)",
+    # A fault looked for and not found: "not a single flaw", "couldn't find a single defect".
+    (
+        r"\b(?:not|without|(?:could|can|did)(?:n'?t| not) (?:find|see|spot)|never (?:found|saw)"
+        r"|haven'?t (?:found|seen)) (?:a |one |any )?(?:single )?(?:flaw|fault|defect"
+        r"|imperfection|issue|problem|snag|hiccup)s?\b"
+    ),
     r"\brefunded (?:\w{1,20} ){0,3}without (?:me )?(?:even )?asking",
     r"\b(?:haven'?t|have not|hasn'?t|has not|never) (?:had|seen|noticed|experienced|taken) (?:a |any |one )?(?:single |real |major )?(?:bad \w{1,20}|problems?|issues?|trouble|complaints?)",
     r"\bno (?:real |major |big |serious )?(?:problems?|issues?|complaints?|trouble)\b",
