@@ -77,6 +77,9 @@ def escalate_overdue(
                 "reasons": reasons[:10],
                 "admin_url": link,
             },
+            # Whether each channel was told goes in the case's trail once its send settles
+            # (`outbox.settle`), not now: recorded, the notice has reached nobody yet.
+            "trail": outbox.trail_of(cases=[incident.id]),
         }
         # Recorded here, in the escalation's own transaction, and sent after it commits
         # (`deliver_notices`): one notice per escalation and channel, whatever crashes when.
@@ -103,16 +106,6 @@ def escalate_overdue(
                 "escalations": incident.escalations,
             },
         )
-        if channels:
-            # The notices are in the outbox, sent once this transaction commits.
-            record_event(
-                session=session,
-                incident=incident,
-                kind=CaseEvent.NOTIFIED,
-                by=CLOUT,
-                at=now,
-                detail={"channels": [str(kind) for kind in channels]},
-            )
         log.warning(
             "incident_overdue",
             incident_id=incident.id,
@@ -130,7 +123,8 @@ def deliver_notices(
     now: Callable[[], datetime],
 ) -> int:
     """Send every notice waiting in the outbox (just recorded, or left by a worker that died
-    before sending), each on its channel; how many were sent."""
+    before sending), each on its channel; how many were sent. Each send that settles is
+    written in its cases' trails (`outbox.settle`)."""
     with session_scope(sessions) as session:
         keys = outbox.due(session=session, now=now())
     sent = 0

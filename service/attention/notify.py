@@ -10,12 +10,13 @@ import smtplib
 import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from http import HTTPStatus
 from urllib.parse import unquote, urlparse
 
 import anyio
 import httpx
 
-from service.attention.outbox import AT_LEAST_ONCE, Effect, EffectKind, Outcome
+from service.attention.outbox import AT_LEAST_ONCE, Effect, EffectKind, Outcome, Result
 from service.core.config import Settings
 from service.core.logs import get_logger
 from service.core.shop_settings import ShopConfig, public_ip
@@ -27,20 +28,50 @@ class PrivateTarget(Exception):
     """A notification address that resolves to this machine or a private network."""
 
 
-def _failure(error: BaseException, kind: EffectKind) -> Outcome:
+# Why a send failed, for the case's trail (`outbox.Result`): fixed words and a status code,
+# never the error's own message, which can quote the address (a Slack URL is a secret).
+TURNED_OFF = "the channel was turned off since"
+
+
+def _reason(error: BaseException) -> str:
+    """A failed post in a few words that name no address."""
+    if isinstance(error, PrivateTarget):
+        return "the address is not public (this machine or a private network)"
+    if isinstance(error, httpx.InvalidURL | ValueError):
+        return "the address cannot be used"
+    if isinstance(error, TimeoutError | httpx.TimeoutException):
+        return "no answer in time"
+    if isinstance(error, socket.gaierror):
+        return "the address's name does not resolve"
+    if isinstance(error, httpx.ConnectError | OSError):
+        return "no connection could be made"
+    return "the connection broke off"
+
+
+def _failure(error: BaseException, kind: EffectKind) -> Result:
     """What a failed post means: refused for good (an address that may not or cannot be used),
     tried again (nothing can have landed), or, when the request may have gone out, what the
     channel allows (again only where the receiver can tell a repeat)."""
+    why = _reason(error)
     if isinstance(error, PrivateTarget):
         log.warning("notify_refused", channel=kind, reason="private address")
-        return Outcome.REFUSED
+        return Result(Outcome.REFUSED, why)
     if isinstance(error, httpx.InvalidURL | ValueError):  # UnicodeError, IDNAError among them
         log.warning("notify_refused", channel=kind, reason=type(error).__name__)
-        return Outcome.REFUSED
+        return Result(Outcome.REFUSED, why)
     log.warning("notify_failed", channel=kind, error=type(error).__name__)
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | OSError):
-        return Outcome.RETRY  # no connection was made, or the name does not resolve
-    return Outcome.RETRY if kind in AT_LEAST_ONCE else Outcome.UNCERTAIN
+        return Result(Outcome.RETRY, why)  # no connection was made, or the name does not resolve
+    return Result(Outcome.RETRY if kind in AT_LEAST_ONCE else Outcome.UNCERTAIN, why)
+
+
+def _answered(status: int) -> str:
+    """A channel's refusing answer in words: the code and its name."""
+    try:
+        said = f"the channel answered {status} {HTTPStatus(status).phrase}"
+    except ValueError:  # a code HTTP does not name
+        said = f"the channel answered {status}"
+    return said + (" (a redirect: not followed)" if 300 <= status < 400 else "")
 
 
 @dataclass(frozen=True)
@@ -112,7 +143,7 @@ class Notifier:
             ):
                 return answer.status_code
 
-    def _email(self, subject: str, message: str, *, message_id: str | None = None) -> Outcome:
+    def _email(self, subject: str, message: str, *, message_id: str | None = None) -> Result:
         """Send one mail. Whether it may have landed decides what a failure means: nothing
         the server was given before the message (connecting, TLS, logging in) can have
         landed, so that is tried again; a server that answered the message with a 4xx is
@@ -136,7 +167,7 @@ class Notifier:
             )
         except (OSError, smtplib.SMTPException) as error:
             log.warning("notify_failed", channel=EffectKind.EMAIL, error=type(error).__name__)
-            return Outcome.RETRY
+            return Result(Outcome.RETRY, "the mail server could not be reached")
         with client:
             try:
                 if url.scheme == "smtp+starttls":
@@ -145,19 +176,23 @@ class Notifier:
                     client.login(unquote(url.username), unquote(url.password or ""))
             except (OSError, smtplib.SMTPException) as error:
                 log.warning("notify_failed", channel=EffectKind.EMAIL, error=type(error).__name__)
-                return Outcome.RETRY
+                return Result(Outcome.RETRY, "the mail server's TLS or login failed")
             try:
                 client.send_message(mail)
             except smtplib.SMTPRecipientsRefused:
                 log.warning("notify_failed", channel=EffectKind.EMAIL, error="recipients refused")
-                return Outcome.REFUSED
+                return Result(Outcome.REFUSED, "the mail server refused the recipient")
             except smtplib.SMTPResponseException as error:
                 log.warning("notify_failed", channel=EffectKind.EMAIL, status=error.smtp_code)
-                return Outcome.RETRY if 400 <= error.smtp_code < 500 else Outcome.REFUSED
+                # The code alone: the server's words can quote the recipient's address.
+                return Result(
+                    Outcome.RETRY if 400 <= error.smtp_code < 500 else Outcome.REFUSED,
+                    f"the mail server answered {error.smtp_code}",
+                )
             except (OSError, smtplib.SMTPException) as error:
                 log.warning("notify_failed", channel=EffectKind.EMAIL, error=type(error).__name__)
-                return Outcome.UNCERTAIN
-        return Outcome.SENT
+                return Result(Outcome.UNCERTAIN, "the mail server broke off while taking it")
+        return Result(Outcome.SENT)
 
     def channels(self) -> tuple[EffectKind, ...]:
         """The channels this merchant configured, as outbox kinds."""
@@ -188,24 +223,24 @@ class Notifier:
             return self.webhook_url, body, headers
         return None
 
-    def deliver(self, effect: Effect) -> Outcome:
+    def deliver(self, effect: Effect) -> Result:
         """Send one recorded notification (`attention.outbox`) on its channel. A failure seen
         before the receiver could have taken it is tried again; one that may have landed (a
         timeout after the request went out) is tried again only where the receiver can tell
-        a repeat by the effect's key."""
+        a repeat by the effect's key. A failure comes with why, for the case's trail."""
         if effect.kind == EffectKind.EMAIL:
             if not (self.smtp_url and self.email_to):
-                return Outcome.REFUSED  # the channel was turned off since
+                return Result(Outcome.REFUSED, TURNED_OFF)
             subject = str(effect.payload.get("subject", ""))
             message = str(effect.payload.get("message", ""))
             return self._email(subject, message, message_id=effect.key)
         return self._web(effect)
 
-    def _web(self, effect: Effect) -> Outcome:
+    def _web(self, effect: Effect) -> Result:
         """A Slack or webhook effect posted: `deliver`'s rules for what a failure means."""
         request = self._request(effect)
         if request is None:
-            return Outcome.REFUSED  # the channel was turned off since
+            return Result(Outcome.REFUSED, TURNED_OFF)
         url, body, headers = request
         try:
             status = self._post(url, body=body, headers=headers)
@@ -219,6 +254,8 @@ class Notifier:
         ) as error:
             return _failure(error, effect.kind)
         if 200 <= status < 300:
-            return Outcome.SENT
+            return Result(Outcome.SENT)
         log.warning("notify_failed", channel=effect.kind, status=status)
-        return Outcome.RETRY if status >= 500 or status == 429 else Outcome.REFUSED
+        return Result(
+            Outcome.RETRY if status >= 500 or status == 429 else Outcome.REFUSED, _answered(status)
+        )

@@ -17,6 +17,11 @@ tell a repeat:
 
 A failure that is seen (Shopify unavailable, a channel answering an error) puts the row back
 to `pending` for another try, up to `MAX_ATTEMPTS`; a refusal is final (`failed`).
+
+A notice to a store's channels names the cases it is about (`trail_of`); when its send settles
+for good — sent, failed, or uncertain — each of those cases' trails says so, in the same
+transaction as the settlement: `notified`, or `notice_failed` with the reason in a few words.
+Never when it is recorded: a notice in the outbox has reached nobody yet.
 """
 
 from __future__ import annotations
@@ -31,9 +36,11 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.core.audit import CLOUT, record_event
 from service.core.db import session_scope
 from service.core.logs import get_logger
-from service.core.models import OutboundEffect
+from service.core.models import Incident, OutboundEffect
+from service.core.vocabulary import CaseEvent
 
 log = get_logger(__name__)
 
@@ -61,12 +68,28 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class Result:
+    """What came of one send, and for a failure why, in a few words. The words reach the
+    case's trail and so every agent: they name no address (a Slack or webhook URL is a
+    secret) and nothing of the customer, only what went wrong ("the channel answered 404")."""
+
+    outcome: Outcome
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Effect:
     shop_id: int
     key: str
     kind: EffectKind
     payload: Mapping[str, Any]
     attempts: int
+
+
+def trail_of(*, cases: list[int], why: str | None = None) -> dict[str, Any]:
+    """The part of a notice's payload naming the cases whose trails hear how its send settled
+    (and what the notice was about, `why`); it is not sent to the channel."""
+    return {"cases": cases, **({"why": why} if why else {})}
 
 
 def stage(
@@ -139,7 +162,11 @@ def settle(
     *, session: Session, key: str, outcome: Outcome, now: datetime, error: str | None = None
 ) -> None:
     """Record what came of a send."""
-    row = session.scalars(select(OutboundEffect).where(OutboundEffect.key == key)).one_or_none()
+    # Locked: two workers settling one at-least-once send (one of them re-took it as stale)
+    # must not both find it `sending` and both write it in the case's trail.
+    row = session.scalars(
+        select(OutboundEffect).where(OutboundEffect.key == key).with_for_update()
+    ).one_or_none()
     if row is None or row.status != "sending":
         return
     row.settled_at = now
@@ -151,16 +178,45 @@ def settle(
         log.error("effect_uncertain", key=key, kind=row.kind, incident_id=row.incident_id)
     elif outcome == Outcome.RETRY and row.attempts < MAX_ATTEMPTS:
         row.status = "pending"
+        return  # not settled yet: the trail waits for the try that settles it
     else:
         row.status = "failed"
         log.error("effect_failed", key=key, kind=row.kind, attempts=row.attempts, error=error)
+    _tell_the_trail(session=session, row=row, now=now)
+
+
+def _tell_the_trail(*, session: Session, row: OutboundEffect, now: datetime) -> None:
+    """Write a notice's settled send in the trail of each case it is about: told, or not (and
+    why). Called once per row, as it leaves `sending` for good; a notice recorded before its
+    cases were named in its payload (`trail_of`) had its trail written when it was recorded."""
+    trail = row.payload.get("trail")
+    if not isinstance(trail, dict):
+        return
+    detail: dict[str, Any] = {"channels": [row.kind]}
+    if trail.get("why"):
+        detail["why"] = trail["why"]
+    if row.status == "sent":
+        kind = CaseEvent.NOTIFIED
+    else:
+        kind = CaseEvent.NOTICE_FAILED
+        detail |= {
+            "outcome": row.status,  # failed: it never arrived; uncertain: it may have
+            "error": row.error or "no reason given",
+            "tries": row.attempts,
+        }
+    for incident_id in trail.get("cases") or []:
+        incident = session.get(Incident, incident_id)
+        if incident is not None:  # a case erased since (a customer's redaction) has no trail
+            record_event(
+                session=session, incident=incident, kind=kind, by=CLOUT, at=now, detail=detail
+            )
 
 
 def send_effect(
     *,
     sessions: sessionmaker[Session],
     key: str,
-    send: Callable[[Effect], Outcome],
+    send: Callable[[Effect], Result],
     now: Callable[[], datetime],
 ) -> Outcome | None:
     """Take, send (no session open) and settle one effect; None when it was not to be sent."""
@@ -169,17 +225,20 @@ def send_effect(
     if effect is None:
         return None
     try:
-        outcome = send(effect)
+        result = send(effect)
     except Exception as error:  # noqa: BLE001 - one effect's fault must not stop the others
         # Whether it went out is unknown: sent again only where the receiver can tell a
         # repeat; otherwise settled uncertain, for a person (`clout doctor` shows it).
         log.error(  # noqa: TRY400 - the type, not a message that may quote an address
             "effect_send_crashed", key=key, kind=effect.kind, error=type(error).__name__
         )
-        outcome = Outcome.RETRY if effect.kind in AT_LEAST_ONCE else Outcome.UNCERTAIN
+        result = Result(
+            Outcome.RETRY if effect.kind in AT_LEAST_ONCE else Outcome.UNCERTAIN,
+            f"the send broke off ({type(error).__name__})",
+        )
     with session_scope(sessions) as session:
-        settle(session=session, key=key, outcome=outcome, now=now())
-    return outcome
+        settle(session=session, key=key, outcome=result.outcome, now=now(), error=result.error)
+    return result.outcome
 
 
 def due(*, session: Session, now: datetime, limit: int = 200) -> list[str]:
@@ -201,16 +260,22 @@ def due(*, session: Session, now: datetime, limit: int = 200) -> list[str]:
 
 def mark_uncertain(*, session: Session, now: datetime) -> list[str]:
     """At-most-once sends whose worker died mid-send: they may or may not have landed, and
-    sending again could double them. Marked for a person, never sent again."""
+    sending again could double them. Marked for a person, never sent again; a notice's cases
+    say in their trails that it may not have arrived."""
     stuck = session.scalars(
-        select(OutboundEffect).where(
+        select(OutboundEffect)
+        .where(
             OutboundEffect.status == "sending",
             OutboundEffect.kind.not_in([kind.value for kind in AT_LEAST_ONCE]),
             OutboundEffect.attempted_at <= now - UNCERTAIN_AFTER,
         )
+        # Two sweepers at once must not both mark a send, and both write it in the trail.
+        .with_for_update(skip_locked=True)
     ).all()
     for row in stuck:
         row.status = "uncertain"
         row.settled_at = now
+        row.error = "the worker sending it stopped mid-send"
         log.error("effect_uncertain", key=row.key, kind=row.kind, incident_id=row.incident_id)
+        _tell_the_trail(session=session, row=row, now=now)
     return [row.key for row in stuck]

@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session, aliased
 
 from service.attention import outbox
 from service.attention.notify import Notifier
-from service.core.audit import CLOUT, record_event
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, Order, Shop, Signal
 from service.core.shop_settings import ShopConfig
-from service.core.vocabulary import CaseEvent, IncidentStatus
+from service.core.vocabulary import IncidentStatus
 
 log = get_logger(__name__)
 
@@ -101,7 +100,8 @@ def alert_pending(
     cases' `pending_alerted_at`, and sent after it commits (`escalation.deliver_notices`), as
     escalation notices are: a crash between the channel's answer and the record can neither
     page the merchant twice (Slack, email) nor lose the alert. Its key names the shop and the
-    newest case it announces; a case is announced once, so no two alerts share a key."""
+    newest case it announces; a case is announced once, so no two alerts share a key. Each
+    case's trail says what came of each channel's send, once it settles."""
     waiting: dict[int, list[Incident]] = defaultdict(list)
     for incident in session.scalars(
         select(Incident).where(is_pending(), Incident.pending_alerted_at.is_(None))
@@ -125,6 +125,9 @@ def alert_pending(
             "subject": subject,
             "message": message,
             "data": {"shop": domain, "pending": len(cases), "oldest_minutes": minutes},
+            # Each case's trail says whether each channel was told, once its send settles
+            # (`outbox.settle`): recorded here, the alert has reached nobody yet.
+            "trail": outbox.trail_of(cases=[c.id for c in cases], why="pending"),
         }
         channels = notifier_of(shop_id).channels()
         for kind in channels:
@@ -142,14 +145,4 @@ def alert_pending(
         for case in cases:
             case.pending_alerted_at = now
             announced.append(case.id)
-            if channels:
-                # In each case's trail too: who was told that its tag is not in Shopify yet.
-                record_event(
-                    session=session,
-                    incident=case,
-                    kind=CaseEvent.NOTIFIED,
-                    by=CLOUT,
-                    at=now,
-                    detail={"channels": [str(kind) for kind in channels], "why": "pending"},
-                )
     return announced

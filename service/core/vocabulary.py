@@ -142,7 +142,10 @@ class CaseEvent(StrEnum):
     UNTAGGED = "untagged"  # Clout's tags taken off (the case closed)
     METAFIELDS_CLEARED = "metafields_cleared"  # the customer's clout.attention_* removed
     ESCALATED = "escalated"  # overdue: a priority step up, a closer deadline
-    NOTIFIED = "notified"  # the store's channels were told
+    NOTIFIED = "notified"  # a store's channel took a notice about the case
+    # A notice about the case did not reach a channel (refused, or given up after its tries),
+    # or may not have (cut short mid-send, not sent again); the detail says why in a few words.
+    NOTICE_FAILED = "notice_failed"
     RESOLVED = "resolved"  # a person closed it (page, CLI, or a tag in the Shopify admin)
     NOT_A_COMPLAINT = "not_a_complaint"  # a person closed it as never a complaint
     REOPENED = "reopened"  # a person undid a close: the case is open again, tags going back

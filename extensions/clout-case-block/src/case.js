@@ -72,12 +72,26 @@ const DONE = {
   metafields_cleared: "cleared the case's fields",
   escalated: "escalated (overdue)",
   notified: "told the store's channels",
+  notice_failed: "a notice did NOT reach the store's channels",
+  // A notice cut short mid-send (`uncertain`) may have arrived: `doneWords` says so.
   resolved: "resolved",
   not_a_complaint: "closed as not a complaint",
   assigned: "assigned",
   snoozed: "snoozed",
   reopened: "reopened",
 };
+
+/**
+ * One step of the trail in words: a notice cut short mid-send may have arrived, so it is not
+ * said to have failed.
+ * @param {Step} step
+ */
+function doneWords(step) {
+  if (step.what === "notice_failed" && step.detail?.outcome === "uncertain") {
+    return "a notice may NOT have reached the store's channels";
+  }
+  return DONE[/** @type {keyof typeof DONE} */ (step.what)] ?? step.what;
+}
 
 /**
  * What the block shows for a case (null: Clout has no case for this order or customer).
@@ -103,7 +117,7 @@ export function view(found, { recent = 4 } = {}) {
     // A closed case can be reopened (an undo, or the customer is not happy after all); an open
     // one is resolved, closed as not a complaint, or assigned.
     actions: /** @type {Action[]} */ (open ? ["resolve", "not-a-complaint", "assign"] : ["reopen"]),
-    done: found.trail.slice(-recent).map((step) => `${DONE[/** @type {keyof typeof DONE} */ (step.what)] ?? step.what} · ${step.by}`),
+    done: found.trail.slice(-recent).map((step) => `${doneWords(step)} · ${step.by}`),
   };
 }
 

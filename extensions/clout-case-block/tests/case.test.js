@@ -156,6 +156,22 @@ test("a reopen in the trail reads as one", () => {
   assert.deepEqual(view({ ...MAYA, trail }, { recent: 2 }).done, ["resolved · admin:staff-7", "reopened · admin:staff-8"]);
 });
 
+test("a notice the store's channels never had reads as one; one cut short, as maybe", () => {
+  const error = "the channel answered 404 Not Found";
+  const notice = (outcome) => ({ channels: ["slack"], outcome, error, tries: 1 });
+  const trail = [
+    ...MAYA.trail,
+    { what: "notified", by: "clout", at: "x", detail: { channels: ["email"] } },
+    { what: "notice_failed", by: "clout", at: "y", detail: notice("failed") },
+    { what: "notice_failed", by: "clout", at: "z", detail: notice("uncertain") },
+  ];
+  assert.deepEqual(view({ ...MAYA, trail }, { recent: 3 }).done, [
+    "told the store's channels · clout",
+    "a notice did NOT reach the store's channels · clout",
+    "a notice may NOT have reached the store's channels · clout",
+  ]);
+});
+
 // --- what the block does -------------------------------------------------------------------
 
 test("resolving sends the note to the desk's resolve and reports what Clout did", async () => {

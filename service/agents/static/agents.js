@@ -217,6 +217,13 @@
       case "escalated": return `overdue: escalated to ${d.priority}`;
       case "notified":
         return `${d.why === "pending" ? "told that its tag is not in Shopify yet" : "notified"}: ${d.channels.join(", ")}`;
+      case "notice_failed": {
+        // Failed: the channel never had it; uncertain: cut short mid-send, not sent again.
+        const what = d.why === "pending" ? "alert that its tag is not in Shopify yet" : "notice";
+        const reached = d.outcome === "uncertain" ? "may NOT have reached" : "NOT delivered to";
+        const tries = d.tries > 1 ? `, after ${d.tries} tries` : "";
+        return `${what} ${reached} ${d.channels.join(", ")}: ${d.error}${tries}`;
+      }
       case "resolved": return `resolved${d.note ? `: “${d.note}”` : ""}`;
       case "not_a_complaint": return `closed as not a complaint${d.note ? `: “${d.note}”` : ""}`;
       case "reopened": return "reopened: the close was undone";

@@ -53,7 +53,7 @@ def test_an_overdue_case_is_emailed_and_posted_signed(smtp: Any) -> None:
         private_targets=True,
     )
 
-    outcomes = [notifier.deliver(effect(kind)) for kind in notifier.channels()]
+    outcomes = [notifier.deliver(effect(kind)).outcome for kind in notifier.channels()]
     web.shutdown()
 
     assert notifier.channels() == (EffectKind.WEBHOOK, EffectKind.EMAIL)
@@ -79,8 +79,8 @@ def test_a_channel_that_is_down_is_logged_not_raised() -> None:
     )
 
     # Nothing listens: neither could have landed, so both are tried again later, not lost.
-    assert notifier.deliver(effect(EffectKind.WEBHOOK)) == Outcome.RETRY
-    assert notifier.deliver(effect(EffectKind.EMAIL)) == Outcome.RETRY
+    assert notifier.deliver(effect(EffectKind.WEBHOOK)).outcome == Outcome.RETRY
+    assert notifier.deliver(effect(EffectKind.EMAIL)).outcome == Outcome.RETRY
 
 
 def test_a_mail_server_that_answers_the_message_decides_what_happens_next(smtp: Any) -> None:
@@ -95,10 +95,17 @@ def test_a_mail_server_that_answers_the_message_decides_what_happens_next(smtp: 
     smtp.reply = None  # takes the whole message, then hangs up without a word
     dropped = notifier.deliver(effect(EffectKind.EMAIL))
 
-    assert busy == Outcome.RETRY  # the server kept nothing: send it again later
-    assert refused == Outcome.REFUSED  # final: sending again would be refused again
-    assert dropped == Outcome.UNCERTAIN  # it may have been kept: a person decides, not a loop
+    assert busy.outcome == Outcome.RETRY  # the server kept nothing: send it again later
+    assert refused.outcome == Outcome.REFUSED  # final: sending again would be refused again
+    assert dropped.outcome == Outcome.UNCERTAIN  # it may have been kept: a person decides
     assert smtp.messages == []
+    # and why, for the case's trail: the server's code, not its words (they can quote the
+    # recipient's address)
+    assert (busy.error, refused.error) == (
+        "the mail server answered 451",
+        "the mail server answered 554",
+    )
+    assert dropped.error == "the mail server broke off while taking it"
 
 
 def test_a_receiver_that_hangs_up_after_the_request_may_have_taken_it() -> None:
@@ -125,8 +132,8 @@ def test_a_receiver_that_hangs_up_after_the_request_may_have_taken_it() -> None:
     listener.close()
 
     assert len(taken) == 2  # both requests reached the receiver
-    assert webhook == Outcome.RETRY
-    assert slack == Outcome.UNCERTAIN
+    assert webhook.outcome == Outcome.RETRY
+    assert slack.outcome == Outcome.UNCERTAIN
 
 
 # --- a merchant's address may not reach the operator's own network -------------------------
@@ -165,8 +172,11 @@ def test_a_merchants_address_on_this_machine_is_refused_and_sent_nothing(kind: E
         inside.stop()
 
     # then nothing reached it, and nothing will be tried again
-    assert outcomes == [Outcome.REFUSED, Outcome.REFUSED]
+    assert [result.outcome for result in outcomes] == [Outcome.REFUSED, Outcome.REFUSED]
     assert inside.posted == []
+    # and why, in words that name neither the address nor its port
+    for result in outcomes:
+        assert result.error == "the address is not public (this machine or a private network)"
 
 
 def test_the_operator_may_allow_private_addresses() -> None:
@@ -174,7 +184,7 @@ def test_the_operator_may_allow_private_addresses() -> None:
     inside = Receiver()
     try:
         allowed = Notifier(webhook_url=inside.url, private_targets=True)
-        sent = allowed.deliver(effect(EffectKind.WEBHOOK))
+        sent = allowed.deliver(effect(EffectKind.WEBHOOK)).outcome
     finally:
         inside.stop()
 
@@ -191,9 +201,9 @@ def test_the_operators_own_address_is_trusted_a_merchants_is_not() -> None:
     )
     try:
         outcomes = [
-            Notifier.for_shop(config=config(url), defaults=defaults).deliver(
-                effect(EffectKind.WEBHOOK)
-            )
+            Notifier.for_shop(config=config(url), defaults=defaults)
+            .deliver(effect(EffectKind.WEBHOOK))
+            .outcome
             for url in (operators.url, merchants.url)
         ]
     finally:
@@ -209,7 +219,7 @@ def test_a_redirect_is_not_followed() -> None:
     onward = Receiver()
     redirecting = Receiver(status="307 Temporary Redirect", location=onward.url)
     try:
-        outcome = Notifier(webhook_url=redirecting.url, private_targets=True).deliver(
+        result = Notifier(webhook_url=redirecting.url, private_targets=True).deliver(
             effect(EffectKind.WEBHOOK)
         )
     finally:
@@ -217,7 +227,8 @@ def test_a_redirect_is_not_followed() -> None:
         onward.stop()
 
     # then the notification went to the address set and no further: a redirect is a refusal
-    assert outcome == Outcome.REFUSED
+    assert result.outcome == Outcome.REFUSED
+    assert result.error == "the channel answered 307 Temporary Redirect (a redirect: not followed)"
     assert len(redirecting.posted) == 1
     assert onward.posted == []
 
@@ -250,7 +261,8 @@ def config(webhook_url: str) -> ShopConfig:
 )
 def test_an_address_that_cannot_be_used_is_refused_not_raised(url: str) -> None:
     # a typo in one store's address must not stop the run that sends every store's notices
-    assert Notifier(webhook_url=url).deliver(effect(EffectKind.WEBHOOK)) == Outcome.REFUSED
+    result = Notifier(webhook_url=url).deliver(effect(EffectKind.WEBHOOK))
+    assert (result.outcome, result.error) == (Outcome.REFUSED, "the address cannot be used")
 
 
 def test_a_receiver_that_drips_its_answer_is_given_up_at_the_deadline() -> None:
@@ -277,11 +289,11 @@ def test_a_receiver_that_drips_its_answer_is_given_up_at_the_deadline() -> None:
     notifier = Notifier(webhook_url=url, timeout=2, deadline=3, private_targets=True)
 
     # when Clout sends it a notice
-    outcome = notifier.deliver(effect(EffectKind.WEBHOOK))
+    result = notifier.deliver(effect(EffectKind.WEBHOOK))
 
     # then it gave up at its deadline (the receiver was still dripping), to try again later
     assert still_sending.is_set()
-    assert outcome == Outcome.RETRY
+    assert (result.outcome, result.error) == (Outcome.RETRY, "no answer in time")
     listener.close()
 
 

@@ -22,13 +22,16 @@ from service.attention.attend import attend_incident, attend_later, flow_key
 from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
 from service.attention.pending import alert_pending
+from service.core.audit import case_events
 from service.core.db import session_scope
 from service.core.models import Incident, OutboundEffect, Shop, utcnow
 from service.core.shop_settings import shop_config
 from service.core.vocabulary import DEFAULT_FLOORS
 from service.dev.devstore.webhooks import order_payload
 from service.shopify.admin import ShopifyAdmin
+from tests.support.agents_page import add_agent, log_in
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.support.helpers import SHOP
 from workers.tasks import admin_factory, tag_settings
 
 
@@ -138,15 +141,15 @@ def test_a_flow_trigger_shopify_could_not_take_is_sent_later_once(
     assert effect(clout, flow_key(incident_id)).status == "sent"
 
 
-@pytest.fixture
-def channel() -> Iterator[tuple[str, list[dict[str, str]]]]:
-    """A merchant's notification endpoint on this machine (the edge): what it received."""
+def serving_channel(status: str) -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A merchant's notification endpoint on this machine (the edge), answering `status`:
+    what it received."""
     received: list[dict[str, str]] = []
 
     def endpoint(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         received.append({"key": environ.get("HTTP_X_CLOUT_EFFECT_KEY", "")})
-        start_response("200 OK", [("Content-Type", "text/plain")])
+        start_response(status, [("Content-Type", "text/plain")])
         return [b"ok"]
 
     server = make_server("127.0.0.1", 0, endpoint)
@@ -154,6 +157,27 @@ def channel() -> Iterator[tuple[str, list[dict[str, str]]]]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/", received
     server.shutdown()
+
+
+@pytest.fixture
+def channel() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    yield from serving_channel("200 OK")
+
+
+@pytest.fixture
+def removed_channel() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A channel the merchant deleted: a removed Slack or webhook URL answers 404."""
+    yield from serving_channel("404 Not Found")
+
+
+NOTICES = {"notified", "notice_failed"}
+
+
+def notices_in_trail(app: Flask, incident_id: int) -> list[tuple[str, dict[str, Any]]]:
+    """What the case's trail says its channels were told: (kind, detail), oldest first."""
+    with session_scope(state(app).sessions) as session:
+        events = case_events(session=session, incident_ids=[incident_id])[incident_id]
+        return [(e.kind, e.detail or {}) for e in events if e.kind in NOTICES]
 
 
 def overdue_case(app: Flask, devstore: RunningDevStore, notifier: Notifier) -> int:
@@ -178,8 +202,8 @@ def overdue_case(app: Flask, devstore: RunningDevStore, notifier: Notifier) -> i
     return incident_id
 
 
-def die_after_sending(notifier: Notifier) -> Callable[[outbox.Effect], outbox.Outcome]:
-    def send(effect: outbox.Effect) -> outbox.Outcome:
+def die_after_sending(notifier: Notifier) -> Callable[[outbox.Effect], outbox.Result]:
+    def send(effect: outbox.Effect) -> outbox.Result:
         notifier.deliver(effect)
         raise WorkerKilled
 
@@ -228,6 +252,14 @@ def test_a_worker_killed_after_a_notice_went_out(
         assert effect(clout, key).status == "sent"
     else:
         assert effect(clout, key).status == "uncertain"
+    # and the case's trail says so once, however many times it was sent: told (the webhook),
+    # or cut short and perhaps never heard (Slack)
+    [(what, detail)] = notices_in_trail(clout, incident_id)
+    assert detail["channels"] == [kind]
+    if kind == "webhook":
+        assert what == "notified"
+    else:
+        assert (what, detail["outcome"]) == ("notice_failed", "uncertain")
 
 
 def test_a_notice_recorded_before_a_crash_is_sent_after_it(
@@ -366,3 +398,95 @@ def test_one_notice_whose_send_crashes_does_not_hold_back_the_others(
     assert sent == 1
     assert len(received) == 1
     assert effect(app, "escalation:1:1:email").status == "uncertain"
+
+
+def test_the_trail_says_which_channels_heard_of_an_escalation_once_the_sends_settle(
+    clout: Flask,
+    devstore: RunningDevStore,
+    channel: tuple[str, list[dict[str, str]]],
+    removed_channel: tuple[str, list[dict[str, str]]],
+) -> None:
+    # given an overdue case whose store has a working Slack and a webhook URL it since deleted
+    slack_url, heard = channel
+    webhook_url, _ = removed_channel
+    notifier = Notifier(slack_url=slack_url, webhook_url=webhook_url, private_targets=True)
+    incident_id = overdue_case(clout, devstore, notifier)
+
+    # then, while its notices are only recorded, the trail does not say anybody was told
+    assert notices_in_trail(clout, incident_id) == []
+
+    # when the notices are delivered, and the run comes again (a retried task)
+    sessions = state(clout).sessions
+    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+
+    # then the trail says, once each, that Slack was told and that the webhook refused, why
+    # in a few words that name neither the address nor anything of the customer's
+    assert len(heard) == 1
+    trail = notices_in_trail(clout, incident_id)
+    assert [(what, detail["channels"]) for what, detail in trail] == [
+        ("notified", ["slack"]),
+        ("notice_failed", ["webhook"]),
+    ]
+    failed = trail[1][1]
+    assert failed["outcome"] == "failed"
+    assert "404" in failed["error"]
+    assert "127.0.0.1" not in str(failed)
+    assert webhook_url.rsplit(":", 1)[1] not in str(failed)
+    # and an agent opening the case is told the same
+    agent = clout.test_client()
+    add_agent(clout, "agent@example.org", SHOP)
+    log_in(agent, "agent@example.org")
+    seen = agent.get(f"/agents/api/incidents/{incident_id}").json["trail"]
+    assert [(e["what"], e["detail"]) for e in seen if e["what"] in NOTICES] == [
+        ("notified", {"channels": ["slack"]}),
+        ("notice_failed", failed),
+    ]
+
+
+def test_a_pending_alert_to_a_private_address_is_in_the_trail_as_refused(
+    clout: Flask, devstore: RunningDevStore, channel: tuple[str, list[dict[str, str]]]
+) -> None:
+    # given a store whose webhook address is on this machine (not allowed for a store)
+    url, received = channel
+    notifier = Notifier(webhook_url=url)
+    pending_alert(clout, devstore, notifier)
+    with session_scope(state(clout).sessions) as session:
+        incident_id = session.scalars(select(Incident.id)).one()
+
+    # when its alert that a tag has not reached Shopify is delivered
+    deliver_notices(sessions=state(clout).sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+
+    # then nothing was sent, and the case's trail says the alert was refused, and why
+    assert received == []
+    [(what, detail)] = notices_in_trail(clout, incident_id)
+    assert what == "notice_failed"
+    assert (detail["channels"], detail["why"], detail["outcome"]) == (
+        ["webhook"],
+        "pending",
+        "failed",
+    )
+    assert "private" in detail["error"]
+    assert "127.0.0.1" not in str(detail)
+
+
+def test_a_channel_that_stays_down_is_in_the_trail_once_clout_gives_up(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given an overdue case whose store's webhook has nothing listening behind it
+    notifier = Notifier(webhook_url="http://127.0.0.1:9/", timeout=1, private_targets=True)
+    incident_id = overdue_case(clout, devstore, notifier)
+    sessions = state(clout).sessions
+
+    # when every try but the last fails, the trail says nothing yet: it may still go out
+    for _ in range(outbox.MAX_ATTEMPTS - 1):
+        deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+    assert notices_in_trail(clout, incident_id) == []
+
+    # and when the last try fails too, it says once that the notice never arrived, and why
+    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+    [(what, detail)] = notices_in_trail(clout, incident_id)
+    assert (what, detail["channels"], detail["outcome"]) == ("notice_failed", ["webhook"], "failed")
+    assert detail["tries"] == outbox.MAX_ATTEMPTS
+    assert "connect" in detail["error"]
