@@ -28,6 +28,11 @@ class PrivateTarget(Exception):
     """A notification address that resolves to this machine or a private network."""
 
 
+class GaveUpAfterSending(Exception):
+    """The send's deadline passed once the request was on its way: it may have landed. Not a
+    TimeoutError, which Python counts as an OSError, the failure where nothing was sent."""
+
+
 # Why a send failed, for the case's trail (`outbox.Result`): fixed words and a status code,
 # never the error's own message, which can quote the address (a Slack URL is a secret).
 TURNED_OFF = "the channel was turned off since"
@@ -39,7 +44,7 @@ def _reason(error: BaseException) -> str:
         return "the address is not public (this machine or a private network)"
     if isinstance(error, httpx.InvalidURL | ValueError):
         return "the address cannot be used"
-    if isinstance(error, TimeoutError | httpx.TimeoutException):
+    if isinstance(error, TimeoutError | httpx.TimeoutException | GaveUpAfterSending):
         return "no answer in time"
     if isinstance(error, socket.gaierror):
         return "the address's name does not resolve"
@@ -62,6 +67,7 @@ def _failure(error: BaseException, kind: EffectKind) -> Result:
     log.warning("notify_failed", channel=kind, error=type(error).__name__)
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | OSError):
         return Result(Outcome.RETRY, why)  # no connection was made, or the name does not resolve
+    # It may have landed (GaveUpAfterSending among these): again only where a repeat is told.
     return Result(Outcome.RETRY if kind in AT_LEAST_ONCE else Outcome.UNCERTAIN, why)
 
 
@@ -119,29 +125,38 @@ class Notifier:
         return anyio.run(self._post_within, url, body, headers)
 
     async def _post_within(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        with anyio.fail_after(self.deadline):
-            target = httpx.URL(url)
-            port = target.port or (443 if target.scheme == "https" else 80)
-            target.host.encode("idna")  # a name DNS cannot carry: UnicodeError, not a retry
-            found = await anyio.getaddrinfo(target.host, port, type=socket.SOCK_STREAM)
-            addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
-            if not (self.private_targets or url in self.trusted) and not all(
-                public_ip(a) for a in addresses
-            ):
-                raise PrivateTarget(target.host)
-            pinned = target.copy_with(host=addresses[0])
-            headers = {**headers, "Host": target.netloc.decode("ascii")}
-            # TLS is still checked against the name in the address, not the number.
-            extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-            async with (
-                httpx.AsyncClient(
-                    timeout=self.timeout, follow_redirects=False, trust_env=False
-                ) as web,
-                web.stream(
-                    "POST", pinned, content=body, headers=headers, extensions=extensions
-                ) as answer,
-            ):
-                return answer.status_code
+        sending = False  # from the connection on, the request may reach the receiver
+        try:
+            with anyio.fail_after(self.deadline):
+                target = httpx.URL(url)
+                port = target.port or (443 if target.scheme == "https" else 80)
+                target.host.encode("idna")  # a name DNS cannot carry: UnicodeError, no retry
+                found = await anyio.getaddrinfo(target.host, port, type=socket.SOCK_STREAM)
+                addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+                if not (self.private_targets or url in self.trusted) and not all(
+                    public_ip(a) for a in addresses
+                ):
+                    raise PrivateTarget(target.host)
+                pinned = target.copy_with(host=addresses[0])
+                headers = {**headers, "Host": target.netloc.decode("ascii")}
+                # TLS is still checked against the name in the address, not the number.
+                extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+                sending = True
+                async with (
+                    httpx.AsyncClient(
+                        timeout=self.timeout, follow_redirects=False, trust_env=False
+                    ) as web,
+                    web.stream(
+                        "POST", pinned, content=body, headers=headers, extensions=extensions
+                    ) as answer,
+                ):
+                    return answer.status_code
+        except TimeoutError as error:
+            # Given up while connecting counts as sent too: a slow connect is rare, and a
+            # page Slack might show twice is worse than one a person is asked about.
+            if sending:
+                raise GaveUpAfterSending from error
+            raise
 
     def _email(self, subject: str, message: str, *, message_id: str | None = None) -> Result:
         """Send one mail. Whether it may have landed decides what a failure means: nothing
@@ -246,6 +261,7 @@ class Notifier:
             status = self._post(url, body=body, headers=headers)
         except (
             PrivateTarget,
+            GaveUpAfterSending,
             httpx.HTTPError,
             httpx.InvalidURL,
             ValueError,

@@ -265,7 +265,18 @@ def test_an_address_that_cannot_be_used_is_refused_not_raised(url: str) -> None:
     assert (result.outcome, result.error) == (Outcome.REFUSED, "the address cannot be used")
 
 
-def test_a_receiver_that_drips_its_answer_is_given_up_at_the_deadline() -> None:
+@pytest.mark.parametrize(
+    ("kind", "then"),
+    [
+        # the request went out: the signed webhook's receiver can tell a repeat by its key
+        (EffectKind.WEBHOOK, Outcome.RETRY),
+        # Slack cannot: a second try could page the merchant twice, so a person decides
+        (EffectKind.SLACK, Outcome.UNCERTAIN),
+    ],
+)
+def test_a_receiver_that_drips_its_answer_is_given_up_at_the_deadline(
+    kind: EffectKind, then: Outcome
+) -> None:
     # given a receiver that answers one header line every second, for a minute
     listener = socket.create_server(("127.0.0.1", 0))
     still_sending = threading.Event()
@@ -286,15 +297,30 @@ def test_a_receiver_that_drips_its_answer_is_given_up_at_the_deadline() -> None:
 
     threading.Thread(target=drip, daemon=True).start()
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
-    notifier = Notifier(webhook_url=url, timeout=2, deadline=3, private_targets=True)
+    notifier = Notifier(webhook_url=url, slack_url=url, timeout=2, deadline=3, private_targets=True)
 
     # when Clout sends it a notice
-    result = notifier.deliver(effect(EffectKind.WEBHOOK))
+    result = notifier.deliver(effect(kind))
 
-    # then it gave up at its deadline (the receiver was still dripping), to try again later
+    # then it gave up at its deadline (the receiver was still dripping), and what comes next
+    # depends on whether the channel can tell a repeat
     assert still_sending.is_set()
-    assert (result.outcome, result.error) == (Outcome.RETRY, "no answer in time")
+    assert (result.outcome, result.error) == (then, "no answer in time")
     listener.close()
+
+
+def test_a_deadline_passed_before_the_request_went_out_is_tried_again() -> None:
+    # given a receiver, and a deadline already past when the address has been looked up
+    receiver = Receiver()
+    notifier = Notifier(slack_url=receiver.url, deadline=0, private_targets=True)
+
+    # when Clout sends a Slack notice
+    result = notifier.deliver(effect(EffectKind.SLACK))
+    receiver.stop()
+
+    # then nothing reached the receiver, so a second try cannot page anyone twice
+    assert receiver.posted == []
+    assert (result.outcome, result.error) == (Outcome.RETRY, "no answer in time")
 
 
 @pytest.mark.parametrize(
