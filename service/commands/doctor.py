@@ -494,7 +494,7 @@ def check_notifications(*, session: Session, shop: Shop, now: datetime) -> Findi
     last notice failed is one the merchant is not hearing from (a removed Slack URL, a private
     address, a full mailbox)."""
     rows = session.execute(
-        select(OutboundEffect.kind, OutboundEffect.status)
+        select(OutboundEffect.kind, OutboundEffect.status, OutboundEffect.error)
         .where(
             OutboundEffect.shop_id == shop.id,
             OutboundEffect.settled_at >= now - timedelta(days=7),
@@ -503,20 +503,25 @@ def check_notifications(*, session: Session, shop: Shop, now: datetime) -> Findi
         .order_by(OutboundEffect.settled_at, OutboundEffect.id)
     ).all()
     missed: dict[str, int] = {}
-    last: dict[str, str] = {}
-    for kind, status in rows:
-        last[kind] = status
+    last: dict[str, tuple[str, str | None]] = {}
+    for kind, status, error in rows:
+        last[kind] = (status, error)
         if status != "sent":
             missed[kind] = missed.get(kind, 0) + 1
     if not missed:
         return ok("notifications", "none failed in the last 7 days")
     said = ", ".join(f"{n} {_CHANNELS.get(k, k)}" for k, n in missed.items())
-    silent = [_CHANNELS.get(k, k) for k, status in last.items() if status != "sent"]
+    silent = {_CHANNELS.get(k, k): error for k, (status, error) in last.items() if status != "sent"}
+    # Why each silent channel's last notice failed (`notify`'s few words, naming no address).
+    why = [
+        error if len(silent) == 1 else f"{name}, {error}" for name, error in silent.items() if error
+    ]
     if not silent:
         return warn("notifications", f"{said} not delivered in the last 7 days; later ones were")
     return fail(
         "notifications",
-        f"{said} not delivered in the last 7 days, the last {' and '.join(silent)} too",
+        f"{said} not delivered in the last 7 days, the last {' and '.join(silent)} too"
+        + (f": {'; '.join(why)}" if why else ""),
         f"check the store's addresses (`clout settings show {shop.domain}`): one must be "
         "public unless CLOUT_NOTIFY_PRIVATE_TARGETS=on, and a removed Slack or webhook URL "
         "answers 404; the logs' notify_refused and notify_failed lines say more",

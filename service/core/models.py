@@ -467,7 +467,7 @@ class IncidentEvent(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(32))  # see service.core.audit.EventKind
+    kind: Mapped[str] = mapped_column(String(32))  # service.core.vocabulary.CaseEvent
     by: Mapped[str] = mapped_column(String(64))  # "clout", "page:agent-3", "resolved-tag", …
     detail: Mapped[dict[str, Any] | None]
 

@@ -156,8 +156,10 @@ def fail_the_history_import(env: dict[str, str], devstore: RunningDevStore) -> N
     )
 
 
-def a_notice(env: dict[str, str], *, key: str, status: str, ago: timedelta) -> None:
-    """A Slack notice to the store, settled `ago` with `status`."""
+def a_notice(
+    env: dict[str, str], *, key: str, status: str, ago: timedelta, error: str | None = None
+) -> None:
+    """A Slack notice to the store, settled `ago` with `status` (and why, when it failed)."""
     engine = db.make_engine(env["CLOUT_DATABASE_URL"])
     with engine.begin() as connection:
         shop_id = connection.execute(sa.select(Shop.id).where(Shop.domain == SHOP)).scalar_one()
@@ -168,6 +170,7 @@ def a_notice(env: dict[str, str], *, key: str, status: str, ago: timedelta) -> N
                 key=key,
                 payload={},
                 status=status,
+                error=error,
                 attempts=1,
                 staged_at=utcnow() - ago,
                 settled_at=utcnow() - ago,
@@ -178,7 +181,13 @@ def a_notice(env: dict[str, str], *, key: str, status: str, ago: timedelta) -> N
 
 def refuse_a_notification(env: dict[str, str], devstore: RunningDevStore) -> None:
     # the store's Slack URL was removed: Slack answered 404, and the notice was given up
-    a_notice(env, key="escalation:1:1:slack", status="failed", ago=timedelta(hours=2))
+    a_notice(
+        env,
+        key="escalation:1:1:slack",
+        status="failed",
+        ago=timedelta(hours=2),
+        error="the channel answered 404 Not Found",
+    )
 
 
 PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str, str]] = {
@@ -301,6 +310,20 @@ def test_a_database_behind_its_migrations_is_named_with_the_upgrade(
     assert checked.exit_code == 1, checked.output
     assert "at migration 0006, this Clout needs" in checked.output
     assert "clout db upgrade" in checked.output
+
+
+def test_a_silent_channel_is_named_with_why_its_last_notice_failed(
+    environment: dict[str, str], devstore: RunningDevStore
+) -> None:
+    # given the store's Slack URL removed: its last notice answered 404
+    refuse_a_notification(environment, devstore)
+
+    checked = doctor(environment, SHOP)
+
+    # then the doctor says why, so the operator knows which address to fix without the logs
+    line = line_of(checked.output, "notifications")
+    assert line.lstrip().startswith("FAIL"), checked.output
+    assert "the last Slack too: the channel answered 404 Not Found" in line
 
 
 def test_a_channel_that_failed_once_and_then_worked_only_warns(
