@@ -942,7 +942,7 @@ def deliveries_list(status: str | None, limit: int) -> None:
                 state = "done, tag pending in Shopify"
             click.echo(
                 f"{d.id}\t{plain(d.source)}\t{plain(d.topic)}\t{plain(d.shop_domain)}\t{state}\t"
-                f"attempts={d.attempts}\t{d.received_at:%Y-%m-%dT%H:%M:%SZ}\t"
+                f"{d.attempts}\t{d.received_at:%Y-%m-%dT%H:%M:%SZ}\t"
                 f"{plain(d.last_error or '')}"
             )
     if not shown:

@@ -221,6 +221,10 @@ def test_what_customers_and_senders_wrote_cannot_steer_the_operators_terminal(
         assert all(c == "\t" or c.isprintable() for c in row), repr(row)
     assert "Eve\\x1b]0;PWNED\\x07" in case_rows[1]
     assert case_rows[1].count("\t") == case_rows[0].count("\t")
+    # and each value sits under its column's name, as a script reading the columns expects
+    delivery = dict(zip(delivery_rows[0].split("\t"), delivery_rows[1].split("\t"), strict=True))
+    assert delivery["source"] == "yotpo"
+    assert delivery["attempts"].isdigit(), delivery
 
 
 def test_the_deliveries_list_names_its_columns_and_refuses_a_state_it_does_not_know(
