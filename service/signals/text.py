@@ -56,10 +56,12 @@ _NO_WORD = (
     r"|would'?nt|[\w]{1,8}n'?t)\b"
 )
 
-# "Would I buy again?" answered no ("No.", "Absolutely not", "No way"), not "no doubt".
+# "Would I buy again?" answered no ("No.", "Absolutely not", "No way"), not "no doubt", and
+# not an answer that goes on ("definitely not from anyone else", "doubt it'll ever wear out").
 _NO_ANSWER = (
-    r"(?:no(?! (?:doubt|question|hesitation|brainer))|nope|never|hell no|not a chance|no way"
-    r"|(?:absolutely|definitely|certainly|probably|hell) not|not likely|doubt it)\b"
+    r"(?:no(?![- ](?:doubt|question|hesitation|brainer|second))|nope|never|hell no"
+    r"|not a chance|no way|(?:(?:absolutely|definitely|certainly|probably|hell) not|not likely"
+    r"|doubt it)(?=\s{0,3}(?:[.!,;…?]|$)))\b"
 )
 # "I'll totally buy again. Not.": the praise taken back by a lone "not" after it.
 _TAKEN_BACK = r"(?:[.!…]{1,3}|,)\s{0,3}not(?:[.!]|$)"
@@ -839,7 +841,10 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         # "Not worth the wait" is never praise (VADER hears "worth"); the money is "price".
         (
             r"\bnot worth (?:the (?:wait|hype|trouble|effort|calories|time|drive|trip)|it)\b",
-            r"\bthanks? (?:a lot |very much |so much )?for nothing\b",
+            (
+                r"\bthank(?:s|s? you) (?:a lot |very much |so much )?for (?:absolutely )?nothing\b"
+                r"(?! (?:short of|but|less than|more than|else))"
+            ),
             r"\b(?:a |such a )?(?:total|real|complete|huge|big|major) let-? ?down\b",
         ),
         (
@@ -875,11 +880,13 @@ NEGATED = (
     r"\bproblems?\b[^.!?]{0,120}?\b(?:fixed|sorted|resolved|solved)",
     r"\b(?:fixed|sorted|resolved|solved)\b[^.!?]{0,120}?\bproblems?",
     r"\bnot (?:a single |one )?(?:crack|scratch|chip|mark|dent)",
-    # A fault looked for and not found: "not a single flaw", "couldn't find a single defect".
+    # A fault looked for and not found: "not a single flaw", "couldn't find a single defect";
+    # not "not problem-free", a magazine's issue, or a flaw not seen "until I washed it".
     (
         r"\b(?:not|without|(?:could|can|did)(?:n'?t| not) (?:find|see|spot)|never (?:found|saw)"
         r"|haven'?t (?:found|seen)) (?:a |one |any )?(?:single )?(?:flaw|fault|defect"
-        r"|imperfection|issue|problem|snag|hiccup)s?\b"
+        r"|imperfection|issue(?! of| arrived| came)|problem|snag|hiccup)s?\b(?!-)"
+        r"(?![^.!?]{0,80}\b(?:until|till|at first)\b)"
     ),
     r"\brefunded (?:\w{1,20} ){0,3}without (?:me )?(?:even )?asking",
     r"\b(?:haven'?t|have not|hasn'?t|has not|never) (?:had|seen|noticed|experienced|taken) (?:a |any |one )?(?:single |real |major )?(?:bad \w{1,20}|problems?|issues?|trouble|complaints?)",

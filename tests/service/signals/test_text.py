@@ -111,6 +111,14 @@ def test_a_customer_who_will_not_buy_again_is_a_complaint(text: str) -> None:
         "Would buy again! Not cheap, but worth it.",
         "Would I buy again? Definitely!",
         "Would I buy again? No doubt about it!",
+        # A second reading's probes (session 14): an answer that goes on is not a no.
+        "Would I buy again? No-brainer, I love it.",
+        "Would I buy it again? Definitely not from Amazon, only from this shop!",
+        "Would I buy these again? Certainly not from anyone else, this shop is the best!",
+        "Would I buy again? Definitely not going anywhere else, love this store.",
+        "Would I buy again? Certainly not cheaper anywhere else!",
+        "Buy again? Doubt it'll ever wear out, best kettle I've owned.",
+        "Thanks for nothing short of a miracle, it arrived a day early!",
     ],
 )
 def test_buying_again_stays_praise(text: str) -> None:
@@ -273,6 +281,22 @@ def test_a_real_complaint_under_five_stars_is_still_found(text: str, reason: str
 )
 def test_happy_texts_are_not_complaints(text: str) -> None:
     assert not analyse(text).complaint
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A fault looked for and not found, read too widely (a second reading, session 14).
+        "Not a single issue of my subscription arrived on time.",
+        "I paid for a subscription and not a single issue arrived.",
+        "The setup was not problem-free.",
+        "Not issue-free, sadly.",
+        "Not flaw-free by any means.",
+        "I could not see a flaw until I washed it and the dye ran everywhere.",
+    ],
+)
+def test_a_fault_denied_only_in_part_is_still_a_complaint(text: str) -> None:
+    assert analyse(text).complaint
 
 
 @pytest.mark.parametrize(
@@ -836,6 +860,8 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         # Sarcasm the issue names (VADER hears "thanks").
         ("Thanks for nothing.", "unhappy"),
         ("Well, thanks a lot for nothing, guys.", "unhappy"),
+        ("Thank you for nothing.", "unhappy"),
+        ("Thanks for absolutely nothing.", "unhappy"),
         # A food shop's faults, told plainly.
         ("It tasted like cardboard.", "poor_quality"),
         ("Lovely, but the milk tasted off.", "poor_quality"),
