@@ -68,7 +68,9 @@ def _failure(error: BaseException, kind: EffectKind) -> Result:
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | OSError):
         return Result(Outcome.RETRY, why)  # no connection was made, or the name does not resolve
     # It may have landed (GaveUpAfterSending among these): again only where a repeat is told.
-    return Result(Outcome.RETRY if kind in AT_LEAST_ONCE else Outcome.UNCERTAIN, why)
+    return Result(
+        Outcome.RETRY if kind in AT_LEAST_ONCE else Outcome.UNCERTAIN, why, may_have_landed=True
+    )
 
 
 def _answered(status: int) -> str:

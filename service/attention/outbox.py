@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,6 +75,9 @@ class Result:
 
     outcome: Outcome
     error: str | None = None
+    # The request was on its way when it failed (a deadline passed, the connection dropped):
+    # tried again where a repeat is told, but when the tries run out it may have arrived.
+    may_have_landed: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,15 +161,46 @@ def take(*, session: Session, key: str, now: datetime) -> Effect | None:
     )
 
 
+def _lock_cases_then(session: Session, rows: Select[OutboundEffect]) -> list[OutboundEffect]:
+    """`rows`, locked, after the cases their notices name: deleting a case (a customer merged
+    or redacted) locks the case, then its notices by cascade, so the cases come first here too
+    — in the other order the two can deadlock — and only FOR KEY SHARE: it waits for a delete
+    under way, never for an agent's change to the case."""
+    named = {
+        case
+        for row in session.scalars(rows)
+        for case in (_trail(row) or {}).get("cases") or []
+        if isinstance(case, int)
+    }
+    if named:
+        session.scalars(
+            select(Incident.id)
+            .where(Incident.id.in_(sorted(named)))
+            .order_by(Incident.id)
+            .with_for_update(read=True, key_share=True)
+        ).all()
+    return list(session.scalars(rows.with_for_update().execution_options(populate_existing=True)))
+
+
+def _trail(row: OutboundEffect) -> dict[str, Any] | None:
+    trail = row.payload.get("trail")
+    return trail if isinstance(trail, dict) else None
+
+
 def settle(
-    *, session: Session, key: str, outcome: Outcome, now: datetime, error: str | None = None
+    *,
+    session: Session,
+    key: str,
+    outcome: Outcome,
+    now: datetime,
+    error: str | None = None,
+    may_have_landed: bool = False,
 ) -> None:
     """Record what came of a send."""
     # Locked: two workers settling one at-least-once send (one of them re-took it as stale)
     # must not both find it `sending` and both write it in the case's trail.
-    row = session.scalars(
-        select(OutboundEffect).where(OutboundEffect.key == key).with_for_update()
-    ).one_or_none()
+    locked = _lock_cases_then(session, select(OutboundEffect).where(OutboundEffect.key == key))
+    row = locked[0] if locked else None
     if row is None or row.status != "sending":
         return
     row.settled_at = now
@@ -179,6 +213,10 @@ def settle(
     elif outcome == Outcome.RETRY and row.attempts < MAX_ATTEMPTS:
         row.status = "pending"
         return  # not settled yet: the trail waits for the try that settles it
+    elif outcome == Outcome.RETRY and may_have_landed:
+        # Out of tries, the last of which may have reached the receiver: not "never arrived".
+        row.status = "uncertain"
+        log.error("effect_uncertain", key=key, kind=row.kind, incident_id=row.incident_id)
     else:
         row.status = "failed"
         log.error("effect_failed", key=key, kind=row.kind, attempts=row.attempts, error=error)
@@ -189,8 +227,8 @@ def _tell_the_trail(*, session: Session, row: OutboundEffect, now: datetime) -> 
     """Write a notice's settled send in the trail of each case it is about: told, or not (and
     why). Called once per row, as it leaves `sending` for good; a notice recorded before its
     cases were named in its payload (`trail_of`) had its trail written when it was recorded."""
-    trail = row.payload.get("trail")
-    if not isinstance(trail, dict):
+    trail = _trail(row)
+    if trail is None:
         return
     detail: dict[str, Any] = {"channels": [row.kind]}
     if trail.get("why"):
@@ -205,6 +243,7 @@ def _tell_the_trail(*, session: Session, row: OutboundEffect, now: datetime) -> 
             "tries": row.attempts,
         }
     for incident_id in trail.get("cases") or []:
+        # Locked FOR KEY SHARE before the row (`_lock_cases_then`): a case still here stays.
         incident = session.get(Incident, incident_id)
         if incident is not None:  # a case erased since (a customer's redaction) has no trail
             record_event(
@@ -235,9 +274,17 @@ def send_effect(
         result = Result(
             Outcome.RETRY if effect.kind in AT_LEAST_ONCE else Outcome.UNCERTAIN,
             f"the send broke off ({type(error).__name__})",
+            may_have_landed=True,
         )
     with session_scope(sessions) as session:
-        settle(session=session, key=key, outcome=result.outcome, now=now(), error=result.error)
+        settle(
+            session=session,
+            key=key,
+            outcome=result.outcome,
+            now=now(),
+            error=result.error,
+            may_have_landed=result.may_have_landed,
+        )
     return result.outcome
 
 
@@ -262,16 +309,18 @@ def mark_uncertain(*, session: Session, now: datetime) -> list[str]:
     """At-most-once sends whose worker died mid-send: they may or may not have landed, and
     sending again could double them. Marked for a person, never sent again; a notice's cases
     say in their trails that it may not have arrived."""
-    stuck = session.scalars(
-        select(OutboundEffect)
-        .where(
-            OutboundEffect.status == "sending",
-            OutboundEffect.kind.not_in([kind.value for kind in AT_LEAST_ONCE]),
-            OutboundEffect.attempted_at <= now - UNCERTAIN_AFTER,
-        )
-        # Two sweepers at once must not both mark a send, and both write it in the trail.
-        .with_for_update(skip_locked=True)
-    ).all()
+    candidates = select(OutboundEffect).where(
+        OutboundEffect.status == "sending",
+        OutboundEffect.kind.not_in([kind.value for kind in AT_LEAST_ONCE]),
+        OutboundEffect.attempted_at <= now - UNCERTAIN_AFTER,
+    )
+    # Locked (the cases first, as `settle` does), and read again once locked: two sweepers at
+    # once, or a late `settle`, must not both mark a send and both write it in the trail.
+    stuck = [
+        row
+        for row in _lock_cases_then(session, candidates.order_by(OutboundEffect.id))
+        if row.status == "sending"
+    ]
     for row in stuck:
         row.status = "uncertain"
         row.settled_at = now

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import Engine, create_engine, delete, select, text
 from werkzeug.serving import make_server
 
 from service.attention import outbox
@@ -31,7 +32,7 @@ from service.dev.devstore.webhooks import order_payload
 from service.shopify.admin import ShopifyAdmin
 from tests.support.agents_page import add_agent, log_in
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
-from tests.support.helpers import SHOP
+from tests.support.helpers import SHOP, wait_for
 from workers.tasks import admin_factory, tag_settings
 
 
@@ -490,3 +491,101 @@ def test_a_channel_that_stays_down_is_in_the_trail_once_clout_gives_up(
     assert (what, detail["channels"], detail["outcome"]) == ("notice_failed", ["webhook"], "failed")
     assert detail["tries"] == outbox.MAX_ATTEMPTS
     assert "connect" in detail["error"]
+
+
+@pytest.fixture
+def slow_channel() -> Iterator[tuple[str, list[bytes]]]:
+    """A merchant's webhook receiver that takes each notice and answers after Clout has
+    stopped waiting (a busy ticketing system): every request lands."""
+    received: list[bytes] = []
+
+    def endpoint(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        received.append(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        time.sleep(1.5)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = make_server("127.0.0.1", 0, endpoint, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/", received
+    server.shutdown()
+
+
+def test_a_webhook_that_took_every_try_is_not_said_never_to_have_arrived(
+    clout: Flask, devstore: RunningDevStore, slow_channel: tuple[str, list[bytes]]
+) -> None:
+    # given an overdue case whose store's webhook receiver answers later than Clout waits
+    url, received = slow_channel
+    notifier = Notifier(webhook_url=url, timeout=0.5, deadline=1.0, private_targets=True)
+    incident_id = overdue_case(clout, devstore, notifier)
+    sessions = state(clout).sessions
+
+    # when every try runs out of time after the request went out
+    for _ in range(outbox.MAX_ATTEMPTS):
+        deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+
+    # then the receiver has it, and the trail says it may have arrived, not that it never did
+    assert len(received) == outbox.MAX_ATTEMPTS
+    [(what, detail)] = notices_in_trail(clout, incident_id)
+    assert (what, detail["outcome"], detail["tries"]) == (
+        "notice_failed",
+        "uncertain",
+        outbox.MAX_ATTEMPTS,
+    )
+    assert detail["error"] == "no answer in time"
+
+
+def test_a_case_deleted_while_its_alert_settles_leaves_the_alert_sent(
+    clout: Flask, devstore: RunningDevStore, channel: tuple[str, list[dict[str, str]]]
+) -> None:
+    """A customer merged or redacted deletes their case while a notice about it settles. The
+    settlement waits for the delete (on PostgreSQL; SQLite writers take turns anyway) and
+    records the send: not an integrity error that loses it and every other case's trail."""
+    # given a pending-tag alert about a case, to a Slack that takes it
+    url, received = channel
+    notifier = Notifier(slack_url=url, private_targets=True)
+    pending_alert(clout, devstore, notifier)
+    sessions = state(clout).sessions
+    with session_scope(sessions) as session:
+        incident_id = session.scalars(select(Incident.id)).one()
+        key = session.scalars(select(OutboundEffect.key)).one()
+    database = state(clout).settings.database_url
+    if not database.startswith("postgresql"):
+        pytest.skip("row locks are PostgreSQL's; SQLite writers take turns")
+
+    # when the case is deleted in a transaction still open as the alert is sent and settled
+    other = create_engine(database)
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            errors.append(error)
+
+    with other.connect() as deleting:
+        deleting.execute(delete(Incident).where(Incident.id == incident_id))
+        sender = threading.Thread(target=deliver)
+        sender.start()
+        wait_for(lambda: received != [] and waits_for_a_lock(other), timeout=20)
+        deleting.commit()
+    sender.join(timeout=20)
+    other.dispose()
+
+    # then Slack has it once, and the alert is recorded sent
+    assert errors == []
+    assert len(received) == 1
+    assert effect(clout, key).status == "sent"
+
+
+def waits_for_a_lock(engine: Engine) -> bool:
+    """Whether some other session of the database is waiting for a row lock."""
+    with engine.connect() as looking:
+        return bool(
+            looking.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar()
+        )
