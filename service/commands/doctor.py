@@ -22,9 +22,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from service.attention.pending import is_pending
+from service.attention import health
 from service.commands.common import connected_shop, load, redis_url_for, session_for
 from service.commands.subscriptions import check_store
 from service.core import db
@@ -33,15 +33,12 @@ from service.core.crypto import TokenVault, vault_for
 from service.core.logs import configure_logging
 from service.core.models import (
     Delivery,
-    Incident,
-    IncidentEvent,
-    OutboundEffect,
     ReviewSecret,
     Shop,
     utcnow,
 )
 from service.core.shop_settings import shop_config
-from service.core.vocabulary import CaseEvent, DeliveryStatus, ShopStatus
+from service.core.vocabulary import DeliveryStatus, ShopStatus
 from service.deliveries.topics import SHOPIFY_TOPICS
 from service.shopify import history, shops
 from service.shopify.admin import (
@@ -429,56 +426,29 @@ def check_history(*, session: Session, shop: Shop, now: datetime) -> Finding:
 def check_pending(
     *, session: Session, settings: Settings, vault: TokenVault, shop: Shop, now: datetime
 ) -> Finding:
-    count, oldest = session.execute(
-        select(func.count(), func.min(Incident.opened_at)).where(
-            is_pending(), Incident.shop_id == shop.id
-        )
-    ).one()
-    if not count:
+    pending = health.tags_not_in_shopify(session=session, shop_id=shop.id)
+    if pending is None:
         return ok("tags", "every open case's attention tag is in Shopify")
     limit = timedelta(
         minutes=shop_config(
             session=session, shop_id=shop.id, defaults=settings, vault=vault
         ).pending_alert_minutes
     )
-    waited = now - oldest
+    waited = now - pending.oldest
     says = (
-        f"{count} attention tag(s) not in Shopify yet, the oldest waiting "
-        f"{_ago(now, oldest).removesuffix(' ago')}"
+        f"{pending.count} attention tag(s) not in Shopify yet, the oldest waiting "
+        f"{_ago(now, pending.oldest).removesuffix(' ago')}"
     )
     fix = f"`clout incidents list --shop {shop.domain} --pending`; the checks above say why"
-    # Refusals since the case last opened: one of its clearance on an earlier close is history.
-    reopened = aliased(IncidentEvent)
-    last_opened = (
-        select(func.coalesce(func.max(reopened.id), 0))
-        .where(
-            reopened.incident_id == IncidentEvent.incident_id,
-            reopened.kind == CaseEvent.REOPENED.value,
-        )
-        .scalar_subquery()
-    )
-    refused = session.execute(
-        select(IncidentEvent.incident_id, IncidentEvent.detail)
-        .join(Incident, Incident.id == IncidentEvent.incident_id)
-        .where(
-            is_pending(),
-            Incident.shop_id == shop.id,
-            IncidentEvent.kind == CaseEvent.TAG_REFUSED.value,
-            IncidentEvent.id > last_opened,
-        )
-        .order_by(IncidentEvent.id.desc())
-    ).all()
-    if refused:
+    if pending.refused:
         # A refusal does not mend itself by waiting (an order deleted in Shopify, another
         # store's record): say Shopify's own words now, not "retrying" until the alert.
-        cases = list(dict.fromkeys(incident_id for incident_id, _ in refused))
-        _, detail = refused[0]
-        why = str((detail or {}).get("why") or "no reason given")
+        cases = pending.refused
         named = " ".join(str(i) for i in cases[:5])
         return fail(
             "tags",
             f"{says}; Shopify refused the tags of {len(cases)} of them (case "
-            f"{named}{' …' if len(cases) > 5 else ''}), the latest: {why}",
+            f"{named}{' …' if len(cases) > 5 else ''}), the latest: {pending.refused_why}",
             "see whether the order or customer still exists in the Shopify admin; the cases "
             f"stay open on the agents' page (`clout incidents resolve --shop {shop.domain} "
             f"{named}` once handled)",
@@ -486,32 +456,15 @@ def check_pending(
     return fail("tags", says, fix) if waited >= limit else warn("tags", says + " (retrying)")
 
 
-_CHANNELS = {"webhook": "webhook", "slack": "Slack", "email": "email", "flow": "Flow trigger"}
-
-
 def check_notifications(*, session: Session, shop: Shop, now: datetime) -> Finding:
     """What the store was told in the last 7 days and what never reached it: a channel whose
     last notice failed is one the merchant is not hearing from (a removed Slack URL, a private
     address, a full mailbox)."""
-    rows = session.execute(
-        select(OutboundEffect.kind, OutboundEffect.status, OutboundEffect.error)
-        .where(
-            OutboundEffect.shop_id == shop.id,
-            OutboundEffect.settled_at >= now - timedelta(days=7),
-            OutboundEffect.status.in_(("sent", "failed", "uncertain")),
-        )
-        .order_by(OutboundEffect.settled_at, OutboundEffect.id)
-    ).all()
-    missed: dict[str, int] = {}
-    last: dict[str, tuple[str, str | None]] = {}
-    for kind, status, error in rows:
-        last[kind] = (status, error)
-        if status != "sent":
-            missed[kind] = missed.get(kind, 0) + 1
-    if not missed:
+    found = health.notices_not_delivered(session=session, shop_id=shop.id, now=now)
+    if found is None:
         return ok("notifications", "none failed in the last 7 days")
-    said = ", ".join(f"{n} {_CHANNELS.get(k, k)}" for k, n in missed.items())
-    silent = {_CHANNELS.get(k, k): error for k, (status, error) in last.items() if status != "sent"}
+    said = ", ".join(f"{n} {health.CHANNELS.get(k, k)}" for k, n in found.missed.items())
+    silent = {health.CHANNELS.get(k, k): error for k, error in found.silent.items()}
     # Why each silent channel's last notice failed (`notify`'s few words, naming no address).
     why = [
         error if len(silent) == 1 else f"{name}, {error}" for name, error in silent.items() if error

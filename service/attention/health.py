@@ -1,0 +1,100 @@
+"""What keeps the attention floor from reaching a store's people, read from the database:
+attention tags that are not in Shopify (and whether Shopify refused them), and notification
+channels whose notices are not arriving. `clout doctor` words it for the operator, the agents'
+page for the store's own people (`agents.health`), so both tell the same facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from service.attention.pending import is_pending
+from service.core.models import Incident, IncidentEvent, OutboundEffect
+from service.core.vocabulary import CaseEvent
+
+NOTICES_WINDOW = timedelta(days=7)
+# An outbox kind as people name the channel.
+CHANNELS = {"webhook": "webhook", "slack": "Slack", "email": "email", "flow": "Flow trigger"}
+
+
+@dataclass(frozen=True)
+class TagsNotInShopify:
+    count: int  # open cases whose attention tag is not in Shopify yet
+    oldest: datetime  # when the longest-waiting of them opened
+    refused: list[int]  # those Shopify refused since they last opened, latest refusal first
+    refused_why: str | None  # Shopify's words for the latest refusal
+
+
+def tags_not_in_shopify(*, session: Session, shop_id: int) -> TagsNotInShopify | None:
+    """Open cases whose attention tag has not reached Shopify; None when every one has."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(Incident.opened_at)).where(
+            is_pending(), Incident.shop_id == shop_id
+        )
+    ).one()
+    if not count:
+        return None
+    # Refusals since the case last opened: one of its clearance on an earlier close is history.
+    reopened = aliased(IncidentEvent)
+    last_opened = (
+        select(func.coalesce(func.max(reopened.id), 0))
+        .where(
+            reopened.incident_id == IncidentEvent.incident_id,
+            reopened.kind == CaseEvent.REOPENED.value,
+        )
+        .scalar_subquery()
+    )
+    refusals = session.execute(
+        select(IncidentEvent.incident_id, IncidentEvent.detail)
+        .join(Incident, Incident.id == IncidentEvent.incident_id)
+        .where(
+            is_pending(),
+            Incident.shop_id == shop_id,
+            IncidentEvent.kind == CaseEvent.TAG_REFUSED.value,
+            IncidentEvent.id > last_opened,
+        )
+        .order_by(IncidentEvent.id.desc())
+    ).all()
+    why = str((refusals[0][1] or {}).get("why") or "no reason given") if refusals else None
+    return TagsNotInShopify(
+        count=count,
+        oldest=oldest,
+        refused=list(dict.fromkeys(incident_id for incident_id, _ in refusals)),
+        refused_why=why,
+    )
+
+
+@dataclass(frozen=True)
+class NoticesNotDelivered:
+    missed: dict[str, int]  # channel (outbox kind) → notices not delivered in the window
+    # channel → why its latest notice failed (None: no reason recorded), for each channel whose
+    # latest notice in the window failed: one the store is not hearing from now
+    silent: dict[str, str | None]
+
+
+def notices_not_delivered(
+    *, session: Session, shop_id: int, now: datetime
+) -> NoticesNotDelivered | None:
+    """The store's notices that did not arrive in the last 7 days; None when none failed."""
+    rows = session.execute(
+        select(OutboundEffect.kind, OutboundEffect.status, OutboundEffect.error)
+        .where(
+            OutboundEffect.shop_id == shop_id,
+            OutboundEffect.settled_at >= now - NOTICES_WINDOW,
+            OutboundEffect.status.in_(("sent", "failed", "uncertain")),
+        )
+        .order_by(OutboundEffect.settled_at, OutboundEffect.id)
+    ).all()
+    missed: dict[str, int] = {}
+    last: dict[str, tuple[str, str | None]] = {}
+    for kind, status, error in rows:
+        last[kind] = (status, error)
+        if status != "sent":
+            missed[kind] = missed.get(kind, 0) + 1
+    if not missed:
+        return None
+    silent = {kind: error for kind, (status, error) in last.items() if status != "sent"}
+    return NoticesNotDelivered(missed=missed, silent=silent)
