@@ -45,6 +45,7 @@ from service.agents.desk import (
     reopen_case,
     snooze_case,
 )
+from service.agents.health import store_problems
 from service.agents.limits import give_back, take_attempt
 from service.agents.queue import (
     PAGE,
@@ -63,6 +64,7 @@ from service.core.crypto import same_secret
 from service.core.db import session_scope
 from service.core.logs import get_logger
 from service.core.models import Incident, Shop, utcnow
+from service.core.shop_settings import shop_config
 from service.core.state import Clout, clout_state
 from service.core.vocabulary import Priority, ShopStatus
 from service.deliveries.lifecycle import enqueue_attention
@@ -449,6 +451,25 @@ def queue() -> Response:
             incidents=found.entries,
         )
     )
+
+
+@blueprint.get("/agents/api/health")
+def store_health() -> Response:
+    """What keeps the attention floor from reaching this store's people (tags Shopify refused
+    or has not taken, notices not arriving), shown above the queue; empty when nothing does."""
+    viewer = current_viewer()
+    state = clout_state()
+    with session_scope(state.sessions) as db:
+        config = shop_config(
+            session=db, shop_id=viewer.shop.id, defaults=state.settings, vault=state.vault
+        )
+        problems = store_problems(
+            session=db,
+            shop=viewer.shop,
+            now=utcnow(),
+            pending_alert_minutes=config.pending_alert_minutes,
+        )
+    return no_store(jsonify(shop=viewer.shop.domain, problems=problems))
 
 
 @blueprint.get("/agents/api/incidents/<id:incident_id>")

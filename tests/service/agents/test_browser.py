@@ -22,9 +22,11 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from service.core.models import Customer, Incident
+from service.core.db import session_scope
+from service.core.models import Customer, Incident, OutboundEffect, Shop, utcnow
 from service.dev.devstore.store import Customer as DevCustomer
 from service.dev.devstore.store import Order as DevOrder
 from tests.support.agents_page import BUSY_DAY, PASSWORD, Case, add_agent, connect_shop, open_case
@@ -540,6 +542,48 @@ def test_a_failed_load_says_so_offers_a_retry_and_keeps_no_stale_cards(
     expect(status).to_contain_text("offline")
     page.context.set_offline(False)
     expect(page.locator("#queue .card")).to_have_count(2)
+    page.context.close()
+
+
+def test_a_channel_whose_notices_do_not_arrive_is_said_above_the_queue(
+    browser: Browser, served: Served
+) -> None:
+    axe = axe_path()
+    # given an agent on the page of a store whose floor reaches everyone: no warning
+    page = signed_in(browser, served, width=1400, bypass_csp=True)
+    page.wait_for_selector("body[data-health-loaded]")
+    expect(page.locator("#health")).to_be_hidden()
+
+    # when the store's Slack URL is deleted (its last escalation answered 404) and the page
+    # loads again
+    with session_scope(state(served.app).sessions) as session:
+        shop = session.scalars(select(Shop).where(Shop.domain == SHOP)).one()
+        session.add(
+            OutboundEffect(
+                shop_id=shop.id,
+                kind="slack",
+                key="escalation:1:1:slack",
+                payload={},
+                status="failed",
+                error="the channel answered 404 Not Found",
+                attempts=1,
+                staged_at=utcnow(),
+                settled_at=utcnow(),
+            )
+        )
+    page.reload()
+    page.wait_for_selector(LOADED)
+
+    # then above the queue it says the Slack notices are not arriving, why, and where to mend
+    # it, and the page with the warning has no accessibility violation
+    health = page.locator("#health")
+    expect(health).to_be_visible()
+    expect(health).to_contain_text(
+        "Slack notices are not arriving: the channel answered 404 Not Found"
+    )
+    expect(health).to_contain_text("Check the Slack address in Settings")
+    expect(page.locator("#queue .card")).to_have_count(6)
+    assert axe_violations(page, axe) == []
     page.context.close()
 
 
