@@ -464,12 +464,27 @@ INTENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
                 r"|partly|partially)[- ]empty)\b"
             ),
             r"\b(?:wasn'?t|was not|weren'?t|were not) (?:in|inside|included in) (?:the|my) (?:box|parcel|package|bag|order)\b",
+            # "Not a single item arrived", "not one of them came"; not "not one arrived late"
+            # (a praise) nor "not one arrived intact" (damage, below).
+            (
+                r"\bnot (?:a single|one)(?: \w{1,20}){0,3}? (?:arrived|came|turned up|showed up"
+                r"|was delivered)\b(?! (?:late|broken|damaged|cracked|chipped|crushed|smashed"
+                r"|dented|scratched|bent|torn|leaking|melted|spoiled|stale|wrong|open|opened|warm"
+                r"|on time|in time|early|intact|whole|in one piece|undamaged|unbroken|safe|safely"
+                r"|ok|okay|fine|in (?:good|perfect|bad|poor) (?:condition|shape)))"
+            ),
         ),
         (r"\bnot included\b",),
     ),
     "broken": (
         "it arrived damaged or spoiled, or stopped working",
         (
+            # "Not one of the plates arrived intact", "not a single glass came in one piece".
+            (
+                r"\bnot (?:a single|one)(?: \w{1,20}){0,3}? (?:arrived|came|survived|made it)"
+                r"(?: \w{1,12}){0,2}? (?:intact|whole|in one piece|undamaged|unbroken|safe(?:ly)?"
+                r"|in (?:good|perfect) (?:condition|shape))\b"
+            ),
             # Skin breaking out is no damage; a handle that "broke out in two pieces" is.
             (
                 r"\bbroke(?:n)?\b(?! out in (?:an? )?(?:\w{1,12} )?(?:rash|rashes|hives|spots"

@@ -271,6 +271,10 @@ def test_a_real_complaint_under_five_stars_is_still_found(text: str, reason: str
         "The colour is exactly as pictured.",
         "I'm not usually one to leave reviews but this deserves it.",
         "Can't complain, it does the job.",
+        # Nothing came broken or late (session 14).
+        "Not a single item arrived damaged.",
+        "Not one plate arrived broken, great packing.",
+        "Not a single one arrived late.",
         # A fault the customer looked for and did not find (session 14).
         "Not a single flaw.",
         "Couldn't find a single flaw.",
@@ -857,6 +861,12 @@ def test_a_cue_word_used_for_something_else_names_no_problem(happy: str, reason:
         ("Mediocre at best.", "product_problem"),
         ("Underwhelming.", "product_problem"),
         ("Not worth the wait.", "unhappy"),
+        # Nothing of the order came, or came whole (a README walk-through, session 14).
+        ("Not a single item arrived.", "missing_item"),
+        ("Not a single one arrived.", "missing_item"),
+        ("Not a single plate arrived intact.", "broken"),
+        ("Not one of the plates arrived intact.", "broken"),
+        ("Not one of the glasses arrived in one piece.", "broken"),
         # Sarcasm the issue names (VADER hears "thanks").
         ("Thanks for nothing.", "unhappy"),
         ("Well, thanks a lot for nothing, guys.", "unhappy"),
