@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from service.attention.pending import is_pending
-from service.core.models import Incident, IncidentEvent, OutboundEffect
+from service.core.models import Incident, IncidentEvent, OutboundEffect, SettingChange
 from service.core.vocabulary import CaseEvent
 
 NOTICES_WINDOW = timedelta(days=7)
@@ -67,12 +67,24 @@ def tags_not_in_shopify(*, session: Session, shop_id: int) -> TagsNotInShopify |
     )
 
 
+# The store's settings that say where a channel's notices go: one changed after a failure
+# means the failure says nothing of the address now set.
+_ADDRESSED_BY = {
+    "slack": ("notify.slack_url",),
+    "webhook": ("notify.webhook_url", "notify.webhook_secret"),
+    "email": ("notify.email",),
+}
+
+
 @dataclass(frozen=True)
 class NoticesNotDelivered:
     missed: dict[str, int]  # channel (outbox kind) → notices not delivered in the window
     # channel → why its latest notice failed (None: no reason recorded), for each channel whose
     # latest notice in the window failed: one the store is not hearing from now
     silent: dict[str, str | None]
+    # channels whose latest notice failed, but whose address the store changed since: the
+    # next notice will tell whether the new one works
+    changed_since: list[str]
 
 
 def notices_not_delivered(
@@ -80,7 +92,12 @@ def notices_not_delivered(
 ) -> NoticesNotDelivered | None:
     """The store's notices that did not arrive in the last 7 days; None when none failed."""
     rows = session.execute(
-        select(OutboundEffect.kind, OutboundEffect.status, OutboundEffect.error)
+        select(
+            OutboundEffect.kind,
+            OutboundEffect.status,
+            OutboundEffect.error,
+            OutboundEffect.settled_at,
+        )
         .where(
             OutboundEffect.shop_id == shop_id,
             OutboundEffect.settled_at >= now - NOTICES_WINDOW,
@@ -89,12 +106,27 @@ def notices_not_delivered(
         .order_by(OutboundEffect.settled_at, OutboundEffect.id)
     ).all()
     missed: dict[str, int] = {}
-    last: dict[str, tuple[str, str | None]] = {}
-    for kind, status, error in rows:
-        last[kind] = (status, error)
+    last: dict[str, tuple[str, str | None, datetime]] = {}
+    for kind, status, error, settled_at in rows:
+        last[kind] = (status, error, settled_at or now)
         if status != "sent":
             missed[kind] = missed.get(kind, 0) + 1
     if not missed:
         return None
-    silent = {kind: error for kind, (status, error) in last.items() if status != "sent"}
-    return NoticesNotDelivered(missed=missed, silent=silent)
+    changed = dict(
+        session.execute(
+            select(SettingChange.key, func.max(SettingChange.changed_at))
+            .where(SettingChange.shop_id == shop_id)
+            .group_by(SettingChange.key)
+        ).all()
+    )
+    silent: dict[str, str | None] = {}
+    changed_since: list[str] = []
+    for kind, (status, error, settled_at) in last.items():
+        if status == "sent":
+            continue
+        if any(changed.get(key, settled_at) > settled_at for key in _ADDRESSED_BY.get(kind, ())):
+            changed_since.append(kind)
+        else:
+            silent[kind] = error
+    return NoticesNotDelivered(missed=missed, silent=silent, changed_since=changed_since)

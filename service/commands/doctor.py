@@ -463,14 +463,26 @@ def check_notifications(*, session: Session, shop: Shop, now: datetime) -> Findi
     found = health.notices_not_delivered(session=session, shop_id=shop.id, now=now)
     if found is None:
         return ok("notifications", "none failed in the last 7 days")
-    said = ", ".join(f"{n} {health.CHANNELS.get(k, k)}" for k, n in found.missed.items())
+    said = ", ".join(
+        f"{n} {health.CHANNELS.get(k, k)} notice{'s' if n > 1 else ''}"
+        for k, n in found.missed.items()
+    )
     silent = {health.CHANNELS.get(k, k): error for k, error in found.silent.items()}
     # Why each silent channel's last notice failed (`notify`'s few words, naming no address).
     why = [
         error if len(silent) == 1 else f"{name}, {error}" for name, error in silent.items() if error
     ]
     if not silent:
-        return warn("notifications", f"{said} not delivered in the last 7 days; later ones were")
+        changed = " and ".join(health.CHANNELS.get(k, k) for k in found.changed_since)
+        return warn(
+            "notifications",
+            f"{said} not delivered in the last 7 days; "
+            + (
+                f"the {changed} address changed since (the next notice will tell)"
+                if changed
+                else "later ones were"
+            ),
+        )
     return fail(
         "notifications",
         f"{said} not delivered in the last 7 days, the last {' and '.join(silent)} too"

@@ -10,10 +10,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from service.attention.escalation import deliver_notices
 from service.attention.notify import Notifier
-from service.core.models import utcnow
+from service.core.db import session_scope
+from service.core.models import Shop, utcnow
+from service.core.shop_settings import change
 from tests.service.attention.test_outbox import overdue_case, serving_channel
 from tests.service.attention.test_trail import attend, chargeback, the_incident
 from tests.support.agents_page import add_agent, connect_shop, log_in
@@ -101,3 +104,33 @@ def test_a_channel_whose_notices_do_not_arrive_is_shown_with_why(
     assert "Settings" in problem["to_do"]
     assert "127.0.0.1" not in str(mine)
     assert theirs == []
+
+
+def test_a_channel_changed_since_its_failure_is_no_longer_said_to_fail(
+    clout: Flask, devstore: RunningDevStore, removed_slack: tuple[str, list[dict[str, str]]]
+) -> None:
+    # given a Slack notice that failed (the URL was deleted)
+    url, _ = removed_slack
+    notifier = Notifier(slack_url=url, private_targets=True)
+    overdue_case(clout, devstore, notifier)
+    sessions = state(clout).sessions
+    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+    agent = agent_of(clout, SHOP)
+    assert [p["about"] for p in problems(agent)] == ["notifications"]
+
+    # when the merchant puts a new Slack URL in the store's settings
+    with session_scope(sessions) as session:
+        shop = session.scalars(select(Shop).where(Shop.domain == SHOP)).one()
+        change(
+            session=session,
+            shop_id=shop.id,
+            changes={"notify.slack_url": "https://hooks.slack.com/services/T0/B0/new"},
+            by="page:agent-1",
+            defaults=state(clout).settings,
+            vault=state(clout).vault,
+            now=utcnow(),
+        )
+
+    # then the page no longer says Slack notices fail: the old address's failure says nothing
+    # of the new one, and the next notice will tell
+    assert problems(agent) == []

@@ -326,6 +326,26 @@ def test_a_silent_channel_is_named_with_why_its_last_notice_failed(
     assert "the last Slack too: the channel answered 404 Not Found" in line
 
 
+def test_a_channel_changed_since_its_failure_only_warns(
+    environment: dict[str, str], devstore: RunningDevStore
+) -> None:
+    # given a Slack notice that failed, and the store's Slack URL changed since
+    refuse_a_notification(environment, devstore)
+    changed = CliRunner().invoke(
+        main,
+        ["settings", "set", SHOP, "notify.slack_url=https://hooks.slack.com/services/T0/B0/new"],
+        env=environment,
+    )
+    assert changed.exit_code == 0, changed.output
+
+    checked = doctor(environment, SHOP)
+
+    # then the doctor says the old failure, and that the next notice will tell of the new one
+    line = line_of(checked.output, "notifications")
+    assert line.lstrip().startswith("warn"), checked.output
+    assert "the Slack address changed since (the next notice will tell)" in line
+
+
 def test_a_channel_that_failed_once_and_then_worked_only_warns(
     environment: dict[str, str], devstore: RunningDevStore
 ) -> None:
@@ -339,4 +359,4 @@ def test_a_channel_that_failed_once_and_then_worked_only_warns(
     assert checked.exit_code == 0, checked.output
     line = line_of(checked.output, "notifications")
     assert line.lstrip().startswith("warn"), checked.output
-    assert "1 Slack not delivered" in line
+    assert "1 Slack notice not delivered" in line
