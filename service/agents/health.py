@@ -63,8 +63,8 @@ def store_problems(
         channel = health.CHANNELS.get(kind, kind)
         said = f"{channel} notices are not arriving" + (f": {why}" if why else "")
         to_do = (
-            f"Check the {channel} address in Settings; escalations and alerts go nowhere "
-            "until it works."
+            f"Check the {channel} address in Clout's Settings (in the Shopify admin); "
+            "escalations and alerts go nowhere until it works."
         )
         if kind == "flow":
             said = "Shopify Flow is not taking Clout's trigger" + (f": {why}" if why else "")

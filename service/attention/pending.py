@@ -115,11 +115,20 @@ def alert_pending(
         domain = shop.domain if shop else str(shop_id)
         oldest = max(now - c.opened_at for c in cases)
         minutes = int(oldest.total_seconds() // 60)
-        subject = f"Clout: {len(cases)} attention tag(s) have not reached Shopify ({domain})"
+        one = len(cases) == 1
+        subject = (
+            f"Clout: {len(cases)} attention tag{'' if one else 's'} "
+            f"{'has' if one else 'have'} not reached Shopify ({domain})"
+        )
+        # Read by the store's people (their Slack, their inbox): what it means for them first,
+        # the operator's command last.
         message = (
-            f"{len(cases)} unhappy customer(s) of {domain} are not tagged in Shopify yet; the "
-            f"oldest has waited {minutes} minutes. Clout keeps retrying. Run `clout doctor "
-            f"{domain}` to see why (a refused token, a missing scope, Shopify unreachable)."
+            f"{len(cases)} unhappy customer{'' if one else 's'} of {domain} "
+            f"{'is' if one else 'are'} not tagged in Shopify yet; the oldest has waited "
+            f"{minutes} minute{'' if minutes == 1 else 's'}. Clout keeps trying, and "
+            f"{'the case is' if one else 'the cases are'} on the agents' page meanwhile. "
+            f"Whoever runs Clout can see why with `clout doctor {domain}` (a refused token, a "
+            "missing scope, Shopify unreachable)."
         )
         notice = {
             "subject": subject,

@@ -385,7 +385,9 @@ def change(
             if parsed.get(key) and private_address(parsed[key]):
                 raise SettingsError(
                     f"{key}: an address on the public internet (this Clout sends no store's "
-                    "notifications to this machine or a private network)"
+                    "notifications to this machine or a private network; an install serving "
+                    "one store may allow it with CLOUT_NOTIFY_PRIVATE_TARGETS=on, set where web "
+                    "and the workers read it)"
                 )
     after = {**own, **{k: v for k, v in parsed.items() if v is not None}}
     for key in (k for k, v in parsed.items() if v is None):

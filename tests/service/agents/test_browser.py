@@ -581,7 +581,7 @@ def test_a_channel_whose_notices_do_not_arrive_is_said_above_the_queue(
     expect(health).to_contain_text(
         "Slack notices are not arriving: the channel answered 404 Not Found"
     )
-    expect(health).to_contain_text("Check the Slack address in Settings")
+    expect(health).to_contain_text("Check the Slack address in Clout's Settings")
     expect(page.locator("#queue .card")).to_have_count(6)
     assert axe_violations(page, axe) == []
     page.context.close()

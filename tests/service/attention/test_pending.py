@@ -151,7 +151,11 @@ def test_a_shopify_outage_shows_pending_everywhere_then_alerts_once_then_clears(
     assert announce(clout, minutes_later=11) == [incident_id]
     assert announce(clout, minutes_later=12) == []
     [alert] = channel[1]
-    assert "have not reached Shopify" in alert["text"]
+    assert alert["text"].startswith(
+        f"Clout: 1 attention tag has not reached Shopify ({SHOP})\n"
+        f"1 unhappy customer of {SHOP} is not tagged in Shopify yet; the oldest has waited "
+        "11 minutes."
+    )
     assert alert["clout"]["pending"] == 1
     # and the case's trail says its channels were told why
     case = agent.get(f"/agents/api/incidents/{incident_id}").json

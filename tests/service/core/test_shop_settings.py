@@ -87,6 +87,8 @@ def test_set_changes_only_that_store_and_records_who_and_what(
         ("notify.webhook_url=http://evil.example.com/hook", "https://"),
         # this machine or a private network: no store's address may reach the operator's
         ("notify.webhook_url=http://127.0.0.1:2375/containers/create", "public internet"),
+        # and how an install serving one store allows it
+        ("notify.slack_url=http://127.0.0.1:8080/hook", "CLOUT_NOTIFY_PRIVATE_TARGETS=on"),
         ("notify.slack_url=https://169.254.169.254/latest/meta-data", "public internet"),
         ("notify.webhook_url=https://10.0.0.1/hook", "public internet"),
         ("notify.webhook_url=https://[::1]/hook", "public internet"),
