@@ -177,6 +177,12 @@ def _like(words: str) -> str:
     return f"%{escaped.lower()}%"
 
 
+def _overdue(now: datetime) -> Any:
+    """A case that missed a deadline stays overdue while it is open, as the overdue tag on its
+    orders in Shopify does: escalation gives it a new, shorter deadline, not a clean slate."""
+    return or_(Incident.overdue_at.is_not(None), Incident.deadline_at < now)
+
+
 def _matching(*, shop_id: int, filters: QueueFilters, now: datetime) -> Any:
     """The open cases the filters let through, before snoozing is considered."""
     query = select(Incident).where(
@@ -185,9 +191,9 @@ def _matching(*, shop_id: int, filters: QueueFilters, now: datetime) -> Any:
     if filters.priority is not None:
         query = query.where(Incident.priority == filters.priority)
     if filters.overdue is True:
-        query = query.where(Incident.deadline_at < now)
+        query = query.where(_overdue(now))
     elif filters.overdue is False:
-        query = query.where(or_(Incident.deadline_at.is_(None), Incident.deadline_at >= now))
+        query = query.where(not_(func.coalesce(_overdue(now), False)))
     if filters.band is not None:
         # A case not decided yet has no band stored: it is "unknown", as its card says.
         band = func.coalesce(Incident.influence["band"].as_string(), "unknown")
@@ -270,7 +276,9 @@ def queue_page(
     matching, overdue = session.execute(
         select(
             func.count(),
-            func.count().filter(counted.c.deadline_at < now),
+            func.count().filter(
+                or_(counted.c.overdue_at.is_not(None), counted.c.deadline_at < now)
+            ),
         ).select_from(counted)
     ).one()
     other = _matching(shop_id=shop.id, filters=filters, now=now).where(
@@ -398,7 +406,8 @@ def _entry(
         "priority": incident.priority,
         "deadline_at": _iso(incident.deadline_at),
         "seconds_left": left,
-        "overdue": left is not None and left < 0,
+        # Past its deadline, or escalated past an earlier one (`_overdue`).
+        "overdue": (left is not None and left < 0) or incident.overdue_at is not None,
         "opened_at": _iso(incident.opened_at),
         "escalations": incident.escalations,
         "tagged": incident.tagged_at is not None,
@@ -513,7 +522,8 @@ def influence_picture(
                 "hours_waiting": round(max(0.0, (now - waiting_since).total_seconds()) / 3600, 2),
                 "priority": incident.priority,
                 "quadrant": place,
-                "overdue": incident.deadline_at is not None and incident.deadline_at < now,
+                "overdue": incident.overdue_at is not None
+                or (incident.deadline_at is not None and incident.deadline_at < now),
             }
         )
     return Picture(

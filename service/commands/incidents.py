@@ -89,6 +89,11 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
                 customer.email or customer.shopify_id
             )
             deadline = f"{incident.deadline_at:%Y-%m-%d %H:%M}Z" if incident.deadline_at else "-"
+            # Past its deadline, or escalated past an earlier one: overdue, as on the page.
+            if incident.overdue_at is not None or (
+                incident.deadline_at is not None and incident.deadline_at < now
+            ):
+                deadline += " (overdue)"
             click.echo(
                 f"{incident.id}\t{shop_domain}\t{incident.priority or 'deciding'}\t"
                 f"{incident.severity}\tdue {deadline}\t{tag}\t{plain(who)}\t"

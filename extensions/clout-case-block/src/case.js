@@ -34,8 +34,9 @@ export function actionPath(caseId, action) {
 /**
  * Time to the deadline in words an agent reads at a glance.
  * @param {number|null} seconds
+ * @param {boolean} [overdue] the case missed an earlier deadline (escalated since)
  */
-export function timeLeft(seconds) {
+export function timeLeft(seconds, overdue = false) {
   if (seconds === null || seconds === undefined) return "no deadline";
   const late = seconds < 0;
   const minutes = Math.round(Math.abs(seconds) / 60);
@@ -44,6 +45,8 @@ export function timeLeft(seconds) {
   const rest = minutes % 60;
   const parts = days ? [`${days} d`, hours ? `${hours} h` : ""] : hours ? [`${hours} h`, rest ? `${rest} min` : ""] : [`${rest} min`];
   const span = parts.filter(Boolean).join(" ");
+  // Overdue with time left: escalated past an earlier deadline, now with a shorter one.
+  if (!late && overdue) return `overdue, escalated: ${span} to its new deadline`;
   return late ? `overdue by ${span}` : `${span} left`;
 }
 
@@ -107,7 +110,9 @@ export function view(found, { recent = 4 } = {}) {
     open,
     heading: open ? `Unhappy customer · ${found.priority}` : "Case closed",
     tone: /** @type {Tone} */ (open ? (TONES[found.priority] ?? "info") : "success"),
-    deadline: open ? timeLeft(found.seconds_left) : `closed by ${found.resolved_by ?? "someone"}`,
+    deadline: open
+      ? timeLeft(found.seconds_left, found.overdue)
+      : `closed by ${found.resolved_by ?? "someone"}`,
     overdue: open && found.overdue,
     why: words.length ? words : found.timeline.map((signal) => signal.kind),
     clout: scoreLine(found.influence?.clout, found.influence?.clout_reasons),

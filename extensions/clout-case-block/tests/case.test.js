@@ -113,6 +113,9 @@ test("time left reads at a glance, and overdue says by how much", () => {
   assert.equal(timeLeft(3600 * 3), "3 h left");
   assert.equal(timeLeft(60 * 45), "45 min left");
   assert.equal(timeLeft(86400 * 2 + 3600 * 5), "2 d 5 h left");
+  // escalated past an earlier deadline: still overdue, with a shorter deadline ahead
+  assert.equal(timeLeft(60 * 24, true), "overdue, escalated: 24 min to its new deadline");
+  assert.equal(timeLeft(-60, true), "overdue by 1 min");
   assert.equal(timeLeft(null), "no deadline");
 });
 

@@ -65,7 +65,8 @@
     return node;
   }
 
-  function timeLeft(seconds) {
+  // `overdue` with time left: escalated past an earlier deadline, now with a shorter one.
+  function timeLeft(seconds, overdue = false) {
     if (seconds === null || seconds === undefined) return "deciding…";
     const late = seconds < 0;
     let rest = Math.abs(seconds);
@@ -74,6 +75,7 @@
     const hours = Math.floor(rest / 3600);
     const minutes = Math.floor((rest - hours * 3600) / 60);
     const span = days ? `${days} d ${hours} h` : hours ? `${hours} h ${minutes} min` : `${minutes} min`;
+    if (!late && overdue) return `overdue, escalated: ${span} to its new deadline`;
     return late ? `overdue by ${span}` : `${span} left`;
   }
 
@@ -114,7 +116,7 @@
     } else {
       name.textContent = entry.customer.name;
     }
-    card.querySelector(".left").textContent = timeLeft(entry.seconds_left);
+    card.querySelector(".left").textContent = timeLeft(entry.seconds_left, entry.overdue);
     if (entry.tag_state === "pending") {
       // A tag Shopify has not taken yet must not look like one it has.
       card.querySelector(".reasons").before(
@@ -702,7 +704,9 @@
       const full = await call(`/incidents/${id}`);
       document.getElementById("case-dialog-title").textContent = full.customer.name;
       document.getElementById("case-dialog-summary").textContent = [
-        full.status === "open" ? `${full.priority || "new"} · ${timeLeft(full.seconds_left)}` : full.status,
+        full.status === "open"
+          ? `${full.priority || "new"} · ${timeLeft(full.seconds_left, full.overdue)}`
+          : full.status,
         full.customer.email,
         full.orders.map((o) => `${o.name}${o.total ? ` ${o.total} ${o.currency || ""}` : ""}`).join(", "),
       ]

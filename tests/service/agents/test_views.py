@@ -14,8 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.agents.queue import clout_split
+from service.attention.escalation import escalate_overdue
+from service.attention.notify import Notifier
 from service.cli import main
+from service.core.db import session_scope
 from service.core.models import Incident, Shop, utcnow
+from service.core.vocabulary import DEFAULT_FLOORS
 from tests.support.agents_page import (
     BUSY_DAY,
     PASSWORD,
@@ -107,6 +111,34 @@ def test_filters_narrow_the_queue(
     agent: FlaskClient, query: dict[str, str], expected: list[str]
 ) -> None:
     assert names(agent.get("/agents/api/queue", query_string=query)) == expected
+
+
+def test_an_escalated_case_stays_overdue_on_the_page(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's case past its deadline, escalated by the worker: a higher priority, a new
+    # (shorter) deadline still ahead, and the overdue tag on her orders in Shopify
+    with session_scope(state(app).sessions) as session:
+        escalated = escalate_overdue(
+            session=session,
+            now=utcnow(),
+            floors=lambda _shop_id: DEFAULT_FLOORS,
+            notifier=lambda _shop_id: Notifier(),
+        )
+    assert escalated == [busy["Maya Ortiz"]]
+
+    # when an agent looks at the queue, and filters it to overdue cases
+    queue = agent.get("/agents/api/queue").json
+    overdue = agent.get("/agents/api/queue", query_string={"overdue": "1"})
+    on_time = agent.get("/agents/api/queue", query_string={"overdue": "0"})
+
+    # then she is still overdue everywhere the page says so, as Shopify's tag does
+    [maya] = [e for e in queue["incidents"] if e["customer"]["name"] == "Maya Ortiz"]
+    assert maya["seconds_left"] > 0
+    assert maya["overdue"] is True
+    assert queue["counts"]["overdue"] == 1
+    assert names(overdue) == ["Maya Ortiz"]
+    assert "Maya Ortiz" not in names(on_time)
 
 
 def test_a_filter_value_the_queue_does_not_know_is_a_clear_400(agent: FlaskClient) -> None:

@@ -10,10 +10,13 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 
+from service.attention.escalation import escalate_overdue
+from service.attention.notify import Notifier
 from service.cli import main
 from service.core.audit import case_events
 from service.core.db import session_scope
 from service.core.models import Incident, Shop, utcnow
+from service.core.vocabulary import DEFAULT_FLOORS
 from tests.support.agents_page import (
     BUSY_DAY,
     Case,
@@ -387,3 +390,29 @@ def test_a_case_taken_on_the_agents_page_is_listed_under_the_agents_login(
     # then it shows who that is, not the page's number for them
     [row] = [r for r in rows[1:] if int(r[0]) == maya]
     assert row[-2] == "ana@example.org"
+
+
+def test_the_list_marks_overdue_cases_escalated_ones_too(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    # given Maya's case past its deadline: overdue in the list
+    def maya_row() -> str:
+        listed = clout("list", "--shop", SHOP)
+        assert listed.exit_code == 0, listed.output
+        return next(row for row in listed.output.splitlines() if "Maya Ortiz" in row)
+
+    assert "(overdue)" in maya_row()
+
+    # when the worker escalates it: a new, shorter deadline still ahead
+    with session_scope(state(app).sessions) as session:
+        escalate_overdue(
+            session=session,
+            now=utcnow(),
+            floors=lambda _shop_id: DEFAULT_FLOORS,
+            notifier=lambda _shop_id: Notifier(),
+        )
+
+    # then it is still overdue there, as on the page and by the tag in Shopify; others not
+    assert "(overdue)" in maya_row()
+    listed = clout("list", "--shop", SHOP).output.splitlines()
+    assert [row for row in listed if "(overdue)" in row and "Maya Ortiz" not in row] == []
