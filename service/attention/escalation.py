@@ -44,7 +44,10 @@ def escalate_overdue(
     for incident in due:
         incident.escalations += 1
         incident.overdue_at = incident.overdue_at or now
+        was = incident.priority
         incident.priority = (incident.priority or Priority.NORMAL).raised(1)
+        # An urgent case cannot rise further: say so rather than claim a rise.
+        moved = "still" if incident.priority == was else "now"
         floor = floors(incident.shop_id)[incident.severity]
         incident.deadline_at = now + timedelta(hours=floor.hours / 2**incident.escalations)
         incident.needs_attention = True
@@ -64,7 +67,7 @@ def escalate_overdue(
         )
         notice = {
             "subject": f"Overdue: unhappy customer waiting "
-            f"({incident.severity}, now {incident.priority})",
+            f"({incident.severity}, {moved} {incident.priority})",
             "message": f"Orders {names}. Why: {'; '.join(reasons[:5]) or 'see Clout'}."
             + (f"\n{link}" if link else ""),
             "data": {

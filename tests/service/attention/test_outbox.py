@@ -589,3 +589,15 @@ def waits_for_a_lock(engine: Engine) -> bool:
                 )
             ).scalar()
         )
+
+
+def test_an_escalation_says_whether_the_priority_rose(
+    clout: Flask, devstore: RunningDevStore, channel: tuple[str, list[dict[str, str]]]
+) -> None:
+    # given a chargeback, urgent from the start, that passes its deadline
+    url, _ = channel
+    incident_id = overdue_case(clout, devstore, Notifier(slack_url=url, private_targets=True))
+
+    # then the notice does not claim a rise that did not happen: it is still urgent
+    notice = effect(clout, f"escalation:{incident_id}:1:slack")
+    assert notice.payload["subject"] == "Overdue: unhappy customer waiting (critical, still urgent)"
