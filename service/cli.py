@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +42,7 @@ from service.compliance import redact_shop
 from service.core import db, processes
 from service.core.config import ConfigError, Settings, load_settings
 from service.core.crypto import generate_key, vault_for
-from service.core.embedded_redis import start_embedded_redis
+from service.core.embedded_redis import EmbeddedRedis, EmbeddedRedisError, start_embedded_redis
 from service.core.errors import TransientError
 from service.core.logs import configure_logging
 from service.core.models import (
@@ -150,7 +150,7 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
                 f"data in {settings.data_dir}). Ctrl-C stops it.",
                 err=True,
             )
-        exited = children.watch(until=lambda: asked > 0)
+        exited = children.watch(until=lambda: asked > 0, also=_tend_redis(redis_server))
         if exited:
             click.echo(f"clout {exited} exited unexpectedly; stopping.", err=True)
     finally:
@@ -174,6 +174,39 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
             redis_server.stop()
     if not asked:
         sys.exit(1)
+
+
+REDIS_RESTARTS = 3  # within REDIS_RESTART_WINDOW seconds; one more and serve stops
+REDIS_RESTART_WINDOW = 60.0
+
+
+def _tend_redis(server: EmbeddedRedis | None) -> Callable[[], str | None]:
+    """For `Children.watch`: the embedded Redis started again each time it dies, as long as it
+    does not keep dying; "redis" once it will not stay up (serve stops, as for any child)."""
+    restarts: list[float] = []
+
+    def tend() -> str | None:
+        if server is None:
+            return None
+        now = time.monotonic()
+        if server.process.poll() is not None:
+            restarts[:] = [t for t in restarts if now - t < REDIS_RESTART_WINDOW]
+            if len(restarts) >= REDIS_RESTARTS:
+                return "redis"
+            restarts.append(now)
+        try:
+            if server.revive():
+                click.echo(
+                    "the embedded Redis stopped; started it again (deliveries that came "
+                    "meanwhile were recorded, and are processed now)",
+                    err=True,
+                )
+        except EmbeddedRedisError as error:
+            click.echo(str(error), err=True)
+            return "redis"
+        return None
+
+    return tend
 
 
 @main.command()

@@ -67,6 +67,26 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket_file}"
 
+    def revive(self, *, timeout: float = 10.0) -> bool:
+        """Start the server again if it has stopped on its own (killed, crashed); False while
+        it runs. Web, worker and beat keep its address, so it comes back on the same socket
+        and they reconnect as they do to any restarted Redis; from the same append-only file,
+        so the queue comes back as far as it was written (the last second of it may be lost:
+        the sweeper rings again for whatever the database still has to do).
+        EmbeddedRedisError when it will not start."""
+        if self.process.poll() is None:
+            return False
+        dead = self.process.returncode
+        self.process = _spawn(self.run_dir / "redis.conf")
+        _wait_until_answering(self, timeout=timeout)
+        log.warning(
+            "embedded_redis_restarted",
+            exit_code=dead,
+            pid=self.process.pid,
+            data_dir=str(self.data_dir),
+        )
+        return True
+
     def stop(self, *, timeout: float = 10.0) -> None:
         """Stop the server (it flushes its append-only file first) and tidy its run directory.
         SHUTDOWN NOSAVE: the queue lives in the append-only file; an RDB snapshot would only
@@ -105,8 +125,23 @@ def start_embedded_redis(data_dir: Path, *, timeout: float = 10.0) -> EmbeddedRe
     socket_file = str(run_dir / "redis.socket")
     config = run_dir / "redis.conf"
     config.write_text(_config(data_dir=data_dir, run_dir=run_dir, socket_file=socket_file))
+    process = _spawn(config)
+    server = EmbeddedRedis(
+        process=process, socket_file=socket_file, run_dir=run_dir, data_dir=data_dir
+    )
+    try:
+        _wait_until_answering(server, timeout=timeout)
+    except EmbeddedRedisError:
+        server.stop(timeout=1)
+        raise
+    _register(server)
+    log.info("embedded_redis_started", pid=process.pid, data_dir=str(data_dir))
+    return server
+
+
+def _spawn(config: Path) -> subprocess.Popen[bytes]:
     linux = sys.platform.startswith("linux")
-    process = subprocess.Popen(  # noqa: S603 - our own binary and config
+    return subprocess.Popen(  # noqa: S603 - our own binary and config
         [_executable(), str(config)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -119,17 +154,6 @@ def start_embedded_redis(data_dir: Path, *, timeout: float = 10.0) -> EmbeddedRe
         start_new_session=linux,
         preexec_fn=_stop_with_parent(os.getpid()) if linux else None,  # noqa: PLW1509
     )
-    server = EmbeddedRedis(
-        process=process, socket_file=socket_file, run_dir=run_dir, data_dir=data_dir
-    )
-    try:
-        _wait_until_answering(server, timeout=timeout)
-    except EmbeddedRedisError:
-        server.stop(timeout=1)
-        raise
-    _register(server)
-    log.info("embedded_redis_started", pid=process.pid, data_dir=str(data_dir))
-    return server
 
 
 def stale_servers(data_dir: Path) -> list[psutil.Process]:

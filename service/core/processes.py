@@ -100,10 +100,16 @@ class Children:
             relay.start()
             self._relays.append(relay)
 
-    def watch(self, *, until: Callable[[], bool]) -> str | None:
-        """Wait until `until()` or a child ends; the child that ended, if one did."""
+    def watch(
+        self, *, until: Callable[[], bool], also: Callable[[], str | None] | None = None
+    ) -> str | None:
+        """Wait until `until()` or a child ends; the child that ended, if one did. `also` is
+        asked each turn too, for what serve tends itself (its embedded Redis): the name of
+        what ended for good, or None."""
         while not until():
             exited = next((n for n, c in self.running.items() if c.poll() is not None), None)
+            if exited is None and also is not None:
+                exited = also()
             if exited:
                 return exited
             time.sleep(0.2)

@@ -387,6 +387,57 @@ def test_a_serve_killed_with_its_group_takes_its_redis_along_and_starts_again(
                     os.killpg(process.pid, signal.SIGKILL)
 
 
+def test_an_embedded_redis_that_dies_is_started_again_and_what_waited_is_done(
+    tmp_path: Path, devstore: RunningDevStore
+) -> None:
+    # given `clout serve` running, connected to a store (its sweeper rings for a delivery
+    # that waited 5 s without being taken, not the default minute)
+    port = free_port()
+    env = {**serve_env(devstore), "CLOUT_SWEEP_AFTER_SECONDS": "5"}
+    base = f"http://127.0.0.1:{port}"
+    body = fixture_bytes("shopify/orders_create.json")
+    server = serving(tmp_path, env, port)
+    try:
+        clout("shops", "add", SHOP, "--token", devstore.token, cwd=tmp_path, env=env)
+        root = psutil.Process(server.pid)
+        [embedded] = redis_servers(root)
+
+        # when its embedded Redis dies alone (the OOM killer, a crash, `kill -9`) and a
+        # delivery arrives meanwhile
+        embedded.kill()
+        wait_for(lambda: not embedded.is_running() or embedded.status() == "zombie", timeout=15)
+        headers = shopify_headers("orders/create", body, webhook_id="while-redis-was-down")
+        answer = requests.post(f"{base}/webhooks/shopify", data=body, headers=headers, timeout=5)
+
+        # then the sender was answered 200 (the delivery is in the database) ...
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outcome"] == "accepted"
+
+        # ... serve starts its Redis again rather than run on without one, web, worker and
+        # beat still up ...
+        def revived() -> bool:
+            alive = [p.pid for p in redis_servers(root) if p.status() != psutil.STATUS_ZOMBIE]
+            return alive not in ([], [embedded.pid])
+
+        wait_for(revived, timeout=30, every=0.25)
+        assert server.poll() is None
+        assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
+
+        # ... and what waited while it was down is done, as it is after a Redis restart
+        wait_for(
+            lambda: "\tdone" in clout("deliveries", "list", cwd=tmp_path, env=env),
+            timeout=60,
+            every=0.5,
+        )
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGINT)
+            try:
+                server.wait(timeout=45)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+
+
 def test_serve_stops_a_redis_an_earlier_run_left_running(
     tmp_path: Path, devstore: RunningDevStore
 ) -> None:

@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from service.cli import main
+from service.cli import REDIS_RESTARTS, _tend_redis, main
 from service.core.config import load_settings
 from service.core.crypto import vault_for
 from service.core.db import make_engine, make_session_factory
+from service.core.embedded_redis import start_embedded_redis
 from service.core.models import ReviewSecret, Shop
 from tests.support.clout import RunningDevStore
 from tests.support.helpers import SHOP
@@ -175,3 +177,26 @@ def test_clout_serve_and_web_listen_on_this_machine_unless_told_otherwise(comman
     host = re.search(r"--host TEXT\b.*?\[default: ([^\]]+)\]", shown.output, re.DOTALL)
     assert host is not None, shown.output
     assert host.group(1) == "127.0.0.1"
+
+
+def test_serve_starts_its_redis_again_until_it_keeps_dying(tmp_path: Path) -> None:
+    # given the embedded Redis `clout serve` tends
+    server = start_embedded_redis(tmp_path / "data")
+    tend = _tend_redis(server)
+    try:
+        assert tend() is None  # running: nothing to do
+
+        # when it dies, it is started again each time, three times within a minute ...
+        for _ in range(REDIS_RESTARTS):
+            server.process.kill()
+            server.process.wait(timeout=10)
+            assert tend() is None
+            assert server.process.poll() is None
+
+        # ... and a fourth death in that minute ends serve, as a dead web or worker does,
+        # rather than restart it for ever
+        server.process.kill()
+        server.process.wait(timeout=10)
+        assert tend() == "redis"
+    finally:
+        server.stop()

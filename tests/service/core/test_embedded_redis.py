@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import psutil
@@ -138,3 +139,30 @@ def test_the_server_stops_when_the_process_that_started_it_is_killed(tmp_path: P
             owner.wait()
         if owner.stdout is not None:
             owner.stdout.close()
+
+
+def test_a_server_that_died_is_started_again_on_its_socket_with_its_queue(
+    tmp_path: Path,
+) -> None:
+    # given a running embedded Redis holding a queued unit (written to its append-only file)
+    server = start_embedded_redis(tmp_path / "data")
+    try:
+        client = redis.Redis(unix_socket_path=server.socket_file)
+        client.rpush("clout:queued", "42")
+        client.close()
+        time.sleep(1.5)  # appendfsync everysec
+        assert server.revive() is False  # running: nothing to do
+        first = server.process.pid
+
+        # when it is killed on its own (the OOM killer, a crash)
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+        # then it is started again, on the same socket its clients know, with its queue
+        assert server.revive() is True
+        assert server.process.pid != first
+        client = redis.Redis(unix_socket_path=server.socket_file)
+        assert client.lrange("clout:queued", 0, -1) == [b"42"]
+        client.close()
+    finally:
+        server.stop()
