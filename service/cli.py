@@ -693,13 +693,21 @@ def profiles_rebuild(domain: str | None) -> None:
         )
         label = f"Profiling {shop.domain}"
         with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+
+            def batch_done(count: int) -> None:
+                # A transaction per batch, with a pause between: one for the whole shop held
+                # SQLite's write lock from intake for as long as the rebuild ran.
+                session.commit()
+                db.give_way(session)
+                bar.update(count)
+
             done = profiles.rebuild_shop(
                 session=session,
                 shop=shop,
                 klout=klout,
                 opt_out_tag=settings.opt_out_tag,
                 now=utcnow(),
-                progress=bar.update,
+                progress=batch_done,
             )
     click.echo(f"{done} profiles rebuilt")
 

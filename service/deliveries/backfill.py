@@ -24,7 +24,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.core.db import session_scope
+from service.core.db import give_way, session_scope
 from service.core.errors import PermanentError
 from service.core.logs import get_logger
 from service.core.models import Backfill, Incident, Shop, utcnow
@@ -340,6 +340,7 @@ def _write_batch(
                 orders=Backfill.orders + imported.orders,
             )
         )
+    give_way(session)
     return done + len(batch)
 
 
@@ -368,6 +369,7 @@ def _finish(
 
         def batch_done(count: int) -> None:
             session.commit()
+            give_way(session)
             if watch.profiles is not None:
                 watch.profiles(count)
 

@@ -27,7 +27,7 @@ from service.core.models import (
     utcnow,
 )
 from service.core.vocabulary import Severity
-from service.deliveries.backfill import Step, advance
+from service.deliveries.backfill import Step, Watch, advance
 from service.dev.devstore.store import DevStore
 from service.dev.devstore.webhooks import order_payload
 from service.shopify import history
@@ -39,6 +39,7 @@ from tests.support.clout import (
     record_delivery_now,
     state,
 )
+from tests.support.waiting_writer import Commits, WaitingWriter
 from workers.tasks import admin_factory
 
 ALL_ORDERS = "read_orders,write_orders,read_customers,write_customers,read_all_orders"
@@ -369,3 +370,78 @@ def test_a_redacted_customers_history_brings_back_no_personal_data(
         orders = session.scalars(select(Order).where(Order.customer_id == loyal.id)).all()
         assert len(orders) == 7  # the facts stay: seven orders, anonymous
         assert {(o.email, o.redacted_at is not None) for o in orders} == {(None, True)}
+
+
+def test_a_writer_waiting_while_profiles_are_rebuilt_gets_in_between_batches(
+    store_app: Flask, shop: Shop, devstore: RunningDevStore, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    # given a store whose history rebuilds in three batches of profiles (500 a batch)
+    for n in range(1001):
+        devstore.store.add_person(f"p{n}@example.org", f"P{n}", "Lee", days_ago=20)
+    set_scopes(store_app, shop, ALL_ORDERS)
+    engine = state(store_app).engine
+    commits = Commits(engine)
+    waiter = WaitingWriter(database_url, progress=lambda: commits.count - armed_at)
+    armed_at = 0
+    batches = []
+
+    def batch_done(count: int) -> None:
+        nonlocal armed_at
+        batches.append(count)
+        if len(batches) == 1:  # a delivery arrives while the second batch is being written
+            armed_at = commits.count
+            waiter.ask_in_next_transaction(engine)
+
+    # when the history is imported and the profiles rebuilt
+    try:
+        step = run(store_app, request(store_app, shop), watch=Watch(profiles=batch_done))
+    finally:
+        waiter.done()
+        commits.close()
+
+    # then the waiting writer got in as the second batch was committed, not after the whole
+    # rebuild: SQLite hands a freed lock to whoever asks first, and a loop that commits and
+    # begins again at once kept intake waiting until it ended (a shop of 20,000 customers:
+    # past intake's 4 s busy timeout, so 503s, and Shopify's 5 s deadline missed)
+    assert step.status == BackfillStatus.COMPLETED
+    assert batches == [500, 500, 1]
+    assert waiter.got_in_after == 1
+
+
+def test_a_writer_waiting_while_the_history_is_imported_gets_in_between_batches(
+    store_app: Flask, shop: Shop, devstore: RunningDevStore, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    # given a store's history read in batches of 5 lines (30 customers: 6 batches)
+    for n in range(30):
+        devstore.store.add_person(f"p{n}@example.org", f"P{n}", "Lee", days_ago=20)
+    set_scopes(store_app, shop, ALL_ORDERS)
+    engine = state(store_app).engine
+    commits = Commits(engine)
+    waiter = WaitingWriter(database_url, progress=lambda: commits.count - armed_at)
+    armed_at = 0
+    batches = []
+
+    def lines_done(done: int, _total: int) -> None:
+        nonlocal armed_at
+        batches.append(done)
+        if len(batches) == 1:
+            armed_at = commits.count
+            waiter.ask_in_next_transaction(engine)
+
+    # when it is imported
+    try:
+        step = run(
+            store_app, request(store_app, shop), batch_lines=5, watch=Watch(lines=lines_done)
+        )
+    finally:
+        waiter.done()
+        commits.close()
+
+    # then a writer that began waiting during the second batch got in as it was committed
+    assert step.status == BackfillStatus.COMPLETED
+    assert batches == [5, 10, 15, 20, 25, 30]
+    assert waiter.got_in_after == 1

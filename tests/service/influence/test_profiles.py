@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import click
 import pytest
 import redis
 from click.testing import CliRunner
@@ -32,6 +33,7 @@ from service.influence.profiles import (
 from service.influence.scoring import Distribution, shop_norms, shrunk
 from tests.support.clout import RunningDevStore, state
 from tests.support.helpers import SHOP
+from tests.support.waiting_writer import WaitingWriter
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -282,6 +284,49 @@ def test_clout_profiles_rebuild_shows_a_progress_bar(
     assert shown.exit_code == 0
     assert shown.output.count("clout ") == 3
     assert (unnamed.exit_code, unnamed.output) == (0, shown.output)
+
+
+def test_clout_profiles_rebuild_lets_a_waiting_writer_in_between_batches(
+    settings: dict[str, Any], built: ShopBuilder, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    # given a shop of 1,001 customers (three batches of 500) and, once the first batch is
+    # done, a delivery waiting for the write lock
+    everyone_else(built, 1001)
+    built.session.commit()
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    batches: list[int] = []
+    waiter = WaitingWriter(database_url, progress=lambda: len(batches))
+    bar = click.progressbar
+
+    def watching(*args: Any, **kwargs: Any) -> Any:
+        shown = bar(*args, **kwargs)
+        update = shown.update
+
+        def batch(count: int, current_item: Any = None) -> None:
+            batches.append(count)
+            if len(batches) == 1:
+                waiter.ask()
+            update(count, current_item)
+
+        shown.update = batch  # type: ignore[method-assign]
+        return shown
+
+    # when `clout profiles rebuild` runs
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(click, "progressbar", watching)
+            result = CliRunner(env=env).invoke(main, ["profiles", "rebuild", "--shop", SHOP])
+    finally:
+        waiter.done()
+
+    # then the writer got in before the last batch: the rebuild was one transaction, holding
+    # SQLite's write lock from intake for as long as it ran (seconds on a large shop)
+    assert result.exit_code == 0, result.output
+    assert "1001 profiles rebuilt" in result.output
+    assert batches == [500, 500, 1]
+    assert waiter.got_in_after in (1, 2)
 
 
 def test_an_incomplete_profile_is_retried_later_and_completes_when_the_provider_is_back(
