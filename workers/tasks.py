@@ -734,6 +734,21 @@ def _backfill_chain(state: Clout, backfill_id: int) -> str | None:
     return current.decode() if isinstance(current, bytes) else None
 
 
+BACKFILL_RUN_LEASE = 20  # seconds; renewed while a run works (`renew_lease`)
+
+
+def backfill_run(
+    client: redis.Redis, backfill_id: int, *, seconds: float = BACKFILL_RUN_LEASE
+) -> Lock:
+    """Held while a run of an import's chain is under way. A chain is one line of tasks, but
+    `bulk_operations/finish` rings it on at once (not at its next look) while its own next run
+    is already on its way: without this the two ran side by side, each superseding the other's
+    next batch and trying again at once, and both rebuilding every profile of the shop. A short
+    lease, renewed: a run killed mid-import frees it within seconds for the run that follows.
+    Not thread-local: the renewer thread extends what the run took."""
+    return Lock(client, f"{_backfill_key(backfill_id)}:run", timeout=seconds, thread_local=False)
+
+
 @shared_task(
     name=history.BACKFILL_TASK,
     bind=True,
@@ -753,6 +768,20 @@ def backfill(self: Any, backfill_id: int, chain: str | None = None) -> str:
         if _backfill_chain(state, backfill_id) != chain:
             return "another chain carries it"
         state.redis.expire(key, BACKFILL_LEASE)
+    running = backfill_run(state.redis, backfill_id)
+    if not running.acquire(blocking=False):
+        # Another run of the chain is under way: look again once its lease could have run out
+        # (a killed worker's); by then it has finished the import, or this run takes it on.
+        raise self.retry(args=[backfill_id, chain], countdown=BACKFILL_RUN_LEASE)
+    done = threading.Event()
+    renewer = threading.Thread(
+        target=renew_lease,
+        args=(running, done),
+        kwargs={"every": BACKFILL_RUN_LEASE / 3},
+        daemon=True,
+    )
+    renewer.start()
+    step: history_import.Step | None = None
     try:
         step = history_import.advance(
             sessions=state.sessions,
@@ -766,10 +795,17 @@ def backfill(self: Any, backfill_id: int, chain: str | None = None) -> str:
     except TransientError as error:
         delay = min(600.0, max(error.retry_after or 0.0, 10.0 * 2 ** min(self.request.retries, 6)))
         log.warning("backfill_retrying", backfill_id=backfill_id, retry_in=delay)
-        raise self.retry(args=[backfill_id, chain], countdown=delay) from None
     except SoftTimeLimitExceeded:
         # Cut mid-batch: that batch rolled back, the next run starts from the last one written.
-        raise self.retry(args=[backfill_id, chain], countdown=0) from None
+        delay = 0.0
+    finally:
+        # Before the next run is sent: it finds the run free and goes on at once.
+        done.set()
+        renewer.join()
+        with contextlib.suppress(redis.RedisError, LockError):
+            running.release()
+    if step is None:
+        raise self.retry(args=[backfill_id, chain], countdown=delay)
     then_attend(self.app, step.incidents)
     if step.finished:
         with contextlib.suppress(redis.RedisError):
