@@ -42,6 +42,7 @@ from service.shopify.admin import (
 from service.shopify.payloads import (
     admin_customer_payload,
     admin_order_payload,
+    names_a_customer,
     upsert_customer,
     upsert_order,
 )
@@ -368,7 +369,14 @@ def _import_order(
     payload = admin_order_payload(item)
     order = upsert_order(session=session, shop=shop, payload=payload, known=orders)
     customer = customers.get(item.get("__parentId") or "")
-    if customer is not None and order.customer_id is None:
+    if (
+        customer is not None
+        and order.customer_id != customer.id
+        and not names_a_customer(session, order.customer_id)
+    ):
+        # No customer yet, or the stand-in a signal was hung on because Shopify could not say
+        # whose the order was then (`guest:<order>`): the history says whose it is, and the
+        # import's end moves the stand-in's case to them (`relink_shop`).
         order.customer_id = customer.id
     redacted = order.redacted_at or (customer.redacted_at if customer is not None else None)
     if redacted is not None:

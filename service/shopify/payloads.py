@@ -361,7 +361,7 @@ def admin_customer_payload(node: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def _names_a_customer(session: Session, customer_id: int | None) -> bool:
+def names_a_customer(session: Session, customer_id: int | None) -> bool:
     """The order's customer is one Shopify named (not a stand-in Clout made for a signal)."""
     if customer_id is None:
         return False
@@ -375,7 +375,7 @@ def upsert_order_from_admin(
     """An order as the Admin GraphQL API returns it (`documents.ORDER_FIELDS`), for linking and
     reconciliation: the same row a webhook would have made."""
     order = upsert_order(session=session, shop=shop, payload=admin_order_payload(node))
-    if not _names_a_customer(session, order.customer_id):
+    if not names_a_customer(session, order.customer_id):
         # No customer yet, or only the stand-in a signal was hung on before Shopify named the
         # buyer (`guest:<order>`): Shopify's answer says who it is.
         order.customer_id = None

@@ -445,3 +445,40 @@ def test_a_writer_waiting_while_the_history_is_imported_gets_in_between_batches(
     assert step.status == BackfillStatus.COMPLETED
     assert batches == [5, 10, 15, 20, 25, 30]
     assert waiter.got_in_after == 1
+
+
+def test_a_dispute_kept_on_a_stand_in_moves_to_the_customer_the_history_names(
+    store_app: Flask, shop: Shop, devstore: RunningDevStore
+) -> None:
+    # given a chargeback on Maya's order, recorded while Shopify answered no lookups (a flash
+    # sale's throttle): Clout could not say whose it was and kept the case on a stand-in
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz", days_ago=30)
+    order = devstore.store.add_purchase(maya, total=Decimal("40.00"), days_ago=3)
+    set_scopes(store_app, shop, ALL_ORDERS)
+    devstore.admin.set_faults(only_tags=True)
+    dispute = record_delivery_now(
+        store_app,
+        topic="disputes/create",
+        payload={"id": 77, "order_id": order.id, "type": "chargeback"},
+    )
+    assert process_delivery_now(store_app, dispute, shopify=True) == "done"
+    devstore.admin.set_faults(only_tags=False)
+
+    # when the store's history is imported (it names Maya as the order's buyer)
+    step = run(store_app, request(store_app, shop))
+
+    # then the case is Maya's: her name, her profile, her tags — not a faceless guest's
+    assert step.status == BackfillStatus.COMPLETED
+    with session_scope(state(store_app).sessions) as session:
+        holders = session.scalars(
+            select(Customer.shopify_id)
+            .join(Incident, Incident.customer_id == Customer.id)
+            .where(Incident.status == "open")
+        ).all()
+        on_order = session.scalar(
+            select(Customer.shopify_id)
+            .join(Order, Order.customer_id == Customer.id)
+            .where(Order.shopify_id == order.gid)
+        )
+    assert holders == [maya.gid]
+    assert on_order == maya.gid
