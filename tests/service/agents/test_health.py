@@ -42,6 +42,13 @@ def problems(agent: FlaskClient, shop: str = SHOP) -> list[dict[str, Any]]:
     return list(answer.json["problems"])
 
 
+def escalated_to_slack(clout: Flask, devstore: RunningDevStore, url: str) -> None:
+    """An overdue case escalated, its notice sent to the store's Slack at `url`."""
+    notifier = Notifier(slack_url=url, private_targets=True)
+    overdue_case(clout, devstore, notifier)
+    deliver_notices(sessions=state(clout).sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+
+
 @pytest.fixture
 def removed_slack() -> Iterator[tuple[str, list[dict[str, str]]]]:
     """The store's Slack incoming webhook, deleted since: it answers 404."""
@@ -83,13 +90,7 @@ def test_a_channel_whose_notices_do_not_arrive_is_shown_with_why(
 ) -> None:
     # given an overdue case whose escalation went to a Slack URL the store has since deleted
     url, received = removed_slack
-    notifier = Notifier(slack_url=url, private_targets=True)
-    overdue_case(clout, devstore, notifier)
-    deliver_notices(
-        sessions=state(clout).sessions,
-        notifier=lambda _shop_id: notifier,
-        now=utcnow,
-    )
+    escalated_to_slack(clout, devstore, url)
     assert len(received) == 1
 
     # when an agent of the store opens the page, and one of another store does
@@ -111,10 +112,8 @@ def test_a_channel_changed_since_its_failure_is_no_longer_said_to_fail(
 ) -> None:
     # given a Slack notice that failed (the URL was deleted)
     url, _ = removed_slack
-    notifier = Notifier(slack_url=url, private_targets=True)
-    overdue_case(clout, devstore, notifier)
+    escalated_to_slack(clout, devstore, url)
     sessions = state(clout).sessions
-    deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
     agent = agent_of(clout, SHOP)
     assert [p["about"] for p in problems(agent)] == ["notifications"]
 
