@@ -7,9 +7,11 @@ has to be done: the beat's sweeper re-enqueues whatever waited too long.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
-from celery import Celery, Task, signals
+from celery import Celery, Task, beat, signals
+from celery.apps.beat import Beat
 from celery.utils.log import get_multiprocessing_logger
 from flask import Flask
 
@@ -36,11 +38,34 @@ def broker_url(redis_url: str) -> str:
     return redis_url
 
 
+class _Scheduling(beat.Service):  # type: ignore[misc]
+    """Beat's loop, safe to stop before its schedule is open."""
+
+    def sync(self) -> None:
+        # Celery's SIGTERM/SIGINT handler saves the schedule through `self.scheduler`, built on
+        # first use. A stop while that first use is still opening the schedule file built a
+        # second scheduler inside the first: a half-imported dbm, the file thrown away as
+        # "corrupted", a traceback on the operator's terminal. Nothing is open yet to save.
+        if "scheduler" in self.__dict__:
+            super().sync()
+        else:
+            self._is_stopped.set()
+
+
+class _CloutBeat(Beat):  # type: ignore[misc]
+    Service = _Scheduling
+
+
 class CloutCelery(Celery):  # type: ignore[misc]
     """Celery, with what one worker process keeps between tasks."""
 
     # Where work waits, per lane and per shop (`service.deliveries.dispatch`).
     fair: FairQueue
+
+    @cached_property
+    def Beat(self) -> Any:  # noqa: N802 (Celery's name)
+        """`clout beat` and `celery -A workers beat` both build their beat from here."""
+        return self.subclass_with_self(_CloutBeat)
 
 
 def init_celery(app: Flask) -> Celery:
