@@ -44,7 +44,15 @@ from service.core.state import Clout, clout_state
 from service.core.vocabulary import ShopStatus, parse_floors
 from service.deliveries import backfill as history_import
 from service.deliveries import lifecycle
-from service.deliveries.dispatch import DELIVERY, FLOOR, LATER, WORK_TASK, Unit, fair_queue_of
+from service.deliveries.dispatch import (
+    DELIVERY,
+    FLOOR,
+    LATER,
+    WORK_TASK,
+    Unit,
+    fair_queue_of,
+    top_up_tokens,
+)
 from service.deliveries.lifecycle import QUEUE, SWEEP_TASK
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.influence.klout import HttpKloutProvider
@@ -463,9 +471,11 @@ def sweep_deliveries(at_start: bool = False) -> int:
     then_attend(celery, [i for i in waiting if i not in pending])
     for incident_id, domain in later:
         lifecycle.enqueue_later(celery=celery, incident_id=incident_id, shop=domain)
-    return sum(
+    rung = sum(
         lifecycle.enqueue_delivery(celery=celery, delivery_id=i, shop=domain) for i, domain in due
     )
+    top_up_tokens(celery=celery, queue=QUEUE)
+    return rung
 
 
 def sweep_at_start(celery: Any) -> None:
