@@ -82,7 +82,7 @@ def escalate_overdue(
             },
             # Whether each channel was told goes in the case's trail once its send settles
             # (`outbox.settle`), not now: recorded, the notice has reached nobody yet.
-            "trail": outbox.trail_of(cases=[incident.id]),
+            "trail": outbox.trail_of(cases=[incident.id], why="overdue"),
         }
         # Recorded here, in the escalation's own transaction, and sent after it commits
         # (`deliver_notices`): one notice per escalation and channel, whatever crashes when.

@@ -217,11 +217,14 @@
       case "tag_refused": return `NOT in Shopify: tags refused${where} (${d.why})`;
       case "metafields_cleared": return "case metafields cleared on the customer";
       case "escalated": return `overdue: escalated to ${d.priority}`;
-      case "notified":
-        return `${d.why === "pending" ? "told that its tag is not in Shopify yet" : "notified"}: ${d.channels.join(", ")}`;
+      case "notified": {
+        const told = { pending: "told that its tag is not in Shopify yet", overdue: "told that it is overdue" };
+        return `${told[d.why] || "notified"}: ${d.channels.join(", ")}`;
+      }
       case "notice_failed": {
         // Failed: the channel never had it; uncertain: cut short mid-send, not sent again.
-        const what = d.why === "pending" ? "alert that its tag is not in Shopify yet" : "notice";
+        const notices = { pending: "alert that its tag is not in Shopify yet", overdue: "overdue notice" };
+        const what = notices[d.why] || "notice";
         const reached = d.outcome === "uncertain" ? "may NOT have reached" : "NOT delivered to";
         const tries = d.tries > 1 ? `, after ${d.tries} tries` : "";
         return `${what} ${reached} ${d.channels.join(", ")}: ${d.error}${tries}`;

@@ -421,13 +421,14 @@ def test_the_trail_says_which_channels_heard_of_an_escalation_once_the_sends_set
     deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
     deliver_notices(sessions=sessions, notifier=lambda _shop_id: notifier, now=utcnow)
 
-    # then the trail says, once each, that Slack was told and that the webhook refused, why
-    # in a few words that name neither the address nor anything of the customer's
+    # then the trail says, once each, that Slack was told the case is overdue and that the
+    # webhook refused, why in a few words that name neither the address nor anything of the
+    # customer's
     assert len(heard) == 1
     trail = notices_in_trail(clout, incident_id)
-    assert [(what, detail["channels"]) for what, detail in trail] == [
-        ("notified", ["slack"]),
-        ("notice_failed", ["webhook"]),
+    assert [(what, detail["channels"], detail["why"]) for what, detail in trail] == [
+        ("notified", ["slack"], "overdue"),
+        ("notice_failed", ["webhook"], "overdue"),
     ]
     failed = trail[1][1]
     assert failed["outcome"] == "failed"
@@ -440,7 +441,7 @@ def test_the_trail_says_which_channels_heard_of_an_escalation_once_the_sends_set
     log_in(agent, "agent@example.org")
     seen = agent.get(f"/agents/api/incidents/{incident_id}").json["trail"]
     assert [(e["what"], e["detail"]) for e in seen if e["what"] in NOTICES] == [
-        ("notified", {"channels": ["slack"]}),
+        ("notified", {"channels": ["slack"], "why": "overdue"}),
         ("notice_failed", failed),
     ]
 
