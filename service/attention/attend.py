@@ -423,6 +423,8 @@ class Pushed:
     drift_repaired: int = 0
     flow_sent: bool = False
     flow_outcome: outbox.Outcome | None = None  # None: no trigger was sent this time
+    flow_refused: str | None = None  # why Shopify refused the Flow trigger, for the trail
+    refusals: dict[str, str] = field(default_factory=dict)  # best-effort operation → why
     unavailable: TransientError | None = None  # Shopify could not be reached: try again later
     refused: dict[str, str] = field(default_factory=dict)  # gid → why Shopify refused its tags
     # Best-effort calls not made now ("read_tags: circuit open", "flow: ShopifyUnavailable"):
@@ -539,11 +541,12 @@ def push_best_effort(
             pushed.skipped.append(f"{operation}: {type(error).__name__}")
             return missing_result
         except ShopifyRefused as error:
+            pushed.refusals[operation] = str(error)[:200]
             log.info(
                 "best_effort_refused",
                 incident_id=case.incident_id,
                 operation=operation,
-                error=str(error)[:200],
+                error=pushed.refusals[operation],
             )
             return missing_result
         if circuit is not None and circuit.succeeded(client.shop, operation):
@@ -612,16 +615,20 @@ def _send_flow(
     missing: object,
     incident_id: int,
 ) -> None:
-    """The Flow trigger, and what came of it for its outbox row."""
+    """The Flow trigger, and what came of it for its outbox row and the case's trail."""
     skipped = len(pushed.skipped)
     errors = attempt("flow", call)
     if errors is missing:
         # Seen not to land (unavailable, a circuit open): tried again later. Refused: final.
         unseen = len(pushed.skipped) > skipped
         pushed.flow_outcome = outbox.Outcome.RETRY if unseen else outbox.Outcome.REFUSED
+        if not unseen:
+            pushed.flow_refused = pushed.refusals.get("flow", "refused")
     elif errors:
         log.info("flow_trigger_refused", incident_id=incident_id, errors=len(errors))
         pushed.flow_outcome = outbox.Outcome.REFUSED
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        pushed.flow_refused = str(first.get("message") or "refused")[:200]
     else:
         pushed.flow_sent = True
         pushed.flow_outcome = outbox.Outcome.SENT
@@ -811,6 +818,24 @@ def record_pushed(*, session: Session, incident_id: int, pushed: Pushed, now: da
     incident.drift_repairs += pushed.drift_repaired
     if pushed.flow_sent and incident.flow_sent_at is None:
         incident.flow_sent_at = now
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.FLOW_TRIGGERED,
+            by=CLOUT,
+            at=now,
+            detail={"trigger": FLOW_TRIGGER_HANDLE},
+        )
+    if pushed.flow_refused is not None:
+        # Said once: a refused trigger is not sent again (its outbox row is final).
+        record_event(
+            session=session,
+            incident=incident,
+            kind=CaseEvent.FLOW_REFUSED,
+            by=CLOUT,
+            at=now,
+            detail={"trigger": FLOW_TRIGGER_HANDLE, "why": pushed.flow_refused},
+        )
 
 
 def _refused_before(*, session: Session, incident_id: int, gid: str, why: str) -> bool:

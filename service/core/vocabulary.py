@@ -146,6 +146,8 @@ class CaseEvent(StrEnum):
     # A notice about the case did not reach a channel (refused, or given up after its tries),
     # or may not have (cut short mid-send, not sent again); the detail says why in a few words.
     NOTICE_FAILED = "notice_failed"
+    FLOW_TRIGGERED = "flow_triggered"  # Shopify took the "Unhappy customer detected" trigger
+    FLOW_REFUSED = "flow_refused"  # Shopify refused it: the merchant's workflows did not start
     RESOLVED = "resolved"  # a person closed it (page, CLI, or a tag in the Shopify admin)
     NOT_A_COMPLAINT = "not_a_complaint"  # a person closed it as never a complaint
     REOPENED = "reopened"  # a person undid a close: the case is open again, tags going back

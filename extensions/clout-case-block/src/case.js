@@ -76,6 +76,8 @@ const DONE = {
   escalated: "escalated (overdue)",
   notified: "told the store's channels",
   notice_failed: "a notice did NOT reach the store's channels",
+  flow_triggered: "started the store's Flow workflows",
+  flow_refused: "Shopify Flow refused the trigger",
   // A notice cut short mid-send (`uncertain`) may have arrived: `doneWords` says so.
   resolved: "resolved",
   not_a_complaint: "closed as not a complaint",

@@ -229,6 +229,8 @@
         const tries = d.tries > 1 ? `, after ${d.tries} tries` : "";
         return `${what} ${reached} ${d.channels.join(", ")}: ${d.error}${tries}`;
       }
+      case "flow_triggered": return "Shopify Flow told: “Unhappy customer detected”";
+      case "flow_refused": return `Shopify Flow NOT started: its trigger was refused (${d.why})`;
       case "resolved": return `resolved${d.note ? `: “${d.note}”` : ""}`;
       case "not_a_complaint": return `closed as not a complaint${d.note ? `: “${d.note}”` : ""}`;
       case "reopened": return "reopened: the close was undone";

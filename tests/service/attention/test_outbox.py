@@ -137,9 +137,67 @@ def test_a_flow_trigger_shopify_could_not_take_is_sent_later_once(
     assert later(clout, incident_id, admin_factory(app_state)) == "done"
     assert later(clout, incident_id, admin_factory(app_state)) == "nothing"
 
-    # then the trigger was sent once, and recorded as sent
+    # then the trigger was sent once, and recorded as sent; the case's trail says so once
     assert flow_triggers(devstore) == 1
     assert effect(clout, flow_key(incident_id)).status == "sent"
+    assert flow_in_trail(clout, incident_id) == [
+        ("flow_triggered", {"trigger": "unhappy-customer-detected"})
+    ]
+
+
+def flow_in_trail(app: Flask, incident_id: int) -> list[tuple[str, dict[str, Any]]]:
+    with session_scope(state(app).sessions) as session:
+        trail = case_events(session=session, incident_ids=[incident_id])[incident_id]
+        return [(e.kind, dict(e.detail or {})) for e in trail if e.kind.startswith("flow_")]
+
+
+class FlowRefuses(httpx.BaseTransport):
+    """Shopify (the edge) answering the Flow trigger with a userError, as it does when the
+    app's trigger extension is not deployed; every other call reaches the emulator."""
+
+    def __init__(self) -> None:
+        self.emulator = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if b"flowTriggerReceive" in request.content:
+            errors = [{"field": ["handle"], "message": "Invalid handle or payload"}]
+            return httpx.Response(
+                200, json={"data": {"flowTriggerReceive": {"userErrors": errors}}}
+            )
+        return self.emulator.handle_request(request)
+
+
+def test_a_flow_trigger_shopify_refuses_is_in_the_trail_with_its_reason(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a chargeback whose tag landed, and a store whose Flow refuses Clout's trigger
+    incident_id = a_chargeback(clout, devstore)
+    app_state = state(clout)
+    attend_incident(
+        sessions=app_state.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(app_state),
+        shop_settings=tag_settings(app_state),
+        now=utcnow(),
+    )
+
+    # when the case's later work sends the trigger
+    with httpx.Client(transport=FlowRefuses()) as refusing:
+        done = later(
+            clout,
+            incident_id,
+            lambda shop: dataclasses.replace(admin_factory(app_state)(shop), http=refusing),
+        )
+
+    # then an agent reading the trail learns Flow was not started, and Shopify's reason
+    assert done == "done"
+    assert effect(clout, flow_key(incident_id)).status == "failed"
+    assert flow_in_trail(clout, incident_id) == [
+        (
+            "flow_refused",
+            {"trigger": "unhappy-customer-detected", "why": "Invalid handle or payload"},
+        )
+    ]
 
 
 def serving_channel(status: str) -> Iterator[tuple[str, list[dict[str, str]]]]:
