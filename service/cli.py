@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -105,12 +106,7 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
     """Web, worker and beat together on the embedded default: SQLite ./clout.db and an
     embedded Redis in the data directory. No external server needed. Ctrl-C stops it all."""
     settings = _settings()
-    if processes.port_in_use(host, port):
-        raise click.ClickException(
-            f"port {port} on {host} is in use (another `clout serve` or `clout demo`?): "
-            "stop it, or choose another port with --port"
-        )
-    private_dir(settings.data_dir)
+    _claim(settings.data_dir, host=host, port=port)
     me = [sys.executable, "-m", "service.cli"]
     commands = {
         "web": [*me, "web", "--port", str(port), "--host", host, "--workers", str(web_workers)],
@@ -174,6 +170,27 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
             redis_server.stop()
     if not asked:
         sys.exit(1)
+
+
+def _claim(data_dir: Path, *, host: str, port: int) -> None:
+    """The data directory for this serve alone, and the port free, before anything starts."""
+    private_dir(data_dir)
+    try:
+        processes.hold_data_dir(data_dir, url=f"http://{host}:{port}")
+    except processes.FolderInUse as running:
+        where = ", ".join(
+            str(w) for w in (f"pid {running.pid}" if running.pid else None, running.url) if w
+        )
+        raise click.ClickException(
+            f"`clout serve` is already running on {data_dir} ({where}): stop it first "
+            "(Ctrl-C where it runs), or start this one in another folder or with another "
+            "CLOUT_DATA_DIR"
+        ) from None
+    if processes.port_in_use(host, port):
+        raise click.ClickException(
+            f"port {port} on {host} is in use (another `clout serve` or `clout demo`?): "
+            "stop it, or choose another port with --port"
+        )
 
 
 REDIS_RESTARTS = 3  # within REDIS_RESTART_WINDOW seconds; one more and serve stops

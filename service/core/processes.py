@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
+import json
 import os
 import signal
 import socket
@@ -13,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any
 
 # Set by `clout serve` and `clout demo` for the web, worker and beat they start: the parent's
@@ -32,6 +35,40 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+SERVE_LOCK = "serve.lock"
+
+
+class FolderInUse(Exception):
+    """Another `clout serve` runs on this data directory."""
+
+    def __init__(self, holder: dict[str, Any]) -> None:
+        super().__init__(holder)
+        self.pid = holder.get("pid")
+        self.url = holder.get("url")
+
+
+def hold_data_dir(data_dir: Path, *, url: str) -> int:
+    """Claim `data_dir` for this `clout serve` until the process ends (the lock goes with it,
+    however it ends); the descriptor holding it. A second serve on the same directory would
+    take the first one's embedded Redis for one an earlier run left behind and stop it,
+    breaking the first without a word: it is refused instead, with who holds the directory."""
+    path = data_dir / SERVE_LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            holder = json.loads(os.read(fd, 4096) or b"{}")
+        except ValueError:
+            holder = {}
+        os.close(fd)
+        raise FolderInUse(holder if isinstance(holder, dict) else {}) from None
+    os.fchmod(fd, 0o600)
+    os.ftruncate(fd, 0)
+    os.write(fd, json.dumps({"pid": os.getpid(), "url": url}).encode())
+    return fd
 
 
 def children_env(env: dict[str, str]) -> dict[str, str]:

@@ -540,3 +540,40 @@ def test_serve_on_a_port_in_use_says_so_and_starts_nothing(tmp_path: Path) -> No
     assert f"port {port}" in done.stderr
     assert "in use" in done.stderr
     assert "Clout is running" not in done.stderr
+
+
+def test_a_second_serve_in_the_same_folder_refuses_and_leaves_the_first_running(
+    tmp_path: Path,
+) -> None:
+    # given `clout serve` running in a folder
+    env = serve_env()
+    port = free_port()
+    first = serving(tmp_path, env, port)
+    redis_before = redis_servers(psutil.Process(first.pid))
+    try:
+        # when someone starts a second one there, on another port
+        other = free_port()
+        done = subprocess.run(
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(other)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+        # then it says which serve holds the folder and starts nothing
+        assert done.returncode != 0
+        assert "already running" in done.stderr, done.stderr
+        assert f"pid {first.pid}" in done.stderr, done.stderr
+        assert f"http://127.0.0.1:{port}" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr, done.stderr
+        # and the first keeps its Redis and keeps answering as ready
+        assert redis_servers(psutil.Process(first.pid)) == redis_before
+        time.sleep(2)  # long enough for serve to notice a Redis gone
+        assert first.poll() is None
+        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+    finally:
+        os.killpg(first.pid, signal.SIGINT)
+        first.wait(timeout=45)
