@@ -18,7 +18,7 @@ from service.core.config import ConfigError, Settings, load_settings
 from service.core.embedded_redis import REGISTRY
 from service.core.models import Shop
 from service.deliveries.lifecycle import enqueue_attention
-from service.shopify.shops import find_shop
+from service.shopify.shops import find_shop, normalise_shop_domain
 
 # A record's id as the database holds it (64-bit, from 1): a larger number is a usage error,
 # not an overflow deep in the driver.
@@ -87,12 +87,29 @@ def connected_shop(session: Session, domain: str | None) -> Shop:
         ) + (", …" if many else "")
         count = f"more than {_STORES_NAMED}" if many else str(len(known))
         raise click.UsageError(f"Clout knows {count} stores: name one with --shop ({named})")
+    hint = _shop_hint()
+    try:
+        domain = normalise_shop_domain(domain)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=hint) from None
     shop = find_shop(session=session, domain=domain)
     if shop is None:
         raise click.BadParameter(
-            f"{domain} is not connected (see `clout shops list`)", param_hint="'--shop'"
+            f"{domain} is not connected (see `clout shops list`)", param_hint=hint
         )
     return shop
+
+
+def _shop_hint() -> str:
+    """How the running command takes its store: `'SHOP'` as an argument, `'--shop'` as an
+    option, so an error names what the operator typed."""
+    context = click.get_current_context(silent=True)
+    for param in context.command.params if context else []:
+        if param.name in {"shop", "domain"}:
+            if isinstance(param, click.Argument):
+                return f"'{param.human_readable_name}'"
+            return f"'{param.opts[0]}'"
+    return "'--shop'"
 
 
 def celery_for(settings: Settings) -> Any | None:

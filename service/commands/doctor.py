@@ -547,7 +547,7 @@ def doctor(shop: str | None) -> None:
     if database.verdict is Verdict.OK:
         with session_for(settings) as session:
             domains = (
-                [connected_shop(session, shops.normalise_shop_domain(shop)).domain]
+                [connected_shop(session, shop).domain]
                 if shop
                 else list(
                     session.scalars(

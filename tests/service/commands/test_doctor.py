@@ -360,3 +360,32 @@ def test_a_channel_that_failed_once_and_then_worked_only_warns(
     line = line_of(checked.output, "notifications")
     assert line.lstrip().startswith("warn"), checked.output
     assert "1 Slack notice not delivered" in line
+
+
+def test_a_store_named_without_its_myshopify_domain_is_a_usage_error(
+    environment: dict[str, str],
+) -> None:
+    # when the operator names the store the way they say it, not by its myshopify.com domain
+    checked = doctor(environment, "clout-demo")
+
+    # then the doctor says what it wants, in one line, without a traceback
+    assert checked.exit_code == 2, checked.output
+    assert "Traceback" not in checked.output
+    assert "SHOP.myshopify.com" in checked.output
+    assert "Invalid value for 'SHOP'" in checked.output
+
+
+def test_a_store_not_connected_is_named_as_the_argument_it_was_given_in(
+    environment: dict[str, str],
+) -> None:
+    # when the operator names a store Clout does not know, as the doctor's and the settings'
+    # SHOP argument
+    checked = doctor(environment, "nope.myshopify.com")
+    settings = CliRunner(env=environment).invoke(main, ["settings", "show", "nope.myshopify.com"])
+
+    # then each says the store is not connected, naming the argument (not a --shop they lack)
+    for said in (checked, settings):
+        assert said.exit_code == 2, said.output
+        assert "nope.myshopify.com is not connected" in said.output
+        assert "'SHOP'" in said.output, said.output
+        assert "--shop" not in said.output
