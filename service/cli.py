@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import sqlalchemy.exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -85,7 +86,29 @@ def _session(settings: Settings) -> Iterator[Session]:
         engine.dispose()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Clout(click.Group):
+    """`clout`: a database it cannot use is one line naming the setting, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except sqlalchemy.exc.DBAPIError as error:
+            if not isinstance(
+                error, sqlalchemy.exc.OperationalError | sqlalchemy.exc.ProgrammingError
+            ):
+                raise
+            said = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+            if "no such table" in said or ("does not exist" in said and "relation" in said):
+                raise click.ClickException(
+                    f"the database (CLOUT_DATABASE_URL) has no Clout tables yet ({said}): "
+                    "run `clout db upgrade`"
+                ) from None
+            raise click.ClickException(
+                f"the database (CLOUT_DATABASE_URL) cannot be used: {said}"
+            ) from None
+
+
+@click.group(cls=_Clout, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Clout: every unhappy Shopify customer gets the attention tag, a priority and a deadline."""
     # A command's own output is for the person who ran it: only warnings and errors are logged

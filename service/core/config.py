@@ -113,6 +113,24 @@ def _number(values: Mapping[str, object], name: str, default: float, *, minimum:
     return number
 
 
+_DATABASE_SCHEME = re.compile(r"(sqlite|postgresql)(\+\w+)?://")
+
+
+def _database_url(url: str) -> str:
+    """The URL as SQLAlchemy takes it. A PostgreSQL host's own URL names no driver (or says
+    `postgres:`, which SQLAlchemy refuses): that means psycopg, the one Clout installs."""
+    for bare in ("postgres://", "postgresql://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url.removeprefix(bare)
+    if not _DATABASE_SCHEME.match(url):
+        scheme = url.split("://", 1)[0] + "://" if "://" in url else url[:20]
+        raise ConfigError(
+            "CLOUT_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@"
+            f"HOST/DATABASE (Clout runs on sqlite:/// or postgresql), got {scheme!r}"
+        )
+    return url
+
+
 def load_settings(
     overrides: Mapping[str, object] | None = None,
     *,
@@ -143,7 +161,9 @@ def load_settings(
             f"comma (Shopify's limit for order tags), got {tag!r}"
         )
     data_dir = Path(_text(values, "CLOUT_DATA_DIR") or ".clout").expanduser().resolve()
-    database_url = _text(values, "CLOUT_DATABASE_URL") or f"sqlite:///{Path('clout.db').resolve()}"
+    database_url = _database_url(
+        _text(values, "CLOUT_DATABASE_URL") or f"sqlite:///{Path('clout.db').resolve()}"
+    )
     encryption_key = _text(values, "CLOUT_ENCRYPTION_KEY")
     if encryption_key is None and not database_url.startswith("sqlite"):
         raise ConfigError(

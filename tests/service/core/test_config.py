@@ -51,6 +51,8 @@ def test_settings_come_from_a_dot_env_file_and_the_environment_wins(tmp_path: Pa
         ("CLOUT_METRICS_TOKEN", "short", "at least 16 printable ASCII"),
         ("SHOPIFY_API_VERSION", "latest", "2026-07"),
         ("CLOUT_MAX_BODY_BYTES", "lots", "must be a number"),
+        ("CLOUT_DATABASE_URL", "mysql://clout:pw@db/clout", "sqlite:/// or postgresql"),
+        ("CLOUT_DATABASE_URL", "clout.db", "sqlite:/// or postgresql"),
     ],
 )
 def test_a_bad_setting_names_itself(name: str, value: str, message: str) -> None:
@@ -71,3 +73,51 @@ def test_the_factory_is_configured_by_its_argument(make_app: Callable[..., Flask
 
     assert app.testing
     assert app.extensions["clout"].settings.attention_tag == "look-at-me"
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_postgresql_url_without_a_driver_uses_the_one_clout_ships(scheme: str) -> None:
+    # given the URL a PostgreSQL host hands out (no driver named; Heroku-style `postgres:`)
+    settings = load_settings(
+        environ={
+            "SHOPIFY_API_SECRET": "s",
+            "CLOUT_ENCRYPTION_KEY": "k",
+            "CLOUT_DATABASE_URL": f"{scheme}://clout:pw@db:5432/clout",
+        },
+        env_file=None,
+    )
+
+    # then Clout talks to it with psycopg, the driver it installs
+    assert settings.database_url == "postgresql+psycopg://clout:pw@db:5432/clout"
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_naming_the_setting() -> None:
+    # given a PostgreSQL URL where nothing listens
+    env = {
+        "SHOPIFY_API_SECRET": "s",
+        "CLOUT_ENCRYPTION_KEY": "k",
+        "CLOUT_DATABASE_URL": "postgresql+psycopg://clout:secret-pw@127.0.0.1:9/clout",
+    }
+
+    # when a command needs the database
+    result = CliRunner(env=env).invoke(main, ["incidents", "list"])
+
+    # then it says which setting to look at and why, without a traceback or the password
+    assert result.exit_code == 1, result.output
+    assert "CLOUT_DATABASE_URL" in result.output
+    assert "Connection refused" in result.output or "connection" in result.output.lower()
+    assert "Traceback" not in result.output
+    assert "secret-pw" not in result.output
+
+
+def test_a_database_without_clouts_tables_says_to_upgrade_it(tmp_path: Path) -> None:
+    # given an empty SQLite file: Clout's migrations never ran on it
+    env = {"SHOPIFY_API_SECRET": "s", "CLOUT_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
+
+    # when a command reads from it
+    result = CliRunner(env=env).invoke(main, ["incidents", "list"])
+
+    # then it names the command that creates them
+    assert result.exit_code == 1, result.output
+    assert "clout db upgrade" in result.output
+    assert "Traceback" not in result.output
