@@ -81,11 +81,20 @@ def shopify_delivery() -> tuple[Response, int]:  # noqa: PLR0911 - one answer pe
     topic = _header("X-Shopify-Topic")
     shop_domain = (_header("X-Shopify-Shop-Domain") or "").lower()
     webhook_id = _header("X-Shopify-Webhook-Id")
-    if topic is None or webhook_id is None or not is_shop_domain(shop_domain):
+    missing = [
+        name
+        for name, value in (
+            ("X-Shopify-Topic", topic),
+            ("X-Shopify-Shop-Domain", shop_domain),
+            ("X-Shopify-Webhook-Id", webhook_id),
+        )
+        if not value
+    ]
+    if missing or topic is None or webhook_id is None:
+        return reject(400, "bad_request", f"{' and '.join(missing)} required (printable text)")
+    if not is_shop_domain(shop_domain):
         return reject(
-            400,
-            "bad_request",
-            "X-Shopify-Topic, X-Shopify-Shop-Domain and X-Shopify-Webhook-Id are required",
+            400, "bad_request", "X-Shopify-Shop-Domain must be the store's SHOP.myshopify.com"
         )
     if parse_json_object(raw) is None:
         return reject(400, "bad_request", "the body is not a JSON object")

@@ -212,6 +212,27 @@ def test_a_delivery_without_shopify_headers_gets_400(
     response = client.post("/webhooks/shopify", data=body, headers=headers)
 
     assert response.status_code == 400
+    assert missing in response.json["detail"]
+    assert deliveries(app) == []
+
+
+@pytest.mark.parametrize("domain", ["clout-demo", "shop.example.com", "a b.myshopify.com"])
+def test_a_shop_domain_that_is_not_myshopify_gets_400_saying_so(
+    client: FlaskClient, app: Flask, shop: Shop, domain: str
+) -> None:
+    # given a signed delivery whose shop header names a store the way a person would
+    body = b"{}"
+    headers = shopify_headers("orders/create", body)
+    headers["X-Shopify-Shop-Domain"] = domain
+
+    # when it arrives
+    response = client.post("/webhooks/shopify", data=body, headers=headers)
+
+    # then the answer says what is wrong with the header (it was sent), and nothing is kept
+    assert response.status_code == 400
+    assert "X-Shopify-Shop-Domain" in response.json["detail"]
+    assert "myshopify.com" in response.json["detail"]
+    assert "required" not in response.json["detail"]
     assert deliveries(app) == []
 
 
