@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,6 +32,7 @@ from service.core.models import (
     Shop,
     Signal,
 )
+from service.core.people import GUEST_PREFIX, REVIEWER_PREFIX
 from service.shopify.ids import legacy_id, to_gid
 
 
@@ -220,8 +221,10 @@ def redact_customer(
     customer_gid: str,
     order_ids: Iterable[object],
     now: datetime,
+    email: str | None = None,
 ) -> None:
-    """Erase the customer's personal data from every table, and their raw payloads."""
+    """Erase the customer's personal data from every table, and their raw payloads. `email`
+    is the one Shopify's request names, for what Clout kept under it before it knew them."""
     customer = session.scalar(
         select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == customer_gid)
     )
@@ -229,10 +232,8 @@ def redact_customer(
         # Remember the redaction so a late delivery cannot bring the data back.
         customer = Customer(shop_id=shop.id, shopify_id=customer_gid)
         session.add(customer)
-    for attr in ("email", "first_name", "last_name", "phone", "default_address", "note", "tags"):
-        setattr(customer, attr, None)
-    customer.redacted_at = now
-    session.flush()
+        session.flush()
+    emails = {e.strip().lower() for e in (customer.email, email) if e and e.strip()}
 
     order_gids = _order_gids(order_ids)
     orders = session.scalars(
@@ -246,6 +247,46 @@ def redact_customer(
         order.note_attributes = order.shipping_address = order.discount_codes = None
         order.redacted_at = now
     all_order_gids = {o.shopify_id for o in orders} | set(order_gids)
+    # The stand-ins Clout kept for them before Shopify named them: a guest checkout's
+    # (`guest:<order>`, holding the order's email) and an unknown reviewer's with their email
+    # (`reviewer:…`). Their words and addresses are this customer's too.
+    stand_ins = [f"{GUEST_PREFIX}{gid}" for gid in all_order_gids]
+    kept_for_them = or_(
+        Customer.shopify_id.in_(stand_ins),
+        Customer.shopify_id.startswith(REVIEWER_PREFIX) & func.lower(Customer.email).in_(emails),
+    )
+    found = session.scalars(select(Customer).where(Customer.shop_id == shop.id, kept_for_them))
+    people = [customer, *(p for p in found if p.id != customer.id)]
+    for person in people:
+        _erase_person(session=session, shop=shop, customer=person, now=now)
+    session.execute(
+        update(Refund)
+        .where(Refund.shop_id == shop.id, Refund.order_shopify_id.in_(all_order_gids))
+        .values(note=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(DataRequest)
+        .where(DataRequest.shop_id == shop.id, DataRequest.customer_ref == customer_gid)
+        .values(export=None)
+        .execution_options(synchronize_session=False)
+    )
+    _erase_payloads(
+        session=session,
+        shop=shop,
+        customer_gid=customer_gid,
+        refs=[p.shopify_id for p in people],
+        needles=[legacy_id(g).encode() for g in (customer_gid, *all_order_gids)],
+    )
+
+
+def _erase_person(*, session: Session, shop: Shop, customer: Customer, now: datetime) -> None:
+    """One customer row's personal data, their profile, their reviews' words and the notes
+    written on their cases."""
+    for attr in ("email", "first_name", "last_name", "phone", "default_address", "note", "tags"):
+        setattr(customer, attr, None)
+    customer.redacted_at = now
+    session.flush()
     session.execute(delete(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id))
     # Reviews they wrote: the words and the name are theirs; the rating stays, anonymous.
     session.execute(
@@ -271,32 +312,14 @@ def redact_customer(
         .values(detail=None)
         .execution_options(synchronize_session=False)
     )
-    session.execute(
-        update(Refund)
-        .where(Refund.shop_id == shop.id, Refund.order_shopify_id.in_(all_order_gids))
-        .values(note=None)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(DataRequest)
-        .where(DataRequest.shop_id == shop.id, DataRequest.customer_ref == customer_gid)
-        .values(export=None)
-        .execution_options(synchronize_session=False)
-    )
-    _erase_payloads(
-        session=session,
-        shop=shop,
-        customer_gid=customer_gid,
-        needles=[legacy_id(g).encode() for g in (customer_gid, *all_order_gids)],
-    )
 
 
 def _erase_payloads(
-    *, session: Session, shop: Shop, customer_gid: str, needles: list[bytes]
+    *, session: Session, shop: Shop, customer_gid: str, refs: list[str], needles: list[bytes]
 ) -> None:
     session.execute(
         update(Delivery)
-        .where(Delivery.shop_domain == shop.domain, Delivery.customer_ref == customer_gid)
+        .where(Delivery.shop_domain == shop.domain, Delivery.customer_ref.in_(refs))
         .values(body=None)
         .execution_options(synchronize_session="fetch")
     )

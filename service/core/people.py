@@ -15,6 +15,11 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+# Stand-in customers, kept until Shopify names the person: a guest checkout's order
+# (`guest:<order GID>`) and a reviewer Clout does not know (`reviewer:<hash>`).
+GUEST_PREFIX = "guest:"
+REVIEWER_PREFIX = "reviewer:"
+
 FREEMAIL = frozenset(
     {
         "gmail.com",

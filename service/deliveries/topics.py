@@ -263,6 +263,12 @@ def customer_data_requested(ctx: DeliveryContext) -> None:
     ctx.delivery.customer_ref = customer_gid
 
 
+def _named_email(ctx: DeliveryContext) -> str | None:
+    customer = ctx.payload.get("customer")
+    email = customer.get("email") if isinstance(customer, dict) else None
+    return email if isinstance(email, str) else None
+
+
 def customer_redacted(ctx: DeliveryContext) -> None:
     _about_this_shop(ctx, "shop_domain", shop_id_key="shop_id")
     customer_gid = _customer_gid(ctx)
@@ -272,6 +278,7 @@ def customer_redacted(ctx: DeliveryContext) -> None:
         customer_gid=customer_gid,
         order_ids=_listed(ctx.payload.get("orders_to_redact")),
         now=ctx.now,
+        email=_named_email(ctx),
     )
     # The request itself names the customer (email, phone): it goes too.
     ctx.delivery.body = None

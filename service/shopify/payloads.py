@@ -190,11 +190,13 @@ def upsert_order(
     order.total_price = _money(payload.get("total_price"))
     order.currency = _text(payload.get("currency"), 8)
     order.tags = _text(payload.get("tags"))
-    order.discount_codes = {"codes": _list(payload.get("discount_codes"))}
     order.shopify_created_at = parse_time(payload.get("created_at"))
     order.shopify_updated_at = incoming or order.shopify_updated_at
-    if customer is not None and customer.redacted_at is not None:
-        return order  # keep the order's facts, not the redacted customer's personal data
+    if order.redacted_at is not None or (customer is not None and customer.redacted_at is not None):
+        # Keep the order's facts, not the personal data redaction erased: a late delivery
+        # about an order redacted by id (a guest's) brings no customer to say so.
+        return order
+    order.discount_codes = {"codes": _list(payload.get("discount_codes"))}
     order.email = _text(payload.get("email") or payload.get("contact_email"), 320)
     order.phone = _text(payload.get("phone"), 64)
     order.note = _text(payload.get("note"))

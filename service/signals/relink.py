@@ -18,13 +18,11 @@ from sqlalchemy.orm import Session
 
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, InfluenceProfile, Order, Review, Shop, Signal
+from service.core.people import GUEST_PREFIX, REVIEWER_PREFIX
 from service.core.vocabulary import IncidentStatus
 from service.signals.incidents import locked_incident
 
 log = get_logger(__name__)
-
-GUEST_PREFIX = "guest:"
-REVIEWER_PREFIX = "reviewer:"
 
 
 def is_stand_in(customer: Customer | None) -> bool:

@@ -289,3 +289,85 @@ def test_a_signed_body_of_another_topic_erases_nothing(
     # then each fails, and the shop, its token and its customer are all still here
     assert [d.status for d in delivered] == ["failed"] * 6
     assert_nothing_erased(app)
+
+
+def test_a_late_delivery_cannot_bring_a_redacted_guest_order_back(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given a guest order (no customer object), redacted by its order id
+    guest = an_order_by_the_customer(299938, "2026-01-01T00:00:00Z")
+    del guest["customer"]
+    deliver(client, app, "orders/create", guest)
+    redact = fixture_json("shopify/customers_redact.json")
+    redact["shop_domain"] = SHOP
+    deliver(client, app, "customers/redact", redact)
+    assert EMAIL not in everything_stored(app)
+
+    # when a later update of that order arrives (sent before the redaction, delivered after)
+    deliver(client, app, "orders/updated", {**guest, "updated_at": "2026-02-01T00:00:00Z"})
+
+    # then the order's personal data stays erased
+    stored = everything_stored(app)
+    for personal in (EMAIL, PHONE, NAME, ADDRESS):
+        assert personal not in stored, personal
+
+
+def test_a_late_delivery_cannot_bring_a_redacted_customers_discount_codes_back(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given a customer's order with a referral code that names someone, then redacted
+    order = an_order_by_the_customer(299938, "2026-01-01T00:00:00Z")
+    order["discount_codes"] = [{"code": "WILHELMINA-FRIEND", "amount": "10.00", "type": "fixed"}]
+    deliver(client, app, "orders/create", order)
+    redact = fixture_json("shopify/customers_redact.json")
+    redact["shop_domain"] = SHOP
+    deliver(client, app, "customers/redact", redact)
+    assert "WILHELMINA" not in everything_stored(app)
+
+    # when a later update of that order arrives
+    deliver(client, app, "orders/updated", {**order, "updated_at": "2026-02-01T00:00:00Z"})
+
+    # then the code erased with the customer's other data does not come back
+    assert "WILHELMINA" not in everything_stored(app)
+
+
+def test_customers_redact_erases_a_review_kept_before_clout_knew_the_customer(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    from service.core.db import session_scope
+    from service.core.models import utcnow
+    from service.shopify.shops import register_shop
+    from tests.support.helpers import REVIEW_SECRETS, signed_review
+
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        register_shop(
+            session=session,
+            vault=clout.vault,
+            domain=SHOP,
+            access_token="shpat_x",
+            now=utcnow(),
+            review_secrets={"generic": REVIEW_SECRETS["generic"]},
+        )
+    # given a review from an email no customer Clout knows has (kept on a stand-in)
+    body = json.dumps(
+        {"id": "r2", "rating": 1, "body": f"Dreadful. Signed, {NAME}", "email": EMAIL}
+    ).encode()
+    headers, query = signed_review("generic", body)
+    response = client.post(
+        f"/webhooks/reviews/generic/{SHOP}", data=body, headers=headers, query_string=query
+    )
+    assert response.status_code == 200
+    process_delivery_now(app, response.json["delivery_id"])
+    assert "Dreadful" in everything_stored(app)
+
+    # when Shopify asks for the customer with that email to be redacted
+    redact = fixture_json("shopify/customers_redact.json")
+    redact["shop_domain"] = SHOP
+    redact["customer"]["email"] = EMAIL
+    deliver(client, app, "customers/redact", redact)
+
+    # then their words, name and email are gone with the rest of their data
+    stored = everything_stored(app)
+    for personal in (EMAIL, NAME, "Dreadful"):
+        assert personal not in stored, personal
