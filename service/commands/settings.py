@@ -8,7 +8,7 @@ import click
 
 from service.attention.retag import change_settings
 from service.attention.workspace import WORKSPACE_KEYS
-from service.commands.common import connected_shop, load, ring_attendance, session_for
+from service.commands.common import connected_shop, load, plain, ring_attendance, session_for
 from service.commands.subscriptions import check_workspace
 from service.core.crypto import vault_for
 from service.core.models import utcnow
@@ -33,7 +33,7 @@ def settings_show(shop: str) -> None:
     width = max(len(r.key) for r in rows)
     for row in rows:
         mark = "*" if row.own else " "
-        click.echo(f"{mark} {row.key:<{width}}  {row.value:<24}  {row.meaning}")
+        click.echo(f"{mark} {row.key:<{width}}  {plain(row.value):<24}  {row.meaning}")
 
 
 @settings_group.command("set")
@@ -100,6 +100,7 @@ def settings_history(shop: str, limit: int) -> None:
         found = connected_shop(session, shop)
         for row in history(session=session, shop_id=found.id, limit=limit):
             click.echo(
-                f"{row.changed_at:%Y-%m-%d %H:%M}Z\t{row.changed_by}\t{row.key}\t"
-                f"{row.old} → {row.new}"
+                # Values stored before control characters were refused: written out.
+                f"{row.changed_at:%Y-%m-%d %H:%M}Z\t{plain(row.changed_by)}\t{row.key}\t"
+                f"{plain(row.old)} → {plain(row.new)}"
             )

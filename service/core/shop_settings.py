@@ -353,6 +353,11 @@ def _parsed(key: str, text: str) -> Any:
         # PostgreSQL refuses NUL, and no driver (nor the vault, for a secret) encodes a lone
         # surrogate: refused, as a desk note is, rather than a 500 or a value changed unasked.
         raise SettingsError(f"{key}: a value cannot hold NUL or unpaired surrogates")
+    if not KNOBS[key].secret and not text.isprintable():
+        # Any store's staff can set these, and `clout settings show` and `history` print them
+        # on the operator's terminal: an escape sequence there is obeyed, a line break forges
+        # a row. A secret is never shown.
+        raise SettingsError(f"{key}: a value cannot hold line breaks or control characters")
     if text.strip() == "":
         return None
     try:

@@ -110,6 +110,32 @@ def test_a_value_no_database_can_store_is_refused_not_a_500(
     assert setting(client.get(API, headers=staff()), key)["own"] is False
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("attention_tag", "care\x1b]0;owned\x07"),  # retitles the operator's terminal
+        ("resolved_tag", "done\n2026-01-01 00:00Z\tcli:root"),  # forges a history row
+        ("opt_out_tag", "quiet\u202e"),  # turns the rest of the line around
+        ("notify.email", "ops\x1b[2J@example.org"),  # clears the screen
+        ("notify.webhook_url", "https://hooks.example.org/\x1b[2J"),
+        ("notify.slack_url", "https://hooks.slack.com/\x9b2J"),  # the same, as one C1 byte
+    ],
+)
+def test_a_value_a_terminal_would_obey_is_refused(embedded: Flask, key: str, value: str) -> None:
+    # given a value with control characters (`clout settings show` and `history` print
+    # settings on the operator's terminal, which obeys an escape sequence and starts a row
+    # at a line break)
+    client = embedded.test_client()
+
+    # when staff save it in the admin
+    refused = client.post(API, json={"changes": {key: value}}, headers=staff())
+
+    # then it is refused with the setting named, and nothing changed
+    assert refused.status_code == 400, refused.json
+    assert key in refused.json["detail"]
+    assert setting(client.get(API, headers=staff()), key)["own"] is False
+
+
 def test_a_review_app_secret_no_database_can_store_is_refused_not_a_500(embedded: Flask) -> None:
     refused = embedded.test_client().post(
         "/app/api/review-apps/judgeme", json={"secret": "jm-private\ud800"}, headers=staff()
