@@ -1421,8 +1421,10 @@ _HARM_AS_WHY_ORDERED = re.compile(
 
 
 def harm_told_as_why_ordered(note: str) -> bool:
-    """Whether an order note's harm is the reason for this order (see `_HARM_AS_WHY_ORDERED`)."""
-    return bool(_HARM_AS_WHY_ORDERED.search(note.lower().replace("’", "'")))
+    """Whether an order note's harm is the reason for this order (see `_HARM_AS_WHY_ORDERED`).
+    Reads the part the detector reads (`read_part`), as bounded as its verdict: the pattern
+    costs microseconds a character, and a handler runs it inside its transaction."""
+    return bool(_HARM_AS_WHY_ORDERED.search(read_part(note.strip()).lower().replace("’", "'")))
 
 
 def prepare() -> None:

@@ -24,7 +24,7 @@ from service.shopify.shops import register_shop
 from service.signals import events
 from service.signals.events import LateDeliveryRule, late_delivery_signals
 from service.signals.incidents import resolve_incident
-from service.signals.text import analyse
+from service.signals.text import MAX_READ, analyse, read_part
 from tests.support.clout import RunningDevStore, process_delivery_now, state
 from tests.support.helpers import (
     REVIEW_SECRETS,
@@ -527,6 +527,30 @@ def test_harm_told_in_an_order_note_is_a_case_but_not_an_urgent_one(
 )
 def test_harm_told_as_why_this_order_was_placed_opens_no_case(note: str, a_case: bool) -> None:
     assert (events.note_complaint(note) is not None) is a_case
+
+
+def test_a_note_far_beyond_the_limit_is_read_by_its_bounded_part_harm_included() -> None:
+    # given a note far longer than the detector reads (a cart note has no length of its own:
+    # Clout's body limit is its only bound), whose start and end tell of harm from the shop's
+    # own, and whose unread middle tells of harm as why they ordered
+    filler = "we had the broth and the stew and the bread. " * 400
+    note = (
+        "Your soup made my daughter sick. "
+        + filler
+        + "my wife got food poisoning last week, so i'm ordering the plain broth. "
+        + filler
+        + "It made her sick."
+    )
+
+    # when the note is read
+    whole, part = events.note_complaint(note), events.note_complaint(read_part(note))
+
+    # then it is read as its bounded part is, the harm check too: no part of a note costs
+    # more than the detector's bounded read (the check runs in the handler's transaction)
+    assert len(note) > MAX_READ
+    assert part is not None
+    assert whole is not None
+    assert whole.reasons == part.reasons
 
 
 def test_a_partial_refund_for_harm_is_as_serious_as_a_full_one(
