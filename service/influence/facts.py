@@ -35,6 +35,11 @@ from service.core.people import (
 from service.influence.social import SOCIAL_NETWORKS, clean_handle
 
 HOUSEHOLD_MOST = 8  # more people at one address is a warehouse or a pick-up point, not a home
+# More customers at one email domain are a mailbox provider the free-mail list does not name
+# (web.de, btinternet.com) or an organisation too large to be a circle, not colleagues who
+# talk. Counted, every customer there held each of the others: anyone can open accounts at
+# one domain, and the shop's facts grew with the square of them (12,000 took 6 GB).
+COLLEAGUES_MOST = 50
 
 
 @dataclass
@@ -255,8 +260,8 @@ class _Reading:
         for cid, domain in facts.domain_of.items():
             by_domain[domain].add(cid)
         for members in by_domain.values():
-            for cid in members:
-                if len(members) > 1:
+            if 1 < len(members) <= COLLEAGUES_MOST:
+                for cid in members:
                     facts.colleagues[cid] = members - {cid}
         for cid, spot in self.home.items():
             self.addresses[spot].add(cid)
@@ -313,14 +318,16 @@ def customer_facts(*, session: Session, customer: Customer) -> Facts:
         facts.domain_of[cid] = customer.workplace_domain
         colleagues = set(
             session.scalars(
-                select(Customer.id).where(
+                select(Customer.id)
+                .where(
                     Customer.shop_id == shop_id,
                     Customer.workplace_domain == customer.workplace_domain,
                     Customer.id != cid,
                 )
+                .limit(COLLEAGUES_MOST)  # one more than a circle holds, with the customer
             )
         )
-        if colleagues:
+        if 0 < len(colleagues) < COLLEAGUES_MOST:
             facts.colleagues[cid] = colleagues
     for spot in spots:
         members = _living_at(session=session, shop_id=shop_id, spot=spot)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from service.influence.facts import CustomerRow, Facts, OrderRow, facts_from
+from service.influence.facts import COLLEAGUES_MOST, CustomerRow, Facts, OrderRow, facts_from
 from service.influence.scoring import clout_score, shop_norms
 
 WHEN = datetime(2026, 11, 1, tzinfo=UTC)
@@ -93,6 +93,21 @@ def test_people_at_one_address_are_a_household_and_a_workplace_domain_a_circle()
     assert facts.household[1] == {2}
     assert facts.colleagues[1] == {2}
     assert 3 not in facts.colleagues  # a free-mail domain is no workplace
+
+
+def test_a_domain_more_customers_share_than_a_workplace_holds_is_no_circle() -> None:
+    # given a mailbox provider the free-mail list does not name, as web.de or a university is,
+    # shared by more customers than one circle of colleagues (anyone can open accounts there)
+    many = [person(i, f"P{i}", "Roe", email=f"p{i}@web.de") for i in range(1, COLLEAGUES_MOST + 2)]
+    few = [person(100 + i, f"Q{i}", "Moe", email=f"q{i}@acme.test") for i in range(3)]
+
+    # when the shop's facts are read
+    facts = facts_from([*many, *few], [])
+
+    # then its customers are nobody's colleagues (counted, every customer held each other
+    # one: memory and time grew with the square of the domain's customers), a workplace's are
+    assert all(cid not in facts.colleagues for cid in range(1, COLLEAGUES_MOST + 2))
+    assert facts.colleagues[100] == {101, 102}
 
 
 def test_cancelled_orders_count_for_nothing() -> None:
