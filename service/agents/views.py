@@ -245,9 +245,16 @@ def _login_viewer() -> Viewer:
         shop = next((s for s in shops if s.domain == wanted), None) if wanted else None
         if wanted and shop is None:
             raise Refused(403, "not_your_shop")
-        shop = shop or (shops[0] if shops else None)
+        # Their first shop still installed, unless they asked for one.
+        active = [s for s in shops if s.status == ShopStatus.ACTIVE]
+        shop = shop or next(iter(active or shops), None)
         if shop is None:
             raise Refused(403, "no_shop")
+        if shop.status != ShopStatus.ACTIVE:
+            # The merchant uninstalled Clout: its customers' cases are kept until Shopify's
+            # shop/redact, for the operator (`clout incidents`), not for the page, as a
+            # session token, an admin block or Flow is refused for it.
+            raise Refused(403, "shop_not_installed")
         db.expunge(shop)
         return Viewer(shop=shop, who=f"agent-{agent.id}", by_login=True)
 

@@ -20,6 +20,7 @@ from service.cli import main
 from service.core.db import session_scope
 from service.core.models import Incident, Shop, utcnow
 from service.core.vocabulary import DEFAULT_FLOORS
+from service.shopify.shops import mark_uninstalled
 from tests.support.agents_page import (
     BUSY_DAY,
     PASSWORD,
@@ -297,6 +298,31 @@ def test_an_agent_sees_only_their_own_shop(app: Flask, busy: dict[str, int]) -> 
         zoe = session.get(Incident, theirs)
         assert zoe is not None
         assert zoe.status == "open"
+
+
+def test_an_uninstalled_shops_cases_are_closed_to_its_agents(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given an agent signed in to a shop's queue
+    assert agent.get("/agents/api/queue").status_code == 200
+
+    # when the merchant uninstalls Clout (its data is kept until Shopify's shop/redact)
+    with session_scope(state(app).sessions) as session:
+        found = session.get(Shop, 1)
+        assert found is not None
+        mark_uninstalled(session=session, shop=found, now=utcnow())
+
+    # then the agent reads and changes none of its customers' cases, as inside the admin,
+    # from the admin blocks and from Flow
+    read = agent.get("/agents/api/queue")
+    case = agent.get(f"/agents/api/incidents/{busy['Sam Lee']}")
+    resolved = act(agent, f"incidents/{busy['Sam Lee']}/resolve")
+    assert [read.status_code, case.status_code, resolved.status_code] == [403, 403, 403]
+    assert read.json["outcome"] == "shop_not_installed"
+    with state(app).sessions() as session:
+        sam = session.get(Incident, busy["Sam Lee"])
+        assert sam is not None
+        assert sam.status == "open"
 
 
 def test_resolving_needs_the_pages_csrf_token(agent: FlaskClient, busy: dict[str, int]) -> None:
