@@ -27,6 +27,7 @@ from service.commands.common import (
     RECORD_ID,
     celery_for,
     connected_shop,
+    json_line,
     plain,
     ring_attendance,
 )
@@ -847,7 +848,7 @@ def text_command(ctx: click.Context, note: bool) -> None:
         else:
             words, stars = text.parse_line(stripped)
             verdict = text.analyse(words, stars=stars)
-        click.echo(json.dumps({"text": words, **verdict.as_dict()}, ensure_ascii=False))
+        click.echo(json_line({"text": words, **verdict.as_dict()}))
 
 
 @text_command.command("export-labels")
@@ -875,7 +876,7 @@ def text_export_labels(domain: str | None, since: datetime | None) -> None:
         start = since.replace(tzinfo=UTC) if since is not None else None
         count = 0
         for example in labels.labelled_texts(session=session, shop=shop, since=start):
-            click.echo(json.dumps(example.as_dict(), ensure_ascii=False))
+            click.echo(json_line(example.as_dict()))
             count += 1
     click.echo(f"{count} labelled texts", err=True)
 

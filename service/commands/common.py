@@ -36,6 +36,16 @@ def plain(value: object) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
+def json_line(value: object) -> str:
+    """`value` as one line of JSON for an operator's terminal: other languages' letters as
+    they are, but whatever a terminal would obey or a reader be fooled by (a C1 control, a
+    right-to-left override, a line separator) as its JSON escape. Read back, it is the same."""
+    text = json.dumps(value, ensure_ascii=False)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
+
+
 def load(**overrides: object) -> Settings:
     try:
         return load_settings(overrides)

@@ -172,3 +172,34 @@ def test_clout_text_still_reads_standard_input(settings: dict[str, Any]) -> None
     # then it still answers with one verdict a line
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["complaint"] is True
+
+
+def test_exported_words_never_reach_the_terminal_as_controls(
+    client: FlaskClient, app: Flask, shop: Shop, settings: dict[str, Any]
+) -> None:
+    # given a closed case whose note carries what a terminal obeys or a reader is fooled by:
+    # a C1 control sequence (clear screen) and a right-to-left override
+    order = an_order_with_a_note(1021, 7001000000201, "bo@example.org")
+    order["note"] = "Where is my order?? \x9b2J \u202egnorw"
+    body = as_body(order)
+    deliver(
+        client,
+        app,
+        path="/webhooks/shopify",
+        body=body,
+        headers=shopify_headers("orders/create", body),
+    )
+    with session_scope(state(app).sessions) as session:
+        case = session.scalars(select(Incident)).one()
+        resolve_incident(session=session, incident=case, by="page:agent-1", now=utcnow())
+
+    # when the labels are exported to the operator's terminal
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    result = CliRunner(env=env).invoke(main, ["text", "export-labels", "--shop", SHOP])
+
+    # then they are written as JSON escapes, and read back as the customer wrote them
+    assert result.exit_code == 0, result.output
+    assert "\x9b" not in result.stdout
+    assert "\u202e" not in result.stdout
+    [line] = result.stdout.splitlines()
+    assert json.loads(line)["text"] == order["note"]
