@@ -97,6 +97,14 @@ LOOKUPS: Mapping[str, Callable[[Mapping[str, Any]], Lookups]] = {
 }
 
 
+# Shopify is asked about at most this many orders and people for one delivery. A review
+# platform's batch (Trustpilot sends a list) could name hundreds: looked up one by one before
+# the handler runs, they outlast the task's time limit, and whoever holds the store's review
+# URL could spend its Admin API budget at will. What is past the bound lands on what Clout
+# knows (a stand-in, linked later when the customer's own webhooks arrive).
+LOOKUPS_PER_DELIVERY = 20
+
+
 def missing(*, session: Session, shop_id: int, wanted: Lookups) -> Lookups:
     """The orders Clout has never read from Shopify, and the emails of no customer.
 
@@ -104,8 +112,10 @@ def missing(*, session: Session, shop_id: int, wanted: Lookups) -> Lookups:
     signals sit on `guest:<order>`) is asked for again, but one Clout has read — from its
     webhook or an earlier lookup — is not, even when its buyer is a guest: Shopify would only
     say so again."""
-    orders = []
-    for gid in wanted.order_gids:
+    orders: list[str] = []
+    for gid in dict.fromkeys(wanted.order_gids):
+        if len(orders) >= LOOKUPS_PER_DELIVERY:
+            break
         read = session.scalar(
             select(Order.id).where(
                 Order.shop_id == shop_id,
@@ -115,8 +125,10 @@ def missing(*, session: Session, shop_id: int, wanted: Lookups) -> Lookups:
         )
         if read is None:
             orders.append(gid)
-    emails = []
-    for email in wanted.customer_emails:
+    emails: list[str] = []
+    for email in dict.fromkeys(e.lower() for e in wanted.customer_emails):
+        if len(orders) + len(emails) >= LOOKUPS_PER_DELIVERY:
+            break
         found = session.scalar(
             select(Customer.id).where(
                 Customer.shop_id == shop_id, func.lower(Customer.email) == email.lower()

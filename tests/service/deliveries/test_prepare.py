@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from service.core.models import Customer, Order, Refund, Signal, utcnow
+from service.core.models import Customer, Order, Refund, Review, Signal, utcnow
+from service.deliveries.prepare import LOOKUPS_PER_DELIVERY
 from service.dev.devstore.store import Refund as DevRefund
 from service.dev.devstore.webhooks import order_payload, refund_payload
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
@@ -163,3 +164,37 @@ def test_a_guest_checkout_is_looked_up_once(clout: Flask, devstore: RunningDevSt
             select(Customer.shopify_id).join(Signal, Signal.customer_id == Customer.id)
         ).all()
     assert buyers == [f"guest:{guest.gid}"] * 2
+
+
+def test_a_batch_of_reviews_asks_shopify_about_a_bounded_number_of_people(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a Trustpilot delivery carrying 40 reviews from 40 emails Clout has never seen
+    # (a platform's backlog, or whoever holds the store's review URL draining its API budget)
+    events = [
+        {
+            "eventName": "service-review-created",
+            "eventData": {
+                "id": f"tp-{n}",
+                "stars": 2,
+                "text": "Late again.",
+                "consumer": {"email": f"reader{n}@example.org", "name": f"Reader {n}"},
+                "createdAt": "2026-11-20T10:00:00Z",
+            },
+        }
+        for n in range(40)
+    ]
+    asked = devstore.admin.stats.calls
+
+    # when it is processed
+    delivery = record_delivery_now(
+        clout, topic="reviews/trustpilot", source="trustpilot", payload={"events": events}
+    )
+    done = process_delivery_now(clout, delivery, shopify=True)
+
+    # then Shopify was asked about no more than the bound's worth of people, and every
+    # review was still kept
+    assert done == "done"
+    assert devstore.admin.stats.calls - asked <= LOOKUPS_PER_DELIVERY
+    with state(clout).sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Review)) == 40
