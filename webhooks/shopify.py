@@ -130,6 +130,9 @@ def shopify_delivery() -> tuple[Response, int]:  # noqa: PLR0911 - one answer pe
         response.headers["Retry-After"] = "5"
         return response, status
 
+    if recorded.other_shop:
+        log.warning("delivery_duplicate_other_shop", **context)
+        return answer(200, "duplicate")
     if recorded.duplicate:
         log.info("delivery_duplicate", delivery_id=recorded.delivery_id, **context)
         return answer(200, "duplicate", delivery_id=recorded.delivery_id)

@@ -88,6 +88,9 @@ class TopicHandler(Protocol):
 class Recorded:
     delivery_id: int
     duplicate: bool
+    # A duplicate recorded for another shop: the same sender's delivery id under another
+    # shop's header (a captured body replayed). Its id is that shop's, never to be named.
+    other_shop: bool = False
 
 
 _RECORD = text(
@@ -140,12 +143,14 @@ def record_delivery(
     session.commit()
     if inserted is not None:
         return Recorded(delivery_id=inserted, duplicate=False)
-    existing = session.scalar(
-        select(Delivery.id).where(Delivery.source == source, Delivery.webhook_id == webhook_id)
-    )
+    existing = session.execute(
+        select(Delivery.id, Delivery.shop_domain).where(
+            Delivery.source == source, Delivery.webhook_id == webhook_id
+        )
+    ).first()
     if existing is None:  # the conflict was something else; do not pretend it is recorded
         raise RuntimeError("delivery neither inserted nor found")
-    return Recorded(delivery_id=existing, duplicate=True)
+    return Recorded(delivery_id=existing[0], duplicate=True, other_shop=existing[1] != shop_domain)
 
 
 def enqueue_attention(*, celery: Enqueuer, incident_id: int, shop: str) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from service.core.crypto import generate_key
 from service.core.models import Delivery, Shop
-from tests.support.clout import state
+from tests.support.clout import connect_test_shop, state
 from tests.support.helpers import (
     OLD_SECRET,
     SHOP,
@@ -276,6 +276,30 @@ def test_a_repeated_webhook_id_answers_200_and_is_recorded_once(
     assert (second.status_code, second.json["outcome"]) == (200, "duplicate")
     assert second.json["delivery_id"] == first.json["delivery_id"]
     assert len(deliveries(app)) == 1
+
+
+def test_a_delivery_replayed_under_another_shops_header_names_nothing_of_the_first(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given a delivery recorded for the test shop, and a second store connected to Clout
+    connect_test_shop(app, domain="second-shop.myshopify.com")
+    body = fixture_bytes("shopify/orders_create.json")
+    first = post(client, "orders/create", body, webhook_id="captured-delivery")
+
+    # when someone holding the signed body sends it again under the second store's header
+    replayed = post(
+        client,
+        "orders/create",
+        body,
+        webhook_id="captured-delivery",
+        shop="second-shop.myshopify.com",
+    )
+
+    # then it is a repeat, recorded for nobody, and the answer names no delivery of the first
+    assert (replayed.status_code, replayed.json["outcome"]) == (200, "duplicate")
+    assert "delivery_id" not in replayed.json
+    assert [d.shop_domain for d in deliveries(app)] == [SHOP]
+    assert first.json["delivery_id"] == deliveries(app)[0].id
 
 
 def test_an_unhandled_topic_is_answered_200_and_not_recorded(
