@@ -506,6 +506,12 @@ def shops_backfill(domain: str, since: datetime | None, show_status: bool, resum
 
 
 def _backfill_to_run(*, session: Session, shop: Shop, since: datetime | None, resume: bool) -> int:
+    if resume and history.unfinished_backfill(session=session, shop=shop) is None:
+        last = history.latest_backfill(session=session, shop=shop)
+        said = f"its last import is {history.describe(last)}" if last else "none was started"
+        raise click.ClickException(
+            f"{shop.domain}: nothing to resume ({said}); without --resume a new import starts"
+        )
     try:
         return history.request_backfill(session=session, shop=shop, now=utcnow(), since=since).id
     except history.BackfillRunning as running:
@@ -572,6 +578,11 @@ def _run_backfill(
                     opt_out_tag=settings.opt_out_tag,
                     watch=watch,
                 )
+                if step.wait is None and not step.more and step.status in _UNFINISHED:
+                    # Another importer (a worker of `clout serve`) moved it on meanwhile:
+                    # follow it to its end rather than stop on a line that says "importing".
+                    click.echo("A worker is importing it now; following it here.", err=True)
+                    return _follow_backfill(sessions=sessions, backfill_id=backfill_id, lines=lines)
                 if step.wait is None:
                     return step
                 time.sleep(min(step.wait, pause))
@@ -580,6 +591,29 @@ def _run_backfill(
             raise click.ClickException(
                 f"{error}. What was imported is kept: `--resume` carries on from there."
             ) from None
+
+
+_UNFINISHED = (
+    history.BackfillStatus.REQUESTED,
+    history.BackfillStatus.RUNNING,
+    history.BackfillStatus.IMPORTING,
+)
+
+
+def _follow_backfill(
+    *, sessions: sessionmaker[Session], backfill_id: int, lines: Callable[[int, int], None]
+) -> history_import.Step:
+    """Until the import another process carries on is finished (its row says so)."""
+    while True:
+        with db.session_scope(sessions) as session:
+            backfill = session.get(Backfill, backfill_id)
+            if backfill is None:
+                return history_import.Step(status=history.BackfillStatus.FAILED)
+            if backfill.finished_at is not None:
+                return history_import.Step(status=history.BackfillStatus(backfill.status))
+            if backfill.status == history.BackfillStatus.IMPORTING and backfill.object_count:
+                lines(backfill.lines_done, max(backfill.object_count, backfill.lines_done))
+        time.sleep(1.0)
 
 
 def _echo_backfill(backfill: Backfill | None, domain: str) -> None:

@@ -54,8 +54,16 @@ def test_clout_demo_tags_every_unhappy_customer_and_opens_the_agents_page(tmp_pa
             timeout=10,
         )
         assert signed_in.url == page
-        queue = browser.get(f"{page}/api/queue", timeout=10).json()["incidents"]
+        answer = browser.get(f"{page}/api/queue", timeout=10).json()
+        queue = answer["incidents"]
         assert len(queue) >= 10
+        # the report was taken once the day had settled: every case the page shows is in it,
+        # and no order is caught between two priorities
+        reported = int(re.search(r"\n(\d+) unhappy customers, all with", report)[1])  # type: ignore[index]
+        assert reported == answer["counts"]["open"], report
+        orders = re.findall(r"order \S+: (.*)", report)
+        assert orders
+        assert all(o.count("clout-priority-") <= 1 for o in orders), report
         assert "Maya Ortiz" in [entry["customer"]["name"] for entry in queue]
         # soonest deadline first; a case still being decided (no deadline yet) before all
         deadlines = [entry["deadline_at"] for entry in queue]

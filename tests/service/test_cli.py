@@ -155,6 +155,27 @@ def test_a_store_connected_with_history_is_imported_and_the_cli_shows_it(
     assert "history completed" in listed.output
 
 
+def test_resume_with_nothing_unfinished_says_so_and_starts_nothing(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    # given a store whose history was imported to the end
+    _store_with_history(devstore)
+    runner = cli(settings, devstore)
+    runner.invoke(main, ["shops", "add", SHOP, "--token", devstore.token])
+    assert runner.invoke(main, ["shops", "backfill", SHOP, "--resume"]).exit_code == 0
+
+    # when the operator asks to resume it again
+    result = runner.invoke(main, ["shops", "backfill", SHOP, "--resume"])
+
+    # then nothing starts, and it says why and how to import again
+    assert result.exit_code == 1
+    assert "nothing to resume" in result.output
+    assert "completed" in result.output
+    assert "without --resume a new import starts" in result.output
+    status = runner.invoke(main, ["shops", "backfill", SHOP, "--status"])
+    assert "history completed" in status.output
+
+
 def test_without_read_all_orders_the_cli_says_only_60_days_were_read(
     settings: dict[str, Any], devstore: RunningDevStore
 ) -> None:
