@@ -479,7 +479,10 @@ def run(
                 )
                 tagged = _wait_tagged(store, story, timeout=timeout)
                 late = _late_delivery_check(env)  # the beat's hourly check, run once now
-                click.echo(f"  the late-delivery check found {late} more")
+                click.echo(
+                    f"  the late-delivery check (the beat's hourly one, run now): {late} cases "
+                    "with a late order"
+                )
                 elapsed = time.monotonic() - started
                 _wait_settled(sessions, timeout=max(10.0, timeout - elapsed))
                 code = _report(
@@ -545,10 +548,11 @@ def _late_delivery_check(env: dict[str, str]) -> int:
     """The beat runs this hourly; the demo runs it here, once the day is in, so the cases it
     opens are rung (and in the report) before the report is taken. How many it opened."""
     from service.app import create_app  # noqa: PLC0415
+    from workers.tasks import check_late_deliveries  # noqa: PLC0415
 
-    app = create_app(env)
+    app = create_app(env)  # the default Celery app from here: the task runs on this one
     try:
-        return int(app.extensions["celery"].tasks["clout.check_late_deliveries"].apply().get())
+        return int(check_late_deliveries.apply().get())
     finally:
         app.extensions["clout"].engine.dispose()
 
