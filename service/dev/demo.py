@@ -367,14 +367,18 @@ def connect_local_shop(
     return engine, sessions
 
 
-@contextmanager
-def clout_processes(env: dict[str, str], port: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+def _port_free(port: int) -> None:
     if processes.port_in_use("127.0.0.1", port):
         # Another Clout there would answer /readyz, and the day would be sent to it.
         raise click.ClickException(
             f"port {port} on 127.0.0.1 is in use (a `clout serve`?): stop it, or run the demo "
             "on another port with --port"
         )
+
+
+@contextmanager
+def clout_processes(env: dict[str, str], port: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    _port_free(port)  # again: taken while the store was being made
     env = processes.children_env(env)
     me = [sys.executable, "-m", "service.cli"]
     log = (Path(env["CLOUT_DATA_DIR"]) / "clout.log").open("wb")
@@ -420,6 +424,7 @@ def run(
     # `kill` stops it as cleanly as Ctrl-C at any point: the processes, the embedded Redis and
     # the working folder go with it, not only once the agents' page is up.
     signal.signal(signal.SIGTERM, _interrupt)
+    _port_free(port)  # before a store is generated and a folder made for nothing
     workdir = Path(tempfile.mkdtemp(prefix="clout-demo-"))
     secret = "shpss_demo_" + secrets.token_hex(16)
     click.echo(f"Clout demo in {workdir}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,21 @@ def test_serve_starts_its_redis_again_until_it_keeps_dying(tmp_path: Path) -> No
         assert tend() == "redis"
     finally:
         server.stop()
+
+
+def test_demo_on_a_port_in_use_says_so_before_building_anything() -> None:
+    # given something listening on the port the demo is asked for
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        # when the demo is started there
+        result = CliRunner().invoke(main, ["demo", "--port", str(port)])
+
+    # then it says so at once: no store generated, no folder left behind to clean up
+    assert result.exit_code == 1, result.output
+    assert f"port {port}" in result.output
+    assert "in use" in result.output
+    assert "Clout demo in" not in result.output
+    assert "kept in" not in result.output
