@@ -117,7 +117,8 @@ def quadrant(
     return "online-only" if online else "everyday"
 
 
-def _name(customer: Customer | None) -> str:
+def customer_name(customer: Customer | None) -> str:
+    """A customer as agents and operators see them named (a guest is no Shopify id)."""
     if customer is None or customer.redacted_at is not None:
         return "(erased customer)"
     full = " ".join(p for p in (customer.first_name, customer.last_name) if p)
@@ -393,7 +394,7 @@ def _entry(
     return {
         "id": incident.id,
         "customer": {
-            "name": _name(customer),
+            "name": customer_name(customer),
             "email": customer.email if customer and present else None,
             "orders_count": customer.number_of_orders if customer and present else None,
             "admin_url": admin_link(shop.domain, customer.shopify_id if customer else None),
@@ -516,7 +517,7 @@ def influence_picture(
         points.append(
             {
                 "incident_id": incident.id,
-                "name": _name(customer),
+                "name": customer_name(customer),
                 "clout": round(profile.clout_score or 0.0, 1),
                 "klout": None if profile.klout_score is None else round(profile.klout_score, 1),
                 "hours_waiting": round(max(0.0, (now - waiting_since).total_seconds()) / 3600, 2),
@@ -654,7 +655,7 @@ def resolved_cases(
         cases.append(
             {
                 "id": incident.id,
-                "customer": {"name": _name(customer)},
+                "customer": {"name": customer_name(customer)},
                 "severity": incident.severity,
                 "priority": incident.priority,
                 "resolution": incident.resolution or "resolved",

@@ -23,7 +23,8 @@ from service.agents.desk import (
     reopen_case,
     snooze_case,
 )
-from service.agents.queue import case_in_full
+from service.agents.queue import case_in_full, customer_name
+from service.attention.health import tags_not_in_shopify
 from service.attention.pending import pending_ids
 from service.commands.common import (
     RECORD_ID,
@@ -73,6 +74,14 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
             query = query.where(Incident.id.in_(waiting) if waiting else Incident.id.is_(None))
         shown = 0
         agents = _agents(session)
+        refusals: dict[int, set[int]] = {}
+
+        def refused_by_shop(shop: int) -> set[int]:
+            if shop not in refusals:
+                found = tags_not_in_shopify(session=session, shop_id=shop)
+                refusals[shop] = set(found.refused) if found else set()
+            return refusals[shop]
+
         for incident, shop_domain, customer in session.execute(query):
             if not shown:
                 click.echo(
@@ -81,13 +90,13 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
                 )
             if incident.tagged_at is not None:
                 tag = f"tagged {incident.tagged_at:%Y-%m-%d %H:%M}Z"
+            elif incident.id in refused_by_shop(incident.shop_id):
+                tag = "REFUSED by Shopify"  # waiting will not help: `clout doctor` says why
             elif incident.id in waiting:
                 tag = f"PENDING {_age((now - incident.opened_at).total_seconds())}"
             else:
                 tag = "no Shopify record to tag"
-            who = " ".join(filter(None, (customer.first_name, customer.last_name))) or (
-                customer.email or customer.shopify_id
-            )
+            who = customer_name(customer)
             deadline = f"{incident.deadline_at:%Y-%m-%d %H:%M}Z" if incident.deadline_at else "-"
             # Past its deadline, or escalated past an earlier one: overdue, as on the page.
             if incident.overdue_at is not None or (

@@ -389,3 +389,22 @@ def test_a_store_not_connected_is_named_as_the_argument_it_was_given_in(
         assert "nope.myshopify.com is not connected" in said.output
         assert "'SHOP'" in said.output, said.output
         assert "--shop" not in said.output
+
+
+def test_the_case_list_says_refused_not_pending_and_names_a_guest_as_the_page_does(
+    environment: dict[str, str], devstore: RunningDevStore, make_app: Callable[..., Flask]
+) -> None:
+    # given a guest's complaint whose attention tag Shopify refused (the order is gone)
+    case_id = a_case_shopify_refuses_to_tag(devstore, make_app)
+
+    # when the operator lists the cases waiting for Shopify
+    listed = CliRunner(env=environment).invoke(main, ["incidents", "list", "--pending"])
+
+    # then the case says Shopify refused it (waiting will not help), and the customer is
+    # named as the agents' page and `incidents show` name them
+    assert listed.exit_code == 0, listed.output
+    [row] = [line for line in listed.output.splitlines() if line.startswith(f"{case_id}\t")]
+    assert "REFUSED by Shopify" in row
+    assert "PENDING" not in row
+    assert "maya@example.org" in row  # the guest's email, as the page names her
+    assert "guest:" not in row
