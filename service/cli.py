@@ -865,7 +865,7 @@ def text_command(ctx: click.Context, note: bool) -> None:
     labelled."""
     if ctx.invoked_subcommand is not None:
         return
-    for line in sys.stdin:
+    for number, line in enumerate(sys.stdin, start=1):
         stripped = line.rstrip("\n")
         if not stripped.strip():
             continue
@@ -880,7 +880,11 @@ def text_command(ctx: click.Context, note: bool) -> None:
                 by_model=False,
             )
         else:
-            words, stars = text.parse_line(stripped)
+            try:
+                words, stars = text.parse_line(stripped)
+            except text.NotARating as wrong:
+                click.echo(f"line {number}: {plain(str(wrong))}: read without stars", err=True)
+                words, stars = wrong.text, None
             verdict = text.analyse(words, stars=stars)
         click.echo(json_line({"text": words, **verdict.as_dict()}))
 

@@ -1872,14 +1872,24 @@ def _severity(found: list[str], tone: float, stars: float | None, complaint: boo
     return "low"
 
 
+class NotARating(ValueError):
+    """A line's STARS field is a number outside 1–5: its words are `text`, read without stars."""
+
+    def __init__(self, stars: str, text: str) -> None:
+        super().__init__(f"{stars} is not a rating from 1 to 5")
+        self.text = text
+
+
 def parse_line(line: str) -> tuple[str, float | None]:
-    """`STARS<TAB>TEXT` or just `TEXT`, as `clout text` reads them."""
+    """`STARS<TAB>TEXT` or just `TEXT`, as `clout text` reads them. A first field that is no
+    number is part of the text; a number outside 1–5 raises NotARating."""
     stars_text, tab, text = line.partition("\t")
     if tab:
         try:
             stars = float(stars_text.strip())
         except ValueError:
             return line, None
-        if 0 <= stars <= 5:
-            return text, stars
+        if not 1 <= stars <= 5:
+            raise NotARating(stars_text.strip(), text)
+        return text, stars
     return line, None

@@ -1140,6 +1140,19 @@ def test_stars_and_text_are_read_from_a_tab_separated_line() -> None:
     assert parse_line("great\tvalue") == ("great\tvalue", None)
 
 
+@pytest.mark.parametrize("stars", ["0", "6", "-1", "7.5"])
+def test_a_rating_outside_one_to_five_is_read_without_stars_and_said(stars: str) -> None:
+    # given a line whose STARS field is a number no rating can be
+    result = CliRunner().invoke(main, ["text"], input=f"{stars}\tterrible\n")
+
+    # then its words are read without stars, the same way for 0 as for 6, and the operator
+    # is told on stderr which line it was
+    assert result.exit_code == 0, result.output
+    [verdict] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (verdict["text"], verdict["stars"]) == ("terrible", None)
+    assert f"line 1: {stars} is not a rating from 1 to 5" in result.stderr
+
+
 def test_clout_text_prints_one_verdict_a_line() -> None:
     lines = "1\tNever again.\nLovely mug, arrived early.\n\n5\tGreat, but it arrived cracked\n"
 
