@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.agents.accounts import MIN_PASSWORD_LENGTH, AgentError, disable_agent, save_agent
 from service.app import create_app
-from service.attention.fairness import fairness, warnings
+from service.attention.fairness import MIN_CASES, fairness, too_few, warnings
 from service.attention.pending import is_pending
 from service.commands.common import (
     RECORD_ID,
@@ -841,10 +841,19 @@ def report_fairness(days: int) -> None:
     )
     for f in figures:
         tag = "—" if f.median_to_tag_seconds is None else f"{f.median_to_tag_seconds:.1f} s"
-        resolve = "—" if f.median_to_resolve_hours is None else f"{f.median_to_resolve_hours:.1f} h"
+        resolve = "—" if f.median_to_resolve_hours is None else _hours(f.median_to_resolve_hours)
         click.echo(f"{f.band:<10} {f.incidents:>9} {f.resolved:>8} {tag:>16} {resolve:>20}")
     for warning in warnings(figures):
         click.echo(f"WARNING: {warning}")
+    if too_few(figures):
+        click.echo(
+            f"(a band with too few cases beside the high band's, under {MIN_CASES}, "
+            "is not compared)"
+        )
+
+
+def _hours(hours: float) -> str:
+    return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
 
 
 # --- text ----------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from service.core.models import Incident
 
 BANDS = ("unknown", "opted-out", "low", "medium", "high")
 WARN_RATIO = 1.25  # a band waiting 25% longer than the high band is worth a warning
+# A median of fewer cases than this, on either side, is chance, not a pattern to warn about.
+MIN_CASES = 3
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class BandFigures:
     resolved: int
     median_to_tag_seconds: float | None
     median_to_resolve_hours: float | None
+    tagged: int = 0  # cases whose time to the tag is known (the median's sample)
 
 
 def _median(values: list[float]) -> float | None:
@@ -58,7 +61,12 @@ def fairness(
             )
     return [
         BandFigures(
-            band, counts[band], resolved[band], _median(to_tag[band]), _median(to_resolve[band])
+            band,
+            counts[band],
+            resolved[band],
+            _median(to_tag[band]),
+            _median(to_resolve[band]),
+            tagged=len(to_tag[band]),
         )
         for band in BANDS
         if counts[band]
@@ -76,13 +84,38 @@ def warnings(figures: list[BandFigures]) -> list[str]:
         figure = by_band.get(band)
         if figure is None:
             continue
-        for label, mine, theirs in (
-            ("the attention tag", figure.median_to_tag_seconds, high.median_to_tag_seconds),
-            ("a resolution", figure.median_to_resolve_hours, high.median_to_resolve_hours),
+        for label, mine, theirs, sample in (
+            (
+                "the attention tag",
+                figure.median_to_tag_seconds,
+                high.median_to_tag_seconds,
+                min(figure.tagged, high.tagged),
+            ),
+            (
+                "a resolution",
+                figure.median_to_resolve_hours,
+                high.median_to_resolve_hours,
+                min(figure.resolved, high.resolved),
+            ),
         ):
+            if sample < MIN_CASES:
+                continue
             if mine is not None and theirs and mine > theirs * WARN_RATIO:
                 found.append(
                     f"customers with {band} influence wait {mine / theirs:.1f}× as long "
                     f"for {label} as high-influence ones"
                 )
     return found
+
+
+def too_few(figures: list[BandFigures]) -> bool:
+    """Whether some band has cases but too few beside the high band's for a comparison."""
+    by_band = {f.band: f for f in figures}
+    high = by_band.get("high")
+    if high is None:
+        return False
+    return any(
+        min(f.resolved, high.resolved) < MIN_CASES or min(f.tagged, high.tagged) < MIN_CASES
+        for f in figures
+        if f.band != "high"
+    )

@@ -64,3 +64,27 @@ def test_low_influence_customers_waiting_longer_is_reported(
     assert "WARNING: customers with low influence wait 7.5× as long" in result.output
     metrics = app.test_client().get("/metrics").get_data(as_text=True)
     assert 'clout_time_to_resolution_hours{band="low"} 30.0' in metrics
+
+
+def test_a_band_of_one_or_two_cases_is_too_few_to_warn_about(
+    app: Flask, shop: Shop, settings: dict[str, Any]
+) -> None:
+    # given two cases a band, the low band's resolved in 30 minutes, the high band's in 5
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        stored = session.scalars(select(Shop)).one()
+        for n in range(2):
+            an_incident(session, stored, 10 + n, "high", to_tag=2, to_resolve=5 / 60)
+            an_incident(session, stored, 20 + n, "medium", to_tag=2, to_resolve=0.5)
+
+    # when the operator asks for the fairness report
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    result = CliRunner(env=env).invoke(main, ["report", "fairness"])
+
+    # then no warning is raised on two cases, the times are shown in minutes (not "0.0 h"),
+    # and the report says why nothing is compared
+    assert result.exit_code == 0, result.output
+    assert "WARNING" not in result.output
+    assert "0.0 h" not in result.output
+    assert "30 min" in result.output
+    assert "too few" in result.output
