@@ -1110,12 +1110,16 @@ def data_requests_list(domain: str | None) -> None:
     query = select(DataRequest, Shop.domain).join(Shop).order_by(DataRequest.id)
     if domain:
         query = query.where(Shop.domain == domain.lower())
+    shown = 0
     with _session(settings) as session:
         for request, shop_domain in session.execute(query):
             click.echo(
                 f"{request.id}\t{shop_domain}\trequest {plain(request.request_id)}\t"
                 f"{plain(request.customer_ref)}\t{request.created_at:%Y-%m-%d}"
             )
+            shown += 1
+    if not shown:
+        click.echo("no data requests" + (f" for {domain}" if domain else ""))
 
 
 @data_requests_group.command("show")

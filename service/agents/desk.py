@@ -188,6 +188,8 @@ def snooze_case(
     incident = _open_case(session=session, shop=shop, incident_id=incident_id)
     if incident is None:
         return None
+    if until is None and (incident.snoozed_until is None or incident.snoozed_until <= now):
+        return Done(incident.id, "not_snoozed")  # awake already: nothing to say in the trail
     incident.snoozed_until = until
     record_event(
         session=session,

@@ -367,6 +367,8 @@ def incidents_snooze(
 
     def said(done: Done) -> str:
         until = asked.get(done.incident_id)
+        if done.outcome == "not_snoozed":
+            return "not snoozed\tnothing changed"
         if done.outcome != "snoozed":
             return _said(done)
         if until is None:

@@ -240,3 +240,12 @@ def test_demo_on_a_port_in_use_says_so_before_building_anything() -> None:
     assert "in use" in result.output
     assert "Clout demo in" not in result.output
     assert "kept in" not in result.output
+
+
+def test_an_empty_list_of_data_requests_says_so(settings: dict[str, Any]) -> None:
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+
+    result = CliRunner(env=env).invoke(main, ["data-requests", "list"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "no data requests\n"

@@ -140,6 +140,23 @@ def test_resolve_reopen_assign_and_snooze_from_the_command_line(
     assert {by for _, by, _ in trail[-3:]} == {"cli:ops"}
 
 
+def test_waking_a_case_that_is_not_snoozed_changes_nothing_and_says_so(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    # given a case nobody snoozed
+    maya = busy["Maya Ortiz"]
+    _, before = case_of(app, maya)
+
+    # when the operator "wakes" it
+    woken = clout("snooze", str(maya), "--shop", SHOP, "--hours", "0", "--by", "ops")
+
+    # then it says nothing changed, and the trail gains no "woken" line
+    assert woken.exit_code == 0, woken.output
+    assert woken.output.splitlines()[0] == f"{maya}\tnot snoozed\tnothing changed"
+    _, after = case_of(app, maya)
+    assert after == before
+
+
 def test_each_desk_line_says_what_changed(app: Flask, clout: Any, busy: dict[str, int]) -> None:
     maya, sam = busy["Maya Ortiz"], busy["Sam Lee"]
 
