@@ -432,10 +432,15 @@ def shops_add(domain: str, token: str, review_secrets: tuple[str, ...]) -> None:
         celery = celery_for(settings)
         if celery is not None:
             history.ring_backfill(celery=celery, backfill_id=backfill.id)
-        click.echo(
-            f"importing its history in the background (`clout shops backfill {domain} "
-            "--status` shows where it stands)"
-        )
+            click.echo(
+                f"importing its history in the background (`clout shops backfill {domain} "
+                "--status` shows where it stands)"
+            )
+        else:
+            click.echo(
+                "its history (customers and orders) is to be imported: that starts when "
+                f"`clout serve` runs, or now, here, with `clout shops backfill {domain} --resume`"
+            )
 
 
 @shops_group.command("list")

@@ -249,3 +249,21 @@ def test_an_empty_list_of_data_requests_says_so(settings: dict[str, Any]) -> Non
 
     assert result.exit_code == 0, result.output
     assert result.output == "no data requests\n"
+
+
+def test_connecting_a_store_with_no_worker_running_says_how_its_history_comes_in(
+    settings: dict[str, Any], devstore: RunningDevStore
+) -> None:
+    # given no Redis configured and no `clout serve` running: nothing can import in the
+    # background yet
+    env = {k: str(v) for k, v in settings.items() if k not in {"TESTING", "CLOUT_REDIS_URL"}}
+    env["CLOUT_SHOPIFY_ADMIN_URL"] = devstore.url
+
+    # when the merchant connects their store
+    added = CliRunner(env=env).invoke(main, ["shops", "add", SHOP, "--token", devstore.token])
+
+    # then it does not claim an import is under way, and says the two ways it will be
+    assert added.exit_code == 0, added.output
+    assert "in the background" not in added.output
+    assert "when `clout serve` runs" in added.output
+    assert f"clout shops backfill {SHOP} --resume" in added.output
