@@ -27,6 +27,7 @@ from service.attention.pending import pending_figures
 from service.core.crypto import same_secret
 from service.core.models import utcnow
 from service.core.state import REJECTIONS_KEY, Clout, clout_state
+from service.deliveries.dispatch import waiting_in_broker
 from service.deliveries.lifecycle import QUEUE, delivery_stats
 
 blueprint = Blueprint("ops", __name__)
@@ -155,7 +156,7 @@ class DeliveryCollector(Collector):
 
     def _redis_figures(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         try:
-            depth = self.state.redis.llen(QUEUE)
+            depth = waiting_in_broker(self.state.redis, QUEUE)
             rejections = self.state.redis.hgetall(REJECTIONS_KEY)
         except redis.RedisError:
             return

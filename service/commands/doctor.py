@@ -39,6 +39,8 @@ from service.core.models import (
 )
 from service.core.shop_settings import shop_config
 from service.core.vocabulary import DeliveryStatus, ShopStatus
+from service.deliveries.dispatch import waiting_in_broker
+from service.deliveries.lifecycle import QUEUE
 from service.deliveries.topics import SHOPIFY_TOPICS
 from service.shopify import history, shops
 from service.shopify.admin import (
@@ -130,7 +132,7 @@ def check_redis(settings: Settings) -> Finding:
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     try:
         client.ping()
-        queued = client.llen("celery")
+        queued = waiting_in_broker(client, QUEUE)
     except redis.RedisError as error:
         return fail(
             "redis",

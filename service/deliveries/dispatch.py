@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis
+from kombu.transport.redis import PRIORITY_STEPS
+from kombu.transport.redis import Channel as KombuRedis
 
 from service.core.logs import get_logger
 
@@ -30,6 +32,11 @@ DELIVERY = "delivery"  # process a delivery that has arrived
 LATER = "later"  # an incident's best-effort work: read-back, drift repair, metafields, Flow
 LANES: tuple[str, ...] = (FLOOR, DELIVERY, LATER)  # served in this order
 WORK_TASK = "clout.work"
+# Tokens wait behind everything else on the queue. On Redis, kombu keeps one list per priority
+# step and a worker takes from 0 (the default, where the beat's tasks go) before 6: in a
+# backlog of 1,443 units the beat's escalations, pending alerts and sweeps otherwise waited up
+# to ~160 s behind the tokens (one token per unit: nothing left to trim but the order).
+WORK_PRIORITY = 6
 PREFIX = "clout:fair"
 
 # KEYS: the lane's ring of shops, its set of shops in the ring, its set of queued units, the
@@ -125,7 +132,7 @@ def ring(
             celery.send_task(direct_task, args=[item], queue=queue, retry=False)
             return True
         if fair.push(lane=lane, shop=shop, item=item):
-            celery.send_task(WORK_TASK, queue=queue, retry=False)
+            celery.send_task(WORK_TASK, queue=queue, retry=False, priority=WORK_PRIORITY)
         # A unit queued already has its token. One that lost it (a process died between the
         # push and the publish) gets it back at the sweeper's `top_up_tokens`: a token per
         # ring instead put 28,900 empty tokens in front of the beat's own tasks in a backlog
@@ -134,6 +141,19 @@ def ring(
         log.warning("enqueue_failed", lane=lane, item=item, error=type(error).__name__)
         return False
     return True
+
+
+def broker_lists(queue: str) -> list[str]:
+    """The Redis lists kombu keeps `queue`'s waiting messages in, one per priority step."""
+    return [queue, *(f"{queue}{KombuRedis.sep}{step}" for step in PRIORITY_STEPS if step)]
+
+
+def waiting_in_broker(client: redis.Redis, queue: str) -> int:
+    """Messages waiting on `queue`, every priority (for /metrics and the doctor)."""
+    with client.pipeline() as pipe:
+        for key in broker_lists(queue):
+            pipe.llen(key)
+        return sum(int(n) for n in pipe.execute())
 
 
 def top_up_tokens(*, celery: Any, queue: str, most: int = 5000) -> int:
@@ -153,7 +173,7 @@ def top_up_tokens(*, celery: Any, queue: str, most: int = 5000) -> int:
         waiting = int(declared.message_count)
         missing = min(units - waiting, most)
         for _ in range(missing):
-            celery.send_task(WORK_TASK, queue=queue, retry=False)
+            celery.send_task(WORK_TASK, queue=queue, retry=False, priority=WORK_PRIORITY)
     except Exception as error:  # noqa: BLE001 - any broker failure: the next sweep tops up
         log.warning("tokens_not_topped_up", error=type(error).__name__)
         return 0

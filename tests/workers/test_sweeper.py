@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from celery.beat import ScheduleEntry, Scheduler
 from flask import Flask
 
-from service.deliveries.dispatch import WORK_TASK, FairQueue
+from service.deliveries.dispatch import WORK_TASK, FairQueue, broker_lists
 from service.deliveries.lifecycle import QUEUE, enqueue_delivery
 from tests.support.clout import record_delivery_now, state
 from tests.support.helpers import SHOP
@@ -19,10 +20,22 @@ from workers.tasks import sweep_deliveries
 OTHER_SHOP = "other-shop.myshopify.com"
 
 
+BROKER_LISTS = broker_lists(QUEUE)
+
+
 def tokens_waiting(app: Flask) -> int:
     """Work tokens waiting in the broker (kombu's messages on Clout's queue)."""
-    messages = state(app).redis.lrange(QUEUE, 0, -1)  # type: ignore[union-attr]
+    client = state(app).redis
+    messages = [m for key in BROKER_LISTS for m in client.lrange(key, 0, -1)]  # type: ignore[union-attr]
     return sum(1 for m in messages if json.loads(m)["headers"]["task"] == WORK_TASK)
+
+
+def next_taken(app: Flask) -> str:
+    """The task a worker would take next from Clout's queue (kombu's own read)."""
+    with app.extensions["celery"].connection_for_read() as connection:
+        queue = connection.SimpleQueue(QUEUE, no_ack=True)
+        message = queue.get(timeout=1)
+        return str(message.headers["task"])
 
 
 def units_waiting(app: Flask) -> int:
@@ -82,7 +95,7 @@ def test_units_whose_tokens_were_lost_get_them_back_at_the_next_sweep(
     celery = app.extensions["celery"]
     for delivery_id in backlog(app, 12):
         enqueue_delivery(celery=celery, delivery_id=delivery_id, shop=SHOP)
-    state(app).redis.delete(QUEUE)
+    state(app).redis.delete(*BROKER_LISTS)
     assert (units_waiting(app), tokens_waiting(app)) == (12, 0)
 
     # when the sweeper runs
@@ -91,3 +104,20 @@ def test_units_whose_tokens_were_lost_get_them_back_at_the_next_sweep(
 
     # then every unit waiting has a token again, so a worker will reach each one
     assert (units_waiting(app), tokens_waiting(app)) == (12, 12)
+
+
+def test_the_beats_own_tasks_go_before_a_backlogs_tokens(make_app: Callable[..., Flask]) -> None:
+    # given a backlog: 30 deliveries queued, each with its token, no worker free yet
+    app = make_app()
+    celery = app.extensions["celery"]
+    for delivery_id in backlog(app, 30):
+        enqueue_delivery(celery=celery, delivery_id=delivery_id, shop=SHOP)
+
+    # when the beat sends an overdue case's escalation, as it does every few minutes
+    scheduler = Scheduler(app=celery, lazy=True)
+    scheduled = celery.conf.beat_schedule["escalate-overdue"]
+    scheduler.apply_async(ScheduleEntry(name="escalate-overdue", app=celery, **scheduled))
+
+    # then the next worker free takes the escalation, not the 31st message in line
+    assert next_taken(app) == "clout.escalate_overdue"
+    assert tokens_waiting(app) == 30

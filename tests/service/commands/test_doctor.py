@@ -4,6 +4,7 @@ fault in an otherwise healthy install and reads what the doctor says."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from service.cli import main
 from service.core import db
 from service.core.models import Backfill, Delivery, Incident, OutboundEffect, Shop, utcnow
 from service.core.vocabulary import DeliveryStatus
+from service.deliveries.lifecycle import enqueue_delivery
 from service.dev.devstore.webhooks import order_payload
 from tests.support.clout import (
     RunningDevStore,
@@ -408,3 +410,24 @@ def test_the_case_list_says_refused_not_pending_and_names_a_guest_as_the_page_do
     assert "PENDING" not in row
     assert "maya@example.org" in row  # the guest's email, as the page names her
     assert "guest:" not in row
+
+
+def test_the_redis_line_counts_the_work_waiting_for_a_worker(
+    environment: dict[str, str], make_app: Callable[..., Flask]
+) -> None:
+    # given what waits in the broker now (the history import `shops add` rang, say)
+    app = make_app()
+
+    def queued() -> int:
+        said = line_of(doctor(environment, SHOP).output, "redis")
+        return int(re.search(r"(\d+) task\(s\) queued", said)[1])  # type: ignore[index]
+
+    before = queued()
+
+    # when three deliveries are rung for workers that have not taken them yet
+    for n in range(3):
+        delivery_id = record_delivery_now(app, topic="orders/create", payload={"id": n})
+        enqueue_delivery(celery=app.extensions["celery"], delivery_id=delivery_id, shop=SHOP)
+
+    # then the doctor counts three more (it read a queue Clout does not use: always 0)
+    assert queued() == before + 3
