@@ -98,11 +98,18 @@ class _Clout(click.Group):
                 error, sqlalchemy.exc.OperationalError | sqlalchemy.exc.ProgrammingError
             ):
                 raise
-            said = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-            if "no such table" in said or ("does not exist" in said and "relation" in said):
+            lines = str(error.orig or "").strip().splitlines()
+            said = lines[0] if lines else type(error.orig or error).__name__
+            behind = ("no such table", "no such column", "relation", "column")
+            if any(words in said for words in behind) and "connection" not in said:
                 raise click.ClickException(
-                    f"the database (CLOUT_DATABASE_URL) has no Clout tables yet ({said}): "
+                    f"the database (CLOUT_DATABASE_URL) is not at this Clout's schema ({said}): "
                     "run `clout db upgrade`"
+                ) from None
+            if "locked" in said:
+                raise click.ClickException(
+                    "the database (CLOUT_DATABASE_URL) is busy: another process holds its "
+                    f"write lock ({said}); try again in a moment"
                 ) from None
             raise click.ClickException(
                 f"the database (CLOUT_DATABASE_URL) cannot be used: {said}"

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from service.core.vocabulary import parse_floors
 
@@ -113,21 +115,29 @@ def _number(values: Mapping[str, object], name: str, default: float, *, minimum:
     return number
 
 
-_DATABASE_SCHEME = re.compile(r"(sqlite|postgresql)(\+\w+)?://")
+# The drivers Clout installs: another one named in the URL would fail on a missing module.
+_DATABASE_SCHEME = re.compile(r"(?:sqlite(?:\+pysqlite)?|postgresql\+psycopg)://")
+_DATABASE_WANTED = (
+    "CLOUT_DATABASE_URL must be sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DATABASE "
+    "(Clout runs on SQLite or on PostgreSQL through psycopg)"
+)
 
 
 def _database_url(url: str) -> str:
     """The URL as SQLAlchemy takes it. A PostgreSQL host's own URL names no driver (or says
-    `postgres:`, which SQLAlchemy refuses): that means psycopg, the one Clout installs."""
+    `postgres:`, which SQLAlchemy refuses): that means psycopg, the one Clout installs. Only
+    the scheme of a URL refused is quoted: the rest may hold a password."""
     for bare in ("postgres://", "postgresql://"):
         if url.startswith(bare):
-            return "postgresql+psycopg://" + url.removeprefix(bare)
+            url = "postgresql+psycopg://" + url.removeprefix(bare)
     if not _DATABASE_SCHEME.match(url):
-        scheme = url.split("://", 1)[0] + "://" if "://" in url else url[:20]
-        raise ConfigError(
-            "CLOUT_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@"
-            f"HOST/DATABASE (Clout runs on sqlite:/// or postgresql), got {scheme!r}"
-        )
+        scheme = url.split("://", 1)[0] + "://" if "://" in url else "no scheme"
+        raise ConfigError(f"{_DATABASE_WANTED}, got {scheme!r}")
+    try:
+        parsed = make_url(url)
+        _ = parsed.port  # a port that is no number fails here, not deep in the driver
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"{_DATABASE_WANTED}: the URL given cannot be read") from None
     return url
 
 

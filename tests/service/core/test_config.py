@@ -51,13 +51,28 @@ def test_settings_come_from_a_dot_env_file_and_the_environment_wins(tmp_path: Pa
         ("CLOUT_METRICS_TOKEN", "short", "at least 16 printable ASCII"),
         ("SHOPIFY_API_VERSION", "latest", "2026-07"),
         ("CLOUT_MAX_BODY_BYTES", "lots", "must be a number"),
-        ("CLOUT_DATABASE_URL", "mysql://clout:pw@db/clout", "sqlite:/// or postgresql"),
-        ("CLOUT_DATABASE_URL", "clout.db", "sqlite:/// or postgresql"),
+        ("CLOUT_DATABASE_URL", "mysql://clout:pw@db/clout", "sqlite:///PATH or postgresql"),
+        ("CLOUT_DATABASE_URL", "clout.db", "sqlite:///PATH or postgresql"),
+        ("CLOUT_DATABASE_URL", "postgresql+psycopg2://u@db/c", "through psycopg"),
+        ("CLOUT_DATABASE_URL", "postgresql://u@db:notaport/c", "cannot be read"),
     ],
 )
 def test_a_bad_setting_names_itself(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(environ={"SHOPIFY_API_SECRET": "s", name: value}, env_file=None)
+
+
+def test_a_database_url_refused_is_never_quoted_past_its_scheme() -> None:
+    # given a URL with no scheme, whose text holds a password
+    with pytest.raises(ConfigError) as refused:
+        load_settings(
+            environ={"SHOPIFY_API_SECRET": "s", "CLOUT_DATABASE_URL": "clout:secret-pw@db/clout"},
+            env_file=None,
+        )
+
+    # then the message names the setting, never the password
+    assert "CLOUT_DATABASE_URL" in str(refused.value)
+    assert "secret-pw" not in str(refused.value)
 
 
 def test_a_shared_database_needs_an_explicit_encryption_key() -> None:
