@@ -592,9 +592,16 @@ def _run_backfill(
                 )
                 if step.wait is None and not step.more and step.status in _UNFINISHED:
                     # Another importer (a worker of `clout serve`) moved it on meanwhile:
-                    # follow it to its end rather than stop on a line that says "importing".
+                    # follow it to its end rather than stop on a line that says "importing";
+                    # if it stalls (its worker stopped), carry the import on here again.
                     click.echo("A worker is importing it now; following it here.", err=True)
-                    return _follow_backfill(sessions=sessions, backfill_id=backfill_id, lines=lines)
+                    followed = _follow_backfill(
+                        sessions=sessions, backfill_id=backfill_id, lines=lines
+                    )
+                    if followed is not None:
+                        return followed
+                    click.echo("It stopped moving; carrying it on here.", err=True)
+                    continue
                 if step.wait is None:
                     return step
                 time.sleep(min(step.wait, pause))
@@ -612,20 +619,30 @@ _UNFINISHED = (
 )
 
 
+FOLLOW_STALL_SECONDS = 60.0  # a worker's batch takes seconds; Shopify's file, polled, moves too
+
+
 def _follow_backfill(
     *, sessions: sessionmaker[Session], backfill_id: int, lines: Callable[[int, int], None]
-) -> history_import.Step:
-    """Until the import another process carries on is finished (its row says so)."""
-    while True:
+) -> history_import.Step | None:
+    """Until the import another process carries on is finished (its row says so); None when
+    its row has not moved for FOLLOW_STALL_SECONDS (that process stopped)."""
+    seen: tuple[object, ...] = ()
+    moved = time.monotonic()
+    while time.monotonic() - moved < FOLLOW_STALL_SECONDS:
         with db.session_scope(sessions) as session:
             backfill = session.get(Backfill, backfill_id)
             if backfill is None:
                 return history_import.Step(status=history.BackfillStatus.FAILED)
             if backfill.finished_at is not None:
                 return history_import.Step(status=history.BackfillStatus(backfill.status))
+            now_seen = (backfill.status, backfill.lines_done, backfill.object_count)
             if backfill.status == history.BackfillStatus.IMPORTING and backfill.object_count:
                 lines(backfill.lines_done, max(backfill.object_count, backfill.lines_done))
+        if now_seen != seen:
+            seen, moved = now_seen, time.monotonic()
         time.sleep(1.0)
+    return None
 
 
 def _echo_backfill(backfill: Backfill | None, domain: str) -> None:
