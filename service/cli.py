@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import sqlalchemy.exc
@@ -137,14 +137,14 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
     """Web, worker and beat together on the embedded default: SQLite ./clout.db and an
     embedded Redis in the data directory. No external server needed. Ctrl-C stops it all."""
     settings = _settings()
-    _claim(settings.data_dir, host=host, port=port)
+    lock = _claim(settings.data_dir, host=host, port=port)
     me = [sys.executable, "-m", "service.cli"]
     commands = {
         "web": [*me, "web", "--port", str(port), "--host", host, "--workers", str(web_workers)],
         "worker": [*me, "worker", "--concurrency", str(concurrency)],
         "beat": [*me, "beat"],
     }
-    children = processes.Children()
+    children = processes.Children(keep_fds=(lock,))
     redis_server = None
     asked = 0  # how many times a stop was asked for: a second Ctrl-C stops at once
 
@@ -203,25 +203,60 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
         sys.exit(1)
 
 
-def _claim(data_dir: Path, *, host: str, port: int) -> None:
-    """The data directory for this serve alone, and the port free, before anything starts."""
+def _claim(data_dir: Path, *, host: str, port: int) -> int:
+    """The data directory for this serve alone, and the port free, before anything starts;
+    the descriptor holding the directory's lock."""
     private_dir(data_dir)
+    url = f"http://{host}:{port}"
     try:
-        processes.hold_data_dir(data_dir, url=f"http://{host}:{port}")
+        lock = processes.hold_data_dir(data_dir, url=url)
     except processes.FolderInUse as running:
-        where = ", ".join(
-            str(w) for w in (f"pid {running.pid}" if running.pid else None, running.url) if w
-        )
-        raise click.ClickException(
-            f"`clout serve` is already running on {data_dir} ({where}): stop it first "
-            "(Ctrl-C where it runs), or start this one in another folder or with another "
-            "CLOUT_DATA_DIR"
-        ) from None
+        # A serve that was killed leaves its web, worker and beat stopping for a while (a
+        # request or task under way): whatever restarts serve at once waits for them.
+        if not running.serve_alive:
+            click.echo(
+                f"waiting for the web, worker and beat of a `clout serve` that ended (pid "
+                f"{running.pid}) to stop…",
+                err=True,
+            )
+        deadline = time.monotonic() + CHILDREN_STOP_SECONDS
+        while not running.serve_alive and time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                lock = processes.hold_data_dir(data_dir, url=url)
+                break
+            except processes.FolderInUse as still:
+                running = still
+        else:
+            _refuse_folder(data_dir, running)
     if processes.port_in_use(host, port):
         raise click.ClickException(
             f"port {port} on {host} is in use (another `clout serve` or `clout demo`?): "
             "stop it, or choose another port with --port"
         )
+    return lock
+
+
+# gunicorn's graceful stop takes up to 30 s, a task its time limit: a little more than the first.
+CHILDREN_STOP_SECONDS = 45.0
+
+
+def _refuse_folder(data_dir: Path, running: processes.FolderInUse) -> NoReturn:
+    """Say who holds the data directory, and stop."""
+    if not running.serve_alive:
+        raise click.ClickException(
+            f"the web, worker or beat of a `clout serve` that ended (pid {running.pid}) "
+            f"still run on {data_dir}: stop them (`fuser {data_dir / processes.SERVE_LOCK}` "
+            "names them)"
+        )
+    where = ", ".join(
+        str(w) for w in (f"pid {running.pid}" if running.pid else None, running.url) if w
+    )
+    raise click.ClickException(
+        f"`clout serve` is already running on {data_dir} ({where}): stop it first "
+        "(Ctrl-C where it runs), or start this one in another folder or with another "
+        "CLOUT_DATA_DIR"
+    )
 
 
 REDIS_RESTARTS = 3  # within REDIS_RESTART_WINDOW seconds; one more and serve stops

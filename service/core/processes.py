@@ -41,12 +41,25 @@ SERVE_LOCK = "serve.lock"
 
 
 class FolderInUse(Exception):
-    """Another `clout serve` runs on this data directory."""
+    """Another `clout serve` runs on this data directory, or its web, worker or beat do."""
 
     def __init__(self, holder: dict[str, Any]) -> None:
         super().__init__(holder)
         self.pid = holder.get("pid")
         self.url = holder.get("url")
+
+    @property
+    def serve_alive(self) -> bool:
+        """Whether the serve that took the directory still runs (else its children hold it)."""
+        if not isinstance(self.pid, int) or self.pid <= 0:
+            return True  # not known: say what a person would check first
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
 
 def hold_data_dir(data_dir: Path, *, url: str) -> int:
@@ -118,9 +131,12 @@ class Children:
     A child in a background group that wrote to the terminal itself would be stopped there
     by SIGTTOU where the terminal is set `stty tostop`, and Clout would never answer."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_fds: tuple[int, ...] = ()) -> None:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self._relays: list[threading.Thread] = []
+        # The data directory's lock (`hold_data_dir`): held by every child too, so it is free
+        # again only once the last of them has stopped, not the moment serve dies.
+        self._keep_fds = keep_fds
 
     def start(self, name: str, command: list[str], *, env: dict[str, str], umask: int) -> None:
         child = start_child(
@@ -130,6 +146,7 @@ class Children:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            pass_fds=self._keep_fds,
         )
         self.running[name] = child
         for source, sink in ((child.stdout, sys.stdout), (child.stderr, sys.stderr)):
