@@ -77,7 +77,7 @@ from service.signals.incidents import (
 
 log = get_logger(__name__)
 
-FLOW_TRIGGER_HANDLE = "unhappy-customer-detected"
+FLOW_TRIGGER_HANDLE = outbox.FLOW_TRIGGER_HANDLE
 MAX_DRIFT_REPAIRS = 3
 # The floor's calls retry errors for up to 5 s (then the task is rung again after a back-off):
 # bounded by time, not by a count that means different waits at different back-offs.
@@ -423,7 +423,7 @@ class Pushed:
     drift_repaired: int = 0
     flow_sent: bool = False
     flow_outcome: outbox.Outcome | None = None  # None: no trigger was sent this time
-    flow_refused: str | None = None  # why Shopify refused the Flow trigger, for the trail
+    flow_error: str | None = None  # why the Flow trigger was not taken this time, for the trail
     refusals: dict[str, str] = field(default_factory=dict)  # best-effort operation → why
     unavailable: TransientError | None = None  # Shopify could not be reached: try again later
     refused: dict[str, str] = field(default_factory=dict)  # gid → why Shopify refused its tags
@@ -622,13 +622,14 @@ def _send_flow(
         # Seen not to land (unavailable, a circuit open): tried again later. Refused: final.
         unseen = len(pushed.skipped) > skipped
         pushed.flow_outcome = outbox.Outcome.RETRY if unseen else outbox.Outcome.REFUSED
-        if not unseen:
-            pushed.flow_refused = pushed.refusals.get("flow", "refused")
+        pushed.flow_error = (
+            pushed.skipped[-1] if unseen else pushed.refusals.get("flow", "refused by Shopify")
+        )
     elif errors:
         log.info("flow_trigger_refused", incident_id=incident_id, errors=len(errors))
         pushed.flow_outcome = outbox.Outcome.REFUSED
         first = errors[0] if isinstance(errors[0], dict) else {}
-        pushed.flow_refused = str(first.get("message") or "refused")[:200]
+        pushed.flow_error = str(first.get("message") or "refused by Shopify")[:200]
     else:
         pushed.flow_sent = True
         pushed.flow_outcome = outbox.Outcome.SENT
@@ -818,24 +819,6 @@ def record_pushed(*, session: Session, incident_id: int, pushed: Pushed, now: da
     incident.drift_repairs += pushed.drift_repaired
     if pushed.flow_sent and incident.flow_sent_at is None:
         incident.flow_sent_at = now
-        record_event(
-            session=session,
-            incident=incident,
-            kind=CaseEvent.FLOW_TRIGGERED,
-            by=CLOUT,
-            at=now,
-            detail={"trigger": FLOW_TRIGGER_HANDLE},
-        )
-    if pushed.flow_refused is not None:
-        # Said once: a refused trigger is not sent again (its outbox row is final).
-        record_event(
-            session=session,
-            incident=incident,
-            kind=CaseEvent.FLOW_REFUSED,
-            by=CLOUT,
-            at=now,
-            detail={"trigger": FLOW_TRIGGER_HANDLE, "why": pushed.flow_refused},
-        )
 
 
 def _refused_before(*, session: Session, incident_id: int, gid: str, why: str) -> bool:
@@ -1117,7 +1100,9 @@ def attend_later(
     with session_scope(sessions) as session:
         record_pushed(session=session, incident_id=incident_id, pushed=done, now=now)
         if done.flow_outcome is not None:
-            outbox.settle(session=session, key=flow, outcome=done.flow_outcome, now=now)
+            outbox.settle(
+                session=session, key=flow, outcome=done.flow_outcome, now=now, error=done.flow_error
+            )
         incident = session.get(Incident, incident_id)  # locked by record_pushed
         if incident is not None and done.resolved_seen is not None:
             gid, how = done.resolved_seen

@@ -56,6 +56,9 @@ class EffectKind(StrEnum):
     EMAIL = "email"
 
 
+# The handle of Clout's Flow trigger ("Unhappy customer detected", `extensions/`).
+FLOW_TRIGGER_HANDLE = "unhappy-customer-detected"
+
 # The receivers that can tell a repeat by the key: sent again after a crash.
 AT_LEAST_ONCE = frozenset({EffectKind.WEBHOOK})
 
@@ -166,12 +169,7 @@ def _lock_cases_then(session: Session, rows: Select[OutboundEffect]) -> list[Out
     or redacted) locks the case, then its notices by cascade, so the cases come first here too
     — in the other order the two can deadlock — and only FOR KEY SHARE: it waits for a delete
     under way, never for an agent's change to the case."""
-    named = {
-        case
-        for row in session.scalars(rows)
-        for case in (_trail(row) or {}).get("cases") or []
-        if isinstance(case, int)
-    }
+    named = {case for row in session.scalars(rows) for case in _cases_of(row)}
     if named:
         session.scalars(
             select(Incident.id)
@@ -185,6 +183,13 @@ def _lock_cases_then(session: Session, rows: Select[OutboundEffect]) -> list[Out
 def _trail(row: OutboundEffect) -> dict[str, Any] | None:
     trail = row.payload.get("trail")
     return trail if isinstance(trail, dict) else None
+
+
+def _cases_of(row: OutboundEffect) -> list[int]:
+    """The cases whose trails hear how the row's send settles."""
+    if row.kind == EffectKind.FLOW:
+        return [row.incident_id] if row.incident_id else []
+    return [c for c in (_trail(row) or {}).get("cases") or [] if isinstance(c, int)]
 
 
 def settle(
@@ -225,8 +230,12 @@ def settle(
 
 def _tell_the_trail(*, session: Session, row: OutboundEffect, now: datetime) -> None:
     """Write a notice's settled send in the trail of each case it is about: told, or not (and
-    why). Called once per row, as it leaves `sending` for good; a notice recorded before its
-    cases were named in its payload (`trail_of`) had its trail written when it was recorded."""
+    why); the Flow trigger's case, whether the store's workflows were started. Called once per
+    row, as it leaves `sending` for good; a notice recorded before its cases were named in its
+    payload (`trail_of`) had its trail written when it was recorded."""
+    if row.kind == EffectKind.FLOW:
+        _tell_flow(session=session, row=row, now=now)
+        return
     trail = _trail(row)
     if trail is None:
         return
@@ -249,6 +258,23 @@ def _tell_the_trail(*, session: Session, row: OutboundEffect, now: datetime) -> 
             record_event(
                 session=session, incident=incident, kind=kind, by=CLOUT, at=now, detail=detail
             )
+
+
+def _tell_flow(*, session: Session, row: OutboundEffect, now: datetime) -> None:
+    incident = session.get(Incident, row.incident_id) if row.incident_id else None
+    if incident is None:
+        return
+    detail: dict[str, Any] = {"trigger": FLOW_TRIGGER_HANDLE}
+    if row.status == "sent":
+        kind = CaseEvent.FLOW_TRIGGERED
+    else:
+        kind = CaseEvent.FLOW_FAILED
+        detail |= {
+            "outcome": row.status,  # failed: not started; uncertain: may not have been
+            "why": row.error or "no reason given",
+            "tries": row.attempts,
+        }
+    record_event(session=session, incident=incident, kind=kind, by=CLOUT, at=now, detail=detail)
 
 
 def send_effect(

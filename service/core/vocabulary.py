@@ -147,7 +147,9 @@ class CaseEvent(StrEnum):
     # or may not have (cut short mid-send, not sent again); the detail says why in a few words.
     NOTICE_FAILED = "notice_failed"
     FLOW_TRIGGERED = "flow_triggered"  # Shopify took the "Unhappy customer detected" trigger
-    FLOW_REFUSED = "flow_refused"  # Shopify refused it: the merchant's workflows did not start
+    # Shopify refused it or never took it (`outcome` failed), or the send was cut short and
+    # it may not have started (uncertain): the merchant's workflows did not run, or may not.
+    FLOW_FAILED = "flow_failed"
     RESOLVED = "resolved"  # a person closed it (page, CLI, or a tag in the Shopify admin)
     NOT_A_COMPLAINT = "not_a_complaint"  # a person closed it as never a complaint
     REOPENED = "reopened"  # a person undid a close: the case is open again, tags going back

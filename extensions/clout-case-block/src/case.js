@@ -77,7 +77,7 @@ const DONE = {
   notified: "told the store's channels",
   notice_failed: "a notice did NOT reach the store's channels",
   flow_triggered: "started the store's Flow workflows",
-  flow_refused: "Shopify Flow refused the trigger",
+  flow_failed: "did NOT start the store's Flow workflows",
   // A notice cut short mid-send (`uncertain`) may have arrived: `doneWords` says so.
   resolved: "resolved",
   not_a_complaint: "closed as not a complaint",
@@ -94,6 +94,9 @@ const DONE = {
 function doneWords(step) {
   if (step.what === "notice_failed" && step.detail?.outcome === "uncertain") {
     return "a notice may NOT have reached the store's channels";
+  }
+  if (step.what === "flow_failed" && step.detail?.outcome === "uncertain") {
+    return "may NOT have started the store's Flow workflows";
   }
   return DONE[/** @type {keyof typeof DONE} */ (step.what)] ?? step.what;
 }

@@ -230,7 +230,13 @@
         return `${what} ${reached} ${d.channels.join(", ")}: ${d.error}${tries}`;
       }
       case "flow_triggered": return "Shopify Flow told: “Unhappy customer detected”";
-      case "flow_refused": return `Shopify Flow NOT started: its trigger was refused (${d.why})`;
+      case "flow_failed": {
+        // failed: refused, or never taken after its tries; uncertain: cut short mid-send.
+        const tries = d.tries > 1 ? `, after ${d.tries} tries` : "";
+        return d.outcome === "uncertain"
+          ? `Shopify Flow may NOT have started: ${d.why}`
+          : `Shopify Flow NOT started: ${d.why}${tries}`;
+      }
       case "resolved": return `resolved${d.note ? `: “${d.note}”` : ""}`;
       case "not_a_complaint": return `closed as not a complaint${d.note ? `: “${d.note}”` : ""}`;
       case "reopened": return "reopened: the close was undone";

@@ -114,6 +114,9 @@ def test_a_worker_killed_after_flow_answered_does_not_trigger_it_twice(
     assert marked == [flow_key(incident_id)]
     assert later(clout, incident_id, admin_factory(app_state)) in {"done", "nothing"}
     assert flow_triggers(devstore) == 1
+    # and the case's trail says Flow may not have started, for a person to check
+    [(what, detail)] = flow_in_trail(clout, incident_id)
+    assert (what, detail["outcome"]) == ("flow_failed", "uncertain")
 
 
 def test_a_flow_trigger_shopify_could_not_take_is_sent_later_once(
@@ -194,10 +197,49 @@ def test_a_flow_trigger_shopify_refuses_is_in_the_trail_with_its_reason(
     assert effect(clout, flow_key(incident_id)).status == "failed"
     assert flow_in_trail(clout, incident_id) == [
         (
-            "flow_refused",
-            {"trigger": "unhappy-customer-detected", "why": "Invalid handle or payload"},
+            "flow_failed",
+            {
+                "trigger": "unhappy-customer-detected",
+                "outcome": "failed",
+                "why": "Invalid handle or payload",
+                "tries": 1,
+            },
         )
     ]
+
+
+def test_a_flow_trigger_shopify_never_took_is_in_the_trail_once_given_up(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a chargeback whose tag landed, and then a Shopify down for as long as the trigger
+    # is tried
+    incident_id = a_chargeback(clout, devstore)
+    app_state = state(clout)
+    attend_incident(
+        sessions=app_state.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(app_state),
+        shop_settings=tag_settings(app_state),
+        now=utcnow(),
+    )
+    devstore.admin.set_faults(error_rate=1.0)
+
+    # when its later work is tried as often as a trigger is
+    outcomes = [
+        later(clout, incident_id, admin_factory(app_state)) for _ in range(outbox.MAX_ATTEMPTS)
+    ]
+
+    # then the trail says, once, that Flow was never started, after how many tries, and why
+    assert outcomes[0] == "postponed"
+    assert effect(clout, flow_key(incident_id)).status == "failed"
+    [(what, detail)] = flow_in_trail(clout, incident_id)
+    assert (what, detail["outcome"], detail["tries"]) == (
+        "flow_failed",
+        "failed",
+        outbox.MAX_ATTEMPTS,
+    )
+    assert "Unavailable" in detail["why"]
+    assert flow_triggers(devstore) == 0
 
 
 def serving_channel(status: str) -> Iterator[tuple[str, list[dict[str, str]]]]:
