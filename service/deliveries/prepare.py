@@ -103,6 +103,7 @@ LOOKUPS: Mapping[str, Callable[[Mapping[str, Any]], Lookups]] = {
 # URL could spend its Admin API budget at will. What is past the bound lands on what Clout
 # knows (a stand-in, linked later when the customer's own webhooks arrive).
 LOOKUPS_PER_DELIVERY = 20
+NAMES_READ = 10 * LOOKUPS_PER_DELIVERY  # names checked against the database, known or not
 
 
 def missing(*, session: Session, shop_id: int, wanted: Lookups) -> Lookups:
@@ -113,7 +114,8 @@ def missing(*, session: Session, shop_id: int, wanted: Lookups) -> Lookups:
     webhook or an earlier lookup — is not, even when its buyer is a guest: Shopify would only
     say so again."""
     orders: list[str] = []
-    for gid in dict.fromkeys(wanted.order_gids):
+    # Each name costs a query here too: a batch's first NAMES_READ are looked at, no more.
+    for gid in list(dict.fromkeys(wanted.order_gids))[:NAMES_READ]:
         if len(orders) >= LOOKUPS_PER_DELIVERY:
             break
         read = session.scalar(
@@ -126,7 +128,7 @@ def missing(*, session: Session, shop_id: int, wanted: Lookups) -> Lookups:
         if read is None:
             orders.append(gid)
     emails: list[str] = []
-    for email in dict.fromkeys(e.lower() for e in wanted.customer_emails):
+    for email in list(dict.fromkeys(e.lower() for e in wanted.customer_emails))[:NAMES_READ]:
         if len(orders) + len(emails) >= LOOKUPS_PER_DELIVERY:
             break
         found = session.scalar(

@@ -485,8 +485,8 @@ def run(
                 tagged = _wait_tagged(store, story, timeout=timeout)
                 late = _late_delivery_check(env)  # the beat's hourly check, run once now
                 click.echo(
-                    f"  the late-delivery check (the beat's hourly one, run now): {late} cases "
-                    "with a late order"
+                    f"  the late-delivery check (the beat's hourly one, run now) found late "
+                    f"orders on {late} cases"
                 )
                 elapsed = time.monotonic() - started
                 _wait_settled(sessions, timeout=max(10.0, timeout - elapsed))
