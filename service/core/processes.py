@@ -63,8 +63,9 @@ class FolderInUse(Exception):
 
 
 def hold_data_dir(data_dir: Path, *, url: str) -> int:
-    """Claim `data_dir` for this `clout serve` until the process ends (the lock goes with it,
-    however it ends); the descriptor holding it. A second serve on the same directory would
+    """Claim `data_dir` for this `clout serve` (the lock goes with the last process holding
+    the descriptor, however it ends: serve passes it to its children); the descriptor. A
+    second serve on the same directory would
     take the first one's embedded Redis for one an earlier run left behind and stop it,
     breaking the first without a word: it is refused instead, with who holds the directory."""
     path = data_dir / SERVE_LOCK
