@@ -8,6 +8,7 @@ worth a look but does not stop Clout (a quiet store, a delivery that failed last
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,10 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.attention import health
-from service.commands.common import connected_shop, load, redis_url_for, session_for
+from service.commands.common import connected_shop, redis_url_for, session_for
 from service.commands.subscriptions import check_store
 from service.core import db
-from service.core.config import Settings
+from service.core.config import ConfigError, Settings, load_settings
 from service.core.crypto import TokenVault, vault_for
 from service.core.logs import configure_logging
 from service.core.models import (
@@ -531,7 +532,14 @@ def _echo(finding: Finding) -> None:
 @click.argument("shop", required=False)
 def doctor(shop: str | None) -> None:
     """Check this Clout and its stores; say what is wrong and how to fix it (exit 1 if so)."""
-    settings = load()
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        # The doctor is what a newcomer runs when nothing works: a setting missing is its
+        # first finding, not a usage error.
+        click.echo("Clout")
+        _echo(fail("settings", str(error), "set it in .env in this folder, or in the environment"))
+        sys.exit(1)
     # The checks' findings say what the retries' warnings would: keep the report readable.
     configure_logging("ERROR")
     started = time.monotonic()

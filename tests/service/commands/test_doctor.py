@@ -431,3 +431,17 @@ def test_the_redis_line_counts_the_work_waiting_for_a_worker(
 
     # then the doctor counts three more (it read a queue Clout does not use: always 0)
     assert queued() == before + 3
+
+
+def test_a_missing_secret_is_the_doctors_first_finding_not_a_usage_error(tmp_path: Path) -> None:
+    # given a folder with no .env and no SHOPIFY_API_SECRET: a newcomer's first try
+    env = {"SHOPIFY_API_SECRET": "", "CLOUT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+
+    # when they ask the doctor what is wrong
+    checked = CliRunner(env=env).invoke(main, ["doctor"])
+
+    # then it answers as a doctor does: a FAIL line naming the setting and its fix, exit 1
+    assert checked.exit_code == 1, checked.output
+    assert line_of(checked.output, "settings").lstrip().startswith("FAIL"), checked.output
+    assert "SHOPIFY_API_SECRET" in checked.output
+    assert "Usage:" not in checked.output
