@@ -340,6 +340,21 @@ def serving(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen[
     return server
 
 
+def serve_refused(
+    tmp_path: Path, env: dict[str, str], port: int
+) -> subprocess.CompletedProcess[str]:
+    """`clout serve` asked to start where it should refuse: what it said, once it exited."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def redis_servers(root: psutil.Process) -> list[psutil.Process]:
     return [p for p in root.children(recursive=True) if "redis-server" in p.name()]
 
@@ -525,15 +540,7 @@ def test_serve_on_a_port_in_use_says_so_and_starts_nothing(tmp_path: Path) -> No
         port = int(taken.getsockname()[1])
 
         # when `clout serve` is asked for it
-        done = subprocess.run(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = serve_refused(tmp_path, env, port)
 
     # then it says the port is taken and exits before starting anything
     assert done.returncode != 0
@@ -553,15 +560,7 @@ def test_a_second_serve_in_the_same_folder_refuses_and_leaves_the_first_running(
     try:
         # when someone starts a second one there, on another port
         other = free_port()
-        done = subprocess.run(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(other)],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = serve_refused(tmp_path, env, other)
 
         # then it says which serve holds the folder and starts nothing
         assert done.returncode != 0

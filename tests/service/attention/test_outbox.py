@@ -52,6 +52,20 @@ def a_chargeback(app: Flask, devstore: RunningDevStore) -> int:
         return session.scalars(select(Incident.id)).one()
 
 
+def a_tagged_chargeback(app: Flask, devstore: RunningDevStore) -> int:
+    """A chargeback whose floor (its attention tag) has landed; its later work still to do."""
+    incident_id = a_chargeback(app, devstore)
+    app_state = state(app)
+    attend_incident(
+        sessions=app_state.sessions,
+        incident_id=incident_id,
+        admin=admin_factory(app_state),
+        shop_settings=tag_settings(app_state),
+        now=utcnow(),
+    )
+    return incident_id
+
+
 def later(app: Flask, incident_id: int, admin: Callable[[Shop], ShopifyAdmin]) -> str:
     clout = state(app)
     return attend_later(
@@ -76,15 +90,8 @@ def test_a_worker_killed_after_flow_answered_does_not_trigger_it_twice(
     clout: Flask, devstore: RunningDevStore
 ) -> None:
     # given a chargeback whose attention tag has landed
-    incident_id = a_chargeback(clout, devstore)
+    incident_id = a_tagged_chargeback(clout, devstore)
     app_state = state(clout)
-    attend_incident(
-        sessions=app_state.sessions,
-        incident_id=incident_id,
-        admin=admin_factory(app_state),
-        shop_settings=tag_settings(app_state),
-        now=utcnow(),
-    )
 
     # when the worker sending its Flow trigger dies the moment Shopify has answered
     def hook(response: httpx.Response) -> None:
@@ -123,15 +130,8 @@ def test_a_flow_trigger_shopify_could_not_take_is_sent_later_once(
     clout: Flask, devstore: RunningDevStore
 ) -> None:
     # given a chargeback whose tag landed, and Shopify failing every call for now
-    incident_id = a_chargeback(clout, devstore)
+    incident_id = a_tagged_chargeback(clout, devstore)
     app_state = state(clout)
-    attend_incident(
-        sessions=app_state.sessions,
-        incident_id=incident_id,
-        admin=admin_factory(app_state),
-        shop_settings=tag_settings(app_state),
-        now=utcnow(),
-    )
     devstore.admin.set_faults(error_rate=1.0)
 
     # when the later work is tried while Shopify is down, then again once it is well
@@ -174,15 +174,8 @@ def test_a_flow_trigger_shopify_refuses_is_in_the_trail_with_its_reason(
     clout: Flask, devstore: RunningDevStore
 ) -> None:
     # given a chargeback whose tag landed, and a store whose Flow refuses Clout's trigger
-    incident_id = a_chargeback(clout, devstore)
+    incident_id = a_tagged_chargeback(clout, devstore)
     app_state = state(clout)
-    attend_incident(
-        sessions=app_state.sessions,
-        incident_id=incident_id,
-        admin=admin_factory(app_state),
-        shop_settings=tag_settings(app_state),
-        now=utcnow(),
-    )
 
     # when the case's later work sends the trigger
     with httpx.Client(transport=FlowRefuses()) as refusing:
@@ -213,15 +206,8 @@ def test_a_flow_trigger_shopify_never_took_is_in_the_trail_once_given_up(
 ) -> None:
     # given a chargeback whose tag landed, and then a Shopify down for as long as the trigger
     # is tried
-    incident_id = a_chargeback(clout, devstore)
+    incident_id = a_tagged_chargeback(clout, devstore)
     app_state = state(clout)
-    attend_incident(
-        sessions=app_state.sessions,
-        incident_id=incident_id,
-        admin=admin_factory(app_state),
-        shop_settings=tag_settings(app_state),
-        now=utcnow(),
-    )
     devstore.admin.set_faults(error_rate=1.0)
 
     # when its later work is tried as often as a trigger is
@@ -283,15 +269,8 @@ def notices_in_trail(app: Flask, incident_id: int) -> list[tuple[str, dict[str, 
 
 def overdue_case(app: Flask, devstore: RunningDevStore, notifier: Notifier) -> int:
     """A chargeback past its deadline, escalated: its notices recorded, not yet sent."""
-    incident_id = a_chargeback(app, devstore)
+    incident_id = a_tagged_chargeback(app, devstore)
     app_state = state(app)
-    attend_incident(
-        sessions=app_state.sessions,
-        incident_id=incident_id,
-        admin=admin_factory(app_state),
-        shop_settings=tag_settings(app_state),
-        now=utcnow(),
-    )
     with session_scope(app_state.sessions) as session:
         escalated = escalate_overdue(
             session=session,

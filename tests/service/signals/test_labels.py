@@ -56,9 +56,9 @@ def deliver(client: FlaskClient, app: Flask, *, path: str, body: bytes, **reques
     process_delivery_now(app, response.json["delivery_id"])
 
 
-def two_closed_cases(client: FlaskClient, app: Flask) -> None:
-    """An order note an agent closed as not a complaint, and a 2★ review resolved as one."""
-    body = as_body(an_order_with_a_note(1020, 7001000000200, "ann@example.org"))
+def deliver_order(client: FlaskClient, app: Flask, order: dict[str, Any]) -> None:
+    """Shopify's orders/create for `order`, signed, taken and worked on."""
+    body = as_body(order)
     deliver(
         client,
         app,
@@ -66,6 +66,17 @@ def two_closed_cases(client: FlaskClient, app: Flask) -> None:
         body=body,
         headers=shopify_headers("orders/create", body),
     )
+
+
+def export_labels(settings: dict[str, Any]) -> Any:
+    """`clout text export-labels --shop SHOP`, as the merchant runs it."""
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+    return CliRunner(env=env).invoke(main, ["text", "export-labels", "--shop", SHOP])
+
+
+def two_closed_cases(client: FlaskClient, app: Flask) -> None:
+    """An order note an agent closed as not a complaint, and a 2★ review resolved as one."""
+    deliver_order(client, app, an_order_with_a_note(1020, 7001000000200, "ann@example.org"))
     review = fixture_bytes("reviews/generic_review.json")
     headers, query = signed_review("generic", review)
     deliver(
@@ -126,14 +137,7 @@ def test_a_redacted_customers_words_are_never_exported(
 
 def test_open_cases_are_not_labels(client: FlaskClient, app: Flask, review_shop: Shop) -> None:
     # given a complaint nobody has closed yet
-    body = as_body(an_order_with_a_note(1021, 7001000000201, "bo@example.org"))
-    deliver(
-        client,
-        app,
-        path="/webhooks/shopify",
-        body=body,
-        headers=shopify_headers("orders/create", body),
-    )
+    deliver_order(client, app, an_order_with_a_note(1021, 7001000000201, "bo@example.org"))
 
     # when the labels are exported, then there is nothing: no person has judged it
     with session_scope(state(app).sessions) as session:
@@ -147,8 +151,7 @@ def test_closed_cases_become_labelled_texts_for_the_next_training_run(
     two_closed_cases(client, app)
 
     # when the merchant exports the labels
-    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
-    result = CliRunner(env=env).invoke(main, ["text", "export-labels", "--shop", SHOP])
+    result = export_labels(settings)
 
     # then each text carries the person's label, its stars and where it came from, and no
     # name or email
@@ -181,21 +184,13 @@ def test_exported_words_never_reach_the_terminal_as_controls(
     # a C1 control sequence (clear screen) and a right-to-left override
     order = an_order_with_a_note(1021, 7001000000201, "bo@example.org")
     order["note"] = "Where is my order?? \x9b2J \u202egnorw"
-    body = as_body(order)
-    deliver(
-        client,
-        app,
-        path="/webhooks/shopify",
-        body=body,
-        headers=shopify_headers("orders/create", body),
-    )
+    deliver_order(client, app, order)
     with session_scope(state(app).sessions) as session:
         case = session.scalars(select(Incident)).one()
         resolve_incident(session=session, incident=case, by="page:agent-1", now=utcnow())
 
     # when the labels are exported to the operator's terminal
-    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
-    result = CliRunner(env=env).invoke(main, ["text", "export-labels", "--shop", SHOP])
+    result = export_labels(settings)
 
     # then they are written as JSON escapes, and read back as the customer wrote them
     assert result.exit_code == 0, result.output
