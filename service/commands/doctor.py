@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 import httpx
@@ -129,7 +130,7 @@ def check_redis(settings: Settings) -> Finding:
             "webhooks are neither received nor worked on",
             "start Clout with `clout serve` (or set CLOUT_REDIS_URL to your Redis)",
         )
-    shown = "the embedded Redis of `clout serve`" if settings.redis_url is None else url
+    shown = "the embedded Redis of `clout serve`" if settings.redis_url is None else _shown(url)
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     try:
         client.ping()
@@ -144,6 +145,15 @@ def check_redis(settings: Settings) -> Finding:
     finally:
         client.close()
     return ok("redis", f"{shown} answers; {queued} task(s) queued")
+
+
+def _shown(url: str) -> str:
+    """A Redis URL without its password: the doctor's output is pasted into support tickets."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 @dataclass

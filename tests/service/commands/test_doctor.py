@@ -445,3 +445,19 @@ def test_a_missing_secret_is_the_doctors_first_finding_not_a_usage_error(tmp_pat
     assert line_of(checked.output, "settings").lstrip().startswith("FAIL"), checked.output
     assert "SHOPIFY_API_SECRET" in checked.output
     assert "Usage:" not in checked.output
+
+
+def test_the_redis_line_never_shows_the_password_in_redis_url(
+    environment: dict[str, str],
+) -> None:
+    # given a Redis URL with a password, to a Redis that is down
+    environment["CLOUT_REDIS_URL"] = "redis://:hunter2-in-the-url@127.0.0.1:9/0"
+
+    # when the operator asks the doctor (whose output ends up pasted into support tickets)
+    checked = doctor(environment, SHOP)
+
+    # then the Redis is named by its host, and the password is nowhere
+    said = line_of(checked.output, "redis")
+    assert said.lstrip().startswith("FAIL"), checked.output
+    assert "127.0.0.1:9" in said
+    assert "hunter2-in-the-url" not in checked.output
