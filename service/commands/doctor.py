@@ -135,6 +135,7 @@ def check_redis(settings: Settings) -> Finding:
     try:
         client.ping()
         queued = waiting_in_broker(client, QUEUE)
+        policy = _eviction_policy(client)
     except redis.RedisError as error:
         return fail(
             "redis",
@@ -144,6 +145,15 @@ def check_redis(settings: Settings) -> Finding:
         )
     finally:
         client.close()
+    if policy not in (None, "noeviction"):
+        return warn(
+            "redis",
+            f"{shown} answers, but may evict keys when its memory is full "
+            f"(maxmemory-policy {policy}): a queued delivery's message, or the mark that its "
+            "store's work is queued, could go with them",
+            "set `maxmemory-policy noeviction` in its redis.conf (or `CONFIG SET "
+            "maxmemory-policy noeviction`); Clout's embedded Redis never evicts",
+        )
     return ok("redis", f"{shown} answers; {queued} task(s) queued")
 
 
@@ -154,6 +164,15 @@ def _shown(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def _eviction_policy(client: redis.Redis) -> str | None:
+    """The Redis's maxmemory-policy; None where CONFIG is not allowed (many hosted Redis)."""
+    try:
+        found = client.config_get("maxmemory-policy")
+    except redis.ResponseError:
+        return None
+    return str(found.get("maxmemory-policy") or "") or None
 
 
 @dataclass

@@ -5,12 +5,13 @@ fault in an otherwise healthy install and reads what the doctor says."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from flask import Flask
@@ -461,3 +462,29 @@ def test_the_redis_line_never_shows_the_password_in_redis_url(
     assert said.lstrip().startswith("FAIL"), checked.output
     assert "127.0.0.1:9" in said
     assert "hunter2-in-the-url" not in checked.output
+
+
+@pytest.fixture
+def evicting_redis(redis_url: str) -> Iterator[None]:
+    client = redis.Redis.from_url(redis_url)
+    [(_, policy)] = client.config_get("maxmemory-policy").items()
+    client.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        yield
+    finally:
+        client.config_set("maxmemory-policy", policy)
+        client.close()
+
+
+@pytest.mark.usefixtures("evicting_redis")
+def test_a_redis_that_may_evict_the_queue_is_warned_about(environment: dict[str, str]) -> None:
+    # given a Redis set to evict keys when its memory is full (a cache's setting): a queued
+    # delivery's message, or the mark that its store's work is queued, could go
+    # when the operator asks the doctor
+    checked = doctor(environment, SHOP)
+
+    # then the Redis line warns, names the policy and says how to set it
+    said = line_of(checked.output, "redis")
+    assert said.lstrip().startswith("warn"), checked.output
+    assert "allkeys-lru" in said
+    assert "maxmemory-policy noeviction" in checked.output
