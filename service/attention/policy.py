@@ -134,5 +134,18 @@ def customer_tags(decision: Decision, attention_tag: str) -> tuple[str, ...]:
     return (attention_tag, f"clout-priority-{decision.priority}")
 
 
+# Every tag `decide` can write besides the store's attention tag. Only these (and the attention
+# tag) are Clout's to take off again: a store's own tags may start with `clout-` too — the
+# customer's opt-out (`clout-opt-out`), a merchant's `clout-club` — and are not Clout's.
+WRITTEN_TAGS = frozenset(
+    {
+        *INFLUENCE_TAGS,
+        *(f"{TAG_PREFIX}priority-{p}" for p in Priority),
+        *(f"{TAG_PREFIX}reason-{k}" for k in SignalKind),
+        f"{TAG_PREFIX}overdue",
+    }
+)
+
+
 def is_clout_tag(tag: str, attention_tag: str) -> bool:
-    return tag == attention_tag or tag.startswith(TAG_PREFIX)
+    return tag == attention_tag or tag in WRITTEN_TAGS

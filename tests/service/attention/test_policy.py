@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.attention.policy import INFLUENCE_TAGS, Decision, Held, decide
+from service.attention.policy import INFLUENCE_TAGS, Decision, Held, decide, is_clout_tag
 from service.core.vocabulary import DEFAULT_FLOORS, Severity, parse_floors
 from service.influence.scoring import Influence
 
@@ -65,6 +65,8 @@ def test_the_floor_holds_for_any_profile(
     assert decision.priority.rank >= floor.priority.rank
     assert all(len(tag) <= 40 and "," not in tag for tag in decision.tags)
     assert f"clout-priority-{decision.priority}" in decision.tags
+    # and each is one Clout knows as its own, to take off when the case closes
+    assert all(is_clout_tag(tag, "clout-attention") for tag in decision.tags)
 
 
 @given(severity=st.sampled_from(Severity), opened_at=moments, opted_out=st.booleans())
