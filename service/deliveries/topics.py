@@ -222,6 +222,43 @@ def customer_changed(ctx: DeliveryContext) -> None:
     )
 
 
+# Shopify's limits on a customer's tags: at most 250, each at most 255 characters.
+_TAGS_MOST, _TAG_LONGEST = 250, 255
+
+
+def customer_tags_changed(ctx: DeliveryContext) -> None:
+    """`customer.tags_added` / `customer.tags_removed`: since API 2025-01 a customer's own
+    webhooks carry no tags, so a merchant's opt-out tag put on (or taken off) a customer Clout
+    has read arrives only here. The body names the customer and the tags that changed."""
+    try:
+        gid = to_gid("Customer", ctx.payload.get("customerId"))
+    except ValueError as error:
+        raise PermanentError("payload names no customer") from error
+    tags = ctx.payload.get("tags")
+    if (
+        not isinstance(tags, list)
+        or len(tags) > _TAGS_MOST
+        or not all(isinstance(t, str) and len(t) <= _TAG_LONGEST for t in tags)
+    ):
+        raise PermanentError("payload's tags are not a list of Shopify tags")
+    ctx.delivery.customer_ref = gid
+    customer = ctx.session.scalar(
+        select(Customer).where(Customer.shop_id == ctx.shop.id, Customer.shopify_id == gid)
+    )
+    if customer is None:
+        return  # Clout reads a customer's tags when it first looks them up
+    added = ctx.delivery.topic == "customer.tags_added"
+    if not payloads.change_customer_tags(customer=customer, tags=tags, added=added):
+        return
+    # Clout's own tags come back here too (every case tags its customer): only the opt-out
+    # tag's coming or going touches the profile.
+    opt_out = ctx.tag_settings.opt_out_tag if ctx.tag_settings is not None else None
+    if opt_out is None or opt_out in (t.strip() for t in tags):
+        profiles.note_opt_out_change(
+            session=ctx.session, customer=customer, opt_out_tag=opt_out, now=ctx.now
+        )
+
+
 def bulk_operation_finished(ctx: DeliveryContext) -> None:
     """Shopify finished a bulk operation: if it is the one a history import waits for, carry the
     import on now instead of at its next look (which reads how it ended, well or not)."""
@@ -298,6 +335,8 @@ TOPIC_HANDLERS: dict[str, TopicHandler] = {
     "refunds/create": refund_created,
     "customers/create": customer_changed,
     "customers/update": customer_changed,
+    "customer.tags_added": customer_tags_changed,
+    "customer.tags_removed": customer_tags_changed,
     "disputes/create": dispute_opened,
     "disputes/update": dispute_opened,
     "returns/request": return_requested,

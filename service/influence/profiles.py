@@ -95,16 +95,11 @@ def build_profile(
     if profile is None:
         profile = InfluenceProfile(shop_id=shop.id, customer_id=customer.id)
         session.add(profile)
-    opted_out = opt_out_tag in [t.strip() for t in (customer.tags or "").split(",")]
+    opted_out = has_opted_out(customer, opt_out_tag)
     profile.opted_out = opted_out
     profile.computed_at = now
     if opted_out:
-        # No profile for a customer who opted out; the attention floor still applies to them.
-        profile.clout_score = profile.klout_score = None
-        profile.components = profile.reasons = None
-        profile.contagion = 0
-        profile.unknown = {"inputs": ["opted out of profiling"]}
-        profile.complete = True
+        _forget(profile)
         return profile
     unknown: list[str] = []
     complete = True
@@ -143,6 +138,41 @@ def build_profile(
         "handles": [f"{n}:{h}" for n, h in handles],
     }
     return profile
+
+
+def has_opted_out(customer: Customer, opt_out_tag: str) -> bool:
+    return opt_out_tag in [t.strip() for t in (customer.tags or "").split(",")]
+
+
+def _forget(profile: InfluenceProfile) -> None:
+    # No profile for a customer who opted out; the attention floor still applies to them.
+    profile.opted_out = True
+    profile.clout_score = profile.klout_score = None
+    profile.components = profile.reasons = None
+    profile.contagion = 0
+    profile.unknown = {"inputs": ["opted out of profiling"]}
+    profile.complete = True
+
+
+def note_opt_out_change(
+    *, session: Session, customer: Customer, opt_out_tag: str | None, now: datetime
+) -> None:
+    """The opt-out tag went on or came off the customer in Shopify (`opt_out_tag` None: the
+    shop's tag is not known here, so either may have happened). Opted out, their profile goes
+    at once: nothing of it waits for the sweep, and no provider is asked about them again. No
+    longer opted out, the sweep computes it again. An open case keeps what its agent has seen
+    (`policy.Held`): the floor never falls within a case."""
+    profile = session.scalar(
+        select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id)
+    )
+    if profile is None:
+        return  # profiled when they are first unhappy, by then with the tag
+    if opt_out_tag is not None and has_opted_out(customer, opt_out_tag):
+        _forget(profile)
+        profile.computed_at = now
+        profile.stale_since = None
+    elif profile.stale_since is None:
+        profile.stale_since = now
 
 
 def _klout_of(

@@ -7,7 +7,7 @@ so replaying any mix of deliveries in any order ends in the same rows.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -69,6 +69,25 @@ def _gid(resource: str, payload: dict[str, Any]) -> str:
 
 def _is_stale(stored: datetime | None, incoming: datetime | None) -> bool:
     return stored is not None and incoming is not None and incoming < stored
+
+
+def change_customer_tags(*, customer: Customer, tags: Iterable[str], added: bool) -> bool:
+    """A `customer.tags_added` / `customer.tags_removed` change on Clout's copy of the
+    customer's tags (since API 2025-01 the customer's own webhooks carry none); whether it
+    changed anything. A redacted customer keeps nothing."""
+    if customer.redacted_at is not None:
+        return False
+    before = [t.strip() for t in (customer.tags or "").split(",") if t.strip()]
+    named = [t.strip() for t in tags if t.strip()]
+    after = (
+        before + [t for t in dict.fromkeys(named) if t not in before]
+        if added
+        else [t for t in before if t not in named]
+    )
+    if after == before:
+        return False
+    customer.tags = ", ".join(after)
+    return True
 
 
 def upsert_customer(

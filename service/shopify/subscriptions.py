@@ -23,8 +23,9 @@ WEBHOOK_PATH = "/webhooks/shopify"
 
 
 def topic_enum(topic: str) -> str:
-    """`orders/create` → `ORDERS_CREATE`, Shopify's WebhookSubscriptionTopic value."""
-    return topic.upper().replace("/", "_")
+    """`orders/create` → `ORDERS_CREATE`, `customer.tags_added` → `CUSTOMER_TAGS_ADDED`:
+    Shopify's WebhookSubscriptionTopic value."""
+    return topic.upper().replace("/", "_").replace(".", "_")
 
 
 def callback_url(public_url: str) -> str:

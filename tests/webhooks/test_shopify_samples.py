@@ -42,7 +42,7 @@ def deliver(client: FlaskClient, app: Flask, topic: str, payload: dict[str, Any]
 
 
 def sample(topic: str) -> dict[str, Any]:
-    return shopify_sample(f"shopify/{topic.replace('/', '_')}.json")
+    return shopify_sample(f"shopify/{topic.replace('/', '_').replace('.', '_')}.json")
 
 
 def signals(app: Flask) -> list[Signal]:
@@ -171,6 +171,56 @@ def test_shopifys_customer_sample_is_kept_as_the_customer(
         assert customer is not None
         assert (customer.first_name, customer.email) == ("Bob", "bob@biller.com")
     assert signals(app) == []
+
+
+def a_customer_known_as_the_tag_samples_one(client: FlaskClient, app: Flask) -> None:
+    # The tag samples name gid://shopify/Customer/1: Shopify's customer sample, renumbered.
+    renumbered = {"id": 1, "admin_graphql_api_id": "gid://shopify/Customer/1"}
+    assert deliver(
+        client, app, "customers/create", {**sample("customers/create"), **renumbered}
+    ) == ("done")
+
+
+def tags_of_customer_1(app: Flask) -> list[str]:
+    with state(app).sessions() as session:
+        customer = session.scalar(
+            select(Customer).where(Customer.shopify_id == "gid://shopify/Customer/1")
+        )
+        assert customer is not None
+        return [t.strip() for t in (customer.tags or "").split(",") if t.strip()]
+
+
+def test_shopifys_tag_samples_add_and_take_off_the_customers_tags(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given a customer Clout knows, tagged "vip" when Clout read them
+    a_customer_known_as_the_tag_samples_one(client, app)
+    with state(app).sessions() as session:
+        customer = session.scalars(select(Customer)).one()
+        customer.tags = "vip"
+        session.commit()
+
+    # when Shopify says tags were added (its sample: tag1, tag2), then taken off
+    assert deliver(client, app, "customer.tags_added", sample("customer.tags_added")) == "done"
+    added = tags_of_customer_1(app)
+    assert deliver(client, app, "customer.tags_removed", sample("customer.tags_removed")) == (
+        "done"
+    )
+
+    # then Clout's copy follows: the merchant's other tag stays throughout
+    assert sorted(added) == ["tag1", "tag2", "vip"]
+    assert tags_of_customer_1(app) == ["vip"]
+    assert signals(app) == []
+
+
+def test_tags_of_a_customer_clout_does_not_know_change_nothing(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # Clout reads an unknown customer's tags when it first looks them up
+    assert deliver(client, app, "customer.tags_added", sample("customer.tags_added")) == "done"
+
+    with state(app).sessions() as session:
+        assert session.scalars(select(Customer)).all() == []
 
 
 def test_shopifys_app_uninstalled_sample_stops_the_shop(

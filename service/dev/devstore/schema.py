@@ -568,8 +568,20 @@ def _change_tags(store: DevStore, gid: str, tags: list[str] | str, *, add: bool)
         if changed:
             subject.tags = sorted(after)
             subject.updated_at = now()
-    if changed:
-        store.emit("orders/updated" if isinstance(subject, Order) else "customers/update", subject)
+    if changed and isinstance(subject, Order):
+        store.emit("orders/updated", subject)
+    elif changed:
+        # Since API 2025-01 a customer's own webhooks carry no tags: the change itself comes
+        # as customer.tags_added / customer.tags_removed, naming the tags that changed.
+        store.emit("customers/update", subject)
+        store.emit(
+            "customer.tags_added" if add else "customer.tags_removed",
+            {
+                "customerId": subject.gid,
+                "tags": sorted(after - before if add else before - after),
+                "occurredAt": iso(subject.updated_at),
+            },
+        )
     return {"node": _view(store, subject), "userErrors": []}
 
 

@@ -234,7 +234,7 @@ class WebhookSender:
     def targets(self, topic: str) -> list[str]:
         if self.url:
             return [self.url]
-        enum = topic.upper().replace("/", "_")
+        enum = topic.upper().replace("/", "_").replace(".", "_")
         with self.store.lock:
             return [s["uri"] for s in self.store.subscriptions if s["topic"] == enum]
 

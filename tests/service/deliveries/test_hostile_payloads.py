@@ -25,6 +25,8 @@ SAMPLES = {
     "orders/cancelled": "shopify/orders_cancelled.json",
     "refunds/create": "shopify/refunds_create.json",
     "customers/update": None,
+    "customer.tags_added": None,
+    "customer.tags_removed": None,
     "customers/data_request": "shopify/customers_data_request.json",
     "customers/redact": "shopify/customers_redact.json",
     "disputes/create": None,
@@ -39,6 +41,17 @@ SMALL = {
         "first_name": "John",
         "updated_at": "2026-11-20T12:00:00-05:00",
         "tags": "vip",
+    },
+    # the customer above: the tag topics name a customer by GID, and only a known one's change
+    "customer.tags_added": {
+        "customerId": "gid://shopify/Customer/115310627314723954",
+        "tags": ["clout-opt-out", "vip"],
+        "occurredAt": "2026-11-20T17:00:00.000Z",
+    },
+    "customer.tags_removed": {
+        "customerId": "gid://shopify/Customer/115310627314723954",
+        "tags": ["vip"],
+        "occurredAt": "2026-11-20T17:01:00.000Z",
     },
     "disputes/create": {"id": 1, "order_id": 820982911946154508, "type": "chargeback"},
     "returns/request": {"id": 2, "order": {"id": 820982911946154508}},

@@ -91,6 +91,8 @@ TOPIC_SCOPES = {
     "refunds/create": "read_orders",
     "customers/create": "read_customers",
     "customers/update": "read_customers",
+    "customer.tags_added": "read_customers",
+    "customer.tags_removed": "read_customers",
     "disputes/create": "read_shopify_payments_disputes",
     "disputes/update": "read_shopify_payments_disputes",
     "returns/request": "read_returns",
@@ -310,7 +312,7 @@ def test_every_subscribed_topic_is_a_topic_shopify_offers(schema: GraphQLSchema)
     offered = set(schema.get_type("WebhookSubscriptionTopic").values)  # type: ignore[union-attr]
     topics, _ = subscribed_topics()
 
-    unknown = {t for t in topics if t.upper().replace("/", "_") not in offered}
+    unknown = {t for t in topics if t.upper().replace("/", "_").replace(".", "_") not in offered}
 
     assert unknown == set()
 
@@ -328,6 +330,6 @@ def test_every_handled_topic_has_shopifys_own_sample_as_a_fixture() -> None:
     sources = (fixtures / "SOURCES.md").read_text()
 
     for topic in shopify_topics_handled():
-        name = topic.replace("/", "_") + ".json"
+        name = topic.replace("/", "_").replace(".", "_") + ".json"
         assert (fixtures / name).exists(), f"no Shopify sample for {topic}"
         assert f"`{name}`" in sources, f"{name}: say where it came from in SOURCES.md"

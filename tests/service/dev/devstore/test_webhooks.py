@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -103,3 +104,32 @@ def test_without_a_fixed_address_webhooks_follow_the_subscriptions_made_through_
 
     # then only the subscribed topic went out, to the subscribed address
     assert [(s.topic, s.url) for s in sender.sent] == [("orders/updated", intake_url)]
+
+
+def test_a_customers_new_tag_arrives_as_customer_tags_added_with_the_tags_added(
+    app: Flask, shop: Shop, devstore: RunningDevStore, intake_url: str
+) -> None:
+    # given a customer in the store, and the store sending its webhooks to Clout
+    seed_store(devstore.store, customers=3, orders=3, seed=5)
+    person = next(iter(devstore.store.customers.values()))
+    person.tags = ["wholesale"]
+    sender = WebhookSender(devstore.store, url=intake_url, secret=SECRET).start()
+    try:
+        from service.dev.devstore.schema import _change_tags
+
+        # when the merchant tags the customer, then takes the tag off again
+        _change_tags(devstore.store, person.gid, ["clout-opt-out"], add=True)
+        _change_tags(devstore.store, person.gid, ["clout-opt-out"], add=False)
+        wait_for(lambda: len(sender.sent) == 4 and all(d.delivered for d in sender.sent))
+    finally:
+        sender.stop()
+
+    # then, as Shopify does since API 2025-01 (customers' own webhooks carry no tags), each
+    # change comes as customer.tags_added / customer.tags_removed naming only the tags changed
+    with state(app).sessions() as session:
+        bodies = {d.topic: json.loads(d.body or b"{}") for d in session.scalars(select(Delivery))}
+    assert set(bodies) == {"customers/update", "customer.tags_added", "customer.tags_removed"}
+    for topic in ("customer.tags_added", "customer.tags_removed"):
+        assert bodies[topic]["customerId"] == person.gid
+        assert bodies[topic]["tags"] == ["clout-opt-out"]
+        assert "occurredAt" in bodies[topic]
