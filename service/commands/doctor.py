@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.attention import health
+from service.attention.escalation import MAX_ESCALATIONS
 from service.commands.common import connected_shop, redis_url_for, session_for
 from service.commands.subscriptions import check_store
 from service.core import db
@@ -35,12 +36,13 @@ from service.core.crypto import TokenVault, vault_for
 from service.core.logs import configure_logging
 from service.core.models import (
     Delivery,
+    Incident,
     ReviewSecret,
     Shop,
     utcnow,
 )
 from service.core.shop_settings import shop_config
-from service.core.vocabulary import DeliveryStatus, ShopStatus
+from service.core.vocabulary import DeliveryStatus, IncidentStatus, ShopStatus
 from service.deliveries.dispatch import waiting_in_broker
 from service.deliveries.lifecycle import QUEUE
 from service.deliveries.topics import SHOPIFY_TOPICS
@@ -63,6 +65,9 @@ STUCK_AFTER = timedelta(minutes=10)
 FAILURES_WINDOW = timedelta(days=7)
 # An import of a store's history still unfinished after this long has probably stalled.
 STALLED_IMPORT = timedelta(hours=6)
+# An overdue case the beat has not escalated this long after its deadline (or three of the
+# beat's intervals, if longer) means no beat is running: it escalates every minute.
+UNESCALATED_AFTER = timedelta(minutes=5)
 # A store that has sent nothing this long after connecting is probably not sending at all.
 QUIET_AFTER = timedelta(hours=24)
 
@@ -488,6 +493,33 @@ def check_pending(
     return fail("tags", says, fix) if waited >= limit else warn("tags", says + " (retrying)")
 
 
+def check_escalations(
+    *, session: Session, settings: Settings, shop: Shop, now: datetime
+) -> Finding:
+    """Overdue cases the beat left alone: it escalates every minute, so one still waiting well
+    past its deadline means no `clout beat` runs (nor its sweeper and reconciliation), and
+    the store's overdue customers get no `clout-overdue` tag and nobody is told."""
+    grace = max(UNESCALATED_AFTER, timedelta(seconds=3 * settings.escalate_interval_seconds))
+    count, oldest = session.execute(
+        select(func.count(), func.min(Incident.deadline_at)).where(
+            Incident.shop_id == shop.id,
+            Incident.status == IncidentStatus.OPEN,
+            Incident.deadline_at <= now - grace,
+            Incident.escalations < MAX_ESCALATIONS,
+        )
+    ).one()
+    if not count or oldest is None:
+        return ok("overdue", "every case past its deadline was escalated")
+    return fail(
+        "overdue",
+        f"{count} case(s) past their deadline not escalated, the oldest due "
+        f"{_ago(now, oldest)}: no overdue tag, no higher priority and no notice while no "
+        "beat runs (it escalates every minute)",
+        "start exactly one `clout beat` beside the workers (`clout serve` runs its own); "
+        "without it the sweeper and reconciliation stop too",
+    )
+
+
 def check_notifications(*, session: Session, shop: Shop, now: datetime) -> Finding:
     """What the store was told in the last 7 days and what never reached it: a channel whose
     last notice failed is one the merchant is not hearing from (a removed Slack URL, a private
@@ -542,6 +574,7 @@ def check_shop(
         found.append(
             check_pending(session=session, settings=settings, vault=vault, shop=shop, now=now)
         )
+        found.append(check_escalations(session=session, settings=settings, shop=shop, now=now))
         found.append(check_notifications(session=session, shop=shop, now=now))
     return found
 

@@ -81,6 +81,7 @@ def test_a_healthy_install_passes(environment: dict[str, str]) -> None:
         "webhooks",
         "history",
         "tags",
+        "overdue",
         "notifications",
         "clock",
     ):
@@ -488,3 +489,56 @@ def test_a_redis_that_may_evict_the_queue_is_warned_about(environment: dict[str,
     assert said.lstrip().startswith("warn"), checked.output
     assert "allkeys-lru" in said
     assert "maxmemory-policy noeviction" in checked.output
+
+
+def an_overdue_case(
+    environment: dict[str, str], devstore: RunningDevStore, make_app: Callable[..., Flask]
+) -> None:
+    """A chargeback whose tags landed, now past its deadline by 10 minutes."""
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    dispute = {"id": 61, "order_id": order.id, "type": "chargeback"}
+    delivery = record_delivery_now(app, topic="disputes/create", payload=dispute)
+    assert work_on(app, delivery).incidents
+    execute(environment, sa.update(Incident).values(deadline_at=utcnow() - timedelta(minutes=10)))
+
+
+def test_an_overdue_case_no_beat_escalated_is_named_with_the_beat(
+    environment: dict[str, str], devstore: RunningDevStore, make_app: Callable[..., Flask]
+) -> None:
+    # given a case 10 minutes past its deadline that nothing escalated: workers run, the beat
+    # (`clout beat`, which escalates every minute) does not
+    an_overdue_case(environment, devstore, make_app)
+
+    # when the operator asks the doctor
+    checked = doctor(environment, SHOP)
+
+    # then it fails on that, and says to start the beat
+    assert checked.exit_code == 1, checked.output
+    assert line_of(checked.output, "overdue").lstrip().startswith("FAIL"), checked.output
+    said = "1 case(s) past their deadline not escalated, the oldest due 10 min ago"
+    assert said in checked.output
+    assert "clout beat" in checked.output
+    assert "1 problem(s)" in checked.output
+
+
+def test_an_overdue_case_the_beat_escalated_in_full_is_not_a_fault(
+    environment: dict[str, str], devstore: RunningDevStore, make_app: Callable[..., Flask]
+) -> None:
+    # given an overdue case escalated as often as Clout escalates (three times), and another
+    # only just past its deadline, which the beat's next minute will escalate
+    an_overdue_case(environment, devstore, make_app)
+    execute(environment, sa.update(Incident).values(escalations=3))
+
+    # when the operator asks the doctor
+    checked = doctor(environment, SHOP)
+
+    # then neither is the beat's fault
+    assert checked.exit_code == 0, checked.output
+    assert line_of(checked.output, "overdue").lstrip().startswith("ok"), checked.output
+    execute(
+        environment,
+        sa.update(Incident).values(escalations=0, deadline_at=utcnow() - timedelta(seconds=30)),
+    )
+    assert doctor(environment, SHOP).exit_code == 0
