@@ -110,7 +110,10 @@ def decide(
         if held.priority is not None and held.priority.rank > priority.rank:
             priority = held.priority
         if held.deadline_at is not None:
-            deadline = min(deadline, held.deadline_at)
+            # An escalated case is on the deadline its escalation gave it: the one counted
+            # from its opening has passed, and taking it back would have the next minute's
+            # escalation come at once, with another notice.
+            deadline = held.deadline_at if escalations else min(deadline, held.deadline_at)
         tags += sorted(held.tags & INFLUENCE_TAGS - set(tags))
         raised_by += [reason for reason in held.raised_by if reason not in raised_by]
     tags.append(f"clout-priority-{priority}")

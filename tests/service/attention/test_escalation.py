@@ -1,0 +1,105 @@
+"""An escalation's new deadline holds: the attendance that follows it (its overdue tag, its
+higher priority) does not put the case back on the deadline that passed, so the next
+escalation, and the merchant's next notice, come only if the new deadline passes too. Against
+the emulator over HTTP, a real Redis and database, and a merchant's webhook receiver."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+from werkzeug.serving import make_server
+
+from service.attention.escalation import deliver_notices, escalate_overdue
+from service.attention.notify import Notifier
+from service.core.db import session_scope
+from service.core.models import Incident, utcnow
+from service.core.vocabulary import DEFAULT_FLOORS
+from service.dev.devstore.webhooks import order_payload
+from tests.support.clout import RunningDevStore, attend_now, record_delivery_now, state, work_on
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[bytes]]]:
+    """The merchant's webhook receiver, on this machine: what it took, in order."""
+    received: list[bytes] = []
+
+    def endpoint(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        received.append(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = make_server("127.0.0.1", 0, endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/", received
+    server.shutdown()
+
+
+def a_chargeback_due_an_hour_ago(app: Flask, devstore: RunningDevStore) -> int:
+    """A chargeback tagged in Shopify, opened five hours ago: its 4 h floor passed an hour ago."""
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    work_on(
+        app,
+        record_delivery_now(
+            app, topic="orders/create", payload=order_payload(devstore.store, order)
+        ),
+    )
+    dispute = {"id": 700, "order_id": order.id, "type": "chargeback"}
+    [incident_id] = work_on(
+        app, record_delivery_now(app, topic="disputes/create", payload=dispute)
+    ).incidents
+    now = utcnow()
+    with session_scope(state(app).sessions) as session:
+        session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id)
+            .values(opened_at=now - timedelta(hours=5), deadline_at=now - timedelta(hours=1))
+        )
+    return incident_id
+
+
+def the_beat_escalates(app: Flask, notifier: Notifier, *, minutes_on: int = 0) -> list[int]:
+    """The beat's minute: overdue cases escalated, their notices sent, then each case attended
+    by a worker as the task does."""
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        escalated = escalate_overdue(
+            session=session,
+            now=utcnow() + timedelta(minutes=minutes_on),
+            floors=lambda _shop_id: DEFAULT_FLOORS,
+            notifier=lambda _shop_id: notifier,
+        )
+    deliver_notices(sessions=clout.sessions, notifier=lambda _shop_id: notifier, now=utcnow)
+    for incident_id in escalated:
+        attend_now(app, incident_id)
+    return escalated
+
+
+def test_the_next_minute_does_not_escalate_a_case_again(
+    clout: Flask, devstore: RunningDevStore, receiver: tuple[str, list[bytes]]
+) -> None:
+    # given a chargeback an hour past its deadline, and the merchant's webhook for notices
+    url, received = receiver
+    notifier = Notifier(webhook_url=url, private_targets=True)
+    incident_id = a_chargeback_due_an_hour_ago(clout, devstore)
+
+    # when the beat escalates it, and a worker puts its overdue tag and priority on
+    assert the_beat_escalates(clout, notifier) == [incident_id]
+
+    # then it has the escalation's new deadline, hours ahead, not the one that passed
+    with session_scope(state(clout).sessions) as session:
+        incident = session.scalars(select(Incident).where(Incident.id == incident_id)).one()
+        assert incident.deadline_at is not None
+        assert incident.deadline_at > utcnow() + timedelta(hours=1), incident.deadline_at
+        assert incident.escalations == 1
+    # and the beat's next minute leaves it alone: one notice, not one a minute
+    assert the_beat_escalates(clout, notifier, minutes_on=1) == []
+    assert len(received) == 1
+    # and its Shopify order shows it overdue
+    assert "clout-overdue" in next(iter(devstore.store.orders.values())).tags
