@@ -410,7 +410,8 @@ def check_deliveries(*, session: Session, shop: Shop, now: datetime) -> list[Fin
             fail(
                 "failures",
                 " and ".join(f"{n} {s}" for s, n in counts.items())
-                + " deliveries in the last 7 days",
+                + (" delivery" if sum(counts.values()) == 1 else " deliveries")
+                + " in the last 7 days",
                 "see why with `clout deliveries list --status dead` (or failed), mend the "
                 "cause, then `clout deliveries retry ID`",
             )

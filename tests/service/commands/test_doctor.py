@@ -210,6 +210,19 @@ PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str,
 }
 
 
+def test_one_dead_delivery_is_counted_in_the_singular(
+    environment: dict[str, str], devstore: RunningDevStore
+) -> None:
+    # given one delivery that died in the last week
+    let_a_delivery_die(environment, devstore)
+
+    # when the operator asks the doctor
+    said = line_of(doctor(environment, SHOP).output, "failures")
+
+    # then it reads as English
+    assert "1 dead delivery in the last 7 days" in said
+
+
 @pytest.mark.parametrize("fault", PLANTED)
 def test_each_planted_fault_is_found_with_its_fix(
     fault: str, environment: dict[str, str], devstore: RunningDevStore
