@@ -204,12 +204,15 @@ def held_by(incident: Incident) -> Held:
         for tag in written.get("tags", [])
         if tag in INFLUENCE_TAGS
     }
-    raised_by = (incident.influence or {}).get("raised_by") or []
+    decided = incident.influence or {}
+    raised_by = decided.get("raised_by") or []
+    severity = decided.get("severity")
     return Held(
         priority=incident.priority,
         deadline_at=incident.deadline_at,
         tags=frozenset(shown),
         raised_by=tuple(str(reason) for reason in raised_by),
+        severity=Severity(severity) if severity in set(Severity) else None,
     )
 
 
@@ -316,6 +319,7 @@ def plan_attendance(*, case: Case, settings: TagSettings) -> Plan:
         "band": decision.band.value,
         "reasons": list(decision.reasons),
         "raised_by": list(decision.raised_by),
+        "severity": case.severity.value,  # what the deadline was decided for (`held_by`)
         "clout": known.clout if known else None,
         "klout": known.klout if known else None,
     }

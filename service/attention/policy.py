@@ -58,6 +58,8 @@ class Held:
     deadline_at: datetime | None = None
     tags: frozenset[str] = frozenset()
     raised_by: tuple[str, ...] = ()
+    # The severity its last decision was made for (None: not known, an older record).
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,11 @@ def decide(
         if held.deadline_at is not None:
             # An escalated case is on the deadline its escalation gave it: the one counted
             # from its opening has passed, and taking it back would have the next minute's
-            # escalation come at once, with another notice.
-            deadline = held.deadline_at if escalations else min(deadline, held.deadline_at)
+            # escalation come at once, with another notice. Unless the case grew worse since
+            # (a chargeback on a late cancellation): the worse severity's floor counts, as it
+            # does for a case never escalated, and the beat escalates it at once.
+            kept = escalations and held.severity in (None, severity)
+            deadline = held.deadline_at if kept else min(deadline, held.deadline_at)
         tags += sorted(held.tags & INFLUENCE_TAGS - set(tags))
         raised_by += [reason for reason in held.raised_by if reason not in raised_by]
     tags.append(f"clout-priority-{priority}")

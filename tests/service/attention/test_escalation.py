@@ -103,3 +103,58 @@ def test_the_next_minute_does_not_escalate_a_case_again(
     assert len(received) == 1
     # and its Shopify order shows it overdue
     assert "clout-overdue" in next(iter(devstore.store.orders.values())).tags
+
+
+def a_cancellation_escalated_a_day_ago(app: Flask, devstore: RunningDevStore) -> int:
+    """A customer's own cancellation (normal: 48 h), opened three days ago and escalated once
+    when its deadline passed: high now, a day to go on the escalation's deadline."""
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    work_on(
+        app,
+        record_delivery_now(
+            app, topic="orders/create", payload=order_payload(devstore.store, order)
+        ),
+    )
+    cancelled = order_payload(devstore.store, order) | {
+        "cancelled_at": utcnow().isoformat(),
+        "cancel_reason": "customer",
+        "updated_at": (utcnow() + timedelta(seconds=1)).isoformat(),
+    }
+    [incident_id] = work_on(
+        app, record_delivery_now(app, topic="orders/cancelled", payload=cancelled)
+    ).incidents
+    now = utcnow()
+    with session_scope(state(app).sessions) as session:
+        session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id)
+            .values(opened_at=now - timedelta(hours=72), deadline_at=now - timedelta(minutes=1))
+        )
+    return incident_id
+
+
+def test_a_chargeback_on_an_escalated_case_is_due_within_its_floor(
+    clout: Flask, devstore: RunningDevStore, receiver: tuple[str, list[bytes]]
+) -> None:
+    # given a cancellation case the beat escalated: its new deadline a day away
+    url, received = receiver
+    notifier = Notifier(webhook_url=url, private_targets=True)
+    incident_id = a_cancellation_escalated_a_day_ago(clout, devstore)
+    assert the_beat_escalates(clout, notifier) == [incident_id]
+    assert len(received) == 1
+
+    # when the customer then opens a chargeback on the order (critical: 4 hours at most)
+    order = next(iter(devstore.store.orders.values()))
+    dispute = {"id": 701, "order_id": order.id, "type": "chargeback"}
+    assert work_on(clout, record_delivery_now(clout, topic="disputes/create", payload=dispute))
+    the_beat_escalates(clout, notifier)
+
+    # then the agents see it due within the chargeback's floor, not the cancellation's day
+    with session_scope(state(clout).sessions) as session:
+        incident = session.scalars(select(Incident).where(Incident.id == incident_id)).one()
+        assert incident.deadline_at is not None
+        assert incident.deadline_at <= utcnow() + timedelta(hours=4), incident.deadline_at
+    # and the merchant was told, as for any case a chargeback finds past its floor
+    assert len(received) == 2
+    assert b"critical" in received[-1]
