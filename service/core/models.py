@@ -216,6 +216,9 @@ class Customer(Base):
     shopify_created_at: Mapped[datetime | None]
     shopify_updated_at: Mapped[datetime | None]
     redacted_at: Mapped[datetime | None]
+    # When Shopify last said the opt-out tag came or went (`customer.tags_added` / `_removed`,
+    # which arrive in no set order): an older word on it changes nothing.
+    opt_out_changed_at: Mapped[datetime | None]
     # Derived from the fields above on every flush (`keep_people_keys`); never written by hand.
     name_key: Mapped[str | None] = mapped_column(String(320))
     first_name_key: Mapped[str | None] = mapped_column(String(320))

@@ -141,7 +141,12 @@ def build_profile(
 
 
 def has_opted_out(customer: Customer, opt_out_tag: str) -> bool:
-    return opt_out_tag in [t.strip() for t in (customer.tags or "").split(",")]
+    return any(same_tag(t, opt_out_tag) for t in (customer.tags or "").split(","))
+
+
+def same_tag(tag: str, other: str) -> bool:
+    """Shopify's tags ignore case (`Clout-Opt-Out` is `clout-opt-out` to its search)."""
+    return tag.strip().casefold() == other.strip().casefold()
 
 
 def _forget(profile: InfluenceProfile) -> None:

@@ -78,11 +78,14 @@ def change_customer_tags(*, customer: Customer, tags: Iterable[str], added: bool
     if customer.redacted_at is not None:
         return False
     before = [t.strip() for t in (customer.tags or "").split(",") if t.strip()]
-    named = [t.strip() for t in tags if t.strip()]
+    named = {t.strip().casefold(): t.strip() for t in tags if t.strip()}
+    # Shopify's tags ignore case: `VIP` added to a customer tagged `vip` is the one tag, and
+    # taking off `vip` takes off `VIP`.
+    had = {t.casefold() for t in before}
     after = (
-        before + [t for t in dict.fromkeys(named) if t not in before]
+        before + [t for key, t in named.items() if key not in had]
         if added
-        else [t for t in before if t not in named]
+        else [t for t in before if t.casefold() not in named]
     )
     if after == before:
         return False

@@ -104,3 +104,77 @@ def test_clouts_own_tags_echoed_back_leave_the_profile_alone(
         before.computed_at,
         None,
     )
+
+
+def sweep(app: Flask) -> None:
+    with session_scope(state(app).sessions) as session:
+        profiles.refresh_due_profiles(
+            session=session,
+            klout=None,
+            opt_out_tag="clout-opt-out",
+            now=utcnow(),
+            retry_after=timedelta(minutes=10),
+        )
+
+
+def tags_changed_at(app: Flask, topic: str, gid: str, tags: list[str], at: Any) -> str:
+    payload = {"customerId": gid, "tags": tags, "occurredAt": at.isoformat()}
+    return work_on(app, record_delivery_now(app, topic=topic, payload=payload)).status
+
+
+def test_an_opt_out_put_back_stays_when_shopify_tells_it_out_of_order(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a customer who opted out after Clout profiled them
+    person = a_profiled_customer_with_a_case(clout, devstore)
+    start = utcnow()
+    tags_changed_at(clout, "customer.tags_added", person.gid, ["clout-opt-out"], start)
+
+    # when the merchant takes the tag off and puts it straight back, and Shopify delivers the
+    # putting back first (it promises no order), then the profile sweep runs
+    back_on, taken_off = start + timedelta(seconds=20), start + timedelta(seconds=10)
+    tags_changed_at(clout, "customer.tags_added", person.gid, ["clout-opt-out"], back_on)
+    tags_changed_at(clout, "customer.tags_removed", person.gid, ["clout-opt-out"], taken_off)
+    sweep(clout)
+
+    # then they are still not profiled: the tag is on them in Shopify
+    profile = profile_of(clout, person.gid)
+    assert profile.opted_out
+    assert profile.clout_score is None
+
+
+def test_an_opt_out_taken_off_after_a_late_told_adding_is_heard(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a profiled customer the merchant tags `clout-opt-out` and untags again at once
+    person = a_profiled_customer_with_a_case(clout, devstore)
+    start = utcnow()
+
+    # when Shopify tells the taking off first, and the adding after it
+    tags_changed_at(
+        clout, "customer.tags_removed", person.gid, ["clout-opt-out"], start + timedelta(seconds=5)
+    )
+    tags_changed_at(clout, "customer.tags_added", person.gid, ["clout-opt-out"], start)
+    sweep(clout)
+
+    # then they are profiled: the tag is not on them in Shopify
+    profile = profile_of(clout, person.gid)
+    assert not profile.opted_out
+    assert profile.clout_score is not None
+
+
+def test_an_opt_out_tag_in_other_letters_is_the_same_tag(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a customer Clout has profiled
+    person = a_profiled_customer_with_a_case(clout, devstore)
+
+    # when the merchant types the tag as `Clout-Opt-Out` (Shopify's tags ignore case: its
+    # search and segments find it as `clout-opt-out`)
+    assert tags_changed(clout, "customer.tags_added", person.gid, ["Clout-Opt-Out"]) == "done"
+    sweep(clout)
+
+    # then their profile is gone
+    profile = profile_of(clout, person.gid)
+    assert profile.opted_out
+    assert profile.clout_score is None
