@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from service.core.config import DEFAULT_ATTENTION_TAG
 from service.core.vocabulary import (
     DEFAULT_FLOORS,
     Floor,
@@ -144,9 +145,12 @@ def customer_tags(decision: Decision, attention_tag: str) -> tuple[str, ...]:
 
 # Every tag `decide` can write besides the store's attention tag. Only these (and the attention
 # tag) are Clout's to take off again: a store's own tags may start with `clout-` too — the
-# customer's opt-out (`clout-opt-out`), a merchant's `clout-club` — and are not Clout's.
+# customer's opt-out (`clout-opt-out`), a merchant's `clout-club` — and are not Clout's. The
+# default attention tag is among them: an install that renamed it with CLOUT_ATTENTION_TAG (no
+# store setting, so no retired tag) still has cases carrying it.
 WRITTEN_TAGS = frozenset(
     {
+        DEFAULT_ATTENTION_TAG,
         *INFLUENCE_TAGS,
         *(f"{TAG_PREFIX}priority-{p}" for p in Priority),
         *(f"{TAG_PREFIX}reason-{k}" for k in SignalKind),

@@ -5,6 +5,7 @@ HTTP, with a real Redis and database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -89,3 +90,28 @@ def test_closing_a_case_leaves_the_stores_own_clout_named_tags(
     assert "clout-resolved" in order.tags
     assert "clout-club" in order.tags
     assert "clout-opt-out" in person.tags
+
+
+def test_closing_a_case_after_the_attention_tag_was_renamed_in_the_environment(
+    make_app: Callable[..., Flask], clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a case attended under Clout's default attention tag, `clout-attention`
+    person, order = a_chargeback(clout, devstore)
+    incident_id = the_incident(clout)
+    attend(clout, incident_id)
+    assert "clout-attention" in order.tags
+
+    # when the operator restarts Clout with CLOUT_ATTENTION_TAG=needs-care, and an agent
+    # resolves the case
+    renamed = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_ATTENTION_TAG="needs-care")
+    with session_scope(state(renamed).sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        close_case(
+            session=session, shop=shop, incident_id=incident_id, by="page:agent-1", now=utcnow()
+        )
+    assert attend(renamed, incident_id) == "cleared"
+
+    # then no attention tag is left on the closed case's order or its customer, by either name
+    assert "clout-attention" not in order.tags
+    assert "clout-attention" not in person.tags
+    assert "clout-resolved" in order.tags
