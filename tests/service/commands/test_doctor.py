@@ -555,3 +555,19 @@ def test_an_overdue_case_the_beat_escalated_in_full_is_not_a_fault(
         sa.update(Incident).values(escalations=0, deadline_at=utcnow() - timedelta(seconds=30)),
     )
     assert doctor(environment, SHOP).exit_code == 0
+
+
+def test_the_redis_line_never_shows_a_password_given_as_a_query_parameter(
+    environment: dict[str, str],
+) -> None:
+    # given a Redis URL with its password as redis-py also reads it, in the query
+    environment["CLOUT_REDIS_URL"] = "redis://127.0.0.1:9/0?password=hunter2-in-the-query"
+
+    # when the operator asks the doctor
+    checked = doctor(environment, SHOP)
+
+    # then the Redis is named by its host, and the password is nowhere
+    said = line_of(checked.output, "redis")
+    assert said.lstrip().startswith("FAIL"), checked.output
+    assert "127.0.0.1:9" in said
+    assert "hunter2-in-the-query" not in checked.output
