@@ -519,10 +519,12 @@ def check_escalations(
     return fail(
         "overdue",
         f"{count} case(s) past their deadline not escalated, the oldest due "
-        f"{_ago(now, oldest)}: no overdue tag, no higher priority and no notice while no "
-        "beat runs (it escalates every minute)",
-        "start exactly one `clout beat` beside the workers (`clout serve` runs its own); "
-        "without it the sweeper and reconciliation stop too",
+        f"{_ago(now, oldest)}: no overdue tag, no higher priority and no notice. The beat "
+        "escalates every minute, through the workers' queue: either no beat runs, or the "
+        "workers are far behind (the redis line counts what waits)",
+        "start exactly one `clout beat` beside the workers (`clout serve` runs its own; "
+        "without it the sweeper and reconciliation stop too); if one runs and tasks wait, "
+        "add workers",
     )
 
 
