@@ -7,18 +7,21 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 
 from service.attention.attend import attend_incident, attend_later
 from service.core import db
-from service.core.models import Shop, utcnow
+from service.core.models import Incident, Shop, utcnow
 from service.core.state import Clout
 from service.deliveries import lifecycle
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.dev.devstore.server import DevAdmin
 from service.dev.devstore.store import DevStore
 from service.dev.devstore.store import Order as DevOrder
+from service.dev.devstore.webhooks import order_payload
 from service.shopify.shops import register_shop
 from tests.support.helpers import SHOP
 from workers.tasks import admin_factory, tag_settings
@@ -157,3 +160,22 @@ def orders_changed_an_hour_ago(store: DevStore, count: int) -> list[DevOrder]:
     orders[-1].cancelled_at, orders[-1].cancel_reason = utcnow(), "CUSTOMER"
     orders[-1].updated_at = start + timedelta(minutes=5)
     return orders
+
+
+def chargeback(app: Flask, devstore: RunningDevStore, **order_fields: Any) -> tuple[Any, Any]:
+    """A customer's new order in the store (`order_fields` on it), then a chargeback on it,
+    both processed as a worker would (the case not yet attended): the person and the order."""
+    person = devstore.store.add_person("mother@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(person, **order_fields)
+    for topic, payload in (
+        ("orders/create", order_payload(devstore.store, order)),
+        ("disputes/create", {"id": 501, "order_id": order.id, "type": "chargeback"}),
+    ):
+        assert process_delivery_now(app, record_delivery_now(app, topic=topic, payload=payload))
+    return person, order
+
+
+def the_incident(app: Flask) -> int:
+    """The one case there is."""
+    with db.session_scope(state(app).sessions) as session:
+        return session.scalars(select(Incident.id)).one()

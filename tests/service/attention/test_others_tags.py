@@ -6,48 +6,14 @@ HTTP, with a real Redis and database."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
 from service.agents.desk import close_case
-from service.attention.attend import attend_incident, attend_later
 from service.core.db import session_scope
-from service.core.models import Incident, Shop, utcnow
-from service.dev.devstore.webhooks import order_payload
-from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
-from workers.tasks import admin_factory, tag_settings
-
-
-def a_chargeback(app: Flask, devstore: RunningDevStore, **order_fields: Any) -> tuple[Any, Any]:
-    person = devstore.store.add_person("quiet@example.org", "Quinn", "Lee")
-    order = devstore.store.add_purchase(person, **order_fields)
-    for topic, payload in (
-        ("orders/create", order_payload(devstore.store, order)),
-        ("disputes/create", {"id": 701, "order_id": order.id, "type": "chargeback"}),
-    ):
-        assert process_delivery_now(app, record_delivery_now(app, topic=topic, payload=payload))
-    return person, order
-
-
-def the_incident(app: Flask) -> int:
-    with session_scope(state(app).sessions) as session:
-        return session.scalars(select(Incident.id)).one()
-
-
-def attend(app: Flask, incident_id: int) -> str:
-    clout = state(app)
-    common: dict[str, Any] = {
-        "sessions": clout.sessions,
-        "incident_id": incident_id,
-        "admin": admin_factory(clout),
-        "shop_settings": tag_settings(clout),
-        "now": utcnow(),
-    }
-    outcome = attend_incident(**common)
-    attend_later(**common)
-    return outcome
+from service.core.models import Shop, utcnow
+from tests.support.clout import RunningDevStore, attend_now, chargeback, state, the_incident
 
 
 def test_attending_a_case_leaves_the_customers_opt_out_tag_in_shopify(
@@ -55,12 +21,12 @@ def test_attending_a_case_leaves_the_customers_opt_out_tag_in_shopify(
 ) -> None:
     # given a customer who asked not to be profiled (the opt-out tag on them in Shopify),
     # and a chargeback on their order
-    person, _ = a_chargeback(clout, devstore)
+    person, _ = chargeback(clout, devstore)
     person.tags = ["clout-opt-out"]
     incident_id = the_incident(clout)
 
     # when Clout attends the case (the floor, then the read-back)
-    assert attend(clout, incident_id) == "attended"
+    assert attend_now(clout, incident_id) == "attended"
 
     # then the customer carries the case's tags and still their opt-out
     assert "clout-attention" in person.tags
@@ -72,9 +38,9 @@ def test_closing_a_case_leaves_the_stores_own_clout_named_tags(
 ) -> None:
     # given an attended case on an order the merchant tagged `clout-club`, of a customer who
     # opted out
-    person, order = a_chargeback(clout, devstore, tags=["clout-club"])
+    person, order = chargeback(clout, devstore, tags=["clout-club"])
     incident_id = the_incident(clout)
-    attend(clout, incident_id)
+    attend_now(clout, incident_id)
     person.tags = sorted({*person.tags, "clout-opt-out"})
 
     # when an agent resolves it
@@ -83,7 +49,7 @@ def test_closing_a_case_leaves_the_stores_own_clout_named_tags(
         close_case(
             session=session, shop=shop, incident_id=incident_id, by="page:agent-1", now=utcnow()
         )
-    assert attend(clout, incident_id) == "cleared"
+    assert attend_now(clout, incident_id) == "cleared"
 
     # then Clout's open-case tags are gone, the store's own are where the merchant put them
     assert "clout-attention" not in order.tags
@@ -96,9 +62,9 @@ def test_closing_a_case_after_the_attention_tag_was_renamed_in_the_environment(
     make_app: Callable[..., Flask], clout: Flask, devstore: RunningDevStore
 ) -> None:
     # given a case attended under Clout's default attention tag, `clout-attention`
-    person, order = a_chargeback(clout, devstore)
+    person, order = chargeback(clout, devstore)
     incident_id = the_incident(clout)
-    attend(clout, incident_id)
+    attend_now(clout, incident_id)
     assert "clout-attention" in order.tags
 
     # when the operator restarts Clout with CLOUT_ATTENTION_TAG=needs-care, and an agent
@@ -109,7 +75,7 @@ def test_closing_a_case_after_the_attention_tag_was_renamed_in_the_environment(
         close_case(
             session=session, shop=shop, incident_id=incident_id, by="page:agent-1", now=utcnow()
         )
-    assert attend(renamed, incident_id) == "cleared"
+    assert attend_now(renamed, incident_id) == "cleared"
 
     # then no attention tag is left on the closed case's order or its customer, by either name
     assert "clout-attention" not in order.tags

@@ -17,26 +17,16 @@ from service.core.models import Incident, Shop, utcnow
 from service.deliveries import lifecycle
 from service.deliveries.topics import TOPIC_HANDLERS
 from service.dev.devstore.webhooks import order_payload
-from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.support.clout import (
+    RunningDevStore,
+    chargeback,
+    record_delivery_now,
+    state,
+    the_incident,
+)
 from workers.tasks import admin_factory, tag_settings
 
 ATTENTION = "clout-attention"
-
-
-def chargeback(app: Flask, devstore: RunningDevStore, **order_fields: Any) -> tuple[Any, Any]:
-    person = devstore.store.add_person("mother@example.org", "Maya", "Ortiz")
-    order = devstore.store.add_purchase(person, **order_fields)
-    for topic, payload in (
-        ("orders/create", order_payload(devstore.store, order)),
-        ("disputes/create", {"id": 501, "order_id": order.id, "type": "chargeback"}),
-    ):
-        assert process_delivery_now(app, record_delivery_now(app, topic=topic, payload=payload))
-    return person, order
-
-
-def the_incident(app: Flask) -> int:
-    with session_scope(state(app).sessions) as session:
-        return session.scalars(select(Incident.id)).one()
 
 
 def attend(app: Flask, incident_id: int) -> str:

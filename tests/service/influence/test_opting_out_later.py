@@ -72,14 +72,7 @@ def test_an_opt_out_taken_off_again_profiles_the_customer_at_the_next_sweep(
 
     # when the merchant takes the tag off, and the profile sweep runs
     assert tags_changed(clout, "customer.tags_removed", person.gid, ["clout-opt-out"]) == "done"
-    with session_scope(state(clout).sessions) as session:
-        profiles.refresh_due_profiles(
-            session=session,
-            klout=None,
-            opt_out_tag="clout-opt-out",
-            now=utcnow(),
-            retry_after=timedelta(minutes=10),
-        )
+    sweep(clout)
 
     # then they are profiled again
     profile = profile_of(clout, person.gid)
