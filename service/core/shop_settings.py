@@ -274,6 +274,14 @@ def _stored(row: ShopSettings | None, vault: TokenVault) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in KNOBS}
 
 
+def opt_out_tag_of(*, session: Session, shop_id: int, default: str) -> str:
+    """The tag that keeps the shop's customers out of profiling: its own if it set one, else
+    `default` (the install-wide `CLOUT_OPT_OUT_TAG`). Not a secret: read without the vault."""
+    row = _row(session, shop_id)
+    own = (row.values or {}).get("opt_out_tag") if row is not None else None
+    return own if isinstance(own, str) and own else default
+
+
 def shop_config(
     *, session: Session, shop_id: int, defaults: Settings, vault: TokenVault
 ) -> ShopConfig:

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from service.core import shop_settings
 from service.core.logs import get_logger
 from service.core.models import (
     Customer,
@@ -229,7 +230,11 @@ def rebuild_shop(
     batch: int = 500,
 ) -> int:
     """Profiles for every customer of the shop, in batches (memory stays flat); the shop's
-    norms are kept from the same pass."""
+    norms are kept from the same pass. `opt_out_tag` is the install-wide one: a shop's own
+    (`clout settings set SHOP opt_out_tag=…`) is the one its customers are tagged with."""
+    opt_out_tag = shop_settings.opt_out_tag_of(
+        session=session, shop_id=shop.id, default=opt_out_tag
+    )
     facts = gather_facts(session=session, shop=shop)
     norms = shop_norms(facts)
     keep_norms(session=session, shop=shop, norms=norms, now=now)
@@ -421,6 +426,10 @@ def refresh_due_profiles(
             continue
         norms = norms_for_profile(session=session, shop=shop, now=now)
         unhappy = unhappy_customers(session=session, shop=shop)
+        # The shop's own opt-out tag, if it set one, over the install-wide `opt_out_tag`.
+        shop_opt_out = shop_settings.opt_out_tag_of(
+            session=session, shop_id=shop.id, default=opt_out_tag
+        )
         for customer in session.scalars(select(Customer).where(Customer.id.in_(customer_ids))):
             profile = session.scalar(
                 select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id)
@@ -434,7 +443,7 @@ def refresh_due_profiles(
                 norms=norms,
                 unhappy=unhappy,
                 klout=klout,
-                opt_out_tag=opt_out_tag,
+                opt_out_tag=shop_opt_out,
                 now=now,
             )
             profile.stale_since = None

@@ -11,8 +11,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from service.core import shop_settings
 from service.core.db import session_scope
-from service.core.models import Customer, InfluenceProfile, utcnow
+from service.core.models import Customer, InfluenceProfile, Shop, utcnow
 from service.dev.devstore.webhooks import order_payload
 from service.influence import profiles
 from tests.support.clout import RunningDevStore, record_delivery_now, state, work_on
@@ -168,6 +169,68 @@ def test_an_opt_out_tag_in_other_letters_is_the_same_tag(
     sweep(clout)
 
     # then their profile is gone
+    profile = profile_of(clout, person.gid)
+    assert profile.opted_out
+    assert profile.clout_score is None
+
+
+def a_shop_opting_out_with(app: Flask, tag: str) -> None:
+    with session_scope(state(app).sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        shop_settings.change(
+            session=session,
+            shop_id=shop.id,
+            changes={"opt_out_tag": tag},
+            by="test",
+            defaults=state(app).settings,
+            vault=state(app).vault,
+            now=utcnow(),
+        )
+
+
+def test_the_sweep_keeps_out_a_customer_with_the_shops_own_opt_out_tag(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a shop whose opt-out tag is its own (`clout settings set SHOP opt_out_tag=…`), and
+    # a profiled customer the merchant then tags with it
+    person = a_profiled_customer_with_a_case(clout, devstore)
+    a_shop_opting_out_with(clout, "no-profiling")
+    assert tags_changed(clout, "customer.tags_added", person.gid, ["no-profiling"]) == "done"
+    assert profile_of(clout, person.gid).opted_out
+
+    # when the customer orders again (their profile is due again) and the profile sweep runs
+    # with the install-wide tag, as the beat's sweep does
+    order = devstore.store.add_purchase(person)
+    payload = order_payload(devstore.store, order)
+    ordered = record_delivery_now(clout, topic="orders/create", payload=payload)
+    assert work_on(clout, ordered).status == "done"
+    sweep(clout)
+
+    # then they are still not profiled
+    profile = profile_of(clout, person.gid)
+    assert profile.opted_out
+    assert profile.clout_score is None
+
+
+def test_a_history_import_keeps_out_a_customer_with_the_shops_own_opt_out_tag(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a customer opted out with the shop's own tag
+    person = a_profiled_customer_with_a_case(clout, devstore)
+    a_shop_opting_out_with(clout, "no-profiling")
+    tags_changed(clout, "customer.tags_added", person.gid, ["no-profiling"])
+
+    # when the shop's profiles are rebuilt, as a history import ends, with the install-wide tag
+    with session_scope(state(clout).sessions) as session:
+        profiles.rebuild_shop(
+            session=session,
+            shop=session.scalars(select(Shop)).one(),
+            klout=None,
+            opt_out_tag="clout-opt-out",
+            now=utcnow(),
+        )
+
+    # then they are still not profiled
     profile = profile_of(clout, person.gid)
     assert profile.opted_out
     assert profile.clout_score is None
