@@ -274,12 +274,24 @@ def _stored(row: ShopSettings | None, vault: TokenVault) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k in KNOBS}
 
 
+def _own(session: Session, shop_id: int, key: str) -> object:
+    """A setting the shop set itself (None: it set none). Only for values that are not
+    secrets: read without the vault."""
+    row = _row(session, shop_id)
+    return (row.values or {}).get(key) if row is not None else None
+
+
 def opt_out_tag_of(*, session: Session, shop_id: int, default: str) -> str:
     """The tag that keeps the shop's customers out of profiling: its own if it set one, else
-    `default` (the install-wide `CLOUT_OPT_OUT_TAG`). Not a secret: read without the vault."""
-    row = _row(session, shop_id)
-    own = (row.values or {}).get("opt_out_tag") if row is not None else None
+    `default` (the install-wide `CLOUT_OPT_OUT_TAG`)."""
+    own = _own(session, shop_id, "opt_out_tag")
     return own if isinstance(own, str) and own else default
+
+
+def klout_switched_off(*, session: Session, shop_id: int) -> bool:
+    """Whether the shop turned online-reach lookups off (`klout=off`): then no handle of its
+    customers goes to the install's social-data provider."""
+    return _own(session, shop_id, "klout") is False
 
 
 def shop_config(

@@ -230,11 +230,14 @@ def rebuild_shop(
     batch: int = 500,
 ) -> int:
     """Profiles for every customer of the shop, in batches (memory stays flat); the shop's
-    norms are kept from the same pass. `opt_out_tag` is the install-wide one: a shop's own
-    (`clout settings set SHOP opt_out_tag=…`) is the one its customers are tagged with."""
+    norms are kept from the same pass. `opt_out_tag` and `klout` are the install's: a shop's
+    own opt-out tag and its Klout switch (`clout settings set SHOP opt_out_tag=… klout=off`)
+    are the ones its customers are read by."""
     opt_out_tag = shop_settings.opt_out_tag_of(
         session=session, shop_id=shop.id, default=opt_out_tag
     )
+    if shop_settings.klout_switched_off(session=session, shop_id=shop.id):
+        klout = None
     facts = gather_facts(session=session, shop=shop)
     norms = shop_norms(facts)
     keep_norms(session=session, shop=shop, norms=norms, now=now)
@@ -430,6 +433,10 @@ def refresh_due_profiles(
         shop_opt_out = shop_settings.opt_out_tag_of(
             session=session, shop_id=shop.id, default=opt_out_tag
         )
+        # Nor the install's social-data provider for a shop that switched lookups off.
+        shop_klout = (
+            None if shop_settings.klout_switched_off(session=session, shop_id=shop.id) else klout
+        )
         for customer in session.scalars(select(Customer).where(Customer.id.in_(customer_ids))):
             profile = session.scalar(
                 select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id)
@@ -442,7 +449,7 @@ def refresh_due_profiles(
                 facts=customer_facts(session=session, customer=customer),
                 norms=norms,
                 unhappy=unhappy,
-                klout=klout,
+                klout=shop_klout,
                 opt_out_tag=shop_opt_out,
                 now=now,
             )

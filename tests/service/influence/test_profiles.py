@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from service.cli import main
 from service.core.db import session_scope
 from service.core.models import Customer, InfluenceProfile, Order, Shop, utcnow
+from service.core.shop_settings import change
 from service.influence.facts import gather_facts
 from service.influence.klout import HttpKloutProvider
 from service.influence.profiles import (
@@ -496,3 +497,52 @@ def test_what_shopify_counts_shows_even_when_clout_saw_one_order(built: ShopBuil
     # then the reasons tell Shopify's figures, in her currency
     reasons = " ".join((profile_of(b, maya).reasons or {})["clout"])
     assert "12 orders, 960 EUR spent" in reasons
+
+
+def test_a_shop_that_switched_klout_off_is_never_looked_up_by_the_sweep_or_a_rebuild(
+    app: Flask, built: ShopBuilder, devstore: RunningDevStore
+) -> None:
+    # given a shop that turned online-reach lookups off (`clout settings set SHOP klout=off`),
+    # though the install has a social-data provider, and a customer who shared a handle
+    b = built
+    clout = state(app)
+    change(
+        session=b.session,
+        shop_id=b.shop.id,
+        changes={"klout": "off"},
+        by="test",
+        defaults=clout.settings,
+        vault=clout.vault,
+        now=utcnow(),
+    )
+    everyone_else(b, 10)
+    ivy = b.customer("Ivy", "Star", "ivy@gmail.com", note="instagram: @ivy.star")
+    b.order(ivy)
+    devstore.store.social[("instagram", "ivy.star")] = {
+        "followers": 850_000,
+        "engagement_rate": 0.03,
+        "authenticity": 0.9,
+    }
+    b.session.flush()
+    klout = HttpKloutProvider(url=f"{devstore.url}/social", key=None, cache=None, timeout=2)
+
+    # when the profile sweep and a rebuild (a history import's end) compute her profile
+    refresh_profile(
+        session=b.session, shop=b.shop, customer=ivy, klout=None, opt_out_tag="x", now=utcnow()
+    )
+    mark_stale_after_order(session=b.session, shop=b.shop, order=ivy.orders[0], now=utcnow())
+    refresh_due_profiles(
+        session=b.session,
+        klout=klout,
+        opt_out_tag="x",
+        now=utcnow(),
+        retry_after=timedelta(minutes=5),
+    )
+    swept = profile_of(b, ivy).klout_score
+    rebuild_shop(session=b.session, shop=b.shop, klout=klout, opt_out_tag="x", now=utcnow())
+
+    # then her handle went to no provider: Klout stays unknown, as the shop asked
+    assert swept is None
+    profile = profile_of(b, ivy)
+    assert profile.klout_score is None
+    assert "no social-data provider configured: Klout unknown" in (profile.unknown or {})["inputs"]
