@@ -164,7 +164,9 @@ def serve(port: int, host: str, web_workers: int, concurrency: int) -> None:
         env["CLOUT_DATABASE_URL"] = settings.database_url
         env["CLOUT_DATA_DIR"] = str(settings.data_dir)
         if not asked:
-            db.upgrade(settings.database_url)
+            before, after = db.upgrade(settings.database_url)
+            if before is not None and before != after:
+                click.echo(f"database upgraded from {before} to {after}")
         for name, command in commands.items():
             if asked:
                 break
@@ -388,8 +390,12 @@ def db_group() -> None:
 def db_upgrade(revision: str) -> None:
     """Apply migrations (run before starting a new version)."""
     settings = _settings()
-    db.upgrade(settings.database_url, revision)
-    click.echo(f"database at {revision}")
+    before, after = db.upgrade(settings.database_url, revision)
+    click.echo(
+        f"database already at {after}: nothing to do"
+        if before == after
+        else f"database upgraded from {before or 'empty'} to {after}"
+    )
 
 
 @db_group.command("downgrade")

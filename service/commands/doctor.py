@@ -19,8 +19,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import click
 import httpx
 import redis
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -103,10 +101,8 @@ def fail(subject: str, says: str, fix: str | None = None) -> Finding:
 
 def check_database(settings: Settings) -> Finding:
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
-    engine = db.make_engine(settings.database_url)
     try:
-        with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+        current = db.current_revision(settings.database_url)
     except SQLAlchemyError as error:
         cause = getattr(error, "orig", None) or error
         return fail(
@@ -114,9 +110,7 @@ def check_database(settings: Settings) -> Finding:
             f"cannot open {shown}: {type(cause).__name__}: {cause}",
             "check CLOUT_DATABASE_URL and that the database server is up",
         )
-    finally:
-        engine.dispose()
-    head = ScriptDirectory.from_config(db.alembic_config(settings.database_url)).get_current_head()
+    head = db.head_revision(settings.database_url)
     if current != head:
         return fail(
             "database",

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
+from service.cli import main
 from service.core import db
 from service.core.models import Base
 
@@ -131,3 +133,21 @@ def test_upgrading_to_people_keys_fills_the_keys_of_rows_already_stored(
     )
     assert tuple(shipped) == ("9 oak rd 2000", "rosa lind")
     assert [tuple(m) for m in mentions] == [("referral", "MAYA")]
+
+
+def test_clout_db_upgrade_says_from_which_migration_to_which(empty_database: str) -> None:
+    # given a database one migration behind this Clout
+    head = db.head_revision(empty_database)
+    db.upgrade(empty_database)
+    db.downgrade(empty_database, "-1")
+    before = db.current_revision(empty_database)
+    env = {"CLOUT_DATABASE_URL": empty_database, "SHOPIFY_API_SECRET": "s" * 32}
+
+    # when the operator upgrades it, then asks again
+    first = CliRunner(env=env).invoke(main, ["db", "upgrade"])
+    again = CliRunner(env=env).invoke(main, ["db", "upgrade"])
+
+    # then each answer says where the database was and where it is now
+    assert first.exit_code == 0, first.output
+    assert first.output.strip() == f"database upgraded from {before} to {head}"
+    assert again.output.strip() == f"database already at {head}: nothing to do"
