@@ -40,8 +40,16 @@ def receiver() -> Iterator[tuple[str, list[bytes]]]:
     server.shutdown()
 
 
-def a_chargeback_due_an_hour_ago(app: Flask, devstore: RunningDevStore) -> int:
-    """A chargeback tagged in Shopify, opened five hours ago: its 4 h floor passed an hour ago."""
+def a_case_backdated(
+    app: Flask,
+    devstore: RunningDevStore,
+    complaint: Callable[[Any], tuple[str, dict[str, Any]]],
+    *,
+    opened_ago: timedelta,
+    due_ago: timedelta,
+) -> int:
+    """A customer's order, then the complaint `complaint(order)` names (topic, payload), worked
+    on as a worker does; the case then moved back in time: opened and due that long ago."""
     maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
     order = devstore.store.add_purchase(maya)
     work_on(
@@ -50,18 +58,27 @@ def a_chargeback_due_an_hour_ago(app: Flask, devstore: RunningDevStore) -> int:
             app, topic="orders/create", payload=order_payload(devstore.store, order)
         ),
     )
-    dispute = {"id": 700, "order_id": order.id, "type": "chargeback"}
-    [incident_id] = work_on(
-        app, record_delivery_now(app, topic="disputes/create", payload=dispute)
-    ).incidents
+    topic, payload = complaint(order)
+    [incident_id] = work_on(app, record_delivery_now(app, topic=topic, payload=payload)).incidents
     now = utcnow()
     with session_scope(state(app).sessions) as session:
         session.execute(
             update(Incident)
             .where(Incident.id == incident_id)
-            .values(opened_at=now - timedelta(hours=5), deadline_at=now - timedelta(hours=1))
+            .values(opened_at=now - opened_ago, deadline_at=now - due_ago)
         )
     return incident_id
+
+
+def a_chargeback_due_an_hour_ago(app: Flask, devstore: RunningDevStore) -> int:
+    """A chargeback tagged in Shopify, opened five hours ago: its 4 h floor passed an hour ago."""
+    return a_case_backdated(
+        app,
+        devstore,
+        lambda order: ("disputes/create", {"id": 700, "order_id": order.id, "type": "chargeback"}),
+        opened_ago=timedelta(hours=5),
+        due_ago=timedelta(hours=1),
+    )
 
 
 def the_beat_escalates(app: Flask, notifier: Notifier, *, minutes_on: int = 0) -> list[int]:
@@ -108,30 +125,17 @@ def test_the_next_minute_does_not_escalate_a_case_again(
 def a_cancellation_escalated_a_day_ago(app: Flask, devstore: RunningDevStore) -> int:
     """A customer's own cancellation (normal: 48 h), opened three days ago and escalated once
     when its deadline passed: high now, a day to go on the escalation's deadline."""
-    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
-    order = devstore.store.add_purchase(maya)
-    work_on(
-        app,
-        record_delivery_now(
-            app, topic="orders/create", payload=order_payload(devstore.store, order)
-        ),
+
+    def cancelled(order: Any) -> tuple[str, dict[str, Any]]:
+        return "orders/cancelled", order_payload(devstore.store, order) | {
+            "cancelled_at": utcnow().isoformat(),
+            "cancel_reason": "customer",
+            "updated_at": (utcnow() + timedelta(seconds=1)).isoformat(),
+        }
+
+    return a_case_backdated(
+        app, devstore, cancelled, opened_ago=timedelta(hours=72), due_ago=timedelta(minutes=1)
     )
-    cancelled = order_payload(devstore.store, order) | {
-        "cancelled_at": utcnow().isoformat(),
-        "cancel_reason": "customer",
-        "updated_at": (utcnow() + timedelta(seconds=1)).isoformat(),
-    }
-    [incident_id] = work_on(
-        app, record_delivery_now(app, topic="orders/cancelled", payload=cancelled)
-    ).incidents
-    now = utcnow()
-    with session_scope(state(app).sessions) as session:
-        session.execute(
-            update(Incident)
-            .where(Incident.id == incident_id)
-            .values(opened_at=now - timedelta(hours=72), deadline_at=now - timedelta(minutes=1))
-        )
-    return incident_id
 
 
 def test_a_chargeback_on_an_escalated_case_is_due_within_its_floor(

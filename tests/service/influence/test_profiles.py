@@ -330,11 +330,11 @@ def test_clout_profiles_rebuild_lets_a_waiting_writer_in_between_batches(
     assert waiter.got_in_after in (1, 2)
 
 
-def test_an_incomplete_profile_is_retried_later_and_completes_when_the_provider_is_back(
-    built: ShopBuilder, devstore: RunningDevStore
-) -> None:
-    # given a customer who shared a handle while the social-data provider was down
-    b = built
+def a_customer_with_a_large_following(
+    b: ShopBuilder, devstore: RunningDevStore
+) -> tuple[Customer, HttpKloutProvider]:
+    """Ivy, one order and an Instagram handle in her note that the store's social-data
+    provider (the emulator's) knows for 850,000 followers; ten other customers around her."""
     everyone_else(b, 10)
     ivy = b.customer("Ivy", "Star", "ivy@gmail.com", note="instagram: @ivy.star")
     b.order(ivy)
@@ -344,7 +344,15 @@ def test_an_incomplete_profile_is_retried_later_and_completes_when_the_provider_
         "authenticity": 0.9,
     }
     b.session.flush()
-    klout = HttpKloutProvider(url=f"{devstore.url}/social", key=None, cache=None, timeout=2)
+    return ivy, HttpKloutProvider(url=f"{devstore.url}/social", key=None, cache=None, timeout=2)
+
+
+def test_an_incomplete_profile_is_retried_later_and_completes_when_the_provider_is_back(
+    built: ShopBuilder, devstore: RunningDevStore
+) -> None:
+    # given a customer who shared a handle while the social-data provider was down
+    b = built
+    ivy, klout = a_customer_with_a_large_following(b, devstore)
     devstore.admin.set_faults(error_rate=1.0)
     first = utcnow()
     refresh_profile(
@@ -515,16 +523,7 @@ def test_a_shop_that_switched_klout_off_is_never_looked_up_by_the_sweep_or_a_reb
         vault=clout.vault,
         now=utcnow(),
     )
-    everyone_else(b, 10)
-    ivy = b.customer("Ivy", "Star", "ivy@gmail.com", note="instagram: @ivy.star")
-    b.order(ivy)
-    devstore.store.social[("instagram", "ivy.star")] = {
-        "followers": 850_000,
-        "engagement_rate": 0.03,
-        "authenticity": 0.9,
-    }
-    b.session.flush()
-    klout = HttpKloutProvider(url=f"{devstore.url}/social", key=None, cache=None, timeout=2)
+    ivy, klout = a_customer_with_a_large_following(b, devstore)
 
     # when the profile sweep and a rebuild (a history import's end) compute her profile
     refresh_profile(
