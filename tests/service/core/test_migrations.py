@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from service.cli import main
@@ -141,7 +142,12 @@ def test_clout_db_upgrade_says_from_which_migration_to_which(empty_database: str
     db.upgrade(empty_database)
     db.downgrade(empty_database, "-1")
     before = db.current_revision(empty_database)
-    env = {"CLOUT_DATABASE_URL": empty_database, "SHOPIFY_API_SECRET": "s" * 32}
+    env = {
+        "CLOUT_DATABASE_URL": empty_database,
+        "SHOPIFY_API_SECRET": "s" * 32,
+        # a shared database (PostgreSQL) needs the install's key; SQLite's is generated
+        "CLOUT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
 
     # when the operator upgrades it, then asks again
     first = CliRunner(env=env).invoke(main, ["db", "upgrade"])
