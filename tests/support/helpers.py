@@ -33,6 +33,12 @@ def fixture_json(name: str) -> dict[str, Any]:
     return value
 
 
+def sample_file(topic: str) -> str:
+    """The file under tests/fixtures/shopify/ holding Shopify's sample for `topic`
+    (`customer.tags_added` → `customer_tags_added.json`)."""
+    return topic.replace("/", "_").replace(".", "_") + ".json"
+
+
 def shopify_sample(name: str, *, shop: str = SHOP) -> dict[str, Any]:
     """Shopify's published sample as Shopify sends it to `shop`: the samples name a placeholder
     shop (`{shop}.myshopify.com`) or none (the uninstalled Shop's `myshopify_domain` is null),

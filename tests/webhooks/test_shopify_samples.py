@@ -27,7 +27,7 @@ from service.core.models import (
 from service.deliveries.lifecycle import process_delivery
 from service.deliveries.topics import TOPIC_HANDLERS
 from tests.support.clout import process_delivery_now, state
-from tests.support.helpers import SHOP, as_body, shopify_headers, shopify_sample
+from tests.support.helpers import SHOP, as_body, sample_file, shopify_headers, shopify_sample
 
 SAMPLE_ORDER = "gid://shopify/Order/820982911946154508"
 
@@ -42,7 +42,7 @@ def deliver(client: FlaskClient, app: Flask, topic: str, payload: dict[str, Any]
 
 
 def sample(topic: str) -> dict[str, Any]:
-    return shopify_sample(f"shopify/{topic.replace('/', '_').replace('.', '_')}.json")
+    return shopify_sample(f"shopify/{sample_file(topic)}")
 
 
 def signals(app: Flask) -> list[Signal]:

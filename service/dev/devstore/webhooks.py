@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from service.dev.devstore.store import Address, Customer, DevStore, Order, iso
+from service.shopify.subscriptions import topic_enum
 
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
 
@@ -234,7 +235,7 @@ class WebhookSender:
     def targets(self, topic: str) -> list[str]:
         if self.url:
             return [self.url]
-        enum = topic.upper().replace("/", "_").replace(".", "_")
+        enum = topic_enum(topic)
         with self.store.lock:
             return [s["uri"] for s in self.store.subscriptions if s["topic"] == enum]
 

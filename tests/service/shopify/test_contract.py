@@ -42,6 +42,8 @@ from service.shopify.admin_schema import (
 )
 from service.shopify.documents import AdminDocument, BulkQuery
 from service.shopify.scopes import APP_SCOPES
+from service.shopify.subscriptions import topic_enum
+from tests.support.helpers import sample_file
 
 ROOT = Path(__file__).resolve().parents[3]
 # The version under test: the one Clout targets, or the next one while moving to it (README).
@@ -312,7 +314,7 @@ def test_every_subscribed_topic_is_a_topic_shopify_offers(schema: GraphQLSchema)
     offered = set(schema.get_type("WebhookSubscriptionTopic").values)  # type: ignore[union-attr]
     topics, _ = subscribed_topics()
 
-    unknown = {t for t in topics if t.upper().replace("/", "_").replace(".", "_") not in offered}
+    unknown = {t for t in topics if topic_enum(t) not in offered}
 
     assert unknown == set()
 
@@ -330,6 +332,6 @@ def test_every_handled_topic_has_shopifys_own_sample_as_a_fixture() -> None:
     sources = (fixtures / "SOURCES.md").read_text()
 
     for topic in shopify_topics_handled():
-        name = topic.replace("/", "_").replace(".", "_") + ".json"
+        name = sample_file(topic)
         assert (fixtures / name).exists(), f"no Shopify sample for {topic}"
         assert f"`{name}`" in sources, f"{name}: say where it came from in SOURCES.md"
