@@ -252,20 +252,22 @@ def customer_tags_changed(ctx: DeliveryContext) -> None:
         return
     added = ctx.delivery.topic == "customer.tags_added"
     opt_out = ctx.tag_settings.opt_out_tag if ctx.tag_settings is not None else None
-    if opt_out is not None and any(profiles.same_tag(t, opt_out) for t in tags):
+    # Clout's own tags come back here too (every case tags its customer): only the opt-out
+    # tag's coming or going touches the profile. Without the shop's tag, either may have.
+    about_opt_out = opt_out is None or any(profiles.same_tag(t, opt_out) for t in tags)
+    if opt_out is not None and about_opt_out:
         # Shopify sends these in no set order: the opt-out taken off and put straight back may
         # arrive back first. Only a word on it newer than the last one heard counts.
         occurred = payloads.parse_time(ctx.payload.get("occurredAt")) or ctx.delivery.triggered_at
         heard = customer.opt_out_changed_at
         if occurred is not None and heard is not None and occurred < heard:
             tags = [t for t in tags if not profiles.same_tag(t, opt_out)]
+            about_opt_out = False
         elif occurred is not None:
             customer.opt_out_changed_at = occurred
     if not payloads.change_customer_tags(customer=customer, tags=tags, added=added):
         return
-    # Clout's own tags come back here too (every case tags its customer): only the opt-out
-    # tag's coming or going touches the profile.
-    if opt_out is None or any(profiles.same_tag(t, opt_out) for t in tags):
+    if about_opt_out:
         profiles.note_opt_out_change(
             session=ctx.session, customer=customer, opt_out_tag=opt_out, now=ctx.now
         )
