@@ -16,6 +16,16 @@ from service.core.models import Shop, utcnow
 from tests.support.clout import RunningDevStore, attend_now, chargeback, state, the_incident
 
 
+def closed_by_an_agent(app: Flask, incident_id: int) -> str:
+    """An agent resolves the case on the page; then Clout attends it: the outcome."""
+    with session_scope(state(app).sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        close_case(
+            session=session, shop=shop, incident_id=incident_id, by="page:agent-1", now=utcnow()
+        )
+    return attend_now(app, incident_id)
+
+
 def test_attending_a_case_leaves_the_customers_opt_out_tag_in_shopify(
     clout: Flask, devstore: RunningDevStore
 ) -> None:
@@ -44,12 +54,7 @@ def test_closing_a_case_leaves_the_stores_own_clout_named_tags(
     person.tags = sorted({*person.tags, "clout-opt-out"})
 
     # when an agent resolves it
-    with session_scope(state(clout).sessions) as session:
-        shop = session.scalars(select(Shop)).one()
-        close_case(
-            session=session, shop=shop, incident_id=incident_id, by="page:agent-1", now=utcnow()
-        )
-    assert attend_now(clout, incident_id) == "cleared"
+    assert closed_by_an_agent(clout, incident_id) == "cleared"
 
     # then Clout's open-case tags are gone, the store's own are where the merchant put them
     assert "clout-attention" not in order.tags
@@ -70,12 +75,7 @@ def test_closing_a_case_after_the_attention_tag_was_renamed_in_the_environment(
     # when the operator restarts Clout with CLOUT_ATTENTION_TAG=needs-care, and an agent
     # resolves the case
     renamed = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url, CLOUT_ATTENTION_TAG="needs-care")
-    with session_scope(state(renamed).sessions) as session:
-        shop = session.scalars(select(Shop)).one()
-        close_case(
-            session=session, shop=shop, incident_id=incident_id, by="page:agent-1", now=utcnow()
-        )
-    assert attend_now(renamed, incident_id) == "cleared"
+    assert closed_by_an_agent(renamed, incident_id) == "cleared"
 
     # then no attention tag is left on the closed case's order or its customer, by either name
     assert "clout-attention" not in order.tags
