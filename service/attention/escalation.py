@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.attention import outbox
@@ -23,6 +23,18 @@ log = get_logger(__name__)
 MAX_ESCALATIONS = 3
 
 
+def due_by(when: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Open incidents whose deadline had passed by `when` and that may still escalate: what
+    the beat escalates (`when` now), and what the doctor finds it left alone (`when` a while
+    ago)."""
+    return (
+        Incident.status == IncidentStatus.OPEN,
+        Incident.deadline_at.is_not(None),
+        Incident.deadline_at <= when,
+        Incident.escalations < MAX_ESCALATIONS,
+    )
+
+
 def escalate_overdue(
     *,
     session: Session,
@@ -32,14 +44,7 @@ def escalate_overdue(
 ) -> list[int]:
     """Open incidents past their deadline: marked overdue, one priority step up, a notification,
     and a new (shorter) deadline, at most MAX_ESCALATIONS times."""
-    due = session.scalars(
-        select(Incident).where(
-            Incident.status == IncidentStatus.OPEN,
-            Incident.deadline_at.is_not(None),
-            Incident.deadline_at <= now,
-            Incident.escalations < MAX_ESCALATIONS,
-        )
-    ).all()
+    due = session.scalars(select(Incident).where(*due_by(now))).all()
     escalated = []
     for incident in due:
         incident.escalations += 1

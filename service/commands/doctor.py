@@ -24,8 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from service.attention import health
-from service.attention.escalation import MAX_ESCALATIONS
+from service.attention import escalation, health
 from service.commands.common import connected_shop, redis_url_for, session_for
 from service.commands.subscriptions import check_store
 from service.core import db
@@ -40,7 +39,7 @@ from service.core.models import (
     utcnow,
 )
 from service.core.shop_settings import shop_config
-from service.core.vocabulary import DeliveryStatus, IncidentStatus, ShopStatus
+from service.core.vocabulary import DeliveryStatus, ShopStatus
 from service.deliveries.dispatch import waiting_in_broker
 from service.deliveries.lifecycle import QUEUE
 from service.deliveries.topics import SHOPIFY_TOPICS
@@ -502,10 +501,7 @@ def check_escalations(
     grace = max(UNESCALATED_AFTER, timedelta(seconds=3 * settings.escalate_interval_seconds))
     count, oldest = session.execute(
         select(func.count(), func.min(Incident.deadline_at)).where(
-            Incident.shop_id == shop.id,
-            Incident.status == IncidentStatus.OPEN,
-            Incident.deadline_at <= now - grace,
-            Incident.escalations < MAX_ESCALATIONS,
+            Incident.shop_id == shop.id, *escalation.due_by(now - grace)
         )
     ).one()
     if not count or oldest is None:
