@@ -27,7 +27,7 @@ from service.core.models import (
     Shop,
     Signal,
 )
-from service.core.vocabulary import IncidentStatus, Priority
+from service.core.vocabulary import IncidentStatus, Priority, Severity
 
 PAGE = "page:"  # resolved_by prefix of a resolution made on the agents' page
 REASONS = ("review", "refund", "dispute", "return", "delivery", "cancellation", "note")
@@ -46,6 +46,12 @@ class FilterError(ValueError):
 
 
 MAX_PER_PAGE = 100
+# How many of a case's signals the page carries. A customer can add signals without limit (a
+# review app that takes unverified reviews lets anyone add them): 300 reviews made one queue
+# page 60 KB and the case 140 KB, read again at every poll. The page shows the worst and the
+# latest, and how many there are in all; `clout incidents show` prints every one.
+QUEUE_TIMELINE_MOST = 10
+CASE_TIMELINE_MOST = 100
 MAX_SEARCH = 100
 ASSIGNED = ("me", "nobody")
 
@@ -352,9 +358,23 @@ def attention_queue(
             profile=profiles.get(incident.customer_id),
             orders=orders,
             now=now,
+            timeline_most=QUEUE_TIMELINE_MOST,
         )
         for incident in incidents
     ]
+
+
+def shown_signals(signals: list[Signal], *, most: int | None) -> list[Signal]:
+    """At most `most` of a case's signals, oldest first: the worst, then the latest of those
+    as bad (None: every one)."""
+    if most is None or len(signals) <= most:
+        return signals
+    ranked = sorted(
+        range(len(signals)),
+        key=lambda i: (Severity(signals[i].severity).rank, signals[i].occurred_at, i),
+        reverse=True,
+    )
+    return [signals[i] for i in sorted(ranked[:most])]
 
 
 def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
@@ -372,15 +392,17 @@ def _entry(
     profile: InfluenceProfile | None,
     orders: dict[int, Order],
     now: datetime,
+    timeline_most: int | None,
 ) -> dict[str, Any]:
+    incident_orders = {
+        s.order_id: orders[s.order_id] for s in incident.signals if s.order_id in orders
+    }
     timeline = []
-    incident_orders: dict[int, Order] = {}
-    for signal in incident.signals:
+    for signal in shown_signals(incident.signals, most=timeline_most):
         order = orders.get(signal.order_id) if signal.order_id is not None else None
-        if order is not None:
-            incident_orders[order.id] = order
         timeline.append(
             {
+                "id": signal.id,
                 "kind": signal.kind,
                 "reason": signal.reason,
                 "severity": signal.severity,
@@ -421,6 +443,7 @@ def _entry(
             or bool(customer and customer.shopify_id.startswith("gid://shopify/Customer/")),
         ),
         "reasons": sorted({s.kind for s in incident.signals}),
+        "signal_count": len(incident.signals),
         "timeline": timeline,
         "orders": [
             {
@@ -573,11 +596,16 @@ def _signal_words(
 
 
 def case_in_full(
-    *, session: Session, shop: Shop, incident_id: int, now: datetime
+    *,
+    session: Session,
+    shop: Shop,
+    incident_id: int,
+    now: datetime,
+    timeline_most: int | None = CASE_TIMELINE_MOST,
 ) -> dict[str, Any] | None:
-    """One case with everything behind it: each signal with the customer's own words, the
-    orders with their value, and the trail of what Clout and people did. None when it is not
-    this shop's."""
+    """One case with everything behind it: its signals (at most `timeline_most`, None: all)
+    with the customer's own words, the orders with their value, and the trail of what Clout
+    and people did. None when it is not this shop's."""
     incident = session.scalar(
         select(Incident)
         .where(Incident.id == incident_id, Incident.shop_id == shop.id)
@@ -590,9 +618,18 @@ def case_in_full(
         select(InfluenceProfile).where(InfluenceProfile.customer_id == incident.customer_id)
     )
     orders = _by_id(session, Order, {s.order_id for s in incident.signals if s.order_id})
-    review_ids = [
-        s.source_ref.removeprefix("review:") for s in incident.signals if s.kind == "review"
-    ]
+    entry = _entry(
+        incident,
+        shop=shop,
+        customer=customer,
+        profile=profile,
+        orders=orders,
+        now=now,
+        timeline_most=timeline_most,
+    )
+    by_id = {s.id: s for s in incident.signals}
+    shown = [by_id[item["id"]] for item in entry["timeline"]]
+    review_ids = [s.source_ref.removeprefix("review:") for s in shown if s.kind == "review"]
     reviews = {
         r.platform_review_id: r
         for r in session.scalars(
@@ -605,13 +642,11 @@ def case_in_full(
         r.shopify_id: r
         for r in session.scalars(
             select(Refund).where(
-                Refund.shop_id == shop.id,
-                Refund.shopify_id.in_([s.source_ref for s in incident.signals]),
+                Refund.shop_id == shop.id, Refund.shopify_id.in_([s.source_ref for s in shown])
             )
         )
     }
-    entry = _entry(incident, shop=shop, customer=customer, profile=profile, orders=orders, now=now)
-    for item, signal in zip(entry["timeline"], incident.signals, strict=True):
+    for item, signal in zip(entry["timeline"], shown, strict=True):
         order = orders.get(signal.order_id) if signal.order_id else None
         item["words"] = _signal_words(signal, order=order, reviews=reviews, refunds=refunds)
     entry |= {

@@ -206,7 +206,9 @@ def incidents_show(incident_id: int, domain: str | None, as_json: bool) -> None:
     settings = load()
     with session_for(settings) as session:
         shop = connected_shop(session, domain)
-        case = case_in_full(session=session, shop=shop, incident_id=incident_id, now=utcnow())
+        case = case_in_full(
+            session=session, shop=shop, incident_id=incident_id, now=utcnow(), timeline_most=None
+        )
         domain = shop.domain
     if case is None:
         click.echo(f"no case {incident_id} in {domain}", err=True)

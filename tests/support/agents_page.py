@@ -4,7 +4,7 @@ priority, deadline, the influence it decided with, a stored profile), and agent 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -182,6 +182,27 @@ def complains_again(app: Flask, shop_domain: str, first_name: str, *, ref: str) 
             draft=negative_review(ref),
             now=utcnow(),
         ).incident.id
+
+
+def keeps_reviewing(app: Flask, shop_domain: str, first_name: str, *, times: int) -> None:
+    """A customer of a busy day who leaves `times` more bad reviews on their open case, one a
+    minute (a review app that takes unverified reviews lets anyone do this)."""
+    start = utcnow()
+    with session_scope(state(app).sessions) as session:
+        shop = session.query(Shop).filter_by(domain=shop_domain).one()
+        customer = session.query(Customer).filter_by(shop_id=shop.id, first_name=first_name).one()
+        for n in range(times):
+            draft = replace(
+                negative_review(f"review:flood-{n}"),
+                sentences=(f"Bad review number {n}.",),
+                occurred_at=start + timedelta(minutes=n),
+                # the last five are 2★, the others 1★: a page that puts the words beside the
+                # wrong review shows it
+                extra={"stars": 2 if n >= times - 5 else 1},
+            )
+            raise_signal(
+                session=session, shop=shop, customer=customer, order=None, draft=draft, now=start
+            )
 
 
 def negative_review(ref: str) -> SignalDraft:

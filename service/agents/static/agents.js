@@ -147,8 +147,11 @@
       const said = text("ul", "", "sentences");
       for (const sentence of signal.sentences) said.append(text("li", sentence));
       item.append(said);
+      item.dataset.signal = String(signal.id);
       timeline.append(item);
     }
+    const unshown = entry.signal_count - entry.timeline.length;
+    if (unshown > 0) timeline.after(text("p", `${unshown} more ${unshown === 1 ? "signal" : "signals"}, older or less severe`, "muted small"));
     const why = card.querySelector(".influence");
     for (const [label, sentences] of [
       ["Clout", influence.clout_reasons],
@@ -259,11 +262,12 @@
 
   async function loadTrail(id, card) {
     const full = await call(`/incidents/${id}`);
-    const items = card.querySelectorAll(".timeline > li");
-    full.timeline.forEach((signal, index) => {
+    // The card shows fewer signals than the case: the words go beside the signal they belong to.
+    for (const signal of full.timeline) {
       const said = words(signal.words || {});
-      if (items[index] && said.length) items[index].append(text("blockquote", said.join(" · "), "words"));
-    });
+      const item = card.querySelector(`.timeline > li[data-signal="${signal.id}"]`);
+      if (item && said.length && !item.querySelector(".words")) item.append(text("blockquote", said.join(" · "), "words"));
+    }
     card.querySelector(".trail").replaceChildren(
       ...full.trail.map((event) => {
         const item = text("li", "");
@@ -723,10 +727,12 @@
       ]
         .filter(Boolean)
         .join(" · ");
+      const unshown = full.signal_count - full.timeline.length;
       document.getElementById("case-dialog-signals").replaceChildren(
         ...full.timeline.map((signal) =>
           text("li", `${signal.kind}${signal.order ? ` on ${signal.order}` : ""}: ${[...signal.sentences, ...words(signal.words || {})].join(" · ")}`),
         ),
+        ...(unshown > 0 ? [text("li", `and ${unshown} more, older or less severe`, "muted small")] : []),
       );
       document.getElementById("case-dialog-trail").replaceChildren(
         ...full.trail.map((event) => text("li", `${new Date(event.at).toLocaleString()} ${describe(event)} — ${event.by}`)),

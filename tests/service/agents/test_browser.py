@@ -29,7 +29,15 @@ from service.core.db import session_scope
 from service.core.models import Customer, Incident, OutboundEffect, Shop, utcnow
 from service.dev.devstore.store import Customer as DevCustomer
 from service.dev.devstore.store import Order as DevOrder
-from tests.support.agents_page import BUSY_DAY, PASSWORD, Case, add_agent, connect_shop, open_case
+from tests.support.agents_page import (
+    BUSY_DAY,
+    PASSWORD,
+    Case,
+    add_agent,
+    connect_shop,
+    keeps_reviewing,
+    open_case,
+)
 from tests.support.clout import RunningDevStore, state
 from tests.support.helpers import CLIENT_ID, SHOP, session_token, wait_for
 from tests.support.pipeline import ATTENTION, Pipeline, running_pipeline
@@ -219,6 +227,36 @@ def test_an_agent_works_the_queue_in_a_real_browser(
     assert all(url.startswith(served.base) for url in watched.requests), watched.requests
     assert watched.problems == []
     page.screenshot(path=str(os.environ.get("CLOUT_SCREENSHOT_TO") or tmp_path / "agents.png"))
+    context.close()
+
+
+def test_a_case_with_many_signals_shows_the_worst_and_latest_with_their_words(
+    browser: Browser, served: Served
+) -> None:
+    # given Maya (a critical refund) who left 30 bad reviews on the same case, the last five 2★
+    keeps_reviewing(served.app, SHOP, "Maya", times=30)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    watched = watch(page)
+    page.goto(f"{served.base}/agents/login")
+    page.fill("input[name=email]", "agent@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector(LOADED)
+
+    # when the agent opens her card
+    maya = page.locator("#queue .card", has_text="Maya Ortiz")
+    maya.locator("summary").click()
+
+    # then it shows ten signals, says how many more there are, and puts each review's stars
+    # beside that review
+    items = maya.locator(".timeline > li")
+    expect(items).to_have_count(10)
+    expect(maya).to_contain_text("21 more signals, older or less severe")
+    expect(items.first).to_contain_text("Arrived broken.")
+    expect(items.last.locator(".words")).to_have_text("2★")
+    expect(items.nth(1).locator(".words")).to_have_text("1★")
+    assert watched.problems == []
     context.close()
 
 

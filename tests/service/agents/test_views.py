@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.agents.queue import clout_split
+from service.agents.queue import CASE_TIMELINE_MOST, QUEUE_TIMELINE_MOST, clout_split
 from service.attention.escalation import escalate_overdue
 from service.attention.notify import Notifier
 from service.cli import main
@@ -27,6 +27,7 @@ from tests.support.agents_page import (
     Case,
     add_agent,
     connect_shop,
+    keeps_reviewing,
     log_in,
     open_case,
     page_csrf,
@@ -623,3 +624,34 @@ def test_reopening_an_open_case_is_a_409_with_the_desks_reason(
     )
     assert trail_of(agent, sam) == ["signal"]
     assert rung(app) == []
+
+
+def test_a_customer_with_hundreds_of_signals_keeps_the_queue_small_and_the_worst_in_view(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya (a critical refund) who then leaves 300 bad reviews on the same open case
+    keeps_reviewing(app, SHOP, "Maya", times=300)
+
+    # when an agent's page polls the queue and opens her case
+    queue = agent.get("/agents/api/queue")
+    case = agent.get(f"/agents/api/incidents/{busy['Maya Ortiz']}")
+
+    # then the queue stays a page's worth: her card shows the worst signal and the latest ones,
+    # and says how many there are in all
+    assert queue.status_code == 200
+    assert len(queue.data) < 30_000
+    maya = next(e for e in queue.json["incidents"] if e["customer"]["name"] == "Maya Ortiz")
+    assert maya["signal_count"] == 301
+    shown = maya["timeline"]
+    assert len(shown) == QUEUE_TIMELINE_MOST
+    assert shown[0]["sentences"] == ["Arrived broken."]
+    assert [s["sentences"] for s in shown[1:]] == [
+        [f"Bad review number {n}."] for n in range(300 - QUEUE_TIMELINE_MOST + 1, 300)
+    ]
+    # and the case shows more of them, each named so the page can put the words beside it
+    assert case.status_code == 200
+    assert case.json["signal_count"] == 301
+    assert len(case.json["timeline"]) == CASE_TIMELINE_MOST
+    assert len(case.data) < 100_000
+    assert {s["id"] for s in shown} <= {s["id"] for s in case.json["timeline"]}
+    assert case.json["timeline"][0]["words"]["source"]

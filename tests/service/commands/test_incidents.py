@@ -22,6 +22,7 @@ from tests.support.agents_page import (
     Case,
     add_agent,
     connect_shop,
+    keeps_reviewing,
     log_in,
     open_case,
     page_csrf,
@@ -296,6 +297,23 @@ def test_show_tells_one_case_in_full_and_only_this_stores(
         1,
         f"no case {maya} in other-shop.myshopify.com\n",
     )
+
+
+def test_show_lists_every_signal_however_many_the_page_shows(
+    app: Flask, clout: Any, busy: dict[str, int]
+) -> None:
+    # given Maya, who left 300 bad reviews on her open case
+    keeps_reviewing(app, SHOP, "Maya", times=300)
+
+    # when an operator shows the case
+    shown = clout("show", str(busy["Maya Ortiz"]), "--shop", SHOP)
+
+    # then every signal is there, oldest first (the page shows a selection; the record is whole)
+    assert shown.exit_code == 0, shown.output
+    signals = [r for r in shown.output.splitlines() if r.startswith("signal\t")]
+    assert len(signals) == 301
+    assert "Arrived broken." in signals[0]
+    assert "Bad review number 299." in signals[-1]
 
 
 def test_an_id_or_a_limit_out_of_range_is_a_usage_error_not_a_traceback(
