@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.core.models import Shop
+from tests.support.clout import record_delivery_now
 from tests.support.helpers import fixture_bytes, shopify_headers, wait_for
 
 
@@ -53,6 +54,28 @@ def test_metrics_show_outcomes_queue_depth_and_lag(
     )
     assert float(lag.split()[1]) >= 0.0
     assert 'clout_up{dependency="redis"} 1.0' in text
+
+
+def test_a_review_platforms_event_names_cannot_grow_the_metrics_without_end(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given review deliveries whose bodies name their event freely (the body is the sender's)
+    events = ["review/created", "review/updated", "review_delete", *(f"x{n}" for n in range(50))]
+    for event in events:
+        record_delivery_now(app, topic=event, source="judgeme", payload={"event": event})
+
+    # when the operator's Prometheus scrapes
+    text = client.get("/metrics").get_data(as_text=True)
+
+    # then a review platform's deliveries are counted under what the event does, not its name
+    series = [
+        line for line in text.splitlines() if line.startswith('clout_deliveries{source="judgeme"')
+    ]
+    assert sorted(series) == [
+        'clout_deliveries{source="judgeme",status="received",topic="review/created"} 51.0',
+        'clout_deliveries{source="judgeme",status="received",topic="review/deleted"} 1.0',
+        'clout_deliveries{source="judgeme",status="received",topic="review/updated"} 1.0',
+    ]
 
 
 def test_logs_carry_ids_but_no_customer_personal_data(
