@@ -30,7 +30,7 @@ from service.core.logs import get_logger
 from service.core.models import Delivery, Incident, Shop, UTCDateTime, utcnow
 from service.core.vocabulary import PENDING_DELIVERIES, DeliveryStatus
 from service.deliveries.dispatch import DELIVERY, FLOOR, LATER, Enqueuer, ring
-from service.deliveries.prepare import prepare_delivery
+from service.deliveries.prepare import prepare_delivery, still_installed
 from service.shopify.admin import ShopifyAdmin
 from service.signals.read_ahead import read_ahead
 
@@ -67,6 +67,11 @@ class DeliveryContext:
     backfills: set[int] = field(default_factory=set)
     # Clout's tags and deadlines, for handlers that read tags back (resolution, drift).
     tag_settings: TagSettings | None = None
+    # For a topic that would disconnect or erase a connected store (`prepare.ASK_IF_INSTALLED`):
+    # whether Shopify, asked just before, still takes the store's token (None: no answer).
+    installed: bool | None = None
+    # Set by a handler that found nothing to do with a delivery it was right to refuse quietly.
+    ignored: bool = False
 
 
 REVIEW_KEY_PREFIX = "reviews/"
@@ -350,8 +355,11 @@ def _process_claimed(
 
     # What the delivery names and Clout lacks is read from Shopify first, outside the
     # handler's transaction; a body that cannot be read is the handler's to refuse.
+    installed = None
     try:
-        _look_up_what_it_names(sessions=sessions, delivery_id=delivery_id, admin_for=admin_for)
+        installed = _look_up_what_it_names(
+            sessions=sessions, delivery_id=delivery_id, admin_for=admin_for
+        )
     except IntegrityError:
         # Another worker stored the same order or customer a moment ago: the handler reads it.
         log.info("lookup_stored_meanwhile", delivery_id=delivery_id)
@@ -369,6 +377,7 @@ def _process_claimed(
                 now=now(),
                 tag_settings=tag_settings,
                 keep_body=keep_body,
+                installed=installed,
             )
             session.commit()
         except (TransientError, PermanentError, OperationalError, IntegrityError) as caught:
@@ -403,19 +412,21 @@ def _look_up_what_it_names(
     sessions: sessionmaker[Session],
     delivery_id: int,
     admin_for: Callable[[Shop], ShopifyAdmin] | None,
-) -> None:
+) -> bool | None:
+    """Reads Shopify for what the delivery names; for one that would disconnect or erase a
+    store, whether the app is still installed there (`prepare.still_installed`)."""
     with sessions() as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None or delivery.body is None:
-            return
+            return None
         shop_id = session.scalar(select(Shop.id).where(Shop.domain == delivery.shop_domain))
         key = handler_key(delivery.source, delivery.topic)
         try:
             payload = _payload(delivery)
         except PermanentError:
-            return
+            return None
     if key is None:
-        return  # no handler would read it
+        return None  # no handler would read it
     # The texts first, with no transaction open: the detector is the slow part of a handler.
     read_ahead(topic_key=key, payload=payload)
     if shop_id is not None and admin_for is not None:
@@ -427,6 +438,9 @@ def _look_up_what_it_names(
             payload=payload,
             admin_for=admin_for,
         )
+    if shop_id is None:
+        return None
+    return still_installed(sessions=sessions, shop_id=shop_id, topic_key=key, admin_for=admin_for)
 
 
 def _payload(delivery: Delivery) -> dict[str, Any]:
@@ -467,6 +481,7 @@ def _handle(
     now: datetime,
     tag_settings: ShopTagSettings | None = None,
     keep_body: bool = False,
+    installed: bool | None = None,
 ) -> tuple[DeliveryStatus, set[int], set[int]]:
     key = handler_key(delivery.source, delivery.topic)
     handler = handlers.get(key) if key is not None else None
@@ -484,8 +499,12 @@ def _handle(
         payload=payload,
         now=now,
         tag_settings=tag_settings(session, shop.id) if tag_settings is not None else None,
+        installed=installed,
     )
     handler(ctx)
+    if ctx.ignored:
+        _finish(delivery, DeliveryStatus.IGNORED, now, keep_body=keep_body)
+        return DeliveryStatus.IGNORED, set(), set()
     if ctx.incidents and not ctx.erased:
         # When the news first reached Clout: the start of "time from delivery to tag".
         session.execute(

@@ -23,7 +23,8 @@ from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Customer, Order, Shop
-from service.shopify.admin import ShopifyAdmin
+from service.core.vocabulary import ShopStatus
+from service.shopify.admin import ShopifyAdmin, ShopifyUnauthorized
 from service.shopify.ids import to_gid
 from service.shopify.payloads import upsert_customer, upsert_order_from_admin
 from service.signals import platforms
@@ -220,3 +221,42 @@ def prepare_delivery(
         shop = session.get(Shop, shop_id)
         if shop is not None:
             store(session=session, shop=shop, found=found)
+
+
+# Topics that end a store's connection or erase it. Shopify signs a webhook's body and nothing
+# else, and its signature never expires: the same bytes re-sent with a delivery id of one's own
+# are a new delivery. A captured `app/uninstalled` or `shop/redact` sent again after the
+# merchant reinstalled would disconnect or erase a store that is using Clout. Shopify revokes
+# the app's token when it is uninstalled (and never sends `shop/redact` to a store that
+# reinstalled), so a token Shopify still takes says the body is stale.
+ASK_IF_INSTALLED = frozenset({"app/uninstalled", "shop/redact"})
+
+
+def still_installed(
+    *,
+    sessions: sessionmaker[Session],
+    shop_id: int,
+    topic_key: str,
+    admin_for: Callable[[Shop], ShopifyAdmin] | None,
+) -> bool | None:
+    """For a delivery that would disconnect or erase a connected store: whether Shopify still
+    takes the store's token (True: the app is installed there now; False: refused). None when
+    there is nothing to ask (another topic, a store not connected) or no answer."""
+    if topic_key not in ASK_IF_INSTALLED or admin_for is None:
+        return None
+    with session_scope(sessions) as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None or shop.status != ShopStatus.ACTIVE:
+            return None
+        try:
+            client = admin_for(shop)
+        except ShopifyUnauthorized:
+            return False  # connected without a token Clout can use: nothing to keep calling
+    try:
+        dataclasses.replace(client, max_attempts=2, max_wait=5.0).shop_info()
+    except ShopifyUnauthorized:
+        return False
+    except (TransientError, PermanentError) as error:
+        log.info("install_not_confirmed", shop_id=shop_id, error=type(error).__name__)
+        return None
+    return True

@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from service import compliance
 from service.attention import attend
-from service.core.errors import PermanentError
+from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Backfill, Customer, Order
+from service.core.vocabulary import ShopStatus
 from service.deliveries.lifecycle import (
     REVIEW_KEY_PREFIX,
     DeliveryContext,
@@ -290,9 +291,25 @@ def bulk_operation_finished(ctx: DeliveryContext) -> None:
         ctx.backfills.add(waiting)
 
 
+def _gone_from_shopify(ctx: DeliveryContext) -> bool:
+    """Whether a connected store's app is really gone: Shopify refused its token just now.
+    A token Shopify still takes means the merchant has the app (a body captured before they
+    reinstalled, sent again, or an uninstall that reached Clout after the reinstall): False,
+    and nothing is done. No answer from Shopify is retried: the body's word alone must not
+    disconnect or erase a store."""
+    if ctx.shop.status != ShopStatus.ACTIVE or ctx.installed is False:
+        return True
+    if ctx.installed is None:
+        raise TransientError("Shopify did not say whether the app is still installed")
+    log.warning("installed_store_not_disconnected", topic=ctx.delivery.topic, shop=ctx.shop.domain)
+    ctx.ignored = True
+    return False
+
+
 def app_uninstalled(ctx: DeliveryContext) -> None:
     _about_this_shop(ctx, "myshopify_domain", shop_id_key="id")
-    shops.mark_uninstalled(session=ctx.session, shop=ctx.shop, now=ctx.now)
+    if ctx.shop.status == ShopStatus.ACTIVE and _gone_from_shopify(ctx):
+        shops.mark_uninstalled(session=ctx.session, shop=ctx.shop, now=ctx.now)
 
 
 def customer_data_requested(ctx: DeliveryContext) -> None:
@@ -337,9 +354,13 @@ def customer_redacted(ctx: DeliveryContext) -> None:
 
 
 def shop_redacted(ctx: DeliveryContext) -> None:
+    # Shopify sends it 48 hours after an uninstall, and not at all to a store that reinstalled;
+    # a connected store is erased only once Shopify has refused its token (its uninstall may
+    # never have reached Clout).
     _about_this_shop(ctx, "shop_domain", shop_id_key="shop_id")
-    compliance.redact_shop(session=ctx.session, shop=ctx.shop)
-    ctx.erased = True
+    if _gone_from_shopify(ctx):
+        compliance.redact_shop(session=ctx.session, shop=ctx.shop)
+        ctx.erased = True
 
 
 TOPIC_HANDLERS: dict[str, TopicHandler] = {

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from service.cli import main
 from service.core.models import Base, Customer, DataRequest, Delivery, Order, Shop
-from tests.support.clout import process_delivery_now, state
+from tests.support.clout import RunningDevStore, process_delivery_now, state
 from tests.support.helpers import SHOP, as_body, fixture_json, shopify_headers
 
 CUSTOMER_ID = 191167
@@ -24,12 +24,16 @@ NAME = "Wilhelmina"
 ADDRESS = "17 Quiet Lane"
 
 
-def deliver(client: FlaskClient, app: Flask, topic: str, payload: dict[str, Any]) -> Delivery:
+def deliver(
+    client: FlaskClient, app: Flask, topic: str, payload: dict[str, Any], *, shopify: bool = False
+) -> Delivery:
+    """Through intake, then processed once (`shopify`: asking the app's Shopify, as a worker
+    does); the delivery as it ended."""
     body = as_body(payload)
     response = client.post("/webhooks/shopify", data=body, headers=shopify_headers(topic, body))
     assert response.status_code == 200
     delivery_id = response.json["delivery_id"]
-    process_delivery_now(app, delivery_id)
+    process_delivery_now(app, delivery_id, shopify=shopify)
     with state(app).sessions() as session:
         found = session.get(Delivery, delivery_id)
         return found if found is not None else Delivery(id=delivery_id, status="erased")
@@ -147,32 +151,20 @@ def test_a_data_request_is_assembled_for_the_merchant(
     assert [o["id"] for o in export["orders"]] == ["gid://shopify/Order/299938"]
 
 
-def test_shop_redact_erases_everything_of_the_shop(
-    client: FlaskClient, app: Flask, shop: Shop
-) -> None:
-    deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
-    deliver(client, app, "app/uninstalled", {"id": 1, "myshopify_domain": SHOP})
+def test_shop_redact_erases_everything_of_the_shop(clout: Flask, devstore: RunningDevStore) -> None:
+    client = clout.test_client()
+    order = an_order_by_the_customer(299938, "2026-01-01T00:00:00Z")
+    deliver(client, clout, "orders/create", order)
+    devstore.store.uninstall()
+    deliver(client, clout, "app/uninstalled", {"id": 1, "myshopify_domain": SHOP}, shopify=True)
     redact = fixture_json("shopify/shop_redact.json")
     redact["shop_domain"] = SHOP
 
-    deliver(client, app, "shop/redact", redact)
+    deliver(client, clout, "shop/redact", redact, shopify=True)
 
-    with state(app).sessions() as session:
+    with state(clout).sessions() as session:
         for model in (Shop, Customer, Order, Delivery, DataRequest):
             assert session.scalars(select(model)).all() == [], model.__name__
-
-
-def test_app_uninstalled_stops_calls_to_the_shop(
-    client: FlaskClient, app: Flask, shop: Shop
-) -> None:
-    deliver(client, app, "app/uninstalled", {"id": 548380009, "myshopify_domain": SHOP})
-
-    with state(app).sessions() as session:
-        stored = session.scalar(select(Shop))
-        assert stored is not None
-        assert stored.status == "uninstalled"
-        assert stored.access_token is None
-        assert stored.uninstalled_at is not None
 
 
 def test_customers_redact_erases_their_reviews_words_and_name(

@@ -26,19 +26,22 @@ from service.core.models import (
 )
 from service.deliveries.lifecycle import process_delivery
 from service.deliveries.topics import TOPIC_HANDLERS
-from tests.support.clout import process_delivery_now, state
+from tests.support.clout import RunningDevStore, process_delivery_now, state
 from tests.support.helpers import SHOP, as_body, sample_file, shopify_headers, shopify_sample
 
 SAMPLE_ORDER = "gid://shopify/Order/820982911946154508"
 
 
-def deliver(client: FlaskClient, app: Flask, topic: str, payload: dict[str, Any]) -> str:
-    """Send a signed delivery to intake, then process it once; its final status."""
+def deliver(
+    client: FlaskClient, app: Flask, topic: str, payload: dict[str, Any], *, shopify: bool = False
+) -> str:
+    """Send a signed delivery to intake, then process it once (`shopify`: asking the app's
+    Shopify, as a worker does); its final status."""
     body = as_body(payload)
     answer = client.post("/webhooks/shopify", data=body, headers=shopify_headers(topic, body))
     assert answer.status_code == 200, answer.json
     assert answer.json["outcome"] == "accepted"
-    return process_delivery_now(app, answer.json["delivery_id"])
+    return process_delivery_now(app, answer.json["delivery_id"], shopify=shopify)
 
 
 def sample(topic: str) -> dict[str, Any]:
@@ -224,11 +227,17 @@ def test_tags_of_a_customer_clout_does_not_know_change_nothing(
 
 
 def test_shopifys_app_uninstalled_sample_stops_the_shop(
-    client: FlaskClient, app: Flask, shop: Shop
+    clout: Flask, devstore: RunningDevStore
 ) -> None:
-    assert deliver(client, app, "app/uninstalled", sample("app/uninstalled")) == "done"
+    # given the merchant removed the app (Shopify refuses its token from then on)
+    devstore.store.uninstall()
+    uninstalled = sample("app/uninstalled")
 
-    with state(app).sessions() as session:
+    assert deliver(clout.test_client(), clout, "app/uninstalled", uninstalled, shopify=True) == (
+        "done"
+    )
+
+    with state(clout).sessions() as session:
         stored = session.scalar(select(Shop).where(Shop.domain == SHOP))
         assert stored is not None
         assert stored.status == "uninstalled"
@@ -287,8 +296,9 @@ def test_shopifys_data_request_sample_is_recorded_for_the_merchant(
 
 
 def test_shopifys_redact_samples_erase_what_they_name(
-    client: FlaskClient, app: Flask, shop: Shop
+    clout: Flask, devstore: RunningDevStore
 ) -> None:
+    app, client = clout, clout.test_client()
     # given the customer the redaction sample names (id 191167), with an order Clout stored
     order = sample("orders/create")
     order["customer"] = {**order["customer"], "id": 191167}
@@ -301,7 +311,8 @@ def test_shopifys_redact_samples_erase_what_they_name(
             select(Customer).where(Customer.shopify_id == "gid://shopify/Customer/191167")
         )
         assert customer is None or customer.redacted_at is not None
-    deliver(client, app, "shop/redact", sample("shop/redact"))
+    devstore.store.uninstall()  # Shopify sends shop/redact 48 hours after an uninstall
+    deliver(client, app, "shop/redact", sample("shop/redact"), shopify=True)
 
     # then nothing of the shop is left
     with state(app).sessions() as session:

@@ -371,6 +371,19 @@ class DevAdmin:
                 mimetype="application/jsonl",
             )
 
+        @app.delete("/admin/api_permissions/current.json")
+        def uninstall() -> Response:
+            # Shopify's way for an app to uninstall itself (and the emulator's way for a test
+            # or a walk-through to play a merchant removing the app).
+            if request.headers.get("X-Shopify-Access-Token") not in self.store.tokens:
+                return Response(
+                    json.dumps({"errors": "[API] Invalid API key or access token"}),
+                    status=401,
+                    mimetype="application/json",
+                )
+            self.store.uninstall()
+            return Response("{}", mimetype="application/json")
+
         @app.post("/admin/oauth/access_token")
         def access_token() -> Response:
             form = request.get_json(silent=True) or request.form.to_dict()

@@ -287,6 +287,19 @@ class DevStore:
                 key=lambda o: o.created_at,
             )
 
+    def uninstall(self) -> None:
+        """The merchant removes the app, as Shopify does it: `app/uninstalled` (the Shop
+        object) goes to the app, then every token of the app stops working and its webhook
+        subscriptions are deleted."""
+        self.emit(
+            "app/uninstalled",
+            {"id": 1, "name": self.domain.split(".")[0], "myshopify_domain": self.domain},
+        )
+        with self.lock:
+            self.tokens.clear()
+            self.refresh_tokens.clear()
+            self.subscriptions.clear()
+
     def emit(self, topic: str, subject: Any) -> None:
         for listener in list(self.listeners):
             listener(topic, subject)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from werkzeug.serving import make_server
 from service.core.models import Delivery, Shop
 from service.dev.devstore.seed import seed_store
 from service.dev.devstore.webhooks import WebhookSender
-from tests.support.clout import RunningDevStore, state
+from tests.support.clout import RunningDevStore, process_delivery_now, state
 from tests.support.helpers import SECRET, wait_for
 
 
@@ -133,3 +134,49 @@ def test_a_customers_new_tag_arrives_as_customer_tags_added_with_the_tags_added(
         assert bodies[topic]["customerId"] == person.gid
         assert bodies[topic]["tags"] == ["clout-opt-out"]
         assert "occurredAt" in bodies[topic]
+
+
+def test_an_app_removed_through_the_api_is_uninstalled_as_shopify_does_it(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given Clout connected to the store, with a subscription made through the Admin API
+    server = make_server("127.0.0.1", 0, clout, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    intake = f"http://127.0.0.1:{server.server_port}/webhooks/shopify"
+    devstore.store.subscriptions.append(
+        {"id": "gid://shopify/WebhookSubscription/1", "topic": "APP_UNINSTALLED", "uri": intake}
+    )
+    sender = WebhookSender(devstore.store, url=None, secret=SECRET).start()
+    try:
+        # when the app is removed with Shopify's own call
+        removed = httpx.delete(
+            f"{devstore.url}/admin/api_permissions/current.json",
+            headers={"X-Shopify-Access-Token": devstore.token},
+        )
+        wait_for(lambda: sender.sent and sender.sent[0].delivered)
+    finally:
+        sender.stop()
+        server.shutdown()
+        thread.join()
+
+    # then app/uninstalled reached Clout, the token no longer works, the subscriptions are gone
+    assert removed.status_code == 200
+    assert [s.topic for s in sender.sent] == ["app/uninstalled"]
+    refused = httpx.post(
+        f"{devstore.url}/admin/api/2026-07/graphql.json",
+        headers={"X-Shopify-Access-Token": devstore.token},
+        json={"query": "{ shop { name } }"},
+    )
+    assert refused.status_code == 401
+    assert devstore.store.subscriptions == []
+    # and a worker, finding Shopify refuses the token, disconnects the store
+    with state(clout).sessions() as session:
+        delivery = session.scalar(select(Delivery).where(Delivery.topic == "app/uninstalled"))
+        assert delivery is not None
+        delivery_id = delivery.id
+    assert process_delivery_now(clout, delivery_id, shopify=True) == "done"
+    with state(clout).sessions() as session:
+        shop = session.scalar(select(Shop))
+        assert shop is not None
+        assert shop.status == "uninstalled"
