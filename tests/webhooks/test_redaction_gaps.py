@@ -1,0 +1,68 @@
+"""Redaction against data Clout has recorded but not yet read, and against work that runs after
+it (a probe of gaps: each test states what SECURITY.md promises)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.core.db import session_scope
+from service.core.models import Shop, utcnow
+from service.shopify.shops import register_shop
+from tests.support.clout import process_delivery_now, state
+from tests.support.helpers import REVIEW_SECRETS, SHOP, fixture_json, signed_review
+from tests.webhooks.test_compliance_topics import (
+    EMAIL,
+    NAME,
+    an_order_by_the_customer,
+    deliver,
+    everything_stored,
+)
+
+
+def _with_generic_reviews(app: Flask) -> None:
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        register_shop(
+            session=session,
+            vault=clout.vault,
+            domain=SHOP,
+            access_token="shpat_x",
+            now=utcnow(),
+            review_secrets={"generic": REVIEW_SECRETS["generic"]},
+        )
+
+
+def test_customers_redact_erases_a_review_delivery_not_yet_processed(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    _with_generic_reviews(app)
+    deliver(client, app, "orders/create", an_order_by_the_customer(299938, "2026-01-01T00:00:00Z"))
+    # given a review by the customer, recorded by intake and still waiting for a worker
+    body = json.dumps(
+        {"id": "r9", "rating": 1, "body": f"Dreadful. Signed, {NAME}", "email": EMAIL}
+    ).encode()
+    headers, query = signed_review("generic", body)
+    response = client.post(
+        f"/webhooks/reviews/generic/{SHOP}", data=body, headers=headers, query_string=query
+    )
+    assert response.status_code == 200
+    waiting = response.json["delivery_id"]
+
+    # when Shopify asks for the customer to be redacted
+    redact = fixture_json("shopify/customers_redact.json")
+    redact["shop_domain"] = SHOP
+    redact["customer"]["email"] = EMAIL
+    deliver(client, app, "customers/redact", redact)
+
+    # then nothing of theirs is left, the waiting raw body included
+    stored = everything_stored(app)
+    for personal in (EMAIL, NAME, "Dreadful"):
+        assert personal not in stored, personal
+    # nor does the waiting delivery, processed afterwards, bring their words back
+    process_delivery_now(app, waiting)
+    stored = everything_stored(app)
+    for personal in (EMAIL, NAME, "Dreadful"):
+        assert personal not in stored, personal
