@@ -7,13 +7,16 @@ import json
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from service.core.db import session_scope
-from service.core.models import Shop, utcnow
+from service.core.models import Customer, InfluenceProfile, Shop, utcnow
+from service.influence.profiles import rebuild_shop
 from service.shopify.shops import register_shop
 from tests.support.clout import process_delivery_now, state
 from tests.support.helpers import REVIEW_SECRETS, SHOP, fixture_json, signed_review
 from tests.webhooks.test_compliance_topics import (
+    CUSTOMER_ID,
     EMAIL,
     NAME,
     an_order_by_the_customer,
@@ -66,3 +69,37 @@ def test_customers_redact_erases_a_review_delivery_not_yet_processed(
     stored = everything_stored(app)
     for personal in (EMAIL, NAME, "Dreadful"):
         assert personal not in stored, personal
+
+
+def test_a_profile_rebuild_does_not_profile_a_redacted_customer_again(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    for order_id, day in ((299938, "01"), (280263, "02")):
+        order = an_order_by_the_customer(order_id, f"2026-01-{day}T00:00:00Z")
+        order.update(cancelled_at=None, cancel_reason=None, financial_status="paid")
+        deliver(client, app, "orders/create", order)
+    redact = fixture_json("shopify/customers_redact.json")
+    redact["shop_domain"] = SHOP
+    redact["customer"]["id"] = CUSTOMER_ID
+    deliver(client, app, "customers/redact", redact)
+
+    # when the operator rebuilds the shop's profiles (as every history import also does)
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        stored_shop = session.scalar(select(Shop).where(Shop.domain == SHOP))
+        assert stored_shop is not None
+        rebuild_shop(
+            session=session, shop=stored_shop, klout=None, opt_out_tag="no-profile", now=utcnow()
+        )
+
+    # then the customer who asked to be forgotten has no influence profile again
+    with clout.sessions() as session:
+        redacted = session.scalar(
+            select(Customer).where(Customer.shopify_id == f"gid://shopify/Customer/{CUSTOMER_ID}")
+        )
+        assert redacted is not None
+        assert redacted.redacted_at is not None
+        profile = session.scalar(
+            select(InfluenceProfile).where(InfluenceProfile.customer_id == redacted.id)
+        )
+        assert profile is None, (profile.clout_score, profile.reasons, profile.sources)
