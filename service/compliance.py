@@ -277,6 +277,7 @@ def redact_customer(
         customer_gid=customer_gid,
         refs=[p.shopify_id for p in people],
         needles=[legacy_id(g).encode() for g in (customer_gid, *all_order_gids)],
+        emails=[e.encode() for e in emails],
     )
 
 
@@ -315,8 +316,17 @@ def _erase_person(*, session: Session, shop: Shop, customer: Customer, now: date
 
 
 def _erase_payloads(
-    *, session: Session, shop: Shop, customer_gid: str, refs: list[str], needles: list[bytes]
+    *,
+    session: Session,
+    shop: Shop,
+    customer_gid: str,
+    refs: list[str],
+    needles: list[bytes],
+    emails: list[bytes],
 ) -> None:
+    """Empty every raw body that is about the customer: those attributed to them, and those
+    not yet read (queued, failed) that name their ids or — a review platform's, which know
+    a reviewer only by email — their email, in any case."""
     session.execute(
         update(Delivery)
         .where(Delivery.shop_domain == shop.domain, Delivery.customer_ref.in_(refs))
@@ -335,7 +345,9 @@ def _erase_payloads(
     )
     for delivery in candidates:
         body = delivery.body or b""
-        if any(needle in body for needle in needles):
+        if any(needle in body for needle in needles) or (
+            emails and any(email in body.lower() for email in emails)
+        ):
             delivery.body = None
             delivery.customer_ref = customer_gid
 

@@ -86,13 +86,19 @@ def build_profile(
     klout: KloutProvider | None,
     opt_out_tag: str,
     now: datetime,
-) -> InfluenceProfile:
+) -> InfluenceProfile | None:
     """The customer's profile from their facts and the shop's norms. Without norms (a large
     shop whose history Clout is still reading) clout is unknown, never zero, and the profile
-    is incomplete, so the sweep computes it again once the norms are there."""
+    is incomplete, so the sweep computes it again once the norms are there. None for a
+    customer erased at Shopify's request: Clout keeps no profile of them again (the orders
+    kept as anonymous facts would make one: "2 orders, 810 USD spent")."""
     profile = session.scalar(
         select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id)
     )
+    if customer.redacted_at is not None:
+        if profile is not None:
+            session.delete(profile)
+        return None
     if profile is None:
         profile = InfluenceProfile(shop_id=shop.id, customer_id=customer.id)
         session.add(profile)
@@ -337,7 +343,7 @@ def refresh_profile(
     klout: KloutProvider | None,
     opt_out_tag: str,
     now: datetime,
-) -> InfluenceProfile:
+) -> InfluenceProfile | None:
     """One customer's profile, now (a new signal arrived): their facts from indexed queries and
     the shop's norms from its summary, so the cost follows the customer, not the shop."""
     return build_profile(
@@ -453,7 +459,8 @@ def refresh_due_profiles(
                 opt_out_tag=shop_opt_out,
                 now=now,
             )
-            profile.stale_since = None
+            if profile is not None:
+                profile.stale_since = None
             if _influence_key(profile) != before and customer.id in unhappy:
                 incident = session.scalar(
                     select(Incident).where(

@@ -4,16 +4,25 @@ it (a probe of gaps: each test states what SECURITY.md promises)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service.core.db import session_scope
-from service.core.models import Customer, InfluenceProfile, Shop, utcnow
+from service.core.models import Customer, Incident, InfluenceProfile, Shop, utcnow
 from service.influence.profiles import rebuild_shop
 from service.shopify.shops import register_shop
-from tests.support.clout import process_delivery_now, state
+from tests.support.clout import (
+    RunningDevStore,
+    attend_now,
+    chargeback,
+    process_delivery_now,
+    record_delivery_now,
+    state,
+    the_incident,
+)
 from tests.support.helpers import REVIEW_SECRETS, SHOP, fixture_json, signed_review
 from tests.webhooks.test_compliance_topics import (
     CUSTOMER_ID,
@@ -103,3 +112,31 @@ def test_a_profile_rebuild_does_not_profile_a_redacted_customer_again(
             select(InfluenceProfile).where(InfluenceProfile.customer_id == redacted.id)
         )
         assert profile is None, (profile.clout_score, profile.reasons, profile.sources)
+
+
+def test_a_redacted_customers_late_case_gets_the_floor_but_no_profile(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a chargeback on a customer's order, then Shopify's request to erase that customer
+    person, order = chargeback(clout, devstore, total=Decimal("810.00"))
+    redact = fixture_json("shopify/customers_redact.json")
+    redact |= {
+        "shop_domain": SHOP,
+        "customer": {"id": person.id, "email": person.email},
+        "orders_to_redact": [order.id],
+    }
+    assert process_delivery_now(
+        clout, record_delivery_now(clout, topic="customers/redact", payload=redact)
+    ) == ("done")
+
+    # when the case is attended to
+    incident_id = the_incident(clout)
+    assert attend_now(clout, incident_id) == "attended"
+
+    # then the order carries the attention tag, and Clout made no profile of them again
+    assert "clout-attention" in devstore.store.orders[order.id].tags
+    with state(clout).sessions() as session:
+        assert session.scalars(select(InfluenceProfile)).all() == []
+        case = session.get(Incident, incident_id)
+        assert case is not None
+        assert (case.influence or {}).get("clout") is None
