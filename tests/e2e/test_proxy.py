@@ -18,7 +18,7 @@ from service.core import db
 from service.core.models import utcnow
 from service.shopify.shops import register_shop
 from tests.support.agents_page import PASSWORD
-from tests.support.helpers import SECRET, SHOP
+from tests.support.helpers import SECRET, SHOP, wait_for
 from tests.support.proxy import SlowClient, nginx_binary, running_proxy, running_web
 
 pytestmark = [
@@ -64,7 +64,10 @@ def proxy(tmp_path: Path, redis_url: str) -> Iterator[str]:
             now=utcnow(),
         )  # fmt: skip
     engine.dispose()
-    with running_web(env, workers=1, threads=WEB_THREADS) as web, running_proxy(web) as port:
+    with (
+        running_web(env, workers=1, threads=WEB_THREADS) as web,
+        running_proxy(web, access_log=tmp_path / "access.log") as port,
+    ):
         yield f"http://127.0.0.1:{port}"
 
 
@@ -113,3 +116,20 @@ def test_a_forged_forwarded_for_neither_escapes_the_limit_nor_opens_metrics(prox
     # and /metrics, open to this machine only, is not open through the proxy
     metrics = requests.get(f"{proxy}/metrics", headers={"X-Forwarded-For": "127.0.0.1"}, timeout=10)
     assert metrics.status_code == 403
+
+
+def test_the_proxy_logs_each_request_without_its_query_string(proxy: str, tmp_path: Path) -> None:
+    # given a review platform that proves itself by the shop's key in the URL, and the embedded
+    # app's first load with its session token in the URL
+    requests.post(f"{proxy}/webhooks/reviews/yotpo/{SHOP}?key=s3cret-review-key", timeout=10)
+    requests.get(f"{proxy}/agents?shop={SHOP}&id_token=eyJ.session.token", timeout=10)
+
+    # when the operator reads the proxy's log (`docker compose logs proxy`)
+    log = tmp_path / "access.log"
+    written = wait_for(lambda: log.read_text() if log.read_text().count("\n") >= 2 else None)
+
+    # then each request is there by its path, and neither secret is
+    assert f'"POST /webhooks/reviews/yotpo/{SHOP} HTTP/1.1"' in written
+    assert '"GET /agents HTTP/1.1"' in written
+    assert "s3cret-review-key" not in written
+    assert "session.token" not in written

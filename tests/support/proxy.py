@@ -68,9 +68,9 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def running_proxy(upstream_port: int) -> Iterator[int]:
+def running_proxy(upstream_port: int, *, access_log: Path | None = None) -> Iterator[int]:
     """nginx with the repository's configuration in front of 127.0.0.1:`upstream_port`; its
-    port."""
+    port. Its access log (the container's stdout) goes to `access_log`, or nowhere."""
     binary = nginx_binary()
     if binary is None:
         raise RuntimeError("nginx is not installed (apt-get install nginx-light)")
@@ -82,6 +82,9 @@ def running_proxy(upstream_port: int) -> Iterator[int]:
         )
         # Listen on this machine only (the image listens on every address of its container).
         server = server.replace(f"listen {port} default_server", f"listen 127.0.0.1:{port}")
+        server = server.replace(
+            "access_log /dev/stdout ", f"access_log {access_log or '/dev/null'} "
+        )
         Path(tmp, "clout.conf").write_text(server)
         Path(tmp, "nginx.conf").write_text(MAIN.format(tmp=tmp))
         process = subprocess.Popen(
