@@ -60,6 +60,8 @@ from service.core.vocabulary import (
     Severity,
     ShopStatus,
     SignalKind,
+    has_tag,
+    same_tag,
 )
 from service.influence.klout import KloutProvider
 from service.influence.profiles import refresh_profile, stored_influence
@@ -155,8 +157,8 @@ def _managed(tag: str, settings: TagSettings) -> bool:
     """One of Clout's own tags, which Clout may take off again (never the resolved tag: that
     is a person's record)."""
     return (
-        is_clout_tag(tag, settings.attention_tag) or tag in settings.retired_tags
-    ) and tag != settings.resolved_tag
+        is_clout_tag(tag, settings.attention_tag) or has_tag(settings.retired_tags, tag)
+    ) and not same_tag(tag, settings.resolved_tag)
 
 
 # --- plan: read once, decide without side effects ------------------------------------------------
@@ -568,15 +570,15 @@ def push_best_effort(
         if before.get(CHECK_RESOLVED):
             # Clout took the resolved tag off and never puts it on an open case's order, nor
             # takes its attention tag off one: either changed, a person resolved the case.
-            if settings.resolved_tag in present:
+            if has_tag(present, settings.resolved_tag):
                 pushed.resolved_seen = (gid, "resolved-tag")
                 continue  # nothing more is written to an order whose case is closing
-            if settings.attention_tag not in present:
+            if not has_tag(present, settings.attention_tag):
                 pushed.resolved_seen = (gid, "attention-tag-removed")
                 continue
             pushed.written[gid] = {"tags": list(before.get("tags") or []), CHECK_RESOLVED: None}
-        stale = sorted(t for t in present if _managed(t, settings) and t not in wanted)
-        missing = sorted(set(wanted) - present)
+        stale = sorted(t for t in present if _managed(t, settings) and not has_tag(wanted, t))
+        missing = sorted(t for t in set(wanted) if not has_tag(present, t))
         if (
             stale
             and attempt("remove_tags", partial(client.remove_tags, gid, stale)) is missing_result
@@ -674,13 +676,14 @@ def push_clearance(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -
                 case.resolution == NOT_A_COMPLAINT
                 and _shopify_gid(gid, "Order/")
                 and case.written[gid].get(CLEAR_RESOLVED)
-                and settings.resolved_tag in present
+                and has_tag(present, settings.resolved_tag)
             ):
                 # Undone and closed again as never a complaint before the Undo reached
                 # Shopify: the resolved tag is the undone close's, which the Undo was to take
                 # off (`push_reopening`).
-                client.remove_tags(gid, [settings.resolved_tag])
-                cleared.removed[gid] = [settings.resolved_tag]
+                kept = [t for t in present if same_tag(t, settings.resolved_tag)]
+                client.remove_tags(gid, kept)
+                cleared.removed[gid] = kept
             stale = [t for t in present if _managed(t, settings)]
             if stale:
                 client.remove_tags(gid, stale)
@@ -713,9 +716,10 @@ def push_reopening(*, client: ShopifyAdmin, case: Case, settings: TagSettings) -
             continue
         try:
             if _shopify_gid(gid, "Order/"):
-                if settings.resolved_tag in client.tags_of(gid):
-                    client.remove_tags(gid, [settings.resolved_tag])
-                    cleared.removed[gid] = [settings.resolved_tag]
+                kept = [t for t in client.tags_of(gid) if same_tag(t, settings.resolved_tag)]
+                if kept:
+                    client.remove_tags(gid, kept)
+                    cleared.removed[gid] = kept
             elif gid == case.customer_gid:
                 client.delete_metafields(gid, ("resolved_at",))
         except ShopifyRefused as error:
@@ -1201,6 +1205,9 @@ def _read_order_tags(  # noqa: PLR0911, PLR0912 - one return per way the tags ca
     if written is None:
         return None  # Clout has not written to this order yet: nothing to compare
     written_at = datetime.fromisoformat(written["written_at"])
+    # In any case, as Shopify reads tags (`same_tag`).
+    attention = has_tag(present, settings.attention_tag)
+    resolved = has_tag(present, settings.resolved_tag)
     if updated_at is not None and updated_at < written_at - timedelta(seconds=2):
         return None  # the state before Clout's own write, delivered late
     if written.get(REOPENED_AT) is not None:
@@ -1210,7 +1217,7 @@ def _read_order_tags(  # noqa: PLR0911, PLR0912 - one return per way the tags ca
         # attention tag back without the resolved tag, the order is in step: from then on the
         # usual reading applies, to deliveries newer than that one (Shopify's own clock on both
         # sides, so no allowance for skew).
-        if settings.attention_tag not in present or settings.resolved_tag in present:
+        if not attention or resolved:
             return None
         record = {k: v for k, v in written.items() if k != REOPENED_AT}
         if updated_at is not None:
@@ -1227,14 +1234,14 @@ def _read_order_tags(  # noqa: PLR0911, PLR0912 - one return per way the tags ca
             # it back, and the attention tag gone is a person taking it off; the later work's
             # read of the order tells (its attendance rings it at once). Anything else in that
             # second is Clout's own echo.
-            if settings.resolved_tag not in present and settings.attention_tag in present:
+            if not resolved and attention:
                 return None
             return _TagReading(record={**written, CHECK_RESOLVED: True}, attend=True)
-    if settings.resolved_tag in present and not written.get(RESOLVED_KEPT):
+    if resolved and not written.get(RESOLVED_KEPT):
         return _TagReading(resolved_by="resolved-tag", attend=True)
-    if settings.attention_tag not in present:
+    if not attention:
         return _TagReading(resolved_by="attention-tag-removed", attend=True)
-    if set(written["tags"]) <= present:
+    if all(has_tag(present, t) for t in written["tags"]):
         return None  # Clout's own write echoing back: nothing to do (no loop)
     return _TagReading(attend=True)  # another app or a person removed one of Clout's tags
 

@@ -41,6 +41,7 @@ from service.core.vocabulary import (
     Priority,
     Severity,
     SignalKind,
+    same_tag,
 )
 from service.influence.scoring import HIGH_SCORE, LOW_SCORE, UNKNOWN, Influence
 
@@ -159,5 +160,10 @@ WRITTEN_TAGS = frozenset(
 )
 
 
+_WRITTEN_KEYS = frozenset(t.casefold() for t in WRITTEN_TAGS)
+
+
 def is_clout_tag(tag: str, attention_tag: str) -> bool:
-    return tag == attention_tag or tag in WRITTEN_TAGS
+    """One of the tags Clout writes, in any case: Shopify keeps a tag in the case it was
+    first given (`CLOUT-ATTENTION` typed before Clout's `clout-attention` stays so)."""
+    return same_tag(tag, attention_tag) or tag.strip().casefold() in _WRITTEN_KEYS

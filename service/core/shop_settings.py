@@ -421,9 +421,12 @@ def change(
     def effective(source: Mapping[str, Any], key: str) -> Any:
         return source[key] if key in source else KNOBS[key].default(defaults)
 
-    tags = [effective(after, key) for key in _TAG_KEYS]
+    tags = [str(effective(after, key)).strip().casefold() for key in _TAG_KEYS]
     if len(set(tags)) != len(tags):
-        raise SettingsError("the attention, resolved and opt-out tags must all differ")
+        # In any case: Shopify reads `CLOUT-ATTENTION` as `clout-attention`.
+        raise SettingsError(
+            "the attention, resolved and opt-out tags must all differ (Shopify ignores case)"
+        )
 
     done: list[Changed] = []
     for key in parsed:

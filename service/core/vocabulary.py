@@ -8,7 +8,7 @@ checks that a severity is never passed where a priority belongs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -162,3 +162,15 @@ class CaseEvent(StrEnum):
 # Flow workflow. A case closed by any of them gets the resolved tag in Shopify, as if a person
 # had added it (`attend.push_clearance`).
 DESK_ACTORS = ("page:", "cli:", "admin:", "flow:")
+
+
+def same_tag(tag: str, other: str) -> bool:
+    """Shopify's tags ignore case: `Clout-Resolved` typed by a person is the resolved tag to
+    Shopify's search, saved views and Flow, and `tagsAdd` of a tag the order carries in
+    another case keeps the one it has."""
+    return tag.strip().casefold() == other.strip().casefold()
+
+
+def has_tag(tags: Iterable[str], tag: str) -> bool:
+    """Whether `tags` hold `tag`, in any case (`same_tag`)."""
+    return any(same_tag(t, tag) for t in tags)

@@ -9,7 +9,7 @@ from service.attention import attend
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Backfill, Customer, Order
-from service.core.vocabulary import ShopStatus
+from service.core.vocabulary import ShopStatus, same_tag
 from service.deliveries.lifecycle import (
     REVIEW_KEY_PREFIX,
     DeliveryContext,
@@ -255,14 +255,14 @@ def customer_tags_changed(ctx: DeliveryContext) -> None:
     opt_out = ctx.tag_settings.opt_out_tag if ctx.tag_settings is not None else None
     # Clout's own tags come back here too (every case tags its customer): only the opt-out
     # tag's coming or going touches the profile. Without the shop's tag, either may have.
-    about_opt_out = opt_out is None or any(profiles.same_tag(t, opt_out) for t in tags)
+    about_opt_out = opt_out is None or any(same_tag(t, opt_out) for t in tags)
     if opt_out is not None and about_opt_out:
         # Shopify sends these in no set order: the opt-out taken off and put straight back may
         # arrive back first. Only a word on it newer than the last one heard counts.
         occurred = payloads.parse_time(ctx.payload.get("occurredAt")) or ctx.delivery.triggered_at
         heard = customer.opt_out_changed_at
         if occurred is not None and heard is not None and occurred < heard:
-            tags = [t for t in tags if not profiles.same_tag(t, opt_out)]
+            tags = [t for t in tags if not same_tag(t, opt_out)]
             about_opt_out = False
         elif occurred is not None:
             customer.opt_out_changed_at = occurred

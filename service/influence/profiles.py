@@ -40,7 +40,7 @@ from service.core.models import (
     Shop,
 )
 from service.core.people import referral_first_name
-from service.core.vocabulary import IncidentStatus, ShopStatus
+from service.core.vocabulary import IncidentStatus, ShopStatus, same_tag
 from service.influence.facts import Facts, customer_facts, gather_facts
 from service.influence.klout import KloutProvider, KloutUnavailable
 from service.influence.scoring import (
@@ -149,11 +149,6 @@ def build_profile(
 
 def has_opted_out(customer: Customer, opt_out_tag: str) -> bool:
     return any(same_tag(t, opt_out_tag) for t in (customer.tags or "").split(","))
-
-
-def same_tag(tag: str, other: str) -> bool:
-    """Shopify's tags ignore case (`Clout-Opt-Out` is `clout-opt-out` to its search)."""
-    return tag.strip().casefold() == other.strip().casefold()
 
 
 def _forget(profile: InfluenceProfile) -> None:

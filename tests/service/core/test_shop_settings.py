@@ -99,6 +99,8 @@ def test_set_changes_only_that_store_and_records_who_and_what(
         ("klout=maybe", "on or off"),
         ("colour=blue", "no setting called colour"),
         ("resolved_tag=clout-attention", "must all differ"),
+        # Shopify's tags ignore case: this is the attention tag to its search and to Flow
+        ("resolved_tag=CLOUT-ATTENTION", "Shopify ignores case"),
     ],
 )
 def test_a_refused_value_changes_nothing_and_says_why(
