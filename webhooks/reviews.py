@@ -40,6 +40,22 @@ def _nobodys_sealed(vault: TokenVault) -> bytes:
     return sealed
 
 
+# A delivery is read in one transaction; on SQLite that holds the write lock every store's
+# intake needs. Platforms send a review an event (Trustpilot's envelope is a list, of one); a
+# batch of 9,400 held the lock until the worker's time limit and every Shopify delivery got 503
+# meanwhile. Far above any real delivery, far below that.
+REVIEWS_PER_DELIVERY = 100
+
+
+def _reviews_in(provider: str, payload: dict[str, object]) -> int:
+    """How many reviews the body carries, as the worker will read it (0 when it reads none:
+    the worker says what is wrong with it)."""
+    try:
+        return len(platforms.NORMALISERS[provider](payload))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return 0
+
+
 def _reject(provider: str, status: int, reason: str, detail: str) -> tuple[Response, int]:
     count_rejection(source=provider, reason=reason)
     log.info("delivery_rejected", source=provider, reason=reason, status=status)
@@ -93,6 +109,13 @@ def review_delivery(provider: str, shop_domain: str) -> tuple[Response, int]:  #
         return _reject(provider, 400, "bad_request", "the body is not JSON")
     if not isinstance(payload, dict):
         return _reject(provider, 400, "bad_request", "the body is not a JSON object")
+    if _reviews_in(provider, payload) > REVIEWS_PER_DELIVERY:
+        return _reject(
+            provider,
+            413,
+            "too_large",
+            f"at most {REVIEWS_PER_DELIVERY} reviews in one delivery: send fewer at a time",
+        )
     topic = str(payload.get("event") or payload.get("topic") or "review")[:100]
     key = review_verify.delivery_key(provider, incoming, shop=shop_domain)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from service.core.models import Delivery, Shop
 from tests.support.clout import connect_test_shop, state
 from tests.support.helpers import REVIEW_SECRETS, SHOP, fixture_bytes, signed_review
+from webhooks.reviews import REVIEWS_PER_DELIVERY
 
 FIXTURES = {
     "judgeme": "reviews/judgeme_review_created.json",
@@ -234,6 +236,30 @@ def test_an_oversize_review_gets_413(make_app: Callable[..., Flask], review_shop
     body = b'{"review": {"body": "' + b"x" * 4000 + b'"}}'
 
     assert post(small, "judgeme", body).status_code == 413
+
+
+def test_a_batch_of_more_reviews_than_one_delivery_may_carry_gets_413(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    # given Trustpilot's batch envelope, filled far past what its webhooks send (one event
+    # each): read in one transaction it held SQLite's write lock, and every store's intake
+    # waited, for as long as the worker's time limit
+    event = json.loads(fixture_bytes(FIXTURES["trustpilot"]))["events"][0]
+    batch = {"events": [event] * (REVIEWS_PER_DELIVERY + 1)}
+    full = {"events": [event] * REVIEWS_PER_DELIVERY}
+
+    # when the batch, and one at the bound, are sent with the shop's key
+    refused = post(client, "trustpilot", json.dumps(batch).encode())
+    taken = post(client, "trustpilot", json.dumps(full).encode())
+
+    # then the oversize batch gets a 413 saying the bound, and only the other is recorded
+    assert refused.status_code == 413
+    assert refused.json == {
+        "outcome": "too_large",
+        "detail": f"at most {REVIEWS_PER_DELIVERY} reviews in one delivery: send fewer at a time",
+    }
+    assert taken.json["outcome"] == "accepted"
+    assert len(recorded(app)) == 1
 
 
 def test_a_shop_domain_with_a_trailing_newline_is_no_shop_domain(
