@@ -18,9 +18,10 @@ from werkzeug.serving import make_server
 from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
 from service.core.db import session_scope
-from service.core.models import Incident, utcnow
+from service.core.models import Incident, Shop, utcnow
 from service.core.vocabulary import DEFAULT_FLOORS
 from service.dev.devstore.webhooks import order_payload
+from service.shopify.shops import mark_uninstalled
 from tests.support.clout import RunningDevStore, attend_now, record_delivery_now, state, work_on
 
 
@@ -162,3 +163,27 @@ def test_a_chargeback_on_an_escalated_case_is_due_within_its_floor(
     # and the merchant was told, as for any case a chargeback finds past its floor
     assert len(received) == 2
     assert b"critical" in received[-1]
+
+
+def test_a_store_that_uninstalled_clout_is_not_paged_about_its_overdue_cases(
+    clout: Flask, devstore: RunningDevStore, receiver: tuple[str, list[bytes]]
+) -> None:
+    # given a chargeback an hour past its deadline, and the merchant's webhook for notices
+    url, received = receiver
+    notifier = Notifier(webhook_url=url, private_targets=True)
+    incident_id = a_chargeback_due_an_hour_ago(clout, devstore)
+    # when the merchant uninstalls Clout (its cases are kept until shop/redact)
+    with session_scope(state(clout).sessions) as session:
+        incident = session.get(Incident, incident_id)
+        assert incident is not None
+        shop = session.get(Shop, incident.shop_id)
+        assert shop is not None
+        mark_uninstalled(session=session, shop=shop, now=utcnow())
+
+    # then the beat neither escalates the case nor tells the store's channels about it
+    assert the_beat_escalates(clout, notifier) == []
+    assert received == []
+    with session_scope(state(clout).sessions) as session:
+        kept = session.get(Incident, incident_id)
+        assert kept is not None
+        assert (kept.escalations, kept.overdue_at) == (0, None)
