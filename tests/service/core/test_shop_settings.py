@@ -249,3 +249,26 @@ def test_a_change_is_recorded_as_the_person_at_the_terminal(
     with session_scope(state(app).sessions) as session:
         [change] = session.scalars(select(SettingChange)).all()
         assert change.changed_by == f"cli:{getpass.getuser()}"
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        # Shopify reads tags in any case of letters: these are the resolved and attention tags
+        "attention_tag=Clout-Resolved",
+        "resolved_tag=CLOUT-ATTENTION",
+        # tags Clout itself writes and takes off as a case's priority or lateness changes
+        "attention_tag=clout-priority-urgent",
+        "attention_tag=clout-overdue",
+    ],
+)
+def test_a_tag_name_shopify_reads_as_another_of_clouts_tags_is_refused(
+    app: Flask, settings: dict[str, Any], assignment: str
+) -> None:
+    connect_test_shop(app)
+
+    refused = run(settings, "settings", "set", SHOP, assignment)
+
+    assert refused.exit_code != 0, refused.output
+    with state(app).sessions() as session:
+        assert session.scalars(select(ShopSettings)).all() == []
