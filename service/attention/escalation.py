@@ -15,7 +15,14 @@ from service.core.audit import CLOUT, record_event
 from service.core.db import session_scope
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, Order, Shop
-from service.core.vocabulary import CaseEvent, Floor, IncidentStatus, Priority, Severity
+from service.core.vocabulary import (
+    CaseEvent,
+    Floor,
+    IncidentStatus,
+    Priority,
+    Severity,
+    ShopStatus,
+)
 from service.shopify.ids import legacy_id
 
 log = get_logger(__name__)
@@ -32,6 +39,10 @@ def due_by(when: datetime) -> tuple[ColumnElement[bool], ...]:
         Incident.deadline_at.is_not(None),
         Incident.deadline_at <= when,
         Incident.escalations < MAX_ESCALATIONS,
+        # A store that uninstalled Clout keeps its cases until `shop/redact`, but is neither
+        # paged about them nor escalated: nothing of it could reach Shopify. Back, its cases
+        # are attended again (`shops.reconnected`) and escalate from there.
+        Incident.shop_id.in_(select(Shop.id).where(Shop.status == ShopStatus.ACTIVE)),
     )
 
 

@@ -31,9 +31,8 @@ from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Shop, utcnow
-from service.core.vocabulary import ShopStatus
 from service.shopify.scopes import APP_SCOPES
-from service.shopify.shops import find_shop, is_shop_domain
+from service.shopify.shops import find_shop, is_shop_domain, reconnected
 
 log = get_logger(__name__)
 
@@ -198,8 +197,7 @@ def store_grant(
     shop.refresh_token = vault.seal(grant.refresh_token) if grant.refresh_token else None
     shop.refresh_token_expires_at = grant.refresh_token_expires_at
     shop.scopes = grant.scope
-    shop.status = ShopStatus.ACTIVE
-    shop.uninstalled_at = None
+    reconnected(session=session, shop=shop)
     return shop
 
 

@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from service.core.config import Settings
 from service.core.crypto import TokenVault
-from service.core.models import Shop
-from service.core.vocabulary import ShopStatus
+from service.core.models import Incident, Shop
+from service.core.vocabulary import IncidentStatus, ShopStatus
 from service.shopify.admin import (
     ShopifyAdmin,
     ShopifyRefused,
@@ -89,9 +89,8 @@ def register_shop(
     shop.access_token = vault.seal(access_token)
     shop.access_token_expires_at = None
     shop.refresh_token = None
-    shop.status = ShopStatus.ACTIVE
     shop.installed_at = now if shop.uninstalled_at else shop.installed_at
-    shop.uninstalled_at = None
+    reconnected(session=session, shop=shop)
     # A custom app's token: nothing declares its webhooks for it (no shopify.app.toml), so
     # Clout makes them through the Admin API.
     shop.subscriptions_managed = True
@@ -131,6 +130,30 @@ def check_token(*, settings: Settings, domain: str, access_token: str, http: htt
     if answered and answered != domain:
         raise ShopCheckFailed(f"this token belongs to {answered}, not {domain}")
     return str(info.get("name") or domain)
+
+
+def reconnected(*, session: Session, shop: Shop) -> None:
+    """The store is connected again. Back from an uninstall, what Clout could not write while
+    it was away is owed to Shopify: its open cases (escalated meanwhile in Clout's records,
+    or decided before it left) and the cases closed since it left are attended again, so their
+    tags catch up. A new store, or one that never left, has nothing owed."""
+    away_since = shop.uninstalled_at if shop.status != ShopStatus.ACTIVE else None
+    shop.status = ShopStatus.ACTIVE
+    shop.uninstalled_at = None
+    if away_since is None or shop.id is None:
+        return
+    session.execute(
+        update(Incident)
+        .where(
+            Incident.shop_id == shop.id,
+            or_(
+                Incident.status == IncidentStatus.OPEN,
+                Incident.resolved_at >= away_since,
+            ),
+        )
+        .values(needs_attention=True)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_uninstalled(*, session: Session, shop: Shop, now: datetime) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from service.agents.desk import close_case
 from service.attention.attend import attend_incident, attend_later
 from service.core import db
 from service.core.models import Incident, Shop, utcnow
@@ -179,3 +180,13 @@ def the_incident(app: Flask) -> int:
     """The one case there is."""
     with db.session_scope(state(app).sessions) as session:
         return session.scalars(select(Incident.id)).one()
+
+
+def closed_by_an_agent(app: Flask, incident_id: int) -> str:
+    """An agent resolves the case on the page; then Clout attends it: the outcome."""
+    with db.session_scope(state(app).sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        close_case(
+            session=session, shop=shop, incident_id=incident_id, by="page:agent-1", now=utcnow()
+        )
+    return attend_now(app, incident_id)

@@ -21,8 +21,9 @@ from service.core.db import session_scope
 from service.core.models import Incident, Shop, utcnow
 from service.core.vocabulary import DEFAULT_FLOORS
 from service.dev.devstore.webhooks import order_payload
-from service.shopify.shops import mark_uninstalled
+from service.shopify.shops import mark_uninstalled, register_shop
 from tests.support.clout import RunningDevStore, attend_now, record_delivery_now, state, work_on
+from tests.support.helpers import SHOP
 
 
 @pytest.fixture
@@ -187,3 +188,42 @@ def test_a_store_that_uninstalled_clout_is_not_paged_about_its_overdue_cases(
         kept = session.get(Incident, incident_id)
         assert kept is not None
         assert (kept.escalations, kept.overdue_at) == (0, None)
+
+
+def test_a_store_back_after_an_uninstall_has_its_cases_brought_up_to_date_in_shopify(
+    clout: Flask, devstore: RunningDevStore, receiver: tuple[str, list[bytes]]
+) -> None:
+    # given a chargeback an hour past its deadline in a store that uninstalled Clout, and a
+    # case of the store's closed by an agent while it was away
+    url, received = receiver
+    notifier = Notifier(webhook_url=url, private_targets=True)
+    overdue = a_chargeback_due_an_hour_ago(clout, devstore)
+    clout_state = state(clout)
+    with session_scope(clout_state.sessions) as session:
+        incident = session.get(Incident, overdue)
+        assert incident is not None
+        shop = session.get(Shop, incident.shop_id)
+        assert shop is not None
+        mark_uninstalled(session=session, shop=shop, now=utcnow())
+    assert the_beat_escalates(clout, notifier) == []
+
+    # when the merchant connects the store again
+    with session_scope(clout_state.sessions) as session:
+        register_shop(
+            session=session,
+            vault=clout_state.vault,
+            domain=SHOP,
+            access_token=devstore.token,
+            now=utcnow(),
+        )
+
+    # then its case is attended again and escalates from there: the merchant is told, and the
+    # order carries the overdue tag in Shopify
+    with clout_state.sessions() as session:
+        incident = session.get(Incident, overdue)
+        assert incident is not None
+        assert incident.needs_attention is True
+    assert the_beat_escalates(clout, notifier) == [overdue]
+    assert len(received) == 1
+    [order] = devstore.store.orders.values()
+    assert "clout-overdue" in order.tags

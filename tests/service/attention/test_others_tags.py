@@ -8,22 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask
-from sqlalchemy import select
 
-from service.agents.desk import close_case
-from service.core.db import session_scope
-from service.core.models import Shop, utcnow
-from tests.support.clout import RunningDevStore, attend_now, chargeback, state, the_incident
-
-
-def closed_by_an_agent(app: Flask, incident_id: int) -> str:
-    """An agent resolves the case on the page; then Clout attends it: the outcome."""
-    with session_scope(state(app).sessions) as session:
-        shop = session.scalars(select(Shop)).one()
-        close_case(
-            session=session, shop=shop, incident_id=incident_id, by="page:agent-1", now=utcnow()
-        )
-    return attend_now(app, incident_id)
+from tests.support.clout import (
+    RunningDevStore,
+    attend_now,
+    chargeback,
+    closed_by_an_agent,
+    the_incident,
+)
 
 
 def test_attending_a_case_leaves_the_customers_opt_out_tag_in_shopify(
