@@ -28,14 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.attention import outbox
-from service.attention.policy import (
-    INFLUENCE_TAGS,
-    Decision,
-    Held,
-    customer_tags,
-    decide,
-    is_clout_tag,
-)
+from service.attention.policy import Decision, Held, customer_tags, decide
 from service.core.audit import CLOUT, record_event
 from service.core.config import Settings
 from service.core.crypto import TokenVault
@@ -54,6 +47,7 @@ from service.core.models import (
 from service.core.shop_settings import shop_config
 from service.core.vocabulary import (
     DESK_ACTORS,
+    INFLUENCE_TAGS,
     CaseEvent,
     Floor,
     IncidentStatus,
@@ -61,6 +55,7 @@ from service.core.vocabulary import (
     ShopStatus,
     SignalKind,
     has_tag,
+    is_clout_tag,
     same_tag,
 )
 from service.influence.klout import KloutProvider

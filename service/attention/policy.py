@@ -33,22 +33,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from service.core.config import DEFAULT_ATTENTION_TAG
 from service.core.vocabulary import (
     DEFAULT_FLOORS,
+    INFLUENCE_TAGS,
     Floor,
     InfluenceBand,
     Priority,
     Severity,
     SignalKind,
-    same_tag,
 )
 from service.influence.scoring import HIGH_SCORE, LOW_SCORE, UNKNOWN, Influence
 
-TAG_PREFIX = "clout-"
 MAX_TAG_LENGTH = 40
-# What influence adds to a case: once shown on an open case, kept until it is resolved.
-INFLUENCE_TAGS = frozenset({"clout-influence-high", "clout-hidden-influencer", "clout-contagion"})
 
 
 @dataclass(frozen=True)
@@ -142,28 +138,3 @@ def decide(
 def customer_tags(decision: Decision, attention_tag: str) -> tuple[str, ...]:
     """The customer carries the case and its priority, not the per-order reasons."""
     return (attention_tag, f"clout-priority-{decision.priority}")
-
-
-# Every tag `decide` can write besides the store's attention tag. Only these (and the attention
-# tag) are Clout's to take off again: a store's own tags may start with `clout-` too — the
-# customer's opt-out (`clout-opt-out`), a merchant's `clout-club` — and are not Clout's. The
-# default attention tag is among them: an install that renamed it with CLOUT_ATTENTION_TAG (no
-# store setting, so no retired tag) still has cases carrying it.
-WRITTEN_TAGS = frozenset(
-    {
-        DEFAULT_ATTENTION_TAG,
-        *INFLUENCE_TAGS,
-        *(f"{TAG_PREFIX}priority-{p}" for p in Priority),
-        *(f"{TAG_PREFIX}reason-{k}" for k in SignalKind),
-        f"{TAG_PREFIX}overdue",
-    }
-)
-
-
-_WRITTEN_KEYS = frozenset(t.casefold() for t in WRITTEN_TAGS)
-
-
-def is_clout_tag(tag: str, attention_tag: str) -> bool:
-    """One of the tags Clout writes, in any case: Shopify keeps a tag in the case it was
-    first given (`CLOUT-ATTENTION` typed before Clout's `clout-attention` stays so)."""
-    return same_tag(tag, attention_tag) or tag.strip().casefold() in _WRITTEN_KEYS

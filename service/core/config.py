@@ -16,10 +16,9 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from service.core.vocabulary import parse_floors
+from service.core.vocabulary import DEFAULT_ATTENTION_TAG, parse_floors
 
 DEFAULT_API_VERSION = "2026-07"
-DEFAULT_ATTENTION_TAG = "clout-attention"
 _API_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}|unstable")  # matched whole: fullmatch
 _MAX_TAG_LENGTH = 40
 

@@ -164,13 +164,47 @@ class CaseEvent(StrEnum):
 DESK_ACTORS = ("page:", "cli:", "admin:", "flow:")
 
 
+def same_tag_key(tag: str) -> str:
+    """A tag as Shopify compares it (`same_tag`)."""
+    return tag.strip().casefold()
+
+
 def same_tag(tag: str, other: str) -> bool:
     """Shopify's tags ignore case: `Clout-Resolved` typed by a person is the resolved tag to
     Shopify's search, saved views and Flow, and `tagsAdd` of a tag the order carries in
     another case keeps the one it has."""
-    return tag.strip().casefold() == other.strip().casefold()
+    return same_tag_key(tag) == same_tag_key(other)
 
 
 def has_tag(tags: Iterable[str], tag: str) -> bool:
     """Whether `tags` hold `tag`, in any case (`same_tag`)."""
     return any(same_tag(t, tag) for t in tags)
+
+
+# --- the tags Clout writes ---------------------------------------------------------------------
+
+DEFAULT_ATTENTION_TAG = "clout-attention"
+TAG_PREFIX = "clout-"
+# What influence adds to a case: once shown on an open case, kept until it is resolved.
+INFLUENCE_TAGS = frozenset({"clout-influence-high", "clout-hidden-influencer", "clout-contagion"})
+# Every tag the attention policy can write besides the store's attention tag. Only these (and
+# the attention tag) are Clout's to take off again: a store's own tags may start with `clout-`
+# too — the customer's opt-out (`clout-opt-out`), a merchant's `clout-club` — and are not
+# Clout's. The default attention tag is among them: an install that renamed it with
+# CLOUT_ATTENTION_TAG (no store setting, so no retired tag) still has cases carrying it.
+WRITTEN_TAGS = frozenset(
+    {
+        DEFAULT_ATTENTION_TAG,
+        *INFLUENCE_TAGS,
+        *(f"{TAG_PREFIX}priority-{p}" for p in Priority),
+        *(f"{TAG_PREFIX}reason-{k}" for k in SignalKind),
+        f"{TAG_PREFIX}overdue",
+    }
+)
+_WRITTEN_KEYS = frozenset(same_tag_key(t) for t in WRITTEN_TAGS)
+
+
+def is_clout_tag(tag: str, attention_tag: str) -> bool:
+    """One of the tags Clout writes, in any case: Shopify keeps a tag in the case it was
+    first given (`CLOUT-ATTENTION` typed before Clout's `clout-attention` stays so)."""
+    return same_tag(tag, attention_tag) or same_tag_key(tag) in _WRITTEN_KEYS

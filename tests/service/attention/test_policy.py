@@ -11,8 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.attention.policy import INFLUENCE_TAGS, Decision, Held, decide, is_clout_tag
-from service.core.vocabulary import DEFAULT_FLOORS, Severity, parse_floors
+from service.attention.policy import Decision, Held, decide
+from service.core.vocabulary import (
+    DEFAULT_FLOORS,
+    INFLUENCE_TAGS,
+    Severity,
+    is_clout_tag,
+    parse_floors,
+)
 from service.influence.scoring import Influence
 
 SEVERITIES = sorted(DEFAULT_FLOORS)
