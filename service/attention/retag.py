@@ -11,11 +11,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.core import shop_settings
 from service.core.config import Settings
 from service.core.crypto import TokenVault
 from service.core.models import Incident
 from service.core.shop_settings import Changed, change
 from service.core.vocabulary import IncidentStatus
+from service.influence import profiles
 
 
 def retag_open_cases(
@@ -49,7 +51,8 @@ def change_settings(
 ) -> tuple[list[Changed], list[int]]:
     """A merchant's change to their settings, from the CLI or the settings page: applied all
     or none and recorded (`shop_settings.change`); a renamed attention tag marks every open
-    case for retagging. The changes, and the cases to ring the workers about."""
+    case for retagging, a new opt-out tag reads every profile again by it. The changes, and
+    the cases to ring the workers about."""
     done = change(
         session=session,
         shop_id=shop_id,
@@ -59,6 +62,15 @@ def change_settings(
         vault=vault,
         now=now,
     )
+    if any(c.key == "opt_out_tag" for c in done):
+        profiles.opt_out_tag_changed(
+            session=session,
+            shop_id=shop_id,
+            opt_out_tag=shop_settings.opt_out_tag_of(
+                session=session, shop_id=shop_id, default=defaults.opt_out_tag
+            ),
+            now=now,
+        )
     renamed = any(c.key == "attention_tag" for c in done)
     # A new deadline applies to open cases too (only ever bringing one closer: a case never
     # waits longer than it was promised).

@@ -182,6 +182,31 @@ def note_opt_out_change(
         profile.stale_since = now
 
 
+def opt_out_tag_changed(*, session: Session, shop_id: int, opt_out_tag: str, now: datetime) -> int:
+    """The shop keeps its customers out of profiling by `opt_out_tag` from now on: each profile
+    is read again by it. A customer who carries it is forgotten at once (nothing waits for the
+    sweep, no provider is asked about them again); one opted out by the old tag who does not
+    carry the new one is marked stale for the sweep. How many profiles changed."""
+    changed = 0
+    rows = session.execute(
+        select(InfluenceProfile, Customer)
+        .join(Customer, Customer.id == InfluenceProfile.customer_id)
+        .where(InfluenceProfile.shop_id == shop_id)
+        .execution_options(yield_per=500)
+    )
+    for profile, customer in rows:
+        opted_out = has_opted_out(customer, opt_out_tag)
+        if opted_out and not profile.opted_out:
+            _forget(profile)
+            profile.computed_at = now
+            profile.stale_since = None
+            changed += 1
+        elif not opted_out and profile.opted_out and profile.stale_since is None:
+            profile.stale_since = now
+            changed += 1
+    return changed
+
+
 def _klout_of(
     handles: list[tuple[str, str]], klout: KloutProvider | None, unknown: list[str]
 ) -> tuple[float | None, list[str], bool]:

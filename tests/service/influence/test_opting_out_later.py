@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from service.attention.retag import change_settings
 from service.core import shop_settings
 from service.core.db import session_scope
 from service.core.models import Customer, InfluenceProfile, Shop, utcnow
@@ -234,3 +235,48 @@ def test_a_history_import_keeps_out_a_customer_with_the_shops_own_opt_out_tag(
     profile = profile_of(clout, person.gid)
     assert profile.opted_out
     assert profile.clout_score is None
+
+
+def the_merchant_sets(app: Flask, changes: dict[str, str]) -> None:
+    """`clout settings set SHOP key=value …` (or the settings page): the change and what it
+    sets off."""
+    with session_scope(state(app).sessions) as session:
+        change_settings(
+            session=session,
+            shop_id=session.scalars(select(Shop.id)).one(),
+            changes=changes,
+            by="cli:merchant",
+            defaults=state(app).settings,
+            vault=state(app).vault,
+            now=utcnow(),
+        )
+
+
+def test_a_new_opt_out_tag_keeps_out_at_once_the_customers_who_carry_it(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a profiled customer who carries `privacy-please`, the tag the store's privacy
+    # form already uses, and another who opted out with Clout's default tag
+    person = a_profiled_customer_with_a_case(clout, devstore)
+    assert tags_changed(clout, "customer.tags_added", person.gid, ["privacy-please"]) == "done"
+    assert profile_of(clout, person.gid).clout_score is not None
+    other = devstore.store.add_person("lee@example.org", "Lee", "Park")
+    order = devstore.store.add_purchase(other)
+    for topic, payload in (
+        ("orders/create", order_payload(devstore.store, order)),
+        ("disputes/create", {"id": 703, "order_id": order.id, "type": "chargeback"}),
+    ):
+        assert work_on(clout, record_delivery_now(clout, topic=topic, payload=payload))
+    tags_changed(clout, "customer.tags_added", other.gid, ["clout-opt-out"])
+    assert profile_of(clout, other.gid).opted_out
+
+    # when the merchant makes it the store's opt-out tag
+    the_merchant_sets(clout, {"opt_out_tag": "privacy-please"})
+
+    # then the first customer's profile is gone at once, and the other, no longer opted out
+    # by the store's tag, is profiled again at the next sweep
+    profile = profile_of(clout, person.gid)
+    assert profile.opted_out
+    assert (profile.clout_score, profile.reasons) == (None, None)
+    sweep(clout)
+    assert profile_of(clout, other.gid).opted_out is False
