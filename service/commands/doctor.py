@@ -247,6 +247,9 @@ def _admin(shop: Shop, settings: Settings, vault: TokenVault, http: httpx.Client
     client = shops.admin_for(shop=shop, settings=settings, vault=vault, budget=None, http=http)
     client.max_attempts = 2
     client.backoff_base = 0.2
+    # An operator waits at the terminal: a Shopify throttling every call is said in seconds
+    # (the `shopify` line), not ridden out for a minute and then called fine.
+    client.max_wait = 5.0
     return client
 
 

@@ -107,6 +107,11 @@ def take_shopify_down(env: dict[str, str], devstore: RunningDevStore) -> None:
     devstore.admin.set_faults(error_rate=1.0)
 
 
+def storm_for_a_minute(env: dict[str, str], devstore: RunningDevStore) -> None:
+    # 429 to every call for a minute: the doctor says so within seconds, not after the storm.
+    devstore.admin.set_faults(storm_seconds=60, throttle_style="http")
+
+
 def cut_the_network(env: dict[str, str], devstore: RunningDevStore) -> None:
     env["CLOUT_SHOPIFY_ADMIN_URL"] = "http://127.0.0.1:9"
 
@@ -200,6 +205,7 @@ PLANTED: dict[str, tuple[Callable[[dict[str, str], RunningDevStore], None], str,
     "missing scope": (withdraw_scope, "scopes", "read_shopify_payments_disputes"),
     "lost subscription": (lose_a_subscription, "webhooks", "--fix"),
     "Shopify failing": (take_shopify_down, "shopify", "may be having an incident"),
+    "Shopify throttling": (storm_for_a_minute, "shopify", "keeps throttling"),
     "Shopify unreachable": (cut_the_network, "token", "could not reach Shopify"),
     "clock drift": (drift_the_clock, "clock", "s ahead of Shopify"),
     "Redis down": (stop_redis, "redis", "start Redis"),
