@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -169,3 +169,26 @@ def end_session(*, session: Session, token: object) -> None:
 def end_sessions(*, session: Session, agent_id: int) -> None:
     """Every session of the agent is over (a new password, the agent removed)."""
     session.execute(delete(AgentSession).where(AgentSession.agent_id == agent_id))
+
+
+# How the agents' page records an agent on a case: "agent-3" (assigned), "page:agent-3" (a
+# close); Shopify staff inside the admin are "staff-<id>", and the CLI "cli:<login>".
+_RECORDED_AGENT = re.compile(r"(?:page:)?agent-([0-9]{1,18})")
+
+
+def agents_named(*, session: Session, recorded: Iterable[str | None]) -> dict[str, str]:
+    """Each agent of the page among what cases record ("agent-3", "page:agent-3") → their
+    login: a person reading a case knows a colleague by their email, not their number."""
+    ids = {
+        int(found.group(1))
+        for value in recorded
+        if value and (found := _RECORDED_AGENT.fullmatch(value))
+    }
+    if not ids:
+        return {}
+    return {
+        f"agent-{agent_id}": email
+        for agent_id, email in session.execute(
+            select(Agent.id, Agent.email).where(Agent.id.in_(ids))
+        )
+    }

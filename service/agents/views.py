@@ -31,7 +31,7 @@ from shopify_app.verify.app_home_req import verify_app_home_req
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.agents.accounts import end_session, session_agent, sign_in
+from service.agents.accounts import agents_named, end_session, session_agent, sign_in
 from service.agents.assets import YEAR, accepts_gzip, asset
 from service.agents.desk import (
     MAX_SNOOZE,
@@ -439,6 +439,9 @@ def queue() -> Response:
                 page=_number("page", 1),
                 per_page=_number("per_page", 25),
             )
+            people = agents_named(
+                session=db, recorded=[viewer.who, *(e["assigned_to"] for e in found.entries)]
+            )
     except FilterError as error:
         raise Refused(400, str(error)) from error
     return no_store(
@@ -446,6 +449,7 @@ def queue() -> Response:
             shop=viewer.shop.domain,
             now=now.isoformat(),
             me=viewer.who,
+            people=people,
             page=found.page,
             per_page=found.per_page,
             counts={
@@ -484,8 +488,17 @@ def case(incident_id: int) -> Response:
     viewer = current_viewer()
     with session_scope(clout_state().sessions) as db:
         found = case_in_full(session=db, shop=viewer.shop, incident_id=incident_id, now=utcnow())
-    if found is None:
-        raise Refused(404, "not_found")
+        if found is None:
+            raise Refused(404, "not_found")
+        found["people"] = agents_named(
+            session=db,
+            recorded=[
+                found["assigned_to"],
+                found["resolved_by"],
+                *(event["by"] for event in found["trail"]),
+                *(event["detail"].get("to") for event in found["trail"]),
+            ],
+        )
     return no_store(jsonify(found))
 
 
@@ -500,9 +513,10 @@ def resolved() -> Response:
                 page=_number("page", 1),
                 per_page=_number("per_page", 25),
             )
+            people = agents_named(session=db, recorded=(c["resolved_by"] for c in cases))
     except FilterError as error:
         raise Refused(400, str(error)) from error
-    return no_store(jsonify(shop=viewer.shop.domain, total=total, incidents=cases))
+    return no_store(jsonify(shop=viewer.shop.domain, total=total, incidents=cases, people=people))
 
 
 @blueprint.get("/agents/api/picture")

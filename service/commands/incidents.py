@@ -14,6 +14,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.agents.accounts import agents_named
 from service.agents.desk import (
     MAX_SNOOZE,
     DeskRefused,
@@ -34,7 +35,7 @@ from service.commands.common import (
     ring_attendance,
     session_for,
 )
-from service.core.models import Agent, Customer, Incident, Shop, utcnow
+from service.core.models import Customer, Incident, Shop, utcnow
 from service.core.vocabulary import IncidentStatus
 
 
@@ -73,7 +74,8 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
         if pending:
             query = query.where(Incident.id.in_(waiting) if waiting else Incident.id.is_(None))
         shown = 0
-        agents = _agents(session)
+        rows = session.execute(query).all()
+        agents = agents_named(session=session, recorded=(row[0].assigned_to for row in rows))
         refusals: dict[int, set[int]] = {}
 
         def refused_by_shop(shop: int) -> set[int]:
@@ -82,7 +84,7 @@ def incidents_list(domain: str | None, pending: bool, limit: int) -> None:
                 refusals[shop] = set(found.refused) if found else set()
             return refusals[shop]
 
-        for incident, shop_domain, customer in session.execute(query):
+        for incident, shop_domain, customer in rows:
             if not shown:
                 click.echo(
                     "id\tshop\tpriority\tseverity\tdeadline\tin Shopify\tcustomer\t"
@@ -127,11 +129,6 @@ def _desk_columns(incident: Incident, *, now: datetime, agents: dict[str, str]) 
     until = f"{incident.snoozed_until:%Y-%m-%d %H:%M}Z" if snoozed else "-"
     who = incident.assigned_to
     return f"{plain(agents.get(who, who)) if who else '-'}\t{until}"
-
-
-def _agents(session: Session) -> dict[str, str]:
-    """How the agents' page records each agent ("agent-3") → their login."""
-    return {f"agent-{i}": email for i, email in session.execute(select(Agent.id, Agent.email))}
 
 
 # --- the desk -------------------------------------------------------------------------------

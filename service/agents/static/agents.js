@@ -79,6 +79,14 @@
     return late ? `overdue by ${span}` : `${span} left`;
   }
 
+  // Agents as the answers name them ("agent-3" → their login): a colleague is known by email.
+  const people = Object.create(null);
+
+  function who(recorded) {
+    const key = (recorded || "").replace(/^page:/, "");
+    return people[key] ?? recorded;
+  }
+
   function score(value) {
     return value === null || value === undefined ? "unknown" : Math.round(value);
   }
@@ -127,7 +135,7 @@
       ...entry.reasons.map((reason) => text("span", reason, "chip")),
       text("span", ` ${entry.severity}`, "muted small"),
       text("span", ` · influence ${entry.band}`, "muted small band"),
-      text("span", entry.assigned_to ? ` · assigned to ${entry.assigned_to}` : "", "muted small"),
+      text("span", entry.assigned_to ? ` · assigned to ${who(entry.assigned_to)}` : "", "muted small"),
     );
     const influence = entry.influence;
     card.querySelector(".scores").textContent =
@@ -243,7 +251,7 @@
       case "resolved": return `resolved${d.note ? `: “${d.note}”` : ""}`;
       case "not_a_complaint": return `closed as not a complaint${d.note ? `: “${d.note}”` : ""}`;
       case "reopened": return "reopened: the close was undone";
-      case "assigned": return d.to ? `assigned to ${d.to}` : "unassigned";
+      case "assigned": return d.to ? `assigned to ${who(d.to)}` : "unassigned";
       case "snoozed": return d.until ? `snoozed until ${new Date(d.until).toLocaleString()}` : "woken";
       default: return event.what;
     }
@@ -262,6 +270,7 @@
 
   async function loadTrail(id, card) {
     const full = await call(`/incidents/${id}`);
+    Object.assign(people, full.people);
     // The card shows fewer signals than the case: the words go beside the signal they belong to.
     for (const signal of full.timeline) {
       const said = words(signal.words || {});
@@ -274,7 +283,7 @@
         item.append(
           text("time", new Date(event.at).toLocaleString(), "muted small"),
           text("span", ` ${describe(event)} `),
-          text("span", `— ${event.by}`, "muted small"),
+          text("span", `— ${who(event.by)}`, "muted small"),
         );
         return item;
       }),
@@ -369,6 +378,7 @@
     const status = document.getElementById("queue-status");
     const list = document.getElementById("queue");
     const data = await call("/queue", { ...filters(), page, per_page: PER_PAGE });
+    Object.assign(people, data.people);
     const pages = Math.max(1, Math.ceil(data.counts.matching / PER_PAGE));
     if (page > pages) {
       // The last page emptied (cases resolved): show the one before.
@@ -659,7 +669,7 @@
       head,
       text(
         "p",
-        `${new Date(entry.resolved_at).toLocaleString()} by ${entry.resolved_by}${took}${deadline}`,
+        `${new Date(entry.resolved_at).toLocaleString()} by ${who(entry.resolved_by)}${took}${deadline}`,
         "muted small",
       ),
     );
@@ -688,6 +698,7 @@
     const status = document.getElementById("resolved-status");
     try {
       const data = await call("/resolved", { page: resolvedPage, per_page: PER_PAGE });
+      Object.assign(people, data.people);
       const pages = Math.max(1, Math.ceil(data.total / PER_PAGE));
       document.getElementById("resolved").replaceChildren(...data.incidents.map(renderResolved));
       document.getElementById("resolved-page-of").textContent = `page ${resolvedPage} of ${pages}`;
@@ -717,6 +728,7 @@
     const dialog = document.getElementById("case-dialog");
     try {
       const full = await call(`/incidents/${id}`);
+      Object.assign(people, full.people);
       document.getElementById("case-dialog-title").textContent = full.customer.name;
       document.getElementById("case-dialog-summary").textContent = [
         full.status === "open"
@@ -735,7 +747,7 @@
         ...(unshown > 0 ? [text("li", `and ${unshown} more, older or less severe`, "muted small")] : []),
       );
       document.getElementById("case-dialog-trail").replaceChildren(
-        ...full.trail.map((event) => text("li", `${new Date(event.at).toLocaleString()} ${describe(event)} — ${event.by}`)),
+        ...full.trail.map((event) => text("li", `${new Date(event.at).toLocaleString()} ${describe(event)} — ${who(event.by)}`)),
       );
       if (!dialog.open) dialog.showModal();
     } catch (error) {

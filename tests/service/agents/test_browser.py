@@ -509,6 +509,10 @@ def test_bulk_selection_pages_and_the_resolved_view(browser: Browser, served: Se
     assert {status_of(served, "Ivy Chen"), status_of(served, "Sam Lee")} == {"resolved"}
     page.click("#show-resolved")
     expect(page.locator("#resolved .card")).to_have_count(2)
+    # by the agent, named as colleagues know them (not by the page's number for them)
+    expect(page.locator("#resolved .card", has_text="Ivy Chen")).to_contain_text(
+        "by agent@example.org"
+    )
     page.locator("#resolved .card", has_text="Sam Lee").locator("button.reopen").click()
     expect(page.locator("#resolved .card")).to_have_count(1)
     assert status_of(served, "Sam Lee") == "open"
@@ -773,9 +777,9 @@ def assign_and_snooze(desk: Desk) -> None:
     desk.page.check("input[name=snoozed]")
     card = desk.card("Ivy Chen")
     expect(card).to_have_count(1)
-    expect(card.locator(".reasons")).to_contain_text("assigned to agent-1")
+    expect(card.locator(".reasons")).to_contain_text("assigned to agent@example.org")
     card.locator("summary").click()
-    expect(card.locator(".trail")).to_contain_text("assigned to agent-1")
+    expect(card.locator(".trail")).to_contain_text("assigned to agent@example.org")
     expect(card.locator(".trail")).to_contain_text("snoozed until")
     # and so does the case's JSON
     answer = desk.page.request.get(f"{desk.base}/agents/api/incidents/{desk.ids['Ivy Chen']}")

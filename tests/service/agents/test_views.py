@@ -655,3 +655,26 @@ def test_a_customer_with_hundreds_of_signals_keeps_the_queue_small_and_the_worst
     assert len(case.data) < 100_000
     assert {s["id"] for s in shown} <= {s["id"] for s in case.json["timeline"]}
     assert case.json["timeline"][0]["words"]["source"]
+
+
+def test_the_page_names_agents_by_their_login_where_a_case_records_their_number(
+    agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya's case assigned to the signed-in agent, and Ada's closed by them
+    act(agent, f"incidents/{busy['Maya Ortiz']}/assign", {"to": "me"})
+    act(agent, f"incidents/{busy['Ada Park']}/resolve", {"note": "Called her."})
+
+    # when the page reads the queue, the resolved cases and Ada's case
+    queue = agent.get("/agents/api/queue").json
+    resolved = agent.get("/agents/api/resolved").json
+    ada = agent.get(f"/agents/api/incidents/{busy['Ada Park']}").json
+
+    # then each answer says who the page's numbers are
+    me = queue["me"]
+    assert re.fullmatch(r"agent-[0-9]+", me)
+    maya = next(e for e in queue["incidents"] if e["customer"]["name"] == "Maya Ortiz")
+    assert maya["assigned_to"] == me
+    assert queue["people"] == {me: "agent@example.org"}
+    assert resolved["incidents"][0]["resolved_by"] == f"page:{me}"
+    assert resolved["people"] == {me: "agent@example.org"}
+    assert ada["people"] == {me: "agent@example.org"}
