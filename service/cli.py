@@ -1176,6 +1176,7 @@ def data_requests_group() -> None:
 @data_requests_group.command("list")
 @click.option("--shop", "domain", help="Only this store.")
 def data_requests_list(domain: str | None) -> None:
+    """The customers' data requests Shopify sent, oldest first: `show ID` prints one."""
     settings = _settings()
     query = select(DataRequest, Shop.domain).join(Shop).order_by(DataRequest.id)
     if domain:

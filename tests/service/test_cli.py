@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -267,3 +268,22 @@ def test_connecting_a_store_with_no_worker_running_says_how_its_history_comes_in
     assert "in the background" not in added.output
     assert "when `clout serve` runs" in added.output
     assert f"clout shops backfill {SHOP} --resume" in added.output
+
+
+def every_command(group: click.Group, path: str = "clout") -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name, command in sorted(group.commands.items()):
+        found.append((f"{path} {name}", command))
+        if isinstance(command, click.Group):
+            found += every_command(command, f"{path} {name}")
+    return found
+
+
+def test_every_command_says_what_it_does_in_its_help() -> None:
+    # given every command and group an operator can type
+    commands = every_command(main)
+
+    # then each says what it does, in the group's listing and its own --help
+    silent = [path for path, command in commands if not (command.help or "").strip()]
+    assert commands
+    assert silent == []
