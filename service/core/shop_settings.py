@@ -32,6 +32,7 @@ from service.core.vocabulary import (
     Floor,
     Severity,
     is_clout_tag,
+    out_of_order,
     parse_floors,
     same_tag,
     same_tag_key,
@@ -453,6 +454,11 @@ def change(
         return source[key] if key in source else KNOBS[key].default(defaults)
 
     _refuse_clashing_tags({key: str(effective(after, key)) for key in _TAG_KEYS})
+    why = out_of_order(
+        {s: float(effective(after, f"deadline.{s.value}")) for s in Severity}, prefix="deadline."
+    )
+    if why is not None:
+        raise SettingsError(why)
 
     done: list[Changed] = []
     for key in parsed:

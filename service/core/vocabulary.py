@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 
 
 class ShopStatus(StrEnum):
@@ -129,7 +130,23 @@ def parse_floors(text: str | None) -> dict[Severity, Floor]:
         if value <= 0:
             raise ValueError("deadlines must be positive")
         floors[severity] = Floor(floors[severity].priority, value)
+    why = out_of_order({s: f.hours for s, f in floors.items()})
+    if why is not None:
+        raise ValueError(f"CLOUT_DEADLINE_HOURS: {why}")
     return floors
+
+
+def out_of_order(hours: Mapping[Severity, float], *, prefix: str = "") -> str | None:
+    """Why these deadlines would promise a worse case a later answer than a milder one (a
+    chargeback answered after a delivery complaint); None when they do not."""
+    ladder = (Severity.CRITICAL, Severity.HIGH, Severity.NORMAL, Severity.LOW)
+    for worse, milder in pairwise(ladder):
+        if hours[worse] > hours[milder]:
+            return (
+                f"{prefix}{worse.value} ({hours[worse]:g} h) is later than {prefix}{milder.value} "
+                f"({hours[milder]:g} h): a worse case never waits longer"
+            )
+    return None
 
 
 class CaseEvent(StrEnum):

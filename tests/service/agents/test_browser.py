@@ -324,7 +324,7 @@ def test_a_merchant_changes_settings_and_connects_a_review_app_in_the_admin(
     page.wait_for_selector("#fields input[name='deadline.high']")
 
     # when they shorten the high deadline and give an invalid Slack address
-    page.fill("input[name='deadline.high']", "3")
+    page.fill("input[name='deadline.high']", "12")
     page.fill("input[name='notify.slack_url']", "slack please")
     page.click("#settings-form button[type=submit]")
 

@@ -57,15 +57,15 @@ def test_staff_change_a_deadline_for_their_store_only_and_it_is_recorded(
     assert setting(before, "deadline.high")["own"] is False
 
     # when a staff member shortens the high-severity deadline in the admin
-    saved = client.post(API, json={"changes": {"deadline.high": "2"}}, headers=staff())
+    saved = client.post(API, json={"changes": {"deadline.high": "12"}}, headers=staff())
 
     # then it applies to this store at once, not the other, and the history says who
     assert saved.status_code == 200, saved.json
     assert saved.json["changed"] == [
-        {"key": "deadline.high", "old": before.json["settings"][1]["value"], "new": "2"}
+        {"key": "deadline.high", "old": before.json["settings"][1]["value"], "new": "12"}
     ]
-    assert config_of(embedded, SHOP).deadline_hours["high"] == 2.0
-    assert config_of(embedded, OTHER_SHOP).deadline_hours["high"] != 2.0
+    assert config_of(embedded, SHOP).deadline_hours["high"] == 12.0
+    assert config_of(embedded, OTHER_SHOP).deadline_hours["high"] != 12.0
     [change] = client.get(API, headers=staff()).json["history"]
     assert change["by"] == "admin:staff-42"
     assert change["key"] == "deadline.high"
@@ -77,13 +77,13 @@ def test_a_refused_value_changes_nothing_and_says_why(embedded: Flask) -> None:
 
     refused = client.post(
         API,
-        json={"changes": {"deadline.high": "2", "notify.webhook_url": "not a url"}},
+        json={"changes": {"deadline.high": "12", "notify.webhook_url": "not a url"}},
         headers=staff(),
     )
 
     assert refused.status_code == 400
     assert "notify.webhook_url" in refused.json["detail"]
-    assert config_of(embedded, SHOP).deadline_hours["high"] != 2.0  # all or none
+    assert config_of(embedded, SHOP).deadline_hours["high"] != 12.0  # all or none
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,8 @@ def test_set_changes_only_that_store_and_records_who_and_what(
         ("klout=maybe", "on or off"),
         ("colour=blue", "no setting called colour"),
         ("resolved_tag=clout-attention", "must all differ"),
+        # a chargeback must not be promised a later answer than a high case
+        ("deadline.critical=100", "a worse case never waits longer"),
         # Shopify's tags ignore case: this is the attention tag to its search and to Flow
         ("resolved_tag=CLOUT-ATTENTION", "Shopify ignores case"),
     ],
@@ -141,11 +143,11 @@ def test_a_secret_is_stored_encrypted_and_shown_only_as_set(
 
 def test_an_empty_value_goes_back_to_the_default(app: Flask, settings: dict[str, Any]) -> None:
     connect_test_shop(app)
-    run(settings, "settings", "set", SHOP, "deadline.normal=12")
+    run(settings, "settings", "set", SHOP, "deadline.normal=30")
 
     back = run(settings, "settings", "set", SHOP, "deadline.normal=")
 
-    assert "deadline.normal: 12 → 48" in back.output
+    assert "deadline.normal: 30 → 48" in back.output
     clout = state(app)
     with clout.sessions() as session:
         config = shop_config(session=session, shop_id=1, defaults=clout.settings, vault=clout.vault)
