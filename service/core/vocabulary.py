@@ -132,7 +132,7 @@ def parse_floors(text: str | None) -> dict[Severity, Floor]:
         floors[severity] = Floor(floors[severity].priority, value)
     why = out_of_order({s: f.hours for s, f in floors.items()})
     if why is not None:
-        raise ValueError(f"CLOUT_DEADLINE_HOURS: {why}")
+        raise ValueError(why)
     return floors
 
 

@@ -131,11 +131,14 @@ def test_influence_only_raises_and_the_hidden_influencer_is_named() -> None:
 
 
 def test_deadlines_are_configurable_and_checked() -> None:
-    assert parse_floors("critical=2,normal=12")["critical"].hours == 2
+    assert parse_floors("critical=2,normal=30")["critical"].hours == 2
     with pytest.raises(ValueError, match="unknown severity"):
         parse_floors("urgent=1")
     with pytest.raises(ValueError, match="positive"):
         parse_floors("high=0")
+    # a chargeback is never promised a later answer than a bad review
+    with pytest.raises(ValueError, match=r"critical \(30 h\) is later than high \(24 h\)"):
+        parse_floors("critical=30")
 
 
 def held_from(decision: Decision) -> Held:
