@@ -170,6 +170,9 @@ class CaseEvent(StrEnum):
     RESOLVED = "resolved"  # a person closed it (page, CLI, or a tag in the Shopify admin)
     NOT_A_COMPLAINT = "not_a_complaint"  # a person closed it as never a complaint
     REOPENED = "reopened"  # a person undid a close: the case is open again, tags going back
+    # The customer edited the review behind a signal so it reads as no complaint, or deleted
+    # it (`{"deleted", "stars", "complaint"}`): said, never acted on — a person closes a case.
+    REVIEW_CHANGED = "review_changed"
     ASSIGNED = "assigned"
     SNOOZED = "snoozed"
 

@@ -16,9 +16,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service.core.audit import record_event
 from service.core.errors import PermanentError
-from service.core.models import Customer, Order, Review, Shop
-from service.core.vocabulary import Severity, SignalKind
+from service.core.models import Customer, Incident, Order, Review, Shop, Signal
+from service.core.vocabulary import CaseEvent, Severity, SignalKind
 from service.signals import text
 from service.signals.incidents import Raised, SignalDraft, raise_signal
 
@@ -208,12 +209,18 @@ def review_signal(
     *, session: Session, shop: Shop, review: Review, customer: Customer, now: datetime
 ) -> Raised | None:
     """The complaint detector's verdict on the review, as a signal when it is unhappy."""
+    was_complaint = bool((review.analysis or {}).get("complaint"))
     if review.status == "deleted":
+        if was_complaint:
+            _note_change(session=session, shop=shop, review=review, stars=None, now=now)
+        review.analysis = None  # nothing of it is read any more: a second deletion says nothing
         return None
     words, stars = review_reading(review.title, review.body, review.rating)
     verdict = text.analyse(words, stars=stars)
     review.analysis = verdict.as_dict()
     if not verdict.complaint:
+        if was_complaint:
+            _note_change(session=session, shop=shop, review=review, stars=stars, now=now)
         return None
     if verdict.hidden_complaint:
         reason = "hidden_complaint"
@@ -242,4 +249,33 @@ def review_signal(
             extra={"reasons": verdict.reasons, "stars": stars, "link": review.link_method},
         ),
         now=now,
+    )
+
+
+def _note_change(
+    *, session: Session, shop: Shop, review: Review, stars: float | None, now: datetime
+) -> None:
+    """The customer edited a review that opened a case into one that reads as no complaint, or
+    deleted it: the case's trail says so. The case stays as it is (priority, deadline, tags):
+    whether it is over is a person's call, and the agent now reads why they might think so."""
+    signal = session.scalar(
+        select(Signal)
+        .where(
+            Signal.shop_id == shop.id,
+            Signal.source == review.provider,
+            Signal.source_ref == f"review:{review.platform_review_id}",
+        )
+        .order_by(Signal.id.desc())
+        .limit(1)
+    )
+    incident = session.get(Incident, signal.incident_id) if signal is not None else None
+    if incident is None:
+        return
+    record_event(
+        session=session,
+        incident=incident,
+        kind=CaseEvent.REVIEW_CHANGED,
+        by=review.provider,
+        at=now,
+        detail={"deleted": review.status == "deleted", "stars": stars, "complaint": False},
     )

@@ -251,6 +251,11 @@
       case "resolved": return `resolved${d.note ? `: “${d.note}”` : ""}`;
       case "not_a_complaint": return `closed as not a complaint${d.note ? `: “${d.note}”` : ""}`;
       case "reopened": return "reopened: the close was undone";
+      // Said, not acted on: whether the case is over is the agent's call.
+      case "review_changed":
+        return d.deleted
+          ? "the customer deleted their review (the case stays open until you close it)"
+          : `the customer changed their review${d.stars !== null ? ` to ${d.stars}★` : ""}: no complaint in it now (the case stays open until you close it)`;
       case "assigned": return d.to ? `assigned to ${who(d.to)}` : "unassigned";
       case "snoozed": return d.until ? `snoozed until ${new Date(d.until).toLocaleString()}` : "woken";
       default: return event.what;
