@@ -88,3 +88,33 @@ def test_a_band_of_one_or_two_cases_is_too_few_to_warn_about(
     assert "0.0 h" not in result.output
     assert "30 min" in result.output
     assert "too few" in result.output
+
+
+def test_the_report_is_one_stores_when_asked_and_says_when_it_pools_several(
+    app: Flask, shop: Shop, settings: dict[str, Any]
+) -> None:
+    # given two stores on one install: this one's low-influence customers wait 30 h, the
+    # other's are answered as fast as anyone
+    clout = state(app)
+    with session_scope(clout.sessions) as session:
+        here = session.scalars(select(Shop)).one()
+        other = Shop(domain="other-shop.myshopify.com")
+        session.add(other)
+        session.flush()
+        for n in range(3):
+            an_incident(session, here, 10 + n, "high", to_tag=2, to_resolve=4)
+            an_incident(session, here, 20 + n, "low", to_tag=2, to_resolve=30)
+            an_incident(session, other, 30 + n, "high", to_tag=2, to_resolve=4)
+            an_incident(session, other, 40 + n, "low", to_tag=2, to_resolve=4)
+    env = {k: str(v) for k, v in settings.items() if k != "TESTING"}
+
+    # when the operator asks for each store's report, and for the whole install's
+    this_store = CliRunner(env=env).invoke(main, ["report", "fairness", "--shop", here.domain])
+    the_other = CliRunner(env=env).invoke(main, ["report", "fairness", "--shop", other.domain])
+    pooled = CliRunner(env=env).invoke(main, ["report", "fairness"])
+
+    # then each store's warning is its own, and the pooled report says it pools
+    assert this_store.exit_code == 0, this_store.output
+    assert "WARNING: customers with low influence wait 7.5× as long" in this_store.output
+    assert "WARNING" not in the_other.output
+    assert pooled.output.startswith("All 2 stores together (--shop SHOP for one):")

@@ -451,3 +451,25 @@ def test_the_list_marks_overdue_cases_escalated_ones_too(
     assert "(overdue)" in maya_row()
     listed = clout("list", "--shop", SHOP).output.splitlines()
     assert [row for row in listed if "(overdue)" in row and "Maya Ortiz" not in row] == []
+
+
+def test_the_deliveries_list_takes_one_store(
+    app: Flask, settings: dict[str, Any], shop: Shop
+) -> None:
+    # given a delivery for this store and one for another on the same install
+    connect_shop(app, "other-shop.myshopify.com")
+    record_delivery_now(app, topic="orders/create", payload={"id": 1})
+    record_delivery_now(
+        app, topic="orders/create", payload={"id": 2}, shop_domain="other-shop.myshopify.com"
+    )
+    env = {k: str(v) for k, v in settings.items() if k.startswith(("CLOUT_", "SHOPIFY_"))}
+
+    # when the operator lists one store's deliveries
+    listed = CliRunner().invoke(main, ["deliveries", "list", "--shop", SHOP], env=env)
+
+    # then only that store's are there
+    assert listed.exit_code == 0, listed.output
+    rows = listed.output.splitlines()[1:]
+    assert len(rows) == 1
+    assert SHOP in rows[0]
+    assert "other-shop" not in listed.output
