@@ -74,6 +74,13 @@ def settings_set(shop: str, assignments: tuple[str, ...], by: str | None) -> Non
         click.echo(f"{item.key}: {item.old} → {item.new}")
     if not done:
         click.echo("nothing changed")
+    if changes.get("klout", "").strip().lower() == "on" and not settings.klout_provider_url:
+        # On, but nothing to look handles up with: Klout would stay unknown for everyone.
+        click.echo(
+            "note: no social-data provider is configured (CLOUT_KLOUT_PROVIDER_URL, set where "
+            "the workers read it), so Klout stays unknown until one is",
+            err=True,
+        )
     if retagged:
         rung = ring_attendance(settings, retagged, shop=domain)
         click.echo(

@@ -274,3 +274,19 @@ def test_a_tag_name_shopify_reads_as_another_of_clouts_tags_is_refused(
     assert refused.exit_code != 0, refused.output
     with state(app).sessions() as session:
         assert session.scalars(select(ShopSettings)).all() == []
+
+
+def test_switching_klout_on_without_a_provider_says_it_will_stay_unknown(
+    app: Flask, settings: dict[str, Any]
+) -> None:
+    # given an install with no social-data provider configured
+    connect_test_shop(app)
+    run(settings, "settings", "set", SHOP, "klout=off")
+
+    # when the merchant switches Klout on for their store
+    switched = run(settings, "settings", "set", SHOP, "klout=on")
+
+    # then it is done, and they are told why Klout will still be unknown
+    assert switched.exit_code == 0, switched.output
+    assert "klout: off → on" in switched.output
+    assert "no social-data provider is configured (CLOUT_KLOUT_PROVIDER_URL" in switched.output
