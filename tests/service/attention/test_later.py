@@ -474,3 +474,27 @@ def test_a_batch_resolve_while_the_probe_brings_cases_back_both_finish(
         # then both finish: no deadlock, nothing for an agent to retry
         assert batch.result(timeout=30) == ["resolved"] * 3
         assert probe.result(timeout=30) == "done"
+
+
+def test_a_resolved_tag_a_person_typed_in_capitals_comes_off_a_new_cases_order(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given an order a closed case left resolved, the tag typed by a person as `Clout-Resolved`
+    # (Shopify's search and Flow read it as the resolved tag)
+    store = devstore.store
+    order = store.add_purchase(store.add_person("ana@example.org", "Ana", "Buyer"))
+    order.tags = ["Clout-Resolved"]
+
+    # when a chargeback opens a new case on it, and the echo of Clout's tagsAdd comes back
+    for topic, payload in (
+        ("orders/create", order_payload(store, order)),
+        ("disputes/create", {"id": 704, "order_id": order.id, "type": "chargeback"}),
+    ):
+        work_on(clout, record_delivery_now(clout, topic=topic, payload=payload))
+    orders_updated(clout, devstore, order, list(order.tags), utcnow() + timedelta(seconds=1))
+
+    # then the old resolved tag came off, and the new case is not closed by its own echo
+    assert [t for t in order.tags if t.casefold() == "clout-resolved"] == []
+    [incident_id] = incident_ids(clout)
+    with session_scope(state(clout).sessions) as session:
+        assert session.get(Incident, incident_id).status == "open"
