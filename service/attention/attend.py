@@ -481,25 +481,25 @@ def push_floor(
             "written_at": now.isoformat(),
         }
         pushed.floor_landed = True
-        if before is None and _shopify_gid(gid, "Order/") and resolved_tag in present:
-            _take_off_a_closed_cases_tag(
-                client=client, gid=gid, resolved_tag=resolved_tag, pushed=pushed, now=now
-            )
+        # In the case a person typed it (`Clout-Resolved`): Shopify reads it as the resolved tag.
+        kept = [t for t in present if same_tag(t, resolved_tag)]
+        if before is None and _shopify_gid(gid, "Order/") and kept:
+            _take_off_a_closed_cases_tag(client=client, gid=gid, kept=kept, pushed=pushed, now=now)
     if pushed.unavailable is None and pushed.retry_for is not None:
         pushed.unavailable = pushed.retry_for
     return pushed
 
 
 def _take_off_a_closed_cases_tag(
-    *, client: ShopifyAdmin, gid: str, resolved_tag: str, pushed: Pushed, now: datetime
+    *, client: ShopifyAdmin, gid: str, kept: list[str], pushed: Pushed, now: datetime
 ) -> None:
     try:
-        in_step_at = client.remove_tags_at(gid, [resolved_tag])
+        in_step_at = client.remove_tags_at(gid, kept)
     except ShopifyRefused as error:
         # Shopify keeps it (the order gone meanwhile, say): said in the trail; nothing of
         # Clout's can make it otherwise.
         log.warning("resolved_tag_refused", gid=gid, error=str(error)[:200])
-        pushed.refused[gid] = f"taking off {resolved_tag}: {str(error)[:160]}"
+        pushed.refused[gid] = f"taking off {', '.join(kept)}: {str(error)[:160]}"
         pushed.written[gid][RESOLVED_KEPT] = True
         return
     except TransientError as error:
@@ -508,7 +508,7 @@ def _take_off_a_closed_cases_tag(
         pushed.written[gid] |= {REOPENED_AT: now.isoformat(), CLEAR_RESOLVED: True}
         pushed.retry_for = error
         return
-    pushed.unresolved[gid] = [resolved_tag]
+    pushed.unresolved[gid] = kept
     if in_step_at is not None:
         pushed.written[gid]["in_step_at"] = in_step_at.isoformat()
     else:  # an answer without Shopify's time: wait to see the order in step
