@@ -6,16 +6,22 @@ a real uninstall (Shopify refuses the app's token) must."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+import httpx
 from flask import Flask
 from sqlalchemy import select
 
 from service.core.db import session_scope
 from service.core.models import Delivery, Order, Shop, utcnow
+from service.deliveries.prepare import still_installed
+from service.shopify.admin import ShopifyAdmin
+from service.shopify.oauth import Grant, store_grant
 from service.shopify.shops import register_shop
 from tests.support.clout import RunningDevStore, process_delivery_now, state, work_on
-from tests.support.helpers import SHOP, as_body, fixture_json, shopify_headers
+from tests.support.helpers import CLIENT_ID, SHOP, as_body, fixture_json, shopify_headers
 from tests.webhooks.test_compliance_topics import an_order_by_the_customer
 
 UNINSTALLED = {"id": 548380009, "myshopify_domain": SHOP}
@@ -168,3 +174,81 @@ def test_while_shopify_cannot_say_the_store_stays_connected_and_the_uninstall_wa
     shop = the_shop(clout)
     assert shop is not None
     assert (shop.status, shop.access_token is not None) == ("active", True)
+
+
+def test_an_uninstall_of_a_store_whose_hour_long_token_ran_out_is_believed(
+    make_app: Callable[..., Flask], devstore: RunningDevStore
+) -> None:
+    # given a public app's store, quiet for over an hour: its offline token ran out, and only
+    # the (single-use) refresh token would get a new one
+    app = make_app(SHOPIFY_API_KEY=CLIENT_ID, CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    devstore.store.refresh_tokens.add("shprt_quiet")
+    now = utcnow()
+    with session_scope(state(app).sessions) as session:
+        store_grant(
+            session=session,
+            vault=state(app).vault,
+            shop_domain=SHOP,
+            now=now,
+            grant=Grant(
+                access_token="shpat_ran_out",
+                scope="read_orders",
+                expires_at=now - timedelta(hours=2),
+                refresh_token="shprt_quiet",
+                refresh_token_expires_at=now + timedelta(days=90),
+            ),
+        )
+
+    # when the merchant removes the app (Shopify revokes the refresh token too) and the
+    # uninstall is delivered
+    devstore.store.uninstall()
+    status, _ = deliver(app, "app/uninstalled", as_body(UNINSTALLED))
+
+    # then Shopify's refusal to refresh is its refusal of the token: the store is disconnected
+    shop = the_shop(app)
+    assert status == "done"
+    assert shop is not None
+    assert shop.status == "uninstalled"
+
+
+def forbidding(status: int) -> Callable[[Shop], ShopifyAdmin]:
+    """A store's Admin API client that Shopify answers with `status` (no body of note)."""
+
+    def admin_for(shop: Shop) -> ShopifyAdmin:
+        http = httpx.Client(
+            transport=httpx.MockTransport(
+                lambda _: httpx.Response(status, json={"errors": "Forbidden"})
+            )
+        )
+        return ShopifyAdmin(
+            shop=shop.domain, access_token="shpat_live", api_version="2026-07", http=http
+        )
+
+    return admin_for
+
+
+def test_a_403_is_no_word_that_the_app_was_removed(app: Flask, shop: Shop) -> None:
+    # given a connected store Shopify answers 403 (a scope the call lacks, a store Shopify
+    # holds for review): its token is not what is refused, the app may well be installed
+    # when an app/uninstalled body is replayed for it
+    clout = state(app)
+
+    # when a worker asks whether the app is still installed
+    answer = still_installed(
+        sessions=clout.sessions,
+        shop_id=shop.id,
+        topic_key="app/uninstalled",
+        admin_for=forbidding(403),
+    )
+
+    # then Shopify has not said so: the delivery waits (None), it does not disconnect (False)
+    assert answer is None
+    assert (
+        still_installed(
+            sessions=clout.sessions,
+            shop_id=shop.id,
+            topic_key="app/uninstalled",
+            admin_for=forbidding(401),
+        )
+        is False
+    )
