@@ -254,8 +254,12 @@ def still_installed(
             return False  # connected without a token Clout can use: nothing to keep calling
     try:
         dataclasses.replace(client, max_attempts=2, max_wait=5.0).shop_info()
-    except ShopifyUnauthorized:
-        return False
+    except ShopifyUnauthorized as error:
+        if not error.revoked:
+            # A 403 refuses the call, not the token (Shopify's docs: a scope the app lacks): no
+            # word that the app is gone, and a replayed body must not disconnect the store.
+            log.warning("install_not_confirmed", shop_id=shop_id, error="forbidden")
+        return False if error.revoked else None
     except (TransientError, PermanentError) as error:
         log.info("install_not_confirmed", shop_id=shop_id, error=type(error).__name__)
         return None

@@ -41,7 +41,14 @@ class ShopifyRefused(PermanentError):
 
 
 class ShopifyUnauthorized(ShopifyRefused):
-    """The access token was refused (401/403): revoked, uninstalled or missing a scope."""
+    """The access token was refused (401/403): revoked, uninstalled or missing a scope.
+    `revoked`: Shopify no longer takes the token at all (a 401, or a refresh it refused),
+    as after an uninstall; a 403 is a call the token may not make, from a store that may
+    well have the app."""
+
+    def __init__(self, message: str, *, revoked: bool = True) -> None:
+        super().__init__(message)
+        self.revoked = revoked
 
 
 class ShopifyUserErrors(ShopifyRefused):
@@ -172,7 +179,8 @@ class ShopifyAdmin:
                 continue
             if status in (401, 403):
                 raise ShopifyUnauthorized(
-                    f"Shopify answered {status}: the access token was refused"
+                    f"Shopify answered {status}: the access token was refused",
+                    revoked=status == 401,
                 )
             if status >= 400:
                 raise ShopifyRefused(f"Shopify answered {status}")

@@ -31,6 +31,7 @@ from service.core.db import session_scope
 from service.core.errors import PermanentError, TransientError
 from service.core.logs import get_logger
 from service.core.models import Shop, utcnow
+from service.shopify.admin import ShopifyUnauthorized
 from service.shopify.scopes import APP_SCOPES
 from service.shopify.shops import find_shop, is_shop_domain, reconnected
 
@@ -264,6 +265,13 @@ def fresh_access_token(
                 log.warning("token_refresh_failed", shop=shop_domain, code=result.log.code)
                 if status >= 500 or status == 0:
                     raise TransientError("Shopify could not refresh the token just now")
+                if status == 401:
+                    # invalid_grant, refresh_token_expired: Shopify no longer takes the grant
+                    # (after an uninstall it revokes the refresh token with the access token).
+                    # Said as a refused token, so `prepare.still_installed` believes it.
+                    raise ShopifyUnauthorized(
+                        f"token refresh refused ({result.log.code}): reinstall needed"
+                    )
                 raise PermanentError(f"token refresh refused ({result.log.code}): reinstall needed")
             fresh = result.access_token
             shop.access_token = vault.seal(fresh.token)
