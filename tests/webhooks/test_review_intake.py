@@ -294,3 +294,21 @@ def test_a_review_whose_event_holds_half_an_emoji_is_recorded_not_a_500(
     [delivery] = recorded(app)
     assert delivery.body == body
     assert delivery.topic == "review/created\ufffd"
+
+
+def test_a_rating_too_large_to_rescale_is_no_crash_at_intake(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    # given the documented generic shape, its rating and scale past what a decimal can scale
+    # (counting the reviews for the batch bound normalises the body at intake)
+    body = json.dumps(
+        {"id": "r-1", "rating": "5e999999", "scale_max": "9e999999", "body": "meh"}
+    ).encode()
+
+    # when it is sent with the shop's key
+    response = post(client, "generic", body)
+
+    # then it is taken like any review whose rating Clout cannot read (unknown, not a 500 the
+    # platform would retry for ever)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert len(recorded(app)) == 1
