@@ -59,7 +59,10 @@ def _rescaled(raw: object, scale_max: object) -> Decimal | None:
         return _rating(value)
     if top <= 1 or not Decimal(1) <= value <= top:
         return None
-    return (Decimal(1) + (value - 1) * 4 / (top - 1)).quantize(Decimal("0.01"))
+    try:
+        return (Decimal(1) + (value - 1) * 4 / (top - 1)).quantize(Decimal("0.01"))
+    except ArithmeticError:  # a scale past the decimal context (5e999999 of 9e999999)
+        return None
 
 
 def _flag(value: object) -> bool | None:
