@@ -136,3 +136,22 @@ def test_a_database_without_clouts_tables_says_to_upgrade_it(tmp_path: Path) -> 
     assert result.exit_code == 1, result.output
     assert "clout db upgrade" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"CLOUT_RESOLVED_TAG": "Clout-Attention"}, "must all differ"),
+        ({"CLOUT_ATTENTION_TAG": "care", "CLOUT_OPT_OUT_TAG": "CARE"}, "must all differ"),
+        ({"CLOUT_OPT_OUT_TAG": "clout-overdue"}, "CLOUT_OPT_OUT_TAG: clout-overdue is a tag Clout"),
+        ({"CLOUT_ATTENTION_TAG": "clout-priority-high"}, "CLOUT_ATTENTION_TAG: clout-priority"),
+    ],
+)
+def test_install_wide_tags_follow_the_rules_a_stores_own_tags_do(
+    values: dict[str, str], message: str
+) -> None:
+    # given tags a store's settings would refuse (Shopify reads tags ignoring case, and Clout
+    # adds and takes off its own), set for the whole install: every store without its own
+    # would have them, a resolved tag that is the attention tag closing each case at once
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ={"SHOPIFY_API_SECRET": "s", **values}, env_file=None)
