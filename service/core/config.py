@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from service.core.vocabulary import DEFAULT_ATTENTION_TAG, parse_floors
+from service.core.vocabulary import DEFAULT_ATTENTION_TAG, parse_floors, tags_clash
 
 DEFAULT_API_VERSION = "2026-07"
 _API_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}|unstable")  # matched whole: fullmatch
@@ -180,7 +180,7 @@ def load_settings(
             "same key for access tokens at rest; generate one with `clout keys generate`."
         )
     admin_url = _text(values, "CLOUT_SHOPIFY_ADMIN_URL")
-    return Settings(
+    settings = Settings(
         shopify_api_secret=secret,
         shopify_api_key=_text(values, "SHOPIFY_API_KEY"),
         shopify_api_secret_old=_text(values, "SHOPIFY_API_SECRET_OLD"),
@@ -244,6 +244,19 @@ def load_settings(
         trusted_proxies=_count(values, "CLOUT_TRUSTED_PROXIES"),
         metrics_token=_metrics_token(values),
     )
+    # The rules a store's own tags follow (`shop_settings.change`): every store without its
+    # own has these, and a resolved tag that is the attention tag would close each case at once.
+    clash = tags_clash(
+        {
+            "CLOUT_ATTENTION_TAG": settings.attention_tag,
+            "CLOUT_RESOLVED_TAG": settings.resolved_tag,
+            "CLOUT_OPT_OUT_TAG": settings.opt_out_tag,
+        },
+        attention_key="CLOUT_ATTENTION_TAG",
+    )
+    if clash is not None:
+        raise ConfigError(clash)
+    return settings
 
 
 def _metrics_token(values: Mapping[str, object]) -> str | None:

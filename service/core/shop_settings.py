@@ -27,15 +27,12 @@ from service.core.crypto import TokenVault
 from service.core.db import can_store
 from service.core.models import SettingChange, ShopSettings
 from service.core.vocabulary import (
-    DEFAULT_ATTENTION_TAG,
     DEFAULT_FLOORS,
     Floor,
     Severity,
-    is_clout_tag,
     out_of_order,
     parse_floors,
-    same_tag,
-    same_tag_key,
+    tags_clash,
 )
 
 MAX_TAG_LENGTH = 40  # Shopify's limit for an order tag
@@ -396,28 +393,6 @@ def _parsed(key: str, text: str) -> Any:
         raise SettingsError(f"{key}: {error}") from None
 
 
-def _refuse_clashing_tags(tags: Mapping[str, str]) -> None:
-    """The attention, resolved and opt-out tags as Shopify will read them: each its own, in
-    any case of letters (`CLOUT-ATTENTION` is `clout-attention` to Shopify's search), and none
-    a tag Clout writes itself."""
-    if len({same_tag_key(tag) for tag in tags.values()}) != len(tags):
-        raise SettingsError(
-            "the attention, resolved and opt-out tags must all differ (Shopify ignores case)"
-        )
-    for key, tag in tags.items():
-        if key == "attention_tag" and same_tag(tag, DEFAULT_ATTENTION_TAG):
-            continue
-        if is_clout_tag(tag, DEFAULT_ATTENTION_TAG):
-            # Clout adds and takes these off as a case's priority, reasons and lateness change:
-            # as a store's tag, every open case would fill the urgent or overdue views, and a
-            # priority change would take the attention tag off with it.
-            raise SettingsError(
-                f"{key}: {tag} is a tag Clout writes itself (clout-priority-*, clout-reason-*, "
-                "clout-overdue, clout-influence-*, clout-hidden-influencer, clout-contagion, "
-                "clout-attention); choose another name"
-            )
-
-
 def change(
     *,
     session: Session,
@@ -453,8 +428,9 @@ def change(
     def effective(source: Mapping[str, Any], key: str) -> Any:
         return source[key] if key in source else KNOBS[key].default(defaults)
 
-    _refuse_clashing_tags({key: str(effective(after, key)) for key in _TAG_KEYS})
-    why = out_of_order(
+    why = tags_clash(
+        {key: str(effective(after, key)) for key in _TAG_KEYS}, attention_key="attention_tag"
+    ) or out_of_order(
         {s: float(effective(after, f"deadline.{s.value}")) for s in Severity}, prefix="deadline."
     )
     if why is not None:

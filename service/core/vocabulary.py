@@ -228,3 +228,24 @@ def is_clout_tag(tag: str, attention_tag: str) -> bool:
     """One of the tags Clout writes, in any case: Shopify keeps a tag in the case it was
     first given (`CLOUT-ATTENTION` typed before Clout's `clout-attention` stays so)."""
     return same_tag(tag, attention_tag) or same_tag_key(tag) in _WRITTEN_KEYS
+
+
+def tags_clash(tags: Mapping[str, str], *, attention_key: str) -> str | None:
+    """Why the attention, resolved and opt-out tags (`tags`: each by its setting's name,
+    `attention_key` the attention tag's) cannot be used as Shopify will read them; None when
+    they can. Each must be its own in any case of letters (`CLOUT-ATTENTION` is
+    `clout-attention` to Shopify's search), and none a tag Clout adds and takes off as a case's
+    priority, reasons and lateness change: as a store's tag, every open case would fill the
+    urgent or overdue views, and a priority change would take the attention tag off with it."""
+    if len({same_tag_key(tag) for tag in tags.values()}) != len(tags):
+        return "the attention, resolved and opt-out tags must all differ (Shopify ignores case)"
+    for key, tag in tags.items():
+        if key == attention_key and same_tag(tag, DEFAULT_ATTENTION_TAG):
+            continue
+        if is_clout_tag(tag, DEFAULT_ATTENTION_TAG):
+            return (
+                f"{key}: {tag} is a tag Clout writes itself (clout-priority-*, clout-reason-*, "
+                "clout-overdue, clout-influence-*, clout-hidden-influencer, clout-contagion, "
+                "clout-attention); choose another name"
+            )
+    return None
