@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from service.attention.attend import attend_incident
@@ -21,9 +22,9 @@ from service.attention.pending import alert_pending
 from service.cli import main
 from service.core.db import session_scope
 from service.core.errors import TransientError
-from service.core.models import Incident, utcnow
+from service.core.models import Incident, Shop, utcnow
 from service.core.shop_settings import change, shop_config
-from service.shopify.shops import register_shop
+from service.shopify.shops import mark_uninstalled, register_shop
 from tests.support.agents_page import add_agent, log_in
 from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
 from tests.support.helpers import SHOP
@@ -227,3 +228,30 @@ def test_a_renamed_attention_tag_is_pending_until_the_new_name_lands(
     assert due_before is not None
     assert case.deadline_at < due_before
     assert case.deadline_at <= case.opened_at + timedelta(hours=1, seconds=1)
+
+
+def test_a_store_that_uninstalled_clout_is_not_told_its_tags_are_pending(
+    clout: Flask, devstore: RunningDevStore, channel: tuple[str, list[dict[str, Any]]]
+) -> None:
+    # given a chargeback whose attention tag Shopify could not take (Shopify failing), and
+    # then the merchant removing the app: nothing of the case can reach Shopify any more
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    devstore.admin.set_faults(error_rate=1.0)
+    delivery = record_delivery_now(
+        clout,
+        topic="disputes/create",
+        payload={"id": 52, "order_id": order.id, "type": "chargeback"},
+    )
+    process_delivery_now(clout, delivery, shopify=True)
+    with session_scope(state(clout).sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        mark_uninstalled(session=session, shop=shop, now=utcnow())
+
+    # when the shop's pending-alert time has passed
+    announced = announce(clout, minutes_later=11)
+
+    # then its Slack or webhook is not told to run `clout doctor` about a store it left (as
+    # escalation leaves it alone); reconnected, its cases are attended again
+    assert announced == []
+    assert channel[1] == []
