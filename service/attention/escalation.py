@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.attention import outbox
 from service.attention.notify import Notifier
+from service.attention.pending import of_connected_shop
 from service.core.audit import CLOUT, record_event
 from service.core.db import session_scope
 from service.core.logs import get_logger
@@ -21,7 +22,6 @@ from service.core.vocabulary import (
     IncidentStatus,
     Priority,
     Severity,
-    ShopStatus,
 )
 from service.shopify.ids import legacy_id
 
@@ -39,10 +39,7 @@ def due_by(when: datetime) -> tuple[ColumnElement[bool], ...]:
         Incident.deadline_at.is_not(None),
         Incident.deadline_at <= when,
         Incident.escalations < MAX_ESCALATIONS,
-        # A store that uninstalled Clout keeps its cases until `shop/redact`, but is neither
-        # paged about them nor escalated: nothing of it could reach Shopify. Back, its cases
-        # are attended again (`shops.reconnected`) and escalate from there.
-        Incident.shop_id.in_(select(Shop.id).where(Shop.status == ShopStatus.ACTIVE)),
+        of_connected_shop(),  # back, its cases are attended again and escalate from there
     )
 
 

@@ -22,7 +22,7 @@ from service.attention.notify import Notifier
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, Order, Shop, Signal
 from service.core.shop_settings import ShopConfig
-from service.core.vocabulary import IncidentStatus
+from service.core.vocabulary import IncidentStatus, ShopStatus
 
 log = get_logger(__name__)
 
@@ -50,6 +50,14 @@ def in_shopify() -> ColumnElement[bool]:
         .correlate(Incident)
     )
     return or_(on_order, on_customer)
+
+
+def of_connected_shop() -> ColumnElement[bool]:
+    """The incident's store has Clout installed. One that uninstalled keeps its cases until
+    `shop/redact`, but nothing of them can reach Shopify: its people are neither paged nor
+    told to run `clout doctor` about them. Back, its cases are attended again
+    (`shops.reconnected`)."""
+    return Incident.shop_id.in_(select(Shop.id).where(Shop.status == ShopStatus.ACTIVE))
 
 
 def is_pending() -> ColumnElement[bool]:
@@ -104,7 +112,9 @@ def alert_pending(
     case's trail says what came of each channel's send, once it settles."""
     waiting: dict[int, list[Incident]] = defaultdict(list)
     for incident in session.scalars(
-        select(Incident).where(is_pending(), Incident.pending_alerted_at.is_(None))
+        select(Incident).where(
+            is_pending(), Incident.pending_alerted_at.is_(None), of_connected_shop()
+        )
     ):
         config = config_of(incident.shop_id)
         if incident.opened_at <= now - timedelta(minutes=config.pending_alert_minutes):
