@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.core.db import session_scope
-from service.core.models import Agent, AgentSession, Shop
+from service.core.models import Agent, AgentSession, AgentShop, Shop
 
 MIN_PASSWORD_LENGTH = 12
 SESSION_LIFETIME = timedelta(hours=12)  # a working day
@@ -176,9 +176,13 @@ def end_sessions(*, session: Session, agent_id: int) -> None:
 _RECORDED_AGENT = re.compile(r"(?:page:)?agent-([0-9]{1,18})")
 
 
-def agents_named(*, session: Session, recorded: Iterable[str | None]) -> dict[str, str]:
+def agents_named(
+    *, session: Session, recorded: Iterable[str | None], shop_id: int | None = None
+) -> dict[str, str]:
     """Each agent of the page among what cases record ("agent-3", "page:agent-3") → their
-    login: a person reading a case knows a colleague by their email, not their number."""
+    login: a person reading a case knows a colleague by their email, not their number. With
+    `shop_id`, only the agents who may see that shop: a store's page names no one else's
+    people (the CLI can assign a case to any number)."""
     ids = {
         int(found.group(1))
         for value in recorded
@@ -186,9 +190,9 @@ def agents_named(*, session: Session, recorded: Iterable[str | None]) -> dict[st
     }
     if not ids:
         return {}
-    return {
-        f"agent-{agent_id}": email
-        for agent_id, email in session.execute(
-            select(Agent.id, Agent.email).where(Agent.id.in_(ids))
+    query = select(Agent.id, Agent.email).where(Agent.id.in_(ids))
+    if shop_id is not None:
+        query = query.join(AgentShop, AgentShop.agent_id == Agent.id).where(
+            AgentShop.shop_id == shop_id
         )
-    }
+    return {f"agent-{agent_id}": email for agent_id, email in session.execute(query)}

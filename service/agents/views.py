@@ -440,7 +440,9 @@ def queue() -> Response:
                 per_page=_number("per_page", 25),
             )
             people = agents_named(
-                session=db, recorded=[viewer.who, *(e["assigned_to"] for e in found.entries)]
+                session=db,
+                recorded=[viewer.who, *(e["assigned_to"] for e in found.entries)],
+                shop_id=viewer.shop.id,
             )
     except FilterError as error:
         raise Refused(400, str(error)) from error
@@ -492,6 +494,7 @@ def case(incident_id: int) -> Response:
             raise Refused(404, "not_found")
         found["people"] = agents_named(
             session=db,
+            shop_id=viewer.shop.id,
             recorded=[
                 found["assigned_to"],
                 found["resolved_by"],
@@ -513,7 +516,9 @@ def resolved() -> Response:
                 page=_number("page", 1),
                 per_page=_number("per_page", 25),
             )
-            people = agents_named(session=db, recorded=(c["resolved_by"] for c in cases))
+            people = agents_named(
+                session=db, recorded=(c["resolved_by"] for c in cases), shop_id=viewer.shop.id
+            )
     except FilterError as error:
         raise Refused(400, str(error)) from error
     return no_store(jsonify(shop=viewer.shop.domain, total=total, incidents=cases, people=people))

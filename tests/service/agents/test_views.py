@@ -678,3 +678,25 @@ def test_the_page_names_agents_by_their_login_where_a_case_records_their_number(
     assert resolved["incidents"][0]["resolved_by"] == f"page:{me}"
     assert resolved["people"] == {me: "agent@example.org"}
     assert ada["people"] == {me: "agent@example.org"}
+
+
+def test_the_page_names_no_agent_of_another_store(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given an agent of another store, to whom an operator assigned Maya's case by number
+    connect_shop(app, OTHER_SHOP)
+    add_agent(app, "elsewhere@example.org", OTHER_SHOP)
+    with state(app).sessions() as session:
+        from service.core.models import Agent
+
+        elsewhere = session.query(Agent).filter_by(email="elsewhere@example.org").one()
+        incident = session.get(Incident, busy["Maya Ortiz"])
+        assert incident is not None
+        incident.assigned_to = f"agent-{elsewhere.id}"
+        session.commit()
+
+    # when this store's agent reads the queue
+    queue = agent.get("/agents/api/queue").json
+
+    # then the other store's person is not named to them
+    assert "elsewhere@example.org" not in str(queue["people"])
