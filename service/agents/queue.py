@@ -365,16 +365,18 @@ def attention_queue(
 
 
 def shown_signals(signals: list[Signal], *, most: int | None) -> list[Signal]:
-    """At most `most` of a case's signals, oldest first: the worst, then the latest of those
-    as bad (None: every one)."""
+    """At most `most` of a case's signals, oldest first (None: every one): the newest — what
+    just brought the case back to the top — and the worst of the rest, the latest of those
+    as bad."""
     if most is None or len(signals) <= most:
         return signals
+    newest = max(range(len(signals)), key=lambda i: (signals[i].occurred_at, i))
     ranked = sorted(
-        range(len(signals)),
+        (i for i in range(len(signals)) if i != newest),
         key=lambda i: (Severity(signals[i].severity).rank, signals[i].occurred_at, i),
         reverse=True,
     )
-    return [signals[i] for i in sorted(ranked[:most])]
+    return [signals[i] for i in sorted([newest, *ranked[: most - 1]])]
 
 
 def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:

@@ -184,16 +184,26 @@ def complains_again(app: Flask, shop_domain: str, first_name: str, *, ref: str) 
         ).incident.id
 
 
-def keeps_reviewing(app: Flask, shop_domain: str, first_name: str, *, times: int) -> None:
+def keeps_reviewing(
+    app: Flask,
+    shop_domain: str,
+    first_name: str,
+    *,
+    times: int,
+    severity: Severity = Severity.HIGH,
+    start_in_minutes: float = 0,
+) -> None:
     """A customer of a busy day who leaves `times` more bad reviews on their open case, one a
-    minute (a review app that takes unverified reviews lets anyone do this)."""
-    start = utcnow()
+    minute from `start_in_minutes` on (a review app that takes unverified reviews lets anyone
+    do this), each read as `severity`."""
+    start = utcnow() + timedelta(minutes=start_in_minutes)
     with session_scope(state(app).sessions) as session:
         shop = session.query(Shop).filter_by(domain=shop_domain).one()
         customer = session.query(Customer).filter_by(shop_id=shop.id, first_name=first_name).one()
         for n in range(times):
             draft = replace(
-                negative_review(f"review:flood-{n}"),
+                negative_review(f"review:flood-{severity}-{start_in_minutes}-{n}"),
+                severity=severity,
                 sentences=(f"Bad review number {n}.",),
                 occurred_at=start + timedelta(minutes=n),
                 # the last five are 2★, the others 1★: a page that puts the words beside the

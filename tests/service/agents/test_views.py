@@ -19,7 +19,7 @@ from service.attention.notify import Notifier
 from service.cli import main
 from service.core.db import session_scope
 from service.core.models import Incident, Shop, utcnow
-from service.core.vocabulary import DEFAULT_FLOORS
+from service.core.vocabulary import DEFAULT_FLOORS, Severity
 from service.shopify.shops import mark_uninstalled
 from tests.support.agents_page import (
     BUSY_DAY,
@@ -700,3 +700,20 @@ def test_the_page_names_no_agent_of_another_store(
 
     # then the other store's person is not named to them
     assert "elsewhere@example.org" not in str(queue["people"])
+
+
+def test_a_cards_newest_signal_is_shown_however_many_worse_ones_it_has(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given Maya (a critical refund), twelve chargebacks, and then a mild review just now
+    keeps_reviewing(app, SHOP, "Maya", times=12, severity=Severity.CRITICAL)
+    keeps_reviewing(app, SHOP, "Maya", times=1, severity=Severity.LOW, start_in_minutes=60)
+
+    # when the page polls the queue
+    queue = agent.get("/agents/api/queue").json
+
+    # then her card shows what just arrived, beside the worst of the rest
+    maya = next(e for e in queue["incidents"] if e["customer"]["name"] == "Maya Ortiz")
+    assert len(maya["timeline"]) == QUEUE_TIMELINE_MOST
+    assert maya["timeline"][-1]["severity"] == "low"
+    assert {s["severity"] for s in maya["timeline"][:-1]} == {"critical"}
