@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service.core.db import session_scope
-from service.core.models import Customer, Incident, InfluenceProfile, Shop, utcnow
+from service.core.models import Customer, Delivery, Incident, InfluenceProfile, Shop, utcnow
 from service.influence.profiles import rebuild_shop
 from service.shopify.shops import register_shop
 from tests.support.clout import (
@@ -140,3 +140,29 @@ def test_a_redacted_customers_late_case_gets_the_floor_but_no_profile(
         case = session.get(Incident, incident_id)
         assert case is not None
         assert (case.influence or {}).get("clout") is None
+
+
+def test_customers_redact_keeps_a_waiting_review_by_someone_whose_email_contains_theirs(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given a review waiting for a worker, by someone whose address holds the customer's
+    _with_generic_reviews(app)
+    other = f"mary{EMAIL}m"  # "maryjane.doe.unique@example.orgm": not the customer
+    body = json.dumps({"id": "r10", "rating": 1, "body": "Late.", "email": other}).encode()
+    headers, query = signed_review("generic", body)
+    response = client.post(
+        f"/webhooks/reviews/generic/{SHOP}", data=body, headers=headers, query_string=query
+    )
+    waiting = response.json["delivery_id"]
+
+    # when Shopify asks for the customer to be redacted
+    redact = fixture_json("shopify/customers_redact.json")
+    redact["shop_domain"] = SHOP
+    redact["customer"]["email"] = EMAIL
+    deliver(client, app, "customers/redact", redact)
+
+    # then the other person's review is still there to be read
+    with state(app).sessions() as session:
+        kept = session.get(Delivery, waiting)
+        assert kept is not None
+        assert kept.body == body
