@@ -188,12 +188,24 @@ def opt_out_tag_changed(*, session: Session, shop_id: int, opt_out_tag: str, now
     sweep, no provider is asked about them again); one opted out by the old tag who does not
     carry the new one is marked stale for the sweep. How many profiles changed."""
     changed = 0
-    rows = session.execute(
+    query = (
         select(InfluenceProfile, Customer)
         .join(Customer, Customer.id == InfluenceProfile.customer_id)
         .where(InfluenceProfile.shop_id == shop_id)
-        .execution_options(yield_per=500)
     )
+    if opt_out_tag.isascii():
+        # Only those who may carry the tag, or were opted out: a large shop's every profile
+        # read here would hold SQLite's write lock, which intake needs, for the whole scan.
+        # (The database's lower() folds ASCII alone, so other tags are checked row by row.)
+        wanted = opt_out_tag.strip().lower().replace("\\", "\\\\")
+        wanted = wanted.replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            or_(
+                InfluenceProfile.opted_out.is_(True),
+                func.lower(Customer.tags).like(f"%{wanted}%", escape="\\"),
+            )
+        )
+    rows = session.execute(query.execution_options(yield_per=500))
     for profile, customer in rows:
         opted_out = has_opted_out(customer, opt_out_tag)
         if opted_out and not profile.opted_out:
