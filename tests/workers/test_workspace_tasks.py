@@ -178,7 +178,7 @@ def test_renaming_a_tag_on_the_settings_page_rings_a_worker_to_rewrite_the_views
     client = embedded.test_client()
     # when staff change a deadline, then the resolved tag's name
     deadline = client.post(
-        "/app/api/settings", json={"changes": {"deadline.high": "2"}}, headers=staff()
+        "/app/api/settings", json={"changes": {"deadline.high": "12"}}, headers=staff()
     )
     queued_after_deadline = rung(embedded)
     renamed = client.post(
