@@ -68,11 +68,8 @@ def _review_lookups(provider: str) -> Callable[[Mapping[str, Any]], Lookups]:
                 body = platforms.loads_lenient(str(payload["_raw"]).encode())
             except ValueError:
                 return Lookups()
-        if not isinstance(body, dict):
-            return Lookups()
-        try:
-            reviews = platforms.NORMALISERS[provider](body)
-        except (KeyError, TypeError, ValueError):
+        reviews = platforms.read_reviews(provider, body)
+        if reviews is None:
             return Lookups()  # the handler says what is wrong with it
         orders: list[str] = []
         emails: list[str] = []

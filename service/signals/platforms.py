@@ -373,3 +373,14 @@ NORMALISERS: dict[str, Callable[[dict[str, Any]], list[ReviewInput]]] = {
     "loox": loox,
     "generic": generic,
 }
+
+
+def read_reviews(provider: str, body: object) -> list[ReviewInput] | None:
+    """The reviews a platform's body carries, as the worker reads them; None when it reads
+    none (not this platform's shape: the worker's handler says what is wrong with it)."""
+    if not isinstance(body, dict):
+        return None
+    try:
+        return NORMALISERS[provider](body)
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
+        return None

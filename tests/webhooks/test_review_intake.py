@@ -312,3 +312,23 @@ def test_a_rating_too_large_to_rescale_is_no_crash_at_intake(
     # platform would retry for ever)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert len(recorded(app)) == 1
+
+
+def test_an_envelope_that_names_no_event_is_recorded_as_what_its_review_is(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    # given Trustpilot's envelope (no event of its own) carrying a review's deletion
+    event = json.loads(fixture_bytes(FIXTURES["trustpilot"]))["events"][0]
+    deleted = {"events": [{**event, "eventName": "service-review-deleted"}]}
+
+    # when it is delivered
+    response = post(client, "trustpilot", json.dumps(deleted).encode())
+
+    # then the delivery is a deletion to the operator (`deliveries list`, /metrics), not a review
+    assert response.json["outcome"] == "accepted"
+    [delivery] = recorded(app)
+    assert delivery.topic == "review/deleted"
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert (
+        'clout_deliveries{source="trustpilot",status="received",topic="review/deleted"}' in metrics
+    )
