@@ -70,8 +70,9 @@ class DeliveryContext:
     # For a topic that would disconnect or erase a connected store (`prepare.ASK_IF_INSTALLED`):
     # whether Shopify, asked just before, still takes the store's token (None: no answer).
     installed: bool | None = None
-    # Set by a handler that found nothing to do with a delivery it was right to refuse quietly.
-    ignored: bool = False
+    # Set by a handler that found nothing to do with a delivery it was right to set aside: why,
+    # for the operator (`clout deliveries list` shows it in the delivery's last-error column).
+    ignored: str | None = None
 
 
 REVIEW_KEY_PREFIX = "reviews/"
@@ -502,8 +503,9 @@ def _handle(
         installed=installed,
     )
     handler(ctx)
-    if ctx.ignored:
+    if ctx.ignored is not None:
         _finish(delivery, DeliveryStatus.IGNORED, now, keep_body=keep_body)
+        delivery.last_error = ctx.ignored
         return DeliveryStatus.IGNORED, set(), set()
     if ctx.incidents and not ctx.erased:
         # When the news first reached Clout: the start of "time from delivery to tag".

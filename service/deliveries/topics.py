@@ -302,7 +302,7 @@ def _gone_from_shopify(ctx: DeliveryContext) -> bool:
     if ctx.installed is None:
         raise TransientError("Shopify did not say whether the app is still installed")
     log.warning("installed_store_not_disconnected", topic=ctx.delivery.topic, shop=ctx.shop.domain)
-    ctx.ignored = True
+    ctx.ignored = "Shopify still takes the store's token: the app is installed (a stale body)"
     return False
 
 

@@ -103,6 +103,9 @@ def test_an_old_app_uninstalled_replayed_after_a_reinstall_disconnects_nothing(
     assert status == "ignored"
     assert delivery is not None
     assert delivery.status == "ignored"
+    assert delivery.last_error == (
+        "Shopify still takes the store's token: the app is installed (a stale body)"
+    )
     assert shop is not None
     assert (shop.status, shop.access_token is not None) == ("active", True)
 
