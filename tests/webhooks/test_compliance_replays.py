@@ -19,8 +19,13 @@ from service.core.models import Delivery, Order, Shop, utcnow
 from service.deliveries.prepare import still_installed
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.oauth import Grant, store_grant
-from service.shopify.shops import register_shop
-from tests.support.clout import RunningDevStore, process_delivery_now, state, work_on
+from tests.support.clout import (
+    RunningDevStore,
+    connect_test_shop,
+    process_delivery_now,
+    state,
+    work_on,
+)
 from tests.support.helpers import CLIENT_ID, SHOP, as_body, fixture_json, shopify_headers
 from tests.webhooks.test_compliance_topics import an_order_by_the_customer
 
@@ -50,15 +55,7 @@ def deliver(app: Flask, topic: str, body: bytes) -> tuple[str, Delivery | None]:
 def reinstall(app: Flask, devstore: RunningDevStore) -> None:
     """The merchant adds the app again: Shopify grants a new token, Clout stores it."""
     devstore.store.tokens.add(TOKEN_AFTER_REINSTALL)
-    clout = state(app)
-    with session_scope(clout.sessions) as session:
-        register_shop(
-            session=session,
-            vault=clout.vault,
-            domain=SHOP,
-            access_token=TOKEN_AFTER_REINSTALL,
-            now=utcnow(),
-        )
+    connect_test_shop(app, access_token=TOKEN_AFTER_REINSTALL)
 
 
 def the_shop(app: Flask) -> Shop | None:

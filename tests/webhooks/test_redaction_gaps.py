@@ -13,11 +13,11 @@ from sqlalchemy import select
 from service.core.db import session_scope
 from service.core.models import Customer, Delivery, Incident, InfluenceProfile, Shop, utcnow
 from service.influence.profiles import rebuild_shop
-from service.shopify.shops import register_shop
 from tests.support.clout import (
     RunningDevStore,
     attend_now,
     chargeback,
+    connect_test_shop,
     process_delivery_now,
     record_delivery_now,
     state,
@@ -35,16 +35,7 @@ from tests.webhooks.test_compliance_topics import (
 
 
 def _with_generic_reviews(app: Flask) -> None:
-    clout = state(app)
-    with session_scope(clout.sessions) as session:
-        register_shop(
-            session=session,
-            vault=clout.vault,
-            domain=SHOP,
-            access_token="shpat_x",
-            now=utcnow(),
-            review_secrets={"generic": REVIEW_SECRETS["generic"]},
-        )
+    connect_test_shop(app, {"generic": REVIEW_SECRETS["generic"]})
 
 
 def test_customers_redact_erases_a_review_delivery_not_yet_processed(

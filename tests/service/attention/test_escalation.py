@@ -21,9 +21,15 @@ from service.core.db import session_scope
 from service.core.models import Incident, Shop, utcnow
 from service.core.vocabulary import DEFAULT_FLOORS
 from service.dev.devstore.webhooks import order_payload
-from service.shopify.shops import mark_uninstalled, register_shop
-from tests.support.clout import RunningDevStore, attend_now, record_delivery_now, state, work_on
-from tests.support.helpers import SHOP
+from service.shopify.shops import mark_uninstalled
+from tests.support.clout import (
+    RunningDevStore,
+    attend_now,
+    connect_test_shop,
+    record_delivery_now,
+    state,
+    work_on,
+)
 
 
 @pytest.fixture
@@ -208,14 +214,7 @@ def test_a_store_back_after_an_uninstall_has_its_cases_brought_up_to_date_in_sho
     assert the_beat_escalates(clout, notifier) == []
 
     # when the merchant connects the store again
-    with session_scope(clout_state.sessions) as session:
-        register_shop(
-            session=session,
-            vault=clout_state.vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
+    connect_test_shop(clout, access_token=devstore.token)
 
     # then its case is attended again and escalates from there: the merchant is told, and the
     # order carries the overdue tag in Shopify

@@ -8,16 +8,16 @@ from sqlalchemy import select
 
 from service.core.db import session_scope
 from service.core.models import Incident, Shop, utcnow
-from service.shopify.shops import mark_uninstalled, register_shop
+from service.shopify.shops import mark_uninstalled
 from tests.support.clout import (
     RunningDevStore,
     attend_now,
     chargeback,
     closed_by_an_agent,
+    connect_test_shop,
     state,
     the_incident,
 )
-from tests.support.helpers import SHOP
 
 
 def test_a_case_closed_while_the_store_was_away_is_cleared_in_shopify_once_it_is_back(
@@ -34,14 +34,7 @@ def test_a_case_closed_while_the_store_was_away_is_cleared_in_shopify_once_it_is
     # when an agent closes the case meanwhile (nothing of it can reach Shopify), and the
     # merchant connects the store again
     assert closed_by_an_agent(clout, incident_id) == "shop-inactive"
-    with session_scope(sessions) as session:
-        register_shop(
-            session=session,
-            vault=state(clout).vault,
-            domain=SHOP,
-            access_token=devstore.token,
-            now=utcnow(),
-        )
+    connect_test_shop(clout, access_token=devstore.token)
 
     # then the case is owed to Shopify again, and its attendance leaves the order as a close does
     with sessions() as session:
