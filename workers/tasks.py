@@ -32,7 +32,7 @@ from service.attention.attend import (
 )
 from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
-from service.attention.pending import alert_pending
+from service.attention.pending import alert_pending, announce_landed
 from service.attention.reconcile import reconcile_shop
 from service.attention.workspace import tend_workspace
 from service.core.db import session_scope
@@ -557,6 +557,14 @@ def alert_pending_tags() -> int:
             session=session,
             now=utcnow(),
             config_of=config,
+            notifier_of=lambda shop_id: Notifier.for_shop(
+                config=config(shop_id), defaults=state.settings
+            ),
+        )
+        # And the channels that heard of an outage hear, once, that it is over.
+        announce_landed(
+            session=session,
+            now=utcnow(),
             notifier_of=lambda shop_id: Notifier.for_shop(
                 config=config(shop_id), defaults=state.settings
             ),

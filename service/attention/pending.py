@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from service.attention import outbox
 from service.attention.notify import Notifier
 from service.core.logs import get_logger
-from service.core.models import Customer, Incident, Order, Shop, Signal
+from service.core.models import Customer, Incident, Order, OutboundEffect, Shop, Signal
 from service.core.shop_settings import ShopConfig
 from service.core.vocabulary import IncidentStatus, ShopStatus
 
@@ -165,3 +165,61 @@ def alert_pending(
             case.pending_alerted_at = now
             announced.append(case.id)
     return announced
+
+
+# How far back an alert is followed to its end: an outage longer than this is the doctor's.
+FOLLOWED_FOR = timedelta(days=7)
+
+
+def announce_landed(
+    *, session: Session, now: datetime, notifier_of: Callable[[int], Notifier]
+) -> list[int]:
+    """Tell each channel that heard a pending alert, once, when every case it named has its
+    attention tag in Shopify (or was closed): whoever was told of the outage learns it is
+    over. Keyed on the alert it answers, so it is staged once (`outbox.stage`) and sent as
+    the alert was. Returns the cases of the alerts answered."""
+    alerts: dict[str, tuple[int, list[int]]] = {}
+    for effect in session.scalars(
+        select(OutboundEffect).where(
+            OutboundEffect.key.like("pending:%"), OutboundEffect.staged_at >= now - FOLLOWED_FOR
+        )
+    ):
+        alert = effect.key.rsplit(":", 1)[0]  # one alert, sent to each of the shop's channels
+        cases = [int(c) for c in ((effect.payload or {}).get("trail") or {}).get("cases", [])]
+        alerts[alert] = (effect.shop_id, cases)
+    answered: list[int] = []
+    for alert, (shop_id, cases) in alerts.items():
+        if not cases or session.scalar(
+            select(func.count()).select_from(Incident).where(Incident.id.in_(cases), is_pending())
+        ):
+            continue
+        shop = session.get(Shop, shop_id)
+        domain = shop.domain if shop else str(shop_id)
+        one = len(cases) == 1
+        notice = {
+            "subject": f"Clout: the attention tag{'' if one else 's'} "
+            f"{'has' if one else 'have'} reached Shopify ({domain})",
+            "message": (
+                f"The unhappy customer of {domain} Clout said was not tagged in Shopify is "
+                "tagged now (or their case was closed)."
+                if one
+                else f"The {len(cases)} unhappy customers of {domain} Clout said were not "
+                "tagged in Shopify are tagged now (or their cases closed)."
+            ),
+            "data": {"shop": domain, "landed": len(cases)},
+        }
+        staged = [
+            outbox.stage(
+                session=session,
+                shop_id=shop_id,
+                incident_id=None,
+                kind=kind,
+                key=f"landed:{alert.removeprefix('pending:')}:{kind}",
+                payload=notice,
+                now=now,
+            )
+            for kind in notifier_of(shop_id).channels()
+        ]
+        if any(staged):
+            answered += cases
+    return answered

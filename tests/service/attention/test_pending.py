@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from service.attention.attend import attend_incident
 from service.attention.escalation import deliver_notices
 from service.attention.notify import Notifier
-from service.attention.pending import alert_pending
+from service.attention.pending import alert_pending, announce_landed
 from service.cli import main
 from service.core.db import session_scope
 from service.core.errors import TransientError
@@ -106,6 +106,13 @@ def announce(app: Flask, minutes_later: float) -> list[int]:
                 config=config(shop_id), defaults=clout.settings
             ),
         )
+        announce_landed(
+            session=session,
+            now=utcnow() + timedelta(minutes=minutes_later),
+            notifier_of=lambda shop_id: Notifier.for_shop(
+                config=config(shop_id), defaults=clout.settings
+            ),
+        )
     # recorded with the cases above; sent once that committed, as the beat task does
     deliver_notices(
         sessions=clout.sessions, notifier=lambda shop_id: notifier_of(clout, shop_id), now=utcnow
@@ -171,6 +178,14 @@ def test_a_shopify_outage_shows_pending_everywhere_then_alerts_once_then_clears(
     metrics = clout.test_client().get("/metrics").get_data(as_text=True)
     assert "clout_attention_pending 0.0" in metrics
     assert "tagged" in cli(settings, "incidents", "list")
+    # and the channel that heard of the outage hears, once, that it is over
+    announce(clout, minutes_later=13)
+    announce(clout, minutes_later=14)
+    [_, landed] = channel[1]
+    assert landed["text"].startswith(
+        f"Clout: the attention tag has reached Shopify ({SHOP})\n"
+        f"The unhappy customer of {SHOP} Clout said was not tagged in Shopify is tagged now"
+    )
 
 
 def test_a_case_with_nothing_in_shopify_is_not_pending(clout: Flask) -> None:
