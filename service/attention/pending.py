@@ -10,15 +10,17 @@ deliveries list`, the agents' page and `/metrics` say so, and past the shop's
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service.attention import outbox
 from service.attention.notify import Notifier
+from service.attention.outbox import EffectKind
 from service.core.logs import get_logger
 from service.core.models import Customer, Incident, Order, OutboundEffect, Shop, Signal
 from service.core.shop_settings import ShopConfig
@@ -149,16 +151,14 @@ def alert_pending(
             "trail": outbox.trail_of(cases=[c.id for c in cases], why="pending"),
         }
         channels = notifier_of(shop_id).channels()
-        for kind in channels:
-            outbox.stage(
-                session=session,
-                shop_id=shop_id,
-                incident_id=None,
-                kind=kind,
-                key=f"pending:{shop_id}:{max(c.id for c in cases)}:{kind}",
-                payload=notice,
-                now=now,
-            )
+        _stage_to_each(
+            session=session,
+            shop_id=shop_id,
+            channels=channels,
+            alert=f"pending:{shop_id}:{max(c.id for c in cases)}",
+            notice=notice,
+            now=now,
+        )
         if not channels:
             log.warning("attention_pending", shop=domain, pending=len(cases), minutes=minutes)
         for case in cases:
@@ -208,18 +208,40 @@ def announce_landed(
             ),
             "data": {"shop": domain, "landed": len(cases)},
         }
-        staged = [
-            outbox.stage(
+        if any(
+            _stage_to_each(
                 session=session,
                 shop_id=shop_id,
-                incident_id=None,
-                kind=kind,
-                key=f"landed:{alert.removeprefix('pending:')}:{kind}",
-                payload=notice,
+                channels=notifier_of(shop_id).channels(),
+                alert=f"landed:{alert.removeprefix('pending:')}",
+                notice=notice,
                 now=now,
             )
-            for kind in notifier_of(shop_id).channels()
-        ]
-        if any(staged):
+        ):
             answered += cases
     return answered
+
+
+def _stage_to_each(
+    *,
+    session: Session,
+    shop_id: int,
+    channels: Iterable[EffectKind],
+    alert: str,
+    notice: dict[str, Any],
+    now: datetime,
+) -> list[bool]:
+    """Stage one store-wide notice (no case of its own) for each channel, keyed
+    `<alert>:<channel>` so that each channel hears it once whatever the beat repeats."""
+    return [
+        outbox.stage(
+            session=session,
+            shop_id=shop_id,
+            incident_id=None,
+            kind=kind,
+            key=f"{alert}:{kind}",
+            payload=notice,
+            now=now,
+        )
+        for kind in channels
+    ]
