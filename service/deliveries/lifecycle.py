@@ -70,6 +70,8 @@ class DeliveryContext:
     # For a topic that would disconnect or erase a connected store (`prepare.ASK_IF_INSTALLED`):
     # whether Shopify, asked just before, still takes the store's token (None: no answer).
     installed: bool | None = None
+    # The store's token (as stored) when Shopify was asked: a refusal is of that token only.
+    asked_with: bytes | None = None
     # Set by a handler that found nothing to do with a delivery it was right to set aside: why,
     # for the operator (`clout deliveries list` shows it in the delivery's last-error column).
     ignored: str | None = None
@@ -356,9 +358,10 @@ def _process_claimed(
 
     # What the delivery names and Clout lacks is read from Shopify first, outside the
     # handler's transaction; a body that cannot be read is the handler's to refuse.
-    installed = None
+    installed: bool | None = None
+    asked_with: bytes | None = None
     try:
-        installed = _look_up_what_it_names(
+        installed, asked_with = _look_up_what_it_names(
             sessions=sessions, delivery_id=delivery_id, admin_for=admin_for
         )
     except IntegrityError:
@@ -379,6 +382,7 @@ def _process_claimed(
                 tag_settings=tag_settings,
                 keep_body=keep_body,
                 installed=installed,
+                asked_with=asked_with,
             )
             session.commit()
         except (TransientError, PermanentError, OperationalError, IntegrityError) as caught:
@@ -413,21 +417,22 @@ def _look_up_what_it_names(
     sessions: sessionmaker[Session],
     delivery_id: int,
     admin_for: Callable[[Shop], ShopifyAdmin] | None,
-) -> bool | None:
+) -> tuple[bool | None, bytes | None]:
     """Reads Shopify for what the delivery names; for one that would disconnect or erase a
-    store, whether the app is still installed there (`prepare.still_installed`)."""
+    store, whether the app is still installed there (`prepare.still_installed`), and the
+    store's token as it was when Shopify was asked."""
     with sessions() as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None or delivery.body is None:
-            return None
+            return None, None
         shop_id = session.scalar(select(Shop.id).where(Shop.domain == delivery.shop_domain))
         key = handler_key(delivery.source, delivery.topic)
         try:
             payload = _payload(delivery)
         except PermanentError:
-            return None
+            return None, None
     if key is None:
-        return None  # no handler would read it
+        return None, None  # no handler would read it
     # The texts first, with no transaction open: the detector is the slow part of a handler.
     read_ahead(topic_key=key, payload=payload)
     if shop_id is not None and admin_for is not None:
@@ -440,8 +445,13 @@ def _look_up_what_it_names(
             admin_for=admin_for,
         )
     if shop_id is None:
-        return None
-    return still_installed(sessions=sessions, shop_id=shop_id, topic_key=key, admin_for=admin_for)
+        return None, None
+    with sessions() as session:
+        asked_with = session.scalar(select(Shop.access_token).where(Shop.id == shop_id))
+    installed = still_installed(
+        sessions=sessions, shop_id=shop_id, topic_key=key, admin_for=admin_for
+    )
+    return installed, asked_with
 
 
 def _payload(delivery: Delivery) -> dict[str, Any]:
@@ -483,6 +493,7 @@ def _handle(
     tag_settings: ShopTagSettings | None = None,
     keep_body: bool = False,
     installed: bool | None = None,
+    asked_with: bytes | None = None,
 ) -> tuple[DeliveryStatus, set[int], set[int]]:
     key = handler_key(delivery.source, delivery.topic)
     handler = handlers.get(key) if key is not None else None
@@ -501,6 +512,7 @@ def _handle(
         now=now,
         tag_settings=tag_settings(session, shop.id) if tag_settings is not None else None,
         installed=installed,
+        asked_with=asked_with,
     )
     handler(ctx)
     if ctx.ignored is not None:

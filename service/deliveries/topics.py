@@ -297,7 +297,13 @@ def _gone_from_shopify(ctx: DeliveryContext) -> bool:
     reinstalled, sent again, or an uninstall that reached Clout after the reinstall): False,
     and nothing is done. No answer from Shopify is retried: the body's word alone must not
     disconnect or erase a store."""
-    if ctx.shop.status != ShopStatus.ACTIVE or ctx.installed is False:
+    if ctx.shop.status != ShopStatus.ACTIVE:
+        return True
+    if ctx.installed is False:
+        if ctx.shop.access_token != ctx.asked_with:
+            # The merchant added the app again while Shopify answered: what it refused was
+            # the old token. Asked again with the new one, Shopify says the app is there.
+            raise TransientError("the store's token changed while Clout asked Shopify")
         return True
     if ctx.installed is None:
         raise TransientError("Shopify did not say whether the app is still installed")

@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from service.core.db import session_scope
 from service.core.models import Delivery, Order, Shop, utcnow
+from service.deliveries import lifecycle
 from service.deliveries.prepare import still_installed
+from service.deliveries.topics import TOPIC_HANDLERS
 from service.shopify.admin import ShopifyAdmin
 from service.shopify.oauth import Grant, store_grant
 from tests.support.clout import (
@@ -252,3 +254,50 @@ def test_a_403_is_no_word_that_the_app_was_removed(app: Flask, shop: Shop) -> No
         )
         is False
     )
+
+
+def test_a_reinstall_while_shopify_answers_is_not_disconnected_by_the_old_refusal(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a merchant who removed the app, and an uninstall waiting for a worker
+    devstore.store.uninstall()
+    body = as_body(UNINSTALLED)
+    answer = clout.test_client().post(
+        "/webhooks/shopify", data=body, headers=shopify_headers("app/uninstalled", body)
+    )
+    delivery_id = answer.json["delivery_id"]
+
+    def refused_while_the_merchant_comes_back(shop: Shop) -> ShopifyAdmin:
+        def shopify(_: httpx.Request) -> httpx.Response:
+            # Shopify refuses the old token; the merchant adds the app again meanwhile
+            reinstall(clout, devstore)
+            return httpx.Response(401, json={"errors": "Invalid API key or access token"})
+
+        return ShopifyAdmin(
+            shop=shop.domain,
+            access_token="shpat_revoked",
+            api_version="2026-07",
+            http=httpx.Client(transport=httpx.MockTransport(shopify)),
+        )
+
+    # when the worker's question is answered with the old token's refusal
+    with clout.app_context():
+        outcome = lifecycle.process_delivery(
+            sessions=state(clout).sessions,
+            delivery_id=delivery_id,
+            handlers=TOPIC_HANDLERS,
+            max_attempts=8,
+            stale_after=600,
+            admin_for=refused_while_the_merchant_comes_back,
+        )
+
+    # then the store, connected again with a new token, is not disconnected by that answer:
+    # the delivery waits, and asked again with the new token, Shopify says the app is there
+    shop = the_shop(clout)
+    assert outcome.status == "retrying"
+    assert shop is not None
+    assert (shop.status, shop.access_token is not None) == ("active", True)
+    assert work_on(clout, delivery_id).status == "ignored"
+    shop = the_shop(clout)
+    assert shop is not None
+    assert shop.status == "active"
