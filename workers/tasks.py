@@ -182,6 +182,7 @@ def _process(celery: Any, delivery_id: int) -> tuple[str, float | None]:
         keep_body=state.settings.payload_retention_days > 0,
         admin_for=admin_factory(state),
         tag_settings=tag_settings(state),
+        cut_short_by=(SoftTimeLimitExceeded,),
     )
     then_attend(celery, outcome.incidents)
     for backfill_id in outcome.backfills:

@@ -317,11 +317,14 @@ def process_delivery(
     tag_settings: ShopTagSettings | None = None,
     lease: float = DEFAULT_LEASE_SECONDS,
     keep_body: bool = False,
+    cut_short_by: tuple[type[BaseException], ...] = (),
 ) -> Outcome:
     """Claim, handle and settle one delivery. Safe to call any number of times for the same id.
     The raw body goes in the transaction that finishes the delivery unless `keep_body` (a
     replay window, CLOUT_PAYLOAD_RETENTION_DAYS, then `purge_payloads`): once the rows it
-    became are committed, nothing reads it, and kept it made the database grow with traffic."""
+    became are committed, nothing reads it, and kept it made the database grow with traffic.
+    `cut_short_by`: what the worker raises when its time limit interrupts a handler (Celery's
+    soft limit); such a delivery is tried again, as a Shopify outage is, not failed."""
     with sessions() as session:
         if not claim(
             session=session,
@@ -341,6 +344,7 @@ def process_delivery(
             admin_for=admin_for,
             tag_settings=tag_settings,
             keep_body=keep_body,
+            cut_short_by=cut_short_by,
         )
 
 
@@ -354,6 +358,7 @@ def _process_claimed(
     admin_for: Callable[[Shop], ShopifyAdmin] | None,
     tag_settings: ShopTagSettings | None,
     keep_body: bool,
+    cut_short_by: tuple[type[BaseException], ...] = (),
 ) -> Outcome:
 
     # What the delivery names and Clout lacks is read from Shopify first, outside the
@@ -389,6 +394,11 @@ def _process_claimed(
             # (IntegrityError: another worker stored the same row a moment ago; retried.)
             session.rollback()
             error = caught
+        except cut_short_by:
+            session.rollback()
+            # A limit on time is no word on the delivery (a lock held elsewhere, a slow disk).
+            log.warning("delivery_cut_short", delivery_id=delivery_id)
+            error = TransientError("cut short by the worker's time limit")
         except Exception as caught:  # noqa: BLE001 - a bug must not lose the delivery
             session.rollback()
             # Where, not what: an exception's message can quote the customer's data.

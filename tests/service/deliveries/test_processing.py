@@ -9,11 +9,14 @@ import json
 from typing import Any
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from service.core.models import Customer, Delivery, Order, Refund, Shop, Signal
+from service.deliveries import lifecycle
+from service.deliveries.topics import TOPIC_HANDLERS
 from service.shopify.shops import REVIEW_PROVIDERS
 from service.signals import text
 from tests.support.clout import process_delivery_now, record_delivery_now, state
@@ -222,3 +225,35 @@ def test_a_shopify_delivery_never_reaches_a_review_platforms_handler(
     with state(app).sessions() as session:
         assert session.scalar(select(func.count()).select_from(Delivery)) == 1
         assert session.scalar(select(func.count()).select_from(Signal)) == 0
+
+
+def test_a_delivery_the_time_limit_cuts_short_is_tried_again_not_failed(
+    client: FlaskClient, app: Flask, shop: Shop
+) -> None:
+    # given an order delivery whose handler the worker's soft time limit interrupts (a lock
+    # held by another transaction for longer than the limit: nothing wrong with the order)
+    response = post(client, "orders/create", fixture_bytes("shopify/orders_create.json"))
+    delivery_id = response.json["delivery_id"]
+
+    def cut_short(_: Any) -> None:
+        raise SoftTimeLimitExceeded
+
+    # when a worker takes it
+    with app.app_context():
+        outcome = lifecycle.process_delivery(
+            sessions=state(app).sessions,
+            delivery_id=delivery_id,
+            handlers={**TOPIC_HANDLERS, "orders/create": cut_short},
+            max_attempts=8,
+            stale_after=600,
+            cut_short_by=(SoftTimeLimitExceeded,),
+        )
+
+    # then it waits for another try, with the reason an operator can read; the next try,
+    # under no limit, stores the order
+    settled = delivery(app, delivery_id)
+    assert outcome.status == "retrying"
+    assert settled is not None
+    assert settled.last_error == "TransientError: cut short by the worker's time limit"
+    assert processed(app, delivery_id).status == "done"
+    assert order(app) is not None
