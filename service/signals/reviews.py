@@ -9,6 +9,7 @@ review that cannot be linked to an order still raises a signal on the customer.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -45,20 +46,37 @@ class ReviewInput:
     rating_scale: str = "1-5"
 
 
+# A platform's own id longer than this is kept as its digest: the same id always names the same
+# review, and "review:<id>" still fits a signal's source_ref (128).
+_LONGEST_ID = 100
+# A Shopify order id: ASCII digits within 64 bits (longer is no order Clout could tag).
+_ORDER_GID = re.compile(r"(?:gid://shopify/Order/)?([1-9][0-9]{0,18})")
+
+
+def _fit(value: str | None, length: int) -> str | None:
+    """Free text a platform sent, cut to its column (PostgreSQL refuses anything longer)."""
+    return value[:length] if value is not None else None
+
+
+def review_key(platform_review_id: str) -> str:
+    if len(platform_review_id) <= _LONGEST_ID:
+        return platform_review_id
+    return "sha256:" + hashlib.sha256(platform_review_id.encode()).hexdigest()
+
+
 def record_review(*, session: Session, shop: Shop, provider: str, review: ReviewInput) -> Review:
     if not review.platform_review_id:
         raise PermanentError("review has no id")
+    platform_review_id = review_key(review.platform_review_id)
     row = session.scalar(
         select(Review).where(
             Review.shop_id == shop.id,
             Review.provider == provider,
-            Review.platform_review_id == review.platform_review_id,
+            Review.platform_review_id == platform_review_id,
         )
     )
     if row is None:
-        row = Review(
-            shop_id=shop.id, provider=provider, platform_review_id=review.platform_review_id
-        )
+        row = Review(shop_id=shop.id, provider=provider, platform_review_id=platform_review_id)
         session.add(row)
     elif (
         row.platform_updated_at is not None
@@ -69,17 +87,17 @@ def record_review(*, session: Session, shop: Shop, provider: str, review: Review
     row.status = "deleted" if review.event == "deleted" else review.status
     if review.event != "deleted":
         row.rating = review.rating
-        row.rating_raw = review.rating_raw
-        row.rating_scale = review.rating_scale
+        row.rating_raw = _fit(review.rating_raw, 16)
+        row.rating_scale = _fit(review.rating_scale, 16) or "1-5"
         row.title = review.title
         row.body = review.body
-        row.reviewer_email = (
-            review.reviewer_email.strip().lower() if review.reviewer_email else None
+        row.reviewer_email = _fit(
+            review.reviewer_email.strip().lower() if review.reviewer_email else None, 320
         )
-        row.reviewer_name = review.reviewer_name
-        row.product_ref = review.product_ref
+        row.reviewer_name = _fit(review.reviewer_name, 255)
+        row.product_ref = _fit(review.product_ref, 128)
         row.product_title = review.product_title
-        row.order_ref = review.order_ref
+        row.order_ref = _fit(review.order_ref, 128)
         row.verified_buyer = review.verified_buyer
         row.platform_created_at = review.created_at or row.platform_created_at
     row.platform_updated_at = review.updated_at or review.created_at or row.platform_updated_at
@@ -134,10 +152,10 @@ def _order_not_seen_yet(*, session: Session, shop: Shop, review: Review) -> Orde
     """A review can arrive before its order's webhook (and before Shopify answered the lookup
     made for it): an order id is enough to tag the order; keep its id until the order's own
     webhook fills it in."""
-    reference = (review.order_ref or "").strip()
-    if not (reference.startswith("gid://shopify/Order/") or reference.isdigit()):
+    found = _ORDER_GID.fullmatch((review.order_ref or "").strip())
+    if found is None:
         return None
-    gid = reference if reference.startswith("gid://") else f"gid://shopify/Order/{reference}"
+    gid = f"gid://shopify/Order/{found.group(1)}"
     key = f"{review.provider}:{review.reviewer_email or review.platform_review_id}"
     customer = pseudo_customer(session=session, shop=shop, key=key, email=review.reviewer_email)
     order = Order(shop_id=shop.id, shopify_id=gid, customer_id=customer.id)
