@@ -51,46 +51,68 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _stand_ins(
+    *, session: Session, shop: Shop, order_gids: Iterable[str], emails: Iterable[str]
+) -> list[Customer]:
+    """The stand-ins Clout kept for a customer before Shopify named them: a guest checkout's
+    (`guest:<order>`) and an unknown reviewer's with their email (`reviewer:…`)."""
+    emails = list(emails)
+    kept_for_them = or_(
+        Customer.shopify_id.in_([f"{GUEST_PREFIX}{gid}" for gid in order_gids]),
+        Customer.shopify_id.startswith(REVIEWER_PREFIX) & func.lower(Customer.email).in_(emails),
+    )
+    return list(session.scalars(select(Customer).where(Customer.shop_id == shop.id, kept_for_them)))
+
+
 def assemble_customer_export(
-    *, session: Session, shop: Shop, customer_gid: str, order_ids: Iterable[object] = ()
+    *,
+    session: Session,
+    shop: Shop,
+    customer_gid: str,
+    order_ids: Iterable[object] = (),
+    email: str | None = None,
 ) -> dict[str, Any]:
-    """Everything Clout holds about one customer, as plain JSON."""
+    """Everything Clout holds about one customer, as plain JSON: what it keeps on their own
+    row and on the stand-ins a redaction of them would erase too (`email` is the one
+    Shopify's request names)."""
     customer = session.scalar(
         select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == customer_gid)
     )
-    order_filter: list[ColumnElement[bool]] = [Order.shopify_id.in_(_order_gids(order_ids))]
+    order_gids = _order_gids(order_ids)
+    order_filter: list[ColumnElement[bool]] = [Order.shopify_id.in_(order_gids)]
     if customer is not None:
         order_filter.append(Order.customer_id == customer.id)
     orders = session.scalars(
         select(Order).where(Order.shop_id == shop.id, or_(*order_filter)).order_by(Order.id)
     ).all()
+    emails = {e.strip().lower() for e in (customer.email if customer else None, email) if e}
+    people = [] if customer is None else [customer]
+    people += [
+        p
+        for p in _stand_ins(
+            session=session,
+            shop=shop,
+            order_gids={o.shopify_id for o in orders} | set(order_gids),
+            emails=emails,
+        )
+        if customer is None or p.id != customer.id
+    ]
+    ids = [p.id for p in people]
     refunds = session.scalars(
         select(Refund).where(
             Refund.shop_id == shop.id,
             Refund.order_shopify_id.in_([o.shopify_id for o in orders]),
         )
     ).all()
-    reviews = (
-        session.scalars(select(Review).where(Review.customer_id == customer.id)).all()
-        if customer is not None
-        else []
-    )
-    signals = (
-        session.scalars(select(Signal).where(Signal.customer_id == customer.id)).all()
-        if customer is not None
-        else []
-    )
+    reviews = session.scalars(select(Review).where(Review.customer_id.in_(ids))).all()
+    signals = session.scalars(select(Signal).where(Signal.customer_id.in_(ids))).all()
     # The cases' trails: what Clout and the store's people did about the customer, and when.
-    trail = (
-        session.scalars(
-            select(IncidentEvent)
-            .join(Incident, Incident.id == IncidentEvent.incident_id)
-            .where(Incident.customer_id == customer.id)
-            .order_by(IncidentEvent.at, IncidentEvent.id)
-        ).all()
-        if customer is not None
-        else []
-    )
+    trail = session.scalars(
+        select(IncidentEvent)
+        .join(Incident, Incident.id == IncidentEvent.incident_id)
+        .where(Incident.customer_id.in_(ids))
+        .order_by(IncidentEvent.at, IncidentEvent.id)
+    ).all()
     profile = (
         session.scalar(select(InfluenceProfile).where(InfluenceProfile.customer_id == customer.id))
         if customer is not None
@@ -199,6 +221,7 @@ def record_data_request(
     customer_gid: str,
     order_ids: Iterable[object],
     now: datetime,
+    email: str | None = None,
 ) -> DataRequest:
     request = session.scalar(
         select(DataRequest).where(
@@ -210,7 +233,7 @@ def record_data_request(
         session.add(request)
     request.customer_ref = customer_gid
     request.export = assemble_customer_export(
-        session=session, shop=shop, customer_gid=customer_gid, order_ids=order_ids
+        session=session, shop=shop, customer_gid=customer_gid, order_ids=order_ids, email=email
     )
     return request
 
@@ -251,12 +274,7 @@ def redact_customer(
     # The stand-ins Clout kept for them before Shopify named them: a guest checkout's
     # (`guest:<order>`, holding the order's email) and an unknown reviewer's with their email
     # (`reviewer:…`). Their words and addresses are this customer's too.
-    stand_ins = [f"{GUEST_PREFIX}{gid}" for gid in all_order_gids]
-    kept_for_them = or_(
-        Customer.shopify_id.in_(stand_ins),
-        Customer.shopify_id.startswith(REVIEWER_PREFIX) & func.lower(Customer.email).in_(emails),
-    )
-    found = session.scalars(select(Customer).where(Customer.shop_id == shop.id, kept_for_them))
+    found = _stand_ins(session=session, shop=shop, order_gids=all_order_gids, emails=emails)
     people = [customer, *(p for p in found if p.id != customer.id)]
     for person in people:
         _erase_person(session=session, shop=shop, customer=person, now=now)

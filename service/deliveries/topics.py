@@ -333,6 +333,7 @@ def customer_data_requested(ctx: DeliveryContext) -> None:
         customer_gid=customer_gid,
         order_ids=_listed(ctx.payload.get("orders_requested")),
         now=ctx.now,
+        email=_named_email(ctx),
     )
     ctx.delivery.customer_ref = customer_gid
 
