@@ -19,6 +19,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from service.core.config import Settings
 from service.core.db import session_scope
 from service.core.errors import TransientError
 from service.core.logs import get_logger
@@ -57,6 +58,14 @@ def init_install(app: Flask) -> None:
     app.register_blueprint(blueprint)
 
 
+def callback_url(settings: Settings) -> str:
+    """Where Shopify sends the merchant back: Clout's own address when it is set, never what a
+    request's Host header claims (without CLOUT_PUBLIC_URL, as the request reached Clout)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + url_for("install.callback")
+    return url_for("install.callback", _external=True)
+
+
 def refused(reason: str) -> tuple[Response, int]:
     log.info("install_refused", reason=reason)
     return jsonify(outcome="refused", detail=reason), 400
@@ -68,9 +77,7 @@ def install() -> BaseResponse | tuple[Response, int]:
     try:
         shop = check_install(request.args, settings=state.settings, now=utcnow())
         target, nonce = authorize_url(
-            settings=state.settings,
-            shop=shop,
-            redirect_uri=url_for("install.callback", _external=True),
+            settings=state.settings, shop=shop, redirect_uri=callback_url(state.settings)
         )
     except InstallRefused as error:
         return refused(str(error))
