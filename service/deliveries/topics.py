@@ -199,7 +199,15 @@ def review_delivered(ctx: DeliveryContext) -> None:
             raise PermanentError("review body is not JSON") from error
     if not isinstance(payload, dict):
         raise PermanentError("review body is not a JSON object")
-    for incoming in platforms.NORMALISERS[provider](payload):
+    carried = platforms.NORMALISERS[provider](payload)
+    usable = [r for r in carried if r.platform_review_id]
+    if carried and not usable:
+        raise PermanentError("review has no id")
+    if len(usable) < len(carried):
+        # One entry of a batch that names no review (an event Clout does not read) is left
+        # out; the others, a complaint among them, are read as usual.
+        log.info("review_entries_skipped", count=len(carried) - len(usable))
+    for incoming in usable:
         review = reviews.record_review(
             session=ctx.session, shop=ctx.shop, provider=provider, review=incoming
         )
