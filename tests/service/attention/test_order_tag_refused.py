@@ -1,0 +1,39 @@
+"""An order Shopify will not tag must not look like one that carries the attention tag.
+
+Shopify keeps at most 250 tags on an order, and stores whose apps tag everything reach it.
+Clout's `tagsAdd` on such an order is refused ("Too many tags"); the customer still takes the
+tag, and the case then counts as tagged: "in Shopify: tagged", nothing pending, and
+`clout doctor` and the agents' page say nothing is wrong — while the order with the chargeback
+is missing from every order view filtered by the attention tag. Against the emulator over HTTP,
+with a real Redis and database."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from service.attention.health import tags_not_in_shopify
+from service.attention.pending import pending_ids
+from service.core import db
+from service.core.models import Incident
+from tests.support.clout import RunningDevStore, attend_now, chargeback, state, the_incident
+
+
+def test_an_order_that_refused_the_attention_tag_is_reported(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a chargeback on an order that already carries Shopify's 250 tags
+    person, order = chargeback(clout, devstore, tags=[f"app-{i}" for i in range(250)])
+    incident_id = the_incident(clout)
+
+    # when Clout attends the case
+    attend_now(clout, incident_id)
+
+    # then the order has no attention tag (Shopify refused it), the customer has
+    assert "clout-attention" not in order.tags
+    assert "clout-attention" in person.tags
+    # and that is said where people look: pending, or a refusal doctor and the page report
+    with db.session_scope(state(clout).sessions) as session:
+        shop_id = session.get(Incident, incident_id).shop_id  # type: ignore[union-attr]
+        reported = tags_not_in_shopify(session=session, shop_id=shop_id)
+        pending = pending_ids(session=session, shop_id=shop_id)
+    assert incident_id in pending or (reported is not None and incident_id in reported.refused)
