@@ -278,6 +278,15 @@ def redact_customer(
     people = [customer, *(p for p in found if p.id != customer.id)]
     for person in people:
         _erase_person(session=session, shop=shop, customer=person, now=now)
+    # Reviews they wrote under their email of an order someone else bought (a gift, a shared
+    # order) are linked to the buyer: their words and name are still theirs.
+    if emails:
+        session.execute(
+            update(Review)
+            .where(Review.shop_id == shop.id, func.lower(Review.reviewer_email).in_(emails))
+            .values(title=None, body=None, reviewer_email=None, reviewer_name=None, analysis=None)
+            .execution_options(synchronize_session=False)
+        )
     session.execute(
         update(Refund)
         .where(Refund.shop_id == shop.id, Refund.order_shopify_id.in_(all_order_gids))
