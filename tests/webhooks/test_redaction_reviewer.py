@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.core.models import Base, Shop
+from service.core.models import Base, DataRequest, Shop
 from tests.support.clout import process_delivery_now, record_delivery_now, state
 from tests.support.helpers import SHOP, as_body, fixture_json, shopify_headers
 
@@ -90,3 +90,32 @@ def rows_holding_the_email(app: Flask) -> list[str]:
                 if any(REVIEWER_EMAIL in str(v) for v in row):
                     found.append(f"{table.name}: {row}")
     return found
+
+
+def test_a_reviewers_data_request_holds_their_review_of_someone_elses_order(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    # given another person's review of an order a customer bought, linked to the buyer
+    order = fixture_json("shopify/orders_create.json")
+    order.update(email=BUYER_EMAIL, contact_email=BUYER_EMAIL)
+    order["customer"] = {**(order.get("customer") or {}), "email": BUYER_EMAIL}
+    deliver(client, app, "orders/create", order)
+    review = {"id": "rv-gift", "rating": 1, "body": WORDS, "email": REVIEWER_EMAIL}
+    review["order"] = str(order["id"])
+    delivery_id = record_delivery_now(
+        app, topic="reviews/generic", payload=review, source="generic"
+    )
+    assert process_delivery_now(app, delivery_id) == "done"
+
+    # when the reviewer asks Shopify what the store's apps hold about them
+    request = fixture_json("shopify/customers_data_request.json")
+    request["shop_domain"] = SHOP
+    request["customer"] = {"id": REVIEWER_ID, "email": REVIEWER_EMAIL, "phone": None}
+    request["orders_requested"] = []
+    deliver(client, app, "customers/data_request", request)
+
+    # then their review is in the export
+    with state(app).sessions() as session:
+        export = session.scalars(sa.select(DataRequest)).one().export
+    assert export is not None
+    assert [r["body"] for r in export["reviews"]] == [WORDS]
