@@ -104,7 +104,13 @@ def assemble_customer_export(
             Refund.order_shopify_id.in_([o.shopify_id for o in orders]),
         )
     ).all()
-    reviews = session.scalars(select(Review).where(Review.customer_id.in_(ids))).all()
+    # Their own, and those they wrote under their email of an order someone else bought.
+    reviews = session.scalars(
+        select(Review).where(
+            Review.shop_id == shop.id,
+            or_(Review.customer_id.in_(ids), func.lower(Review.reviewer_email).in_(emails)),
+        )
+    ).all()
     signals = session.scalars(select(Signal).where(Signal.customer_id.in_(ids))).all()
     # The cases' trails: what Clout and the store's people did about the customer, and when.
     trail = session.scalars(
