@@ -9,6 +9,7 @@ erased the reviews *linked to* the reviewer only: their email, name and words st
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,3 +120,33 @@ def test_a_reviewers_data_request_holds_their_review_of_someone_elses_order(
         export = session.scalars(sa.select(DataRequest)).one().export
     assert export is not None
     assert [r["body"] for r in export["reviews"]] == [WORDS]
+
+
+def test_a_buyers_data_request_does_not_hand_them_someone_elses_email(
+    client: FlaskClient, app: Flask, review_shop: Shop
+) -> None:
+    # given another person's review of an order a customer bought, linked to the buyer
+    order = fixture_json("shopify/orders_create.json")
+    order.update(email=BUYER_EMAIL, contact_email=BUYER_EMAIL)
+    order["customer"] = {**(order.get("customer") or {}), "email": BUYER_EMAIL}
+    deliver(client, app, "orders/create", order)
+    review = {"id": "rv-gift", "rating": 1, "body": WORDS, "email": REVIEWER_EMAIL}
+    review.update(name=REVIEWER_NAME, order=str(order["id"]))
+    delivery_id = record_delivery_now(
+        app, topic="reviews/generic", payload=review, source="generic"
+    )
+    assert process_delivery_now(app, delivery_id) == "done"
+
+    # when the buyer asks Shopify what the store's apps hold about them
+    request = fixture_json("shopify/customers_data_request.json")
+    request["shop_domain"] = SHOP
+    request["customer"] = {"id": order["customer"]["id"], "email": BUYER_EMAIL, "phone": None}
+    request["orders_requested"] = [order["id"]]
+    deliver(client, app, "customers/data_request", request)
+
+    # then the export the merchant hands the buyer holds no one else's email or name
+    with state(app).sessions() as session:
+        export = session.scalars(sa.select(DataRequest)).one().export
+    shown = json.dumps(export)
+    assert REVIEWER_EMAIL not in shown
+    assert REVIEWER_NAME not in shown
