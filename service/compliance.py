@@ -143,8 +143,12 @@ def assemble_customer_export(
                 "rating": str(r.rating) if r.rating is not None else None,
                 "title": r.title,
                 "body": r.body,
-                "reviewer_email": r.reviewer_email,
-                "reviewer_name": r.reviewer_name,
+                # Someone else's review of their order (a gift's recipient): not theirs to see.
+                **(
+                    {"reviewer_email": r.reviewer_email, "reviewer_name": r.reviewer_name}
+                    if r.reviewer_email is None or r.reviewer_email.lower() in emails
+                    else {"reviewer_email": None, "reviewer_name": None}
+                ),
                 "created_at": _iso(r.platform_created_at),
             }
             for r in reviews
