@@ -68,12 +68,16 @@ def record_review(*, session: Session, shop: Shop, provider: str, review: Review
     if not review.platform_review_id:
         raise PermanentError("review has no id")
     platform_review_id = review_key(review.platform_review_id)
+    # A long id kept whole before (SQLite checks no length) still names its review.
     row = session.scalar(
-        select(Review).where(
+        select(Review)
+        .where(
             Review.shop_id == shop.id,
             Review.provider == provider,
-            Review.platform_review_id == platform_review_id,
+            Review.platform_review_id.in_({platform_review_id, review.platform_review_id}),
         )
+        .order_by(Review.id)
+        .limit(1)
     )
     if row is None:
         row = Review(shop_id=shop.id, provider=provider, platform_review_id=platform_review_id)
