@@ -68,6 +68,7 @@ from service.signals.incidents import (
     CLEAR_RESOLVED,
     NOT_A_COMPLAINT,
     REOPENED_AT,
+    carry_over_after,
     locked_incident,
     resolve_incident,
 )
@@ -1250,9 +1251,10 @@ def note_order_tags(
     updated_at: datetime | None,
     settings: TagSettings,
     now: datetime,
-) -> Incident | None:
+) -> list[Incident]:
     """An `orders/updated` delivery's tags, read against what Clout wrote: a person resolving the
-    case (resolved tag added, attention tag removed), drift to repair, or Clout's own echo."""
+    case (resolved tag added, attention tag removed), drift to repair, or Clout's own echo. The
+    cases to attend: the one read, and a new one holding what came after a person's close."""
     found = session.scalar(
         select(Incident.id)
         .join(Signal, Signal.incident_id == Incident.id)
@@ -1263,7 +1265,7 @@ def note_order_tags(
         )
     )
     if found is None:
-        return None
+        return []
     reading = partial(
         _read_order_tags,
         gid=order.shopify_id,
@@ -1276,16 +1278,20 @@ def note_order_tags(
     # and want the order next). What does change the case is read again under its lock.
     unlocked = session.get(Incident, found)
     if unlocked is None or reading(incident=unlocked) is None:
-        return None
+        return []
     incident = locked_incident(session, found)
     done = reading(incident=incident) if incident is not None else None
     if incident is None or done is None:
-        return None
+        return []
     if done.record is not None:
         incident.tag_state = {**(incident.tag_state or {}), order.shopify_id: dict(done.record)}
+    later = None
     if done.resolved_by is not None:
         resolve_incident(session=session, incident=incident, by=done.resolved_by, now=now)
+        if updated_at is not None:
+            # A complaint recorded after the person acted is no part of what they closed.
+            later = carry_over_after(session=session, incident=incident, after=updated_at, now=now)
     if not done.attend:
-        return None
+        return [later] if later is not None else []
     incident.needs_attention = True
-    return incident
+    return [incident] if later is None else [incident, later]

@@ -129,8 +129,7 @@ def order_changed(ctx: DeliveryContext) -> None:
             settings=ctx.tag_settings,
             now=ctx.now,
         )
-        if touched is not None:
-            ctx.incidents.add(touched.id)
+        ctx.incidents |= {case.id for case in touched}
     _noted(
         ctx,
         events.cancellation_signal(session=ctx.session, shop=ctx.shop, order=order, now=ctx.now),

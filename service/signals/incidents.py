@@ -210,6 +210,58 @@ def resolve_incident(
     return True
 
 
+def carry_over_after(
+    *, session: Session, incident: Incident, after: datetime, now: datetime
+) -> Incident | None:
+    """The signals of a case just closed that Clout recorded after `after` — when the person
+    who closed it acted, by Shopify's clock — as a new open case of the same customer: a close
+    read late (webhooks are unordered, a queue runs behind) covers what the person could have
+    seen, not a complaint that came after it. In order, that complaint would have opened a new
+    case; so it does. None when no signal came after."""
+    later = [s for s in incident.signals if s.recorded_at > after]
+    if incident.status == IncidentStatus.OPEN or not later:
+        return None
+    kept = [s for s in incident.signals if s.recorded_at <= after]
+    if kept:
+        incident.severity = _worst(kept)
+    case = Incident(
+        shop_id=incident.shop_id,
+        customer_id=incident.customer_id,
+        status=IncidentStatus.OPEN,
+        severity=_worst(later),
+        opened_at=now,
+        first_seen_at=min(s.recorded_at for s in later),
+        needs_attention=True,
+    )
+    session.add(case)
+    session.flush()
+    for signal in later:
+        signal.incident_id = case.id
+        record_event(
+            session=session,
+            incident=case,
+            kind=CaseEvent.SIGNAL,
+            by=signal.source,
+            at=now,
+            detail={
+                "kind": signal.kind.value,
+                "reason": signal.reason,
+                "severity": signal.severity.value,
+                "after_close_of": incident.id,
+            },
+        )
+    session.flush()
+    session.expire(incident, ["signals"])
+    return case
+
+
+def _worst(signals: list[Signal]) -> Severity:
+    worst = signals[0].severity
+    for signal in signals[1:]:
+        worst = worst.worse(signal.severity)
+    return worst
+
+
 def reopen_incident(*, session: Session, incident: Incident, by: str, now: datetime) -> bool:
     """Undo a close: the case is open again with what it held (priority, deadline, signals,
     who it was assigned to), and Shopify is to be brought back in step — the resolved tag off

@@ -79,5 +79,10 @@ def test_a_chargeback_after_the_resolved_tag_is_not_closed_by_it(
         assert case is not None
         assert case.status == IncidentStatus.OPEN, (case.id, case.status, case.resolved_by)
         case_id = case.id
+        closed = session.get(Incident, first_case)
+        assert closed is not None
+        assert (closed.status, closed.resolved_by) == (IncidentStatus.RESOLVED, "resolved-tag")
+        assert case_id != first_case
     attend_now(clout, case_id)
     assert "clout-attention" in order.tags
+    assert "clout-resolved" not in order.tags
