@@ -488,9 +488,10 @@ def check_pending(
             "tags",
             f"{says}; Shopify refused the tags of {len(cases)} of them (case "
             f"{named}{' …' if len(cases) > 5 else ''}), the latest: {pending.refused_why}",
-            "see whether the order or customer still exists in the Shopify admin; the cases "
-            f"stay open on the agents' page (`clout incidents resolve --shop {shop.domain} "
-            f"{named}` once handled)",
+            "see whether the order or customer still exists in the Shopify admin, and whether "
+            "the order has room for a tag (at most 250; Clout tries again when it changes); "
+            "the cases stay open on the agents' page (`clout incidents resolve --shop "
+            f"{shop.domain} {named}` once handled)",
         )
     return fail("tags", says, fix) if waited >= limit else warn("tags", says + " (retrying)")
 

@@ -82,7 +82,7 @@ def test_a_tag_shopify_refused_is_shown_with_shopifys_reason(
     assert problem["about"] == "tags"
     assert problem["says"].startswith("Shopify refused the attention tag of 1 open case: ")
     assert "Too many tags" in problem["says"]
-    assert "still exists in the Shopify admin" in problem["to_do"]
+    assert "that the order or customer still exists" in problem["to_do"]
 
 
 def test_a_channel_whose_notices_do_not_arrive_is_shown_with_why(
