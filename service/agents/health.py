@@ -44,9 +44,9 @@ def store_problems(
                 "tags",
                 f"Shopify refused the attention tag of {cases} open case"
                 f"{'s' if cases > 1 else ''}: {tags.refused_why}",
-                "Check in the Shopify admin that the order or customer still exists, and that "
-                "the order has room for a tag (Shopify keeps at most 250): Clout tries again "
-                "when the order changes. The cases stay open here; resolve them once handled.",
+                "Check in the Shopify admin that the order or customer still exists and, if "
+                "Shopify says it has too many tags, remove some: Clout tries again when the "
+                "order changes. The cases stay open here; resolve them once handled.",
             )
         )
     elif tags is not None and now - tags.oldest >= timedelta(minutes=pending_alert_minutes):

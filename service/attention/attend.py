@@ -819,7 +819,7 @@ def record_pushed(*, session: Session, incident_id: int, pushed: Pushed, now: da
         **{gid: {**(before.get(gid) or {}), **w} for gid, w in pushed.written.items()},
     }
     # Tagged once every order it names carries the attention tag: an order Shopify refused it
-    # (one at Shopify's 250 tags, one deleted) is missing from every view of the store's
+    # (one with too many tags, one deleted) is missing from every view of the store's
     # orders, whatever the customer carries, so the case stays pending with Shopify's reason.
     refused_orders = [
         g for g in pushed.refused if _shopify_gid(g, "Order/") and g not in pushed.written
@@ -1206,7 +1206,7 @@ def _read_order_tags(  # noqa: PLR0911, PLR0912 - one return per way the tags ca
     written = (incident.tag_state or {}).get(gid)
     if written is None:
         # Clout has not written to this order yet: nothing to compare. Attended already, the
-        # order refused its tags (Shopify's 250, say): a change to it may have made room.
+        # order refused its tags (too many, say): a change to it may have made room.
         return _TagReading(attend=True) if incident.attended_at is not None else None
     written_at = datetime.fromisoformat(written["written_at"])
     # In any case, as Shopify reads tags (`same_tag`).

@@ -488,8 +488,8 @@ def check_pending(
             "tags",
             f"{says}; Shopify refused the tags of {len(cases)} of them (case "
             f"{named}{' …' if len(cases) > 5 else ''}), the latest: {pending.refused_why}",
-            "see whether the order or customer still exists in the Shopify admin, and whether "
-            "the order has room for a tag (at most 250; Clout tries again when it changes); "
+            "see whether the order or customer still exists in the Shopify admin (if Shopify "
+            "says too many tags, remove some: Clout tries again when the order changes); "
             "the cases stay open on the agents' page (`clout incidents resolve --shop "
             f"{shop.domain} {named}` once handled)",
         )

@@ -1,6 +1,7 @@
 """An order Shopify will not tag must not look like one that carries the attention tag.
 
-Shopify keeps at most 250 tags on an order, and stores whose apps tag everything reach it.
+Shopify caps the tags a record may carry (the emulator: 250 on an order, as on a customer),
+and stores whose apps tag everything reach it.
 Clout's `tagsAdd` on such an order is refused ("Too many tags"); the customer still takes the
 tag, and the case then counts as tagged: "in Shopify: tagged", nothing pending, and
 `clout doctor` and the agents' page say nothing is wrong — while the order with the chargeback
