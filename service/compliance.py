@@ -32,6 +32,7 @@ from service.core.models import (
     ReviewSecret,
     Shop,
     Signal,
+    SpentFlowRun,
 )
 from service.core.people import GUEST_PREFIX, REVIEWER_PREFIX
 from service.shopify.ids import legacy_id, to_gid
@@ -396,8 +397,15 @@ def _erase_payloads(
 
 
 def redact_shop(*, session: Session, shop: Shop) -> None:
-    """Erase everything of the shop: its deliveries and every row that hangs off it."""
+    """Erase everything of the shop: its deliveries and every row that hangs off it. Of its
+    Flow action runs a digest stays (`SpentFlowRun`): one sent again after a reinstall is no
+    new run."""
     session.execute(delete(Delivery).where(Delivery.shop_domain == shop.domain))
+    for run_id in session.scalars(select(FlowRun.run_id).where(FlowRun.shop_id == shop.id)):
+        key = SpentFlowRun.key_of(shop_domain=shop.domain, run_id=run_id)
+        if session.get(SpentFlowRun, key) is None:
+            session.add(SpentFlowRun(run_key=key))
+    session.flush()
     for model in (
         InfluenceProfile,
         Signal,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from service.agents.blocks import case_on_page
 from service.agents.desk import Done, close_case
-from service.core.models import FlowRun, Shop
+from service.core.models import FlowRun, Shop, SpentFlowRun
 from service.shopify.shops import is_shop_domain
 
 HANDLE = "resolve-clout-case"  # the extension's handle, sent back by Flow in every request
@@ -94,6 +94,10 @@ def resolve_for_flow(
         if earlier.incident_id is None:
             return None
         return Done(incident_id=earlier.incident_id, outcome="already_closed")
+    spent = SpentFlowRun.key_of(shop_domain=shop.domain, run_id=action.run_id)
+    if session.get(SpentFlowRun, spent) is not None:
+        # A run of an install the store's erasure took: it was acted on then, never again.
+        return None
     incident_id = case_on_page(session=session, shop=shop, owner_gid=action.customer_gid)
     done = None
     if incident_id is not None:

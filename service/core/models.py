@@ -7,6 +7,7 @@ digits as soon as anything treats them as floats, and the GID is what the Admin 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -490,6 +491,22 @@ class FlowRun(Base):
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
     outcome: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SpentFlowRun(Base):
+    """A Flow action run the store's erasure (`shop/redact`) took with it, kept as a digest of
+    the store's domain and the run id: Flow's signature never expires and its body carries no
+    time, so a captured run sent again after the merchant reinstalls must still change nothing.
+    The digest names neither a person nor, read alone, a store."""
+
+    __tablename__ = "spent_flow_runs"
+
+    run_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256, hex
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @staticmethod
+    def key_of(*, shop_domain: str, run_id: str) -> str:
+        return hashlib.sha256(f"{shop_domain.lower()}\n{run_id}".encode()).hexdigest()
 
 
 class OutboundEffect(Base):
