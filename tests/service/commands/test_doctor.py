@@ -4,6 +4,7 @@ fault in an otherwise healthy install and reads what the doctor says."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -28,7 +29,7 @@ from tests.support.clout import (
     record_delivery_now,
     work_on,
 )
-from tests.support.helpers import SHOP
+from tests.support.helpers import SHOP, shopify_headers
 
 PUBLIC = "https://clout.example.org"
 
@@ -577,3 +578,28 @@ def test_the_redis_line_never_shows_a_password_given_as_a_query_parameter(
     assert said.lstrip().startswith("FAIL"), checked.output
     assert "127.0.0.1:9" in said
     assert "hunter2-in-the-query" not in checked.output
+
+
+def test_shopify_deliveries_refused_for_a_wrong_app_secret_are_a_fault(
+    environment: dict[str, str], make_app: Callable[..., Flask]
+) -> None:
+    # given Clout started with a secret that is not the one Shopify signs with (the API key
+    # pasted in its place, or the secret of another app): every delivery is answered 401
+    client = make_app().test_client()
+    body = json.dumps({"id": 820982911946154508, "order_id": 450789469}).encode()
+    for _ in range(3):
+        answered = client.post(
+            "/webhooks/shopify",
+            data=body,
+            headers=shopify_headers("disputes/create", body, secret="the-secret-shopify-uses"),
+        )
+        assert answered.status_code == 401
+
+    # when the operator asks the doctor why nothing reaches the agents' page
+    checked = doctor(environment, SHOP)
+
+    # then it says that Shopify's deliveries are being refused, and which setting to check,
+    # not "No problems" while Shopify retries and then deletes the subscriptions
+    assert checked.exit_code == 1, checked.output
+    assert "No problems" not in checked.output
+    assert "SHOPIFY_API_SECRET" in checked.output, checked.output
