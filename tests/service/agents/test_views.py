@@ -717,3 +717,27 @@ def test_a_cards_newest_signal_is_shown_however_many_worse_ones_it_has(
     assert len(maya["timeline"]) == QUEUE_TIMELINE_MOST
     assert maya["timeline"][-1]["severity"] == "low"
     assert {s["severity"] for s in maya["timeline"][:-1]} == {"critical"}
+
+
+def test_a_second_agent_closing_a_case_another_closed_is_told_it_was_closed_already(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given two agents with the queue open: the first resolves Maya's case
+    add_agent(app, "second@example.org", SHOP)
+    second = app.test_client()
+    assert log_in(second, "second@example.org").status_code == 302
+    maya = busy["Maya Ortiz"]
+    first = act(agent, f"incidents/{maya}/resolve", {"note": "Refunded, replacement sent."})
+    assert first.json["outcome"] == "resolved"
+
+    # when the second, whose page still shows the case, closes it as not a complaint with a
+    # note of her own
+    late = act(second, f"incidents/{maya}/not-a-complaint", {"note": "Just a rating slip."})
+
+    # then the answer says it was closed already, by the first agent, as bulk and the admin
+    # blocks say it: not "resolved", which the page announces as her own close ("Closed as not
+    # a complaint: Maya Ortiz") with an Undo that would reopen the first agent's close, and
+    # her note is dropped without a word
+    assert late.status_code == 200
+    assert late.json["outcome"] == "already_closed", late.json
+    assert late.json["resolved_by"] == first.json["resolved_by"]
