@@ -267,3 +267,28 @@ def test_a_lexicon_that_fails_to_load_leaves_the_text_read_by_its_cues(
     assert "broken" in cued.reasons
     assert toned.language == "fr"
     assert toned.sentiment == 0
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("Très joli, mais je veux être remboursé.", "fr"),
+        ("Jolie robe mais je souhaite être remboursée", "fr"),
+        ("Bonito, pero quiero que me devuelvan el dinero", "es"),
+    ],
+)
+def test_a_refund_asked_for_under_five_stars_is_a_case_in_every_read_language(
+    words: str, code: str
+) -> None:
+    # given a 5★ review whose words ask for the money back, as "Very pretty, but I want to be
+    # refunded." does in English (a hidden complaint, never overruled)
+    # when the detector reads it
+    verdict = analyse(words, stars=5)
+
+    # then it is the same case as in English: a refund asked for under 5★ is no happy review.
+    # Read as no complaint, the customer gets no attention tag at all: the stars say happy,
+    # and the cue lists know "remboursement", "rembourser", "devuelvan mi dinero" but not the
+    # everyday "être remboursé(e)" or "me devuelvan el dinero"
+    assert verdict.language == code
+    assert verdict.complaint, verdict
+    assert "refund" in verdict.reasons
