@@ -6,6 +6,8 @@ retries and outages)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,12 +16,21 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
-from service.core.models import Customer, Delivery, Order, Refund, Shop, Signal
+from service.core.db import session_scope
+from service.core.models import Customer, Delivery, Incident, Order, Refund, Shop, Signal, utcnow
 from service.deliveries import lifecycle
 from service.deliveries.topics import TOPIC_HANDLERS
+from service.dev.devstore.webhooks import order_payload
 from service.shopify.shops import REVIEW_PROVIDERS
 from service.signals import text
-from tests.support.clout import process_delivery_now, record_delivery_now, state
+from tests.support.clout import (
+    RunningDevStore,
+    attend_now,
+    connect_test_shop,
+    process_delivery_now,
+    record_delivery_now,
+    state,
+)
 from tests.support.helpers import as_body, fixture_bytes, fixture_json, shopify_headers
 
 ORDER_GID = "gid://shopify/Order/820982911946154508"
@@ -257,3 +268,44 @@ def test_a_delivery_the_time_limit_cuts_short_is_tried_again_not_failed(
     assert settled.last_error == "TransientError: cut short by the worker's time limit"
     assert processed(app, delivery_id).status == "done"
     assert order(app) is not None
+
+
+def test_a_chargeback_no_worker_took_for_an_hour_is_due_four_hours_after_it_arrived(
+    make_app: Callable[..., Flask], devstore: RunningDevStore
+) -> None:
+    # given a store on the emulator, and a chargeback Shopify delivered an hour ago: intake
+    # recorded it and answered 200, but no worker ran (stopped, crashed, Redis down)
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    connect_test_shop(app, access_token=devstore.token)
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    bought = devstore.store.add_purchase(maya)
+    assert process_delivery_now(
+        app,
+        record_delivery_now(
+            app, topic="orders/create", payload=order_payload(devstore.store, bought)
+        ),
+    )
+    arrived = utcnow() - timedelta(hours=1)
+    dispute = record_delivery_now(
+        app, topic="disputes/create", payload={"id": 500, "order_id": bought.id}
+    )
+    with session_scope(state(app).sessions) as session:
+        session.get(Delivery, dispute).received_at = arrived
+
+    # when a worker is back and takes it, and attends the case
+    assert process_delivery_now(app, dispute) == "done"
+    with session_scope(state(app).sessions) as session:
+        incident_id = session.scalars(select(Incident.id)).one()
+    attend_now(app, incident_id)
+
+    # then the customer, waiting since Shopify told Clout, is due within the critical floor's
+    # 4 hours of that moment (the page already says "waiting since" then). Counted from when
+    # the worker got to it instead, every hour a worker is down is an hour added to every
+    # deadline, and agents see 4 h left on a chargeback that has waited 1 h already
+    with session_scope(state(app).sessions) as session:
+        incident = session.get(Incident, incident_id)
+        assert incident.deadline_at is not None
+        assert incident.deadline_at <= arrived + timedelta(hours=4), (
+            incident.deadline_at,
+            arrived,
+        )
