@@ -541,3 +541,30 @@ def test_a_duplicated_and_reordered_stream_tags_once(pipeline: Pipeline) -> None
     wait_for(pipeline.sender.idle)
     assert len(pipeline.incidents()) == 1
     assert order.tags.count(ATTENTION) == 1
+
+
+def test_a_person_taking_the_attention_tag_off_a_customer_is_not_left_half_done(
+    pipeline: Pipeline,
+) -> None:
+    # given an open case whose attention tag is on the order and on the customer
+    maya = pipeline.customer()
+    order = pipeline.order(maya)
+    pipeline.sender.send("disputes/create", {"id": 31, "order_id": order.id, "type": "chargeback"})
+    pipeline.tagged(order, "clout-priority-urgent")
+    wait_for(lambda: ATTENTION in maya.tags)
+    wait_for(pipeline.settled)
+
+    # when a person takes the attention tag off the customer in the Shopify admin
+    _change_tags(pipeline.dev.store, maya.gid, [ATTENTION], add=False)
+    wait_for(pipeline.sender.idle, timeout=20)
+    wait_for(pipeline.settled, timeout=20)
+
+    # then Clout either reads it as the order's removal is read (the case resolved) or puts the
+    # tag back as it does for drift; left as it is, the case is open on the agents' page while
+    # the customer has dropped out of the "Unhappy customers (Clout)" segment and every Flow
+    # or search that reads the customer's tag
+    def consistent() -> bool:
+        [incident] = pipeline.incidents()
+        return incident.status == "resolved" or ATTENTION in maya.tags
+
+    wait_for(consistent, timeout=30)
