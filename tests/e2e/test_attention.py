@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from service.attention.escalation import deliver_notices, escalate_overdue
 from service.attention.notify import Notifier
+from service.attention.retag import change_settings
 from service.core.db import session_scope
 from service.core.models import Customer, Delivery, InfluenceProfile, Shop, utcnow
 from service.core.vocabulary import DEFAULT_FLOORS, PENDING_DELIVERIES
@@ -568,3 +569,37 @@ def test_a_person_taking_the_attention_tag_off_a_customer_is_not_left_half_done(
         return incident.status == "resolved" or ATTENTION in maya.tags
 
     wait_for(consistent, timeout=30)
+
+
+def test_a_renamed_resolved_tag_does_not_leave_the_old_one_on_a_new_case(
+    pipeline: Pipeline,
+) -> None:
+    # given an order whose first case a person resolved with the resolved tag, and then the
+    # merchant renaming the resolved tag in the settings
+    order = an_order_resolved_by_tag(pipeline, dispute=41)
+    clout = state(pipeline.app)
+    with session_scope(clout.sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        change_settings(
+            session=session,
+            shop_id=shop.id,
+            changes={"resolved_tag": "case-done"},
+            by="cli:merchant",
+            defaults=clout.settings,
+            vault=clout.vault,
+            now=utcnow(),
+        )
+
+    # when a chargeback on the same order arrives
+    pipeline.sender.send("disputes/create", {"id": 42, "order_id": order.id, "type": "chargeback"})
+    pipeline.tagged(order, "clout-priority-urgent")
+    wait_for(pipeline.sender.idle, timeout=20)
+    wait_for(pipeline.settled, timeout=20)
+
+    # then the order shows the open case, not the old case's resolve: Clout wrote
+    # "clout-resolved" itself, and a new case takes it off (as it does under the tag's current
+    # name); left on, an agent filtering by it, or a win-back Flow on it, reads an open urgent
+    # chargeback as resolved
+    assert [i.status for i in pipeline.incidents()] == ["resolved", "open"]
+    assert ATTENTION in order.tags
+    assert "clout-resolved" not in order.tags, order.tags
