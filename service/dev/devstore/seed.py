@@ -202,16 +202,17 @@ def seed_store(
                 order.fulfillment_status = "FULFILLED"
             if roll > 0.95:
                 amount = total if rng.random() < 0.5 else (total / 2).quantize(Decimal("0.01"))
-                order.refunds.append(
-                    Refund(
-                        id=store.next_id(),
-                        created_at=created + timedelta(days=rng.uniform(3, 20)),
-                        note=rng.choice(("Arrived damaged", "Wrong item", "Changed mind", None)),
-                        amount=amount,
-                    )
+                refund = Refund(
+                    id=store.next_id(),
+                    created_at=created + timedelta(days=rng.uniform(3, 20)),
+                    note=rng.choice(("Arrived damaged", "Wrong item", "Changed mind", None)),
+                    amount=amount,
                 )
-                order.financial_status = "REFUNDED" if amount == total else "PARTIALLY_REFUNDED"
-                refunds += 1
+                # A refund yet to come is not in a real store (nor its order's updatedAt).
+                if refund.created_at < datetime.now(UTC):
+                    order.refunds.append(refund)
+                    order.financial_status = "REFUNDED" if amount == total else "PARTIALLY_REFUNDED"
+                    refunds += 1
         order.updated_at = max(
             [
                 created,
