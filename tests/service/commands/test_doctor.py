@@ -603,3 +603,23 @@ def test_shopify_deliveries_refused_for_a_wrong_app_secret_are_a_fault(
     assert checked.exit_code == 1, checked.output
     assert "No problems" not in checked.output
     assert "SHOPIFY_API_SECRET" in checked.output, checked.output
+
+
+def test_a_store_no_beat_has_reconciled_for_an_hour_names_the_beat(
+    environment: dict[str, str],
+) -> None:
+    # given a store connected an hour ago, and no `clout beat` running since (the worker and
+    # web are up): reconciliation, due every 15 minutes, has never read its orders back
+    execute(
+        environment,
+        sa.update(Shop).values(installed_at=utcnow() - timedelta(hours=1), reconciled_until=None),
+    )
+
+    # when the operator asks the doctor
+    checked = doctor(environment, SHOP)
+
+    # then it says the beat is not running, and how to start it. Without a beat nothing catches
+    # a webhook Shopify never sent, no late delivery is ever noticed, lost bells are never
+    # rung again, and no case is escalated; the doctor says so only once a case has been
+    # overdue for five minutes, which for a store's 48-72 h cases may be days away
+    assert "clout beat" in checked.output, checked.output
