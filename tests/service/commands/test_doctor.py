@@ -29,7 +29,13 @@ from tests.support.clout import (
     record_delivery_now,
     work_on,
 )
-from tests.support.helpers import SHOP, shopify_headers
+from tests.support.helpers import (
+    REVIEW_SECRETS,
+    SHOP,
+    fixture_bytes,
+    shopify_headers,
+    signed_review,
+)
 
 PUBLIC = "https://clout.example.org"
 
@@ -623,3 +629,30 @@ def test_a_store_no_beat_has_reconciled_for_an_hour_names_the_beat(
     # rung again, and no case is escalated; the doctor says so only once a case has been
     # overdue for five minutes, which for a store's 48-72 h cases may be days away
     assert "clout beat" in checked.output, checked.output
+
+
+def test_a_review_app_whose_deliveries_are_now_refused_is_not_ok(
+    environment: dict[str, str], make_app: Callable[..., Flask]
+) -> None:
+    # given Judge.me connected with the merchant's private API token, and a review that came
+    connected = CliRunner(env=environment).invoke(
+        main,
+        ["reviews", "connect", SHOP, "judgeme", "--secret-stdin"],
+        input=REVIEW_SECRETS["judgeme"] + "\n",
+    )
+    assert connected.exit_code == 0, connected.output
+    client = make_app().test_client()
+    url = f"/webhooks/reviews/judgeme/{SHOP}"
+    body = fixture_bytes("reviews/judgeme_review_created.json")
+    headers, _ = signed_review("judgeme", body)
+    assert client.post(url, data=body, headers=headers).status_code == 200
+
+    # when the merchant regenerates the token in Judge.me: every review since is refused
+    headers, _ = signed_review("judgeme", body, secret="the-token-judgeme-now-signs-with")
+    assert client.post(url, data=body, headers=headers).status_code == 401
+
+    # then the doctor's line for Judge.me says its deliveries are refused and what to do (as
+    # `clout reviews connect` does: "Last refused: …"), not "ok, last delivery 10 min ago"
+    # while every unhappy review is turned away
+    said = line_of(doctor(environment, SHOP).output, "reviews/judgeme")
+    assert not said.lstrip().startswith("ok"), said
