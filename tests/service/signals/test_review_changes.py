@@ -9,10 +9,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from service.agents.desk import close_case
 from service.core.db import session_scope
-from service.core.models import Incident, IncidentEvent
+from service.core.models import Incident, IncidentEvent, Shop, utcnow
 from service.core.vocabulary import IncidentStatus
 from service.dev.devstore.webhooks import order_payload
+from service.signals.labels import labelled_texts
 from tests.support.clout import RunningDevStore, record_delivery_now, state, work_on
 
 FIRST = {
@@ -97,3 +99,32 @@ def test_a_deleted_review_is_said_in_the_cases_trail(
     assert status_of(clout, case) == IncidentStatus.OPEN
     changes = [d for kind, d in trail_of(clout, case) if kind == "review_changed"]
     assert changes == [{"deleted": True, "stars": None, "complaint": False}]
+
+
+def test_praise_a_review_was_edited_into_is_not_taught_as_a_complaint(
+    clout: Flask, devstore: RunningDevStore
+) -> None:
+    # given a case opened by Maya's one-star review, which she then edits into praise
+    case = a_case_opened_by_a_bad_review(clout, devstore)
+    review(
+        clout,
+        event="updated",
+        rating=5,
+        title="Sorted",
+        body="Support replaced it quickly, very happy now.",
+    )
+
+    # when an agent resolves the case as the real complaint it was
+    with session_scope(state(clout).sessions) as session:
+        shop = session.scalars(select(Shop)).one()
+        close_case(session=session, shop=shop, incident_id=case, by="page:agent-1", now=utcnow())
+
+    # then `clout text export-labels` does not teach the detector that her praise is a
+    # complaint: the case's signal now shows, and exports, the edited words ("Sorted Support
+    # replaced it quickly, very happy now.", 5★, complaint true) under the sentences of the
+    # original ("gave 1 star"), whose words ("Broke after two days. Never again.") are gone
+    with session_scope(state(clout).sessions) as session:
+        exported = [(t.text, t.stars, t.complaint) for t in labelled_texts(session=session)]
+    assert not any("very happy now" in text and complaint for text, _, complaint in exported), (
+        exported
+    )
