@@ -23,6 +23,7 @@ from service.core.models import Backfill, Delivery, Incident, OutboundEffect, Sh
 from service.core.vocabulary import DeliveryStatus
 from service.deliveries.lifecycle import enqueue_delivery
 from service.dev.devstore.webhooks import order_payload
+from tests.support.agents_page import add_agent, log_in
 from tests.support.clout import (
     RunningDevStore,
     process_delivery_now,
@@ -656,3 +657,24 @@ def test_a_review_app_whose_deliveries_are_now_refused_is_not_ok(
     # while every unhappy review is turned away
     said = line_of(doctor(environment, SHOP).output, "reviews/judgeme")
     assert not said.lstrip().startswith("ok"), said
+
+
+def test_the_agents_page_does_not_say_clout_keeps_trying_a_tag_shopify_refused(
+    devstore: RunningDevStore, make_app: Callable[..., Flask]
+) -> None:
+    # given a guest's complaint whose attention tag Shopify refused (the order is gone): the
+    # doctor and `clout incidents list` say "REFUSED by Shopify" (waiting will not help)
+    case_id = a_case_shopify_refuses_to_tag(devstore, make_app)
+    app = make_app(CLOUT_SHOPIFY_ADMIN_URL=devstore.url)
+    add_agent(app, "agent@example.org", SHOP)
+    agent = app.test_client()
+    assert log_in(agent, "agent@example.org").status_code == 302
+
+    # when an agent opens the queue
+    queue = agent.get("/agents/api/queue").json
+    [card] = [entry for entry in queue["incidents"] if entry["id"] == case_id]
+
+    # then the case's card does not say it is pending, which the page shows as "Not tagged in
+    # Shopify yet: Clout keeps trying" beside the banner saying Shopify refused it: Clout
+    # does not try a refused tag again, and the agent waits for a tag that will never come
+    assert card["tag_state"] != "pending", card["tag_state"]
