@@ -8,6 +8,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from werkzeug.serving import make_server
 
 from service.core.db import session_scope
 from service.core.models import Customer, Incident, OutboundEffect, Shop, utcnow
+from service.core.vocabulary import IncidentStatus
 from service.dev.devstore.store import Customer as DevCustomer
 from service.dev.devstore.store import Order as DevOrder
 from tests.support.agents_page import (
@@ -799,3 +801,30 @@ def assign_and_snooze(desk: Desk) -> None:
     incident = desk.incident("Ivy Chen")
     assert incident.status == "open"
     assert incident.deadline_at == due_before
+
+
+def test_the_fairness_note_compares_no_band_on_too_few_cases(
+    browser: Browser, served: Served
+) -> None:
+    # given one high-influence case resolved in an hour and one low-influence case resolved
+    # in ten: one case a band, too few for `clout report fairness`, which says so and
+    # compares nothing under three
+    now = utcnow()
+    with session_scope(state(served.app).sessions) as session:
+        for name, hours in (("Ivy Chen", 1), ("Sam Lee", 10)):
+            incident = session.get(Incident, served.incidents[name])
+            assert incident is not None
+            incident.status = IncidentStatus.RESOLVED
+            incident.resolution = "resolved"
+            incident.resolved_by = "page:agent-1"
+            incident.opened_at = incident.first_seen_at = now - timedelta(hours=hours)
+            incident.resolved_at = now
+
+    # when an agent opens the page
+    page = signed_in(browser, served, width=1400)
+    note = page.locator("#fairness-note").inner_text()
+
+    # then the page does not tell the merchant that low-influence customers wait longer on
+    # one case each: the report the README points to refuses that comparison, and the page
+    # is where a merchant would act on it
+    assert "Waiting longer than" not in note, note
