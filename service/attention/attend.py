@@ -234,7 +234,10 @@ def read_case(
         shop_active=shop is not None and shop.status == ShopStatus.ACTIVE,
         open=incident.status == IncidentStatus.OPEN,
         severity=incident.severity,
-        opened_at=incident.opened_at,
+        # The customer has waited since Shopify told Clout, not since a worker got to it: a
+        # worker down for an hour must not add an hour to every deadline (the agents' page
+        # counts "waiting since" from the same moment).
+        opened_at=min(filter(None, (incident.first_seen_at, incident.opened_at))),
         escalations=incident.escalations,
         overdue=incident.overdue_at is not None,
         kinds=frozenset(s.kind for s in signals),
