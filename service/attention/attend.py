@@ -113,6 +113,8 @@ class TagSettings:
     profile_max_age: timedelta = timedelta(hours=1)
     # Attention tags the shop used before a rename: still Clout's to take off open cases.
     retired_tags: frozenset[str] = frozenset()
+    # Resolved tags it used before a rename: a new case takes them off its orders too.
+    retired_resolved_tags: frozenset[str] = frozenset()
 
 
 # A shop's settings as attention reads them: (session, shop id) → its TagSettings.
@@ -135,6 +137,7 @@ def shop_tag_settings(
             floors=config.floors,
             klout=base.klout if config.klout else None,
             retired_tags=config.retired_tags,
+            retired_resolved_tags=config.retired_resolved_tags,
         )
 
     return for_shop
@@ -456,6 +459,7 @@ def push_floor(
     written: Mapping[str, Any],
     resolved_tag: str,
     now: datetime,
+    retired_resolved_tags: frozenset[str] = frozenset(),
 ) -> Pushed:
     """tagsAdd wherever Clout's tags are not all there yet (by what Clout last wrote). A refused
     target is logged and passed over; Shopify unavailable stops here and says so.
@@ -486,7 +490,11 @@ def push_floor(
         }
         pushed.floor_landed = True
         # In the case a person typed it (`Clout-Resolved`): Shopify reads it as the resolved tag.
-        kept = [t for t in present if same_tag(t, resolved_tag)]
+        kept = [
+            t
+            for t in present
+            if same_tag(t, resolved_tag) or has_tag(retired_resolved_tags, t)
+        ]
         if before is None and _shopify_gid(gid, "Order/") and kept:
             _take_off_a_closed_cases_tag(client=client, gid=gid, kept=kept, pushed=pushed, now=now)
     if pushed.unavailable is None and pushed.retry_for is not None:
@@ -968,6 +976,7 @@ def _land_floor(
         written=written,
         resolved_tag=settings.resolved_tag,
         now=now,
+        retired_resolved_tags=settings.retired_resolved_tags,
     )
     with session_scope(sessions) as session:
         record_pushed(session=session, incident_id=incident_id, pushed=landed, now=now)

@@ -58,6 +58,9 @@ class ShopConfig:
     notify_slack_url: str | None
     klout: bool
     pending_alert_minutes: float
+    # Resolved tags the shop used before a rename: a new case takes them off its orders, as it
+    # does the current one (left on, the order reads as resolved in every view keyed on it).
+    retired_resolved_tags: frozenset[str] = frozenset()
 
     @property
     def floors(self) -> dict[Severity, Floor]:
@@ -317,6 +320,9 @@ def shop_config(
         resolved_tag=value("resolved_tag"),
         opt_out_tag=value("opt_out_tag"),
         retired_tags=frozenset((row.values or {}).get("retired_tags", []) if row else []),
+        retired_resolved_tags=frozenset(
+            (row.values or {}).get("retired_resolved_tags", []) if row else []
+        ),
         notify_email_to=value("notify.email"),
         notify_webhook_url=value("notify.webhook_url"),
         notify_webhook_secret=value("notify.webhook_secret"),
@@ -393,6 +399,25 @@ def _parsed(key: str, text: str) -> Any:
         raise SettingsError(f"{key}: {error}") from None
 
 
+# A tag setting → where the names it had before are kept: open cases still carry an old
+# attention tag, and orders an old resolved tag, and each name stays Clout's to take off
+# (`attention.attend`).
+_RETIRING = {"attention_tag": "retired_tags", "resolved_tag": "retired_resolved_tags"}
+
+
+def _retired(
+    *, stored: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    kept: dict[str, list[str]] = {}
+    for key, bookkeeping in _RETIRING.items():
+        retired = set(stored.get(bookkeeping, []))
+        if before[key] != after[key]:
+            retired = (retired | {before[key]}) - {after[key]}
+        if retired:
+            kept[bookkeeping] = sorted(retired)
+    return kept
+
+
 def change(
     *,
     session: Session,
@@ -458,14 +483,12 @@ def change(
     if row is None:
         row = ShopSettings(shop_id=shop_id, values={})
         session.add(row)
-    retired = set((row.values or {}).get("retired_tags", []))
-    old_tag, new_tag = effective(own, "attention_tag"), effective(after, "attention_tag")
-    if old_tag != new_tag:
-        # Open cases still carry the old name: it stays Clout's, to take off them.
-        retired = (retired | {old_tag}) - {new_tag}
     plain = {k: v for k, v in after.items() if not KNOBS[k].secret}
-    if retired:
-        plain["retired_tags"] = sorted(retired)
+    plain |= _retired(
+        stored=row.values or {},
+        before={key: effective(own, key) for key in _RETIRING},
+        after={key: effective(after, key) for key in _RETIRING},
+    )
     hidden = {k: v for k, v in after.items() if KNOBS[k].secret}
     row.values = plain
     row.secrets = vault.seal(json.dumps(hidden)) if hidden else None
