@@ -491,9 +491,7 @@ def push_floor(
         pushed.floor_landed = True
         # In the case a person typed it (`Clout-Resolved`): Shopify reads it as the resolved tag.
         kept = [
-            t
-            for t in present
-            if same_tag(t, resolved_tag) or has_tag(retired_resolved_tags, t)
+            t for t in present if same_tag(t, resolved_tag) or has_tag(retired_resolved_tags, t)
         ]
         if before is None and _shopify_gid(gid, "Order/") and kept:
             _take_off_a_closed_cases_tag(client=client, gid=gid, kept=kept, pushed=pushed, now=now)
