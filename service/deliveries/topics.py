@@ -20,7 +20,7 @@ from service.influence import profiles
 from service.shopify import payloads, shops
 from service.shopify.ids import event_ref, to_gid
 from service.signals import events, platforms, relink, reviews
-from service.signals.incidents import Raised
+from service.signals.incidents import Raised, open_incident
 
 log = get_logger(__name__)
 
@@ -273,12 +273,31 @@ def customer_tags_changed(ctx: DeliveryContext) -> None:
             about_opt_out = False
         elif occurred is not None:
             customer.opt_out_changed_at = occurred
+    if not added and ctx.tag_settings is not None:
+        _attention_tag_taken_off(ctx, customer, tags, attention_tag=ctx.tag_settings.attention_tag)
     if not payloads.change_customer_tags(customer=customer, tags=tags, added=added):
         return
     if about_opt_out:
         profiles.note_opt_out_change(
             session=ctx.session, customer=customer, opt_out_tag=opt_out, now=ctx.now
         )
+
+
+def _attention_tag_taken_off(
+    ctx: DeliveryContext, customer: Customer, tags: list[str], *, attention_tag: str
+) -> None:
+    """The attention tag gone from a customer whose case is open: a person in the Shopify
+    admin, or another app. Unlike an order's (a person resolving the case, read from
+    `orders/updated`), a customer's tag says nothing about which case was handled, so the case
+    stays open and is attended again: its later work reads the customer's tags back and puts
+    the tag back as drift (a few times at most), so the customer is in the store's segment and
+    Flows again. (Clout takes it off only when a case closes: no open case, no echo read.)"""
+    if not any(same_tag(t, attention_tag) for t in tags):
+        return
+    case = open_incident(session=ctx.session, shop=ctx.shop, customer=customer)
+    if case is not None:
+        case.needs_attention = True
+        ctx.incidents.add(case.id)
 
 
 def bulk_operation_finished(ctx: DeliveryContext) -> None:
