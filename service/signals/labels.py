@@ -5,10 +5,12 @@ closed case, labelled by the person who closed it, for the next training run
 A case an agent closed as "not a complaint" says its words were read wrongly: those texts are
 labelled not a complaint. A case resolved as a real one says the customer was unhappy: its
 texts are labelled a complaint, except a "check the rating" case (a low rating over glowing
-words), whose words were never the complaint. Only words Clout still holds are exported:
-a customer's redaction erases their reviews and notes, so they are never in an export, and a
-redacted customer's cases are skipped whole. No name, email or Shopify id is exported: a text,
-its stars, where it came from and the label are all a training run needs.
+words), whose words were never the complaint, and a review edited into praise (or deleted)
+after it opened the case, whose row holds other words than the label is about. Only words
+Clout still holds are exported: a customer's redaction erases their reviews and notes, so
+they are never in an export, and a redacted customer's cases are skipped whole. No name,
+email or Shopify id is exported: a text, its stars, where it came from and the label are all a
+training run needs.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 from service.core.models import Customer, Incident, Order, Refund, Review, Shop, Signal
 from service.core.vocabulary import IncidentStatus, SignalKind
 from service.signals.incidents import NOT_A_COMPLAINT
-from service.signals.reviews import review_reading
+from service.signals.reviews import WORDS_CHANGED, review_reading
 
 # The rating, not the words, was the case: the words say nothing about a complaint.
 RATING_ONLY = {"rating_text_disagree"}
@@ -48,6 +50,8 @@ class LabelledText:
 def _words(session: Session, signal: Signal) -> tuple[str, str, float | None] | None:
     """The customer's own words behind a signal, where it came from, and the stars."""
     if signal.kind == SignalKind.REVIEW and signal.source_ref.startswith("review:"):
+        if (signal.detail or {}).get(WORDS_CHANGED):
+            return None  # edited since (into praise, or deleted): not the words the case was
         review = session.scalar(
             select(Review).where(
                 Review.shop_id == signal.shop_id,

@@ -274,6 +274,10 @@ def review_signal(
     )
 
 
+# Set on a review's signal once the review no longer reads as the complaint it raised.
+WORDS_CHANGED = "words_changed"
+
+
 def _note_change(
     *, session: Session, shop: Shop, review: Review, stars: float | None, now: datetime
 ) -> None:
@@ -291,8 +295,11 @@ def _note_change(
         .limit(1)
     )
     incident = session.get(Incident, signal.incident_id) if signal is not None else None
-    if incident is None:
+    if signal is None or incident is None:
         return
+    # The row now holds the edited words, not the ones the signal read: a label a person puts
+    # on the case is not theirs (`labels.labelled_texts` leaves them out).
+    signal.detail = {**(signal.detail or {}), WORDS_CHANGED: True}
     record_event(
         session=session,
         incident=incident,
