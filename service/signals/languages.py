@@ -39,7 +39,11 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
         ).split()
     ),
     "es": frozenset("el los las es muy pero y del para con una mi por que lo llegó está".split()),
-    "fr": frozenset("le les est et très mais je pas une du pour avec mon ce qui des été".split()),
+    # "arrivé", as Spanish "llegó", Italian "arrivato" and Portuguese "chegou": a three-word
+    # checkout note ("colis arrivé écrasé") has no other word that says French.
+    "fr": frozenset(
+        "le les est et très mais je pas une du pour avec mon ce qui des été arrivé".split()
+    ),
     "de": frozenset("der die das ist und nicht sehr aber ich ein eine mit für war mein zu".split()),
     "it": frozenset("il lo gli è e non molto ma della per con una mio che sono arrivato".split()),
     "nl": frozenset("de het is en niet zeer maar ik een met voor was mijn dat van heel".split()),
@@ -53,72 +57,136 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # kept. The codes are the English rules' codes, so a case reads the same whatever the language.
 _CUES: dict[str, dict[str, str]] = {
     "es": {
-        "broken": r"\b(?:roto|rota|rotos|rotas|dañad[oa]s?|estropead[oa]|defectuos[oa]|no funciona|rajad[oa])\b",
+        "broken": (
+            r"\b(?:roto|rota|rotos|rotas|dañad[oa]s?|estropead[oa]|defectuos[oa]|no funciona|rajad[oa])\b"
+            # Crushed in transit, as English's "arrived crushed": said of the parcel or its
+            # arrival, not of food ("ajo aplastado") or prices ("prix écrasés").
+            r"|\b(?:llegó|llegaron|llegad[oa]s?|paquete|caja|embalaje)\b[^.!?]{0,30}?\baplastad[oa]s?\b"
+            r"|\baplastad[oa]s?\b[^.!?]{0,20}?\b(?:llegó|llegaron|llegad[oa]s?|paquete|caja|embalaje)\b"
+        ),
         "late_delivery": r"\b(?:no (?:ha )?llegad?o|no llegó|todavía no|aún no|retras[oa]|tarde|dónde está mi (?:pedido|paquete))",
         "missing_item": r"\b(?:falta(?:ba|n)?|vacía|vacío|incomplet[oa])\b",
         "wrong_item": r"\b(?:(?<!talla )equivocad[oa]|(?<!talla )incorrect[oa]|no es (?:lo|el) que pedí|no corresponde)",
         "size_fit": r"\b(?:talla (?:equivocada|incorrecta)|demasiado (?:pequeñ|grande|ajustad)[oa]|no me queda)",
-        "refund": r"\b(?:reembolso|devolver el dinero|devuelvan mi dinero|quiero mi dinero)",
+        "refund": (
+            r"\b(?:reembolso|devolver el dinero|devuelvan mi dinero|quiero mi dinero"
+            # Asked for: "que me devuelvan el dinero", "devuélvanme el dinero", "que me
+            # reembolsen"; not one already made ("me reembolsaron rápido").
+            r"|devuelvan el dinero|devolverme el dinero|devuélvanme (?:el|mi) dinero"
+            r"|reembols(?:en|ar|arme|enme)\b)"
+        ),
         "return": r"\b(?:devolución|devolverlo|devolverla|devolver)\b",
         "never_again": r"\b(?:nunca más|no (?:lo )?recomiendo|no vuelvo a comprar|no volveré)",
         "no_reply": r"\b(?:no (?:me )?(?:contestan|responden|respondieron|contestaron)|sin respuesta|nadie (?:responde|contesta))",
         "poor_quality": r"\b(?:mala calidad|p[ée]sim[oa]|horrible|decepcionad[oa]|decepción|basura|fatal|malísim[oa]|estafa)\b",
     },
     "fr": {
-        "broken": r"\b(?:cassée?s?|abîmée?s?|endommagée?s?|défectueu(?:x|se)|ne (?:marche|fonctionne) (?:pas|plus)|fissurée?)",
+        "broken": (
+            r"\b(?:cassée?s?|abîmée?s?|endommagée?s?|défectueu(?:x|se)|ne (?:marche|fonctionne) (?:pas|plus)|fissurée?)"
+            r"|\b(?:arrivée?s?|livrée?s?|colis|carton|boîte|emballage)\b[^.!?]{0,30}?\bécrasée?s?\b"
+            r"|\bécrasée?s?\b[^.!?]{0,20}?\b(?:arrivée?s?|livrée?s?|colis|carton|boîte|emballage)\b"
+        ),
         "late_delivery": r"\b(?:pas (?:encore )?(?:reçu|arrivée?|livrée?)|jamais (?:reçu|arrivée?)|en retard|retard|où est ma commande)",
         "missing_item": r"\b(?:manqu(?:e|ait|ant|ent)|vide|incomplète?)\b",
         "wrong_item": r"\b(?:mauvaise? (?:couleur|article|produit)|pas ce que j'ai commandé|erreur de commande)",
         "size_fit": r"\b(?:mauvaise taille|erreur de taille|trop (?:petite?|grande?|serrée?)s?\b)",
-        "refund": r"\b(?:rembours(?:ement|er|ez)|rendez-moi mon argent)",
+        "refund": (
+            r"\b(?:rembours(?:ement|er|ez)|rendez-moi mon argent"
+            # Asked for or still owed: "je veux être remboursé", "je n'ai toujours pas été
+            # remboursée"; not one already made ("j'ai été remboursé rapidement").
+            r"|(?:veux|voudrais|souhaite|souhaiterais|aimerais|exige|demande(?: à)?)"
+            r"\b[^.!?]{0,30}?\bêtre remboursée?s?"
+            r"|(?:pas|jamais)(?: encore| toujours)? (?:été )?remboursée?s?)"
+        ),
         "return": r"\b(?:retourner|renvoyer|retour)\b",
         "never_again": r"\b(?:plus jamais|je ne recommande pas|à éviter|ne recommande pas)",
         "no_reply": r"\b(?:aucune réponse|pas de réponse|sans réponse|personne ne répond|ne répondent pas)",
         "poor_quality": r"\b(?:mauvaise qualité|nul(?:le)?|horrible|déçue?|décevant|arnaque|médiocre|catastrophique)\b",
     },
     "de": {
-        "broken": r"\b(?:kaputt|beschädigt|defekt|zerbrochen|gebrochen|funktioniert nicht|gerissen)",
+        "broken": (
+            r"\b(?:kaputt|beschädigt|defekt|zerbrochen|gebrochen|funktioniert nicht|gerissen)"
+            r"|\b(?:angekommen|geliefert|kam|paket|karton|verpackung|schachtel)\b[^.!?]{0,30}?\b(?:zerdrückt|zerquetscht|eingedrückt)e?[nrs]?\b"
+            r"|\b(?:zerdrückt|zerquetscht|eingedrückt)e?[nrs]?\b[^.!?]{0,20}?\b(?:angekommen|geliefert|kam|paket|karton|verpackung|schachtel)\b"
+        ),
         "late_delivery": r"\b(?:nicht (?:angekommen|geliefert|erhalten)|noch nicht|nie angekommen|verspät|zu spät|wo ist meine bestellung)",
         "missing_item": r"\b(?:fehlt|fehlen|fehlte|leer|unvollständig)\b",
         "wrong_item": r"\b(?:falsche[nrs]? (?:farbe|artikel|produkt)|nicht (?:das|was) ich bestellt)",
         "size_fit": r"\b(?:falsche[nrs]? größe|zu (?:klein|groß|eng)\b|passt nicht)",
-        "refund": r"\b(?:rückerstattung|geld zurück|erstattung)",
+        "refund": (
+            r"\b(?:rückerstattung|geld zurück|erstattung"
+            # Asked for: "ich möchte es erstattet bekommen", "erstatten Sie mir"; not one
+            # already made ("wurde schnell erstattet").
+            r"|(?:möchte|will|verlange|fordere)\b[^.!?]{0,30}\b(?:zurück)?erstattet"
+            r" (?:bekommen|haben|werden)|erstatten sie)"
+        ),
         "return": r"\b(?:zurückschicken|zurücksenden|rücksendung|retoure)\b",
         "never_again": r"\b(?:nie wieder|nicht zu empfehlen|nicht empfehlenswert|keine empfehlung)",
         "no_reply": r"\b(?:keine antwort|antwortet niemand|nie geantwortet|keine rückmeldung)",
         "poor_quality": r"\b(?:schlechte qualität|schlecht|enttäuscht|enttäuschend|mies|schrott|billig verarbeitet|abzocke)\b",
     },
     "it": {
-        "broken": r"\b(?:rott[oaie]|danneggiat[oaie]|difettos[oaie]|non funziona|rovinat[oaie])\b",
+        "broken": (
+            r"\b(?:rott[oaie]|danneggiat[oaie]|difettos[oaie]|non funziona|rovinat[oaie])\b"
+            r"|\b(?:arrivat[oaie]|consegnat[oaie]|pacco|scatola|confezione|imballaggio)\b[^.!?]{0,30}?\bschiacciat[oaie]\b"
+            r"|\bschiacciat[oaie]\b[^.!?]{0,20}?\b(?:arrivat[oaie]|consegnat[oaie]|pacco|scatola|confezione|imballaggio)\b"
+        ),
         "late_delivery": r"\b(?:non (?:è )?(?:ancora )?arrivat[oa]|mai arrivat[oa]|in ritardo|ritardo|dov'è il mio ordine)",
         "missing_item": r"\b(?:manca(?:va|no)?|mancante|vuot[oa]|incomplet[oa])\b",
         "wrong_item": r"\b(?:(?<!taglia )sbagliat[oa]|non è quello che ho ordinato)",
         "size_fit": r"\b(?:taglia sbagliata|troppo (?:piccol|grand|strett)[oaie])",
-        "refund": r"\b(?:rimborso|rimborsare|soldi indietro)",
+        "refund": (
+            r"\b(?:rimborso|rimborsare|soldi indietro"
+            # Asked for or still owed: "voglio essere rimborsata", "rimborsatemi", "non sono
+            # ancora stato rimborsato"; not one already made ("sono stato rimborsato subito").
+            r"|(?:voglio|vorrei|chiedo di|desidero|pretendo di) essere rimborsat[oaie]"
+            r"|rimborsarmi|rimborsatemi"
+            r"|non (?:sono|siamo) (?:ancora |mai )?stat[oaie] rimborsat[oaie])"
+        ),
         "return": r"\b(?:reso|restituire|rimandare indietro)\b",
         "never_again": r"\b(?:mai più|non (?:lo )?consiglio|sconsiglio)",
         "no_reply": r"\b(?:nessuna risposta|non rispondono|nessuno risponde)",
         "poor_quality": r"\b(?:pessim[oa]|scadente|delus[oa]|deludente|orribile|truffa)\b",
     },
     "nl": {
-        "broken": r"\b(?:kapot|beschadigd|defect|gebroken|werkt niet)\b",
+        "broken": (
+            r"\b(?:kapot|beschadigd|defect|gebroken|werkt niet)\b"
+            r"|\b(?:aangekomen|geleverd|kwam|pakket|doos|verpakking)\b[^.!?]{0,30}?\b(?:geplet|verpletterd|ingedeukt)e?\b"
+            r"|\b(?:geplet|verpletterd|ingedeukt)e?\b[^.!?]{0,20}?\b(?:aangekomen|geleverd|kwam|pakket|doos|verpakking)\b"
+        ),
         "late_delivery": r"\b(?:niet (?:aangekomen|geleverd|ontvangen)|nog (?:steeds )?niet|te laat|vertraging|waar is mijn bestelling)",
         "missing_item": r"\b(?:ontbr(?:eekt|eken|ak)|leeg|onvolledig)\b",
         "wrong_item": r"\b(?:verkeerde (?:kleur|artikel|product)|niet wat ik besteld)",
         "size_fit": r"\b(?:verkeerde maat|te (?:klein|groot|krap)\b|past niet)",
-        "refund": r"\b(?:terugbetaling|geld terug|terugstorting)",
+        "refund": (
+            r"\b(?:terugbetaling|geld terug|terugstorting"
+            # Asked for or still owed: "ik wil terugbetaald worden", "nog niet terugbetaald";
+            # not one already made ("ik ben snel terugbetaald").
+            r"|(?:wil|wens|eis)\b[^.!?]{0,30}\bterugbetaald (?:worden|krijgen)"
+            r"|(?:niet|nooit) terugbetaald)"
+        ),
         "return": r"\b(?:terugsturen|retour(?:neren)?)\b",
         "never_again": r"\b(?:nooit meer|niet aan te raden|geen aanrader|raad het af)",
         "no_reply": r"\b(?:geen (?:antwoord|reactie)|reageren niet|niemand reageert)",
         "poor_quality": r"\b(?:slechte kwaliteit|slecht|teleurgesteld|teleurstellend|waardeloos|oplichting)\b",
     },
     "pt": {
-        "broken": r"\b(?:quebrad[oa]s?|partid[oa]s?|danificad[oa]s?|defeituos[oa]|com defeito|não funciona|estragad[oa])",
+        "broken": (
+            r"\b(?:quebrad[oa]s?|partid[oa]s?|danificad[oa]s?|defeituos[oa]|com defeito|não funciona|estragad[oa])"
+            r"|\b(?:chegou|chegaram|entregue|pacote|caixa|embalagem)\b[^.!?]{0,30}?\b(?:amassad|esmagad)[oa]s?\b"
+            r"|\b(?:amassad|esmagad)[oa]s?\b[^.!?]{0,20}?\b(?:chegou|chegaram|entregue|pacote|caixa|embalagem)\b"
+        ),
         "late_delivery": r"\b(?:não (?:chegou|recebi|foi entregue)|ainda não|nunca chegou|atrasad[oa]|atraso|cadê meu pedido|onde está (?:o )?meu pedido)",
         "missing_item": r"\b(?:falt(?:a|ou|ando|aram)|vazi[oa]|incomplet[oa])\b",
         "wrong_item": r"\b(?:(?<!tamanho )errad[oa]|não é o que (?:eu )?pedi)",
         "size_fit": r"\b(?:tamanho errado|muito (?:pequen|apertad)[oa]|não serviu)",
-        "refund": r"\b(?:reembolso|estorno|meu dinheiro de volta|dinheiro de volta)",
+        "refund": (
+            r"\b(?:reembolso|estorno|meu dinheiro de volta|dinheiro de volta"
+            # Asked for or still owed: "quero ser reembolsada", "me reembolsem", "ainda não
+            # fui reembolsado"; not one already made ("fui reembolsado rapidamente").
+            r"|(?:quero|gostaria de|exijo|preciso) ser reembolsad[oa]s?"
+            r"|reembolsem|(?:não|nunca) (?:fui|foi|fomos) reembolsad[oa]s?)"
+        ),
         "return": r"\b(?:devolução|devolver)\b",
         "never_again": r"\b(?:nunca mais|não recomendo)",
         "no_reply": r"\b(?:sem resposta|ninguém responde|não respondem|não responderam)",
