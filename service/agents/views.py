@@ -674,13 +674,14 @@ def _close(incident_id: int, *, not_a_complaint: bool) -> tuple[Response, int]:
                 not_a_complaint=not_a_complaint,
             )
         )
-        # Closed before (a second click): whoever closed it first.
+        # Closed before (another agent, another tab, a second click): whoever closed it first,
+        # and `already_closed`, as bulk and the admin blocks say it, so the page neither calls
+        # that close hers nor offers to undo it; her note was not saved.
         resolved_by = desk.session.get(Incident, incident_id).resolved_by  # type: ignore[union-attr]
     log.info(
         "incident_closed_on_page", incident_id=incident_id, by=desk.viewer.who, how=done.outcome
     )
-    outcome = "resolved" if done.outcome == "already_closed" else done.outcome
-    return no_store(jsonify(outcome=outcome, id=incident_id, resolved_by=resolved_by)), 200
+    return no_store(jsonify(outcome=done.outcome, id=incident_id, resolved_by=resolved_by)), 200
 
 
 @blueprint.post("/agents/api/incidents/<id:incident_id>/resolve")

@@ -318,15 +318,25 @@
   async function act(id, card, action, payload) {
     for (const button of card.querySelectorAll("button")) button.disabled = true;
     try {
-      await call(`/incidents/${id}/${action}`, {}, "POST", payload);
+      const done = await call(`/incidents/${id}/${action}`, {}, "POST", payload);
       const name = card.dataset.name;
       const closing = action === "resolve" || action === "not-a-complaint";
       if (closing) {
         card.classList.add("resolved");
         selected.delete(id);
-        lastClosed = { ids: [id], name };
       }
-      announce(`${DONE[action] || action} ${name}.`, closing ? undoLastClose : null);
+      if (done.outcome === "already_closed") {
+        // Someone (another agent, another tab) closed it first: not her close, so no Undo that
+        // would reopen theirs, and her note was not saved.
+        const note = payload && typeof payload.note === "string" && payload.note.trim();
+        announce(
+          `${name} was closed already by ${who(done.resolved_by) || "someone else"}; nothing changed` +
+            `${note ? " and your note was not saved" : ""}.`,
+        );
+      } else {
+        if (closing) lastClosed = { ids: [id], name };
+        announce(`${DONE[action] || action} ${name}.`, closing ? undoLastClose : null);
+      }
       await refresh();
     } catch (error) {
       for (const button of card.querySelectorAll("button")) button.disabled = false;
@@ -368,8 +378,15 @@
       const count = done.results.length;
       const what = `${count} case${count === 1 ? "" : "s"}`;
       if (action === "resolve") {
-        lastClosed = { ids: done.results.filter((r) => r.outcome === "resolved").map((r) => r.id), name: what };
-        announce(`Resolved ${what}.`, undoLastClose);
+        // Cases someone else closed first are not this close's: said apart, and not undone.
+        const ids = done.results.filter((r) => r.outcome === "resolved").map((r) => r.id);
+        const before = count - ids.length;
+        const closed = `${ids.length} case${ids.length === 1 ? "" : "s"}`;
+        lastClosed = ids.length ? { ids, name: closed } : null;
+        announce(
+          before ? `Resolved ${closed}; ${before} closed already.` : `Resolved ${what}.`,
+          ids.length ? undoLastClose : null,
+        );
       } else {
         announce(`Assigned ${what} to you.`);
       }

@@ -26,6 +26,7 @@ from playwright.sync_api import (
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from service.agents.desk import close_case
 from service.core.db import session_scope
 from service.core.models import Customer, Incident, OutboundEffect, Shop, utcnow
 from service.core.vocabulary import IncidentStatus
@@ -483,6 +484,46 @@ def test_an_agent_resolves_by_keyboard_and_undoes_it(browser: Browser, served: S
     ada = page.locator("#queue .card", has_text="Ada Park")
     ada.locator("summary").click()
     expect(ada.locator(".trail")).to_contain_text("reopened")
+
+
+def test_a_late_close_says_it_was_closed_already_and_offers_no_undo(
+    browser: Browser, served: Served
+) -> None:
+    # given an agent on the page, and Ada's case closed meanwhile from the order's admin block
+    page = signed_in(browser, served, width=1400)
+    with session_scope(state(served.app).sessions) as session:
+        shop = session.scalar(select(Shop).where(Shop.domain == SHOP))
+        assert shop is not None
+        closed = close_case(
+            session=session,
+            shop=shop,
+            incident_id=served.incidents["Ada Park"],
+            by="admin:staff-7",
+            now=utcnow(),
+            note="Refunded by phone.",
+        )
+        assert closed is not None
+
+    # when the agent, whose page still shows the case, resolves it with a note of her own
+    ada = page.locator("#queue .card", has_text="Ada Park")
+    ada.locator(".resolve").click()
+    ada.locator("textarea[name=note]").fill("Sent a replacement.")
+    ada.locator("textarea[name=note]").press("Enter")
+
+    # then the page says it was closed already and her note was not saved, with no Undo that
+    # would reopen the other close
+    announced = page.locator("#announce")
+    expect(announced).to_contain_text("Ada Park was closed already by admin:staff-7")
+    expect(announced).to_contain_text("your note was not saved")
+    expect(announced.locator("button.undo")).to_have_count(0)
+    with state(served.app).sessions() as session:
+        incident = session.get(Incident, served.incidents["Ada Park"])
+        assert incident is not None
+        assert (incident.status, incident.resolved_by, incident.resolution_note) == (
+            IncidentStatus.RESOLVED,
+            "admin:staff-7",
+            "Refunded by phone.",
+        )
 
 
 def test_bulk_selection_pages_and_the_resolved_view(browser: Browser, served: Served) -> None:

@@ -463,7 +463,8 @@ def test_each_desk_action_on_the_page_answers_what_the_page_reads(
     assert (snoozed.json["outcome"], snoozed.json["id"]) == ("snoozed", maya)
     assert utcnow() < datetime.fromisoformat(snoozed.json["until"]) <= utcnow() + timedelta(hours=2)
     assert resolved.json == {"outcome": "resolved", "id": maya, "resolved_by": f"page:{me}"}
-    assert again.json == resolved.json  # a second click changes nothing
+    # a second click changes nothing, and says so
+    assert again.json == {"outcome": "already_closed", "id": maya, "resolved_by": f"page:{me}"}
     assert reopened.json == {"outcome": "reopened", "id": maya}
     assert not_one.json == {"outcome": "not_a_complaint", "id": maya, "resolved_by": f"page:{me}"}
     assert taken.json == {
