@@ -15,7 +15,7 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.attention.fairness import BANDS, BandFigures, fairness
-from service.attention.pending import tag_state
+from service.attention.pending import refusals, tag_state
 from service.core.audit import case_events
 from service.core.models import (
     Customer,
@@ -350,6 +350,7 @@ def attention_queue(
     orders = _by_id(
         session, Order, {s.order_id for i in incidents for s in i.signals if s.order_id is not None}
     )
+    refused = {case for case, _ in refusals(session=session, shop_id=shop.id)}
     return [
         _entry(
             incident,
@@ -357,6 +358,7 @@ def attention_queue(
             customer=customers.get(incident.customer_id),
             profile=profiles.get(incident.customer_id),
             orders=orders,
+            refused=refused,
             now=now,
             timeline_most=QUEUE_TIMELINE_MOST,
         )
@@ -393,6 +395,7 @@ def _entry(
     customer: Customer | None,
     profile: InfluenceProfile | None,
     orders: dict[int, Order],
+    refused: set[int],
     now: datetime,
     timeline_most: int | None,
 ) -> dict[str, Any]:
@@ -436,13 +439,15 @@ def _entry(
         "opened_at": _iso(incident.opened_at),
         "escalations": incident.escalations,
         "tagged": incident.tagged_at is not None,
-        # landed, pending (not in Shopify yet: Clout keeps trying) or none (nothing to tag)
+        # landed, pending (not in Shopify yet: Clout keeps trying), refused (Shopify refused
+        # it: the store can make it land, waiting will not) or none (nothing to tag)
         "tag_state": tag_state(
             incident,
             pending=any(
                 o.shopify_id.startswith("gid://shopify/Order/") for o in incident_orders.values()
             )
             or bool(customer and customer.shopify_id.startswith("gid://shopify/Customer/")),
+            refused=incident.id in refused,
         ),
         "reasons": sorted({s.kind for s in incident.signals}),
         "signal_count": len(incident.signals),
@@ -626,6 +631,7 @@ def case_in_full(
         customer=customer,
         profile=profile,
         orders=orders,
+        refused={case for case, _ in refusals(session=session, shop_id=shop.id)},
         now=now,
         timeline_most=timeline_most,
     )

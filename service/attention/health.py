@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from service.attention.pending import is_pending
-from service.core.models import Incident, IncidentEvent, OutboundEffect, SettingChange
-from service.core.vocabulary import CaseEvent
+from service.attention.pending import is_pending, refusals
+from service.core.models import Incident, OutboundEffect, SettingChange
 
 NOTICES_WINDOW = timedelta(days=7)
 # An outbox kind as people name the channel.
@@ -37,33 +36,12 @@ def tags_not_in_shopify(*, session: Session, shop_id: int) -> TagsNotInShopify |
     ).one()
     if not count:
         return None
-    # Refusals since the case last opened: one of its clearance on an earlier close is history.
-    reopened = aliased(IncidentEvent)
-    last_opened = (
-        select(func.coalesce(func.max(reopened.id), 0))
-        .where(
-            reopened.incident_id == IncidentEvent.incident_id,
-            reopened.kind == CaseEvent.REOPENED.value,
-        )
-        .scalar_subquery()
-    )
-    refusals = session.execute(
-        select(IncidentEvent.incident_id, IncidentEvent.detail)
-        .join(Incident, Incident.id == IncidentEvent.incident_id)
-        .where(
-            is_pending(),
-            Incident.shop_id == shop_id,
-            IncidentEvent.kind == CaseEvent.TAG_REFUSED.value,
-            IncidentEvent.id > last_opened,
-        )
-        .order_by(IncidentEvent.id.desc())
-    ).all()
-    why = str((refusals[0][1] or {}).get("why") or "no reason given") if refusals else None
+    refused = refusals(session=session, shop_id=shop_id)
     return TagsNotInShopify(
         count=count,
         oldest=oldest,
-        refused=list(dict.fromkeys(incident_id for incident_id, _ in refusals)),
-        refused_why=why,
+        refused=list(dict.fromkeys(incident_id for incident_id, _ in refused)),
+        refused_why=refused[0][1] if refused else None,
     )
 
 

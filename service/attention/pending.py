@@ -4,7 +4,9 @@ A tag Shopify has not taken (Shopify down, throttling, a refused token) must not
 that landed. An open case with something to tag in Shopify (an order, or a customer Shopify
 knows) whose attention tag has not landed is *pending*: `clout incidents list`, `clout
 deliveries list`, the agents' page and `/metrics` say so, and past the shop's
-`pending_alert_minutes` its channels hear of it once.
+`pending_alert_minutes` its channels hear of it once. A pending case whose tag Shopify
+*refused* (the order deleted, or at Shopify's 250 tags) is said apart: waiting will not land
+it, the store can (Clout tries again when the order changes).
 """
 
 from __future__ import annotations
@@ -22,9 +24,17 @@ from service.attention import outbox
 from service.attention.notify import Notifier
 from service.attention.outbox import EffectKind
 from service.core.logs import get_logger
-from service.core.models import Customer, Incident, Order, OutboundEffect, Shop, Signal
+from service.core.models import (
+    Customer,
+    Incident,
+    IncidentEvent,
+    Order,
+    OutboundEffect,
+    Shop,
+    Signal,
+)
 from service.core.shop_settings import ShopConfig
-from service.core.vocabulary import IncidentStatus, ShopStatus
+from service.core.vocabulary import CaseEvent, IncidentStatus, ShopStatus
 
 log = get_logger(__name__)
 
@@ -82,11 +92,41 @@ def pending_figures(*, session: Session, now: datetime) -> PendingFigures:
     )
 
 
-def tag_state(incident: Incident, *, pending: bool) -> str:
-    """How the case stands in Shopify, in a word: landed, pending, or none (nothing to tag)."""
+def refusals(*, session: Session, shop_id: int) -> list[tuple[int, str]]:
+    """Shopify's refusals of pending cases' tags since each case last opened, latest first:
+    (case, Shopify's words). A refusal before a reopen is history: the reopen tries again."""
+    reopened = aliased(IncidentEvent)
+    last_opened = (
+        select(func.coalesce(func.max(reopened.id), 0))
+        .where(
+            reopened.incident_id == IncidentEvent.incident_id,
+            reopened.kind == CaseEvent.REOPENED.value,
+        )
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(IncidentEvent.incident_id, IncidentEvent.detail)
+        .join(Incident, Incident.id == IncidentEvent.incident_id)
+        .where(
+            is_pending(),
+            Incident.shop_id == shop_id,
+            IncidentEvent.kind == CaseEvent.TAG_REFUSED.value,
+            IncidentEvent.id > last_opened,
+        )
+        .order_by(IncidentEvent.id.desc())
+    ).all()
+    return [(case, str((detail or {}).get("why") or "no reason given")) for case, detail in rows]
+
+
+def tag_state(incident: Incident, *, pending: bool, refused: bool) -> str:
+    """How the case stands in Shopify, in a word: landed, pending (Clout keeps trying),
+    refused (Shopify refused it: the store can make it land, not waiting) or none (nothing
+    to tag)."""
     if incident.tagged_at is not None:
         return "landed"
-    return "pending" if pending else "none"
+    if not pending:
+        return "none"
+    return "refused" if refused else "pending"
 
 
 def pending_ids(*, session: Session, shop_id: int | None = None) -> set[int]:
@@ -137,10 +177,10 @@ def alert_pending(
         message = (
             f"{len(cases)} unhappy customer{'' if one else 's'} of {domain} "
             f"{'is' if one else 'are'} not tagged in Shopify yet; the oldest has waited "
-            f"{minutes} minute{'' if minutes == 1 else 's'}. Clout keeps trying, and "
-            f"{'the case is' if one else 'the cases are'} on the agents' page meanwhile. "
-            f"Whoever runs Clout can see why with `clout doctor {domain}` (a refused token, a "
-            "missing scope, Shopify unreachable)."
+            f"{minutes} minute{'' if minutes == 1 else 's'}. "
+            + _what_to_do(refused=_refused_of(session, shop_id, cases), cases=len(cases))
+            + f"Whoever runs Clout can see why with `clout doctor {domain}` (a refused token, "
+            "a missing scope, Shopify unreachable)."
         )
         notice = {
             "subject": subject,
@@ -165,6 +205,35 @@ def alert_pending(
             case.pending_alerted_at = now
             announced.append(case.id)
     return announced
+
+
+def _refused_of(session: Session, shop_id: int, cases: list[Incident]) -> dict[int, str]:
+    named = {c.id for c in cases}
+    refused: dict[int, str] = {}
+    for case, why in refusals(session=session, shop_id=shop_id):
+        if case in named:
+            refused.setdefault(case, why)  # the latest refusal
+    return refused
+
+
+def _what_to_do(*, refused: dict[int, str], cases: int) -> str:
+    """The alert's middle: Clout retries a tag Shopify did not take, not one Shopify refused
+    (waiting will not land that; the store can)."""
+    on_page = f"{'the case is' if cases == 1 else 'the cases are'} on the agents' page"
+    if not refused:
+        return f"Clout keeps trying, and {on_page} meanwhile. "
+    latest = next(iter(refused.values()))
+    others = cases - len(refused)
+    which = (
+        "its tag" if cases == 1 else "their tags" if not others else f"{len(refused)} of the tags"
+    )
+    return (
+        f"Shopify refused {which} ({latest}): check in the Shopify admin that the "
+        "order or customer still exists and, if Shopify says it has too many tags, remove "
+        "some; Clout tries again when the order changes. "
+        + (f"Clout keeps trying the other{'' if others == 1 else 's'}. " if others else "")
+        + f"Meanwhile {on_page}. "
+    )
 
 
 # How far back an alert is followed to its end: an outage longer than this is the doctor's.

@@ -130,6 +130,17 @@
       card.querySelector(".reasons").before(
         text("p", "Not tagged in Shopify yet: Clout keeps trying", "pending"),
       );
+    } else if (entry.tag_state === "refused") {
+      // Refused, waiting will not land it: what the store can do (the banner says Shopify's why).
+      card.querySelector(".reasons").before(
+        text(
+          "p",
+          "Not tagged in Shopify: Shopify refused the tag. Check the order or customer still " +
+            "exists in the Shopify admin, or remove some tags if it has too many; Clout tries " +
+            "again when the order changes.",
+          "pending",
+        ),
+      );
     }
     card.querySelector(".reasons").append(
       ...entry.reasons.map((reason) => text("span", reason, "chip")),

@@ -24,9 +24,16 @@ from service.core.db import session_scope
 from service.core.errors import TransientError
 from service.core.models import Incident, Shop, utcnow
 from service.core.shop_settings import change, shop_config
+from service.dev.devstore.webhooks import order_payload
 from service.shopify.shops import mark_uninstalled, register_shop
 from tests.support.agents_page import add_agent, log_in
-from tests.support.clout import RunningDevStore, process_delivery_now, record_delivery_now, state
+from tests.support.clout import (
+    RunningDevStore,
+    process_delivery_now,
+    record_delivery_now,
+    state,
+    work_on,
+)
 from tests.support.helpers import SHOP
 from workers.tasks import admin_factory, notifier_of, tag_settings
 
@@ -270,3 +277,28 @@ def test_a_store_that_uninstalled_clout_is_not_told_its_tags_are_pending(
     # escalation leaves it alone); reconnected, its cases are attended again
     assert announced == []
     assert channel[1] == []
+
+
+def test_the_alert_for_a_tag_shopify_refused_says_what_the_store_can_do(
+    clout: Flask, devstore: RunningDevStore, channel: tuple[str, list[dict[str, Any]]]
+) -> None:
+    # given a guest's complaint on an order deleted in Shopify after its webhook: Shopify
+    # refuses the attention tag of the only record there is to tag
+    maya = devstore.store.add_person("maya@example.org", "Maya", "Ortiz")
+    order = devstore.store.add_purchase(maya)
+    payload = {**order_payload(devstore.store, order), "note": "It arrived broken. Refund me."}
+    payload["customer"] = None
+    del devstore.store.orders[order.id]
+    [incident_id] = work_on(
+        clout, record_delivery_now(clout, topic="orders/create", payload=payload)
+    ).incidents
+
+    # when the shop's 10 minutes pass
+    assert announce(clout, minutes_later=11) == [incident_id]
+
+    # then its channel hears that Shopify refused the tag and what the store can do, not that
+    # Clout keeps trying: waiting will not land it
+    [alert] = channel[1]
+    assert "Shopify refused its tag (" in alert["text"]
+    assert "the order or customer still exists" in alert["text"]
+    assert "keeps trying" not in alert["text"]
