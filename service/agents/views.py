@@ -59,7 +59,7 @@ from service.agents.queue import (
     queue_page,
     resolved_cases,
 )
-from service.attention.fairness import BANDS
+from service.attention.fairness import BANDS, MIN_CASES, WARN_RATIO
 from service.core.crypto import same_secret
 from service.core.db import session_scope
 from service.core.logs import get_logger
@@ -196,6 +196,8 @@ def _choices() -> dict[str, Any]:
         "reasons": REASONS,
         "bands": BANDS,
         "quadrants": QUADRANTS,
+        # The page's fairness note compares bands as `clout report fairness` does.
+        "fairness": {"min_cases": MIN_CASES, "warn_ratio": WARN_RATIO},
     }
 
 

@@ -11,6 +11,10 @@
   const PRIORITY_COLOURS = { urgent: "#b03226", high: "#9a4a00", normal: "#1f6391" };
   const BAND_ORDER = ["unknown", "opted-out", "low", "medium", "high"];
   const PER_PAGE = 25;
+  // A band is compared with the high band's only on this many resolved cases each, and warned
+  // about past this ratio: `clout report fairness`'s own figures (attention.fairness).
+  const FAIRNESS_MIN_CASES = Number(body.dataset.fairnessMinCases);
+  const FAIRNESS_WARN_RATIO = Number(body.dataset.fairnessWarnRatio);
   let influenceChart = null;
   let fairnessChart = null;
   let page = 1;
@@ -613,9 +617,14 @@
     if (fairnessChart) fairnessChart.destroy();
     fairnessChart = new window.Chart(document.getElementById("fairness-chart"), fairness);
     const high = bands.find((b) => b.band === "high");
-    const slower = bands.filter(
-      (b) => high && high.median_to_resolve_hours && b.band !== "high" && b.median_to_resolve_hours > high.median_to_resolve_hours * 1.25,
+    // One case a band is chance, not a pattern: too few beside the high band's is not compared.
+    const compared = bands.filter(
+      (b) => high && b.band !== "high" && Math.min(b.resolved, high.resolved) >= FAIRNESS_MIN_CASES,
     );
+    const slower = compared.filter(
+      (b) => high.median_to_resolve_hours && b.median_to_resolve_hours > high.median_to_resolve_hours * FAIRNESS_WARN_RATIO,
+    );
+    const tooFew = `too few resolved cases (a band is compared with the high band's from ${FAIRNESS_MIN_CASES} each)`;
     const toTag = bands
       .filter((b) => b.median_to_tag_seconds !== null)
       .map((b) => `${b.band} ${b.median_to_tag_seconds.toFixed(1)} s`);
@@ -627,7 +636,9 @@
           ? "No case resolved yet: nothing to compare."
           : slower.length
             ? `Waiting longer than high-influence customers: ${slower.map((b) => b.band).join(", ")}.`
-            : "No influence band waits noticeably longer than another.",
+            : compared.length
+              ? `No influence band waits noticeably longer than the high band${compared.length < bands.length - 1 ? `; others: ${tooFew}` : ""}.`
+              : `No band compared yet: ${tooFew}.`,
       toTag.length ? `Median time to the attention tag: ${toTag.join(" · ")}.` : "",
     ].join(" ");
     body.dataset.chartsDrawn = String(Date.now());

@@ -869,3 +869,45 @@ def test_the_fairness_note_compares_no_band_on_too_few_cases(
     # one case each: the report the README points to refuses that comparison, and the page
     # is where a merchant would act on it
     assert "Waiting longer than" not in note, note
+
+
+def test_the_fairness_note_names_a_band_waiting_longer_on_enough_cases(
+    browser: Browser, served: Served
+) -> None:
+    # given three high-influence cases resolved in an hour and three low-influence ones in ten:
+    # as many as `clout report fairness` needs to compare them
+    cases = {
+        open_case(
+            served.app,
+            SHOP,
+            Case(f"High {n}", "refund", "high", "high", 20, band="high"),
+            number=100 + n,
+        ): 1
+        for n in range(3)
+    } | {
+        open_case(
+            served.app,
+            SHOP,
+            Case(f"Low {n}", "refund", "high", "high", 20, band="low"),
+            number=200 + n,
+        ): 10
+        for n in range(3)
+    }
+    now = utcnow()
+    with session_scope(state(served.app).sessions) as session:
+        for incident_id, hours in cases.items():
+            incident = session.get(Incident, incident_id)
+            assert incident is not None
+            incident.status = IncidentStatus.RESOLVED
+            incident.resolution = "resolved"
+            incident.resolved_by = "page:agent-1"
+            incident.opened_at = incident.first_seen_at = now - timedelta(hours=hours)
+            incident.resolved_at = now
+
+    # when an agent opens the page
+    page = signed_in(browser, served, width=1400)
+
+    # then the note says the low band waits longer, as the report would
+    expect(page.locator("#fairness-note")).to_contain_text(
+        "Waiting longer than high-influence customers: low."
+    )
