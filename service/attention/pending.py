@@ -5,7 +5,7 @@ that landed. An open case with something to tag in Shopify (an order, or a custo
 knows) whose attention tag has not landed is *pending*: `clout incidents list`, `clout
 deliveries list`, the agents' page and `/metrics` say so, and past the shop's
 `pending_alert_minutes` its channels hear of it once. A pending case whose tag Shopify
-*refused* (the order deleted, or at Shopify's 250 tags) is said apart: waiting will not land
+*refused* (the order deleted, or with too many tags) is said apart: waiting will not land
 it, the store can (Clout tries again when the order changes).
 """
 
