@@ -157,6 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", nargs="+", default=["18", "19", "20"], help="or labels_<seed>")
     parser.add_argument("--bits", type=int, default=8)
+    parser.add_argument("--variants", nargs="+", default=["where", "or", "plain"])
     args = parser.parse_args()
     rows = read_validation()
     truth = [r.truth for r in rows]
@@ -189,6 +190,8 @@ def main() -> None:
             ("or", True, False),
             ("plain", False, True),
         ):
+            if name not in args.variants:
+                continue
             s, t2, cue2, (p, r, f) = choose_candidate(rows, either=either, plain=plain)
             decisions = [
                 candidate_decide(rows, s2, either=either, plain=plain)(a, b)
