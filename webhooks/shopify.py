@@ -9,13 +9,14 @@ request leads to a 500.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.core.logs import get_logger
-from service.core.state import clout_state, count_rejection
+from service.core.state import clout_state, count_rejection, refused_shopify
 from service.deliveries.lifecycle import enqueue_delivery, record_delivery
 from service.deliveries.topics import SHOPIFY_TOPICS
 from service.shopify.payloads import parse_time
@@ -76,7 +77,11 @@ def shopify_delivery() -> tuple[Response, int]:  # noqa: PLR0911 - one answer pe
     if not shopify_signature_valid(
         raw, request.headers.get("X-Shopify-Hmac-Sha256"), state.settings.webhook_secrets
     ):
-        return reject(401, "unauthorized", "missing or invalid X-Shopify-Hmac-Sha256")
+        # Remembered for `clout doctor`: with a wrong SHOPIFY_API_SECRET every delivery ends
+        # here, and Shopify deletes the subscriptions once its retries run out.
+        refused_shopify(reason="unauthorized", at=time.time())
+        log.info("delivery_rejected", source="shopify", reason="unauthorized", status=401)
+        return answer(401, "unauthorized", detail="missing or invalid X-Shopify-Hmac-Sha256")
 
     topic = _header("X-Shopify-Topic")
     shop_domain = (_header("X-Shopify-Shop-Domain") or "").lower()

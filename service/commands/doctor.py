@@ -39,6 +39,7 @@ from service.core.models import (
     utcnow,
 )
 from service.core.shop_settings import shop_config
+from service.core.state import REFUSED_SHOPIFY_KEPT, shopify_refused_since
 from service.core.vocabulary import DeliveryStatus, ShopStatus
 from service.deliveries.dispatch import waiting_in_broker
 from service.deliveries.lifecycle import QUEUE
@@ -67,6 +68,9 @@ STALLED_IMPORT = timedelta(hours=6)
 UNESCALATED_AFTER = timedelta(minutes=5)
 # A store that has sent nothing this long after connecting is probably not sending at all.
 QUIET_AFTER = timedelta(hours=24)
+# Shopify stops retrying a refused delivery within hours; a refusal older than this, with none
+# since, is not news (the webhooks line says whether Shopify deleted the subscriptions).
+REFUSALS_WINDOW = timedelta(hours=48)
 
 
 class Verdict(StrEnum):
@@ -176,6 +180,46 @@ def _eviction_policy(client: redis.Redis) -> str | None:
     except redis.ResponseError:
         return None
     return str(found.get("maxmemory-policy") or "") or None
+
+
+def check_shopify_signatures(*, settings: Settings, session: Session, now: datetime) -> Finding:
+    """Shopify deliveries refused for their signature since the last one accepted: with a
+    wrong SHOPIFY_API_SECRET every delivery is refused, nothing reaches the agents' page and
+    Shopify deletes the subscriptions once its retries run out. Anyone can post a forged
+    delivery too, so only refusals with none accepted since, and recent ones, count: a real
+    delivery accepted afterwards shows the secret is right."""
+    accepted = session.scalar(
+        select(func.max(Delivery.received_at)).where(Delivery.source == "shopify")
+    )
+    url = redis_url_for(settings)
+    if url is None:
+        return ok("signatures", "no Redis to ask (the redis line says why)")
+    since = max(now - REFUSALS_WINDOW, accepted) if accepted else now - REFUSALS_WINDOW
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        refused = shopify_refused_since(client, since=since.timestamp())
+    finally:
+        client.close()
+    heard = f"the last accepted {_ago(now, accepted)}" if accepted else "none ever accepted"
+    if refused is None:
+        return ok(
+            "signatures",
+            f"no Shopify delivery refused since the last accepted, {_ago(now, accepted)}"
+            if accepted and accepted > now - REFUSALS_WINDOW
+            else "no Shopify delivery refused in the last 48 h",
+        )
+    latest = datetime.fromtimestamp(refused.latest, UTC)
+    counted = f"{refused.count}{'+' if refused.count >= REFUSED_SHOPIFY_KEPT else ''}"
+    return fail(
+        "signatures",
+        f"{counted} Shopify deliveries refused for their signature (401), the latest "
+        f"{_ago(now, latest)}; {heard}: SHOPIFY_API_SECRET is not the secret Shopify signs "
+        "this app's webhooks with, and nothing reaches Clout",
+        "set SHOPIFY_API_SECRET to the app's client secret (its API secret key, not the API "
+        "key; a custom app's is under Settings → Apps → Develop apps → API credentials) and "
+        "restart Clout. If it is right, someone else sent these (the log's delivery_rejected "
+        "lines say when); the next delivery accepted clears this",
+    )
 
 
 @dataclass
@@ -616,7 +660,13 @@ def doctor(shop: str | None) -> None:
         findings.extend(checked)
 
     database = check_database(settings)
-    report("Clout", [database, check_redis(settings)])
+    install = [database, check_redis(settings)]
+    if database.verdict is Verdict.OK:
+        with session_for(settings) as session:
+            install.append(
+                check_shopify_signatures(settings=settings, session=session, now=utcnow())
+            )
+    report("Clout", install)
     clock = ClockReading()
     if database.verdict is Verdict.OK:
         with session_for(settings) as session:

@@ -27,6 +27,11 @@ REJECTIONS_KEY = "clout:intake:rejections"
 # When a connected shop's review platform was last refused (a secret that does not match):
 # one field per shop and platform, so `clout reviews connect` can say why nothing arrives.
 REFUSED_REVIEWS_KEY = "clout:intake:refused-reviews"
+# When Shopify deliveries were last refused for their signature (a wrong SHOPIFY_API_SECRET
+# refuses them all): one install-wide list of times, no shop domain (the header is unsigned,
+# anyone may name any domain) and no body, trimmed to the newest few so a flood stays small.
+REFUSED_SHOPIFY_KEY = "clout:intake:refused-shopify"
+REFUSED_SHOPIFY_KEPT = 100
 
 
 class KnownShops:
@@ -81,6 +86,38 @@ def count_rejection(*, source: str, reason: str) -> None:
     """Count a delivery Clout did not record (for /metrics); best effort, never in the way."""
     with contextlib.suppress(redis.RedisError):
         clout_state().redis.hincrby(REJECTIONS_KEY, f"{source}|{reason}", 1)
+
+
+def refused_shopify(*, reason: str, at: float) -> None:
+    """Count a Shopify delivery refused for its signature (for /metrics) and remember when
+    (`clout doctor`); best effort, one round trip."""
+    with contextlib.suppress(redis.RedisError):
+        steps = clout_state().redis.pipeline(transaction=False)
+        steps.hincrby(REJECTIONS_KEY, f"shopify|{reason}", 1)
+        steps.zadd(REFUSED_SHOPIFY_KEY, {repr(at): at})
+        steps.zremrangebyrank(REFUSED_SHOPIFY_KEY, 0, -REFUSED_SHOPIFY_KEPT - 1)
+        steps.execute()
+
+
+@dataclass(frozen=True)
+class ShopifyRefusals:
+    """Shopify deliveries refused for their signature after a moment: how many (at most
+    REFUSED_SHOPIFY_KEPT are kept) and when the latest was."""
+
+    count: int
+    latest: float
+
+
+def shopify_refused_since(client: redis.Redis, *, since: float) -> ShopifyRefusals | None:
+    """The refusals after `since` (a time.time()), or None for none (or no Redis to ask)."""
+    with contextlib.suppress(redis.RedisError):
+        steps = client.pipeline(transaction=False)
+        steps.zcount(REFUSED_SHOPIFY_KEY, f"({since}", "+inf")
+        steps.zrange(REFUSED_SHOPIFY_KEY, -1, -1, withscores=True)
+        count, latest = steps.execute()
+        if count and latest:
+            return ShopifyRefusals(count=int(count), latest=float(latest[0][1]))
+    return None
 
 
 def refused_review(*, provider: str, shop_domain: str, known: bool, reason: str, at: float) -> None:

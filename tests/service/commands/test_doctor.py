@@ -678,3 +678,21 @@ def test_the_agents_page_does_not_say_clout_keeps_trying_a_tag_shopify_refused(
     # Shopify yet: Clout keeps trying" beside the banner saying Shopify refused it: Clout
     # does not try a refused tag again, and the agent waits for a tag that will never come
     assert card["tag_state"] != "pending", card["tag_state"]
+
+
+def test_shopify_refusals_followed_by_an_accepted_delivery_are_not_a_fault(
+    environment: dict[str, str], make_app: Callable[..., Flask]
+) -> None:
+    # given a forged delivery refused (anyone may post one), then Shopify's own accepted
+    client = make_app().test_client()
+    body = json.dumps({"id": 820982911946154508, "order_id": 450789469}).encode()
+    forged = shopify_headers("disputes/create", body, secret="someone-elses-guess")
+    assert client.post("/webhooks/shopify", data=body, headers=forged).status_code == 401
+    signed = shopify_headers("disputes/create", body)
+    assert client.post("/webhooks/shopify", data=body, headers=signed).status_code == 200
+
+    # when the operator asks the doctor
+    checked = doctor(environment, SHOP)
+
+    # then the accepted delivery shows the secret is right: no fault a stranger could plant
+    assert line_of(checked.output, "signatures").lstrip().startswith("ok"), checked.output
