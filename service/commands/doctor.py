@@ -39,7 +39,7 @@ from service.core.models import (
     utcnow,
 )
 from service.core.shop_settings import shop_config
-from service.core.state import REFUSED_SHOPIFY_KEPT, shopify_refused_since
+from service.core.state import REFUSED_SHOPIFY_KEPT, last_refused_review, shopify_refused_since
 from service.core.vocabulary import DeliveryStatus, ShopStatus
 from service.deliveries.dispatch import waiting_in_broker
 from service.deliveries.lifecycle import QUEUE
@@ -51,6 +51,7 @@ from service.shopify.admin import (
     ShopifyUnauthorized,
     ShopifyUnavailable,
 )
+from service.shopify.review_apps import REVIEW_APPS
 from service.shopify.scopes import APP_SCOPES
 from service.shopify.subscriptions import COMPLIANCE_TOPICS
 
@@ -393,7 +394,51 @@ def _ago(now: datetime, then: datetime) -> str:
     return f"{seconds} s ago"
 
 
-def check_deliveries(*, session: Session, shop: Shop, now: datetime) -> list[Finding]:
+def last_refused_reviews(*, settings: Settings, domain: str) -> dict[str, datetime]:
+    """When each review platform's delivery for the store was last refused (a signature or
+    key that does not match the stored secret), as intake remembers it; empty without Redis."""
+    url = redis_url_for(settings)
+    if url is None:
+        return {}
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        found = {
+            provider: last_refused_review(client, provider=provider, shop_domain=domain)
+            for provider in REVIEW_APPS
+        }
+    finally:
+        client.close()
+    return {p: datetime.fromtimestamp(at, UTC) for p, at in found.items() if at is not None}
+
+
+def _review_app_refused(
+    *, shop: Shop, provider: str, refused: datetime, accepted: datetime | None, now: datetime
+) -> Finding:
+    """A review platform whose latest delivery was refused: a renewed secret (or a URL pasted
+    wrong) refuses every review since. Anyone holding the URL can post a forged one too, so a
+    refusal is a fault only while recent; a delivery accepted afterwards clears it."""
+    app = REVIEW_APPS.get(provider)
+    name = app.name if app is not None else provider
+    since = f"the last accepted {_ago(now, accepted)}" if accepted else "none ever accepted"
+    says = (
+        f"its latest delivery was refused {_ago(now, refused)} (signature or key does not match "
+        f"the stored secret); {since}. Signed with a renewed secret, every review is turned away"
+    )
+    connect = f"`clout reviews connect {shop.domain} {provider}"
+    fix = (
+        f"if {name}'s secret was renewed, give Clout the current one: {connect} --secret-stdin`"
+        if app is None or not app.clout_makes_secret
+        else f"{name} does not send what Clout gave it: {connect}` shows the URL and secret "
+        "to paste there"
+    ) + ". If nothing changed, someone else sent it (the log's delivery_rejected lines)"
+    if now - refused <= REFUSALS_WINDOW:
+        return fail(f"reviews/{provider}", says, fix)
+    return warn(f"reviews/{provider}", says, fix)
+
+
+def check_deliveries(
+    *, session: Session, shop: Shop, now: datetime, refused_reviews: dict[str, datetime]
+) -> list[Finding]:
     last: dict[str, datetime] = dict(
         session.execute(
             select(Delivery.topic, func.max(Delivery.received_at))
@@ -430,7 +475,14 @@ def check_deliveries(*, session: Session, shop: Shop, now: datetime) -> list[Fin
                 Delivery.shop_domain == shop.domain, Delivery.source == provider
             )
         )
-        if when is None:
+        refused = refused_reviews.get(provider)
+        if refused is not None and (when is None or refused > when):
+            found.append(
+                _review_app_refused(
+                    shop=shop, provider=provider, refused=refused, accepted=when, now=now
+                )
+            )
+        elif when is None:
             found.append(
                 warn(
                     f"reviews/{provider}",
@@ -616,7 +668,12 @@ def check_shop(
     with session_for(settings) as session:
         shop = connected_shop(session, domain)
         found.append(check_history(session=session, shop=shop, now=now))
-        found += check_deliveries(session=session, shop=shop, now=now)
+        found += check_deliveries(
+            session=session,
+            shop=shop,
+            now=now,
+            refused_reviews=last_refused_reviews(settings=settings, domain=domain),
+        )
         found.append(
             check_pending(session=session, settings=settings, vault=vault, shop=shop, now=now)
         )
