@@ -618,6 +618,26 @@ def check_escalations(
     )
 
 
+def check_reconciled(*, settings: Settings, shop: Shop, now: datetime) -> Finding | None:
+    """A store never reconciled three of the beat's reconciliation intervals after it
+    connected: no `clout beat` runs, so nothing recovers a webhook Shopify never sent, notices
+    a late delivery or escalates a case; the overdue line would say so only days later, once
+    a case has passed its deadline. None once reconciled (its watermark does not move for a
+    quiet store, so it says nothing later)."""
+    grace = max(timedelta(minutes=30), timedelta(seconds=3 * settings.reconcile_interval_seconds))
+    if shop.reconciled_until is not None or now - shop.installed_at < grace:
+        return None
+    return fail(
+        "reconcile",
+        f"the store connected {_ago(now, shop.installed_at)} and its orders were never read "
+        "back: the beat reconciles every store every "
+        f"{settings.reconcile_interval_seconds / 60:.0f} min, so no `clout beat` is running "
+        "(nor its sweeper, late-delivery checks and escalations), or every run failed",
+        "start exactly one `clout beat` beside the workers (`clout serve` runs its own); if "
+        "one runs, the workers' reconcile_refused or reconcile_postponed log lines say why",
+    )
+
+
 def check_notifications(*, session: Session, shop: Shop, now: datetime) -> Finding:
     """What the store was told in the last 7 days and what never reached it: a channel whose
     last notice failed is one the merchant is not hearing from (a removed Slack URL, a private
@@ -663,7 +683,8 @@ def check_shop(
         shop = connected_shop(session, domain)
         session.expunge(shop)
     found = check_token_and_scopes(shop=shop, settings=settings, vault=vault, http=http, now=now)
-    if found[0].verdict is Verdict.OK:
+    token_ok = found[0].verdict is Verdict.OK
+    if token_ok:
         found.append(check_subscriptions(settings=settings, shop=shop))
     with session_for(settings) as session:
         shop = connected_shop(session, domain)
@@ -678,6 +699,10 @@ def check_shop(
             check_pending(session=session, settings=settings, vault=vault, shop=shop, now=now)
         )
         found.append(check_escalations(session=session, settings=settings, shop=shop, now=now))
+        if token_ok:  # a refused token stops reconciliation too; its line says so
+            reconciled = check_reconciled(settings=settings, shop=shop, now=now)
+            if reconciled is not None:
+                found.append(reconciled)
         found.append(check_notifications(session=session, shop=shop, now=now))
     return found
 
