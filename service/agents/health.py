@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.attention import health
+from service.attention.pending import REFUSED_ADVICE
 from service.core.models import Shop
 
 
@@ -44,9 +45,8 @@ def store_problems(
                 "tags",
                 f"Shopify refused the attention tag of {cases} open case"
                 f"{'s' if cases > 1 else ''}: {tags.refused_why}",
-                "Check in the Shopify admin that the order or customer still exists and, if "
-                "Shopify says it has too many tags, remove some: Clout tries again when the "
-                "order changes. The cases stay open here; resolve them once handled.",
+                REFUSED_ADVICE[0].upper() + REFUSED_ADVICE[1:] + " The cases stay open here; "
+                "resolve them once they are handled.",
             )
         )
     elif tags is not None and now - tags.oldest >= timedelta(minutes=pending_alert_minutes):

@@ -631,7 +631,9 @@ def case_in_full(
         customer=customer,
         profile=profile,
         orders=orders,
-        refused={case for case, _ in refusals(session=session, shop_id=shop.id)},
+        refused={
+            case for case, _ in refusals(session=session, shop_id=shop.id, incident_id=incident.id)
+        },
         now=now,
         timeline_most=timeline_most,
     )

@@ -92,9 +92,20 @@ def pending_figures(*, session: Session, now: datetime) -> PendingFigures:
     )
 
 
-def refusals(*, session: Session, shop_id: int) -> list[tuple[int, str]]:
+# What the store can do about a tag Shopify refused, said alike on the agents' page and in the
+# pending alert (`clout doctor` says it in the operator's words).
+REFUSED_ADVICE = (
+    "check in the Shopify admin that the order or customer still exists and, if Shopify says "
+    "it has too many tags, remove some: Clout tries again when the order changes."
+)
+
+
+def refusals(
+    *, session: Session, shop_id: int, incident_id: int | None = None
+) -> list[tuple[int, str]]:
     """Shopify's refusals of pending cases' tags since each case last opened, latest first:
-    (case, Shopify's words). A refusal before a reopen is history: the reopen tries again."""
+    (case, Shopify's words); one case's alone with `incident_id`. A refusal before a reopen is
+    history: the reopen tries again."""
     reopened = aliased(IncidentEvent)
     last_opened = (
         select(func.coalesce(func.max(reopened.id), 0))
@@ -104,7 +115,7 @@ def refusals(*, session: Session, shop_id: int) -> list[tuple[int, str]]:
         )
         .scalar_subquery()
     )
-    rows = session.execute(
+    query = (
         select(IncidentEvent.incident_id, IncidentEvent.detail)
         .join(Incident, Incident.id == IncidentEvent.incident_id)
         .where(
@@ -114,7 +125,10 @@ def refusals(*, session: Session, shop_id: int) -> list[tuple[int, str]]:
             IncidentEvent.id > last_opened,
         )
         .order_by(IncidentEvent.id.desc())
-    ).all()
+    )
+    if incident_id is not None:
+        query = query.where(Incident.id == incident_id)
+    rows = session.execute(query).all()
     return [(case, str((detail or {}).get("why") or "no reason given")) for case, detail in rows]
 
 
@@ -228,9 +242,7 @@ def _what_to_do(*, refused: dict[int, str], cases: int) -> str:
         "its tag" if cases == 1 else "their tags" if not others else f"{len(refused)} of the tags"
     )
     return (
-        f"Shopify refused {which} ({latest}): check in the Shopify admin that the "
-        "order or customer still exists and, if Shopify says it has too many tags, remove "
-        "some; Clout tries again when the order changes. "
+        f"Shopify refused {which} ({latest}): {REFUSED_ADVICE} "
         + (f"Clout keeps trying the other{'' if others == 1 else 's'}. " if others else "")
         + f"Meanwhile {on_page}. "
     )
