@@ -350,6 +350,8 @@ def test_a_reviewer_known_only_to_shopify_is_found_through_the_admin_api(
         )
     payload = json.loads(fixture_bytes("reviews/fera_review_create.json"))
     payload["data"]["customer"].pop("external_id")
+    # Written a day after the order (the sample's own date is fixed, the order's is not).
+    payload["data"]["created_at"] = (when + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     review(app.test_client(), app, "fera", payload, shopify=True)
 
