@@ -26,6 +26,7 @@ from tests.support.agents_page import (
     PASSWORD,
     Case,
     add_agent,
+    complains_again,
     connect_shop,
     keeps_reviewing,
     log_in,
@@ -742,3 +743,64 @@ def test_a_second_agent_closing_a_case_another_closed_is_told_it_was_closed_alre
     assert late.status_code == 200
     assert late.json["outcome"] == "already_closed", late.json
     assert late.json["resolved_by"] == first.json["resolved_by"]
+
+
+def test_a_complaint_that_arrives_while_the_agent_reads_is_not_closed_with_her_case(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given an agent reading Maya's case on the page (the queue as of its `now`)
+    maya = busy["Maya Ortiz"]
+    seen_at = agent.get("/agents/api/queue").json["now"]
+    rung(app)
+    # and Maya, meanwhile, leaving another bad review: it joins her open case unseen
+    later = complains_again(app, SHOP, "Maya", ref="review:while-reading")
+    assert later == maya
+
+    # when the agent resolves the case she read, saying when she read it
+    closed = act(agent, f"incidents/{maya}/resolve", {"note": "Refunded.", "seen_at": seen_at})
+
+    # then her case is closed as she asked, and the review she never saw is a new open case
+    # (the page says so), rung so Shopify keeps the attention tag: no complaint is closed by
+    # someone who could not have read it
+    assert closed.status_code == 200, closed.json
+    assert closed.json["outcome"] == "resolved"
+    carried = closed.json["carried_over"]
+    assert isinstance(carried, int)
+    assert carried != maya
+    queue = agent.get("/agents/api/queue").json["incidents"]
+    maya_now = [entry for entry in queue if entry["customer"]["name"] == "Maya Ortiz"]
+    assert [entry["id"] for entry in maya_now] == [carried]
+    assert [item["sentences"] for item in maya_now[0]["timeline"]] == [["Still broken."]]
+    assert rung(app) == sorted([maya, carried])
+
+
+def test_a_bulk_resolve_leaves_what_arrived_after_the_page_was_read_open(
+    app: Flask, agent: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given the queue read, and then a new review on Ivy's case
+    ivy, sam = busy["Ivy Chen"], busy["Sam Lee"]
+    seen_at = agent.get("/agents/api/queue").json["now"]
+    complains_again(app, SHOP, "Ivy", ref="review:bulk-while-reading")
+
+    # when the agent resolves both cases at once
+    closed = act(
+        agent, "incidents/bulk", {"action": "resolve", "ids": [ivy, sam], "seen_at": seen_at}
+    )
+
+    # then both close, and Ivy's new review is an open case of its own, named in the answer
+    results = {r["id"]: r for r in closed.json["results"]}
+    assert results[sam] == {"id": sam, "outcome": "resolved"}
+    assert results[ivy]["outcome"] == "resolved"
+    assert results[ivy]["carried_over"] not in (None, ivy)
+    assert "Ivy Chen" in names(agent.get("/agents/api/queue"))
+
+
+@pytest.mark.parametrize("seen_at", ["yesterday", 12, "2026-13-40T00:00:00"])
+def test_a_seen_at_the_page_cannot_read_is_a_400(
+    agent: FlaskClient, busy: dict[str, int], seen_at: Any
+) -> None:
+    answer = act(agent, f"incidents/{busy['Maya Ortiz']}/resolve", {"seen_at": seen_at})
+
+    assert answer.status_code == 400
+    assert "seen_at" in answer.json["outcome"] + answer.json.get("detail", "")
+    assert "Maya Ortiz" in names(agent.get("/agents/api/queue"))
