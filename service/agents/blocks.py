@@ -26,8 +26,10 @@ from service.agents.views import (
     Viewer,
     assignee,
     desk_call,
+    desk_result,
     no_store,
     refused,
+    seen_at_field,
     text_field,
 )
 from service.core.db import session_scope
@@ -133,14 +135,16 @@ def staff_viewer() -> Viewer:
 
 def _case_of(owner_gid: str) -> Response:
     viewer = staff_viewer()
+    now = utcnow()
     with session_scope(clout_state().sessions) as db:
         incident_id = case_on_page(session=db, shop=viewer.shop, owner_gid=owner_gid)
         found = (
             None
             if incident_id is None
-            else case_in_full(session=db, shop=viewer.shop, incident_id=incident_id, now=utcnow())
+            else case_in_full(session=db, shop=viewer.shop, incident_id=incident_id, now=now)
         )
-    return jsonify(me=viewer.who, case=found)
+    # `now`: when the staff member read the case; a close sends it back as `seen_at`.
+    return jsonify(me=viewer.who, now=now.isoformat(), case=found)
 
 
 @blueprint.get("/orders/<id:order_id>/case")
@@ -172,12 +176,13 @@ def _close(incident_id: int, *, not_a_complaint: bool) -> tuple[Response, int]:
                 now=utcnow(),
                 note=text_field(desk.body, "note"),
                 not_a_complaint=not_a_complaint,
+                seen_at=seen_at_field(desk.body),
             )
         )
     log.info(
         "incident_closed_in_block", incident_id=incident_id, by=desk.viewer.who, how=done.outcome
     )
-    return jsonify(outcome=done.outcome, id=incident_id), 200
+    return jsonify(desk_result(done)), 200
 
 
 @blueprint.post("/cases/<id:incident_id>/resolve")

@@ -23,7 +23,12 @@ from service.core.audit import record_event
 from service.core.db import can_store
 from service.core.models import Incident, Shop
 from service.core.vocabulary import DESK_ACTORS, CaseEvent, IncidentStatus
-from service.signals.incidents import NOT_A_COMPLAINT, reopen_incident, resolve_incident
+from service.signals.incidents import (
+    NOT_A_COMPLAINT,
+    carry_over_after,
+    reopen_incident,
+    resolve_incident,
+)
 
 MAX_NOTE = 2_000
 MAX_SNOOZE = timedelta(days=14)
@@ -50,6 +55,8 @@ class CaseStateRefused(DeskRefused):
 class Done:
     incident_id: int
     outcome: str  # resolved, not_a_complaint, reopened, assigned, snoozed, already_closed
+    # A close that left out what the person could not have seen: the new open case holding it.
+    carried_over: int | None = None
 
     @property
     def changes_shopify(self) -> bool:
@@ -101,9 +108,14 @@ def close_case(
     now: datetime,
     note: str | None = None,
     not_a_complaint: bool = False,
+    seen_at: datetime | None = None,
 ) -> Done | None:
     """Resolve the case, or close it as never a complaint (the label the detector is measured
-    against). None when it is not this shop's. Closing a closed case changes nothing."""
+    against). None when it is not this shop's. Closing a closed case changes nothing.
+
+    `seen_at` is when the person read the case (the page's queue, the admin block's case): a
+    signal Clout recorded after it joined the open case unseen, so it is no part of this
+    decision and becomes a new open case (`Done.carried_over`) instead of being closed."""
     note = _checked(by, note)
     incident = _case(session=session, shop=shop, incident_id=incident_id)
     if incident is None:
@@ -116,7 +128,12 @@ def close_case(
     # The worker writes the resolved tag (not for "not a complaint") and takes Clout's tags
     # and the case's metafields off in Shopify.
     incident.needs_attention = True
-    return Done(incident.id, resolution)
+    later = None
+    if seen_at is not None:
+        later = carry_over_after(
+            session=session, incident=incident, after=min(seen_at, now), now=now
+        )
+    return Done(incident.id, resolution, carried_over=later.id if later else None)
 
 
 def reopen_case(
@@ -210,15 +227,19 @@ def close_cases(
     by: str,
     now: datetime,
     note: str | None = None,
+    seen_at: datetime | None = None,
 ) -> list[Done]:
     """Resolve several cases in one decision (each recorded on its own); ids that are not
-    this shop's are left out of the answer, as if they did not exist."""
+    this shop's are left out of the answer, as if they did not exist. `seen_at` as for one
+    case (`close_case`)."""
     wanted = list(dict.fromkeys(incident_ids))
     if not 0 < len(wanted) <= MAX_BULK:
         raise DeskRefused("bulk_size", f"choose between 1 and {MAX_BULK} cases")
     _lock_in_order(session=session, shop=shop, incident_ids=wanted)
     done = [
-        close_case(session=session, shop=shop, incident_id=i, by=by, now=now, note=note)
+        close_case(
+            session=session, shop=shop, incident_id=i, by=by, now=now, note=note, seen_at=seen_at
+        )
         for i in wanted
     ]
     return [d for d in done if d is not None]

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -578,6 +578,21 @@ def text_field(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def seen_at_field(body: dict[str, Any]) -> datetime | None:
+    """When the person read the case they close (`seen_at`: the `now` the queue or the case
+    answered with), so a signal recorded after it is not closed unseen (`desk.close_case`)."""
+    value = body.get("seen_at")
+    if value is None:
+        return None
+    try:
+        seen = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        seen = None
+    if seen is None:
+        raise Refused(400, "seen_at must be the time the case was read, as the queue's `now`")
+    return seen if seen.tzinfo else seen.replace(tzinfo=UTC)
+
+
 def assignee(body: dict[str, Any], viewer: Viewer) -> str | None:
     """Who `{"to": …}` gives a case to: the one asking ("me"), or nobody ("" or none)."""
     to = text_field(body, "to")
@@ -651,6 +666,8 @@ def desk_call(viewer_of: Callable[[], Viewer], *, where: str) -> Iterator[DeskCa
     for done in call.answered:
         if done.changes_shopify:
             enqueue_attention(celery=celery, incident_id=done.incident_id, shop=viewer.shop.domain)
+        if done.carried_over is not None:
+            enqueue_attention(celery=celery, incident_id=done.carried_over, shop=viewer.shop.domain)
 
 
 def _acting_viewer() -> Viewer:
@@ -674,6 +691,7 @@ def _close(incident_id: int, *, not_a_complaint: bool) -> tuple[Response, int]:
                 now=utcnow(),
                 note=text_field(desk.body, "note"),
                 not_a_complaint=not_a_complaint,
+                seen_at=seen_at_field(desk.body),
             )
         )
         # Closed before (another agent, another tab, a second click): whoever closed it first,
@@ -683,7 +701,7 @@ def _close(incident_id: int, *, not_a_complaint: bool) -> tuple[Response, int]:
     log.info(
         "incident_closed_on_page", incident_id=incident_id, by=desk.viewer.who, how=done.outcome
     )
-    return no_store(jsonify(outcome=done.outcome, id=incident_id, resolved_by=resolved_by)), 200
+    return no_store(jsonify({**desk_result(done), "resolved_by": resolved_by})), 200
 
 
 @blueprint.post("/agents/api/incidents/<id:incident_id>/resolve")
@@ -772,6 +790,15 @@ def _case_ids(body: dict[str, Any]) -> list[int]:
     return ids
 
 
+def desk_result(done: Done) -> dict[str, Any]:
+    """What a close, or one case of a bulk action, answers: the case, what happened to it, and
+    the new case holding what the person could not have seen, if any."""
+    said: dict[str, Any] = {"id": done.incident_id, "outcome": done.outcome}
+    if done.carried_over is not None:
+        said["carried_over"] = done.carried_over
+    return said
+
+
 @blueprint.post("/agents/api/incidents/bulk")
 def bulk() -> tuple[Response, int]:
     with _desk() as desk:
@@ -786,6 +813,7 @@ def bulk() -> tuple[Response, int]:
                     by=desk.by,
                     now=utcnow(),
                     note=text_field(desk.body, "note"),
+                    seen_at=seen_at_field(desk.body),
                 )
             )
         elif action == "assign":
@@ -802,6 +830,4 @@ def bulk() -> tuple[Response, int]:
         else:
             raise Refused(400, 'action must be "resolve" or "assign"')
     log.info("incidents_bulk_on_page", action=action, count=len(done), by=desk.viewer.who)
-    return no_store(
-        jsonify(outcome="done", results=[{"id": d.incident_id, "outcome": d.outcome} for d in done])
-    ), 200
+    return no_store(jsonify(outcome="done", results=[desk_result(d) for d in done])), 200

@@ -13,6 +13,18 @@ export default async () => {
   render(<CloutCase />, document.body);
 };
 
+/**
+ * What the block says after an action: what the desk did, and a newer signal the staff member
+ * had not seen when they closed the case (it is a new open case, shown next).
+ * @param {{ outcome: string, carried_over?: number }} done
+ */
+function saidAfter(done) {
+  const newer = done.carried_over
+    ? " A newer signal reached the case while you read it: it is open as a new case."
+    : "";
+  return `Done: ${done.outcome.replaceAll("_", " ")}.${newer}`;
+}
+
 function CloutCase() {
   const gid = shopify.data.selected?.[0]?.id;
   const [answer, setAnswer] = useState(/** @type {any} */ (null));
@@ -35,7 +47,7 @@ function CloutCase() {
   async function take(caseId, action, body) {
     setBusy(true);
     const done = await act(fetch, caseId, action, body);
-    setSaid(done.error ?? `Done: ${done.outcome.replaceAll("_", " ")}.`);
+    setSaid(done.error ?? saidAfter(done));
     setBusy(false);
     if (!done.error) {
       setNote("");
@@ -92,10 +104,10 @@ function CloutCase() {
               onInput={(event) => setNote(event.currentTarget.value)}
             />
             <s-stack direction="inline" gap="small">
-              <s-button variant="primary" disabled={busy} onClick={() => take(shown.id, "resolve", { note })}>
+              <s-button variant="primary" disabled={busy} onClick={() => take(shown.id, "resolve", { note, seen_at: answer.now })}>
                 Resolve
               </s-button>
-              <s-button disabled={busy} onClick={() => take(shown.id, "not-a-complaint", { note })}>
+              <s-button disabled={busy} onClick={() => take(shown.id, "not-a-complaint", { note, seen_at: answer.now })}>
                 Not a complaint
               </s-button>
               <s-button disabled={busy} onClick={() => take(shown.id, "assign", { to: shown.assigned ? "" : "me" })}>

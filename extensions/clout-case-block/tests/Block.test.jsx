@@ -8,6 +8,7 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 
 const extension = getExtension("admin.order-details.block.render");
 const ORDER = "gid://shopify/Order/7001";
+const READ_AT = "2026-11-29T08:00:00+00:00";
 const MAYA = {
   id: 12,
   status: "open",
@@ -84,7 +85,7 @@ test("an open case shows priority, time left, the customer's words and both scor
 test("resolving with a note posts it to the desk and shows the case closed", async () => {
   const closed = { ...MAYA, status: "resolved", resolved_by: "admin:staff-42", resolution_note: "Refunded." };
   clout([
-    [200, { me: "staff-42", case: MAYA }],
+    [200, { me: "staff-42", now: READ_AT, case: MAYA }],
     [200, { outcome: "resolved", id: 12 }],
     [200, { me: "staff-42", case: closed }],
   ]);
@@ -100,12 +101,30 @@ test("resolving with a note posts it to the desk and shows the case closed", asy
   await waitFor(() => expect(text()).toContain("Case closed"));
   expect(asked[1].path).toBe("/admin-blocks/api/cases/12/resolve");
   expect(asked[1].init?.method).toBe("POST");
-  expect(JSON.parse(String(asked[1].init?.body))).toEqual({ note: "Refunded." });
+  // with when the case was read, so a signal that came after is not closed unseen
+  expect(JSON.parse(String(asked[1].init?.body))).toEqual({ note: "Refunded.", seen_at: READ_AT });
   expect(text()).toContain("closed by admin:staff-42");
   expect(text()).toContain("Done: resolved.");
   // and the only action left on a closed case is to reopen it
   expect(buttons()).toEqual(["Reopen"]);
   expect(document.body.querySelector("s-text-area")).toBeNull();
+});
+
+test("a close that left a newer signal open says so and shows the new case", async () => {
+  const newer = { ...MAYA, id: 13, timeline: [{ kind: "review", sentences: ["Still broken."], order: null }] };
+  clout([
+    [200, { me: "staff-42", now: READ_AT, case: MAYA }],
+    [200, { outcome: "resolved", id: 12, carried_over: 13 }],
+    [200, { me: "staff-42", now: READ_AT, case: newer }],
+  ]);
+  await extension.render();
+  await waitFor(() => expect(document.body.querySelector("s-text-area")).not.toBeNull());
+
+  fireEvent.click(/** @type {Element} */ (button("Resolve")));
+
+  await waitFor(() => expect(text()).toContain("“Still broken.”"));
+  expect(text()).toContain("Done: resolved. A newer signal reached the case while you read it");
+  expect(buttons()).toContain("Resolve");
 });
 
 test("a refused reopen shows the desk's reason and leaves the case as it was", async () => {

@@ -19,6 +19,8 @@
   let fairnessChart = null;
   let page = 1;
   let resolvedPage = 1;
+  // The `now` of the queue on screen: a close says when its cases were read.
+  let queueReadAt;
   const selected = new Set();
   // The last close on this page, for Undo (the button, or the u key).
   let lastClosed = null;
@@ -222,7 +224,8 @@
     });
     confirm.addEventListener("submit", (event) => {
       event.preventDefault();
-      act(entry.id, card, closing, { note: confirm.querySelector("textarea").value });
+      // When the card was read: what reached the case after it is not closed unseen.
+      act(entry.id, card, closing, { note: confirm.querySelector("textarea").value, seen_at: entry.seen_at });
     });
     card.querySelector(".assign").addEventListener("click", () => act(entry.id, card, "assign", { to: "me" }));
     card.querySelector(".snooze").addEventListener("click", () => act(entry.id, card, "snooze", { hours: 4 }));
@@ -316,6 +319,7 @@
     assign: "Assigned to you:",
     snooze: "Snoozed for 4 hours:",
   };
+  const NEWER = " A newer signal reached the case while you read it: it is open as a new case.";
 
   function announce(message, undo) {
     // A live region: screen readers hear what the action did, and Undo sits next to it.
@@ -350,7 +354,7 @@
         );
       } else {
         if (closing) lastClosed = { ids: [id], name };
-        announce(`${DONE[action] || action} ${name}.`, closing ? undoLastClose : null);
+        announce(`${DONE[action] || action} ${name}.${done.carried_over ? NEWER : ""}`, closing ? undoLastClose : null);
       }
       await refresh();
     } catch (error) {
@@ -387,7 +391,7 @@
     const ids = [...selected];
     if (!ids.length) return;
     try {
-      const done = await call("/incidents/bulk", {}, "POST", { action, ids, to: "me" });
+      const done = await call("/incidents/bulk", {}, "POST", { action, ids, to: "me", seen_at: queueReadAt });
       selected.clear();
       showBulk();
       const count = done.results.length;
@@ -398,8 +402,10 @@
         const before = count - ids.length;
         const closed = `${ids.length} case${ids.length === 1 ? "" : "s"}`;
         lastClosed = ids.length ? { ids, name: closed } : null;
+        const newer = done.results.filter((r) => r.carried_over).length;
         announce(
-          before ? `Resolved ${closed}; ${before} closed already.` : `Resolved ${what}.`,
+          (before ? `Resolved ${closed}; ${before} closed already.` : `Resolved ${what}.`) +
+            (newer ? ` ${newer} had a newer signal you had not seen: open as new cases.` : ""),
           ids.length ? undoLastClose : null,
         );
       } else {
@@ -422,7 +428,8 @@
       page = pages;
       return loadQueue();
     }
-    list.replaceChildren(...data.incidents.map(renderCard));
+    queueReadAt = data.now;
+    list.replaceChildren(...data.incidents.map((entry) => renderCard({ ...entry, seen_at: data.now })));
     document.getElementById("page-of").textContent = `page ${page} of ${pages}`;
     document.getElementById("prev").disabled = page <= 1;
     document.getElementById("next").disabled = page >= pages;

@@ -304,6 +304,35 @@ def test_after_a_case_closes_and_a_new_one_opens_the_page_shows_the_open_one(
     assert current.json["case"]["id"] == again != first
 
 
+def test_a_complaint_arriving_while_the_block_is_read_is_not_closed_with_the_case(
+    embedded: Flask, block: FlaskClient, busy: dict[str, int]
+) -> None:
+    # given a staff member reading Maya's case on her order's page
+    maya = busy["Maya Ortiz"]
+    read = block.get(f"/admin-blocks/api/orders/{MAYA_ORDER}/case", headers=bearer())
+    rung(embedded)
+    # and Maya, meanwhile, leaving another bad review: it joins the open case unseen
+    assert new_complaint(embedded) == maya
+
+    # when they resolve the case they read, saying when they read it
+    closed = block.post(
+        f"/admin-blocks/api/cases/{maya}/resolve",
+        json={"note": "Refunded.", "seen_at": read.json["now"]},
+        headers=bearer(),
+    )
+
+    # then the case they read is closed, and the review they never saw is a new open case,
+    # the one her page shows now, rung so Shopify keeps the attention tag
+    assert closed.status_code == 200
+    carried = closed.json["carried_over"]
+    assert closed.json == {"outcome": "resolved", "id": maya, "carried_over": carried}
+    assert carried != maya
+    now_shown = block.get(f"/admin-blocks/api/customers/{MAYA}/case", headers=bearer())
+    assert (now_shown.json["case"]["id"], now_shown.json["case"]["status"]) == (carried, "open")
+    assert now_shown.json["case"]["timeline"][0]["sentences"] == ["Still broken."]
+    assert rung(embedded) == sorted([maya, carried])
+
+
 # --- the desk's actions -----------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ from tests.support.agents_page import (
     PASSWORD,
     Case,
     add_agent,
+    complains_again,
     connect_shop,
     keeps_reviewing,
     open_case,
@@ -524,6 +525,33 @@ def test_a_late_close_says_it_was_closed_already_and_offers_no_undo(
             "admin:staff-7",
             "Refunded by phone.",
         )
+
+
+def test_a_review_that_arrives_while_the_agent_reads_stays_open_after_her_close(
+    browser: Browser, served: Served
+) -> None:
+    # given an agent on the page, and Ada leaving another bad review while she reads
+    page = signed_in(browser, served, width=1400)
+    assert (
+        complains_again(served.app, SHOP, "Ada", ref="review:while-open")
+        == (served.incidents["Ada Park"])
+    )
+
+    # when the agent resolves Ada's case as she read it
+    ada = page.locator("#queue .card", has_text="Ada Park")
+    ada.locator(".resolve").click()
+    ada.locator("textarea[name=note]").fill("Refund on its way.")
+    ada.locator("textarea[name=note]").press("Enter")
+
+    # then the case she read is resolved, and the page says the review she had not seen is
+    # open as a new case, back in the queue
+    announced = page.locator("#announce")
+    expect(announced).to_contain_text("Resolved Ada Park.")
+    expect(announced).to_contain_text("open as a new case")
+    assert status_of(served, "Ada Park") == "resolved"
+    ada = page.locator("#queue .card", has_text="Ada Park")
+    expect(ada).to_have_count(1)
+    expect(ada).to_contain_text("Still broken.")
 
 
 def test_bulk_selection_pages_and_the_resolved_view(browser: Browser, served: Served) -> None:
