@@ -409,7 +409,13 @@
           ids.length ? undoLastClose : null,
         );
       } else {
-        announce(`Assigned ${what} to you.`);
+        // A case closed meanwhile is not one she took.
+        const taken = done.results.filter((r) => r.outcome === "assigned").length;
+        const closed = count - taken;
+        announce(
+          `Assigned ${taken} case${taken === 1 ? "" : "s"} to you` +
+            `${closed ? `; ${closed} closed already, not assigned` : ""}.`,
+        );
       }
       await refresh();
     } catch (error) {

@@ -589,6 +589,34 @@ def test_bulk_selection_pages_and_the_resolved_view(browser: Browser, served: Se
     assert status_of(served, "Sam Lee") == "open"
 
 
+def test_a_bulk_assign_says_which_cases_were_closed_meanwhile(
+    browser: Browser, served: Served
+) -> None:
+    # given an agent who ticks two cases, one of which a colleague closes meanwhile
+    page = signed_in(browser, served, width=1400)
+    for name in ("Ivy Chen", "Sam Lee"):
+        page.locator("#queue .card", has_text=name).locator(".pick").check()
+    with session_scope(state(served.app).sessions) as session:
+        shop = session.scalar(select(Shop).where(Shop.domain == SHOP))
+        assert shop is not None
+        closed = close_case(
+            session=session,
+            shop=shop,
+            incident_id=served.incidents["Sam Lee"],
+            by="admin:staff-7",
+            now=utcnow(),
+        )
+        assert closed is not None
+
+    # when she assigns the two to herself
+    page.click("#bulk-assign")
+
+    # then the page says she took one, not two: the closed one is nobody's to work
+    expect(page.locator("#announce")).to_contain_text(
+        "Assigned 1 case to you; 1 closed already, not assigned."
+    )
+
+
 def test_the_picture_follows_the_filters_and_a_point_opens_its_case(
     browser: Browser, served: Served
 ) -> None:
