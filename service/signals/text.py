@@ -904,6 +904,29 @@ NEGATED = (
         r"(?![^.!?]{0,80}\b(?:until|till|at first)\b)"
     ),
     r"\brefunded (?:\w{1,20} ){0,3}without (?:me )?(?:even )?asking",
+    # A refund already made, and praised for it: "I was refunded quickly", "got a full refund,
+    # no hassle", "a quick refund". Not one still owed or slow ("not refunded quickly", "still
+    # waiting for a refund"), which no praise word follows.
+    (
+        r"(?<!not )(?<!n't )(?<!never )(?<!n't been )(?<!not been )(?<!never been )"
+        r"\b(?:refunded|reimbursed) (?:me |us |my money |the money |it |in full )?"
+        r"(?:\w{1,12} ){0,2}?(?:quickly|promptly|fast|swiftly|immediately|straight away"
+        r"|right away|within (?:an? |\w{1,8} )?(?:hours?|days?|minutes?)|no questions asked"
+        r"|without (?:any )?(?:hassle|fuss|issue|problem|question)s?)"
+    ),
+    (
+        r"(?<!not )(?<!n't )(?<!never )\b(?:got|received|had|was given|were given|was issued"
+        r"|gave me|issued) (?:a |an |my |the )?(?:full |prompt |quick |fast |immediate )?"
+        r"(?:refund|money back)\b[^.!?]{0,30}?\b(?:quickly|promptly|fast|swiftly|immediately"
+        r"|straight away|right away|within (?:an? |\w{1,8} )?(?:hours?|days?|minutes?)"
+        r"|no questions asked|no hassle|hassle[- ]free|no problems?|no fuss"
+        r"|without (?:any )?(?:hassle|fuss|issue|problem|question)s?)"
+    ),
+    (
+        r"(?<!want a )(?<!need a )(?<!for a )(?<!like a )(?<!expect a )"
+        r"\b(?:quick|prompt|fast|speedy|swift|immediate|hassle[- ]free|easy|no[- ]fuss)"
+        r" (?:full )?refund\b(?! (?:please|asap|now|is needed|needed|wanted)\b)"
+    ),
     r"\b(?:haven'?t|have not|hasn'?t|has not|never) (?:had|seen|noticed|experienced|taken) (?:a |any |one )?(?:single |real |major )?(?:bad \w{1,20}|problems?|issues?|trouble|complaints?)",
     r"\bno (?:real |major |big |serious )?(?:problems?|issues?|complaints?|trouble)\b",
     r"\b(?:a )?(?:few |one |some )?minor (?:problems?|issues?|flaws?|complaints?|gripes?)",

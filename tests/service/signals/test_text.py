@@ -241,6 +241,43 @@ def test_a_happy_review_with_one_cue_used_kindly_hides_no_complaint(text: str) -
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "I was refunded quickly, great service",
+        "Got my refund within a day, great service!",
+        "They refunded me straight away, lovely shop.",
+        "Quick refund, thanks.",
+        "Easy refund process, will buy again.",
+    ],
+)
+def test_a_refund_already_made_and_praised_is_no_refund_request(text: str) -> None:
+    # A customer thanking the shop for a refund it made: no attention tag, at any stars.
+    for stars in (5, None):
+        verdict = analyse(text, stars=stars)
+
+        assert "refund" not in verdict.reasons
+        assert not verdict.complaint
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want a refund.",
+        "Terrible. I want a quick refund.",
+        "I would like a fast refund.",
+        "I was not refunded quickly at all.",
+        "I have not been refunded within 30 days as promised.",
+        "I asked for a refund two weeks ago and nothing.",
+    ],
+)
+def test_a_refund_asked_for_or_still_owed_is_still_a_refund_request(text: str) -> None:
+    verdict = analyse(text, stars=5)
+
+    assert verdict.complaint
+    assert "refund" in verdict.reasons
+
+
+@pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("Lovely mug, but it arrived with a chip in the rim.", "broken"),
