@@ -21,6 +21,8 @@
   let resolvedPage = 1;
   // The `now` of the queue on screen: a close says when its cases were read.
   let queueReadAt;
+  // Who the page's agent is on the desk (the queue's `me`): their own cases can be let go.
+  let me;
   const selected = new Set();
   // The last close on this page, for Undo (the button, or the u key).
   let lastClosed = null;
@@ -227,7 +229,18 @@
       // When the card was read: what reached the case after it is not closed unseen.
       act(entry.id, card, closing, { note: confirm.querySelector("textarea").value, seen_at: entry.seen_at });
     });
-    card.querySelector(".assign").addEventListener("click", () => act(entry.id, card, "assign", { to: "me" }));
+    // Another agent's case is taken over, said on the button and after; one's own is let go.
+    const assignButton = card.querySelector(".assign");
+    const holder = entry.assigned_to;
+    if (holder && holder === me) {
+      assignButton.textContent = "Unassign";
+      assignButton.addEventListener("click", () => act(entry.id, card, "unassign", { to: "" }));
+    } else {
+      if (holder) assignButton.textContent = `Take over from ${who(holder)}`;
+      assignButton.addEventListener("click", () =>
+        act(entry.id, card, "assign", { to: "me" }, holder ? `Took over from ${who(holder)}:` : undefined),
+      );
+    }
     card.querySelector(".snooze").addEventListener("click", () => act(entry.id, card, "snooze", { hours: 4 }));
     card.querySelector("details").addEventListener("toggle", (event) => {
       if (event.target.open) loadTrail(entry.id, card).catch(() => {});
@@ -317,6 +330,7 @@
     resolve: "Resolved",
     "not-a-complaint": "Closed as not a complaint:",
     assign: "Assigned to you:",
+    unassign: "Unassigned:",
     snooze: "Snoozed for 4 hours:",
   };
   const NEWER = " A newer signal reached the case while you read it: it is open as a new case.";
@@ -334,10 +348,10 @@
     }
   }
 
-  async function act(id, card, action, payload) {
+  async function act(id, card, action, payload, said) {
     for (const button of card.querySelectorAll("button")) button.disabled = true;
     try {
-      const done = await call(`/incidents/${id}/${action}`, {}, "POST", payload);
+      const done = await call(`/incidents/${id}/${action === "unassign" ? "assign" : action}`, {}, "POST", payload);
       const name = card.dataset.name;
       const closing = action === "resolve" || action === "not-a-complaint";
       if (closing) {
@@ -354,7 +368,7 @@
         );
       } else {
         if (closing) lastClosed = { ids: [id], name };
-        announce(`${DONE[action] || action} ${name}.${done.carried_over ? NEWER : ""}`, closing ? undoLastClose : null);
+        announce(`${said || DONE[action] || action} ${name}.${done.carried_over ? NEWER : ""}`, closing ? undoLastClose : null);
       }
       await refresh();
     } catch (error) {
@@ -428,6 +442,7 @@
     const list = document.getElementById("queue");
     const data = await call("/queue", { ...filters(), page, per_page: PER_PAGE });
     Object.assign(people, data.people);
+    me = data.me;
     const pages = Math.max(1, Math.ceil(data.counts.matching / PER_PAGE));
     if (page > pages) {
       // The last page emptied (cases resolved): show the one before.

@@ -26,7 +26,7 @@ from playwright.sync_api import (
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from service.agents.desk import close_case
+from service.agents.desk import assign_case, close_case
 from service.core.db import session_scope
 from service.core.models import Customer, Incident, OutboundEffect, Shop, utcnow
 from service.core.vocabulary import IncidentStatus
@@ -40,6 +40,7 @@ from tests.support.agents_page import (
     complains_again,
     connect_shop,
     keeps_reviewing,
+    log_in,
     open_case,
 )
 from tests.support.clout import RunningDevStore, state
@@ -615,6 +616,49 @@ def test_a_bulk_assign_says_which_cases_were_closed_meanwhile(
     expect(page.locator("#announce")).to_contain_text(
         "Assigned 1 case to you; 1 closed already, not assigned."
     )
+
+
+def test_taking_over_a_colleagues_case_is_said_and_ones_own_can_be_let_go(
+    browser: Browser, served: Served
+) -> None:
+    # given a colleague who has taken Ivy's case
+    add_agent(served.app, "second@example.org", SHOP)
+    colleague = served.app.test_client()
+    assert log_in(colleague, "second@example.org").status_code == 302
+    colleague_id = colleague.get("/agents/api/queue").json["me"]
+    with session_scope(state(served.app).sessions) as session:
+        shop = session.scalar(select(Shop).where(Shop.domain == SHOP))
+        assert shop is not None
+        taken = assign_case(
+            session=session,
+            shop=shop,
+            incident_id=served.incidents["Ivy Chen"],
+            to=colleague_id,
+            by=f"page:{colleague_id}",
+            now=utcnow(),
+        )
+        assert taken is not None
+    page = signed_in(browser, served, width=1400)
+
+    # when the agent looks at Ivy's card, then its button says whose case she would take
+    ivy = page.locator("#queue .card", has_text="Ivy Chen")
+    expect(ivy.locator("button.assign")).to_have_text("Take over from second@example.org")
+
+    # when she takes it over
+    ivy.locator("button.assign").click()
+
+    # then the page says from whom, and the case is hers, with a button to let it go
+    expect(page.locator("#announce")).to_contain_text(
+        "Took over from second@example.org: Ivy Chen."
+    )
+    ivy = page.locator("#queue .card", has_text="Ivy Chen")
+    expect(ivy.locator("button.assign")).to_have_text("Unassign")
+    ivy.locator("button.assign").click()
+    expect(page.locator("#announce")).to_contain_text("Unassigned: Ivy Chen.")
+    with state(served.app).sessions() as session:
+        incident = session.get(Incident, served.incidents["Ivy Chen"])
+        assert incident is not None
+        assert incident.assigned_to is None
 
 
 def test_the_picture_follows_the_filters_and_a_point_opens_its_case(
