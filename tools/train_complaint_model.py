@@ -3,6 +3,7 @@
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python tools/train_complaint_model.py [--hutto ../shared/datasets/hutto2014]
         [--labels desk_labels.jsonl]   # from `clout text export-labels`: a store's own cases
+        [--train-labels a.jsonl] [--validation-labels b.jsonl]   # already split by hand
 
 Data (every source's licence allows shipping the weights; see service/signals/complaint_model.md):
   the four sets of Hutto & Gilbert 2014 (MIT): Amazon review sentences, tweets, movie-review
@@ -16,6 +17,9 @@ Data (every source's licence allows shipping the weights; see service/signals/co
   "not a complaint" and cases resolved as real ones, the customers' words. Split like the rest
   (15 % joins the validation split the thresholds are chosen on). They are the store's own
   customers' words: a model trained on them is that store's, not one to ship with Clout.
+  --train-labels / --validation-labels: labelled texts in the same format, already split (e.g. by
+  review, bench/data/fine_food_sentences/rebuild.py): the first all train, the second all join
+  the validation split the thresholds are chosen on.
 
 Writes service/signals/complaint_model.json.gz (weights and the two thresholds) and prints the
 validation figures for the model card. One core, about a minute.
@@ -151,6 +155,18 @@ def main() -> None:
     parser.add_argument(
         "--labels", type=Path, default=None, help="clout text export-labels output (JSON lines)"
     )
+    parser.add_argument(
+        "--train-labels",
+        type=Path,
+        default=None,
+        help="labelled texts (JSON lines, as --labels) that all train: none joins the validation split",
+    )
+    parser.add_argument(
+        "--validation-labels",
+        type=Path,
+        default=None,
+        help="labelled texts (JSON lines) that all join the validation split the cut-offs are chosen on",
+    )
     args = parser.parse_args()
     rng = random.Random(SEED)
 
@@ -170,6 +186,15 @@ def main() -> None:
         validation += b
         review_validation += b
         print(f"{'desk':<8} train {len(a):>6}  validation {len(b):>5}")
+    if args.train_labels is not None:
+        extra = read_desk_labels(args.train_labels)
+        train += extra
+        print(f"{'labels':<8} train {len(extra):>6}")
+    if args.validation_labels is not None:
+        extra = read_desk_labels(args.validation_labels)
+        validation += extra
+        review_validation += extra
+        print(f"{'labels':<8} validation {len(extra):>5}")
     shop = read_ecommerce()
     print(f"train {len(train)} sentences ({sum(y for _, y in train)} complaints)")
 
@@ -244,7 +269,9 @@ def main() -> None:
         "threshold": threshold,
         "cue_threshold": cue_threshold,
         "trained_on": (
-            f"Hutto & Gilbert 2014 (MIT): {len(train)} sentences; "
+            f"Hutto & Gilbert 2014 (MIT): {len(train)} sentences"
+            + (f" with {args.train_labels.name}" if args.train_labels else "")
+            + "; "
             "word tones from VADER's lexicon (MIT); "
             f"trained {dt.date.today().isoformat()} by tools/train_complaint_model.py, seed {SEED}"
         ),
